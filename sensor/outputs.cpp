@@ -1,0 +1,45 @@
+#include "outputs.hpp"
+
+#include <cerrno>
+#include <cstring>
+#include <utility>
+
+namespace barbwire::sensor {
+
+result<alert_output> alert_output::open(output_format fmt, const std::optional<std::string>& file) {
+    std::FILE* f = nullptr;
+    if (file) {
+        f = std::fopen(file->c_str(), "ae"); // append, O_CLOEXEC
+        if (f == nullptr) {
+            return make_error(errc::invalid_config, "cannot open output file " + *file + " for append: " +
+                                                        std::strerror(errno) + "; check the --output path");
+        }
+    }
+    return alert_output(fmt, f, file.value_or(""));
+}
+
+alert_output::alert_output(alert_output&& other) noexcept
+    : fmt_(other.fmt_), file_(std::exchange(other.file_, nullptr)), path_(std::move(other.path_)),
+      written_(other.written_) {}
+
+alert_output::~alert_output() {
+    if (file_ != nullptr) std::fclose(file_);
+}
+
+bool alert_output::write(const alert& a) {
+    bool ok = true;
+    std::string json_line;
+    if (fmt_ == output_format::json || file_ != nullptr) json_line = to_json(a).dump() + "\n";
+    const std::string& out = fmt_ == output_format::json ? json_line : render_text(a);
+    if (std::fwrite(out.data(), 1, out.size(), stdout) != out.size()) ok = false;
+    if (fmt_ == output_format::text && std::fputc('\n', stdout) == EOF) ok = false;
+    if (std::fflush(stdout) != 0) ok = false;
+    if (file_ != nullptr) {
+        if (std::fwrite(json_line.data(), 1, json_line.size(), file_) != json_line.size()) ok = false;
+        if (std::fflush(file_) != 0) ok = false;
+    }
+    ++written_;
+    return ok;
+}
+
+} // namespace barbwire::sensor

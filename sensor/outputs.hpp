@@ -1,0 +1,37 @@
+#pragma once
+// Where alerts go: stdout in text or JSON-lines form, and optionally a
+// JSON-lines file opened for append and flushed after every alert.
+
+#include <cstdio>
+#include <optional>
+#include <string>
+
+#include <barbwire/alert.hpp>
+
+namespace barbwire::sensor {
+
+enum class output_format : std::uint8_t { text, json };
+
+class alert_output {
+public:
+    // Opens `file` (when given) for append. Returns an error string on failure.
+    [[nodiscard]] static result<alert_output> open(output_format fmt, const std::optional<std::string>& file);
+
+    alert_output(alert_output&& other) noexcept;
+    alert_output& operator=(alert_output&&) = delete;
+    alert_output(const alert_output&) = delete;
+    ~alert_output();
+
+    // Writes one alert to stdout and to the file; returns false if a write failed.
+    bool write(const alert& a);
+    [[nodiscard]] std::uint64_t written() const noexcept { return written_; }
+
+private:
+    alert_output(output_format fmt, std::FILE* file, std::string path) : fmt_(fmt), file_(file), path_(std::move(path)) {}
+    output_format fmt_;
+    std::FILE* file_ = nullptr;
+    std::string path_;
+    std::uint64_t written_ = 0;
+};
+
+} // namespace barbwire::sensor
