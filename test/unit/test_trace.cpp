@@ -1,0 +1,509 @@
+// trace.hpp: the JSON-lines trace format, its reader and writer.
+#include <catch2/catch.hpp>
+
+#include <string>
+#include <vector>
+
+#include "barbwire/decode.hpp"
+#include "barbwire/trace.hpp"
+
+using namespace barbwire;
+using namespace std::string_literals;
+using namespace std::chrono_literals;
+
+namespace {
+
+event parse_ok(std::string_view line) {
+    auto r = parse_trace_line(line, 1);
+    INFO(line);
+    INFO((r ? std::string() : r.error().message));
+    REQUIRE(r.has_value());
+    REQUIRE(r->has_value());
+    return **r;
+}
+
+std::string parse_err(std::string_view line, std::size_t line_no = 0) {
+    auto r = parse_trace_line(line, line_no);
+    INFO(line);
+    REQUIRE_FALSE(r.has_value());
+    CHECK(r.error().code == errc::parse_error);
+    return r.error().message;
+}
+
+// Drains everything the reader has ready.
+struct drained {
+    std::vector<event> events;
+    std::vector<std::string> errors;
+};
+void drain(trace_reader& rd, drained& out) {
+    while (auto item = rd.next()) {
+        if (*item) out.events.push_back(**item);
+        else out.errors.push_back(item->error().message);
+    }
+}
+
+const std::string sample =
+    "# a hand-written trace\n"
+    "{\"ts\": \"1s\", \"kind\": \"exec\", \"pid\": 100, \"ppid\": 1, \"comm\": \"cat\", \"argv\": [\"cat\", \"k\"]}\n"
+    "\n"
+    "{\"ts\": \"1500ms\", \"kind\": \"open\", \"pid\": 100, \"path\": \"/home/a/.ssh/id_rsa\"}\n"
+    "   # an indented comment\n"
+    "{\"ts\": 2000000000, \"kind\": \"connect\", \"pid\": 100, \"addr\": \"203.0.113.7\", \"port\": 443}\n";
+
+} // namespace
+
+TEST_CASE("trace: exec with every key") {
+    auto e = parse_ok(R"({"ts": 5, "kind": "exec", "pid": 10, "tid": 11, "truncated": true, "ppid": 1, "uid": 1000,
+        "sid": 2, "pgid": 3, "comm": "curl", "exe": "/usr/bin/curl", "argv": ["curl", "-T", "x"],
+        "exe_dev": 18446744073709551615, "exe_ino": 9, "sha256": "ab12"})");
+    CHECK(e.ts == 5ns);
+    CHECK(e.pid == 10);
+    CHECK(e.tid == 11);
+    CHECK(e.truncated);
+    REQUIRE(e.kind() == event_kind::exec);
+    const auto& x = *e.as<exec_event>();
+    CHECK(x.ppid == 1);
+    CHECK(x.uid == 1000);
+    CHECK(x.sid == 2);
+    CHECK(x.pgid == 3);
+    CHECK(x.comm == "curl");
+    CHECK(x.exe == "/usr/bin/curl");
+    CHECK(x.argv == std::vector<std::string>{"curl", "-T", "x"});
+    CHECK(x.exe_dev == 18446744073709551615ull);
+    CHECK(x.exe_ino == 9);
+    CHECK(x.exe_sha256 == "ab12");
+}
+
+TEST_CASE("trace: defaults") {
+    SECTION("exec: everything optional, tid = pid") {
+        auto e = parse_ok(R"({"ts": 1, "kind": "exec", "pid": 42})");
+        CHECK(e.tid == 42);
+        CHECK_FALSE(e.truncated);
+        CHECK(*e.as<exec_event>() == exec_event{});
+    }
+    SECTION("fork: child_tid = child_pid") {
+        auto e = parse_ok(R"({"ts": 1, "kind": "fork", "pid": 1, "child_pid": 77})");
+        CHECK(e.as<fork_event>()->child_pid == 77);
+        CHECK(e.as<fork_event>()->child_tid == 77);
+    }
+    SECTION("fork: a thread") {
+        auto e = parse_ok(R"({"ts": 1, "kind": "fork", "pid": 1, "child_pid": 1, "child_tid": 8})");
+        CHECK(e.as<fork_event>()->child_tid == 8);
+        CHECK(e.as<fork_event>()->is_thread(e.pid));
+    }
+    SECTION("exit") {
+        auto e = parse_ok(R"({"ts": 1, "kind": "exit", "pid": 1})");
+        CHECK(e.as<exit_event>()->exit_code == 0);
+        CHECK(parse_ok(R"({"ts": 1, "kind": "exit", "pid": 1, "exit_code": -2147483648})")
+                  .as<exit_event>()->exit_code == -2147483648);
+    }
+    SECTION("open") {
+        auto e = parse_ok(R"({"ts": 1, "kind": "open", "pid": 1, "path": "/etc/shadow"})");
+        const auto& o = *e.as<open_event>();
+        CHECK(o.path == "/etc/shadow");
+        CHECK(o.flags == 0);
+        CHECK(o.dev == 0);
+        CHECK(o.ino == 0);
+        CHECK(o.uid == 0);
+        auto f = parse_ok(R"({"ts": 1, "kind": "open", "pid": 1, "path": "/p", "flags": 524288, "dev": 2, "ino": 3, "uid": 4})");
+        CHECK(*f.as<open_event>() == open_event{"/p", 524288, 2, 3, 4});
+    }
+    SECTION("connect defaults to tcp") {
+        auto e = parse_ok(R"({"ts": 1, "kind": "connect", "pid": 1, "addr": "10.0.0.1", "port": 22})");
+        const auto& n = *e.as<net_event>();
+        CHECK(n.op == net_op::connect);
+        CHECK(n.protocol == ip_proto::tcp);
+        CHECK(n.addr.to_string() == "10.0.0.1");
+        CHECK(n.port == 22);
+        CHECK(n.uid == 0);
+    }
+    SECTION("send defaults to udp") {
+        auto e = parse_ok(R"({"ts": 1, "kind": "send", "pid": 1, "addr": "::1", "port": 53, "uid": 5})");
+        const auto& n = *e.as<net_event>();
+        CHECK(n.op == net_op::send);
+        CHECK(n.protocol == ip_proto::udp);
+        CHECK(n.addr.family == AF_INET6);
+        CHECK(n.uid == 5);
+    }
+    SECTION("explicit proto") {
+        CHECK(parse_ok(R"({"ts": 1, "kind": "send", "pid": 1, "addr": "::1", "port": 53, "proto": "tcp"})")
+                  .as<net_event>()->protocol == ip_proto::tcp);
+        CHECK(parse_ok(R"({"ts": 1, "kind": "connect", "pid": 1, "addr": "::1", "port": 53, "proto": "udp"})")
+                  .as<net_event>()->protocol == ip_proto::udp);
+    }
+}
+
+TEST_CASE("trace: ts units") {
+    auto ts = [](std::string_view v) {
+        return parse_ok(R"({"kind": "exit", "pid": 1, "ts": )" + std::string(v) + "}").ts;
+    };
+    CHECK(ts("0") == 0ns);
+    CHECK(ts("1234") == 1234ns);
+    CHECK(ts("\"2s\"") == 2s);
+    CHECK(ts("\"1500ms\"") == 1500ms);
+    CHECK(ts("\"250us\"") == 250us);
+    CHECK(ts("\"10ns\"") == 10ns);
+    CHECK(ts("\"1.5s\"") == 1500ms);
+    CHECK(ts("\"0.000000001s\"") == 1ns);
+    CHECK(ts("\"1.25ms\"") == 1250us);
+    CHECK(ts("\"2.000ns\"") == 2ns); // zeros below a nanosecond are fine
+    CHECK(ts("\"1.000000001000s\"") == 1000000001ns);
+    CHECK(ts("\"9223372036854775807ns\"") == nanoseconds::max());
+    CHECK(ts("9223372036854775807") == nanoseconds::max());
+    CHECK(ts("-5") == -5ns);
+
+    auto bad = [](std::string_view v) { return parse_err(R"({"kind": "exit", "pid": 1, "ts": )" + std::string(v) + "}"); };
+    CHECK_THAT(bad("\"2\""), Catch::Contains("key 'ts': \"2\" is not a time"));
+    CHECK_THAT(bad("\"2m\""), Catch::Contains("is not a time"));
+    CHECK_THAT(bad("\"s\""), Catch::Contains("is not a time"));
+    CHECK_THAT(bad("\"1.s\""), Catch::Contains("is not a time"));
+    CHECK_THAT(bad("\".5s\""), Catch::Contains("is not a time"));
+    CHECK_THAT(bad("\"-1s\""), Catch::Contains("is not a time"));
+    CHECK_THAT(bad("\" 1s\""), Catch::Contains("is not a time"));
+    CHECK_THAT(bad("\"1.5ns\""), Catch::Contains("\"1.5ns\" is not a whole number of nanoseconds"));
+    CHECK_THAT(bad("\"9223372036854775808ns\""), Catch::Contains("too large"));
+    CHECK_THAT(bad("\"9223372037s\""), Catch::Contains("too large"));
+    CHECK_THAT(bad("\"99999999999999999999999s\""), Catch::Contains("too large"));
+    CHECK(bad("9223372036854775808") == "key 'ts': 9223372036854775808 is out of range -9223372036854775808..9223372036854775807");
+    CHECK(bad("1.5") == "key 'ts': expected integer nanoseconds or a string like \"1.5s\", got non-integer number");
+    CHECK(bad("true") == "key 'ts': expected integer nanoseconds or a string like \"1.5s\", got boolean");
+}
+
+TEST_CASE("trace: required keys") {
+    CHECK(parse_err(R"({"kind": "exit", "pid": 1})") == "missing required key 'ts' for kind 'exit'");
+    CHECK(parse_err(R"({"kind": "exit", "ts": 1})") == "missing required key 'pid' for kind 'exit'");
+    CHECK(parse_err(R"({"pid": 1, "ts": 1})") == "missing required key 'kind'");
+    CHECK(parse_err(R"({"ts": 1, "kind": "fork", "pid": 1})") == "missing required key 'child_pid' for kind 'fork'");
+    CHECK(parse_err(R"({"ts": 1, "kind": "open", "pid": 1})") == "missing required key 'path' for kind 'open'");
+    CHECK(parse_err(R"({"ts": 1, "kind": "connect", "pid": 1, "port": 1})") ==
+          "missing required key 'addr' for kind 'connect'");
+    CHECK(parse_err(R"({"ts": 1, "kind": "send", "pid": 1, "addr": "1.2.3.4"})") ==
+          "missing required key 'port' for kind 'send'");
+}
+
+TEST_CASE("trace: unknown keys and kinds") {
+    CHECK(parse_err(R"({"ts": 1, "kind": "open", "pid": 1, "path": "/x", "pth": "/y"})") ==
+          "unknown key 'pth' for kind 'open'");
+    // a key of another kind is unknown here
+    CHECK(parse_err(R"({"ts": 1, "kind": "exit", "pid": 1, "path": "/x"})") == "unknown key 'path' for kind 'exit'");
+    CHECK(parse_err(R"({"ts": 1, "kind": "net", "pid": 1})") ==
+          "key 'kind': unknown kind 'net' (expected exec, fork, exit, open, connect or send)");
+    CHECK(parse_err(R"({"ts": 1, "kind": 4, "pid": 1})") == "key 'kind': expected a string, got integer");
+    // non-printable key names are escaped in the message
+    CHECK(parse_err("{\"ts\": 1, \"kind\": \"exit\", \"pid\": 1, \"a\\u0001\": 0}") ==
+          "unknown key 'a\\x01' for kind 'exit'");
+}
+
+TEST_CASE("trace: wrong types name the key and the expected type") {
+    CHECK(parse_err(R"({"ts": 1, "kind": "exit", "pid": "1"})") == "key 'pid': expected an unsigned integer, got string");
+    CHECK(parse_err(R"({"ts": 1, "kind": "exit", "pid": 1.0})") ==
+          "key 'pid': expected an unsigned integer, got non-integer number");
+    CHECK(parse_err(R"({"ts": 1, "kind": "exit", "pid": 1, "exit_code": null})") ==
+          "key 'exit_code': expected an integer, got null");
+    CHECK(parse_err(R"({"ts": 1, "kind": "open", "pid": 1, "path": 5})") == "key 'path': expected a string, got integer");
+    CHECK(parse_err(R"({"ts": 1, "kind": "exec", "pid": 1, "argv": "ls -l"})") ==
+          "key 'argv': expected an array of strings, got string");
+    CHECK(parse_err(R"({"ts": 1, "kind": "exec", "pid": 1, "argv": ["ls", 1]})") ==
+          "key 'argv[1]': expected a string, got integer");
+    CHECK(parse_err(R"({"ts": 1, "kind": "exec", "pid": 1, "truncated": 1})") ==
+          "key 'truncated': expected a boolean, got integer");
+    CHECK(parse_err(R"({"ts": 1, "kind": "connect", "pid": 1, "addr": 16909060, "port": 1})") ==
+          "key 'addr': expected an IPv4 or IPv6 address string, got integer");
+    CHECK(parse_err(R"({"ts": 1, "kind": "connect", "pid": 1, "addr": "1.2.3", "port": 1})") ==
+          "key 'addr': '1.2.3' is not an IPv4 or IPv6 address");
+    CHECK(parse_err(R"({"ts": 1, "kind": "connect", "pid": 1, "addr": "1.2.3.4", "port": 1, "proto": "icmp"})") ==
+          "key 'proto': 'icmp' is not \"tcp\" or \"udp\"");
+    CHECK(parse_err(R"({"ts": 1, "kind": "connect", "pid": 1, "addr": "1.2.3.4", "port": 1, "proto": 6})") ==
+          "key 'proto': expected \"tcp\" or \"udp\", got integer");
+    CHECK(parse_err(R"([1, 2])") == "expected a JSON object, got array");
+    CHECK(parse_err(R"("exit")") == "expected a JSON object, got string");
+}
+
+TEST_CASE("trace: numbers out of range for their field") {
+    CHECK(parse_err(R"({"ts": 1, "kind": "exit", "pid": 4294967296})") ==
+          "key 'pid': 4294967296 is out of range 0..4294967295");
+    CHECK(parse_err(R"({"ts": 1, "kind": "exit", "pid": -1})") == "key 'pid': -1 is out of range 0..4294967295");
+    CHECK(parse_err(R"({"ts": 1, "kind": "exit", "pid": 1, "tid": 4294967296})") ==
+          "key 'tid': 4294967296 is out of range 0..4294967295");
+    CHECK(parse_err(R"({"ts": 1, "kind": "connect", "pid": 1, "addr": "1.2.3.4", "port": 65536})") ==
+          "key 'port': 65536 is out of range 0..65535");
+    CHECK(parse_err(R"({"ts": 1, "kind": "exit", "pid": 1, "exit_code": 2147483648})") ==
+          "key 'exit_code': 2147483648 is out of range -2147483648..2147483647");
+    CHECK(parse_err(R"({"ts": 1, "kind": "open", "pid": 1, "path": "/", "flags": -2147483649})") ==
+          "key 'flags': -2147483649 is out of range -2147483648..2147483647");
+    CHECK(parse_err(R"({"ts": 1, "kind": "open", "pid": 1, "path": "/", "dev": -1})") ==
+          "key 'dev': -1 is out of range 0..18446744073709551615");
+    // beyond 64 bits nlohmann makes a float: a type error, not a silent wrap
+    CHECK(parse_err(R"({"ts": 1, "kind": "open", "pid": 1, "path": "/", "ino": 18446744073709551616})") ==
+          "key 'ino': expected an unsigned integer, got non-integer number");
+    CHECK(parse_ok(R"({"ts": 1, "kind": "connect", "pid": 4294967295, "addr": "1.2.3.4", "port": 65535})")
+              .as<net_event>()->port == 65535);
+}
+
+TEST_CASE("trace: byte strings that are not UTF-8") {
+    auto e = parse_ok(R"({"ts": 1, "kind": "open", "pid": 1, "path": {"hex": "2f746d702fFF00"}})");
+    CHECK(e.as<open_event>()->path == "/tmp/\xff\0"s);
+    CHECK(parse_err(R"({"ts": 1, "kind": "open", "pid": 1, "path": {"hex": "2f7"}})") ==
+          "key 'path': \"hex\" has an odd number of digits");
+    CHECK(parse_err(R"({"ts": 1, "kind": "open", "pid": 1, "path": {"hex": "2g"}})") ==
+          "key 'path': \"hex\" has a non-hex character at offset 1");
+    CHECK(parse_err(R"({"ts": 1, "kind": "open", "pid": 1, "path": {"hex": "2f", "x": 1}})") ==
+          "key 'path': expected a string or {\"hex\": \"<hex bytes>\"}, got another object");
+    CHECK(parse_err(R"({"ts": 1, "kind": "open", "pid": 1, "path": {}})") ==
+          "key 'path': expected a string or {\"hex\": \"<hex bytes>\"}, got another object");
+
+    open_event o;
+    o.path = "/home/\xc3\x28/\x80"; // invalid UTF-8
+    event ev;
+    ev.ts = 3ns;
+    ev.body = o;
+    const auto line = format_trace_line(ev);
+    CHECK(line == R"({"ts":3,"kind":"open","pid":0,"tid":0,"path":{"hex":"2f686f6d652fc3282f80"},"flags":0,"dev":0,"ino":0,"uid":0})");
+    CHECK(parse_ok(line) == ev);
+}
+
+TEST_CASE("trace: comments and blank lines") {
+    for (std::string_view line : {"", "   ", "\t", "\r", "# comment", "   # indented", "#{\"ts\":1}"}) {
+        auto r = parse_trace_line(line, 3);
+        REQUIRE(r.has_value());
+        CHECK_FALSE(r->has_value());
+    }
+}
+
+TEST_CASE("trace: error messages carry the line number") {
+    CHECK(parse_err(R"({"ts": 1, "kind": "exit", "pid": "x"})", 17) ==
+          "line 17: key 'pid': expected an unsigned integer, got string");
+    CHECK_THAT(parse_err("{\"ts\": 1,", 4), Catch::StartsWith("line 4: invalid JSON at byte 10: "));
+    CHECK_THAT(parse_err("not json", 2), Catch::StartsWith("line 2: invalid JSON at byte 2: "));
+    CHECK_THAT(parse_err("{\"ts\":1} {", 9), Catch::Contains("expected end of input"));
+}
+
+TEST_CASE("trace: garbage gives one-line errors") {
+    const std::string binary = "\x01\x02\xff\xfe{\"\x80\"}\n\x00"s;
+    auto m = parse_err(binary, 1);
+    CHECK(m.find('\n') == std::string::npos);
+    CHECK_THAT(m, Catch::StartsWith("line 1: invalid JSON"));
+    // invalid UTF-8 inside a JSON string
+    CHECK_THAT(parse_err("{\"ts\": 1, \"kind\": \"open\", \"pid\": 1, \"path\": \"\xc0\xaf\"}"),
+               Catch::Contains("invalid JSON"));
+    // deep nesting within the line limit
+    const std::string deep = std::string(30000, '[') + std::string(30000, ']');
+    CHECK(parse_err(deep) == "expected a JSON object, got array");
+    const std::string deep_open = "{\"a\":" + std::string(30000, '[');
+    CHECK_THAT(parse_err(deep_open), Catch::StartsWith("invalid JSON at byte"));
+    // huge numbers
+    CHECK_THAT(parse_err(R"({"ts": 1e999, "kind": "exit", "pid": 1})"), Catch::Contains("invalid JSON"));
+}
+
+TEST_CASE("trace: line length limit") {
+    const std::string path(max_trace_line, 'a');
+    const std::string line = R"({"ts": 1, "kind": "open", "pid": 1, "path": ")" + path + "\"}";
+    CHECK(parse_err(line, 5) == "line 5: line is " + std::to_string(line.size()) + " bytes, longer than the 65536-byte limit");
+    // a line at the limit is fine
+    const std::string fits = R"({"ts":1,"kind":"open","pid":1,"path":")";
+    const std::string ok = fits + std::string(max_trace_line - fits.size() - 2, 'b') + "\"}";
+    REQUIRE(ok.size() == max_trace_line);
+    CHECK(parse_ok(ok).as<open_event>()->path.size() == max_trace_line - fits.size() - 2);
+}
+
+TEST_CASE("trace: format_trace_line writes every key in a fixed order") {
+    event e;
+    e.ts = 1500ms;
+    e.pid = 100;
+    e.tid = 101;
+    exec_event x;
+    x.ppid = 1;
+    x.comm = "sh";
+    x.exe = "/bin/sh";
+    x.argv = {"sh", "-c", "echo \"hi\"\n\\"};
+    x.exe_sha256 = std::string(64, 'f');
+    e.body = x;
+    CHECK(format_trace_line(e) ==
+          R"({"ts":1500000000,"kind":"exec","pid":100,"tid":101,"ppid":1,"uid":0,"sid":0,"pgid":0,"comm":"sh","exe":"/bin/sh","argv":["sh","-c","echo \"hi\"\n\\"],"exe_dev":0,"exe_ino":0,"sha256":"ffffffffffffffffffffffffffffffffffffffffffffffffffffffffffffffff"})");
+
+    net_event n;
+    n.op = net_op::send;
+    n.protocol = ip_proto::udp;
+    n.addr = *ip_address::parse("2001:db8::7");
+    n.port = 53;
+    e.body = n;
+    e.truncated = true;
+    CHECK(format_trace_line(e) ==
+          R"({"ts":1500000000,"kind":"send","pid":100,"tid":101,"truncated":true,"addr":"2001:db8::7","port":53,"proto":"udp","uid":0})");
+
+    e.body = fork_event{.child_pid = 5, .child_tid = 6};
+    e.truncated = false;
+    CHECK(format_trace_line(e) == R"({"ts":1500000000,"kind":"fork","pid":100,"tid":101,"child_pid":5,"child_tid":6})");
+    e.body = exit_event{.exit_code = -1};
+    CHECK(format_trace_line(e) == R"({"ts":1500000000,"kind":"exit","pid":100,"tid":101,"exit_code":-1})");
+}
+
+TEST_CASE("trace: round trip parse(format(e)) == e, and to_json agrees with format") {
+    std::vector<event> events;
+    auto add = [&](event_body body, bool truncated = false) {
+        event e;
+        e.ts = nanoseconds{static_cast<std::int64_t>(events.size()) * 1'000'003 - 7};
+        e.pid = static_cast<pid_type>(1000 + events.size());
+        e.tid = e.pid + 1;
+        e.truncated = truncated;
+        e.body = std::move(body);
+        events.push_back(std::move(e));
+    };
+    exec_event x;
+    x.ppid = 4294967295u;
+    x.uid = 1;
+    x.sid = 2;
+    x.pgid = 3;
+    x.exe_dev = 18446744073709551615ull;
+    x.exe_ino = 5;
+    x.comm = "a\tb\x01\x7f";
+    x.exe = "/usr/bin/\xe2\x82\xac"; // valid UTF-8 (euro sign)
+    x.argv = {"", "\xff", "x\0y"s, "\"\\/"};
+    x.exe_sha256 = "\xfe";
+    add(x, true);
+    add(exec_event{});
+    add(fork_event{.child_pid = 0, .child_tid = 4294967295u});
+    add(exit_event{.exit_code = -2147483647 - 1});
+    add(open_event{"", -1, 0, 18446744073709551615ull, 7});
+    add(open_event{"/etc/shadow", 0, 1, 2, 3});
+    net_event n;
+    n.addr = *ip_address::parse("0.0.0.0");
+    add(n);
+    n.addr = *ip_address::parse("::ffff:192.0.2.1");
+    n.op = net_op::send;
+    n.protocol = ip_proto::tcp; // not the default for send: must be kept
+    n.port = 65535;
+    n.uid = 4294967295u;
+    add(n);
+    n.protocol = ip_proto::udp;
+    n.op = net_op::connect; // not the default for connect
+    add(n, true);
+
+    for (const auto& e : events) {
+        const std::string line = format_trace_line(e);
+        INFO(line);
+        CHECK(line.find('\n') == std::string::npos);
+        CHECK(parse_ok(line) == e);
+        CHECK(nlohmann::json::parse(line) == to_json(e));
+        auto back = event_from_json(to_json(e));
+        REQUIRE(back.has_value());
+        CHECK(*back == e);
+        // and through the binary record as well, for events whose strings fit
+        if (e.kind() != event_kind::exec) CHECK(*decode(encode(e)) == e);
+    }
+}
+
+TEST_CASE("read_trace: events and errors of a whole text") {
+    auto t = read_trace(sample);
+    CHECK(t.errors.empty());
+    REQUIRE(t.events.size() == 3);
+    CHECK(t.events[0].ts == 1s);
+    CHECK(t.events[0].as<exec_event>()->argv == std::vector<std::string>{"cat", "k"});
+    CHECK(t.events[1].ts == 1500ms);
+    CHECK(t.events[2].ts == 2s);
+    CHECK(t.events[2].as<net_event>()->port == 443);
+}
+
+TEST_CASE("read_trace: a malformed line between valid lines loses nothing") {
+    const std::string text =
+        "{\"ts\": 1, \"kind\": \"exit\", \"pid\": 1}\r\n"
+        "{\"ts\": 2, \"kind\": \"exit\", \"pid\": \r\n"
+        "{\"ts\": 3, \"kind\": \"exit\", \"pid\": 3, \"bogus\": 1}\n"
+        "\xff\xfe\x00garbage\n"s
+        "{\"ts\": 4, \"kind\": \"exit\", \"pid\": 4}";
+    auto t = read_trace(text);
+    REQUIRE(t.events.size() == 2);
+    CHECK(t.events[0].pid == 1);
+    CHECK(t.events[1].pid == 4);
+    REQUIRE(t.errors.size() == 3);
+    CHECK_THAT(t.errors[0].message, Catch::StartsWith("line 2: invalid JSON"));
+    CHECK(t.errors[1].message == "line 3: unknown key 'bogus' for kind 'exit'");
+    CHECK_THAT(t.errors[2].message, Catch::StartsWith("line 4: invalid JSON"));
+}
+
+TEST_CASE("read_trace: a UTF-8 byte-order mark on line 1 is skipped") {
+    auto t = read_trace("\xEF\xBB\xBF{\"ts\": 1, \"kind\": \"exit\", \"pid\": 1}\n");
+    CHECK(t.errors.empty());
+    CHECK(t.events.size() == 1);
+}
+
+TEST_CASE("trace_reader: lines split at every possible chunk size") {
+    const auto want = read_trace(sample).events;
+    REQUIRE(want.size() == 3);
+    for (std::size_t chunk = 1; chunk <= sample.size(); ++chunk) {
+        trace_reader rd;
+        drained got;
+        for (std::size_t i = 0; i < sample.size(); i += chunk) {
+            rd.feed(std::string_view(sample).substr(i, chunk));
+            drain(rd, got);
+        }
+        rd.finish();
+        drain(rd, got);
+        INFO("chunk size " << chunk);
+        CHECK(got.errors.empty());
+        CHECK(got.events == want);
+        CHECK(rd.line() == 6);
+        CHECK(rd.buffered() == 0);
+    }
+}
+
+TEST_CASE("trace_reader: CRLF, and a final line without a newline waits for finish()") {
+    trace_reader rd;
+    drained got;
+    rd.feed("{\"ts\": 1, \"kind\": \"exit\", \"pid\": 1}\r\n{\"ts\": 2, \"kind\": \"exit\", \"pid\": 2}");
+    drain(rd, got);
+    REQUIRE(got.events.size() == 1);
+    CHECK(got.events[0].pid == 1);
+    CHECK(rd.line() == 1);
+    rd.finish();
+    drain(rd, got);
+    REQUIRE(got.events.size() == 2);
+    CHECK(got.events[1].pid == 2);
+    CHECK(rd.line() == 2);
+    CHECK(got.errors.empty());
+    CHECK_FALSE(rd.next().has_value());
+}
+
+TEST_CASE("trace_reader: errors report their line and the reader continues") {
+    trace_reader rd;
+    drained got;
+    rd.feed("# header\n{\"ts\": 1, \"kind\": \"exit\", \"pid\": 1}\n{\"ts\": 1, \"kind\": \"exit\"}\n"
+            "{\"ts\": 3, \"kind\": \"exit\", \"pid\": 3}\n");
+    rd.finish();
+    drain(rd, got);
+    REQUIRE(got.events.size() == 2);
+    CHECK(got.events[1].pid == 3);
+    REQUIRE(got.errors.size() == 1);
+    CHECK(got.errors[0] == "line 3: missing required key 'pid' for kind 'exit'");
+}
+
+TEST_CASE("trace_reader: an over-long line is reported once and skipped, memory stays bounded") {
+    trace_reader rd(100);
+    drained got;
+    rd.feed("{\"ts\": 1, \"kind\": \"exit\", \"pid\": 1}\n");
+    const std::string junk(64, 'x');
+    for (int i = 0; i < 1000; ++i) {
+        rd.feed(junk);
+        drain(rd, got);
+        CHECK(rd.buffered() <= 100 + 1 + junk.size());
+    }
+    rd.feed("tail of the long line\n{\"ts\": 2, \"kind\": \"exit\", \"pid\": 2}\n");
+    rd.finish();
+    drain(rd, got);
+    REQUIRE(got.events.size() == 2);
+    CHECK(got.events[1].pid == 2);
+    REQUIRE(got.errors.size() == 1);
+    CHECK(got.errors[0] == "line 2: line is longer than the 100-byte limit; skipped");
+    CHECK(rd.line() == 3);
+}
+
+TEST_CASE("trace_reader: an over-long line that arrives whole") {
+    trace_reader rd(50);
+    drained got;
+    rd.feed(std::string(60, ' ') + "\n{\"ts\": 2, \"kind\": \"exit\", \"pid\": 2}\n");
+    drain(rd, got);
+    REQUIRE(got.errors.size() == 1);
+    CHECK(got.errors[0] == "line 1: line is 60 bytes, longer than the 50-byte limit");
+    REQUIRE(got.events.size() == 1);
+    CHECK(rd.line() == 2);
+}
