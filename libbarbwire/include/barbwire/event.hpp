@@ -62,7 +62,9 @@ struct ip_address {
 
     [[nodiscard]] static std::optional<ip_address> parse(std::string_view text) {
         char buf[INET6_ADDRSTRLEN + 1];
-        if (text.empty() || text.size() >= sizeof(buf)) return std::nullopt;
+        // inet_pton stops at a NUL: "1.2.3.4\0junk" must not parse as 1.2.3.4.
+        if (text.empty() || text.size() >= sizeof(buf) || text.find('\0') != std::string_view::npos)
+            return std::nullopt;
         text.copy(buf, text.size());
         buf[text.size()] = '\0';
         ip_address a;

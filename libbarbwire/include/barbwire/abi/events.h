@@ -111,6 +111,7 @@ struct bw_net_event {
 	__u16 _pad0;
 	__u32 uid;
 	__u8 addr[16];  /* network byte order; IPv4 uses the first 4 bytes */
+	__u32 _pad1;    /* explicit tail padding (the header's __u64 aligns the record to 8) */
 };
 
 #endif /* BARBWIRE_ABI_EVENTS_H */
