@@ -1,0 +1,250 @@
+#include <catch2/catch.hpp>
+
+#include <random>
+#include <string>
+
+#include <barbwire/rules.hpp>
+
+using namespace barbwire;
+
+namespace {
+
+ip_address ip(const char* text) {
+    auto a = ip_address::parse(text);
+    REQUIRE(a.has_value());
+    return *a;
+}
+
+ip_network net(const char* text, std::uint8_t prefix) { return ip_network{ip(text), prefix}; }
+
+config seed_like() {
+    config c;
+    c.suspicious_files = {
+        {"credential access", 3, {"/etc/passwd", "/etc/shadow"}},
+        {"ssh key exfiltration", 3, {".ssh/id_rsa", ".ssh/id_ed25519", ".ssh/id_ecdsa"}},
+        {"ssh recon", 1, {".ssh/known_hosts", ".ssh/authorized_keys"}},
+        {"dns recon", 1, {"/etc/resolv.conf", "/etc/hosts", "/etc/nsswitch.conf"}},
+        {"process memory access", 2, {"/proc/"}},
+        {"staging area", 2, {"/tmp/", "/dev/shm/"}},
+    };
+    c.suspicious_parents = {{process_field::comm, "bash", 2}, {process_field::comm, "sshd", 3},
+                            {process_field::exe, "/usr/bin/bash", 5}, {process_field::comm, "python", 1}};
+    c.legit_parents = {{process_field::comm, "systemd", -2}, {process_field::exe, "/usr/sbin/cron", -1}};
+    c.allow_ips = {net("8.8.8.8", 32), net("10.0.0.0", 8), net("192.168.1.0", 24), net("2001:db8::", 32),
+                   net("2606:4700::1111", 128)};
+    c.allow_ports = {53, 123};
+    return c;
+}
+
+} // namespace
+
+TEST_CASE("a path gets the category of the pattern it contains", "[rules]") {
+    const rule_set r(seed_like());
+    auto m = r.match_file("/etc/shadow");
+    REQUIRE(m);
+    CHECK(m->category == 0);
+    CHECK(m->pattern == 1);
+    CHECK(m->base_score == 3);
+    CHECK(r.category_name(m->category) == "credential access");
+    CHECK(r.pattern(*m) == "/etc/shadow");
+
+    m = r.match_file("/home/alice/.ssh/id_ed25519.pub"); // substring, as in the seed
+    REQUIRE(m);
+    CHECK(r.category_name(m->category) == "ssh key exfiltration");
+    CHECK(r.pattern(*m) == ".ssh/id_ed25519");
+
+    CHECK_FALSE(r.match_file("/usr/lib/libc.so.6"));
+    CHECK_FALSE(r.match_file(""));
+    CHECK_FALSE(r.match_file("/ETC/SHADOW")); // case-sensitive
+}
+
+TEST_CASE("the highest base score wins, ties go to the first category", "[rules]") {
+    const rule_set r(seed_like());
+    // /tmp/ (staging, 2) and /etc/hosts (dns recon, 1) and /etc/passwd (3)
+    auto m = r.match_file("/tmp/etc/hosts/etc/passwd");
+    REQUIRE(m);
+    CHECK(r.category_name(m->category) == "credential access");
+    CHECK(r.pattern(*m) == "/etc/passwd");
+
+    // /proc/ (process memory, 2, index 4) and /tmp/ (staging, 2, index 5): first category wins
+    m = r.match_file("/proc/1/root/tmp/x");
+    REQUIRE(m);
+    CHECK(r.category_name(m->category) == "process memory access");
+
+    // two patterns of one category: the first in config order is reported
+    m = r.match_file("/x/.ssh/id_ecdsa/.ssh/id_rsa");
+    REQUIRE(m);
+    CHECK(r.pattern(*m) == ".ssh/id_rsa");
+    CHECK(m->pattern == 0);
+}
+
+TEST_CASE("overlapping patterns are all found (failure links)", "[rules]") {
+    config c;
+    c.suspicious_files = {{"low", 1, {"abcd"}}, {"high", 9, {"bc"}}, {"mid", 5, {"cde"}}};
+    const rule_set r(c);
+    auto m = r.match_file("xabcdex");
+    REQUIRE(m);
+    CHECK(r.category_name(m->category) == "high");
+    m = r.match_file("abcxcde");
+    REQUIRE(m);
+    CHECK(r.category_name(m->category) == "high");
+    m = r.match_file("xxcde");
+    REQUIRE(m);
+    CHECK(r.category_name(m->category) == "mid");
+    m = r.match_file("abcd");
+    REQUIRE(m);
+    CHECK(r.category_name(m->category) == "high");
+    CHECK_FALSE(r.match_file("abdc"));
+}
+
+TEST_CASE("an empty pattern matches every path; no patterns match nothing", "[rules]") {
+    config c;
+    c.suspicious_files = {{"everything", 1, {""}}, {"keys", 4, {"key"}}};
+    const rule_set r(c);
+    REQUIRE(r.match_file("/a"));
+    CHECK(r.category_name(r.match_file("/a")->category) == "everything");
+    CHECK(r.category_name(r.match_file("/key")->category) == "keys");
+
+    const rule_set none(config{});
+    CHECK_FALSE(none.match_file("/etc/shadow"));
+}
+
+TEST_CASE("the automaton agrees with a naive substring search", "[rules]") {
+    config c;
+    c.suspicious_files = {{"a", 2, {"aab", "ba"}}, {"b", 3, {"abab", "bbb"}}, {"c", 2, {"b\xff", "ca"}},
+                          {"d", 1, {"a"}}};
+    const rule_set r(c);
+    const auto naive = [&](const std::string& s) -> std::optional<std::pair<std::uint32_t, std::uint32_t>> {
+        std::optional<std::pair<std::uint32_t, std::uint32_t>> best;
+        int best_score = 0;
+        for (std::uint32_t ci = 0; ci < c.suspicious_files.size(); ++ci) {
+            const auto& cat = c.suspicious_files[ci];
+            for (std::uint32_t pi = 0; pi < cat.patterns.size(); ++pi) {
+                if (s.find(cat.patterns[pi]) == std::string::npos) continue;
+                if (!best || cat.base_score > best_score) {
+                    best = {ci, pi};
+                    best_score = cat.base_score;
+                }
+                break; // first pattern of the category
+            }
+        }
+        return best;
+    };
+    std::mt19937 rng(42);
+    const std::string alphabet = std::string("abc/") + '\xff';
+    for (int i = 0; i < 20000; ++i) {
+        std::string s(static_cast<std::size_t>(rng() % 12), 'x');
+        for (auto& ch : s) ch = alphabet[rng() % alphabet.size()];
+        const auto expect = naive(s);
+        const auto got = r.match_file(s);
+        REQUIRE(got.has_value() == expect.has_value());
+        if (got) {
+            REQUIRE(got->category == expect->first);
+            REQUIRE(got->pattern == expect->second);
+        }
+    }
+}
+
+TEST_CASE("parent rules: comm and exe, first match per list, both lists apply", "[rules]") {
+    const rule_set r(seed_like());
+    auto m = r.match_parent("bash", "/bin/bash");
+    REQUIRE(m.suspicious);
+    CHECK(m.suspicious->modifier == 2);
+    CHECK(m.suspicious->value == "bash");
+    CHECK(m.suspicious->rule == 0);
+    CHECK_FALSE(m.legit);
+    CHECK(m.total() == 2);
+
+    // comm rule (index 0) and exe rule (index 2) both match: the first applies once
+    m = r.match_parent("bash", "/usr/bin/bash");
+    REQUIRE(m.suspicious);
+    CHECK(m.suspicious->rule == 0);
+    CHECK(m.total() == 2);
+
+    // only the exe rule
+    m = r.match_parent("notbash", "/usr/bin/bash");
+    REQUIRE(m.suspicious);
+    CHECK(m.suspicious->value == "/usr/bin/bash");
+    CHECK(m.total() == 5);
+
+    // a suspicious comm and a legit exe: both modifiers
+    m = r.match_parent("python", "/usr/sbin/cron");
+    REQUIRE(m.suspicious);
+    REQUIRE(m.legit);
+    CHECK(m.suspicious->modifier == 1);
+    CHECK(m.legit->modifier == -1);
+    CHECK(m.legit->kind == parent_kind::legit);
+    CHECK(m.total() == 0);
+
+    m = r.match_parent("systemd", "/usr/lib/systemd/systemd");
+    CHECK_FALSE(m.suspicious);
+    REQUIRE(m.legit);
+    CHECK(m.total() == -2);
+
+    CHECK(r.match_parent("bas", "").empty());     // exact, not prefix
+    CHECK(r.match_parent("", "bash").empty());    // a comm value does not match exe
+    CHECK(r.match_parent("Bash", "").empty());    // case-sensitive
+}
+
+TEST_CASE("allowlist by IPv4, CIDR, IPv6 and port", "[rules]") {
+    const rule_set r(seed_like());
+    CHECK(r.ip_allowed(ip("8.8.8.8")));
+    CHECK_FALSE(r.ip_allowed(ip("8.8.8.9")));
+    CHECK(r.ip_allowed(ip("10.0.0.0")));
+    CHECK(r.ip_allowed(ip("10.255.255.255")));
+    CHECK_FALSE(r.ip_allowed(ip("11.0.0.0")));
+    CHECK_FALSE(r.ip_allowed(ip("9.255.255.255")));
+    CHECK(r.ip_allowed(ip("192.168.1.77")));
+    CHECK_FALSE(r.ip_allowed(ip("192.168.2.1")));
+    CHECK(r.ip_allowed(ip("2001:db8:ffff::1")));
+    CHECK_FALSE(r.ip_allowed(ip("2001:db9::1")));
+    CHECK(r.ip_allowed(ip("2606:4700::1111")));
+    CHECK_FALSE(r.ip_allowed(ip("2606:4700::1112")));
+    // IPv4-mapped IPv6 is checked against the IPv4 entries
+    CHECK(r.ip_allowed(ip("::ffff:8.8.8.8")));
+    CHECK(r.ip_allowed(ip("::ffff:10.1.2.3")));
+    CHECK_FALSE(r.ip_allowed(ip("::ffff:8.8.4.4")));
+    // an IPv4 entry does not match an IPv6 address with the same leading bytes
+    CHECK_FALSE(r.ip_allowed(ip("808:808::")));
+
+    CHECK(r.port_allowed(53));
+    CHECK(r.port_allowed(123));
+    CHECK_FALSE(r.port_allowed(443));
+    CHECK(r.allowlisted(ip("203.0.113.5"), 53));
+    CHECK(r.allowlisted(ip("8.8.8.8"), 443));
+    CHECK_FALSE(r.allowlisted(ip("203.0.113.5"), 443));
+}
+
+TEST_CASE("allowlist prefix edge cases", "[rules]") {
+    config c;
+    c.allow_ips = {net("0.0.0.0", 0)};
+    CHECK(rule_set(c).ip_allowed(ip("203.0.113.5")));
+    CHECK_FALSE(rule_set(c).ip_allowed(ip("::1")));
+
+    c.allow_ips = {net("2001:db8::", 64), net("fe80::", 10), net("203.0.113.0", 99)}; // 99 clamps to 32
+    const rule_set r(c);
+    CHECK(r.ip_allowed(ip("2001:db8::ffff:1")));
+    CHECK_FALSE(r.ip_allowed(ip("2001:db8:0:1::1")));
+    CHECK(r.ip_allowed(ip("febf::1")));
+    CHECK_FALSE(r.ip_allowed(ip("fec0::1")));
+    CHECK(r.ip_allowed(ip("203.0.113.0")));
+    CHECK_FALSE(r.ip_allowed(ip("203.0.113.1")));
+
+    c.allow_ips = {net("2001:db8::1:0:0:1", 96)};
+    const rule_set r96(c);
+    CHECK(r96.ip_allowed(ip("2001:db8::1:0:ffff:ffff")));
+    CHECK_FALSE(r96.ip_allowed(ip("2001:db8::2:0:0:1")));
+
+    const rule_set empty(config{});
+    CHECK_FALSE(empty.allowlisted(ip("8.8.8.8"), 53));
+}
+
+TEST_CASE("a rule_set keeps its config and survives copies and moves", "[rules]") {
+    rule_set a(seed_like());
+    rule_set b = a;
+    rule_set c = std::move(a);
+    CHECK(b.source().suspicious_files.size() == 6);
+    CHECK(c.match_file("/etc/passwd")->base_score == 3);
+    CHECK(b.match_parent("sshd", "").total() == 3);
+    CHECK(c.pattern(*c.match_file("/dev/shm/x")) == "/dev/shm/");
+}
