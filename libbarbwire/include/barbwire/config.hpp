@@ -1,14 +1,34 @@
 #pragma once
 // Rules configuration: a JSON tree (nlohmann::json) parsed into a validated
 // `config`. The seed's YAML file is converted to the same tree by yaml.hpp.
+//
+// The schema is the seed's (window_duration, suspicious_files, suspicious_parents,
+// legit_parents, whitelist, severity_thresholds, alert_threshold) plus a few
+// documented extensions (`comm:`/`exe:` parent keys, CIDR allowlist entries,
+// `limits`). docs/config.md is the reference for every key.
+//
+// Validation is strict: an unknown key anywhere is an error (with a "did you
+// mean" suggestion), because a typo in a security rule file must never
+// silently disable a rule. Every error message is one line that starts with
+// the path of the offending value, e.g. `suspicious_files[1].base_score: ...`.
 
+#include <algorithm>
+#include <array>
 #include <chrono>
+#include <cmath>
+#include <cstddef>
 #include <cstdint>
+#include <exception>
+#include <limits>
+#include <optional>
 #include <string>
+#include <string_view>
+#include <utility>
 #include <vector>
 
 #include <nlohmann/json.hpp>
 
+#include "barbwire/detail/default_rules.hpp"
 #include "barbwire/error.hpp"
 #include "barbwire/event.hpp"
 
@@ -30,6 +50,13 @@ struct file_category {
     std::string name;                  // seed key: category
     int base_score = 0;                // seed key: base_score
     std::vector<std::string> patterns; // seed semantics: substring of the absolute path
+
+    // Seed semantics: a pattern matches when it occurs anywhere in the path.
+    [[nodiscard]] bool matches(std::string_view path) const noexcept {
+        return std::any_of(patterns.begin(), patterns.end(),
+                           [path](const std::string& p) { return path.find(p) != std::string_view::npos; });
+    }
+    friend bool operator==(const file_category&, const file_category&) = default;
 };
 
 // What a parent rule compares against.
@@ -43,12 +70,62 @@ struct parent_rule {
     process_field field = process_field::comm;
     std::string value;
     int modifier = 0;
+
+    // Exact comparison against the field this rule names.
+    [[nodiscard]] bool matches(std::string_view comm, std::string_view exe) const noexcept {
+        return field == process_field::comm ? comm == value : exe == value;
+    }
+    friend bool operator==(const parent_rule&, const parent_rule&) = default;
 };
+
+namespace detail {
+[[nodiscard]] inline std::uint8_t full_prefix(const ip_address& a) noexcept { return a.is_v4() ? 32 : 128; }
+
+// True when `a` is an IPv4-mapped IPv6 address (::ffff:a.b.c.d).
+[[nodiscard]] inline bool is_v4_mapped(const ip_address& a) noexcept {
+    if (a.is_v4()) return false;
+    for (std::size_t i = 0; i < 10; ++i)
+        if (a.bytes[i] != 0) return false;
+    return a.bytes[10] == 0xff && a.bytes[11] == 0xff;
+}
+
+// Compares the first `prefix` bits of two byte strings.
+[[nodiscard]] constexpr bool prefix_equal(const std::uint8_t* a, const std::uint8_t* b, unsigned prefix) noexcept {
+    unsigned whole = prefix / 8;
+    for (unsigned i = 0; i < whole; ++i)
+        if (a[i] != b[i]) return false;
+    unsigned rest = prefix % 8;
+    if (rest == 0) return true;
+    auto mask = static_cast<std::uint8_t>(0xffu << (8 - rest));
+    return (a[whole] & mask) == (b[whole] & mask);
+}
+} // namespace detail
 
 // An allowlisted destination network: an address with a prefix length.
 struct ip_network {
     ip_address addr;
     std::uint8_t prefix = 32; // 32 for a single IPv4, 128 for a single IPv6
+
+    // Does `a` fall inside this network? An IPv4-mapped IPv6 address
+    // (::ffff:1.2.3.4) is compared as the IPv4 address it carries.
+    [[nodiscard]] bool contains(const ip_address& a) const noexcept {
+        if (addr.family == a.family) return detail::prefix_equal(addr.bytes.data(), a.bytes.data(), prefix);
+        if (addr.is_v4() && detail::is_v4_mapped(a)) return detail::prefix_equal(addr.bytes.data(), a.bytes.data() + 12, prefix);
+        return false;
+    }
+
+    // "8.8.8.8" for a single address, "10.0.0.0/8" for a network.
+    [[nodiscard]] std::string to_string() const {
+        std::string s = addr.to_string();
+        if (prefix != detail::full_prefix(addr)) s += "/" + std::to_string(prefix);
+        return s;
+    }
+
+    // Parses "8.8.8.8", "2001:db8::1", "10.0.0.0/8" or "fd00::/8". Host bits
+    // must be zero and the prefix must be at least 1.
+    [[nodiscard]] static std::optional<ip_network> parse(std::string_view text);
+
+    friend bool operator==(const ip_network&, const ip_network&) = default;
 };
 
 // Capacities of the correlator's tables. Every table evicts its oldest entry
@@ -58,6 +135,7 @@ struct limits {
     std::size_t max_opens_per_process = 16;
     std::size_t max_tracked_openers = 16384; // processes holding recent sensitive opens
     std::size_t max_dedup_entries = 16384;
+    friend bool operator==(const limits&, const limits&) = default;
 };
 
 struct config {
@@ -77,6 +155,667 @@ struct config {
         if (score >= severity_medium) return severity::medium;
         return severity::low;
     }
+
+    // Is the destination allowlisted (seed: whitelist.ips OR whitelist.ports)?
+    [[nodiscard]] bool allowlisted(const ip_address& a, std::uint16_t port) const noexcept {
+        if (std::find(allow_ports.begin(), allow_ports.end(), port) != allow_ports.end()) return true;
+        return std::any_of(allow_ips.begin(), allow_ips.end(), [&a](const ip_network& n) { return n.contains(a); });
+    }
+
+    friend bool operator==(const config&, const config&) = default;
 };
+
+// ---------------------------------------------------------------------------
+// Bounds enforced by parse_config (documented in docs/config.md).
+namespace config_bounds {
+inline constexpr double max_window_seconds = 86400.0; // 1 day
+inline constexpr int max_base_score = 100;
+inline constexpr int max_modifier = 100;              // |modifier|
+inline constexpr int max_threshold = 1000;
+inline constexpr std::size_t max_category_name = 128;
+inline constexpr std::size_t max_pattern = 4096;      // PATH_MAX
+inline constexpr std::size_t max_comm = 15;           // TASK_COMM_LEN - 1
+inline constexpr std::size_t max_processes = 4194304; // PID_MAX_LIMIT
+inline constexpr std::size_t max_opens_per_process = 4096;
+inline constexpr std::size_t max_tracked_openers = 4194304;
+inline constexpr std::size_t max_dedup_entries = 16777216;
+} // namespace config_bounds
+
+namespace detail {
+
+using json = nlohmann::json;
+
+// A validation failure: the JSON path of the offending value (for line
+// lookups by yaml.hpp) and the full one-line message (which starts with it).
+struct config_error {
+    std::string path;
+    std::string message;
+};
+template <class T>
+using config_result = tl::expected<T, config_error>;
+
+[[nodiscard]] inline tl::unexpected<config_error> config_fail(std::string path, std::string why) {
+    std::string msg = (path.empty() ? std::string("config") : path) + ": " + why;
+    return tl::unexpected<config_error>(config_error{std::move(path), std::move(msg)});
+}
+
+[[nodiscard]] inline std::string quote(std::string_view s) {
+    return json(std::string(s)).dump(-1, ' ', false, json::error_handler_t::replace);
+}
+
+// Path components: `a.b`, `a[3]`; keys that are not [A-Za-z0-9_-]+ are quoted.
+[[nodiscard]] inline std::string path_key(std::string_view parent, std::string_view key) {
+    bool plain = !key.empty() && std::all_of(key.begin(), key.end(), [](char c) {
+        return (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9') || c == '_' || c == '-';
+    });
+    std::string k = plain ? std::string(key) : quote(key);
+    if (parent.empty()) return k;
+    std::string p(parent);
+    p += '.';
+    p += k;
+    return p;
+}
+[[nodiscard]] inline std::string path_index(std::string_view parent, std::size_t i) {
+    std::string p(parent);
+    p += '[';
+    p += std::to_string(i);
+    p += ']';
+    return p;
+}
+
+// "a string (\"five\")", "an array", ...: what the user wrote, for messages.
+[[nodiscard]] inline std::string describe(const json& v) {
+    switch (v.type()) {
+    case json::value_t::null: return "null";
+    case json::value_t::boolean: return std::string("a boolean (") + (v.get<bool>() ? "true" : "false") + ")";
+    case json::value_t::number_integer:
+    case json::value_t::number_unsigned: return "an integer (" + v.dump() + ")";
+    case json::value_t::number_float: {
+        double d = v.get<double>();
+        if (std::isnan(d)) return "a number (NaN)";
+        if (std::isinf(d)) return d > 0 ? "a number (inf)" : "a number (-inf)";
+        return "a non-integer number (" + v.dump() + ")";
+    }
+    case json::value_t::string: {
+        const auto& s = v.get_ref<const std::string&>();
+        if (s.size() > 48) return "a string (" + quote(s.substr(0, 45)) + "...)";
+        return "a string (" + quote(s) + ")";
+    }
+    case json::value_t::array: return "a list";
+    case json::value_t::object: return "a mapping";
+    default: return "an unsupported value";
+    }
+}
+
+// Optimal string alignment distance (Levenshtein plus transpositions), ASCII
+// case-insensitive.
+[[nodiscard]] inline std::size_t edit_distance(std::string_view a, std::string_view b) {
+    auto low = [](char c) { return (c >= 'A' && c <= 'Z') ? static_cast<char>(c - 'A' + 'a') : c; };
+    const std::size_t n = a.size(), m = b.size();
+    std::vector<std::size_t> d((n + 1) * (m + 1));
+    auto at = [&](std::size_t i, std::size_t j) -> std::size_t& { return d[i * (m + 1) + j]; };
+    for (std::size_t i = 0; i <= n; ++i) at(i, 0) = i;
+    for (std::size_t j = 0; j <= m; ++j) at(0, j) = j;
+    for (std::size_t i = 1; i <= n; ++i) {
+        for (std::size_t j = 1; j <= m; ++j) {
+            std::size_t cost = low(a[i - 1]) == low(b[j - 1]) ? 0 : 1;
+            std::size_t v = std::min({at(i - 1, j) + 1, at(i, j - 1) + 1, at(i - 1, j - 1) + cost});
+            if (i > 1 && j > 1 && low(a[i - 1]) == low(b[j - 2]) && low(a[i - 2]) == low(b[j - 1]))
+                v = std::min(v, at(i - 2, j - 2) + 1);
+            at(i, j) = v;
+        }
+    }
+    return at(n, m);
+}
+
+// The known key closest to `key`, when it is close enough to be a typo.
+[[nodiscard]] inline std::optional<std::string_view> closest_key(std::string_view key,
+                                                                 const std::vector<std::string_view>& known) {
+    if (key.size() > 64) return std::nullopt;
+    std::optional<std::string_view> best;
+    std::size_t best_d = std::numeric_limits<std::size_t>::max();
+    for (auto k : known) {
+        std::size_t d = edit_distance(key, k);
+        if (d < best_d) {
+            best_d = d;
+            best = k;
+        }
+    }
+    if (!best) return std::nullopt;
+    std::size_t allowed = best->size() <= 4 ? 1 : (best->size() <= 8 ? 2 : 3);
+    if (best_d <= allowed) return best;
+    return std::nullopt;
+}
+
+[[nodiscard]] inline std::string join_keys(const std::vector<std::string_view>& known) {
+    std::string s;
+    for (std::size_t i = 0; i < known.size(); ++i) {
+        if (i) s += ", ";
+        s += known[i];
+    }
+    return s;
+}
+
+// Every key of `obj` must be in `known`.
+[[nodiscard]] inline config_result<void> check_keys(const json& obj, std::string_view path,
+                                                    const std::vector<std::string_view>& known) {
+    for (const auto& item : obj.items()) {
+        const std::string& key = item.key();
+        if (std::find(known.begin(), known.end(), std::string_view(key)) != known.end()) continue;
+        std::string why = "unknown key";
+        if (auto s = closest_key(key, known)) {
+            why += " (did you mean ";
+            why += *s;
+            why += "?)";
+        }
+        why += "; known keys here: " + join_keys(known);
+        return config_fail(path_key(path, key), std::move(why));
+    }
+    return {};
+}
+
+[[nodiscard]] inline const json* find_key(const json& obj, std::string_view key) {
+    auto it = obj.find(std::string(key));
+    return it == obj.end() ? nullptr : &*it;
+}
+
+// An integer in [lo, hi]; booleans and non-integer numbers are rejected.
+[[nodiscard]] inline config_result<std::int64_t> get_int(const json& v, const std::string& path, std::int64_t lo,
+                                                         std::int64_t hi, std::string_view what = "an integer") {
+    auto fail = [&] {
+        return config_fail(path, "expected " + std::string(what) + " from " + std::to_string(lo) + " to " +
+                                     std::to_string(hi) + ", got " + describe(v));
+    };
+    if (!v.is_number_integer()) return fail();
+    std::int64_t i = 0;
+    if (v.is_number_unsigned()) {
+        auto u = v.get<std::uint64_t>();
+        if (u > static_cast<std::uint64_t>(std::numeric_limits<std::int64_t>::max())) return fail();
+        i = static_cast<std::int64_t>(u);
+    } else {
+        i = v.get<std::int64_t>();
+    }
+    if (i < lo || i > hi) return fail();
+    return i;
+}
+
+// A non-empty string of at most `max_len` bytes, with no NUL byte (and, when
+// `no_control`, no control characters).
+[[nodiscard]] inline config_result<std::string> get_string(const json& v, const std::string& path,
+                                                           std::string_view what, std::size_t max_len,
+                                                           bool no_control = false) {
+    if (!v.is_string()) return config_fail(path, "expected " + std::string(what) + ", got " + describe(v));
+    const auto& s = v.get_ref<const std::string&>();
+    if (s.empty()) return config_fail(path, "must not be empty; expected " + std::string(what));
+    if (s.size() > max_len)
+        return config_fail(path, "is " + std::to_string(s.size()) + " bytes long; expected " + std::string(what) +
+                                     " of at most " + std::to_string(max_len) + " bytes");
+    for (char ch : s) {
+        auto c = static_cast<unsigned char>(ch);
+        if (c == 0) return config_fail(path, "contains a NUL byte; expected " + std::string(what));
+        if (no_control && (c < 0x20 || c == 0x7f))
+            return config_fail(path, "contains a control character; expected " + std::string(what) +
+                                         " on one line without control characters");
+    }
+    return s;
+}
+
+// A list (null counts as an empty list).
+[[nodiscard]] inline config_result<const json*> get_list(const json& v, const std::string& path,
+                                                         std::string_view what) {
+    static const json empty = json::array();
+    if (v.is_null()) return &empty;
+    if (!v.is_array()) return config_fail(path, "expected a list of " + std::string(what) + ", got " + describe(v));
+    return &v;
+}
+
+// A mapping (null counts as an empty mapping) whose keys are all known.
+[[nodiscard]] inline config_result<const json*> get_object(const json& v, const std::string& path,
+                                                           const std::vector<std::string_view>& known) {
+    static const json empty = json::object();
+    if (v.is_null()) return &empty;
+    if (!v.is_object())
+        return config_fail(path, "expected a mapping with keys " + join_keys(known) + ", got " + describe(v));
+    if (auto ok = check_keys(v, path, known); !ok) return tl::unexpected(ok.error());
+    return &v;
+}
+
+// "10.0.0.0/8" -> network; a reason on failure.
+[[nodiscard]] inline tl::expected<ip_network, std::string> parse_network(std::string_view text) {
+    const std::string_view example = "expected an IPv4 or IPv6 address or CIDR network such as \"8.8.8.8\", "
+                                     "\"2001:4860:4860::8888\" or \"10.0.0.0/8\"";
+    auto slash = text.find('/');
+    auto addr = ip_address::parse(text.substr(0, slash));
+    if (!addr) return tl::unexpected("is not an IP address; " + std::string(example));
+    ip_network n{*addr, detail::full_prefix(*addr)};
+    if (slash == std::string_view::npos) return n;
+    std::string_view digits = text.substr(slash + 1);
+    if (digits.empty() || digits.size() > 3 ||
+        !std::all_of(digits.begin(), digits.end(), [](char c) { return c >= '0' && c <= '9'; }))
+        return tl::unexpected("has a bad prefix length after '/'; " + std::string(example));
+    unsigned p = 0;
+    for (char c : digits) p = p * 10 + static_cast<unsigned>(c - '0');
+    unsigned maxp = detail::full_prefix(*addr);
+    if (p > maxp)
+        return tl::unexpected("has prefix length /" + std::to_string(p) + "; expected /1 to /" + std::to_string(maxp) +
+                              " for an IPv" + (addr->is_v4() ? "4" : "6") + " network");
+    if (p == 0)
+        return tl::unexpected(std::string("has prefix length /0, which would allowlist every destination; "
+                                          "expected /1 to /") + std::to_string(maxp));
+    n.prefix = static_cast<std::uint8_t>(p);
+    // Host bits must be zero: "10.0.0.1/8" is most likely a mistake.
+    ip_network canon = n;
+    for (unsigned bit = p; bit < maxp; ++bit)
+        canon.addr.bytes[bit / 8] = static_cast<std::uint8_t>(canon.addr.bytes[bit / 8] & ~(0x80u >> (bit % 8)));
+    if (canon.addr != n.addr)
+        return tl::unexpected("has host bits set after the /" + std::to_string(p) + " prefix; expected the network address (did you mean \"" +
+                              canon.to_string() + "\"?)");
+    return n;
+}
+
+// ---------------------------------------------------------------------------
+
+inline const std::vector<std::string_view> root_keys = {
+    "window_duration", "suspicious_files", "suspicious_parents", "legit_parents",
+    "whitelist",       "severity_thresholds", "alert_threshold", "limits",
+};
+
+[[nodiscard]] inline config_result<nanoseconds> parse_window(const json& v, const std::string& path) {
+    const std::string expected = "expected a number of seconds greater than 0 and at most 86400 (1 day), "
+                                 "such as 5 or 2.5";
+    if (!v.is_number()) return config_fail(path, expected + ", got " + describe(v));
+    if (v.is_number_integer()) {
+        auto r = get_int(v, path, 1, static_cast<std::int64_t>(config_bounds::max_window_seconds));
+        if (!r) return config_fail(path, expected + ", got " + describe(v));
+        return std::chrono::duration_cast<nanoseconds>(std::chrono::seconds{*r});
+    }
+    double s = v.get<double>();
+    if (!(s > 0.0) || !(s <= config_bounds::max_window_seconds))
+        return config_fail(path, expected + ", got " + describe(v));
+    auto ns = std::llround(s * 1e9);
+    if (ns < 1) return config_fail(path, "is shorter than 1 nanosecond; " + expected);
+    return nanoseconds{ns};
+}
+
+[[nodiscard]] inline config_result<std::vector<file_category>> parse_files(const json& v, const std::string& path) {
+    static const std::vector<std::string_view> keys = {"category", "base_score", "patterns"};
+    auto list = get_list(v, path, "file categories ({category, base_score, patterns})");
+    if (!list) return tl::unexpected(list.error());
+    std::vector<file_category> out;
+    for (std::size_t i = 0; i < (*list)->size(); ++i) {
+        const json& e = (**list)[i];
+        std::string ep = path_index(path, i);
+        if (!e.is_object())
+            return config_fail(ep, "expected a mapping with keys category, base_score, patterns, got " + describe(e));
+        if (auto ok = check_keys(e, ep, keys); !ok) return tl::unexpected(ok.error());
+        for (auto k : keys)
+            if (!find_key(e, k))
+                return config_fail(path_key(ep, k), "missing; every file category needs category, base_score and patterns");
+        file_category c;
+        auto name = get_string(*find_key(e, "category"), path_key(ep, "category"), "a category name",
+                               config_bounds::max_category_name, true);
+        if (!name) return tl::unexpected(name.error());
+        c.name = std::move(*name);
+        for (std::size_t j = 0; j < out.size(); ++j)
+            if (out[j].name == c.name)
+                return config_fail(path_key(ep, "category"), "duplicate category " + quote(c.name) + " (also " +
+                                                                 path_key(path_index(path, j), "category") +
+                                                                 "); category names must be unique");
+        auto score = get_int(*find_key(e, "base_score"), path_key(ep, "base_score"), 0, config_bounds::max_base_score);
+        if (!score) return tl::unexpected(score.error());
+        c.base_score = static_cast<int>(*score);
+        const std::string pp = path_key(ep, "patterns");
+        const json& pats = *find_key(e, "patterns");
+        if (!pats.is_array())
+            return config_fail(pp, "expected a list of path substrings such as \"/etc/shadow\", got " + describe(pats));
+        if (pats.empty()) return config_fail(pp, "must not be empty; expected at least one path substring");
+        for (std::size_t j = 0; j < pats.size(); ++j) {
+            auto s = get_string(pats[j], path_index(pp, j), "a path substring such as \".ssh/id_rsa\"",
+                                config_bounds::max_pattern);
+            if (!s) return tl::unexpected(s.error());
+            for (std::size_t k = 0; k < c.patterns.size(); ++k)
+                if (c.patterns[k] == *s)
+                    return config_fail(path_index(pp, j), "duplicate pattern " + quote(*s) + " (also " +
+                                                              path_index(pp, k) + "); remove one");
+            c.patterns.push_back(std::move(*s));
+        }
+        out.push_back(std::move(c));
+    }
+    return out;
+}
+
+// suspicious_parents (sign = +1: modifier 0..100) / legit_parents (sign = -1: -100..0).
+// Where each parent rule was given (its path, e.g. `legit_parents[0].comm`),
+// to reject a process named twice across both lists.
+struct parent_seen {
+    std::string path;
+    process_field field;
+    std::string value;
+};
+
+[[nodiscard]] inline config_result<std::vector<parent_rule>> parse_parents(const json& v, const std::string& path,
+                                                                           int sign, std::vector<parent_seen>& seen) {
+    static const std::vector<std::string_view> keys = {"program", "comm", "exe", "modifier"};
+    auto list = get_list(v, path, "parent rules ({program, modifier})");
+    if (!list) return tl::unexpected(list.error());
+    std::vector<parent_rule> out;
+    for (std::size_t i = 0; i < (*list)->size(); ++i) {
+        const json& e = (**list)[i];
+        std::string ep = path_index(path, i);
+        if (!e.is_object())
+            return config_fail(ep, "expected a mapping with one of program, comm or exe and a modifier, got " + describe(e));
+        if (auto ok = check_keys(e, ep, keys); !ok) return tl::unexpected(ok.error());
+        std::vector<std::string_view> given;
+        for (auto k : {"program", "comm", "exe"})
+            if (find_key(e, k)) given.emplace_back(k);
+        if (given.empty())
+            return config_fail(ep, "names no process; expected exactly one of program, comm (task name) or exe (executable path)");
+        if (given.size() > 1)
+            return config_fail(path_key(ep, given[1]), "conflicts with " + std::string(given[0]) +
+                                                           "; expected exactly one of program, comm or exe per entry");
+        parent_rule r;
+        const std::string vp = path_key(ep, given[0]);
+        if (given[0] == "exe") {
+            r.field = process_field::exe;
+            auto s = get_string(*find_key(e, "exe"), vp, "an absolute executable path such as \"/usr/bin/bash\"",
+                                config_bounds::max_pattern);
+            if (!s) return tl::unexpected(s.error());
+            if ((*s)[0] != '/')
+                return config_fail(vp, "is not an absolute path (" + quote(*s) +
+                                           "); expected an executable path starting with '/', such as \"/usr/bin/bash\"");
+            r.value = std::move(*s);
+        } else {
+            r.field = process_field::comm;
+            auto s = get_string(*find_key(e, given[0]), vp, "a task name (comm) such as \"bash\"",
+                                config_bounds::max_comm);
+            if (!s) {
+                if (find_key(e, given[0])->is_string() && find_key(e, given[0])->get_ref<const std::string&>().size() >
+                                                             config_bounds::max_comm)
+                    return config_fail(vp, "is longer than 15 bytes, and the kernel truncates task names (comm) to 15, "
+                                           "so it could never match; expected at most 15 bytes, or use exe: with the "
+                                           "executable path");
+                return tl::unexpected(s.error());
+            }
+            r.value = std::move(*s);
+        }
+        for (const auto& o : seen)
+            if (o.field == r.field && o.value == r.value)
+                return config_fail(vp, "duplicate parent rule for " + quote(r.value) + " (also " + o.path +
+                                           "); each process may appear once across suspicious_parents and legit_parents");
+        seen.push_back(parent_seen{vp, r.field, r.value});
+        const std::string mp = path_key(ep, "modifier");
+        const json* m = find_key(e, "modifier");
+        if (!m) return config_fail(mp, "missing; every parent rule needs an integer modifier");
+        auto mod = sign > 0 ? get_int(*m, mp, 0, config_bounds::max_modifier, "an integer score modifier")
+                            : get_int(*m, mp, -config_bounds::max_modifier, 0,
+                                      "a score modifier (legit parents lower the score)");
+        if (!mod) return tl::unexpected(mod.error());
+        r.modifier = static_cast<int>(*mod);
+        out.push_back(std::move(r));
+    }
+    return out;
+}
+
+[[nodiscard]] inline std::string_view field_key(process_field f) noexcept {
+    return f == process_field::exe ? "exe" : "program";
+}
+
+[[nodiscard]] inline config_result<config> parse_config_tree(const json& root) {
+    config c;
+    if (root.is_null()) return c; // an empty file: every key takes its default
+    if (!root.is_object())
+        return config_fail("", "expected a mapping of settings (window_duration, suspicious_files, ...), got " +
+                                   describe(root));
+    if (auto ok = check_keys(root, "", root_keys); !ok) return tl::unexpected(ok.error());
+
+    if (const json* v = find_key(root, "window_duration")) {
+        auto w = parse_window(*v, "window_duration");
+        if (!w) return tl::unexpected(w.error());
+        c.window = *w;
+    }
+    if (const json* v = find_key(root, "suspicious_files")) {
+        auto f = parse_files(*v, "suspicious_files");
+        if (!f) return tl::unexpected(f.error());
+        c.suspicious_files = std::move(*f);
+    }
+    // A process named twice, or in both lists, is a contradiction: rejected.
+    std::vector<parent_seen> seen;
+    if (const json* v = find_key(root, "suspicious_parents")) {
+        auto p = parse_parents(*v, "suspicious_parents", +1, seen);
+        if (!p) return tl::unexpected(p.error());
+        c.suspicious_parents = std::move(*p);
+    }
+    if (const json* v = find_key(root, "legit_parents")) {
+        auto p = parse_parents(*v, "legit_parents", -1, seen);
+        if (!p) return tl::unexpected(p.error());
+        c.legit_parents = std::move(*p);
+    }
+    if (const json* v = find_key(root, "whitelist")) {
+        auto wl = get_object(*v, "whitelist", {"ips", "ports"});
+        if (!wl) return tl::unexpected(wl.error());
+        if (const json* ips = find_key(**wl, "ips")) {
+            auto list = get_list(*ips, "whitelist.ips", "IP addresses or CIDR networks");
+            if (!list) return tl::unexpected(list.error());
+            for (std::size_t i = 0; i < (*list)->size(); ++i) {
+                const json& e = (**list)[i];
+                std::string ep = path_index("whitelist.ips", i);
+                if (!e.is_string())
+                    return config_fail(ep, "expected an IP address or CIDR network string such as \"8.8.8.8\" or "
+                                           "\"10.0.0.0/8\", got " + describe(e));
+                const auto& text = e.get_ref<const std::string&>();
+                auto n = parse_network(text);
+                if (!n) return config_fail(ep, quote(text) + " " + n.error());
+                for (std::size_t k = 0; k < c.allow_ips.size(); ++k)
+                    if (c.allow_ips[k] == *n)
+                        return config_fail(ep, "duplicate entry " + quote(text) + " (also " +
+                                                   path_index("whitelist.ips", k) + "); remove one");
+                c.allow_ips.push_back(*n);
+            }
+        }
+        if (const json* ports = find_key(**wl, "ports")) {
+            auto list = get_list(*ports, "whitelist.ports", "destination ports");
+            if (!list) return tl::unexpected(list.error());
+            for (std::size_t i = 0; i < (*list)->size(); ++i) {
+                std::string ep = path_index("whitelist.ports", i);
+                auto p = get_int((**list)[i], ep, 1, 65535, "a destination port");
+                if (!p) return tl::unexpected(p.error());
+                auto port = static_cast<std::uint16_t>(*p);
+                for (std::size_t k = 0; k < c.allow_ports.size(); ++k)
+                    if (c.allow_ports[k] == port)
+                        return config_fail(ep, "duplicate port " + std::to_string(port) + " (also " +
+                                                   path_index("whitelist.ports", k) + "); remove one");
+                c.allow_ports.push_back(port);
+            }
+        }
+    }
+    if (const json* v = find_key(root, "severity_thresholds")) {
+        auto st = get_object(*v, "severity_thresholds", {"medium", "high"});
+        if (!st) return tl::unexpected(st.error());
+        if (const json* m = find_key(**st, "medium")) {
+            auto r = get_int(*m, "severity_thresholds.medium", 0, config_bounds::max_threshold, "an integer score");
+            if (!r) return tl::unexpected(r.error());
+            c.severity_medium = static_cast<int>(*r);
+        }
+        if (const json* h = find_key(**st, "high")) {
+            auto r = get_int(*h, "severity_thresholds.high", 0, config_bounds::max_threshold, "an integer score");
+            if (!r) return tl::unexpected(r.error());
+            c.severity_high = static_cast<int>(*r);
+        }
+        if (c.severity_medium > c.severity_high)
+            return config_fail("severity_thresholds.medium",
+                               "is " + std::to_string(c.severity_medium) + ", above severity_thresholds.high (" +
+                                   std::to_string(c.severity_high) + "); expected medium <= high");
+    }
+    if (const json* v = find_key(root, "alert_threshold")) {
+        auto r = get_int(*v, "alert_threshold", 0, config_bounds::max_threshold, "an integer score");
+        if (!r) return tl::unexpected(r.error());
+        c.alert_threshold = static_cast<int>(*r);
+    }
+    if (const json* v = find_key(root, "limits")) {
+        auto lim = get_object(*v, "limits",
+                              {"max_processes", "max_opens_per_process", "max_tracked_openers", "max_dedup_entries"});
+        if (!lim) return tl::unexpected(lim.error());
+        struct field {
+            std::string_view key;
+            std::size_t max;
+            std::size_t* out;
+        };
+        const std::array<field, 4> fields{{
+            {"max_processes", config_bounds::max_processes, &c.limits.max_processes},
+            {"max_opens_per_process", config_bounds::max_opens_per_process, &c.limits.max_opens_per_process},
+            {"max_tracked_openers", config_bounds::max_tracked_openers, &c.limits.max_tracked_openers},
+            {"max_dedup_entries", config_bounds::max_dedup_entries, &c.limits.max_dedup_entries},
+        }};
+        for (const auto& f : fields) {
+            if (const json* x = find_key(**lim, f.key)) {
+                auto r = get_int(*x, path_key("limits", f.key), 1, static_cast<std::int64_t>(f.max), "an integer");
+                if (!r) return tl::unexpected(r.error());
+                *f.out = static_cast<std::size_t>(*r);
+            }
+        }
+    }
+    return c;
+}
+
+// JSON text -> tree, rejecting duplicate keys (nlohmann keeps the last one
+// silently, which could hide a rule). Errors carry the path when known.
+[[nodiscard]] inline config_result<json> parse_json_text(std::string_view text) {
+    struct frame {
+        bool is_array;
+        std::size_t next_index = 0;
+        std::string path;
+        std::string key;
+        std::vector<std::string> keys;
+    };
+    std::vector<frame> stack;
+    std::optional<config_error> dup;
+    auto child_path = [&stack]() -> std::string {
+        if (stack.empty()) return "";
+        const frame& f = stack.back();
+        return f.is_array ? path_index(f.path, f.next_index) : path_key(f.path, f.key);
+    };
+    auto finished_child = [&stack] {
+        if (!stack.empty() && stack.back().is_array) ++stack.back().next_index;
+    };
+    json::parser_callback_t cb = [&](int, json::parse_event_t ev, json& parsed) -> bool {
+        switch (ev) {
+        case json::parse_event_t::object_start:
+        case json::parse_event_t::array_start: {
+            frame f{ev == json::parse_event_t::array_start, 0, child_path(), {}, {}};
+            stack.push_back(std::move(f));
+            break;
+        }
+        case json::parse_event_t::object_end:
+        case json::parse_event_t::array_end:
+            if (!stack.empty()) stack.pop_back();
+            finished_child();
+            break;
+        case json::parse_event_t::key: {
+            if (stack.empty() || !parsed.is_string()) break;
+            frame& f = stack.back();
+            const auto& k = parsed.get_ref<const std::string&>();
+            if (!dup && std::find(f.keys.begin(), f.keys.end(), k) != f.keys.end()) {
+                std::string p = path_key(f.path, k);
+                dup = config_error{p, p + ": duplicate key; each key may appear once in a mapping"};
+            }
+            f.keys.push_back(k);
+            f.key = k;
+            break;
+        }
+        case json::parse_event_t::value: finished_child(); break;
+        }
+        return true;
+    };
+    try {
+        json j = json::parse(text.begin(), text.end(), cb, /*allow_exceptions=*/true, /*ignore_comments=*/false);
+        if (dup) return tl::unexpected(*dup);
+        return j;
+    } catch (const json::parse_error& e) {
+        std::string what = e.what();
+        // "[json.exception.parse_error.101] parse error at line 2, column 4: ..." -> drop the tag.
+        if (auto p = what.find("] "); p != std::string::npos && what.rfind("[json.exception", 0) == 0)
+            what.erase(0, p + 2);
+        return tl::unexpected(config_error{"", "JSON " + what + " (byte " + std::to_string(e.byte) + ")"});
+    } catch (const std::exception& e) {
+        return tl::unexpected(config_error{"", std::string("JSON could not be read: ") + e.what()});
+    }
+}
+
+} // namespace detail
+
+inline std::optional<ip_network> ip_network::parse(std::string_view text) {
+    auto n = detail::parse_network(text);
+    if (!n) return std::nullopt;
+    return *n;
+}
+
+// Validates a JSON tree (the seed's schema, see docs/config.md). Keys that are
+// absent take the defaults of `config`; an empty (null) document is config{}.
+[[nodiscard]] inline result<config> parse_config(const nlohmann::json& root) {
+    try {
+        auto r = detail::parse_config_tree(root);
+        if (!r) return make_error(errc::invalid_config, std::move(r.error().message));
+        return std::move(*r);
+    } catch (const std::exception& e) {
+        return make_error(errc::invalid_config, std::string("config could not be validated: ") + e.what());
+    }
+}
+
+// Parses and validates JSON text. Duplicate keys are errors.
+[[nodiscard]] inline result<config> parse_config_json(std::string_view json_text) {
+    auto tree = detail::parse_json_text(json_text);
+    if (!tree) return make_error(errc::invalid_config, std::move(tree.error().message));
+    return parse_config(*tree);
+}
+
+// The config in the same schema: parse_config(to_json(c)) == c for any
+// config that parse_config produced.
+[[nodiscard]] inline nlohmann::json to_json(const config& c) {
+    using nlohmann::json;
+    json j = json::object();
+    constexpr std::int64_t ns_per_s = 1'000'000'000;
+    if (c.window.count() % ns_per_s == 0)
+        j["window_duration"] = c.window.count() / ns_per_s;
+    else
+        j["window_duration"] = static_cast<double>(c.window.count()) / 1e9;
+    json files = json::array();
+    for (const auto& f : c.suspicious_files)
+        files.push_back({{"category", f.name}, {"base_score", f.base_score}, {"patterns", f.patterns}});
+    j["suspicious_files"] = std::move(files);
+    auto parents = [](const std::vector<parent_rule>& rules) {
+        json a = json::array();
+        for (const auto& r : rules) {
+            json e = json::object();
+            e[std::string(detail::field_key(r.field))] = r.value;
+            e["modifier"] = r.modifier;
+            a.push_back(std::move(e));
+        }
+        return a;
+    };
+    j["suspicious_parents"] = parents(c.suspicious_parents);
+    j["legit_parents"] = parents(c.legit_parents);
+    json ips = json::array();
+    for (const auto& n : c.allow_ips) ips.push_back(n.to_string());
+    j["whitelist"] = {{"ips", std::move(ips)}, {"ports", c.allow_ports}};
+    j["severity_thresholds"] = {{"medium", c.severity_medium}, {"high", c.severity_high}};
+    j["alert_threshold"] = c.alert_threshold;
+    j["limits"] = {
+        {"max_processes", c.limits.max_processes},
+        {"max_opens_per_process", c.limits.max_opens_per_process},
+        {"max_tracked_openers", c.limits.max_tracked_openers},
+        {"max_dedup_entries", c.limits.max_dedup_entries},
+    };
+    return j;
+}
+
+// The embedded default rules (detail/default_rules.hpp), in the seed's schema.
+inline constexpr std::string_view default_config_json = detail::default_rules_json;
+
+// The default rules, parsed. test_config proves the embedded text is valid;
+// should it ever not be, this returns config{} rather than throwing.
+[[nodiscard]] inline config default_config() {
+    auto c = parse_config_json(default_config_json);
+    return c ? std::move(*c) : config{};
+}
 
 } // namespace barbwire

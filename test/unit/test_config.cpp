@@ -1,0 +1,449 @@
+// config.hpp: JSON tree -> validated config, to_json, default rules.
+
+#include <catch2/catch.hpp>
+
+#include <string>
+
+#include <barbwire/config.hpp>
+
+using barbwire::config;
+using barbwire::errc;
+using barbwire::parse_config;
+using barbwire::process_field;
+using nlohmann::json;
+
+namespace {
+
+// The error message parse_config gives for `j`; fails the test if it parses.
+std::string error_of(const json& j) {
+    auto r = parse_config(j);
+    INFO("input: " << j.dump());
+    REQUIRE_FALSE(r.has_value());
+    CHECK(r.error().code == errc::invalid_config);
+    CHECK(r.error().message.find('\n') == std::string::npos); // one line
+    return r.error().message;
+}
+
+config parsed(const json& j) {
+    auto r = parse_config(j);
+    INFO("input: " << j.dump() << " error: " << (r ? std::string() : r.error().message));
+    REQUIRE(r.has_value());
+    return *r;
+}
+
+// A valid file category, for tests that break one field of it.
+json category(const char* name = "c", int score = 1) {
+    return json{{"category", name}, {"base_score", score}, {"patterns", {"/x"}}};
+}
+
+barbwire::ip_address ip(const char* s) {
+    auto a = barbwire::ip_address::parse(s);
+    REQUIRE(a.has_value());
+    return *a;
+}
+
+} // namespace
+
+TEST_CASE("config struct defaults") {
+    config c;
+    CHECK(c.window == std::chrono::seconds{5});
+    CHECK(c.suspicious_files.empty());
+    CHECK(c.suspicious_parents.empty());
+    CHECK(c.legit_parents.empty());
+    CHECK(c.allow_ips.empty());
+    CHECK(c.allow_ports.empty());
+    CHECK(c.severity_medium == 3);
+    CHECK(c.severity_high == 5);
+    CHECK(c.alert_threshold == 3);
+    CHECK(c.limits.max_processes == 65536);
+    CHECK(c.limits.max_opens_per_process == 16);
+    CHECK(c.limits.max_tracked_openers == 16384);
+    CHECK(c.limits.max_dedup_entries == 16384);
+    CHECK(c.classify(2) == barbwire::severity::low);
+    CHECK(c.classify(3) == barbwire::severity::medium);
+    CHECK(c.classify(5) == barbwire::severity::high);
+}
+
+TEST_CASE("an empty document or mapping is the struct defaults") {
+    CHECK(parsed(json(nullptr)) == config{});
+    CHECK(parsed(json::object()) == config{});
+    // null lists and mappings are empty ones (YAML `whitelist:` with nothing under it)
+    auto c = parsed(json{{"suspicious_files", nullptr}, {"whitelist", {{"ips", nullptr}}}, {"limits", nullptr}});
+    CHECK(c == config{});
+}
+
+TEST_CASE("default_config parses and means the seed's rules plus /.aws/credentials") {
+    auto tree = json::parse(barbwire::default_config_json);
+    auto r = parse_config(tree);
+    INFO((r ? "" : r.error().message));
+    REQUIRE(r.has_value());
+    config c = barbwire::default_config();
+    CHECK(c == *r);
+    CHECK(c.window == std::chrono::seconds{5});
+    REQUIRE(c.suspicious_files.size() == 6);
+    CHECK(c.suspicious_files[0].name == "credential access");
+    CHECK(c.suspicious_files[0].base_score == 3);
+    CHECK(c.suspicious_files[0].patterns == std::vector<std::string>{"/etc/passwd", "/etc/shadow", "/.aws/credentials"});
+    CHECK(c.suspicious_files[1].name == "ssh key exfiltration");
+    CHECK(c.suspicious_files[4].patterns == std::vector<std::string>{"/proc/"});
+    CHECK(c.suspicious_files[5].patterns == std::vector<std::string>{"/tmp/", "/dev/shm/"});
+    REQUIRE(c.suspicious_parents.size() == 8);
+    CHECK(c.suspicious_parents[4].value == "sshd");
+    CHECK(c.suspicious_parents[4].modifier == 3);
+    REQUIRE(c.legit_parents.size() == 3);
+    CHECK(c.legit_parents[1].value == "containerd");
+    CHECK(c.legit_parents[1].modifier == -2);
+    REQUIRE(c.allow_ips.size() == 4);
+    CHECK(c.allow_ips[3] == barbwire::ip_network{ip("1.0.0.1"), 32});
+    CHECK(c.allow_ports == std::vector<std::uint16_t>{53});
+    CHECK(c.severity_medium == 3);
+    CHECK(c.severity_high == 5);
+    CHECK(c.alert_threshold == 3);
+    CHECK(c.limits == barbwire::limits{});
+}
+
+TEST_CASE("patterns are path substrings, as in the seed") {
+    config c = barbwire::default_config();
+    const auto& cred = c.suspicious_files[0];
+    CHECK(cred.matches("/etc/passwd"));
+    CHECK(cred.matches("/home/u/.aws/credentials"));
+    CHECK_FALSE(cred.matches("/etc/group"));
+    const auto& keys = c.suspicious_files[1];
+    CHECK(keys.matches("/home/u/.ssh/id_rsa"));
+    CHECK(keys.matches("/home/u/.ssh/id_rsa.pub")); // substring, like the seed
+    CHECK(c.suspicious_files[4].matches("/proc/1234/mem"));
+    CHECK_FALSE(c.suspicious_files[4].matches("/process/x"));
+}
+
+TEST_CASE("window_duration: seconds, integer or not") {
+    CHECK(parsed(json{{"window_duration", 5}}).window.count() == 5'000'000'000);
+    CHECK(parsed(json{{"window_duration", 2.5}}).window.count() == 2'500'000'000);
+    CHECK(parsed(json{{"window_duration", 0.1}}).window.count() == 100'000'000);
+    CHECK(parsed(json{{"window_duration", 0.000000001}}).window.count() == 1);
+    CHECK(parsed(json{{"window_duration", 86400}}).window == std::chrono::hours{24});
+
+    auto m = error_of(json{{"window_duration", "five"}});
+    CHECK(m.rfind("window_duration: ", 0) == 0);
+    CHECK(m.find("number of seconds") != std::string::npos);
+    CHECK(m.find("\"five\"") != std::string::npos);
+    CHECK(error_of(json{{"window_duration", "5"}}).find("got a string (\"5\")") != std::string::npos);
+    CHECK(error_of(json{{"window_duration", 0}}).find("window_duration") != std::string::npos);
+    CHECK(error_of(json{{"window_duration", -1}}).find("got an integer (-1)") != std::string::npos);
+    CHECK(error_of(json{{"window_duration", -0.5}}).find("window_duration") != std::string::npos);
+    CHECK(error_of(json{{"window_duration", 86401}}).find("at most 86400") != std::string::npos);
+    CHECK(error_of(json{{"window_duration", 1e12}}).find("window_duration") != std::string::npos);
+    CHECK(error_of(json{{"window_duration", 1e-12}}).find("shorter than 1 nanosecond") != std::string::npos);
+    CHECK(error_of(json{{"window_duration", true}}).find("got a boolean (true)") != std::string::npos);
+    CHECK(error_of(json{{"window_duration", nullptr}}).find("got null") != std::string::npos);
+    CHECK(error_of(json{{"window_duration", json::array()}}).find("got a list") != std::string::npos);
+}
+
+TEST_CASE("wrong type for each top-level key names the key") {
+    struct row {
+        const char* key;
+        json value;
+        const char* expect;
+    };
+    const row rows[] = {
+        {"suspicious_files", "x", "suspicious_files: expected a list of file categories"},
+        {"suspicious_files", json::object(), "suspicious_files: expected a list"},
+        {"suspicious_parents", 3, "suspicious_parents: expected a list of parent rules"},
+        {"legit_parents", "systemd", "legit_parents: expected a list of parent rules"},
+        {"whitelist", json::array({"8.8.8.8"}), "whitelist: expected a mapping with keys ips, ports, got a list"},
+        {"severity_thresholds", 3, "severity_thresholds: expected a mapping with keys medium, high"},
+        {"alert_threshold", "3", "alert_threshold: expected an integer score from 0 to 1000, got a string (\"3\")"},
+        {"alert_threshold", 2.5, "alert_threshold: expected an integer score"},
+        {"limits", 5, "limits: expected a mapping with keys max_processes"},
+    };
+    for (const auto& r : rows) {
+        auto m = error_of(json{{r.key, r.value}});
+        INFO(m);
+        CHECK(m.rfind(r.expect, 0) == 0);
+    }
+    CHECK(error_of(json::array()).rfind("config: expected a mapping of settings", 0) == 0);
+    CHECK(error_of(json("x")).rfind("config: expected a mapping of settings", 0) == 0);
+}
+
+TEST_CASE("nested wrong types name the nested path") {
+    auto bad_score = category();
+    bad_score["base_score"] = "3";
+    auto m = error_of(json{{"suspicious_files", {category("a"), bad_score}}});
+    CHECK(m.rfind("suspicious_files[1].base_score: expected an integer from 0 to 100, got a string (\"3\")", 0) == 0);
+
+    auto float_score = category();
+    float_score["base_score"] = 3.5;
+    CHECK(error_of(json{{"suspicious_files", {float_score}}}).rfind("suspicious_files[0].base_score: expected an integer", 0) == 0);
+
+    auto neg_score = category();
+    neg_score["base_score"] = -1;
+    CHECK(error_of(json{{"suspicious_files", {neg_score}}}).find("got an integer (-1)") != std::string::npos);
+
+    auto bad_name = category();
+    bad_name["category"] = 7;
+    CHECK(error_of(json{{"suspicious_files", {bad_name}}}).rfind("suspicious_files[0].category: expected a category name", 0) == 0);
+
+    auto pats_string = category();
+    pats_string["patterns"] = "/etc/shadow";
+    CHECK(error_of(json{{"suspicious_files", {pats_string}}}).rfind("suspicious_files[0].patterns: expected a list", 0) == 0);
+
+    auto pat_int = category();
+    pat_int["patterns"] = {"/a", 5};
+    CHECK(error_of(json{{"suspicious_files", {pat_int}}}).rfind("suspicious_files[0].patterns[1]: expected a path substring", 0) == 0);
+
+    CHECK(error_of(json{{"suspicious_files", {"x"}}}).rfind("suspicious_files[0]: expected a mapping", 0) == 0);
+
+    CHECK(error_of(json{{"suspicious_parents", {{{"program", "bash"}, {"modifier", "2"}}}}})
+              .rfind("suspicious_parents[0].modifier: expected an integer score modifier from 0 to 100, got a string", 0) == 0);
+    CHECK(error_of(json{{"suspicious_parents", {{{"program", 5}, {"modifier", 2}}}}})
+              .rfind("suspicious_parents[0].program: expected a task name", 0) == 0);
+    CHECK(error_of(json{{"legit_parents", {{{"program", "systemd"}}}}})
+              .rfind("legit_parents[0].modifier: missing", 0) == 0);
+    CHECK(error_of(json{{"whitelist", {{"ips", "8.8.8.8"}}}}).rfind("whitelist.ips: expected a list", 0) == 0);
+    CHECK(error_of(json{{"whitelist", {{"ips", {8}}}}}).rfind("whitelist.ips[0]: expected an IP address", 0) == 0);
+    CHECK(error_of(json{{"whitelist", {{"ports", {"53"}}}}}).rfind("whitelist.ports[0]: expected a destination port from 1 to 65535, got a string", 0) == 0);
+    CHECK(error_of(json{{"severity_thresholds", {{"high", "5"}}}}).rfind("severity_thresholds.high: expected an integer score", 0) == 0);
+    CHECK(error_of(json{{"limits", {{"max_dedup_entries", -1}}}}).rfind("limits.max_dedup_entries: expected an integer from 1 to 16777216", 0) == 0);
+}
+
+TEST_CASE("missing keys of a file category are errors") {
+    json c = category();
+    c.erase("base_score");
+    CHECK(error_of(json{{"suspicious_files", {c}}}).rfind("suspicious_files[0].base_score: missing", 0) == 0);
+    c = category();
+    c.erase("patterns");
+    CHECK(error_of(json{{"suspicious_files", {c}}}).rfind("suspicious_files[0].patterns: missing", 0) == 0);
+}
+
+TEST_CASE("unknown keys are errors, with a suggestion when close") {
+    auto m = error_of(json{{"windw_duration", 5}});
+    CHECK(m.rfind("windw_duration: unknown key (did you mean window_duration?)", 0) == 0);
+    CHECK(error_of(json{{"Alert_Threshold", 5}}).find("did you mean alert_threshold?") != std::string::npos);
+    CHECK(error_of(json{{"whitelsit", json::object()}}).find("did you mean whitelist?") != std::string::npos);
+
+    m = error_of(json{{"colour", 5}});
+    CHECK(m.rfind("colour: unknown key; known keys here: window_duration", 0) == 0);
+    CHECK(m.find("did you mean") == std::string::npos);
+
+    json c = category();
+    c["pattern"] = {"/y"};
+    CHECK(error_of(json{{"suspicious_files", {c}}}).rfind("suspicious_files[0].pattern: unknown key (did you mean patterns?)", 0) == 0);
+
+    CHECK(error_of(json{{"suspicious_parents", {{{"programm", "bash"}, {"modifier", 1}}}}})
+              .rfind("suspicious_parents[0].programm: unknown key (did you mean program?)", 0) == 0);
+    CHECK(error_of(json{{"whitelist", {{"ip", {"8.8.8.8"}}}}}).rfind("whitelist.ip: unknown key (did you mean ips?)", 0) == 0);
+    CHECK(error_of(json{{"severity_thresholds", {{"hihg", 5}}}}).rfind("severity_thresholds.hihg: unknown key (did you mean high?)", 0) == 0);
+    CHECK(error_of(json{{"limits", {{"max_process", 5}}}}).rfind("limits.max_process: unknown key (did you mean max_processes?)", 0) == 0);
+    // odd keys are quoted in the path, and the message stays on one line
+    CHECK(error_of(json{{"a b\nc", 1}}).rfind("\"a b\\nc\": unknown key", 0) == 0);
+}
+
+TEST_CASE("edit distance") {
+    using barbwire::detail::edit_distance;
+    CHECK(edit_distance("", "") == 0);
+    CHECK(edit_distance("abc", "") == 3);
+    CHECK(edit_distance("kitten", "sitting") == 3);
+    CHECK(edit_distance("hihg", "high") == 1); // transposition
+    CHECK(edit_distance("HIGH", "high") == 0);
+}
+
+TEST_CASE("severity thresholds") {
+    auto c = parsed(json{{"severity_thresholds", {{"medium", 2}, {"high", 4}}}});
+    CHECK(c.severity_medium == 2);
+    CHECK(c.severity_high == 4);
+    CHECK(parsed(json{{"severity_thresholds", {{"medium", 4}, {"high", 4}}}}).severity_high == 4);
+    // one given, the other from the defaults (3 / 5)
+    CHECK(parsed(json{{"severity_thresholds", {{"high", 9}}}}).severity_medium == 3);
+    auto m = error_of(json{{"severity_thresholds", {{"medium", 6}, {"high", 5}}}});
+    CHECK(m == "severity_thresholds.medium: is 6, above severity_thresholds.high (5); expected medium <= high");
+    CHECK(error_of(json{{"severity_thresholds", {{"medium", 7}}}}).find("above severity_thresholds.high (5)") !=
+          std::string::npos);
+    CHECK(error_of(json{{"alert_threshold", -1}}).find("from 0 to 1000") != std::string::npos);
+    CHECK(error_of(json{{"alert_threshold", 1001}}).rfind("alert_threshold:", 0) == 0);
+}
+
+TEST_CASE("patterns: non-empty list of non-empty, unique strings") {
+    json c = category();
+    c["patterns"] = json::array();
+    CHECK(error_of(json{{"suspicious_files", {c}}}) ==
+          "suspicious_files[0].patterns: must not be empty; expected at least one path substring");
+    c["patterns"] = {"/a", ""};
+    CHECK(error_of(json{{"suspicious_files", {c}}}).rfind("suspicious_files[0].patterns[1]: must not be empty", 0) == 0);
+    c["patterns"] = {"/a", "/b", "/a"};
+    CHECK(error_of(json{{"suspicious_files", {c}}}).rfind("suspicious_files[0].patterns[2]: duplicate pattern \"/a\" (also suspicious_files[0].patterns[0])", 0) == 0);
+    c["patterns"] = {std::string("/a\0b", 4)};
+    CHECK(error_of(json{{"suspicious_files", {c}}}).find("NUL") != std::string::npos);
+    c["patterns"] = {std::string(4097, 'a')};
+    CHECK(error_of(json{{"suspicious_files", {c}}}).find("is 4097 bytes long") != std::string::npos);
+}
+
+TEST_CASE("category names: non-empty, one line, unique") {
+    CHECK(error_of(json{{"suspicious_files", {category("")}}}).rfind("suspicious_files[0].category: must not be empty", 0) == 0);
+    CHECK(error_of(json{{"suspicious_files", {category("a\nb")}}}).find("control character") != std::string::npos);
+    auto m = error_of(json{{"suspicious_files", {category("x"), category("y"), category("x")}}});
+    CHECK(m.rfind("suspicious_files[2].category: duplicate category \"x\" (also suspicious_files[0].category)", 0) == 0);
+}
+
+TEST_CASE("parent rules: program:, comm: and exe:") {
+    auto c = parsed(json{{"suspicious_parents", {{{"program", "bash"}, {"modifier", 2}}, {{"comm", "sshd"}, {"modifier", 3}},
+                                                 {{"exe", "/usr/bin/nc"}, {"modifier", 4}}}},
+                         {"legit_parents", {{{"comm", "systemd"}, {"modifier", -2}}}}});
+    REQUIRE(c.suspicious_parents.size() == 3);
+    CHECK(c.suspicious_parents[0] == barbwire::parent_rule{process_field::comm, "bash", 2});
+    CHECK(c.suspicious_parents[1] == barbwire::parent_rule{process_field::comm, "sshd", 3});
+    CHECK(c.suspicious_parents[2] == barbwire::parent_rule{process_field::exe, "/usr/bin/nc", 4});
+    CHECK(c.legit_parents == std::vector<barbwire::parent_rule>{{process_field::comm, "systemd", -2}});
+
+    // `program:` and `comm:` are the same rule
+    auto a = parsed(json{{"suspicious_parents", {{{"program", "bash"}, {"modifier", 2}}}}});
+    auto b = parsed(json{{"suspicious_parents", {{{"comm", "bash"}, {"modifier", 2}}}}});
+    CHECK(a == b);
+
+    CHECK(c.suspicious_parents[0].matches("bash", "/usr/bin/bash"));
+    CHECK_FALSE(c.suspicious_parents[0].matches("bash5", "/usr/bin/bash"));
+    CHECK(c.suspicious_parents[2].matches("anything", "/usr/bin/nc"));
+    CHECK_FALSE(c.suspicious_parents[2].matches("nc", "/usr/bin/ncat"));
+}
+
+TEST_CASE("parent rules: validation") {
+    CHECK(error_of(json{{"suspicious_parents", {{{"modifier", 2}}}}}).rfind("suspicious_parents[0]: names no process; expected exactly one of program, comm", 0) == 0);
+    CHECK(error_of(json{{"suspicious_parents", {{{"program", "a"}, {"comm", "a"}, {"modifier", 2}}}}})
+              .rfind("suspicious_parents[0].comm: conflicts with program", 0) == 0);
+    CHECK(error_of(json{{"legit_parents", {{{"exe", "bin/sh"}, {"modifier", -1}}}}})
+              .rfind("legit_parents[0].exe: is not an absolute path", 0) == 0);
+    CHECK(error_of(json{{"legit_parents", {{{"comm", "containerd-shim-runc-v2"}, {"modifier", -1}}}}})
+              .find("longer than 15 bytes") != std::string::npos);
+    CHECK(parsed(json{{"legit_parents", {{{"comm", "containerd-shim"}, {"modifier", -1}}}}}).legit_parents.size() == 1);
+    CHECK(error_of(json{{"suspicious_parents", {{{"program", "bash"}, {"modifier", -2}}}}})
+              .rfind("suspicious_parents[0].modifier: expected an integer score modifier from 0 to 100, got an integer (-2)", 0) == 0);
+    CHECK(error_of(json{{"legit_parents", {{{"program", "systemd"}, {"modifier", 2}}}}})
+              .rfind("legit_parents[0].modifier: expected a score modifier (legit parents lower the score) from -100 to 0", 0) == 0);
+    CHECK(error_of(json{{"suspicious_parents", {{{"program", "bash"}, {"modifier", 1}}}},
+                        {"legit_parents", {{{"comm", "bash"}, {"modifier", -1}}}}})
+              .rfind("legit_parents[0].comm: duplicate parent rule for \"bash\" (also suspicious_parents[0].program)", 0) == 0);
+    // the same name as comm and as exe are different rules
+    CHECK(parsed(json{{"suspicious_parents", {{{"program", "sh"}, {"modifier", 1}}, {{"exe", "/bin/sh"}, {"modifier", 1}}}}})
+              .suspicious_parents.size() == 2);
+}
+
+TEST_CASE("whitelist: addresses, CIDR networks, ports") {
+    auto c = parsed(json{{"whitelist", {{"ips", {"8.8.8.8", "2001:4860:4860::8888", "10.0.0.0/8", "fd00::/8", "192.168.1.0/24"}},
+                                        {"ports", {53, 443, 65535, 1}}}}});
+    REQUIRE(c.allow_ips.size() == 5);
+    CHECK(c.allow_ips[0] == barbwire::ip_network{ip("8.8.8.8"), 32});
+    CHECK(c.allow_ips[1] == barbwire::ip_network{ip("2001:4860:4860::8888"), 128});
+    CHECK(c.allow_ips[2] == barbwire::ip_network{ip("10.0.0.0"), 8});
+    CHECK(c.allow_ips[3] == barbwire::ip_network{ip("fd00::"), 8});
+    CHECK(c.allow_ports == std::vector<std::uint16_t>{53, 443, 65535, 1});
+
+    CHECK(c.allow_ips[2].contains(ip("10.200.3.4")));
+    CHECK_FALSE(c.allow_ips[2].contains(ip("11.0.0.1")));
+    CHECK(c.allow_ips[2].contains(ip("::ffff:10.1.2.3"))); // IPv4-mapped
+    CHECK(c.allow_ips[3].contains(ip("fdab::1")));
+    CHECK_FALSE(c.allow_ips[3].contains(ip("fe80::1")));
+    CHECK(c.allow_ips[4].contains(ip("192.168.1.255")));
+    CHECK_FALSE(c.allow_ips[4].contains(ip("192.168.2.0")));
+    CHECK_FALSE(c.allow_ips[0].contains(ip("8.8.8.9")));
+    CHECK(c.allowlisted(ip("9.9.9.9"), 443));
+    CHECK(c.allowlisted(ip("10.9.9.9"), 22));
+    CHECK_FALSE(c.allowlisted(ip("9.9.9.9"), 22));
+    CHECK(c.allow_ips[2].to_string() == "10.0.0.0/8");
+    CHECK(c.allow_ips[0].to_string() == "8.8.8.8");
+
+    auto one = [](const char* s) { return error_of(json{{"whitelist", {{"ips", {"1.1.1.1", s}}}}}); };
+    CHECK(one("8.8.8.300").rfind("whitelist.ips[1]: \"8.8.8.300\" is not an IP address", 0) == 0);
+    CHECK(one("example.com").rfind("whitelist.ips[1]: \"example.com\" is not an IP address", 0) == 0);
+    CHECK(one(" 8.8.8.8").find("is not an IP address") != std::string::npos);
+    CHECK(one("10.0.0.0/33").find("has prefix length /33; expected /1 to /32") != std::string::npos);
+    CHECK(one("fd00::/129").find("expected /1 to /128") != std::string::npos);
+    CHECK(one("10.0.0.0/").find("bad prefix length") != std::string::npos);
+    CHECK(one("10.0.0.0/x").find("bad prefix length") != std::string::npos);
+    CHECK(one("10.0.0.0/-1").find("bad prefix length") != std::string::npos);
+    CHECK(one("0.0.0.0/0").find("/0, which would allowlist every destination") != std::string::npos);
+    CHECK(one("10.0.0.1/8").find("host bits set after the /8 prefix; expected the network address (did you mean \"10.0.0.0/8\"?)") != std::string::npos);
+    CHECK(one("fd00::1/8").find("did you mean \"fd00::/8\"?") != std::string::npos);
+    CHECK(one("1.1.1.1").rfind("whitelist.ips[1]: duplicate entry", 0) == 0);
+
+    auto port = [](const json& p) { return error_of(json{{"whitelist", {{"ports", {53, p}}}}}); };
+    CHECK(port(65536) == "whitelist.ports[1]: expected a destination port from 1 to 65535, got an integer (65536)");
+    CHECK(port(0).rfind("whitelist.ports[1]: expected a destination port from 1 to 65535, got an integer (0)", 0) == 0);
+    CHECK(port(-53).find("got an integer (-53)") != std::string::npos);
+    CHECK(port(53.5).find("got a non-integer number (53.5)") != std::string::npos);
+    CHECK(port(53).rfind("whitelist.ports[1]: duplicate port 53 (also whitelist.ports[0])", 0) == 0);
+}
+
+TEST_CASE("ip_network::parse") {
+    CHECK(barbwire::ip_network::parse("10.0.0.0/8") == barbwire::ip_network{ip("10.0.0.0"), 8});
+    CHECK(barbwire::ip_network::parse("::1") == barbwire::ip_network{ip("::1"), 128});
+    CHECK_FALSE(barbwire::ip_network::parse("10.0.0.0/8/8").has_value());
+    CHECK_FALSE(barbwire::ip_network::parse("").has_value());
+    CHECK_FALSE(barbwire::ip_network::parse("1.2.3.4/0").has_value());
+}
+
+TEST_CASE("limits") {
+    auto c = parsed(json{{"limits", {{"max_processes", 1000}, {"max_opens_per_process", 8}}}});
+    CHECK(c.limits.max_processes == 1000);
+    CHECK(c.limits.max_opens_per_process == 8);
+    CHECK(c.limits.max_tracked_openers == 16384);
+    CHECK(c.limits.max_dedup_entries == 16384);
+    CHECK(error_of(json{{"limits", {{"max_processes", 0}}}}) ==
+          "limits.max_processes: expected an integer from 1 to 4194304, got an integer (0)");
+    CHECK(error_of(json{{"limits", {{"max_opens_per_process", 4097}}}}).rfind("limits.max_opens_per_process: expected an integer from 1 to 4096", 0) == 0);
+    CHECK(error_of(json{{"limits", {{"max_tracked_openers", 1.5}}}}).rfind("limits.max_tracked_openers:", 0) == 0);
+    CHECK(error_of(json{{"limits", {{"max_processes", 18446744073709551615ull}}}}).find("got an integer (18446744073709551615)") != std::string::npos);
+}
+
+TEST_CASE("to_json round-trips") {
+    config d = barbwire::default_config();
+    auto back = parse_config(barbwire::to_json(d));
+    REQUIRE(back.has_value());
+    CHECK(*back == d);
+    CHECK(barbwire::to_json(d)["window_duration"] == json(5));
+    CHECK(barbwire::to_json(d)["suspicious_parents"][0] == json{{"program", "bash"}, {"modifier", 2}});
+
+    auto e = parsed(json{{"window_duration", 0.25},
+                         {"suspicious_parents", {{{"exe", "/usr/bin/nc"}, {"modifier", 4}}}},
+                         {"whitelist", {{"ips", {"10.0.0.0/8", "fd00::/8", "::1"}}, {"ports", {443}}}},
+                         {"severity_thresholds", {{"medium", 1}, {"high", 2}}},
+                         {"alert_threshold", 0},
+                         {"limits", {{"max_processes", 7}, {"max_opens_per_process", 3}, {"max_tracked_openers", 2}, {"max_dedup_entries", 9}}}});
+    json j = barbwire::to_json(e);
+    CHECK(j["window_duration"] == json(0.25));
+    CHECK(j["whitelist"]["ips"] == json{"10.0.0.0/8", "fd00::/8", "::1"});
+    CHECK(j["suspicious_parents"][0] == json{{"exe", "/usr/bin/nc"}, {"modifier", 4}});
+    auto back2 = parse_config(j);
+    REQUIRE(back2.has_value());
+    CHECK(*back2 == e);
+    CHECK_FALSE(*back2 == d);
+
+    // awkward windows survive the trip through seconds
+    for (long long ns : {1LL, 999'999'999LL, 1'000'000'001LL, 86'399'999'999'999LL, 123'456'789LL}) {
+        config w;
+        w.window = barbwire::nanoseconds{ns};
+        auto r = parse_config(barbwire::to_json(w));
+        REQUIRE(r.has_value());
+        CHECK(r->window.count() == ns);
+    }
+}
+
+TEST_CASE("parse_config_json: JSON text, duplicate keys, syntax errors") {
+    auto c = barbwire::parse_config_json(R"({"window_duration": 1.5, "alert_threshold": 4})");
+    REQUIRE(c.has_value());
+    CHECK(c->window.count() == 1'500'000'000);
+    CHECK(c->alert_threshold == 4);
+
+    auto dup = barbwire::parse_config_json(R"({"suspicious_files": [{"category": "a", "base_score": 1, "patterns": ["/x"]},
+        {"category": "b", "category": "c", "base_score": 1, "patterns": ["/y"]}]})");
+    REQUIRE_FALSE(dup.has_value());
+    CHECK(dup.error().message == "suspicious_files[1].category: duplicate key; each key may appear once in a mapping");
+
+    auto top = barbwire::parse_config_json(R"({"alert_threshold": 1, "alert_threshold": 9})");
+    REQUIRE_FALSE(top.has_value());
+    CHECK(top.error().message.rfind("alert_threshold: duplicate key", 0) == 0);
+
+    auto syn = barbwire::parse_config_json("{\"a\":\n 1,,}");
+    REQUIRE_FALSE(syn.has_value());
+    CHECK(syn.error().code == errc::invalid_config);
+    CHECK(syn.error().message.rfind("JSON parse error at line 2, column 4:", 0) == 0);
+    CHECK(syn.error().message.find("(byte 10)") != std::string::npos);
+    CHECK(syn.error().message.find("[json.exception") == std::string::npos);
+}
