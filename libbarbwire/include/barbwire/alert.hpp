@@ -4,6 +4,7 @@
 #include <cstdint>
 #include <optional>
 #include <string>
+#include <string_view>
 #include <vector>
 
 #include <nlohmann/json.hpp>
@@ -40,6 +41,7 @@ struct alert {
         std::uint64_t ino = 0;
         std::string category;
         nanoseconds ts{0};        // time of the open
+        std::string pattern;      // the category pattern found in the path
         friend bool operator==(const file_info&, const file_info&) = default;
     } file;
 
@@ -60,5 +62,204 @@ struct alert {
 
     friend bool operator==(const alert&, const alert&) = default;
 };
+
+namespace detail {
+
+// Length of the well-formed UTF-8 sequence at s[i] (1..4), or 0 when the
+// byte there does not start one. Stores the code point in `cp`.
+[[nodiscard]] inline std::size_t utf8_sequence(std::string_view s, std::size_t i, char32_t& cp) noexcept {
+    const auto b = [&](std::size_t k) { return static_cast<unsigned char>(s[i + k]); };
+    const unsigned char c = b(0);
+    if (c < 0x80) {
+        cp = c;
+        return 1;
+    }
+    std::size_t n = 0;
+    unsigned char lo = 0x80, hi = 0xBF;
+    if (c >= 0xC2 && c <= 0xDF) n = 2;
+    else if (c >= 0xE0 && c <= 0xEF) {
+        n = 3;
+        if (c == 0xE0) lo = 0xA0;
+        if (c == 0xED) hi = 0x9F; // no surrogates
+    } else if (c >= 0xF0 && c <= 0xF4) {
+        n = 4;
+        if (c == 0xF0) lo = 0x90;
+        if (c == 0xF4) hi = 0x8F;
+    } else {
+        return 0;
+    }
+    if (i + n > s.size()) return 0;
+    if (b(1) < lo || b(1) > hi) return 0;
+    for (std::size_t k = 2; k < n; ++k)
+        if (b(k) < 0x80 || b(k) > 0xBF) return 0;
+    cp = static_cast<char32_t>(c & (0xFF >> (n + 1)));
+    for (std::size_t k = 1; k < n; ++k) cp = (cp << 6) | (b(k) & 0x3F);
+    return n;
+}
+
+// `s` as valid UTF-8 for JSON: each byte that does not start a well-formed
+// sequence becomes U+FFFD. nlohmann::json::dump() cannot throw on the result.
+[[nodiscard]] inline std::string json_string(std::string_view s) {
+    std::string out;
+    out.reserve(s.size());
+    for (std::size_t i = 0; i < s.size();) {
+        char32_t cp = 0;
+        const std::size_t n = utf8_sequence(s, i, cp);
+        if (n == 0) {
+            out += "\xEF\xBF\xBD";
+            ++i;
+        } else {
+            out.append(s.substr(i, n));
+            i += n;
+        }
+    }
+    return out;
+}
+
+// Characters that must not reach a terminal verbatim: C0/C1 controls, DEL,
+// line/paragraph separators and bidirectional overrides/isolates.
+[[nodiscard]] constexpr bool unsafe_for_terminal(char32_t cp) noexcept {
+    return cp < 0x20 || (cp >= 0x7F && cp <= 0x9F) || cp == 0x2028 || cp == 0x2029 ||
+           (cp >= 0x202A && cp <= 0x202E) || (cp >= 0x2066 && cp <= 0x2069) || cp == 0x200E || cp == 0x200F;
+}
+
+// `s` made safe for one line of text output: every byte of an unsafe
+// character or of ill-formed UTF-8 is written as \xNN, and a backslash as
+// \\, so a hostile comm or path can neither break a line nor the box, and
+// the escaping is unambiguous.
+[[nodiscard]] inline std::string text_safe(std::string_view s) {
+    static constexpr char hex[] = "0123456789abcdef";
+    std::string out;
+    out.reserve(s.size());
+    for (std::size_t i = 0; i < s.size();) {
+        char32_t cp = 0;
+        std::size_t n = utf8_sequence(s, i, cp);
+        const bool bad = n == 0;
+        if (bad) n = 1;
+        if (!bad && cp == U'\\') {
+            out += "\\\\";
+        } else if (bad || unsafe_for_terminal(cp)) {
+            for (std::size_t k = 0; k < n; ++k) {
+                const auto c = static_cast<unsigned char>(s[i + k]);
+                out += "\\x";
+                out += hex[c >> 4];
+                out += hex[c & 0xF];
+            }
+        } else {
+            out.append(s.substr(i, n));
+        }
+        i += n;
+    }
+    return out;
+}
+
+[[nodiscard]] inline nlohmann::json process_ref_json(const process_ref& p) {
+    return {
+        {"pid", p.pid},
+        {"comm", json_string(p.comm)},
+        {"exe", json_string(p.exe)},
+        {"sha256", p.sha256.empty() ? nlohmann::json(nullptr) : nlohmann::json(json_string(p.sha256))},
+    };
+}
+
+[[nodiscard]] inline std::string endpoint(const ip_address& addr, std::uint16_t port) {
+    if (addr.family == AF_INET6) return "[" + addr.to_string() + "]:" + std::to_string(port);
+    return addr.to_string() + ":" + std::to_string(port);
+}
+
+} // namespace detail
+
+// The alert as JSON (schema: docs/alerts.md; "version" changes when a field
+// changes meaning or is removed). Every string is valid UTF-8.
+[[nodiscard]] inline nlohmann::json to_json(const alert& a) {
+    using nlohmann::json;
+    json reasons = json::array();
+    json breakdown = json::array();
+    for (const auto& part : a.breakdown) {
+        reasons.push_back(detail::json_string(part.reason));
+        breakdown.push_back({{"reason", detail::json_string(part.reason)}, {"points", part.points}});
+    }
+    json argv = json::array();
+    for (const auto& arg : a.argv) argv.push_back(detail::json_string(arg));
+
+    json process = detail::process_ref_json(a.process);
+    process["tid"] = a.tid;
+    process["uid"] = a.uid;
+    process["argv"] = std::move(argv);
+
+    return {
+        {"version", 1},
+        {"ts_ns", a.ts.count()},
+        {"severity", std::string(to_string(a.severity))},
+        {"score", a.score},
+        {"reasons", std::move(reasons)},
+        {"score_breakdown", std::move(breakdown)},
+        {"process", std::move(process)},
+        {"file",
+         {
+             {"path", detail::json_string(a.file.path)},
+             {"dev", a.file.dev},
+             {"ino", a.file.ino},
+             {"category", detail::json_string(a.file.category)},
+             {"pattern", detail::json_string(a.file.pattern)},
+             {"ts_ns", a.file.ts.count()},
+         }},
+        {"destination",
+         {
+             {"op", std::string(to_string(a.destination.op))},
+             {"protocol", std::string(to_string(a.destination.protocol))},
+             {"addr", a.destination.addr.to_string()},
+             {"port", a.destination.port},
+             {"family", a.destination.addr.family == AF_INET6 ? "ipv6" : "ipv4"},
+         }},
+        {"delta_ns", a.delta.count()},
+        {"parent", a.parent ? detail::process_ref_json(*a.parent) : json(nullptr)},
+        {"grandparent", a.grandparent ? detail::process_ref_json(*a.grandparent) : json(nullptr)},
+    };
+}
+
+// The alert as the seed's box (docs/alerts.md), one '\n'-terminated line
+// per row. Every value from the event or the config is passed through
+// detail::text_safe.
+[[nodiscard]] inline std::string render_text(const alert& a) {
+    using detail::text_safe;
+    std::string out;
+    const auto rule = [](std::size_t n) {
+        std::string r;
+        for (std::size_t i = 0; i < n; ++i) r += "\u2500";
+        return r;
+    };
+    const auto row = [&out](std::string_view label, std::string_view value) {
+        out += "\u2502  ";
+        out += label;
+        out.append(label.size() < 9 ? 9 - label.size() : 0, ' ');
+        out += ": ";
+        out += value;
+        out += '\n';
+    };
+    const auto who = [](const process_ref& p) {
+        return (p.comm.empty() ? std::string("?") : text_safe(p.comm)) + " (pid " + std::to_string(p.pid) + ")";
+    };
+
+    out += "\u250c\u2500 barbwire alert \u2014 PID " + std::to_string(a.process.pid) + "  " + rule(13) + "\n";
+    std::string command = a.process.comm.empty() ? std::string("?") : text_safe(a.process.comm);
+    if (!a.process.exe.empty()) command += " (" + text_safe(a.process.exe) + ")";
+    row("command", command);
+    row("file", text_safe(a.file.path));
+    row(a.destination.op == net_op::send ? "send" : "connect",
+        detail::endpoint(a.destination.addr, a.destination.port));
+    row("severity", to_string(a.severity));
+    row("score", std::to_string(a.score));
+    std::string reasons;
+    for (const auto& part : a.breakdown) {
+        if (!reasons.empty()) reasons += ", ";
+        reasons += text_safe(part.reason);
+    }
+    row("reasons", reasons);
+    if (a.parent) row("parent", who(*a.parent));
+    if (a.grandparent) row("gparent", who(*a.grandparent));
+    out += "\u2514" + rule(45) + "\n";
+    return out;
+}
 
 } // namespace barbwire

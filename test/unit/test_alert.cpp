@@ -1,0 +1,144 @@
+#include <catch2/catch.hpp>
+
+#include <string>
+
+#include <barbwire/alert.hpp>
+
+using namespace barbwire;
+using namespace std::chrono_literals;
+using nlohmann::json;
+
+namespace {
+
+alert seed_alert() {
+    alert a;
+    a.ts = 1002s;
+    a.process = {41890, "python", "/usr/bin/python3.11", "e3b0c442"};
+    a.tid = 41891;
+    a.uid = 1000;
+    a.argv = {"python", "exfil.py"};
+    a.file = {"/etc/passwd", 2049, 1234, "credential access", 1000s, "/etc/passwd"};
+    a.destination = {net_op::connect, ip_proto::tcp, *ip_address::parse("2404:6800:4007:821::200e"), 80};
+    a.delta = 2s;
+    a.score = 5;
+    a.severity = severity::high;
+    a.breakdown = {{"credential access", 3}, {"suspicious parent: fish", 2}};
+    a.parent = process_ref{13387, "fish", "/usr/bin/fish", ""};
+    a.grandparent = process_ref{9483, "tmux: server", "", ""};
+    return a;
+}
+
+} // namespace
+
+TEST_CASE("to_json: stable field names and values", "[alert]") {
+    const json j = to_json(seed_alert());
+    const json expected = json::parse(R"({
+      "version": 1,
+      "ts_ns": 1002000000000,
+      "severity": "HIGH",
+      "score": 5,
+      "reasons": ["credential access", "suspicious parent: fish"],
+      "score_breakdown": [{"reason": "credential access", "points": 3},
+                          {"reason": "suspicious parent: fish", "points": 2}],
+      "process": {"pid": 41890, "tid": 41891, "uid": 1000, "comm": "python",
+                  "exe": "/usr/bin/python3.11", "sha256": "e3b0c442", "argv": ["python", "exfil.py"]},
+      "file": {"path": "/etc/passwd", "dev": 2049, "ino": 1234, "category": "credential access",
+               "pattern": "/etc/passwd", "ts_ns": 1000000000000},
+      "destination": {"op": "connect", "protocol": "tcp", "addr": "2404:6800:4007:821::200e",
+                      "port": 80, "family": "ipv6"},
+      "delta_ns": 2000000000,
+      "parent": {"pid": 13387, "comm": "fish", "exe": "/usr/bin/fish", "sha256": null},
+      "grandparent": {"pid": 9483, "comm": "tmux: server", "exe": "", "sha256": null}
+    })");
+    CHECK(j == expected);
+}
+
+TEST_CASE("to_json: absent lineage is null, IPv4 UDP send", "[alert]") {
+    alert a = seed_alert();
+    a.parent.reset();
+    a.grandparent.reset();
+    a.destination = {net_op::send, ip_proto::udp, *ip_address::parse("203.0.113.5"), 5353};
+    const json j = to_json(a);
+    CHECK(j.at("parent").is_null());
+    CHECK(j.at("grandparent").is_null());
+    CHECK(j.at("destination") == json{{"op", "send"}, {"protocol", "udp"}, {"addr", "203.0.113.5"},
+                                      {"port", 5353}, {"family", "ipv4"}});
+}
+
+TEST_CASE("to_json: invalid UTF-8 becomes U+FFFD, so dump() cannot throw", "[alert]") {
+    alert a = seed_alert();
+    a.process.comm = std::string("ev\xff" "il");
+    a.file.path = std::string("/tmp/\xc3\x28x"); // an invalid 2-byte sequence
+    a.argv = {std::string("\xed\xa0\x80")};       // an encoded surrogate is not UTF-8
+    const json j = to_json(a);
+    CHECK(j["process"]["comm"] == "ev\xef\xbf\xbdil");
+    CHECK(j["file"]["path"] == "/tmp/\xef\xbf\xbd(x");
+    CHECK(j["process"]["argv"][0] == "\xef\xbf\xbd\xef\xbf\xbd\xef\xbf\xbd");
+    std::string dumped;
+    CHECK_NOTHROW(dumped = j.dump());
+    CHECK(json::parse(dumped) == j);
+    // valid multi-byte text passes through unchanged
+    a.process.comm = "caf\xc3\xa9 \xe2\x9c\x93 \xf0\x9f\x94\x91";
+    CHECK(to_json(a)["process"]["comm"] == "caf\xc3\xa9 \xe2\x9c\x93 \xf0\x9f\x94\x91");
+}
+
+TEST_CASE("render_text: the seed's box, exact lines", "[alert]") {
+    const std::string expected =
+        "┌─ barbwire alert — PID 41890  ─────────────\n"
+        "│  command  : python (/usr/bin/python3.11)\n"
+        "│  file     : /etc/passwd\n"
+        "│  connect  : [2404:6800:4007:821::200e]:80\n"
+        "│  severity : HIGH\n"
+        "│  score    : 5\n"
+        "│  reasons  : credential access, suspicious parent: fish\n"
+        "│  parent   : fish (pid 13387)\n"
+        "│  gparent  : tmux: server (pid 9483)\n"
+        "└─────────────────────────────────────────────\n";
+    CHECK(render_text(seed_alert()) == expected);
+}
+
+TEST_CASE("render_text: IPv4 send, no lineage, unknown comm", "[alert]") {
+    alert a = seed_alert();
+    a.process.comm.clear();
+    a.process.exe.clear();
+    a.destination = {net_op::send, ip_proto::udp, *ip_address::parse("203.0.113.5"), 53};
+    a.severity = severity::medium;
+    a.score = 3;
+    a.breakdown = {{"credential access", 3}};
+    a.parent = process_ref{77, "", "", ""};
+    a.grandparent.reset();
+    const std::string expected =
+        "┌─ barbwire alert — PID 41890  ─────────────\n"
+        "│  command  : ?\n"
+        "│  file     : /etc/passwd\n"
+        "│  send     : 203.0.113.5:53\n"
+        "│  severity : MEDIUM\n"
+        "│  score    : 3\n"
+        "│  reasons  : credential access\n"
+        "│  parent   : ? (pid 77)\n"
+        "└─────────────────────────────────────────────\n";
+    CHECK(render_text(a) == expected);
+}
+
+TEST_CASE("render_text: control characters cannot forge lines", "[alert]") {
+    alert a = seed_alert();
+    a.process.comm = "x\n│  severity : LOW";
+    a.process.exe = "/tmp/a\rb\x1b[2J";
+    a.file.path = std::string("/tmp/\xe2\x80\xaegpj.exe\\n") + '\0' + "z\x7f\xc2\x85\xff";
+    a.parent = process_ref{1, "e\tv\xe2\x80\xa8il", "", ""};
+    const std::string text = render_text(a);
+    CHECK(text.find("│  command  : x\\x0a│  severity : LOW (/tmp/a\\x0db\\x1b[2J)\n") != std::string::npos);
+    CHECK(text.find("│  file     : /tmp/\\xe2\\x80\\xaegpj.exe\\\\n\\x00z\\x7f\\xc2\\x85\\xff\n") !=
+          std::string::npos);
+    CHECK(text.find("│  parent   : e\\x09v\\xe2\\x80\\xa8il (pid 1)\n") != std::string::npos);
+    // still exactly 10 lines (top, 8 rows, bottom), none of them forged
+    CHECK(std::count(text.begin(), text.end(), '\n') == 10);
+    for (char c : text) CHECK((static_cast<unsigned char>(c) >= 0x20 || c == '\n'));
+}
+
+TEST_CASE("text_safe keeps printable UTF-8", "[alert]") {
+    CHECK(detail::text_safe("tmux: server") == "tmux: server");
+    CHECK(detail::text_safe("caf\xc3\xa9") == "caf\xc3\xa9");
+    CHECK(detail::text_safe("a\\b") == "a\\\\b");
+    CHECK(detail::text_safe("\xe0\x80\x80") == "\\xe0\\x80\\x80"); // overlong encoding
+}
