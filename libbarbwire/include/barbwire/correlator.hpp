@@ -1,0 +1,533 @@
+#pragma once
+// The correlator: feeds events through the process table and the recent
+// sensitive opens, and turns a network event that follows a sensitive open
+// of the same process within the window into a scored alert.
+//
+// Semantics (docs/scoring.md has the full account):
+//  * open: when the path matches a category (rule_set::match_file), the open
+//    is remembered for its process (recent_opens).
+//  * net (connect or send) of process P at time t:
+//      1. destination IP or port allowlisted      -> no alert (suppressed_allowlist)
+//      2. no open of P with 0 <= t - open.ts <= window -> no alert (uncorrelated_net)
+//      3. score = best base_score (ties: most recent open)
+//               + modifiers of P's parent + modifiers of P's grandparent
+//         score < alert_threshold                  -> no alert (below_threshold)
+//      4. same (pid, addr, port, protocol) alerted within window -> suppressed_dedup
+//      5. otherwise one alert, severity = config::classify(score).
+//  * housekeeping runs from event time: whenever the newest event time has
+//    advanced by max(window / 2, 1 ms) since the last run, expire(ev.ts).
+//
+// Pure and single-threaded: no I/O, no clock reads (tick() asks the injected
+// clock), no exceptions of its own (only std::bad_alloc can escape).
+
+#include <algorithm>
+#include <cstddef>
+#include <cstdint>
+#include <optional>
+#include <string>
+#include <utility>
+#include <vector>
+
+#include <nlohmann/json.hpp>
+
+#include "barbwire/alert.hpp"
+#include "barbwire/clock.hpp"
+#include "barbwire/config.hpp"
+#include "barbwire/dedup.hpp"
+#include "barbwire/detail/lru.hpp"
+#include "barbwire/event.hpp"
+#include "barbwire/process_table.hpp"
+#include "barbwire/rules.hpp"
+
+namespace barbwire {
+
+// A remembered open of a sensitive file.
+struct sensitive_open {
+    nanoseconds ts{0};
+    std::uint64_t dev = 0;
+    std::uint64_t ino = 0;
+    file_match match;
+    std::string path;
+    friend bool operator==(const sensitive_open&, const sensitive_open&) = default;
+};
+
+// Recent sensitive opens per process.
+//
+// Per process, an open is dropped as soon as a later open scores at least as
+// much (it is "superseded": it can never again be the best choice, because
+// the later open is in the window whenever the earlier one is, and a tie goes
+// to the most recent). What is kept is therefore short: opens ordered by time
+// with strictly decreasing base scores. If more than max_per_process remain,
+// the oldest is dropped (counted). Opens more than `window` older than the
+// newest open of the same process are dropped on insert (they cannot
+// correlate with any later event).
+//
+// At most max_processes processes hold opens; the one whose last sensitive
+// open is oldest is evicted first (counted). expire(now, window) removes
+// processes whose newest open is more than `window` before `now`.
+class recent_opens {
+public:
+    explicit recent_opens(std::size_t max_processes = limits{}.max_tracked_openers,
+                          std::size_t max_per_process = limits{}.max_opens_per_process) {
+        set_limits(max_processes, max_per_process);
+    }
+
+    // Remembers an open (already matched to a category) of process `pid`.
+    void record(pid_type pid, nanoseconds ts, std::string_view path, std::uint64_t dev, std::uint64_t ino,
+                const file_match& match, nanoseconds window) {
+        detail::slab_index i = map_.find(pid);
+        if (i == detail::no_index) {
+            if (map_.size() >= max_processes_) evict_one();
+            i = map_.insert(pid, 0);
+            map_.value(i).clear(); // a reused slot: keep the vector's capacity, drop the old opens
+        } else {
+            map_.move_to_back(i, 0);
+        }
+        auto& opens = map_.value(i);
+        // Out of the window for every later event: drop.
+        const auto too_old = [&](const sensitive_open& o) { return o.ts + window < ts; };
+        const auto old_end = std::find_if_not(opens.begin(), opens.end(), too_old);
+        expired_ += static_cast<std::uint64_t>(old_end - opens.begin());
+        opens.erase(opens.begin(), old_end);
+        insert(opens, ts, path, dev, ino, match);
+    }
+
+    // The best open of `pid` for a network event at `t`: among opens with
+    // 0 <= t - ts <= window, the highest base score, ties to the most recent.
+    [[nodiscard]] const sensitive_open* best(pid_type pid, nanoseconds t, nanoseconds window) const {
+        const detail::slab_index i = map_.find(pid);
+        if (i == detail::no_index) return nullptr;
+        const sensitive_open* best = nullptr;
+        for (const auto& o : map_.value(i)) {
+            if (o.ts > t || t - o.ts > window) continue;
+            if (best == nullptr || o.match.base_score > best->match.base_score ||
+                (o.match.base_score == best->match.base_score && o.ts >= best->ts))
+                best = &o;
+        }
+        return best;
+    }
+
+    // The opens kept for `pid` (oldest first), or nullptr.
+    [[nodiscard]] const std::vector<sensitive_open>* opens_of(pid_type pid) const {
+        const detail::slab_index i = map_.find(pid);
+        return i == detail::no_index ? nullptr : &map_.value(i);
+    }
+
+    // Drops everything remembered for `pid` (a reused pid, a new child).
+    void forget(pid_type pid) {
+        const detail::slab_index i = map_.find(pid);
+        if (i == detail::no_index) return;
+        map_.value(i).clear();
+        map_.erase(i);
+    }
+
+    // Removes processes whose newest open is more than `window` before `now`.
+    std::size_t expire(nanoseconds now, nanoseconds window) {
+        std::size_t n = 0;
+        for (detail::slab_index i = map_.front(0); i != detail::no_index; i = map_.front(0)) {
+            auto& opens = map_.value(i);
+            if (!opens.empty() && !(opens.back().ts + window < now)) break;
+            expired_ += opens.size();
+            opens.clear();
+            map_.erase(i);
+            ++n;
+        }
+        return n;
+    }
+
+    // Re-derives every open's category with new rules (reload): opens that
+    // no longer match are dropped, the others re-ranked.
+    void reclassify(const rule_set& rules) {
+        std::vector<sensitive_open> kept;
+        std::vector<detail::slab_index> empty;
+        for (detail::slab_index i = map_.front(0); i != detail::no_index; i = map_.next(i)) {
+            auto& opens = map_.value(i);
+            kept.clear();
+            for (auto& o : opens) {
+                if (auto m = rules.match_file(o.path)) {
+                    o.match = *m;
+                    kept.push_back(std::move(o));
+                }
+            }
+            opens.clear();
+            for (auto& o : kept) insert(opens, o.ts, o.path, o.dev, o.ino, o.match);
+            if (opens.empty()) empty.push_back(i);
+        }
+        for (auto i : empty) map_.erase(i);
+    }
+
+    // New capacities (minimum 1 each); lower ones take effect at once.
+    void set_limits(std::size_t max_processes, std::size_t max_per_process) {
+        max_processes_ = std::max<std::size_t>(max_processes, 1);
+        max_per_process_ = std::max<std::size_t>(max_per_process, 1);
+        map_.set_max_nodes(max_processes_);
+        bool shrunk = false;
+        while (map_.size() > max_processes_) {
+            evict_one();
+            shrunk = true;
+        }
+        for (detail::slab_index i = map_.front(0); i != detail::no_index; i = map_.next(i)) {
+            auto& opens = map_.value(i);
+            if (opens.size() > max_per_process_) {
+                const auto excess = opens.size() - max_per_process_;
+                dropped_ += excess;
+                opens.erase(opens.begin(), opens.begin() + static_cast<std::ptrdiff_t>(excess));
+            }
+        }
+        if (shrunk || map_.slab_size() > max_processes_) map_.compact();
+    }
+
+    [[nodiscard]] std::size_t size() const noexcept { return map_.size(); } // processes holding opens
+    [[nodiscard]] std::size_t open_count() const {
+        std::size_t n = 0;
+        for (detail::slab_index i = map_.front(0); i != detail::no_index; i = map_.next(i))
+            n += map_.value(i).size();
+        return n;
+    }
+    [[nodiscard]] std::size_t max_processes() const noexcept { return max_processes_; }
+    [[nodiscard]] std::size_t max_per_process() const noexcept { return max_per_process_; }
+    [[nodiscard]] std::uint64_t evictions() const noexcept { return evictions_; } // processes evicted
+    [[nodiscard]] std::uint64_t dropped() const noexcept { return dropped_; }     // opens over max_per_process
+    [[nodiscard]] std::uint64_t superseded() const noexcept { return superseded_; }
+    [[nodiscard]] std::uint64_t expired() const noexcept { return expired_; }     // opens aged out
+
+    void clear() { map_.clear(); }
+
+private:
+    void evict_one() {
+        const detail::slab_index i = map_.front(0);
+        map_.value(i).clear();
+        map_.erase(i);
+        ++evictions_;
+    }
+
+    // Inserts into one process's list, keeping it free of superseded opens.
+    // Reuses the string of a superseded open, so a stream of same-category
+    // opens allocates nothing.
+    void insert(std::vector<sensitive_open>& opens, nanoseconds ts, std::string_view path, std::uint64_t dev,
+                std::uint64_t ino, const file_match& m) {
+        // An existing open at least as good and at least as recent (strictly
+        // better in one) makes the new one useless.
+        for (const auto& o : opens) {
+            if (o.match.base_score >= m.base_score && o.ts >= ts &&
+                (o.match.base_score > m.base_score || o.ts > ts)) {
+                ++superseded_;
+                return;
+            }
+        }
+        std::string buffer;
+        const auto superseded_by_new = [&](const sensitive_open& o) {
+            return o.match.base_score <= m.base_score && o.ts <= ts;
+        };
+        auto dead = std::stable_partition(opens.begin(), opens.end(),
+                                          [&](const sensitive_open& o) { return !superseded_by_new(o); });
+        if (dead != opens.end()) buffer.swap(dead->path);
+        superseded_ += static_cast<std::uint64_t>(opens.end() - dead);
+        opens.erase(dead, opens.end());
+        buffer.assign(path);
+        const auto at = std::upper_bound(opens.begin(), opens.end(), ts,
+                                         [](nanoseconds t, const sensitive_open& o) { return t < o.ts; });
+        opens.insert(at, sensitive_open{ts, dev, ino, m, std::move(buffer)});
+        if (opens.size() > max_per_process_) {
+            ++dropped_;
+            opens.erase(opens.begin());
+        }
+    }
+
+    detail::slab_map<pid_type, std::vector<sensitive_open>, std::hash<pid_type>, 1> map_;
+    std::size_t max_processes_ = 1;
+    std::size_t max_per_process_ = 1;
+    std::uint64_t evictions_ = 0;
+    std::uint64_t dropped_ = 0;
+    std::uint64_t superseded_ = 0;
+    std::uint64_t expired_ = 0;
+};
+
+// Counters since construction (reload keeps them) and current table sizes.
+struct correlator_stats {
+    // events by kind
+    std::uint64_t events = 0;
+    std::uint64_t exec_events = 0;
+    std::uint64_t fork_events = 0;
+    std::uint64_t exit_events = 0;
+    std::uint64_t open_events = 0;
+    std::uint64_t net_events = 0;
+    std::uint64_t thread_forks = 0; // forks that created a thread, not a process
+    std::uint64_t thread_exits = 0; // exits of a thread that is not the group leader
+    std::uint64_t pid_reuses = 0;   // exec/fork onto a pid whose old process was still in the table
+    std::uint64_t sensitive_opens = 0;
+    // net event outcomes (each net event lands in exactly one)
+    std::uint64_t alerts = 0;
+    std::uint64_t suppressed_allowlist = 0;
+    std::uint64_t uncorrelated_net = 0; // no sensitive open of the process within the window
+    std::uint64_t below_threshold = 0;
+    std::uint64_t suppressed_dedup = 0;
+    // tables
+    std::uint64_t process_evictions = 0;
+    std::uint64_t processes_expired = 0;
+    std::uint64_t opener_evictions = 0;  // processes dropped from recent opens for capacity
+    std::uint64_t opens_dropped = 0;     // opens dropped over max_opens_per_process
+    std::uint64_t opens_superseded = 0;  // opens replaced by a later one scoring at least as much
+    std::uint64_t opens_expired = 0;
+    std::uint64_t dedup_evictions = 0;
+    std::uint64_t dedup_expired = 0;
+    std::uint64_t housekeeping_runs = 0; // expire() calls, explicit or from event time
+    std::uint64_t reloads = 0;
+    // gauges: current sizes, their high-water marks, and capacities
+    std::size_t processes = 0;
+    std::size_t processes_peak = 0;
+    std::size_t processes_capacity = 0;
+    std::size_t openers = 0;
+    std::size_t openers_peak = 0;
+    std::size_t openers_capacity = 0;
+    std::size_t dedup_entries = 0;
+    std::size_t dedup_peak = 0;
+    std::size_t dedup_capacity = 0;
+
+    friend bool operator==(const correlator_stats&, const correlator_stats&) = default;
+};
+
+// Flat object, one key per member, same names (docs/scoring.md).
+[[nodiscard]] inline nlohmann::json to_json(const correlator_stats& s) {
+    return {
+        {"events", s.events},
+        {"exec_events", s.exec_events},
+        {"fork_events", s.fork_events},
+        {"exit_events", s.exit_events},
+        {"open_events", s.open_events},
+        {"net_events", s.net_events},
+        {"thread_forks", s.thread_forks},
+        {"thread_exits", s.thread_exits},
+        {"pid_reuses", s.pid_reuses},
+        {"sensitive_opens", s.sensitive_opens},
+        {"alerts", s.alerts},
+        {"suppressed_allowlist", s.suppressed_allowlist},
+        {"uncorrelated_net", s.uncorrelated_net},
+        {"below_threshold", s.below_threshold},
+        {"suppressed_dedup", s.suppressed_dedup},
+        {"process_evictions", s.process_evictions},
+        {"processes_expired", s.processes_expired},
+        {"opener_evictions", s.opener_evictions},
+        {"opens_dropped", s.opens_dropped},
+        {"opens_superseded", s.opens_superseded},
+        {"opens_expired", s.opens_expired},
+        {"dedup_evictions", s.dedup_evictions},
+        {"dedup_expired", s.dedup_expired},
+        {"housekeeping_runs", s.housekeeping_runs},
+        {"reloads", s.reloads},
+        {"processes", s.processes},
+        {"processes_peak", s.processes_peak},
+        {"processes_capacity", s.processes_capacity},
+        {"openers", s.openers},
+        {"openers_peak", s.openers_peak},
+        {"openers_capacity", s.openers_capacity},
+        {"dedup_entries", s.dedup_entries},
+        {"dedup_peak", s.dedup_peak},
+        {"dedup_capacity", s.dedup_capacity},
+    };
+}
+
+class correlator {
+public:
+    explicit correlator(config cfg)
+        : rules_(std::move(cfg)),
+          processes_(rules_.source().limits.max_processes),
+          opens_(rules_.source().limits.max_tracked_openers, rules_.source().limits.max_opens_per_process),
+          dedup_(rules_.source().limits.max_dedup_entries) {
+        sync_stats();
+    }
+
+    // `clk` must outlive the correlator; tick() reads it.
+    correlator(config cfg, const clock& clk) : correlator(std::move(cfg)) { clock_ = &clk; }
+
+    // Feeds one event; returns the alert it completes, if any.
+    [[nodiscard]] std::optional<alert> process(const event& ev) {
+        ++stats_.events;
+        std::optional<alert> out;
+        switch (ev.kind()) {
+        case event_kind::exec: on_exec(ev); break;
+        case event_kind::fork: on_fork(ev); break;
+        case event_kind::exit: on_exit(ev); break;
+        case event_kind::open: on_open(ev); break;
+        case event_kind::net: out = on_net(ev); break;
+        }
+        if (!last_housekeeping_ || ev.ts - *last_housekeeping_ >= housekeeping_interval()) expire(ev.ts);
+        sync_stats();
+        return out;
+    }
+
+    // Drops state no window can need any more: exited processes, opens and
+    // dedup keys older than the window before `now`.
+    void expire(nanoseconds now) {
+        const nanoseconds w = rules_.source().window;
+        processes_.expire(now, w);
+        opens_.expire(now, w);
+        dedup_.expire(now, w);
+        ++stats_.housekeeping_runs;
+        last_housekeeping_ = last_housekeeping_ ? std::max(*last_housekeeping_, now) : now;
+        sync_stats();
+    }
+
+    // expire(clock.now()) when constructed with a clock; otherwise nothing.
+    void tick() {
+        if (clock_ != nullptr) expire(clock_->now());
+    }
+
+    // New rules; processes, recent opens (re-classified under the new rules)
+    // and dedup state are kept; tables take the new limits (lower ones evict).
+    void reload(config cfg) {
+        rules_ = rule_set(std::move(cfg));
+        const auto& l = rules_.source().limits;
+        processes_.set_capacity(l.max_processes);
+        opens_.set_limits(l.max_tracked_openers, l.max_opens_per_process);
+        opens_.reclassify(rules_);
+        dedup_.set_capacity(l.max_dedup_entries);
+        ++stats_.reloads;
+        sync_stats();
+    }
+
+    [[nodiscard]] const config& rules() const noexcept { return rules_.source(); }
+    [[nodiscard]] const rule_set& compiled_rules() const noexcept { return rules_; }
+    [[nodiscard]] const correlator_stats& stats() const noexcept { return stats_; }
+    [[nodiscard]] const process_table& processes() const noexcept { return processes_; }
+    [[nodiscard]] process_table& processes() noexcept { return processes_; }
+    [[nodiscard]] const recent_opens& opens() const noexcept { return opens_; }
+    [[nodiscard]] const dedup_table& dedup() const noexcept { return dedup_; }
+
+private:
+    [[nodiscard]] nanoseconds housekeeping_interval() const noexcept {
+        return std::max<nanoseconds>(rules_.source().window / 2, std::chrono::milliseconds{1});
+    }
+
+    void on_exec(const event& ev) {
+        ++stats_.exec_events;
+        if (processes_.apply(ev) == table_change::replaced) {
+            ++stats_.pid_reuses;
+            opens_.forget(ev.pid);
+        }
+    }
+
+    void on_fork(const event& ev) {
+        ++stats_.fork_events;
+        const auto& f = *ev.as<fork_event>();
+        if (f.is_thread(ev.pid)) ++stats_.thread_forks;
+        const table_change c = processes_.apply(ev);
+        if (c == table_change::replaced) ++stats_.pid_reuses;
+        if (c == table_change::created || c == table_change::replaced) opens_.forget(f.child_pid);
+    }
+
+    void on_exit(const event& ev) {
+        ++stats_.exit_events;
+        if (ev.tid != ev.pid) ++stats_.thread_exits;
+        (void)processes_.apply(ev);
+    }
+
+    void on_open(const event& ev) {
+        ++stats_.open_events;
+        const auto& o = *ev.as<open_event>();
+        processes_.touch(ev.pid, ev.ts);
+        if (auto m = rules_.match_file(o.path)) {
+            ++stats_.sensitive_opens;
+            opens_.record(ev.pid, ev.ts, o.path, o.dev, o.ino, *m, rules_.source().window);
+        }
+    }
+
+    std::optional<alert> on_net(const event& ev) {
+        ++stats_.net_events;
+        const auto& n = *ev.as<net_event>();
+        const config& cfg = rules_.source();
+        const process_info& p = processes_.touch(ev.pid, ev.ts);
+
+        if (rules_.allowlisted(n.addr, n.port)) {
+            ++stats_.suppressed_allowlist;
+            return std::nullopt;
+        }
+        const sensitive_open* best = opens_.best(ev.pid, ev.ts, cfg.window);
+        if (best == nullptr) {
+            ++stats_.uncorrelated_net;
+            return std::nullopt;
+        }
+
+        const process_info* parent = processes_.parent(p);
+        const process_info* grandparent = parent != nullptr ? processes_.parent(*parent) : nullptr;
+        if (grandparent != nullptr && grandparent->pid == p.pid) grandparent = nullptr; // a cycle
+        const parent_matches pm = parent ? rules_.match_parent(parent->comm, parent->exe) : parent_matches{};
+        const parent_matches gm =
+            grandparent ? rules_.match_parent(grandparent->comm, grandparent->exe) : parent_matches{};
+        const int score = best->match.base_score + pm.total() + gm.total();
+
+        if (score < cfg.alert_threshold) {
+            ++stats_.below_threshold;
+            return std::nullopt;
+        }
+        if (dedup_.suppress(dedup_key{ev.pid, n.addr, n.port, n.protocol}, ev.ts, cfg.window)) {
+            ++stats_.suppressed_dedup;
+            return std::nullopt;
+        }
+
+        alert a;
+        a.ts = ev.ts;
+        a.process = ref(p);
+        a.tid = ev.tid;
+        a.uid = n.uid;
+        a.argv = p.argv;
+        a.file.path = best->path;
+        a.file.dev = best->dev;
+        a.file.ino = best->ino;
+        a.file.category = std::string(rules_.category_name(best->match.category));
+        a.file.pattern = std::string(rules_.pattern(best->match));
+        a.file.ts = best->ts;
+        a.destination = {n.op, n.protocol, n.addr, n.port};
+        a.delta = ev.ts - best->ts;
+        a.score = score;
+        a.severity = cfg.classify(score);
+        a.breakdown.push_back({a.file.category, best->match.base_score});
+        add_parts(a.breakdown, "parent", pm);
+        add_parts(a.breakdown, "grandparent", gm);
+        if (p.ppid != 0 && p.ppid != p.pid) a.parent = parent ? ref(*parent) : process_ref{p.ppid, {}, {}, {}};
+        if (parent != nullptr && parent->ppid != 0 && parent->ppid != parent->pid && parent->ppid != p.pid)
+            a.grandparent = grandparent ? ref(*grandparent) : process_ref{parent->ppid, {}, {}, {}};
+        ++stats_.alerts;
+        return a;
+    }
+
+    static void add_parts(std::vector<score_part>& parts, std::string_view who, const parent_matches& m) {
+        if (m.suspicious)
+            parts.push_back({"suspicious " + std::string(who) + ": " + std::string(m.suspicious->value),
+                             m.suspicious->modifier});
+        if (m.legit)
+            parts.push_back({"legit " + std::string(who) + ": " + std::string(m.legit->value), m.legit->modifier});
+    }
+
+    static process_ref ref(const process_info& p) { return {p.pid, p.comm, p.exe, p.exe_sha256}; }
+
+    void sync_stats() {
+        stats_.process_evictions = processes_.evictions();
+        stats_.processes_expired = processes_.expired();
+        stats_.opener_evictions = opens_.evictions();
+        stats_.opens_dropped = opens_.dropped();
+        stats_.opens_superseded = opens_.superseded();
+        stats_.opens_expired = opens_.expired();
+        stats_.dedup_evictions = dedup_.evictions();
+        stats_.dedup_expired = dedup_.expired();
+        stats_.processes = processes_.size();
+        stats_.processes_peak = std::max(stats_.processes_peak, stats_.processes);
+        stats_.processes_capacity = processes_.capacity();
+        stats_.openers = opens_.size();
+        stats_.openers_peak = std::max(stats_.openers_peak, stats_.openers);
+        stats_.openers_capacity = opens_.max_processes();
+        stats_.dedup_entries = dedup_.size();
+        stats_.dedup_peak = std::max(stats_.dedup_peak, stats_.dedup_entries);
+        stats_.dedup_capacity = dedup_.capacity();
+    }
+
+    rule_set rules_;
+    const clock* clock_ = nullptr;
+    process_table processes_;
+    recent_opens opens_;
+    dedup_table dedup_;
+    correlator_stats stats_;
+    std::optional<nanoseconds> last_housekeeping_;
+};
+
+} // namespace barbwire

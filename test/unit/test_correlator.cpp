@@ -1,0 +1,594 @@
+#include <catch2/catch.hpp>
+
+#include <fstream>
+#include <string>
+#include <vector>
+
+#include <barbwire/correlator.hpp>
+
+using namespace barbwire;
+using namespace std::chrono_literals;
+
+namespace {
+
+ip_address ip(const char* text) {
+    auto a = ip_address::parse(text);
+    REQUIRE(a);
+    return *a;
+}
+
+// The seed's barbwire-config.yml, built directly.
+config seed_config() {
+    config c;
+    c.window = 5s;
+    c.suspicious_files = {
+        {"credential access", 3, {"/etc/passwd", "/etc/shadow"}},
+        {"ssh key exfiltration", 3, {".ssh/id_rsa", ".ssh/id_ed25519", ".ssh/id_ecdsa"}},
+        {"ssh recon", 1, {".ssh/known_hosts", ".ssh/authorized_keys"}},
+        {"dns recon", 1, {"/etc/resolv.conf", "/etc/hosts", "/etc/nsswitch.conf"}},
+        {"process memory access", 2, {"/proc/"}},
+        {"staging area", 2, {"/tmp/", "/dev/shm/"}},
+    };
+    for (const char* sh : {"bash", "sh", "zsh", "fish"}) c.suspicious_parents.push_back({process_field::comm, sh, 2});
+    c.suspicious_parents.push_back({process_field::comm, "sshd", 3});
+    c.suspicious_parents.push_back({process_field::comm, "cron", 2});
+    c.suspicious_parents.push_back({process_field::comm, "python", 1});
+    c.suspicious_parents.push_back({process_field::comm, "python3", 1});
+    for (const char* d : {"systemd", "containerd", "dockerd"}) c.legit_parents.push_back({process_field::comm, d, -2});
+    for (const char* a : {"8.8.8.8", "8.8.4.4", "1.1.1.1", "1.0.0.1"}) c.allow_ips.push_back({ip(a), 32});
+    c.allow_ports = {53};
+    c.severity_medium = 3;
+    c.severity_high = 5;
+    c.alert_threshold = 3;
+    return c;
+}
+
+event exec_ev(nanoseconds ts, pid_type pid, pid_type ppid, std::string comm, std::string exe = {}) {
+    exec_event e;
+    e.ppid = ppid;
+    e.uid = 1000;
+    e.comm = std::move(comm);
+    e.exe = std::move(exe);
+    e.argv = {e.comm};
+    return event{ts, pid, pid, false, e};
+}
+
+event fork_ev(nanoseconds ts, pid_type parent, pid_type child) {
+    return event{ts, parent, parent, false, fork_event{child, child}};
+}
+
+event exit_ev(nanoseconds ts, pid_type pid, pid_type tid = 0) {
+    return event{ts, pid, tid == 0 ? pid : tid, false, exit_event{0}};
+}
+
+event open_ev(nanoseconds ts, pid_type pid, std::string path, std::uint64_t ino = 1) {
+    open_event o;
+    o.path = std::move(path);
+    o.dev = 2049;
+    o.ino = ino;
+    o.uid = 1000;
+    return event{ts, pid, pid, false, o};
+}
+
+event net_ev(nanoseconds ts, pid_type pid, const char* addr, std::uint16_t port, net_op op = net_op::connect,
+             ip_proto proto = ip_proto::tcp, pid_type tid = 0) {
+    net_event n;
+    n.op = op;
+    n.protocol = proto;
+    n.addr = ip(addr);
+    n.port = port;
+    n.uid = 1000;
+    return event{ts, pid, tid == 0 ? pid : tid, false, n};
+}
+
+// tmux: server (50) -> bash (100) -> python (200)
+void shell_family(correlator& c, std::string_view parent = "bash", std::string_view gparent = "tmux: server") {
+    REQUIRE_FALSE(c.process(exec_ev(0s, 50, 1, std::string(gparent))));
+    REQUIRE_FALSE(c.process(exec_ev(0s, 100, 50, std::string(parent), "/usr/bin/" + std::string(parent))));
+    REQUIRE_FALSE(c.process(exec_ev(0s, 200, 100, "python", "/usr/bin/python3")));
+}
+
+std::vector<std::string> reasons(const alert& a) {
+    std::vector<std::string> r;
+    for (const auto& p : a.breakdown) r.push_back(p.reason);
+    return r;
+}
+
+} // namespace
+
+TEST_CASE("seed scenario: python under bash reads /etc/shadow then connects", "[correlator]") {
+    correlator c(seed_config());
+    shell_family(c);
+    CHECK_FALSE(c.process(open_ev(0s, 200, "/etc/shadow", 4242)));
+    auto a = c.process(net_ev(2s, 200, "203.0.113.5", 443));
+    REQUIRE(a);
+    CHECK(a->ts == 2s);
+    CHECK(a->process == process_ref{200, "python", "/usr/bin/python3", ""});
+    CHECK(a->tid == 200);
+    CHECK(a->uid == 1000);
+    CHECK(a->argv == std::vector<std::string>{"python"});
+    CHECK(a->file.path == "/etc/shadow");
+    CHECK(a->file.dev == 2049);
+    CHECK(a->file.ino == 4242);
+    CHECK(a->file.category == "credential access");
+    CHECK(a->file.pattern == "/etc/shadow");
+    CHECK(a->file.ts == 0s);
+    CHECK(a->destination.op == net_op::connect);
+    CHECK(a->destination.protocol == ip_proto::tcp);
+    CHECK(a->destination.addr == ip("203.0.113.5"));
+    CHECK(a->destination.port == 443);
+    CHECK(a->delta == 2s);
+    CHECK(a->score == 5);
+    CHECK(a->severity == severity::high);
+    CHECK(a->breakdown == std::vector<score_part>{{"credential access", 3}, {"suspicious parent: bash", 2}});
+    REQUIRE(a->parent);
+    CHECK(*a->parent == process_ref{100, "bash", "/usr/bin/bash", ""});
+    REQUIRE(a->grandparent);
+    CHECK(*a->grandparent == process_ref{50, "tmux: server", "", ""});
+    CHECK(c.stats().alerts == 1);
+
+    // the same scenario with the connect at t = 6 s: the open is out of the window
+    correlator late(seed_config());
+    shell_family(late);
+    CHECK_FALSE(late.process(open_ev(0s, 200, "/etc/shadow")));
+    CHECK_FALSE(late.process(net_ev(6s, 200, "203.0.113.5", 443)));
+    CHECK(late.stats().alerts == 0);
+    CHECK(late.stats().uncorrelated_net == 1);
+}
+
+TEST_CASE("window boundary: exactly window correlates, one ns more does not", "[correlator]") {
+    correlator c(seed_config());
+    CHECK_FALSE(c.process(open_ev(1s, 300, "/etc/passwd")));
+    CHECK_FALSE(c.process(open_ev(1s, 301, "/etc/passwd")));
+    auto a = c.process(net_ev(6s, 300, "203.0.113.5", 443));
+    REQUIRE(a);
+    CHECK(a->delta == 5s);
+    CHECK(a->score == 3);
+    CHECK(a->severity == severity::medium);
+    CHECK_FALSE(a->parent);
+    CHECK_FALSE(a->grandparent);
+    CHECK_FALSE(c.process(net_ev(6s + 1ns, 301, "203.0.113.5", 443)));
+    CHECK(c.stats().uncorrelated_net == 1);
+}
+
+TEST_CASE("an open after the network event does not count", "[correlator]") {
+    correlator c(seed_config());
+    CHECK_FALSE(c.process(net_ev(1s, 300, "203.0.113.5", 443)));
+    CHECK_FALSE(c.process(open_ev(1s + 1ns, 300, "/etc/passwd")));
+    CHECK(c.stats().uncorrelated_net == 1);
+    // a late-delivered net event stamped before the open does not correlate either
+    CHECK_FALSE(c.process(net_ev(1s, 300, "203.0.113.5", 443)));
+    CHECK(c.stats().uncorrelated_net == 2);
+    // but a later one does
+    CHECK(c.process(net_ev(2s, 300, "203.0.113.5", 443)));
+    // an open at the same nanosecond as the net event counts (delta 0)
+    CHECK_FALSE(c.process(open_ev(3s, 301, "/etc/passwd")));
+    auto a = c.process(net_ev(3s, 301, "203.0.113.5", 443));
+    REQUIRE(a);
+    CHECK(a->delta == 0ns);
+}
+
+TEST_CASE("the highest-scoring open is chosen; ties go to the most recent", "[correlator]") {
+    correlator c(seed_config());
+    CHECK_FALSE(c.process(open_ev(1s, 300, "/etc/hosts")));        // 1
+    CHECK_FALSE(c.process(open_ev(2s, 300, "/etc/passwd", 7)));    // 3
+    CHECK_FALSE(c.process(open_ev(3s, 300, "/tmp/stage.tar")));    // 2
+    auto a = c.process(net_ev(4s, 300, "203.0.113.5", 443));
+    REQUIRE(a);
+    CHECK(a->file.path == "/etc/passwd");
+    CHECK(a->file.ino == 7);
+    CHECK(a->score == 3);
+    CHECK(a->delta == 2s);
+
+    CHECK_FALSE(c.process(open_ev(5s, 301, "/etc/passwd")));
+    CHECK_FALSE(c.process(open_ev(6s, 301, "/home/u/.ssh/id_rsa")));
+    CHECK_FALSE(c.process(open_ev(7s, 301, "/dev/shm/x")));
+    a = c.process(net_ev(8s, 301, "203.0.113.5", 443));
+    REQUIRE(a);
+    CHECK(a->file.path == "/home/u/.ssh/id_rsa");
+    CHECK(a->file.category == "ssh key exfiltration");
+
+    // once the best open leaves the window, the next best still in it is used
+    CHECK_FALSE(c.process(open_ev(10s, 302, "/etc/shadow")));
+    CHECK_FALSE(c.process(open_ev(12s, 302, "/tmp/a")));
+    a = c.process(net_ev(16s, 302, "203.0.113.9", 443));
+    CHECK_FALSE(a); // only /tmp/a (2) is in the window: 2 < 3
+    CHECK(c.stats().below_threshold == 1);
+}
+
+TEST_CASE("dedup: same pid and destination within the window", "[correlator]") {
+    correlator c(seed_config());
+    CHECK_FALSE(c.process(open_ev(0s, 300, "/etc/passwd")));
+    CHECK(c.process(net_ev(1s, 300, "203.0.113.5", 443)));
+    CHECK_FALSE(c.process(net_ev(2s, 300, "203.0.113.5", 443)));        // duplicate
+    CHECK(c.process(net_ev(2s, 300, "203.0.113.5", 444)));              // other port
+    CHECK(c.process(net_ev(2s, 300, "203.0.113.6", 443)));              // other address
+    CHECK(c.process(net_ev(2s, 300, "203.0.113.5", 443, net_op::send, ip_proto::udp))); // other protocol
+    CHECK_FALSE(c.process(open_ev(4s, 300, "/etc/passwd")));
+    CHECK_FALSE(c.process(net_ev(6s, 300, "203.0.113.5", 443)));        // exactly window after: duplicate
+    auto a = c.process(net_ev(6s + 1ns, 300, "203.0.113.5", 443));      // after the window: alerts again
+    REQUIRE(a);
+    CHECK(a->delta == 2s + 1ns);
+    CHECK(c.stats().alerts == 5);
+    CHECK(c.stats().suppressed_dedup == 2);
+    // another process, same destination: not a duplicate
+    CHECK_FALSE(c.process(open_ev(7s, 301, "/etc/passwd")));
+    CHECK(c.process(net_ev(7s, 301, "203.0.113.5", 443)));
+}
+
+TEST_CASE("allowlisted IP, CIDR, IPv6 and port: no alert, counted", "[correlator]") {
+    config cfg = seed_config();
+    cfg.allow_ips.push_back({ip("10.0.0.0"), 8});
+    cfg.allow_ips.push_back({ip("2001:db8::"), 32});
+    correlator c(cfg);
+    CHECK_FALSE(c.process(open_ev(0s, 300, "/etc/shadow")));
+    CHECK_FALSE(c.process(net_ev(1s, 300, "8.8.8.8", 443)));
+    CHECK_FALSE(c.process(net_ev(1s, 300, "10.20.30.40", 443)));
+    CHECK_FALSE(c.process(net_ev(1s, 300, "2001:db8::5", 443)));
+    CHECK_FALSE(c.process(net_ev(1s, 300, "::ffff:1.1.1.1", 443)));
+    CHECK_FALSE(c.process(net_ev(1s, 300, "203.0.113.5", 53, net_op::send, ip_proto::udp)));
+    CHECK(c.stats().suppressed_allowlist == 5);
+    CHECK(c.stats().alerts == 0);
+    CHECK(c.process(net_ev(1s, 300, "11.0.0.1", 443)));
+    CHECK(c.process(net_ev(1s, 300, "2001:db9::5", 443)));
+    CHECK(c.stats().alerts == 2);
+}
+
+TEST_CASE("parent modifiers raise and lower the score", "[correlator]") {
+    SECTION("bash +2 -> HIGH") {
+        correlator c(seed_config());
+        shell_family(c, "bash", "init");
+        CHECK_FALSE(c.process(open_ev(1s, 200, "/etc/passwd")));
+        auto a = c.process(net_ev(2s, 200, "203.0.113.5", 443));
+        REQUIRE(a);
+        CHECK(a->score == 5);
+        CHECK(a->severity == severity::high);
+    }
+    SECTION("systemd -2 -> below the threshold, no alert") {
+        correlator c(seed_config());
+        shell_family(c, "systemd", "init");
+        CHECK_FALSE(c.process(open_ev(1s, 200, "/etc/passwd")));
+        CHECK_FALSE(c.process(net_ev(2s, 200, "203.0.113.5", 443)));
+        CHECK(c.stats().below_threshold == 1);
+        CHECK(c.stats().alerts == 0);
+    }
+    SECTION("grandparent sshd +3 with a neutral parent") {
+        correlator c(seed_config());
+        shell_family(c, "node", "sshd");
+        CHECK_FALSE(c.process(open_ev(1s, 200, "/etc/passwd")));
+        auto a = c.process(net_ev(2s, 200, "203.0.113.5", 443));
+        REQUIRE(a);
+        CHECK(a->score == 6);
+        CHECK(reasons(*a) == std::vector<std::string>{"credential access", "suspicious grandparent: sshd"});
+    }
+    SECTION("suspicious parent and legit grandparent both count, in full") {
+        correlator c(seed_config());
+        shell_family(c, "bash", "systemd");
+        CHECK_FALSE(c.process(open_ev(1s, 200, "/etc/passwd")));
+        auto a = c.process(net_ev(2s, 200, "203.0.113.5", 443));
+        REQUIRE(a);
+        CHECK(a->score == 3);
+        CHECK(a->severity == severity::medium);
+        CHECK(a->breakdown == std::vector<score_part>{{"credential access", 3},
+                                                      {"suspicious parent: bash", 2},
+                                                      {"legit grandparent: systemd", -2}});
+    }
+    SECTION("one process matching a suspicious and a legit rule gets both") {
+        config cfg = seed_config();
+        cfg.legit_parents.push_back({process_field::exe, "/usr/bin/bash", -1});
+        correlator c(cfg);
+        shell_family(c, "bash", "init");
+        CHECK_FALSE(c.process(open_ev(1s, 200, "/etc/passwd")));
+        auto a = c.process(net_ev(2s, 200, "203.0.113.5", 443));
+        REQUIRE(a);
+        CHECK(a->score == 4);
+        CHECK(reasons(*a) == std::vector<std::string>{"credential access", "suspicious parent: bash",
+                                                      "legit parent: /usr/bin/bash"});
+    }
+    SECTION("the breakdown always sums to the score") {
+        correlator c(seed_config());
+        shell_family(c, "sshd", "cron");
+        CHECK_FALSE(c.process(open_ev(1s, 200, "/home/x/.ssh/id_ed25519")));
+        auto a = c.process(net_ev(2s, 200, "203.0.113.5", 443));
+        REQUIRE(a);
+        int sum = 0;
+        for (const auto& p : a->breakdown) sum += p.points;
+        CHECK(sum == a->score);
+        CHECK(a->score == 8);
+    }
+}
+
+TEST_CASE("severity bands and an independent alert threshold", "[correlator]") {
+    config cfg;
+    cfg.window = 5s;
+    for (int s = 1; s <= 6; ++s) cfg.suspicious_files.push_back({"s" + std::to_string(s), s, {"/s" + std::to_string(s) + "/"}});
+    cfg.severity_medium = 3;
+    cfg.severity_high = 5;
+    cfg.alert_threshold = 1;
+    correlator c(cfg);
+    const severity expect[] = {severity::low, severity::low, severity::medium, severity::medium, severity::high,
+                               severity::high};
+    for (int s = 1; s <= 6; ++s) {
+        const auto pid = static_cast<pid_type>(1000 + s);
+        CHECK_FALSE(c.process(open_ev(1s, pid, "/s" + std::to_string(s) + "/f")));
+        auto a = c.process(net_ev(2s, pid, "203.0.113.5", 443));
+        REQUIRE(a);
+        CHECK(a->score == s);
+        CHECK(a->severity == expect[s - 1]);
+    }
+    cfg.alert_threshold = 4; // a MEDIUM score of 3 no longer alerts
+    correlator d(cfg);
+    CHECK_FALSE(d.process(open_ev(1s, 1, "/s3/f")));
+    CHECK_FALSE(d.process(net_ev(2s, 1, "203.0.113.5", 443)));
+    CHECK_FALSE(d.process(open_ev(1s, 2, "/s4/f")));
+    auto a = d.process(net_ev(2s, 2, "203.0.113.5", 443));
+    REQUIRE(a);
+    CHECK(a->severity == severity::medium);
+    CHECK(d.stats().below_threshold == 1);
+}
+
+TEST_CASE("pid reuse: a new process inherits no opens", "[correlator]") {
+    correlator c(seed_config());
+    CHECK_FALSE(c.process(exec_ev(0s, 100, 1, "bash")));
+    CHECK_FALSE(c.process(exec_ev(0s, 300, 100, "cat")));
+    CHECK_FALSE(c.process(open_ev(1s, 300, "/etc/shadow")));
+    CHECK_FALSE(c.process(exit_ev(1s, 300)));
+    CHECK_FALSE(c.process(fork_ev(2s, 100, 300))); // pid 300 reused
+    CHECK(c.stats().pid_reuses == 1);
+    CHECK(c.opens().opens_of(300) == nullptr);
+    CHECK_FALSE(c.process(net_ev(3s, 300, "203.0.113.5", 443)));
+    CHECK(c.stats().uncorrelated_net == 1);
+
+    // exec of a live process is the same process: its opens survive
+    CHECK_FALSE(c.process(exec_ev(0s, 400, 100, "bash")));
+    CHECK_FALSE(c.process(open_ev(1s, 400, "/etc/shadow")));
+    CHECK_FALSE(c.process(exec_ev(2s, 400, 100, "curl", "/usr/bin/curl")));
+    auto a = c.process(net_ev(3s, 400, "203.0.113.5", 443));
+    REQUIRE(a);
+    CHECK(a->process.comm == "curl");
+    CHECK(a->score == 5);
+}
+
+TEST_CASE("threads: a thread fork creates no process, a thread's connect correlates", "[correlator]") {
+    correlator c(seed_config());
+    shell_family(c);
+    CHECK_FALSE(c.process(event{1s, 200, 200, false, fork_event{200, 201}}));
+    CHECK(c.stats().thread_forks == 1);
+    CHECK(c.processes().find(201) == nullptr);
+    CHECK(c.processes().size() == 3);
+    CHECK_FALSE(c.process(open_ev(2s, 200, "/etc/passwd")));
+    auto a = c.process(net_ev(3s, 200, "203.0.113.5", 443, net_op::connect, ip_proto::tcp, 201));
+    REQUIRE(a);
+    CHECK(a->process.pid == 200);
+    CHECK(a->tid == 201);
+    CHECK_FALSE(c.process(exit_ev(4s, 200, 201)));
+    CHECK(c.stats().thread_exits == 1);
+    CHECK_FALSE(c.processes().find(200)->exited());
+}
+
+TEST_CASE("exit then expire; lineage survives the parent's exit within the window", "[correlator]") {
+    correlator c(seed_config());
+    shell_family(c);
+    CHECK_FALSE(c.process(exit_ev(1s, 100))); // bash exits
+    CHECK_FALSE(c.process(open_ev(2s, 200, "/etc/passwd")));
+    auto a = c.process(net_ev(3s, 200, "203.0.113.5", 443));
+    REQUIRE(a);
+    CHECK(a->score == 5); // the exited parent still counts
+    c.expire(6s);
+    CHECK(c.processes().find(100) != nullptr);
+    c.expire(6s + 1ns);
+    CHECK(c.processes().find(100) == nullptr);
+    CHECK(c.stats().processes_expired == 1);
+    CHECK(c.processes().size() == 2);
+}
+
+TEST_CASE("housekeeping runs from event time alone", "[correlator]") {
+    correlator c(seed_config());
+    CHECK_FALSE(c.process(open_ev(0s, 300, "/etc/passwd")));
+    CHECK(c.process(net_ev(1s, 300, "203.0.113.5", 443)));
+    CHECK_FALSE(c.process(exit_ev(1s, 300)));
+    CHECK(c.stats().openers == 1);
+    CHECK(c.stats().dedup_entries == 1);
+    CHECK(c.stats().processes == 1);
+    // 10 s later an unrelated event triggers expiry of everything above
+    CHECK_FALSE(c.process(open_ev(10s, 999, "/usr/lib/x")));
+    CHECK(c.stats().openers == 0);
+    CHECK(c.stats().dedup_entries == 0);
+    CHECK(c.processes().find(300) == nullptr);
+    CHECK(c.stats().processes == 1); // pid 999
+    CHECK(c.stats().housekeeping_runs == 2); // the first event and this one
+}
+
+TEST_CASE("tick() expires with the injected clock", "[correlator]") {
+    manual_clock clk(0s);
+    correlator c(seed_config(), clk);
+    CHECK_FALSE(c.process(open_ev(1s, 300, "/etc/passwd")));
+    c.tick();
+    CHECK(c.opens().size() == 1);
+    clk.set(6s + 1ns);
+    c.tick();
+    CHECK(c.opens().size() == 0);
+    CHECK(c.stats().opens_expired == 1);
+
+    correlator no_clock(seed_config());
+    CHECK_FALSE(no_clock.process(open_ev(1s, 300, "/etc/passwd")));
+    no_clock.tick(); // no clock: nothing happens
+    CHECK(no_clock.opens().size() == 1);
+    CHECK(no_clock.stats().housekeeping_runs == 1);
+}
+
+TEST_CASE("recent opens: superseded, per-process cap, opener eviction", "[correlator]") {
+    config cfg;
+    cfg.window = 5s;
+    for (int s = 1; s <= 5; ++s) cfg.suspicious_files.push_back({"s" + std::to_string(s), s, {"/s" + std::to_string(s) + "/"}});
+    cfg.limits.max_opens_per_process = 3;
+    cfg.limits.max_tracked_openers = 2;
+    correlator c(cfg);
+
+    // lower scores after higher ones are kept (they outlive them in the window)
+    CHECK_FALSE(c.process(open_ev(1s, 1, "/s5/a")));
+    CHECK_FALSE(c.process(open_ev(2s, 1, "/s4/a")));
+    CHECK_FALSE(c.process(open_ev(3s, 1, "/s3/a")));
+    CHECK_FALSE(c.process(open_ev(4s, 1, "/s2/a"))); // over the cap: /s5/a dropped
+    const auto* opens = c.opens().opens_of(1);
+    REQUIRE(opens);
+    REQUIRE(opens->size() == 3);
+    CHECK((*opens)[0].path == "/s4/a");
+    CHECK((*opens)[2].path == "/s2/a");
+    CHECK(c.stats().opens_dropped == 1);
+    // a new open scoring at least as much supersedes the earlier ones
+    CHECK_FALSE(c.process(open_ev(5s, 1, "/s3/b")));
+    REQUIRE(c.opens().opens_of(1)->size() == 2);
+    CHECK(c.opens().opens_of(1)->back().path == "/s3/b");
+    CHECK(c.stats().opens_superseded == 2);
+    // repeated opens of one category keep one entry
+    for (int i = 0; i < 100; ++i) CHECK_FALSE(c.process(open_ev(5s + nanoseconds{i}, 1, "/s1/x")));
+    CHECK(c.opens().opens_of(1)->size() == 3);
+
+    // openers: capacity 2, the least recently opening process is evicted
+    CHECK_FALSE(c.process(open_ev(6s, 2, "/s1/a")));
+    CHECK_FALSE(c.process(open_ev(6s, 1, "/s1/b"))); // 1 is now most recent
+    CHECK_FALSE(c.process(open_ev(7s, 3, "/s1/a")));
+    CHECK(c.opens().opens_of(2) == nullptr);
+    CHECK(c.opens().opens_of(1) != nullptr);
+    CHECK(c.stats().opener_evictions == 1);
+    CHECK(c.stats().openers == 2);
+    CHECK(c.stats().openers_peak == 2);
+}
+
+TEST_CASE("reload: new rules, state kept, opens re-classified, tables resized", "[correlator]") {
+    correlator c(seed_config());
+    shell_family(c);
+    CHECK_FALSE(c.process(open_ev(1s, 200, "/etc/passwd")));
+    CHECK_FALSE(c.process(open_ev(1s, 300, "/tmp/x")));
+    CHECK(c.process(net_ev(2s, 200, "203.0.113.5", 443)));
+
+    config cfg = seed_config();
+    cfg.suspicious_files[0].base_score = 4;           // credential access: 3 -> 4
+    cfg.suspicious_files.pop_back();                  // staging area is gone
+    cfg.suspicious_parents[0].modifier = 0;           // bash: +2 -> 0
+    cfg.limits.max_processes = 2;
+    c.reload(cfg);
+    CHECK(c.rules().suspicious_files.size() == 5);
+    CHECK(c.stats().reloads == 1);
+    CHECK(c.processes().size() == 2);
+    CHECK(c.processes().capacity() == 2);
+    CHECK(c.stats().process_evictions == 2); // 50 and 100 went; 200, 300 stay
+    CHECK(c.opens().opens_of(300) == nullptr); // /tmp/x no longer sensitive
+    REQUIRE(c.opens().opens_of(200));
+    CHECK(c.opens().opens_of(200)->front().match.base_score == 4);
+
+    // the dedup entry survived the reload
+    CHECK_FALSE(c.process(net_ev(3s, 200, "203.0.113.5", 443)));
+    CHECK(c.stats().suppressed_dedup == 1);
+    auto a = c.process(net_ev(3s, 200, "203.0.113.7", 443));
+    REQUIRE(a);
+    CHECK(a->score == 4); // new base score; the parent (evicted) contributes nothing now
+    CHECK(a->severity == severity::medium);
+    REQUIRE(a->parent);
+    CHECK(*a->parent == process_ref{100, "", "", ""}); // known by pid only
+    CHECK_FALSE(a->grandparent);
+}
+
+TEST_CASE("stats: every net event lands in exactly one outcome", "[correlator]") {
+    correlator c(seed_config());
+    shell_family(c, "systemd", "init");
+    CHECK_FALSE(c.process(exec_ev(0s, 400, 1, "curl")));
+    CHECK_FALSE(c.process(open_ev(1s, 200, "/etc/passwd")));   // sensitive
+    CHECK_FALSE(c.process(open_ev(1s, 400, "/etc/passwd")));   // sensitive
+    CHECK_FALSE(c.process(open_ev(1s, 400, "/usr/lib/libc"))); // not sensitive
+    CHECK_FALSE(c.process(net_ev(2s, 200, "203.0.113.5", 443))); // below threshold (3 - 2)
+    CHECK_FALSE(c.process(net_ev(2s, 200, "8.8.8.8", 443)));     // allowlisted
+    CHECK(c.process(net_ev(2s, 400, "203.0.113.5", 443)));       // alert
+    CHECK_FALSE(c.process(net_ev(2s, 400, "203.0.113.5", 443))); // dedup
+    CHECK_FALSE(c.process(net_ev(2s, 999, "203.0.113.5", 443))); // no open
+    CHECK_FALSE(c.process(fork_ev(3s, 400, 401)));
+    CHECK_FALSE(c.process(exit_ev(3s, 401)));
+    const auto& s = c.stats();
+    CHECK(s.events == 14);
+    CHECK(s.exec_events == 4);
+    CHECK(s.fork_events == 1);
+    CHECK(s.exit_events == 1);
+    CHECK(s.open_events == 3);
+    CHECK(s.net_events == 5);
+    CHECK(s.sensitive_opens == 2);
+    CHECK(s.alerts == 1);
+    CHECK(s.below_threshold == 1);
+    CHECK(s.suppressed_allowlist == 1);
+    CHECK(s.suppressed_dedup == 1);
+    CHECK(s.uncorrelated_net == 1);
+    CHECK(s.processes == 6);
+    CHECK(s.openers == 2);
+    CHECK(s.dedup_entries == 1);
+    CHECK(s.processes_capacity == 65536);
+    const auto j = to_json(s);
+    CHECK(j.at("alerts") == 1);
+    CHECK(j.at("suppressed_dedup") == 1);
+    CHECK(j.at("processes") == 6);
+    CHECK(j.size() == 34);
+}
+
+TEST_CASE("bounded state under a stream of distinct pids", "[correlator]") {
+    config cfg = seed_config();
+    cfg.limits.max_processes = 1000;
+    cfg.limits.max_tracked_openers = 100;
+    cfg.limits.max_dedup_entries = 50;
+    correlator c(cfg);
+    const std::uint32_t n = 100000;
+    std::uint64_t alerts = 0;
+    for (std::uint32_t i = 0; i < n; ++i) {
+        const pid_type pid = 10000 + i;
+        const nanoseconds t = nanoseconds{i} * 100000; // 10k events/s of simulated time
+        (void)c.process(fork_ev(t, 1, pid));
+        (void)c.process(open_ev(t, pid, "/proc/" + std::to_string(pid) + "/environ"));
+        (void)c.process(open_ev(t, pid, "/etc/shadow"));
+        if (c.process(net_ev(t + 1ns, pid, "203.0.113.5", 443))) ++alerts;
+        (void)c.process(exit_ev(t + 2ns, pid));
+        REQUIRE(c.processes().size() <= 1000);
+        REQUIRE(c.opens().size() <= 100);
+        REQUIRE(c.dedup().size() <= 50);
+    }
+    const auto& s = c.stats();
+    CHECK(alerts == n);
+    CHECK(s.alerts == n);
+    CHECK(s.processes_peak == 1000);
+    CHECK(s.openers_peak == 100);
+    CHECK(s.dedup_peak == 50);
+    CHECK(s.process_evictions > 0);
+    CHECK(s.opener_evictions == n - 100);
+    CHECK(s.dedup_evictions == n - 50);
+    CHECK(s.opens_superseded == n); // /etc/shadow (3) supersedes /proc/... (2)
+    CHECK(c.opens().open_count() <= 100);
+}
+
+namespace {
+long rss_kib() {
+    std::ifstream f("/proc/self/status");
+    std::string line;
+    while (std::getline(f, line))
+        if (line.rfind("VmRSS:", 0) == 0) return std::stol(line.substr(6));
+    return -1;
+}
+} // namespace
+
+TEST_CASE("default limits: 1M distinct pids stay well under 100 MiB", "[correlator][memory]") {
+    correlator c(seed_config());
+    const std::uint32_t n = 1000000;
+    for (std::uint32_t i = 0; i < n; ++i) {
+        const pid_type pid = 2 + i;
+        const nanoseconds t = nanoseconds{i} * 1000;
+        (void)c.process(exec_ev(t, pid, 1, "worker", "/usr/local/bin/worker-binary"));
+        (void)c.process(open_ev(t, pid, "/home/user/.ssh/id_ed25519"));
+        (void)c.process(net_ev(t + 1ns, pid, "203.0.113.5", 443));
+    }
+    const auto& s = c.stats();
+    CHECK(s.alerts == n);
+    CHECK(s.processes == 65536);
+    CHECK(s.processes_peak == 65536);
+    CHECK(s.openers_peak <= 16384);
+    CHECK(s.dedup_peak <= 16384);
+    const long rss = rss_kib();
+    INFO("VmRSS " << rss << " KiB");
+    CHECK(rss > 0);
+    CHECK(rss < 100 * 1024);
+}
