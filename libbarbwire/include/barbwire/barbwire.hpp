@@ -7,14 +7,10 @@
 #include "barbwire/clock.hpp"
 #include "barbwire/event.hpp"
 #include "barbwire/config.hpp"
-#if __has_include("barbwire/decode.hpp")
 #include "barbwire/decode.hpp"
-#endif
 #include "barbwire/rules.hpp"
 #include "barbwire/process_table.hpp"
 #include "barbwire/dedup.hpp"
 #include "barbwire/alert.hpp"
 #include "barbwire/correlator.hpp"
-#if __has_include("barbwire/trace.hpp")
 #include "barbwire/trace.hpp"
-#endif
