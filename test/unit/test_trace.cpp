@@ -298,7 +298,13 @@ TEST_CASE("trace: garbage gives one-line errors") {
 TEST_CASE("trace: line length limit") {
     const std::string path(max_trace_line, 'a');
     const std::string line = R"({"ts": 1, "kind": "open", "pid": 1, "path": ")" + path + "\"}";
-    CHECK(parse_err(line, 5) == "line 5: line is " + std::to_string(line.size()) + " bytes, longer than the 65536-byte limit");
+    CHECK(parse_err(line, 5) == "line 5: line is longer than the 65536-byte limit; skipped");
+    // a comment is no exception
+    CHECK(parse_err("#" + path, 6) == "line 6: line is longer than the 65536-byte limit; skipped");
+    auto t = read_trace(line + "\n{\"ts\": 1, \"kind\": \"exit\", \"pid\": 1}\n");
+    REQUIRE(t.errors.size() == 1);
+    CHECK(t.errors[0].message == "line 1: line is longer than the 65536-byte limit; skipped");
+    CHECK(t.events.size() == 1);
     // a line at the limit is fine
     const std::string fits = R"({"ts":1,"kind":"open","pid":1,"path":")";
     const std::string ok = fits + std::string(max_trace_line - fits.size() - 2, 'b') + "\"}";
@@ -485,7 +491,7 @@ TEST_CASE("trace_reader: an over-long line is reported once and skipped, memory 
     for (int i = 0; i < 1000; ++i) {
         rd.feed(junk);
         drain(rd, got);
-        CHECK(rd.buffered() <= 100 + 1 + junk.size());
+        CHECK(rd.buffered() <= 100 + 4 + junk.size());
     }
     rd.feed("tail of the long line\n{\"ts\": 2, \"kind\": \"exit\", \"pid\": 2}\n");
     rd.finish();
@@ -503,7 +509,31 @@ TEST_CASE("trace_reader: an over-long line that arrives whole") {
     rd.feed(std::string(60, ' ') + "\n{\"ts\": 2, \"kind\": \"exit\", \"pid\": 2}\n");
     drain(rd, got);
     REQUIRE(got.errors.size() == 1);
-    CHECK(got.errors[0] == "line 1: line is 60 bytes, longer than the 50-byte limit");
+    CHECK(got.errors[0] == "line 1: line is longer than the 50-byte limit; skipped");
     REQUIRE(got.events.size() == 1);
     CHECK(rd.line() == 2);
+}
+
+TEST_CASE("trace_reader and read_trace agree on lines at the limit with CRLF and a byte-order mark") {
+    const std::string body = R"({"ts":1,"kind":"exit","pid":1})";
+    const std::size_t limit = body.size();
+    const std::string text = "\xEF\xBB\xBF" + body + "\r\n" + body + "\r\n" + body + " \r\n";
+    auto whole = read_trace(text, limit);
+    REQUIRE(whole.events.size() == 2);
+    REQUIRE(whole.errors.size() == 1);
+    CHECK(whole.errors[0].message == "line 3: line is longer than the " + std::to_string(limit) + "-byte limit; skipped");
+    for (std::size_t chunk = 1; chunk <= text.size(); ++chunk) {
+        trace_reader rd(limit);
+        drained got;
+        for (std::size_t i = 0; i < text.size(); i += chunk) {
+            rd.feed(std::string_view(text).substr(i, chunk));
+            drain(rd, got);
+        }
+        rd.finish();
+        drain(rd, got);
+        INFO("chunk size " << chunk);
+        CHECK(got.events == whole.events);
+        REQUIRE(got.errors.size() == 1);
+        CHECK(got.errors[0] == whole.errors[0].message);
+    }
 }

