@@ -42,7 +42,7 @@ EXAMPLE = "examples/traces/shadow-exfil.jsonl"
 
 
 def seed_config():
-    return path("test", "config", "barbwire-config.yml")
+    return path("test", "config", "seed-barbwire-config.yml")
 
 
 def case_help():
@@ -89,7 +89,7 @@ def case_shared_seed_config_unchanged():
         copy = a.read()
     if os.path.exists(shared):
         with open(shared, "rb") as b:
-            check(b.read() == copy, "test/config/barbwire-config.yml differs from ../shared/compat")
+            check(b.read() == copy, "test/config/seed-barbwire-config.yml differs from ../shared/compat")
     for c in cfgs:
         rc, out, err = run("replay", path(EXAMPLE), "--config", c, "--format", "json")
         check(rc == 0 and len(out.splitlines()) == 1, f"{c}: rc={rc} err={err}")
