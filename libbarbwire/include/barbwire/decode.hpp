@@ -35,7 +35,8 @@
 // zeroed record, cuts strings that do not fit their field (and sets
 // BW_F_TRUNCATED when it does), so decode(encode(e)) == e for every event whose
 // strings fit and hold no NUL, whose IPv4 address has zero bytes 4..15, and
-// whose address family is AF_INET or AF_INET6.
+// whose address family is AF_INET or AF_INET6. exec_event::exe_sha256 is
+// sensor-side enrichment and has no place in the record: encode() drops it.
 
 #include <array>
 #include <cstddef>
