@@ -21,6 +21,7 @@
 #include <exception>
 #include <limits>
 #include <optional>
+#include <span>
 #include <string>
 #include <string_view>
 #include <utility>
@@ -247,6 +248,8 @@ using config_result = tl::expected<T, config_error>;
     }
 }
 
+using key_list = std::span<const std::string_view>;
+
 // Optimal string alignment distance (Levenshtein plus transpositions), ASCII
 // case-insensitive.
 [[nodiscard]] inline std::size_t edit_distance(std::string_view a, std::string_view b) {
@@ -270,7 +273,7 @@ using config_result = tl::expected<T, config_error>;
 
 // The known key closest to `key`, when it is close enough to be a typo.
 [[nodiscard]] inline std::optional<std::string_view> closest_key(std::string_view key,
-                                                                 const std::vector<std::string_view>& known) {
+                                                                 key_list known) {
     if (key.size() > 64) return std::nullopt;
     std::optional<std::string_view> best;
     std::size_t best_d = std::numeric_limits<std::size_t>::max();
@@ -287,7 +290,7 @@ using config_result = tl::expected<T, config_error>;
     return std::nullopt;
 }
 
-[[nodiscard]] inline std::string join_keys(const std::vector<std::string_view>& known) {
+[[nodiscard]] inline std::string join_keys(key_list known) {
     std::string s;
     for (std::size_t i = 0; i < known.size(); ++i) {
         if (i) s += ", ";
@@ -297,8 +300,7 @@ using config_result = tl::expected<T, config_error>;
 }
 
 // Every key of `obj` must be in `known`.
-[[nodiscard]] inline config_result<void> check_keys(const json& obj, std::string_view path,
-                                                    const std::vector<std::string_view>& known) {
+[[nodiscard]] inline config_result<void> check_keys(const json& obj, std::string_view path, key_list known) {
     for (const auto& item : obj.items()) {
         const std::string& key = item.key();
         if (std::find(known.begin(), known.end(), std::string_view(key)) != known.end()) continue;
@@ -363,17 +365,14 @@ using config_result = tl::expected<T, config_error>;
 // A list (null counts as an empty list).
 [[nodiscard]] inline config_result<const json*> get_list(const json& v, const std::string& path,
                                                          std::string_view what) {
-    static const json empty = json::array();
-    if (v.is_null()) return &empty;
+    if (v.is_null()) return &v; // size() of null is 0
     if (!v.is_array()) return config_fail(path, "expected a list of " + std::string(what) + ", got " + describe(v));
     return &v;
 }
 
 // A mapping (null counts as an empty mapping) whose keys are all known.
-[[nodiscard]] inline config_result<const json*> get_object(const json& v, const std::string& path,
-                                                           const std::vector<std::string_view>& known) {
-    static const json empty = json::object();
-    if (v.is_null()) return &empty;
+[[nodiscard]] inline config_result<const json*> get_object(const json& v, const std::string& path, key_list known) {
+    if (v.is_null()) return &v; // find() on null finds nothing
     if (!v.is_object())
         return config_fail(path, "expected a mapping with keys " + join_keys(known) + ", got " + describe(v));
     if (auto ok = check_keys(v, path, known); !ok) return tl::unexpected(ok.error());
@@ -415,7 +414,7 @@ using config_result = tl::expected<T, config_error>;
 
 // ---------------------------------------------------------------------------
 
-inline const std::vector<std::string_view> root_keys = {
+inline constexpr std::array<std::string_view, 8> root_keys = {
     "window_duration", "suspicious_files", "suspicious_parents", "legit_parents",
     "whitelist",       "severity_thresholds", "alert_threshold", "limits",
 };
@@ -438,7 +437,7 @@ inline const std::vector<std::string_view> root_keys = {
 }
 
 [[nodiscard]] inline config_result<std::vector<file_category>> parse_files(const json& v, const std::string& path) {
-    static const std::vector<std::string_view> keys = {"category", "base_score", "patterns"};
+    static constexpr std::array<std::string_view, 3> keys = {"category", "base_score", "patterns"};
     auto list = get_list(v, path, "file categories ({category, base_score, patterns})");
     if (!list) return tl::unexpected(list.error());
     std::vector<file_category> out;
@@ -495,7 +494,7 @@ struct parent_seen {
 
 [[nodiscard]] inline config_result<std::vector<parent_rule>> parse_parents(const json& v, const std::string& path,
                                                                            int sign, std::vector<parent_seen>& seen) {
-    static const std::vector<std::string_view> keys = {"program", "comm", "exe", "modifier"};
+    static constexpr std::array<std::string_view, 4> keys = {"program", "comm", "exe", "modifier"};
     auto list = get_list(v, path, "parent rules ({program, modifier})");
     if (!list) return tl::unexpected(list.error());
     std::vector<parent_rule> out;
@@ -591,7 +590,8 @@ struct parent_seen {
         c.legit_parents = std::move(*p);
     }
     if (const json* v = find_key(root, "whitelist")) {
-        auto wl = get_object(*v, "whitelist", {"ips", "ports"});
+        static constexpr std::array<std::string_view, 2> keys = {"ips", "ports"};
+        auto wl = get_object(*v, "whitelist", keys);
         if (!wl) return tl::unexpected(wl.error());
         if (const json* ips = find_key(**wl, "ips")) {
             auto list = get_list(*ips, "whitelist.ips", "IP addresses or CIDR networks");
@@ -629,7 +629,8 @@ struct parent_seen {
         }
     }
     if (const json* v = find_key(root, "severity_thresholds")) {
-        auto st = get_object(*v, "severity_thresholds", {"medium", "high"});
+        static constexpr std::array<std::string_view, 2> keys = {"medium", "high"};
+        auto st = get_object(*v, "severity_thresholds", keys);
         if (!st) return tl::unexpected(st.error());
         if (const json* m = find_key(**st, "medium")) {
             auto r = get_int(*m, "severity_thresholds.medium", 0, config_bounds::max_threshold, "an integer score");
@@ -652,8 +653,9 @@ struct parent_seen {
         c.alert_threshold = static_cast<int>(*r);
     }
     if (const json* v = find_key(root, "limits")) {
-        auto lim = get_object(*v, "limits",
-                              {"max_processes", "max_opens_per_process", "max_tracked_openers", "max_dedup_entries"});
+        static constexpr std::array<std::string_view, 4> keys = {"max_processes", "max_opens_per_process",
+                                                                 "max_tracked_openers", "max_dedup_entries"};
+        auto lim = get_object(*v, "limits", keys);
         if (!lim) return tl::unexpected(lim.error());
         struct field {
             std::string_view key;

@@ -264,7 +264,13 @@ private:
     void fail(std::string message, const YAML::Mark& mark, bool has_path = false) {
         if (error_) return;
         std::size_t l = line(mark);
-        std::string where = stack_.empty() ? "" : stack_.back().path;
+        // Name the value being read: the pending key's path, the next list
+        // item's, or the enclosing mapping's when a key is expected.
+        std::string where;
+        if (!stack_.empty()) {
+            const frame& f = stack_.back();
+            where = f.is_map ? (f.key ? path_key(f.path, *f.key) : f.path) : path_index(f.path, f.value.size());
+        }
         if (!has_path) message = (where.empty() ? std::string("YAML") : where) + ": " + message;
         error_ = failure{std::move(message), l};
     }
