@@ -248,3 +248,78 @@ TEST_CASE("a rule_set keeps its config and survives copies and moves", "[rules]"
     CHECK(b.match_parent("sshd", "").total() == 3);
     CHECK(c.pattern(*c.match_file("/dev/shm/x")) == "/dev/shm/");
 }
+
+// config.hpp keeps the plain, linear statement of each rule (file_category::
+// matches, parent_rule::matches, config::allowlisted); rule_set is the compiled
+// form the correlator uses. They must never disagree.
+TEST_CASE("rule_set agrees with the config's reference matchers", "[rules]") {
+    config c = seed_like();
+    c.allow_ips = {net("8.8.8.8", 32), net("10.0.0.0", 8), net("192.168.4.0", 22), net("2001:db8::", 32),
+                   net("fe80::1", 128)};
+    c.allow_ports = {53, 123};
+    c.suspicious_parents.push_back({process_field::exe, "/usr/bin/python3.11", 1});
+    const rule_set rs(c);
+
+    std::mt19937_64 rng(7);
+    const std::vector<std::string> pieces = {"/etc/", "passwd", "shadow", "/home/u/", ".ssh/", "id_rsa", "id_ed25519",
+                                             "known_hosts", "/proc/", "/tmp/", "/dev/shm/", "x", "/", "hosts", "resolv.conf"};
+    for (int i = 0; i < 20000; ++i) {
+        std::string path;
+        for (int k = static_cast<int>(rng() % 5); k >= 0; --k) path += pieces[rng() % pieces.size()];
+        int ref_best = -1;
+        for (const auto& cat : c.suspicious_files)
+            if (cat.matches(path) && cat.base_score > ref_best) ref_best = cat.base_score;
+        const auto m = rs.match_file(path);
+        INFO(path);
+        REQUIRE(m.has_value() == (ref_best >= 0));
+        if (m) REQUIRE(m->base_score == ref_best);
+    }
+
+    for (int i = 0; i < 20000; ++i) {
+        ip_address a;
+        const int shape = static_cast<int>(rng() % 4);
+        if (shape == 0) { // IPv4 near the allowlisted networks
+            a.family = AF_INET;
+            const std::uint8_t firsts[] = {8, 10, 192, 11};
+            a.bytes[0] = firsts[rng() % 4];
+            a.bytes[1] = static_cast<std::uint8_t>(rng() % 3 == 0 ? 8 : (rng() % 3 == 0 ? 168 : rng()));
+            a.bytes[2] = static_cast<std::uint8_t>(rng() % 2 ? 4 + rng() % 5 : rng());
+            a.bytes[3] = static_cast<std::uint8_t>(rng() % 2 ? 8 : rng());
+        } else if (shape == 1) { // IPv4-mapped IPv6
+            a.family = AF_INET6;
+            a.bytes[10] = a.bytes[11] = 0xff;
+            a.bytes[12] = static_cast<std::uint8_t>(rng() % 2 ? 10 : 8);
+            a.bytes[13] = a.bytes[14] = 8;
+            a.bytes[15] = static_cast<std::uint8_t>(rng() % 2 ? 8 : rng());
+        } else { // IPv6 near 2001:db8::/32 and fe80::1
+            a.family = AF_INET6;
+            for (auto& b : a.bytes) b = static_cast<std::uint8_t>(rng() % 4 == 0 ? rng() : 0);
+            if (rng() % 2) {
+                a.bytes[0] = 0x20, a.bytes[1] = 0x01, a.bytes[2] = 0x0d, a.bytes[3] = static_cast<std::uint8_t>(rng() % 2 ? 0xb8 : rng());
+            } else {
+                a.bytes[0] = 0xfe, a.bytes[1] = 0x80, a.bytes[15] = static_cast<std::uint8_t>(rng() % 2 ? 1 : rng());
+            }
+        }
+        const auto port = static_cast<std::uint16_t>(rng() % 3 == 0 ? (rng() % 2 ? 53 : 123) : rng());
+        INFO(a.to_string() << " port " << port);
+        REQUIRE(rs.allowlisted(a, port) == c.allowlisted(a, port));
+    }
+
+    const char* comms[] = {"bash", "sshd", "systemd", "python3", "zsh", "curl"};
+    const char* exes[] = {"/usr/bin/bash", "/usr/bin/python3.11", "/usr/sbin/sshd", "/bin/true"};
+    for (const char* comm : comms) {
+        for (const char* exe : exes) {
+            int ref = 0;
+            for (const auto* list : {&c.suspicious_parents, &c.legit_parents}) {
+                for (const auto& r : *list) {
+                    if (r.matches(comm, exe)) {
+                        ref += r.modifier;
+                        break; // the first matching rule of each list applies
+                    }
+                }
+            }
+            INFO(comm << " " << exe);
+            REQUIRE(rs.match_parent(comm, exe).total() == ref);
+        }
+    }
+}

@@ -240,7 +240,7 @@ public:
 
     [[nodiscard]] bool ip_allowed(const ip_address& a) const noexcept {
         if (a.family == AF_INET6) {
-            if (v4_mapped(a)) {
+            if (detail::is_v4_mapped(a)) {
                 ip_address v4;
                 v4.family = AF_INET;
                 std::copy_n(a.bytes.begin() + 12, 4, v4.bytes.begin());
@@ -267,13 +267,6 @@ public:
     }
 
 private:
-    // ::ffff:a.b.c.d
-    [[nodiscard]] static bool v4_mapped(const ip_address& a) noexcept {
-        for (std::size_t i = 0; i < 10; ++i)
-            if (a.bytes[i] != 0) return false;
-        return a.bytes[10] == 0xff && a.bytes[11] == 0xff;
-    }
-
     using rule_index = std::unordered_map<std::string, std::uint32_t, detail::string_hash, std::equal_to<>>;
     struct parent_index {
         rule_index by_comm; // value -> first rule index with that value
