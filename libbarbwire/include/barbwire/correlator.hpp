@@ -160,12 +160,7 @@ public:
     void set_limits(std::size_t max_processes, std::size_t max_per_process) {
         max_processes_ = std::max<std::size_t>(max_processes, 1);
         max_per_process_ = std::max<std::size_t>(max_per_process, 1);
-        map_.set_max_nodes(max_processes_);
-        bool shrunk = false;
-        while (map_.size() > max_processes_) {
-            evict_one();
-            shrunk = true;
-        }
+        map_.shrink_to(max_processes_, [this] { evict_one(); });
         for (detail::slab_index i = map_.front(0); i != detail::no_index; i = map_.next(i)) {
             auto& opens = map_.value(i);
             if (opens.size() > max_per_process_) {
@@ -174,7 +169,6 @@ public:
                 opens.erase(opens.begin(), opens.begin() + static_cast<std::ptrdiff_t>(excess));
             }
         }
-        if (shrunk || map_.slab_size() > max_processes_) map_.compact();
     }
 
     [[nodiscard]] std::size_t size() const noexcept { return map_.size(); } // processes holding opens

@@ -97,13 +97,7 @@ public:
     // Changes the capacity (minimum 1); a smaller capacity evicts at once.
     void set_capacity(std::size_t capacity) {
         capacity_ = std::max<std::size_t>(capacity, 1);
-        map_.set_max_nodes(capacity_);
-        bool shrunk = false;
-        while (map_.size() > capacity_) {
-            evict_one();
-            shrunk = true;
-        }
-        if (shrunk || map_.slab_size() > capacity_) map_.compact();
+        map_.shrink_to(capacity_, [this] { evict_one(); });
     }
 
     [[nodiscard]] std::size_t size() const noexcept { return map_.size(); }

@@ -28,6 +28,20 @@ public:
     // its capacity by evicting before insert()).
     void set_max_nodes(std::size_t n) { max_nodes_ = std::max<std::size_t>(n, 1); }
 
+    // Bounds the map at `n` entries (minimum 1). While it holds more, calls
+    // `evict_one()`, which must erase one entry (and count it as its table
+    // sees fit); then gives back the slab memory the shrink freed.
+    template <class EvictOne>
+    void shrink_to(std::size_t n, EvictOne&& evict_one) {
+        set_max_nodes(n);
+        bool shrunk = false;
+        while (size() > max_nodes_) {
+            evict_one();
+            shrunk = true;
+        }
+        if (shrunk || slab_size() > max_nodes_) compact();
+    }
+
     [[nodiscard]] slab_index find(const Key& k) const {
         auto it = index_.find(k);
         return it == index_.end() ? no_index : it->second;
