@@ -119,6 +119,7 @@ int main(int argc, char** argv) {
         out << R"({"ts":)" << ts << R"(,"kind":"exec","pid":)" << std::uint64_t{s}
             << R"(,"ppid":1,"uid":1000,"comm":"bash","exe":"/usr/bin/bash","argv":["-bash"]})" << "\n";
         ts += a.step_ns;
+        ++emitted;
     }
 
     while (emitted < a.events) {

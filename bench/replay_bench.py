@@ -23,6 +23,8 @@ def main() -> int:
     ap.add_argument("--processes", type=int, default=1_000_000)
     ap.add_argument("--fifo", action="store_true", help="read the trace from a FIFO instead of stdin")
     ap.add_argument("--config", help="rules file (default: built-in rules)")
+    ap.add_argument("--max-rss-mib", type=float,
+                    help="fail (exit 1) when replay's peak RSS exceeds this; used by the memory-bound test")
     a = ap.parse_args()
 
     gen = os.path.join(a.build, "bench", "gen_trace")
@@ -65,6 +67,13 @@ def main() -> int:
     print(f"replay peak RSS   : {ru.ru_maxrss / 1024:.1f} MiB  (wait4 ru_maxrss)")
     print(f"wall time         : {wall:.1f} s  (input: {'FIFO' if a.fifo else 'pipe'})")
     print("replay stats      : " + json.dumps(stats))
+    if stats["trace_events"] != a.events:
+        print(f"replay_bench: replay saw {stats['trace_events']} events, generated {a.events}", file=sys.stderr)
+        return 1
+    if a.max_rss_mib is not None and ru.ru_maxrss / 1024 > a.max_rss_mib:
+        print(f"replay_bench: peak RSS {ru.ru_maxrss / 1024:.1f} MiB is over the bound of {a.max_rss_mib} MiB",
+              file=sys.stderr)
+        return 1
     return 0
 
 
