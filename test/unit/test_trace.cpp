@@ -1,7 +1,11 @@
 // trace.hpp: the JSON-lines trace format, its reader and writer.
 #include <catch2/catch.hpp>
 
+#include <algorithm>
+#include <filesystem>
+#include <fstream>
 #include <string>
+#include <utility>
 #include <vector>
 
 #include "barbwire/decode.hpp"
@@ -535,5 +539,370 @@ TEST_CASE("trace_reader and read_trace agree on lines at the limit with CRLF and
         CHECK(got.events == whole.events);
         REQUIRE(got.errors.size() == 1);
         CHECK(got.errors[0] == whole.errors[0].message);
+    }
+}
+
+// ---------------------------------------------------------------------------
+// The fast line parser (detail::fast_parse_line) against the full JSON parser
+// (detail::parse_trace_line_slow). The contract: whenever the fast path gives
+// an event, the full parser gives the same event; the fast path never gives
+// errors, so messages come from the full parser alone.
+// ---------------------------------------------------------------------------
+
+namespace {
+
+// Checks the contract on one line; returns whether the fast path took it.
+bool fast_agrees(std::string_view line) {
+    INFO("line: " << detail::printable(line, 400));
+    const auto fast = detail::fast_parse_line(line);
+    const auto slow = detail::parse_trace_line_slow(line, 7);
+    const auto full = parse_trace_line(line, 7);
+    if (fast) {
+        INFO("full parser: " << (slow ? std::string("ok") : slow.error().message));
+        REQUIRE(slow.has_value());
+        REQUIRE(slow->has_value());
+        CHECK(**slow == *fast);
+    }
+    // parse_trace_line is the full parser's answer, whichever path ran
+    REQUIRE(full.has_value() == slow.has_value());
+    if (full) CHECK(*full == *slow);
+    else CHECK(full.error().message == slow.error().message);
+    return fast.has_value();
+}
+
+std::vector<std::string> lines_of_dir(const std::filesystem::path& dir) {
+    std::vector<std::string> out;
+    std::size_t files = 0;
+    for (const auto& entry : std::filesystem::directory_iterator(dir)) {
+        if (entry.path().extension() != ".jsonl") continue;
+        ++files;
+        std::ifstream in(entry.path(), std::ios::binary);
+        std::string line;
+        while (std::getline(in, line)) out.push_back(line);
+    }
+    REQUIRE(files > 0);
+    return out;
+}
+
+} // namespace
+
+TEST_CASE("fast path: every line of the checked-in traces agrees, and every event line takes it") {
+    const std::filesystem::path test_dir = BW_TEST_DIR;
+    for (const auto& dir : {test_dir / "traces", test_dir / ".." / "examples" / "traces"}) {
+        INFO(dir.string());
+        const auto lines = lines_of_dir(dir);
+        REQUIRE(!lines.empty());
+        std::size_t events = 0, fast = 0;
+        for (std::size_t i = 0; i < lines.size(); ++i) {
+            const auto line = detail::clean_line(lines[i], i + 1);
+            const bool took = fast_agrees(line);
+            const auto r = parse_trace_line(line, i + 1);
+            if (r && *r) {
+                ++events;
+                CHECK(took); // hand-written lines are the common form
+            }
+            fast += took ? 1 : 0;
+        }
+        CHECK(events > 0);
+        CHECK(fast == events);
+    }
+}
+
+TEST_CASE("fast path: lines as bench/gen_trace and format_trace_line write them") {
+    std::vector<std::string> lines;
+    const std::string_view paths[] = {"/usr/lib/x86_64-linux-gnu/libc.so.6", "/etc/ld.so.cache", "/home/dev/.ssh/id_rsa",
+                                      "/home/dev/.aws/credentials", "/etc/shadow"};
+    for (std::uint64_t i = 0; i < 400; ++i) {
+        const std::string ts = std::to_string(1'000'000'000 + i * 10'000);
+        const std::string pid = std::to_string(10'000 + i);
+        lines.push_back(R"({"ts":)" + ts + R"(,"kind":"exec","pid":)" + std::to_string(900 + i % 4) +
+                        R"(,"ppid":1,"uid":1000,"comm":"bash","exe":"/usr/bin/bash","argv":["-bash"]})");
+        lines.push_back(R"({"ts":)" + ts + R"(,"pid":900,"kind":"fork","child_pid":)" + pid + "}");
+        lines.push_back(R"({"ts":)" + ts + R"(,"pid":)" + pid + R"(,"kind":"exec","ppid":900,"uid":1000,"comm":"curl","exe":"/usr/bin/curl","argv":["curl"]})");
+        lines.push_back(R"({"ts":)" + ts + R"(,"pid":)" + pid + R"(,"kind":"open","path":")" + std::string(paths[i % 5]) +
+                        R"(","flags":0,"dev":2049,"ino":)" + std::to_string(i * 7919 % 100000 + 2) + "}");
+        lines.push_back(R"({"ts":)" + ts + R"(,"pid":)" + pid + R"(,"kind":"connect","addr":"198.51.100.)" +
+                        std::to_string(i % 250 + 1) + R"(","port":443,"proto":"tcp"})");
+        lines.push_back(R"({"ts":)" + ts + R"(,"pid":)" + pid + R"(,"kind":"exit","exit_code":0})");
+
+        // and what the sensor records: every key, in format_trace_line's order
+        event e;
+        e.ts = nanoseconds{static_cast<std::int64_t>(i * 1'000'003)};
+        e.pid = static_cast<pid_type>(i);
+        e.tid = static_cast<pid_type>(i + 1);
+        e.truncated = i % 7 == 0;
+        switch (i % 6) {
+        case 0: {
+            exec_event x;
+            x.ppid = static_cast<pid_type>(i * 3);
+            x.uid = 4294967295u;
+            x.comm = "sh";
+            x.exe = "/bin/sh\t\"q\"";
+            x.argv = {"sh", "-c", "echo \"hi\" \\ /x\n\r\b\f", ""};
+            x.exe_dev = 18446744073709551615ull;
+            x.exe_sha256 = std::string(64, 'a');
+            e.body = x;
+            break;
+        }
+        case 1: e.body = fork_event{.child_pid = static_cast<pid_type>(i), .child_tid = 5}; break;
+        case 2: e.body = exit_event{.exit_code = -2147483647 - 1}; break;
+        case 3: e.body = open_event{"/caf\xc3\xa9/\xf0\x9f\x94\x91", -1, i, ~std::uint64_t{0}, 1000}; break;
+        case 4: {
+            net_event n;
+            n.addr = *ip_address::parse("2001:db8::1");
+            n.port = 65535;
+            n.protocol = ip_proto::udp;
+            e.body = n;
+            break;
+        }
+        default: {
+            net_event n;
+            n.op = net_op::send;
+            n.addr = *ip_address::parse("10.1.2.3");
+            n.port = 53;
+            e.body = n;
+            break;
+        }
+        }
+        const std::string line = format_trace_line(e);
+        lines.push_back(line);
+        CHECK(*detail::fast_parse_line(line) == e);
+    }
+    for (const auto& line : lines) CHECK(fast_agrees(line)); // all of them take the fast path
+}
+
+TEST_CASE("fast path: hand-picked lines, taken or left to the full parser") {
+    const std::string exit1 = R"("ts":1,"kind":"exit","pid":1)";
+    const std::string open1 = R"("ts":1,"kind":"open","pid":1,"path":)";
+    // {line, whether the fast path takes it}
+    const std::vector<std::pair<std::string, bool>> cases = {
+        {"{" + exit1 + "}", true},
+        // whitespace: JSON's four kinds anywhere between tokens
+        {R"( { "ts" : 1 , "kind" : "exit" , "pid" : 1 } )", true},
+        {"\t{\"ts\":\t1,\r\n\"kind\":\"exit\",\"pid\":1}\r", true},
+        {"{" + exit1 + "}\n", true},
+        {"{" + exit1 + "}\v", false},
+        {"{" + exit1 + "}\f", false},
+        {"\f{" + exit1 + "}", false},
+        {"\xEF\xBB\xBF{" + exit1 + "}", false}, // a byte-order mark (clean_line strips it on line 1)
+        // escapes
+        {"{" + open1 + R"("/a\"b\\c\/d\n\t\r\b\f"})", true},
+        {"{" + open1 + R"("\\"})", true},
+        {"{" + open1 + R"("/\u0041"})", false},
+        {"{" + open1 + R"("/\u0000"})", false},
+        {"{" + open1 + R"("/\x41"})", false},
+        {"{" + open1 + R"("/\a"})", false},
+        {"{" + open1 + R"("/\)", false},
+        {"{" + open1 + R"("/\"})", false},
+        {R"({"ts":1,"kind":"ex\u0069t","pid":1})", false},
+        {R"({"ts":1,"kind":"ex\/it","pid":1})", false},
+        {R"({"ts":1,"kind":"exit","p\u0069d":1})", false},
+        {R"({"ts":"1\u0073","kind":"exit","pid":1})", false},
+        {R"({"ts":"1\/s","kind":"exit","pid":1})", false},
+        {R"({"ts":1,"kind":"connect","pid":1,"addr":"1.2.3.4","port":1,"proto":"tc\/p"})", false},
+        // big and negative numbers
+        {"{" + open1 + R"("/","dev":18446744073709551615,"ino":0})", true},
+        {"{" + open1 + R"("/","dev":18446744073709551616})", false},
+        {"{" + open1 + R"("/","dev":99999999999999999999999})", false},
+        {"{" + open1 + R"("/","dev":10000000000000000000,"ino":9999999999999999999})", true},
+        {"{" + open1 + R"("/","dev":18446744073709551620})", false},
+        {"{" + open1 + R"("/","dev":28446744073709551615})", false},
+        {"{" + open1 + R"("/","dev":100000000000000000000})", false},
+        {R"({"ts":9223372036854775807,"kind":"exit","pid":1})", true},
+        {R"({"ts":9223372036854775808,"kind":"exit","pid":1})", false},
+        {R"({"ts":-9223372036854775808,"kind":"exit","pid":1})", true},
+        {R"({"ts":-9223372036854775809,"kind":"exit","pid":1})", false},
+        {R"({"ts":-1,"kind":"exit","pid":1,"exit_code":-2147483648})", true},
+        {R"({"ts":1,"kind":"exit","pid":1,"exit_code":-2147483649})", false},
+        {R"({"ts":1,"kind":"exit","pid":1,"exit_code":2147483647})", true},
+        {R"({"ts":1,"kind":"exit","pid":1,"exit_code":2147483648})", false},
+        {R"({"ts":1,"kind":"exit","pid":4294967295})", true},
+        {R"({"ts":1,"kind":"exit","pid":4294967296})", false},
+        {R"({"ts":1,"kind":"exit","pid":-1})", false},
+        {R"({"ts":1,"kind":"connect","pid":1,"addr":"::1","port":65535})", true},
+        {R"({"ts":1,"kind":"connect","pid":1,"addr":"::1","port":65536})", false},
+        {R"({"ts":1,"kind":"connect","pid":1,"addr":"::1","port":-0})", true},
+        // leading zeros, -0, fractions and exponents
+        {R"({"ts":1,"kind":"exit","pid":01})", false},
+        {R"({"ts":1,"kind":"exit","pid":00})", false},
+        {R"({"ts":1,"kind":"exit","pid":0})", true},
+        {R"({"ts":1,"kind":"exit","pid":-0})", true},
+        {R"({"ts":-0,"kind":"exit","pid":1})", true},
+        {R"({"ts":1,"kind":"exit","pid":-})", false},
+        {R"({"ts":1,"kind":"exit","pid":+1})", false},
+        {R"({"ts":1,"kind":"exit","pid":1e3})", false},
+        {R"({"ts":1,"kind":"exit","pid":1E3})", false},
+        {R"({"ts":1,"kind":"exit","pid":1.0})", false},
+        {R"({"ts":1,"kind":"exit","pid":1.})", false},
+        {R"({"ts":1e3,"kind":"exit","pid":1})", false},
+        {R"({"ts":1,"kind":"exit","pid":0x10})", false},
+        {R"({"ts":1,"kind":"exit","pid":1x})", false},
+        // broken syntax
+        {R"({"ts":1 "kind":"exit","pid":1})", false},
+        {R"({"ts":1,"kind":"exit","pid":1,})", false},
+        {R"({"ts":1,,"kind":"exit","pid":1})", false},
+        {R"({,"ts":1,"kind":"exit","pid":1})", false},
+        {R"({"ts" 1,"kind":"exit","pid":1})", false},
+        {R"({"ts"::1,"kind":"exit","pid":1})", false},
+        {R"({"ts":1,"kind":"exit","pid":1)", false},
+        {R"({"ts":1,"kind":"exit","pid":1}})", false},
+        {R"({"ts":1,"kind":"exit","pid":1} x)", false},
+        {R"({"ts":1,"kind":"exit","pid":1}{})", false},
+        {"{" + exit1 + "}\0junk"s, false},
+        {"{" + exit1 + "\0}"s, false},
+        {R"({ts:1,"kind":"exit","pid":1})", false},
+        {R"({'ts':1,"kind":"exit","pid":1})", false},
+        {R"({"ts":1,"kind":"exit","pid":1 /* c */})", false},
+        {"{}", false},
+        {"[]", false},
+        {"{", false},
+        {"\"exit\"", false},
+        {"", false},
+        {"   ", false},
+        {"# comment", false},
+        // duplicate keys: nlohmann keeps the last one; the fast path leaves them alone
+        {R"({"ts":1,"kind":"exit","pid":1,"pid":2})", false},
+        {R"({"ts":1,"kind":"exit","kind":"open","pid":1,"path":"/"})", false},
+        {R"({"ts":1,"kind":"exit","pid":1,"exit_code":1,"exit_code":"x"})", false},
+        // empty strings and arrays
+        {R"({"ts":1,"kind":"exec","pid":1,"comm":"","exe":"","argv":[],"sha256":""})", true},
+        {R"({"ts":1,"kind":"exec","pid":1,"argv":[""]})", true},
+        {R"({"ts":1,"kind":"exec","pid":1,"argv":[ "a" , "" ,"c\"" ]})", true},
+        {R"({"ts":1,"kind":"exec","pid":1,"argv":[ ]})", true},
+        {R"({"ts":1,"kind":"exec","pid":1,"argv":["a",]})", false},
+        {R"({"ts":1,"kind":"exec","pid":1,"argv":[,"a"]})", false},
+        {R"({"ts":1,"kind":"exec","pid":1,"argv":["a" "b"]})", false},
+        {R"({"ts":1,"kind":"exec","pid":1,"argv":["a",1]})", false},
+        {R"({"ts":1,"kind":"exec","pid":1,"argv":[["a"]]})", false},
+        {R"({"ts":1,"kind":"exec","pid":1,"argv":["a"})", false},
+        {R"({"ts":1,"kind":"exec","pid":1,"argv":"a"})", false},
+        {R"({"ts":1,"kind":"exec","pid":1,"argv":[{"hex":"ff"}]})", false},
+        {R"({"ts":1,"kind":"exec","pid":1,"comm":["a"]})", false},
+        {"{" + open1 + R"(""})", true},
+        // unicode and bytes
+        {"{" + open1 + "\"/caf\xc3\xa9/\xe2\x82\xac/\xf0\x9f\x94\x91/\xf4\x8f\xbf\xbf\"}", true},
+        {"{" + open1 + "\"\x7f\"}", true},
+        {"{" + open1 + "\"/\xff\"}", false},
+        {"{" + open1 + "\"/\xc0\xaf\"}", false},         // overlong
+        {"{" + open1 + "\"/\xed\xa0\x80\"}", false},     // surrogate
+        {"{" + open1 + "\"/\xf4\x90\x80\x80\"}", false}, // above U+10FFFF
+        {"{" + open1 + "\"/\xc3\"}", false},             // cut short
+        {"{" + open1 + "\"/\xc3\\n\xa9\"}", false},      // an escape inside a sequence
+        {"{" + open1 + "\"/\x01\"}", false},
+        {"{" + open1 + "\"/\t\"}", false},
+        {"{" + open1 + "\"/\0\"}"s, false},
+        {"{" + open1 + R"({"hex":"2f"}})", false},
+        {R"({"ts":1,"kind":"exit","pid":1,"caf)" "\xc3\xa9" R"(":1})", false},
+        // booleans and null
+        {R"({"ts":1,"kind":"exit","pid":1,"truncated":true})", true},
+        {R"({"ts":1,"kind":"exit","pid":1,"truncated":false})", true},
+        {R"({"ts":1,"kind":"exit","pid":1,"truncated":tru})", false},
+        {R"({"ts":1,"kind":"exit","pid":1,"truncated":truee})", false},
+        {R"({"ts":1,"kind":"exit","pid":1,"truncated":True})", false},
+        {R"({"ts":1,"kind":"exit","pid":1,"truncated":1})", false},
+        {R"({"ts":1,"kind":"exit","pid":1,"truncated":"true"})", false},
+        {R"({"ts":1,"kind":"exit","pid":1,"exit_code":null})", false},
+        {R"({"ts":1,"kind":"exit","pid":true})", false},
+        // ts as text
+        {R"({"ts":"1.5s","kind":"exit","pid":1})", true},
+        {R"({"ts":"0.000000001s","kind":"exit","pid":1})", true},
+        {R"({"ts":"9223372036854775807ns","kind":"exit","pid":1})", true},
+        {R"({"ts":"9223372036854775808ns","kind":"exit","pid":1})", false},
+        {R"({"ts":"1.5ns","kind":"exit","pid":1})", false},
+        {R"({"ts":"2m","kind":"exit","pid":1})", false},
+        {R"({"ts":"","kind":"exit","pid":1})", false},
+        // keys: unknown, of another kind, missing, odd
+        {R"({"ts":1,"kind":"exit","pid":1,"path":"/"})", false},
+        {R"({"ts":1,"kind":"exit","pid":1,"bogus":1})", false},
+        {R"({"ts":1,"kind":"exit","pid":1,"pid ":1})", false},
+        {R"({"ts":1,"kind":"exit","pid":1,"":1})", false},
+        {R"({"ts":1,"kind":"exit","pid":1,"PID":1})", false},
+        {R"({"ts":1,"kind":"fork","pid":1,"child_pid":2})", true},
+        {R"({"ts":1,"kind":"fork","pid":1,"child_tid":2})", false},
+        {R"({"ts":1,"kind":"open","pid":1})", false},
+        {R"({"ts":1,"kind":"connect","pid":1,"port":1})", false},
+        {R"({"ts":1,"kind":"send","pid":1,"addr":"1.2.3.4"})", false},
+        {R"({"kind":"exit","pid":1})", false},
+        {R"({"ts":1,"kind":"exit"})", false},
+        {R"({"ts":1,"pid":1})", false},
+        {R"({"ts":1,"kind":"net","pid":1})", false},
+        {R"({"ts":1,"kind":"","pid":1})", false},
+        {R"({"ts":1,"kind":4,"pid":1})", false},
+        {R"({"pid":1,"kind":"exit","ts":1})", true}, // any key order
+        {R"({"ts":1,"kind":"exec","pid":1,"uid":1,"ppid":2,"sid":3,"pgid":4,"exe_dev":5,"exe_ino":6})", true},
+        {R"({"ts":1,"kind":"open","pid":1,"path":"/","flags":-1,"dev":1,"ino":2,"uid":3})", true},
+        {R"({"ts":1,"kind":"open","pid":1,"path":"/","flags":2147483648})", false},
+        // addresses and protocols
+        {R"({"ts":1,"kind":"send","pid":1,"addr":"::ffff:192.0.2.1","port":53,"proto":"tcp","uid":0})", true},
+        {R"({"ts":1,"kind":"connect","pid":1,"addr":"1.2.3","port":1})", false},
+        {R"({"ts":1,"kind":"connect","pid":1,"addr":"","port":1})", false},
+        {R"({"ts":1,"kind":"connect","pid":1,"addr":" 1.2.3.4","port":1})", false},
+        {R"({"ts":1,"kind":"connect","pid":1,"addr":"1.2.3.4","port":1,"proto":"icmp"})", false},
+        {R"({"ts":1,"kind":"connect","pid":1,"addr":"1.2.3.4","port":1,"proto":"TCP"})", false},
+        {R"({"ts":1,"kind":"connect","pid":1,"addr":1,"port":1})", false},
+    };
+    for (const auto& [line, takes] : cases) {
+        INFO("line: " << detail::printable(line, 400));
+        CHECK(fast_agrees(line) == takes);
+    }
+
+    // a few values, to be sure the fast path reads them as the full parser does
+    const auto fast = [](std::string_view line) {
+        auto e = detail::fast_parse_line(line);
+        REQUIRE(e.has_value());
+        return *e;
+    };
+    CHECK(fast("{" + open1 + R"("/a\"b\\c\/d\n\t\r\b\f"})").as<open_event>()->path == "/a\"b\\c/d\n\t\r\b\f");
+    CHECK(fast(R"({"ts":-0,"kind":"exit","pid":-0})").pid == 0);
+    CHECK(fast(R"({"ts":-9223372036854775808,"kind":"exit","pid":1})").ts == nanoseconds::min());
+    CHECK(fast(R"({"pid":7,"kind":"exit","ts":"1.5s"})").ts == 1500ms);
+    CHECK(fast(R"({"pid":7,"kind":"exit","ts":1})").tid == 7);
+    CHECK(fast(R"({"ts":1,"kind":"fork","pid":1,"child_pid":2})").as<fork_event>()->child_tid == 2);
+    CHECK(fast(R"({"ts":1,"kind":"send","pid":1,"addr":"::1","port":5})").as<net_event>()->protocol == ip_proto::udp);
+    CHECK(fast(R"({"ts":1,"kind":"connect","pid":1,"addr":"::1","port":5})").as<net_event>()->protocol == ip_proto::tcp);
+    CHECK(fast(R"({"ts":1,"kind":"exec","pid":1,"argv":[ "a" , "" ,"c\"" ]})").as<exec_event>()->argv ==
+          std::vector<std::string>{"a", "", "c\""});
+    // duplicates: the full parser keeps the last value, and parse_trace_line does too
+    CHECK(parse_ok(R"({"ts":1,"kind":"exit","pid":1,"pid":2})").pid == 2);
+}
+
+TEST_CASE("fast path: key and kind words") {
+    const std::vector<std::string> keys = {"ts", "kind", "pid", "tid", "truncated", "ppid", "uid", "sid", "pgid",
+                                           "comm", "exe", "argv", "exe_dev", "exe_ino", "sha256", "child_pid",
+                                           "child_tid", "exit_code", "path", "flags", "dev", "ino", "addr", "port",
+                                           "proto"};
+    REQUIRE(keys.size() == static_cast<std::size_t>(detail::fast_key::count));
+    std::uint32_t seen = 0;
+    for (const auto& k : keys) {
+        INFO(k);
+        // alone in its buffer (byte by byte) and inside a longer one (one load)
+        const std::string in_line = k + "\":1234567}";
+        const auto a = detail::fast_key_of(k, k.data() + k.size());
+        const auto b = detail::fast_key_of(std::string_view(in_line).substr(0, k.size()), in_line.data() + in_line.size());
+        CHECK(a == b);
+        REQUIRE(a != detail::fast_key::count);
+        CHECK((seen & detail::fast_bit(a)) == 0);
+        seen |= detail::fast_bit(a);
+        // near misses
+        for (const std::string& miss : {k.substr(1), k.substr(0, k.size() - 1), k + "x", k + "d", "_" + k,
+                                        k.substr(0, k.size() - 1) + "X"}) {
+            INFO(miss);
+            if (std::find(keys.begin(), keys.end(), miss) != keys.end()) continue; // "ppid" less a letter
+            const std::string padded = miss + "\":0000000}";
+            CHECK(detail::fast_key_of(miss, miss.data() + miss.size()) == detail::fast_key::count);
+            CHECK(detail::fast_key_of(std::string_view(padded).substr(0, miss.size()), padded.data() + padded.size()) ==
+                  detail::fast_key::count);
+        }
+    }
+    for (std::string_view kind : {"exec", "fork", "exit", "open", "connect", "send"}) {
+        INFO(kind);
+        CHECK(detail::fast_kind_of(kind, kind.data() + kind.size()) == detail::line_kind_from(kind));
+        const std::string longer = std::string(kind) + "\",\"pid\":1}";
+        CHECK(detail::fast_kind_of(std::string_view(longer).substr(0, kind.size()), longer.data() + longer.size()) ==
+              detail::line_kind_from(kind));
+    }
+    for (std::string_view other : {"", "exe", "execs", "Exec", "connec", "connectt", "net", "sen\0"}) {
+        INFO(other);
+        CHECK_FALSE(detail::fast_kind_of(other, other.data() + other.size()).has_value());
     }
 }

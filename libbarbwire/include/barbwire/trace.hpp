@@ -42,7 +42,9 @@
 // Pure: no I/O here. Callers read the bytes and push them through
 // trace_reader (streaming) or read_trace (a whole text).
 
+#include <bit>
 #include <charconv>
+#include <cstring>
 #include <cstddef>
 #include <cstdint>
 #include <limits>
@@ -640,10 +642,493 @@ struct error_sax {
     return out;
 }
 
-// Parses one line (without its '\n'; a trailing '\r' is allowed). Returns
-// nullopt for a blank line or a comment (first non-blank character '#').
-// Error messages start with "line N: " when line_no > 0.
-[[nodiscard]] inline result<std::optional<event>> parse_trace_line(std::string_view line, std::size_t line_no = 0) {
+namespace detail {
+
+// ---------------------------------------------------------------------------
+// Fast path for parse_trace_line: a hand-written scanner that reads the line
+// once (values stay text until the kind is known) and fills an event
+// straight from the text of a well-formed line in the common form, without
+// building a JSON value. It handles a flat object whose values are integers,
+// strings (with the escapes \" \\ \/ \b \f \n \r \t), booleans and, for
+// "argv", an array of strings.
+//
+// It never reports an error. On anything it does not fully understand (\u
+// escapes, {"hex": ...} strings, null, floats and exponents, nesting, unknown,
+// duplicate or misplaced keys, values of the wrong type or out of range, a
+// missing required key, any JSON syntax error) it returns nullopt and
+// parse_trace_line runs the nlohmann-based path, so the error messages stay
+// those of that path. The contract, checked by the unit tests and fuzz_trace:
+// whenever fast_parse_line returns an event, parse_trace_line_slow returns
+// the same event for that line.
+// ---------------------------------------------------------------------------
+
+// The keys of the trace format, as bits of a mask.
+enum class fast_key : std::uint8_t {
+    ts, kind, pid, tid, truncated,
+    ppid, uid, sid, pgid, comm, exe, argv, exe_dev, exe_ino, sha256,
+    child_pid, child_tid,
+    exit_code,
+    path, flags, dev, ino,
+    addr, port, proto,
+    count
+};
+
+[[nodiscard]] constexpr std::uint32_t fast_bit(fast_key k) noexcept {
+    return std::uint32_t{1} << static_cast<unsigned>(k);
+}
+
+template <class... K>
+[[nodiscard]] constexpr std::uint32_t fast_bits(K... k) noexcept {
+    return (fast_bit(k) | ...);
+}
+
+// Up to the first 8 bytes of a short text as one integer (byte i in bits
+// 8i..8i+7), so the keys and words of the format compare without memcmp.
+[[nodiscard]] constexpr std::uint64_t fast_pack(std::string_view s) noexcept {
+    std::uint64_t w = 0;
+    for (std::size_t i = 0; i < s.size() && i < 8; ++i)
+        w |= std::uint64_t{static_cast<unsigned char>(s[i])} << (8 * i);
+    return w;
+}
+
+// fast_pack of a word of the format, at compile time.
+template <std::size_t N>
+[[nodiscard]] consteval std::uint64_t fast_word(const char (&s)[N]) noexcept {
+    return fast_pack(std::string_view(s, N - 1));
+}
+
+// fast_pack(s) for text inside a buffer that ends at `limit`: one 8-byte load
+// when the buffer has room for it.
+[[nodiscard]] inline std::uint64_t fast_pack_in(std::string_view s, const char* limit) noexcept {
+    if constexpr (std::endian::native == std::endian::little) {
+        if (limit - s.data() >= 8) {
+            std::uint64_t w;
+            std::memcpy(&w, s.data(), 8);
+            return s.size() >= 8 ? w : w & ((std::uint64_t{1} << (8 * s.size())) - 1);
+        }
+    }
+    return fast_pack(s);
+}
+
+// The key for its exact text, or fast_key::count for any other text.
+// `limit` is the end of the buffer holding k (see fast_pack_in).
+[[nodiscard]] inline fast_key fast_key_of(std::string_view k, const char* limit) noexcept {
+    using enum fast_key;
+    const std::uint64_t x = fast_pack_in(k, limit);
+    switch (k.size()) {
+    case 2:
+        if (x == fast_word("ts")) return ts;
+        break;
+    case 3:
+        if (x == fast_word("pid")) return pid;
+        if (x == fast_word("tid")) return tid;
+        if (x == fast_word("uid")) return uid;
+        if (x == fast_word("exe")) return exe;
+        if (x == fast_word("dev")) return dev;
+        if (x == fast_word("ino")) return ino;
+        if (x == fast_word("sid")) return sid;
+        break;
+    case 4:
+        if (x == fast_word("kind")) return kind;
+        if (x == fast_word("path")) return path;
+        if (x == fast_word("ppid")) return ppid;
+        if (x == fast_word("comm")) return comm;
+        if (x == fast_word("argv")) return argv;
+        if (x == fast_word("addr")) return addr;
+        if (x == fast_word("port")) return port;
+        if (x == fast_word("pgid")) return pgid;
+        break;
+    case 5:
+        if (x == fast_word("flags")) return flags;
+        if (x == fast_word("proto")) return proto;
+        break;
+    case 6:
+        if (x == fast_word("sha256")) return sha256;
+        break;
+    case 7:
+        if (x == fast_word("exe_dev")) return exe_dev;
+        if (x == fast_word("exe_ino")) return exe_ino;
+        break;
+    case 9: // eight bytes and the last one
+        if (x == fast_word("child_pi") && k[8] == 'd') return child_pid;
+        if (x == fast_word("child_ti") && k[8] == 'd') return child_tid;
+        if (x == fast_word("exit_cod") && k[8] == 'e') return exit_code;
+        if (x == fast_word("truncate") && k[8] == 'd') return truncated;
+        break;
+    default: break;
+    }
+    return count;
+}
+
+// The kind for its exact text (as line_kind_from, without memcmp calls).
+[[nodiscard]] inline std::optional<line_kind> fast_kind_of(std::string_view s, const char* limit) noexcept {
+    if (s.size() != 4 && s.size() != 7) return std::nullopt;
+    const std::uint64_t x = fast_pack_in(s, limit);
+    if (s.size() == 4) {
+        if (x == fast_word("exec")) return line_kind::exec;
+        if (x == fast_word("fork")) return line_kind::fork;
+        if (x == fast_word("exit")) return line_kind::exit;
+        if (x == fast_word("open")) return line_kind::open;
+        if (x == fast_word("send")) return line_kind::send;
+    } else if (x == fast_word("connect")) {
+        return line_kind::connect;
+    }
+    return std::nullopt;
+}
+
+enum class fast_type : std::uint8_t { integer, string, boolean, array };
+
+// One scanned value, still as text where it is a string or an array.
+struct fast_value {
+    const char* begin;       // string: first byte of the body; array: first byte after '['
+    const char* end;         // string: its closing quote; array: its ']'
+    std::uint64_t magnitude; // integer: absolute value
+    std::size_t elements;    // array: number of strings in it
+    fast_type type;
+    bool negative; // integer: had a '-' (so "-0" is 0, as nlohmann reads it)
+    bool escaped;  // string: holds a backslash escape
+    bool flag;     // boolean: its value
+};
+
+[[nodiscard]] inline bool fast_space(char c) noexcept {
+    return c == ' ' || c == '\t' || c == '\n' || c == '\r';
+}
+
+[[nodiscard]] inline const char* fast_skip_space(const char* p, const char* end) noexcept {
+    while (p != end && fast_space(*p)) ++p;
+    return p;
+}
+
+// The body of a JSON string, from just after its opening quote: returns its
+// closing quote, or nullptr for a string the fast path leaves alone (no end,
+// a control character, \u or an invalid escape, invalid UTF-8).
+[[nodiscard]] inline const char* fast_string_end(const char* p, const char* end, bool& escaped) noexcept {
+    const char* const start = p;
+    bool high = false;
+    while (p != end) {
+        const auto c = static_cast<unsigned char>(*p);
+        if (c == '"') {
+            // Escapes are ASCII and never split a UTF-8 sequence that nlohmann
+            // accepts, so checking the raw body is checking the string.
+            if (high && !valid_utf8(std::string_view(start, static_cast<std::size_t>(p - start)))) return nullptr;
+            return p;
+        }
+        if (c == '\\') {
+            if (++p == end) return nullptr;
+            switch (*p) {
+            case '"': case '\\': case '/': case 'b': case 'f': case 'n': case 'r': case 't': break;
+            default: return nullptr;
+            }
+            escaped = true;
+        } else if (c < 0x20) {
+            return nullptr;
+        } else if (c >= 0x80) {
+            high = true;
+        }
+        ++p;
+    }
+    return nullptr;
+}
+
+// The text of a string body checked by fast_string_end, escapes resolved.
+inline void fast_unescape(std::string& out, const char* p, const char* end) {
+    out.clear();
+    out.reserve(static_cast<std::size_t>(end - p));
+    while (p != end) {
+        const char* run = p;
+        while (p != end && *p != '\\') ++p;
+        out.append(run, p);
+        if (p == end) break;
+        ++p; // the escaped character, always there after fast_string_end
+        switch (*p) {
+        case 'b': out += '\b'; break;
+        case 'f': out += '\f'; break;
+        case 'n': out += '\n'; break;
+        case 'r': out += '\r'; break;
+        case 't': out += '\t'; break;
+        default: out += *p; break; // '"', '\\', '/'
+        }
+        ++p;
+    }
+}
+
+// A JSON integer, -?(0|[1-9][0-9]*), that nlohmann stores as a 64-bit integer
+// (unsigned up to 2^64-1, negative down to -2^63). Returns the byte after it,
+// or nullptr for anything else (a fraction or exponent, a bigger number).
+[[nodiscard]] inline const char* fast_integer(const char* p, const char* end, fast_value& v) noexcept {
+    v.negative = *p == '-';
+    if (v.negative) ++p;
+    if (p == end || *p < '0' || *p > '9') return nullptr;
+    std::uint64_t m = 0;
+    if (*p == '0') {
+        ++p;
+    } else {
+        // 19 digits always fit 64 bits; a 20th may overflow; 21 always do.
+        const char* const first = p;
+        while (p != end && *p >= '0' && *p <= '9') ++p;
+        const auto digits = static_cast<std::size_t>(p - first);
+        if (digits > 20) return nullptr;
+        for (std::size_t i = 0; i < digits && i < 19; ++i) m = m * 10 + static_cast<std::uint64_t>(first[i] - '0');
+        if (digits == 20) {
+            constexpr auto max = std::numeric_limits<std::uint64_t>::max();
+            const auto d = static_cast<std::uint64_t>(first[19] - '0');
+            if (m > max / 10 || (m == max / 10 && d > max % 10)) return nullptr;
+            m = m * 10 + d;
+        }
+    }
+    if (p != end && (*p == '.' || *p == 'e' || *p == 'E')) return nullptr;
+    if (v.negative && m > (std::uint64_t{1} << 63)) return nullptr;
+    v.magnitude = m;
+    v.type = fast_type::integer;
+    return p;
+}
+
+template <class T>
+[[nodiscard]] inline bool fast_int(const fast_value& v, T& out) noexcept {
+    if (v.type != fast_type::integer) return false;
+    if (!v.negative) {
+        if (!std::in_range<T>(v.magnitude)) return false;
+        out = static_cast<T>(v.magnitude);
+        return true;
+    }
+    const std::int64_t i = v.magnitude == (std::uint64_t{1} << 63) ? std::numeric_limits<std::int64_t>::min()
+                                                                    : -static_cast<std::int64_t>(v.magnitude);
+    if (!std::in_range<T>(i)) return false;
+    out = static_cast<T>(i);
+    return true;
+}
+
+[[nodiscard]] inline bool fast_string(const fast_value& v, std::string& out) {
+    if (v.type != fast_type::string) return false;
+    if (v.escaped) fast_unescape(out, v.begin, v.end);
+    else out.assign(v.begin, v.end);
+    return true;
+}
+
+// A short string value (kind, ts, addr, proto) as a view: the raw body, or
+// the unescaped text in `scratch`.
+[[nodiscard]] inline bool fast_text(const fast_value& v, std::string& scratch, std::string_view& out) {
+    if (v.type != fast_type::string) return false;
+    if (v.escaped) {
+        fast_unescape(scratch, v.begin, v.end);
+        out = scratch;
+    } else {
+        out = std::string_view(v.begin, static_cast<std::size_t>(v.end - v.begin));
+    }
+    return true;
+}
+
+// The strings of an array checked by the scanner.
+[[nodiscard]] inline bool fast_string_array(const fast_value& v, std::vector<std::string>& out) {
+    if (v.type != fast_type::array) return false;
+    out.reserve(v.elements);
+    const char* p = fast_skip_space(v.begin, v.end);
+    while (p != v.end) {
+        bool escaped = false;
+        const char* const body = p + 1; // p is at the opening quote
+        const char* const close = fast_string_end(body, v.end, escaped);
+        if (close == nullptr) return false;
+        auto& s = out.emplace_back();
+        if (escaped) fast_unescape(s, body, close);
+        else s.assign(body, close);
+        p = fast_skip_space(close + 1, v.end);
+        if (p != v.end) p = fast_skip_space(p + 1, v.end); // the ','
+    }
+    return true;
+}
+
+// The event of a line in the common form, or nullopt when the line needs the
+// full parser (see above). Blank lines and comments are nullopt too.
+[[nodiscard]] inline std::optional<event> fast_parse_line(std::string_view line) {
+    using enum fast_key;
+    const char* p = line.data();
+    const char* const end = p + line.size();
+
+    // Pass 1: scan the object into one value per key.
+    fast_value values[static_cast<std::size_t>(count)];
+    std::uint32_t seen = 0;
+    p = fast_skip_space(p, end);
+    if (p == end || *p != '{') return std::nullopt;
+    p = fast_skip_space(p + 1, end);
+    for (;;) {
+        if (p == end || *p != '"') return std::nullopt; // also "{}" and a trailing comma
+        const char* const key_begin = ++p;
+        while (p != end && *p != '"' && *p != '\\') ++p;
+        if (p == end || *p != '"') return std::nullopt;
+        const fast_key k = fast_key_of(std::string_view(key_begin, static_cast<std::size_t>(p - key_begin)), end);
+        if (k == count || (seen & fast_bit(k))) return std::nullopt; // unknown or duplicate
+        seen |= fast_bit(k);
+        p = fast_skip_space(p + 1, end);
+        if (p == end || *p != ':') return std::nullopt;
+        p = fast_skip_space(p + 1, end);
+        if (p == end) return std::nullopt;
+        fast_value& v = values[static_cast<std::size_t>(k)];
+        const char c = *p;
+        if (c == '"') {
+            v.type = fast_type::string;
+            v.escaped = false;
+            v.begin = p + 1;
+            v.end = fast_string_end(v.begin, end, v.escaped);
+            if (v.end == nullptr) return std::nullopt;
+            p = v.end + 1;
+        } else if (c == '-' || (c >= '0' && c <= '9')) {
+            p = fast_integer(p, end, v);
+            if (p == nullptr) return std::nullopt;
+        } else if (c == 't' || c == 'f') {
+            const std::string_view word = c == 't' ? "true" : "false";
+            if (static_cast<std::size_t>(end - p) < word.size() || std::string_view(p, word.size()) != word)
+                return std::nullopt;
+            v.type = fast_type::boolean;
+            v.flag = c == 't';
+            p += word.size();
+        } else if (c == '[' && k == argv) {
+            v.type = fast_type::array;
+            v.elements = 0;
+            v.begin = p + 1;
+            p = fast_skip_space(p + 1, end);
+            if (p != end && *p != ']') {
+                for (;;) {
+                    if (p == end || *p != '"') return std::nullopt;
+                    bool escaped = false;
+                    const char* const close = fast_string_end(p + 1, end, escaped);
+                    if (close == nullptr) return std::nullopt;
+                    ++v.elements;
+                    p = fast_skip_space(close + 1, end);
+                    if (p == end) return std::nullopt;
+                    if (*p == ']') break;
+                    if (*p != ',') return std::nullopt;
+                    p = fast_skip_space(p + 1, end);
+                }
+            }
+            if (p == end) return std::nullopt;
+            v.end = p;
+            ++p;
+        } else {
+            return std::nullopt; // null, objects, other arrays, anything else
+        }
+        p = fast_skip_space(p, end);
+        if (p == end) return std::nullopt;
+        if (*p == '}') break;
+        if (*p != ',') return std::nullopt;
+        p = fast_skip_space(p + 1, end);
+    }
+    if (fast_skip_space(p + 1, end) != end) return std::nullopt;
+
+    // Pass 2: the kind decides which keys are allowed and required.
+    constexpr std::uint32_t common = fast_bits(ts, kind, pid, tid, truncated);
+    if (!(seen & fast_bit(kind))) return std::nullopt;
+    std::string scratch;
+    std::string_view kind_name;
+    if (!fast_text(values[static_cast<std::size_t>(kind)], scratch, kind_name)) return std::nullopt;
+    const auto lk = fast_kind_of(kind_name, kind_name.data() == scratch.data() ? kind_name.data() + kind_name.size() : end);
+    if (!lk) return std::nullopt;
+    std::uint32_t allowed = common;
+    std::uint32_t required = fast_bits(ts, pid);
+    switch (*lk) {
+    case line_kind::exec:
+        allowed |= fast_bits(ppid, uid, sid, pgid, comm, exe, argv, exe_dev, exe_ino, sha256);
+        break;
+    case line_kind::fork:
+        allowed |= fast_bits(child_pid, child_tid);
+        required |= fast_bit(child_pid);
+        break;
+    case line_kind::exit: allowed |= fast_bit(exit_code); break;
+    case line_kind::open:
+        allowed |= fast_bits(path, flags, dev, ino, uid);
+        required |= fast_bit(path);
+        break;
+    case line_kind::connect:
+    case line_kind::send:
+        allowed |= fast_bits(addr, port, proto, uid);
+        required |= fast_bits(addr, port);
+        break;
+    }
+    if ((seen & ~allowed) != 0 || (seen & required) != required) return std::nullopt;
+
+    const auto has = [&](fast_key k) { return (seen & fast_bit(k)) != 0; };
+    const auto val = [&](fast_key k) -> const fast_value& { return values[static_cast<std::size_t>(k)]; };
+    // An optional integer key: absent leaves the default, present must fit.
+    const auto opt_int = [&](fast_key k, auto& dest) { return !has(k) || fast_int(val(k), dest); };
+    const auto opt_string = [&](fast_key k, std::string& dest) { return !has(k) || fast_string(val(k), dest); };
+
+    event e;
+    const fast_value& t = val(ts);
+    if (t.type == fast_type::string) {
+        std::string_view text;
+        if (!fast_text(t, scratch, text)) return std::nullopt;
+        const auto r = parse_ts_text(text);
+        if (!r) return std::nullopt;
+        e.ts = *r;
+    } else {
+        std::int64_t n = 0;
+        if (!fast_int(t, n)) return std::nullopt;
+        e.ts = nanoseconds{n};
+    }
+    if (!fast_int(val(pid), e.pid)) return std::nullopt;
+    e.tid = e.pid;
+    if (!opt_int(tid, e.tid)) return std::nullopt;
+    if (has(truncated)) {
+        if (val(truncated).type != fast_type::boolean) return std::nullopt;
+        e.truncated = val(truncated).flag;
+    }
+
+    switch (*lk) {
+    case line_kind::exec: {
+        auto& x = e.body.emplace<exec_event>();
+        if (!opt_int(ppid, x.ppid) || !opt_int(uid, x.uid) || !opt_int(sid, x.sid) || !opt_int(pgid, x.pgid) ||
+            !opt_int(exe_dev, x.exe_dev) || !opt_int(exe_ino, x.exe_ino) || !opt_string(comm, x.comm) ||
+            !opt_string(exe, x.exe) || !opt_string(sha256, x.exe_sha256))
+            return std::nullopt;
+        if (has(argv) && !fast_string_array(val(argv), x.argv)) return std::nullopt;
+        break;
+    }
+    case line_kind::fork: {
+        auto& f = e.body.emplace<fork_event>();
+        if (!fast_int(val(child_pid), f.child_pid)) return std::nullopt;
+        f.child_tid = f.child_pid;
+        if (!opt_int(child_tid, f.child_tid)) return std::nullopt;
+        break;
+    }
+    case line_kind::exit: {
+        auto& x = e.body.emplace<exit_event>();
+        if (!opt_int(exit_code, x.exit_code)) return std::nullopt;
+        break;
+    }
+    case line_kind::open: {
+        auto& o = e.body.emplace<open_event>();
+        if (!fast_string(val(path), o.path) || !opt_int(flags, o.flags) || !opt_int(dev, o.dev) ||
+            !opt_int(ino, o.ino) || !opt_int(uid, o.uid))
+            return std::nullopt;
+        break;
+    }
+    case line_kind::connect:
+    case line_kind::send: {
+        auto& n = e.body.emplace<net_event>();
+        const bool send = *lk == line_kind::send;
+        n.op = send ? net_op::send : net_op::connect;
+        n.protocol = send ? ip_proto::udp : ip_proto::tcp;
+        std::string_view text;
+        if (!fast_text(val(addr), scratch, text)) return std::nullopt;
+        const auto a = ip_address::parse(text);
+        if (!a) return std::nullopt;
+        n.addr = *a;
+        if (!fast_int(val(port), n.port) || !opt_int(uid, n.uid)) return std::nullopt;
+        if (has(proto)) {
+            if (!fast_text(val(proto), scratch, text)) return std::nullopt;
+            if (text == "tcp") n.protocol = ip_proto::tcp;
+            else if (text == "udp") n.protocol = ip_proto::udp;
+            else return std::nullopt;
+        }
+        break;
+    }
+    }
+    return e;
+}
+
+// parse_trace_line without the fast path: nlohmann::json builds the value and
+// event_from_json reads it. Kept callable so tests and fuzz_trace can check
+// that both paths agree.
+[[nodiscard]] inline result<std::optional<event>> parse_trace_line_slow(std::string_view line, std::size_t line_no = 0) {
     if (line.size() > max_trace_line) return make_error(errc::parse_error, detail::too_long(line_no, max_trace_line));
     std::size_t first = 0;
     while (first < line.size() && (line[first] == ' ' || line[first] == '\t' || line[first] == '\r')) ++first;
@@ -662,6 +1147,20 @@ struct error_sax {
     } catch (const nlohmann::json::exception& ex) {
         return make_error(errc::parse_error, detail::with_line(line_no, "invalid JSON: " + detail::printable(ex.what(), 160)));
     }
+}
+
+} // namespace detail
+
+// Parses one line (without its '\n'; a trailing '\r' is allowed). Returns
+// nullopt for a blank line or a comment (first non-blank character '#').
+// Error messages start with "line N: " when line_no > 0.
+// Lines in the common form take detail::fast_parse_line; everything else,
+// errors included, goes through the full JSON parser.
+[[nodiscard]] inline result<std::optional<event>> parse_trace_line(std::string_view line, std::size_t line_no = 0) {
+    if (line.size() <= max_trace_line) {
+        if (auto e = detail::fast_parse_line(line)) return std::optional<event>{std::move(*e)};
+    }
+    return detail::parse_trace_line_slow(line, line_no);
 }
 
 // A whole trace text: the events of the good lines and one error per bad line.
