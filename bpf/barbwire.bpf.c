@@ -1,0 +1,414 @@
+// SPDX-License-Identifier: GPL-2.0
+/*
+ * Barbwire kernel side: process lifecycle, successful file opens and network
+ * destinations, written as bw_*_event records (barbwire/abi/events.h) into
+ * one ring buffer. docs/kernel.md describes every hook, what it reads and its
+ * limits.
+ */
+#include "vmlinux.h"
+#include <bpf/bpf_helpers.h>
+#include <bpf/bpf_core_read.h>
+#include <bpf/bpf_tracing.h>
+#include <bpf/bpf_endian.h>
+
+#include "barbwire/abi/events.h"
+#include "path.bpf.h"
+
+char LICENSE[] SEC("license") = "GPL";
+
+/* Not in vmlinux.h (macros in the kernel). */
+#define BW_AF_INET 2
+#define BW_AF_INET6 10
+#define BW_S_IFMT 00170000
+#define BW_S_IFREG 0100000
+#define BW_S_IFSOCK 0140000
+#define BW_SOCK_DGRAM 2
+#define BW_TCP_SYN_SENT 2
+
+/* Set by user space before load. */
+const volatile __u32 self_tgid = 0;    /* the sensor's own process: not reported */
+const volatile __u64 wakeup_bytes = 0; /* wake the reader once this much is queued; 0: every record */
+
+struct {
+	__uint(type, BPF_MAP_TYPE_RINGBUF);
+	__uint(max_entries, 1 << 24); /* replaced by user space */
+} events SEC(".maps");
+
+/* Failed bpf_ringbuf_reserve per record kind (index BW_EVENT_*). */
+struct {
+	__uint(type, BPF_MAP_TYPE_PERCPU_ARRAY);
+	__uint(max_entries, 8);
+	__type(key, __u32);
+	__type(value, __u64);
+} drops SEC(".maps");
+
+/* A UDP send in flight: the user pointer to its destination sockaddr. */
+struct bw_send_args {
+	__u64 addr;  /* sendto: addr; sendmsg: the user_msghdr (msg_name read at exit) */
+	__s32 fd;
+	__u32 is_msghdr;
+};
+
+struct {
+	__uint(type, BPF_MAP_TYPE_HASH);
+	__uint(max_entries, 16384);
+	__type(key, __u64); /* pid_tgid */
+	__type(value, struct bw_send_args);
+} sends SEC(".maps");
+
+static __always_inline void *bw_reserve(__u32 kind, __u32 size)
+{
+	void *rec = bpf_ringbuf_reserve(&events, size, 0);
+	if (!rec) {
+		__u64 *n = bpf_map_lookup_elem(&drops, &kind);
+		if (n)
+			*n += 1; /* per-CPU slot: no atomic needed */
+	}
+	return rec;
+}
+
+static __always_inline void bw_submit(void *rec)
+{
+	__u64 flags = BPF_RB_FORCE_WAKEUP;
+	if (wakeup_bytes) {
+		__u64 queued = bpf_ringbuf_query(&events, BPF_RB_AVAIL_DATA);
+		flags = queued >= wakeup_bytes ? BPF_RB_FORCE_WAKEUP : BPF_RB_NO_WAKEUP;
+	}
+	bpf_ringbuf_submit(rec, flags);
+}
+
+static __always_inline void bw_header(struct bw_event_header *h, __u16 kind, __u32 size, __u32 pid, __u32 tgid)
+{
+	h->kind = kind;
+	h->version = BW_ABI_VERSION;
+	h->size = size;
+	h->ktime_ns = bpf_ktime_get_ns();
+	h->pid = pid;
+	h->tgid = tgid;
+}
+
+static __always_inline bool bw_is_self(__u32 tgid)
+{
+	return self_tgid != 0 && tgid == self_tgid;
+}
+
+/* The struct file behind descriptor `fd` of the current task, or NULL. */
+static __always_inline struct file *bw_fd_file(long fd)
+{
+	struct task_struct *task = (struct task_struct *)bpf_get_current_task_btf();
+	struct fdtable *fdt = BPF_CORE_READ(task, files, fdt);
+	if (!fdt || fd < 0)
+		return NULL;
+	unsigned int max_fds = BPF_CORE_READ(fdt, max_fds);
+	if ((unsigned long)fd >= max_fds)
+		return NULL;
+	struct file **fds = BPF_CORE_READ(fdt, fd);
+	struct file *f = NULL;
+	if (bpf_core_read(&f, sizeof(f), &fds[fd]))
+		return NULL;
+	return f;
+}
+
+static __always_inline __u32 bw_pid_nr(struct task_struct *task, enum pid_type type)
+{
+	/* numbers[0]: the number in the initial pid namespace, like hdr.tgid. */
+	struct pid *pid = BPF_CORE_READ(task, signal, pids[type]);
+	if (!pid)
+		return 0;
+	return BPF_CORE_READ(pid, numbers[0].nr);
+}
+
+/* ------------------------------------------------------------------------ */
+/* Process lifecycle                                                          */
+/* ------------------------------------------------------------------------ */
+
+SEC("tp_btf/sched_process_fork")
+int BPF_PROG(handle_sched_process_fork, struct task_struct *parent, struct task_struct *child)
+{
+	__u32 ptgid = BPF_CORE_READ(parent, tgid);
+	if (bw_is_self(ptgid))
+		return 0;
+
+	struct bw_fork_event *e = bw_reserve(BW_EVENT_FORK, sizeof(*e));
+	if (!e)
+		return 0;
+	__builtin_memset(e, 0, sizeof(*e));
+	bw_header(&e->hdr, BW_EVENT_FORK, sizeof(*e), BPF_CORE_READ(parent, pid), ptgid);
+	e->child_pid = BPF_CORE_READ(child, pid);
+	e->child_tgid = BPF_CORE_READ(child, tgid);
+	bw_submit(e);
+	return 0;
+}
+
+SEC("tp_btf/sched_process_exec")
+int BPF_PROG(handle_sched_process_exec, struct task_struct *task, pid_t old_pid, struct linux_binprm *bprm)
+{
+	__u32 tgid = BPF_CORE_READ(task, tgid);
+	if (bw_is_self(tgid))
+		return 0;
+
+	struct bw_exec_event *e = bw_reserve(BW_EVENT_EXEC, sizeof(*e));
+	if (!e)
+		return 0;
+	__builtin_memset(e, 0, sizeof(*e));
+	bw_header(&e->hdr, BW_EVENT_EXEC, sizeof(*e), BPF_CORE_READ(task, pid), tgid);
+
+	e->ppid = BPF_CORE_READ(task, real_parent, tgid);
+	e->uid = BPF_CORE_READ(task, real_cred, uid.val);
+	e->sid = bw_pid_nr(task, PIDTYPE_SID);
+	e->pgid = bw_pid_nr(task, PIDTYPE_PGID);
+	bpf_get_current_comm(e->comm, sizeof(e->comm));
+
+	/* The file the kernel is executing (the interpreter for a #! script,
+	 * as /proc/PID/exe shows it). */
+	struct file *file = BPF_CORE_READ(bprm, file);
+	if (file) {
+		struct inode *inode = BPF_CORE_READ(file, f_inode);
+		e->exe_dev = bw_user_dev(BPF_CORE_READ(inode, i_sb, s_dev));
+		e->exe_ino = BPF_CORE_READ(inode, i_ino);
+		bw_resolve_path(&file->f_path, e->exe, &e->hdr.flags);
+	}
+
+	/* argv as the new image sees it: its stack was just written by exec,
+	 * so the pages are resident. */
+	unsigned long start = BPF_CORE_READ(task, mm, arg_start);
+	unsigned long end = BPF_CORE_READ(task, mm, arg_end);
+	if (end > start) {
+		unsigned long n = end - start;
+		if (n > BW_ARGV_MAX) {
+			n = BW_ARGV_MAX;
+			e->hdr.flags |= BW_F_TRUNCATED;
+		}
+		barrier_var(n);
+		if (bpf_probe_read_user(e->argv, n & (2 * BW_ARGV_MAX - 1), (const void *)start) == 0)
+			e->argv_size = (__u16)n;
+	}
+	bw_submit(e);
+	return 0;
+}
+
+SEC("tp_btf/sched_process_exit")
+int BPF_PROG(handle_sched_process_exit, struct task_struct *task)
+{
+	__u32 tgid = BPF_CORE_READ(task, tgid);
+	if (bw_is_self(tgid))
+		return 0;
+
+	struct bw_exit_event *e = bw_reserve(BW_EVENT_EXIT, sizeof(*e));
+	if (!e)
+		return 0;
+	__builtin_memset(e, 0, sizeof(*e));
+	bw_header(&e->hdr, BW_EVENT_EXIT, sizeof(*e), BPF_CORE_READ(task, pid), tgid);
+	e->exit_code = BPF_CORE_READ(task, exit_code);
+	bw_submit(e);
+	return 0;
+}
+
+/* ------------------------------------------------------------------------ */
+/* File opens: on syscall exit, from the struct file the new fd points at      */
+/* ------------------------------------------------------------------------ */
+
+static __always_inline int bw_on_open_exit(long ret)
+{
+	if (ret < 0)
+		return 0;
+	__u64 id = bpf_get_current_pid_tgid();
+	__u32 tgid = id >> 32;
+	if (bw_is_self(tgid))
+		return 0;
+
+	struct file *file = bw_fd_file(ret);
+	if (!file)
+		return 0;
+	struct inode *inode = BPF_CORE_READ(file, f_inode);
+	if (!inode)
+		return 0;
+	/* Only regular files: directories, devices, FIFOs and sockets hold no
+	 * credentials, and skipping them here keeps the ring buffer for what does. */
+	umode_t mode = BPF_CORE_READ(inode, i_mode);
+	if ((mode & BW_S_IFMT) != BW_S_IFREG)
+		return 0;
+
+	struct bw_open_event *e = bw_reserve(BW_EVENT_OPEN, sizeof(*e));
+	if (!e)
+		return 0;
+	__builtin_memset(e, 0, sizeof(*e));
+	bw_header(&e->hdr, BW_EVENT_OPEN, sizeof(*e), (__u32)id, tgid);
+	e->dev = bw_user_dev(BPF_CORE_READ(inode, i_sb, s_dev));
+	e->ino = BPF_CORE_READ(inode, i_ino);
+	e->flags = (__s32)BPF_CORE_READ(file, f_flags);
+	e->uid = (__u32)bpf_get_current_uid_gid();
+	e->path_size = bw_resolve_path(&file->f_path, e->path, &e->hdr.flags);
+	bw_submit(e);
+	return 0;
+}
+
+SEC("tracepoint/syscalls/sys_exit_openat")
+int handle_sys_exit_openat(struct trace_event_raw_sys_exit *ctx)
+{
+	return bw_on_open_exit(ctx->ret);
+}
+
+SEC("tracepoint/syscalls/sys_exit_openat2")
+int handle_sys_exit_openat2(struct trace_event_raw_sys_exit *ctx)
+{
+	return bw_on_open_exit(ctx->ret);
+}
+
+SEC("tracepoint/syscalls/sys_exit_open")
+int handle_sys_exit_open(struct trace_event_raw_sys_exit *ctx)
+{
+	return bw_on_open_exit(ctx->ret);
+}
+
+SEC("tracepoint/syscalls/sys_exit_creat")
+int handle_sys_exit_creat(struct trace_event_raw_sys_exit *ctx)
+{
+	return bw_on_open_exit(ctx->ret);
+}
+
+/* ------------------------------------------------------------------------ */
+/* Network                                                                    */
+/* ------------------------------------------------------------------------ */
+
+/* TCP connect: the socket enters SYN_SENT in the connecting task's context,
+ * whatever issued the connect (connect(2), io_uring, sendto with
+ * MSG_FASTOPEN). */
+SEC("tp_btf/inet_sock_set_state")
+int BPF_PROG(handle_inet_sock_set_state, const struct sock *sk, int oldstate, int newstate)
+{
+	if (newstate != BW_TCP_SYN_SENT)
+		return 0;
+	if (BPF_CORE_READ(sk, sk_protocol) != IPPROTO_TCP)
+		return 0;
+	__u16 family = BPF_CORE_READ(sk, __sk_common.skc_family);
+	if (family != BW_AF_INET && family != BW_AF_INET6)
+		return 0;
+	__u64 id = bpf_get_current_pid_tgid();
+	__u32 tgid = id >> 32;
+	if (bw_is_self(tgid))
+		return 0;
+
+	struct bw_net_event *e = bw_reserve(BW_EVENT_NET, sizeof(*e));
+	if (!e)
+		return 0;
+	__builtin_memset(e, 0, sizeof(*e));
+	bw_header(&e->hdr, BW_EVENT_NET, sizeof(*e), (__u32)id, tgid);
+	e->family = family;
+	e->port = bpf_ntohs(BPF_CORE_READ(sk, __sk_common.skc_dport));
+	e->protocol = IPPROTO_TCP;
+	e->op = BW_NET_CONNECT;
+	e->uid = (__u32)bpf_get_current_uid_gid();
+	if (family == BW_AF_INET)
+		BPF_CORE_READ_INTO(&e->addr[0], sk, __sk_common.skc_daddr);
+	else
+		BPF_CORE_READ_INTO(&e->addr[0], sk, __sk_common.skc_v6_daddr.in6_u.u6_addr8);
+	bw_submit(e);
+	return 0;
+}
+
+static __always_inline void bw_stash_send(__s32 fd, __u64 addr, __u32 is_msghdr)
+{
+	if (!addr)
+		return; /* no explicit destination: a connected socket */
+	__u64 id = bpf_get_current_pid_tgid();
+	if (bw_is_self(id >> 32))
+		return;
+	struct bw_send_args a = {.addr = addr, .fd = fd, .is_msghdr = is_msghdr};
+	bpf_map_update_elem(&sends, &id, &a, BPF_ANY);
+}
+
+SEC("tracepoint/syscalls/sys_enter_sendto")
+int handle_sys_enter_sendto(struct trace_event_raw_sys_enter *ctx)
+{
+	bw_stash_send((__s32)ctx->args[0], ctx->args[4], 0);
+	return 0;
+}
+
+SEC("tracepoint/syscalls/sys_enter_sendmsg")
+int handle_sys_enter_sendmsg(struct trace_event_raw_sys_enter *ctx)
+{
+	bw_stash_send((__s32)ctx->args[0], ctx->args[1], 1);
+	return 0;
+}
+
+/* True when fd of the current task is a UDP socket (not UDP-Lite, not raw). */
+static __always_inline bool bw_fd_is_udp(__s32 fd)
+{
+	struct file *file = bw_fd_file(fd);
+	if (!file)
+		return false;
+	umode_t mode = BPF_CORE_READ(file, f_inode, i_mode);
+	if ((mode & BW_S_IFMT) != BW_S_IFSOCK)
+		return false;
+	struct socket *sock = BPF_CORE_READ(file, private_data);
+	if (!sock)
+		return false;
+	struct sock *sk = BPF_CORE_READ(sock, sk);
+	if (!sk)
+		return false;
+	return BPF_CORE_READ(sk, sk_protocol) == IPPROTO_UDP && BPF_CORE_READ(sk, sk_type) == BW_SOCK_DGRAM;
+}
+
+static __always_inline int bw_on_send_exit(long ret)
+{
+	__u64 id = bpf_get_current_pid_tgid();
+	struct bw_send_args *stashed = bpf_map_lookup_elem(&sends, &id);
+	if (!stashed)
+		return 0;
+	struct bw_send_args a = *stashed;
+	bpf_map_delete_elem(&sends, &id);
+	if (ret < 0)
+		return 0;
+
+	const void *uaddr = (const void *)a.addr;
+	if (a.is_msghdr) {
+		struct user_msghdr *msg = (struct user_msghdr *)a.addr;
+		void *name = NULL;
+		if (bpf_probe_read_user(&name, sizeof(name), &msg->msg_name) || !name)
+			return 0;
+		uaddr = name;
+	}
+	__u16 family = 0;
+	if (bpf_probe_read_user(&family, sizeof(family), uaddr))
+		return 0;
+	if (family != BW_AF_INET && family != BW_AF_INET6)
+		return 0;
+	if (!bw_fd_is_udp(a.fd))
+		return 0;
+
+	struct bw_net_event *e = bw_reserve(BW_EVENT_NET, sizeof(*e));
+	if (!e)
+		return 0;
+	__builtin_memset(e, 0, sizeof(*e));
+	bw_header(&e->hdr, BW_EVENT_NET, sizeof(*e), (__u32)id, id >> 32);
+	e->family = family;
+	e->protocol = IPPROTO_UDP;
+	e->op = BW_NET_SEND;
+	e->uid = (__u32)bpf_get_current_uid_gid();
+	__be16 port = 0;
+	if (family == BW_AF_INET) {
+		const struct sockaddr_in *sin = uaddr;
+		bpf_probe_read_user(&port, sizeof(port), &sin->sin_port);
+		bpf_probe_read_user(&e->addr[0], 4, &sin->sin_addr);
+	} else {
+		const struct sockaddr_in6 *sin6 = uaddr;
+		bpf_probe_read_user(&port, sizeof(port), &sin6->sin6_port);
+		bpf_probe_read_user(&e->addr[0], 16, &sin6->sin6_addr);
+	}
+	e->port = bpf_ntohs(port);
+	bw_submit(e);
+	return 0;
+}
+
+SEC("tracepoint/syscalls/sys_exit_sendto")
+int handle_sys_exit_sendto(struct trace_event_raw_sys_exit *ctx)
+{
+	return bw_on_send_exit(ctx->ret);
+}
+
+SEC("tracepoint/syscalls/sys_exit_sendmsg")
+int handle_sys_exit_sendmsg(struct trace_event_raw_sys_exit *ctx)
+{
+	return bw_on_send_exit(ctx->ret);
+}
