@@ -300,9 +300,9 @@ int BPF_PROG(handle_inet_sock_set_state, const struct sock *sk, int oldstate, in
 	e->op = BW_NET_CONNECT;
 	e->uid = (__u32)bpf_get_current_uid_gid();
 	if (family == BW_AF_INET)
-		BPF_CORE_READ_INTO(&e->addr[0], sk, __sk_common.skc_daddr);
+		bpf_core_read(e->addr, 4, &sk->__sk_common.skc_daddr);
 	else
-		BPF_CORE_READ_INTO(&e->addr[0], sk, __sk_common.skc_v6_daddr.in6_u.u6_addr8);
+		bpf_core_read(e->addr, 16, &sk->__sk_common.skc_v6_daddr);
 	bw_submit(e);
 	return 0;
 }

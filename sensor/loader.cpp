@@ -1,0 +1,220 @@
+// The kernel side of the sensor: the BPF skeleton, its ring buffer and its
+// drop counters, behind sensor/loader.hpp. The lifecycle is linear: set the
+// libbpf print hook, check BTF, open, set rodata and the ring size, load,
+// attach each program, create the ring-buffer reader. Every failure becomes
+// one line: what failed, why, what to do.
+
+#include "loader.hpp"
+
+#include <atomic>
+#include <cerrno>
+#include <cstdarg>
+#include <cstdio>
+#include <cstring>
+#include <exception>
+#include <string_view>
+#include <unistd.h>
+#include <vector>
+
+#include <bpf/bpf.h>
+#include <bpf/libbpf.h>
+
+#include <barbwire/abi/events.h>
+
+#include "barbwire.skel.h"
+
+namespace barbwire::sensor {
+namespace {
+
+// error.hpp has no code for the sensor's environment yet; a failure to load
+// is a problem with the host's set-up, which is the closest existing code.
+constexpr errc loader_errc = errc::invalid_config;
+
+constexpr const char* btf_path = "/sys/kernel/btf/vmlinux";
+constexpr const char* tracefs_events = "/sys/kernel/tracing/events";
+constexpr const char* debugfs_events = "/sys/kernel/debug/tracing/events";
+
+std::atomic<bool> libbpf_verbose{false};
+
+int print_libbpf(enum libbpf_print_level level, const char* format, va_list args) {
+    if (!libbpf_verbose.load(std::memory_order_relaxed)) return 0;
+    if (level == LIBBPF_DEBUG) return 0; // per-relocation noise; the verifier log comes at WARN
+    return std::vfprintf(stderr, format, args);
+}
+
+std::string describe(int err) { return std::strerror(err < 0 ? -err : err); }
+
+bool path_exists(const char* path) { return ::access(path, F_OK) == 0; }
+
+struct skeleton_deleter {
+    void operator()(barbwire_bpf* s) const noexcept { barbwire_bpf__destroy(s); }
+};
+struct ring_buffer_deleter {
+    void operator()(ring_buffer* rb) const noexcept { ring_buffer__free(rb); }
+};
+
+bool power_of_two(std::size_t n) { return n != 0 && (n & (n - 1)) == 0; }
+
+std::string privilege_hint() {
+    return "run as root or grant CAP_BPF, CAP_PERFMON and CAP_SYS_ADMIN";
+}
+
+// Why loading failed, and what to do about it.
+std::string load_failure(int err) {
+    if (!path_exists(btf_path))
+        return std::string("the kernel has no BTF (") + btf_path +
+               " missing); use a kernel built with CONFIG_DEBUG_INFO_BTF=y";
+    if (err == -EPERM || err == -EACCES) {
+        if (::geteuid() != 0) return "loading BPF programs failed: " + describe(err) + "; " + privilege_hint();
+    }
+    if (libbpf_probe_bpf_map_type(BPF_MAP_TYPE_RINGBUF, nullptr) <= 0)
+        return "this kernel has no BPF ring buffer (needs Linux 5.8+)";
+    if (err == -EPERM)
+        return "loading BPF programs failed: " + describe(err) + "; " + privilege_hint() +
+               " (lockdown or kernel.unprivileged_bpf_disabled may also refuse it)";
+    return "loading BPF programs failed: " + describe(err) +
+           "; the kernel rejected a program, rerun with verbose output to see the verifier log";
+}
+
+std::string attach_failure(const bpf_program* prog, int err) {
+    const std::string name = bpf_program__name(prog);
+    const std::string_view section = bpf_program__section_name(prog);
+    std::string line = "attaching BPF program " + name + " (" + std::string(section) + ") failed: " + describe(err);
+    if (section.starts_with("tracepoint/")) {
+        if (!path_exists(tracefs_events) && !path_exists(debugfs_events))
+            return line + "; tracefs is not mounted: mount -t tracefs nodev /sys/kernel/tracing";
+        return line + "; check that the tracepoint exists under " + tracefs_events;
+    }
+    if (err == -EPERM || err == -EACCES) return line + "; " + privilege_hint();
+    return line + "; this kernel may lack the hook (needs BTF-enabled raw tracepoints, Linux 5.5+)";
+}
+
+} // namespace
+
+struct bpf_loader::impl {
+    std::unique_ptr<barbwire_bpf, skeleton_deleter> skel;
+    std::unique_ptr<ring_buffer, ring_buffer_deleter> ring; // freed before the skeleton
+    std::size_t attached = 0;
+
+    // Valid only during poll().
+    const std::function<void(std::span<const std::byte>)>* on_record = nullptr;
+    int consumed = 0;
+    std::exception_ptr failure;
+
+    ~impl() {
+        ring.reset(); // the reader maps the ring buffer: release it first
+        skel.reset();
+    }
+
+    static int on_sample(void* ctx, void* data, std::size_t size) noexcept {
+        auto* self = static_cast<impl*>(ctx);
+        ++self->consumed;
+        if (self->on_record == nullptr || self->failure) return 0;
+        try {
+            (*self->on_record)(std::span<const std::byte>(static_cast<const std::byte*>(data), size));
+        } catch (...) {
+            self->failure = std::current_exception(); // rethrown once libbpf has returned
+        }
+        return 0; // a negative value would stop ring_buffer__poll
+    }
+};
+
+bpf_loader::bpf_loader(std::unique_ptr<impl> p) : impl_(std::move(p)) {}
+bpf_loader::~bpf_loader() = default;
+
+result<std::unique_ptr<bpf_loader>> bpf_loader::open_and_attach(const loader_options& options) {
+    libbpf_verbose.store(options.verbose, std::memory_order_relaxed);
+    libbpf_set_print(print_libbpf);
+
+    const long page = ::sysconf(_SC_PAGESIZE);
+    if (!power_of_two(options.ring_bytes) || options.ring_bytes < static_cast<std::size_t>(page > 0 ? page : 4096) ||
+        options.ring_bytes > (std::size_t{1} << 31))
+        return make_error(loader_errc, "ring buffer size " + std::to_string(options.ring_bytes) +
+                                           " is not a power of two between the page size and 2 GiB; choose e.g. " +
+                                           std::to_string(16u << 20));
+    if (!path_exists(btf_path))
+        return make_error(loader_errc, std::string("the kernel has no BTF (") + btf_path +
+                                           " missing); use a kernel built with CONFIG_DEBUG_INFO_BTF=y");
+
+    auto p = std::make_unique<impl>();
+    p->skel.reset(barbwire_bpf__open());
+    if (!p->skel) {
+        const int err = errno;
+        return make_error(loader_errc, "opening the BPF object failed: " + describe(err) +
+                                           "; the embedded object is damaged, rebuild barbwire");
+    }
+
+    p->skel->rodata->self_tgid = options.self_tgid;
+    // Wake the reader only once a quarter of the ring is queued; poll() drains
+    // the rest on its timer. Waking for every record costs more than the BPF work.
+    p->skel->rodata->wakeup_bytes = options.ring_bytes / 4;
+    if (int err = bpf_map__set_max_entries(p->skel->maps.events, static_cast<__u32>(options.ring_bytes)); err)
+        return make_error(loader_errc, "setting the ring buffer size failed: " + describe(err));
+
+    if (int err = barbwire_bpf__load(p->skel.get()); err) return make_error(loader_errc, load_failure(err));
+
+    // Attach one by one, so a failure names its program. The links live in the
+    // skeleton, which destroys them.
+    const bpf_object_skeleton* s = p->skel->skeleton;
+    for (int i = 0; i < s->prog_cnt; ++i) {
+        bpf_program* prog = *s->progs[i].prog;
+        bpf_link* link = bpf_program__attach(prog);
+        if (link == nullptr) {
+            const int err = -errno;
+            return make_error(loader_errc, attach_failure(prog, err));
+        }
+        *s->progs[i].link = link;
+        ++p->attached;
+    }
+
+    p->ring.reset(ring_buffer__new(bpf_map__fd(p->skel->maps.events), &impl::on_sample, p.get(), nullptr));
+    if (!p->ring) {
+        const int err = errno;
+        return make_error(loader_errc, "creating the ring buffer reader failed: " + describe(err) +
+                                           (err == ENOMEM || err == EPERM ? "; raise RLIMIT_MEMLOCK (ulimit -l)" : ""));
+    }
+    return std::unique_ptr<bpf_loader>(new bpf_loader(std::move(p)));
+}
+
+result<int> bpf_loader::poll(std::chrono::milliseconds timeout,
+                             const std::function<void(std::span<const std::byte>)>& on_record) {
+    impl& p = *impl_;
+    p.on_record = &on_record;
+    p.consumed = 0;
+    p.failure = nullptr;
+    const auto ms = timeout.count() < 0 ? -1 : static_cast<int>(std::min<long long>(timeout.count(), 1 << 30));
+
+    // Records are submitted without waking us until the ring fills to its mark,
+    // so epoll may sleep the whole timeout although records are queued: drain
+    // whatever is there afterwards either way.
+    int err = ring_buffer__poll(p.ring.get(), ms);
+    if (err >= 0) {
+        const int more = ring_buffer__consume(p.ring.get());
+        err = more < 0 ? more : 0;
+    }
+    p.on_record = nullptr;
+    if (p.failure) std::rethrow_exception(p.failure);
+    if (err == -EINTR) return 0; // a signal: the caller checks its flags and polls again
+    if (err < 0) return make_error(loader_errc, "reading the BPF ring buffer failed: " + describe(err));
+    return p.consumed;
+}
+
+kernel_counters bpf_loader::counters() const {
+    kernel_counters c;
+    const int ncpu = libbpf_num_possible_cpus();
+    if (ncpu <= 0) return c;
+    std::vector<__u64> values(static_cast<std::size_t>(ncpu));
+    const int fd = bpf_map__fd(impl_->skel->maps.drops);
+    for (__u32 kind = 0; kind < std::size(c.drops_by_kind); ++kind) {
+        if (bpf_map_lookup_elem(fd, &kind, values.data()) != 0) continue;
+        std::uint64_t sum = 0;
+        for (__u64 v : values) sum += v;
+        c.drops_by_kind[kind] = sum;
+        c.drops += sum;
+    }
+    return c;
+}
+
+std::size_t bpf_loader::attached_programs() const { return impl_->attached; }
+
+} // namespace barbwire::sensor
