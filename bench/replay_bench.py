@@ -64,6 +64,8 @@ def main() -> int:
     print(f"distinct processes: {a.processes:,}")
     print(f"alerts            : {stats['alerts_written']:,}")
     print(f"replay events/s   : {stats['events_per_second']:,.0f}  (parse + correlate, one core)")
+    cpu = ru.ru_utime + ru.ru_stime
+    print(f"replay events/CPU-s: {stats['trace_events'] / cpu:,.0f}  (user+sys CPU time of replay, wait4; robust to a busy machine)")
     print(f"replay peak RSS   : {ru.ru_maxrss / 1024:.1f} MiB  (wait4 ru_maxrss)")
     print(f"wall time         : {wall:.1f} s  (input: {'FIFO' if a.fifo else 'pipe'})")
     print("replay stats      : " + json.dumps(stats))
