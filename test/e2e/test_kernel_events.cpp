@@ -506,6 +506,82 @@ TEST_CASE("no record for a UDP send without an address, a failed send, or a TCP 
     CHECK(net_of(pid, barbwire::net_op::connect).has_value());
 }
 
+TEST_CASE("a path deeper than the walk's step limit is flagged truncated and keeps its end") {
+    temp_dir dir;
+    std::string deep = dir.path;
+    for (int i = 0; i < 70; ++i) deep += "/d" + std::to_string(i);
+    std::filesystem::create_directories(deep);
+    const std::string file = deep + "/deep-secret";
+    write_file(file, "k");
+    const pid_t pid = run_child([&] { return ::open(file.c_str(), O_RDONLY) >= 0 ? 0 : 3; });
+    const auto st = stat_of(file);
+    std::optional<std::pair<event, barbwire::open_event>> hit;
+    for (auto& [e, o] : sensor().of<barbwire::open_event>(pid))
+        if (o.ino == st.st_ino) hit.emplace(e, o);
+    REQUIRE(hit.has_value());
+    CHECK(hit->first.truncated);
+    CHECK(hit->second.path.ends_with("/d69/deep-secret"));
+    CHECK(file.ends_with(hit->second.path));
+    CHECK(hit->second.dev == st.st_dev);
+}
+
+TEST_CASE("a path longer than the record field is flagged truncated and keeps its end") {
+    temp_dir dir;
+    std::string longdir = dir.path;
+    for (int i = 0; i < 4; ++i) longdir += "/" + std::string(200, static_cast<char>('a' + i));
+    std::filesystem::create_directories(longdir);
+    const std::string file = longdir + "/long-secret";
+    write_file(file, "k");
+    REQUIRE(file.size() > BW_PATH_MAX);
+    const pid_t pid = run_child([&] { return ::open(file.c_str(), O_RDONLY) >= 0 ? 0 : 3; });
+    const auto st = stat_of(file);
+    std::optional<std::pair<event, barbwire::open_event>> hit;
+    for (auto& [e, o] : sensor().of<barbwire::open_event>(pid))
+        if (o.ino == st.st_ino) hit.emplace(e, o);
+    REQUIRE(hit.has_value());
+    CHECK(hit->first.truncated);
+    CHECK(hit->second.path.size() == BW_PATH_MAX - 1);
+    CHECK(file.ends_with(hit->second.path));
+}
+
+TEST_CASE("a path that fits exactly is not flagged") {
+    temp_dir dir;
+    // BW_PATH_MAX - 1 bytes in all: the longest path the record holds whole.
+    std::string name(BW_PATH_MAX - 1 - dir.path.size() - 1, 'x');
+    std::string sub;
+    while (name.size() > 200) {
+        sub += "/" + name.substr(0, 199);
+        name = name.substr(200);
+    }
+    std::filesystem::create_directories(dir.path + sub);
+    const std::string file = dir.path + sub + "/" + name;
+    REQUIRE(file.size() == BW_PATH_MAX - 1);
+    write_file(file, "k");
+    const pid_t pid = run_child([&] { return ::open(file.c_str(), O_RDONLY) >= 0 ? 0 : 3; });
+    const auto opens = opens_of(pid, file);
+    REQUIRE(opens.size() == 1);
+    for (auto& [e, o] : sensor().of<barbwire::open_event>(pid))
+        if (o.path == file) CHECK_FALSE(e.truncated);
+}
+
+TEST_CASE("a file on an overlay mount: the path crosses the mount point, dev/ino match stat") {
+    temp_dir dir;
+    for (const char* d : {"/lower", "/upper", "/work", "/merged"}) std::filesystem::create_directory(dir.path + d);
+    write_file(dir.path + "/lower/ov-secret", "k");
+    const std::string opts = "lowerdir=" + dir.path + "/lower,upperdir=" + dir.path + "/upper,workdir=" + dir.path + "/work";
+    const std::string merged = dir.path + "/merged";
+    const std::string cmd = "mount -t overlay overlay -o " + opts + " " + merged + " 2>/dev/null";
+    if (std::system(cmd.c_str()) != 0) {
+        WARN("cannot mount overlayfs here; skipped");
+        return;
+    }
+    const std::string file = merged + "/ov-secret";
+    const pid_t pid = run_child([&] { return ::open(file.c_str(), O_RDONLY) >= 0 ? 0 : 3; });
+    check_open(pid, file);
+    CHECK(std::system(("umount " + merged).c_str()) == 0);
+}
+
+// Last, so that it covers the records of every case above.
 TEST_CASE("every record decodes, none is from the sensor itself, nothing was dropped") {
     // Make sure some traffic went through even when this case runs alone.
     run_child([] { return 0; });
