@@ -581,6 +581,32 @@ TEST_CASE("a file on an overlay mount: the path crosses the mount point, dev/ino
     CHECK(std::system(("umount " + merged).c_str()) == 0);
 }
 
+TEST_CASE("a full ring buffer counts drops per kind") {
+    // A second, tiny and never-read ring buffer: a burst of opens must
+    // overflow it, and every lost record must be counted.
+    barbwire::sensor::loader_options opts;
+    opts.self_tgid = static_cast<std::uint32_t>(::getpid());
+    opts.ring_bytes = static_cast<std::size_t>(::sysconf(_SC_PAGESIZE));
+    auto small = bpf_loader::open_and_attach(opts);
+    REQUIRE(small.has_value());
+    temp_dir dir;
+    const std::string file = dir.path + "/burst";
+    write_file(file, "k");
+    run_child([&] {
+        for (int i = 0; i < 200; ++i) {
+            const int fd = ::open(file.c_str(), O_RDONLY);
+            if (fd < 0) return 2;
+            ::close(fd);
+        }
+        return 0;
+    });
+    const auto c = (*small)->counters();
+    CHECK(c.drops_by_kind[BW_EVENT_OPEN] >= 190);
+    std::uint64_t sum = 0;
+    for (auto n : c.drops_by_kind) sum += n;
+    CHECK(c.drops == sum);
+}
+
 // Last, so that it covers the records of every case above.
 TEST_CASE("every record decodes, none is from the sensor itself, nothing was dropped") {
     // Make sure some traffic went through even when this case runs alone.
