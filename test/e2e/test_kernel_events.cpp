@@ -326,6 +326,34 @@ TEST_CASE("fork, exec of /bin/true and exit are reported with the resolved execu
     CHECK(exits[0].second.exit_code == 0);
 }
 
+TEST_CASE("exec of a #! script reports the interpreter, as /proc/PID/exe does") {
+    temp_dir dir;
+    const std::string script = dir.path + "/script.sh";
+    write_file(script, "#!/bin/sh\nexit 0\n");
+    REQUIRE(::chmod(script.c_str(), 0755) == 0);
+    const std::string sh = std::filesystem::canonical("/bin/sh").string();
+    const pid_t pid = run_child([&] {
+        const pid_t c = ::fork();
+        if (c == 0) {
+            ::execl(script.c_str(), script.c_str(), static_cast<char*>(nullptr));
+            ::_exit(127);
+        }
+        int st = 0;
+        return c > 0 && ::waitpid(c, &st, 0) == c && WIFEXITED(st) && WEXITSTATUS(st) == 0 ? 0 : 2;
+    });
+    std::optional<std::uint32_t> child;
+    for (auto& [e, f] : sensor().of<barbwire::fork_event>(pid))
+        if (!f.is_thread(static_cast<std::uint32_t>(pid))) child = f.child_pid;
+    REQUIRE(child.has_value());
+    sensor().drain_until_exit(static_cast<pid_t>(*child));
+    const auto execs = sensor().of<barbwire::exec_event>(static_cast<pid_t>(*child));
+    REQUIRE(execs.size() == 1);
+    CHECK(execs[0].second.exe == sh);
+    CHECK(execs[0].second.exe_ino == stat_of(sh).st_ino);
+    REQUIRE_FALSE(execs[0].second.argv.empty());
+    CHECK(execs[0].second.argv.back() == script);
+}
+
 TEST_CASE("exit codes and threads") {
     const pid_t pid = run_child(
         [] {
