@@ -1,0 +1,389 @@
+#!/usr/bin/env python3
+"""End-to-end tests of the live sensor: real kernel, real processes, loopback only.
+
+  e2e_test.py BARBWIRE SOURCE_ROOT CASE
+
+Each CASE is one function below; meson registers each as its own test in
+suite 'e2e'. They need root and a build with the sensor; otherwise they exit
+77 (skip), or 1 when CI=true. See README.md in this directory.
+"""
+import json
+import os
+import shutil
+import signal
+import subprocess
+import sys
+import time
+
+sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+import harness as h  # noqa: E402
+from harness import check  # noqa: E402
+
+BW = ""
+ROOT = ""
+
+SHADOW = "/etc/shadow"
+CRED = "credential access"
+SSH = "ssh key exfiltration"
+
+DUMMY_KEY = """-----BEGIN OPENSSH PRIVATE KEY-----
+b3BlbnNzaC1rZXktdjEAAAAABG5vbmUAAAAEbm9uZQAAAAAAAAABAAAAMwAAAAtzc2gtZW
+QyNTUxOQAAACBiYXJid2lyZS1lMmUtdGVzdC1rZXktbm90LWEtcmVhbC1vbmUAAAAA
+-----END OPENSSH PRIVATE KEY-----
+"""
+
+
+def seed_config_text():
+    return h.read_file(os.path.join(ROOT, "test", "config", "seed-barbwire-config.yml"))
+
+
+def config_copy(ws, text=None, name="barbwire-config.yml"):
+    return h.write_file(ws.path(name), seed_config_text() if text is None else text)
+
+
+def shadow_then_tcp(sensor, listener, addr="127.0.0.1", family="ipv4"):
+    """Scenario 1 as a reusable step: an actor reads /etc/shadow and connects at once."""
+    actor = h.Actor(h.read_snippet(SHADOW) + h.tcp_connect_snippet(addr, listener.port))
+    rep = actor.run()
+    check(listener.accepted_from(int(rep["local_port"])),
+          f"the listener never saw the actor's connection from port {rep['local_port']}")
+    got = sensor.wait_alert(actor.pid)
+    check(got, f"no alert for actor pid {actor.pid} within {h.ALERT_TIMEOUT} s; stderr:\n{sensor.stderr()}")
+    return actor
+
+
+def expect_shadow_alert(a, actor, port, addr="127.0.0.1", family="ipv4"):
+    h.check_alert(a, actor, path=SHADOW, category=CRED, addr=addr, port=port, family=family,
+                  breakdown=h.seed_score_breakdown(CRED))
+
+
+# --------------------------------------------------------------------------- cases
+
+def case_shadow_tcp():
+    """1. python reads /etc/shadow, connects to 127.0.0.1: one HIGH alert (3 + bash 2)."""
+    h.require_root_and_sensor()
+    ws, sensor, lst = h.Workspace(), None, None
+    try:
+        cfg = config_copy(ws)
+        lst = h.TcpListener("127.0.0.1")
+        sensor = h.Sensor(BW, cfg).start().wait_ready()
+        actor = shadow_then_tcp(sensor, lst)
+        sensor.stop_cleanly()
+        expect_shadow_alert(h.exactly_one(sensor, actor), actor, lst.port)
+    finally:
+        cleanup(sensor, lst, ws)
+
+
+def case_ssh_key_relative():
+    """2. ~/.ssh/id_rsa in a temp HOME, opened as 'id_rsa' after chdir: absolute path in the alert."""
+    h.require_root_and_sensor()
+    ws, sensor, lst = h.Workspace(), None, None
+    try:
+        cfg = config_copy(ws)
+        home = ws.path("home")
+        os.makedirs(os.path.join(home, ".ssh"), mode=0o700)
+        key = h.write_file(os.path.join(home, ".ssh", "id_rsa"), DUMMY_KEY, mode=0o600)
+        want_path = os.path.join(os.path.realpath(home), ".ssh", "id_rsa")
+        check(os.path.realpath(key) == want_path, "temp HOME realpath mismatch")
+        lst = h.TcpListener("127.0.0.1")
+        sensor = h.Sensor(BW, cfg).start().wait_ready()
+        code = ("os.chdir(os.path.join(os.environ['HOME'], '.ssh'))\n"
+                + h.read_snippet("id_rsa") + h.tcp_connect_snippet("127.0.0.1", lst.port))
+        actor = h.Actor(code, home=home)
+        rep = actor.run()
+        check(lst.accepted_from(int(rep["local_port"])), "the listener never saw the actor's connection")
+        sensor.wait_alert(actor.pid)
+        sensor.stop_cleanly()
+        a = h.exactly_one(sensor, actor)
+        h.check_alert(a, actor, path=want_path, category=SSH, addr="127.0.0.1", port=lst.port,
+                      family="ipv4", breakdown=h.seed_score_breakdown(SSH))
+    finally:
+        cleanup(sensor, lst, ws)
+
+
+def case_symlink_shadow():
+    """3. /tmp/<unique>/x -> /etc/shadow opened through the link: the alert names /etc/shadow."""
+    h.require_root_and_sensor()
+    ws, sensor, lst = h.Workspace(), None, None
+    try:
+        cfg = config_copy(ws)
+        link = ws.path("x")
+        os.symlink(SHADOW, link)
+        lst = h.TcpListener("127.0.0.1")
+        sensor = h.Sensor(BW, cfg).start().wait_ready()
+        actor = h.Actor(h.read_snippet(link) + h.tcp_connect_snippet("127.0.0.1", lst.port))
+        rep = actor.run()
+        check(lst.accepted_from(int(rep["local_port"])), "the listener never saw the actor's connection")
+        sensor.wait_alert(actor.pid)
+        sensor.stop_cleanly()
+        # A sensor reporting the user-space name would say /tmp/.../x ("staging area", score 4).
+        expect_shadow_alert(h.exactly_one(sensor, actor), actor, lst.port)
+    finally:
+        cleanup(sensor, lst, ws)
+
+
+def case_udp_sendto_53():
+    """4. read /etc/shadow, UDP sendto 127.0.0.1:53 with port 53 removed from the whitelist."""
+    h.require_root_and_sensor()
+    ws, sensor, rcv = h.Workspace(), None, None
+    try:
+        text = seed_config_text()
+        new = text.replace("  ports:\n    - 53\n", "  ports: []\n")
+        check(new != text, "seed config changed shape (whitelist ports: - 53); update this test")
+        cfg = config_copy(ws, new)
+        try:  # receive it if we can own 127.0.0.1:53; sendto succeeds either way
+            rcv = h.UdpReceiver("127.0.0.1", 53)
+        except OSError as e:
+            print(f"note: cannot bind 127.0.0.1:53 ({e}); sending to it unbound")
+        sensor = h.Sensor(BW, cfg).start().wait_ready()
+        actor = h.Actor(h.read_snippet(SHADOW) + h.udp_sendto_snippet("127.0.0.1", 53))
+        rep = actor.run()
+        if rcv is not None:
+            check(rcv.received_from(int(rep["local_port"])), "the receiver on 127.0.0.1:53 got nothing")
+        check(sensor.wait_alert(actor.pid), f"no alert for the UDP send; stderr:\n{sensor.stderr()}")
+        sensor.stop_cleanly()
+        a = h.exactly_one(sensor, actor)
+        h.check_alert(a, actor, path=SHADOW, category=CRED, addr="127.0.0.1", port=53, family="ipv4",
+                      op="send", protocol="udp", breakdown=h.seed_score_breakdown(CRED))
+    finally:
+        cleanup(sensor, rcv, ws)
+
+
+def case_outside_window_and_no_read():
+    """5. read then connect 7 s later (5 s window): no alert; connect without a read: no alert.
+    Recorded, so the trace proves the sensor saw those opens and connects (the silence is
+    the window's doing, not blindness), and a positive control in the same run must alert."""
+    h.require_root_and_sensor()
+    ws, sensor, lst = h.Workspace(), None, None
+    actors = []
+    try:
+        cfg = config_copy(ws)
+        check("window_duration: 5\n" in seed_config_text(), "seed config window is not 5 s; update this test")
+        trace = ws.path("trace.jsonl")
+        lst = h.TcpListener("127.0.0.1")
+        sensor = h.Sensor(BW, cfg, command="record", record_file=trace).start().wait_ready()
+        late = h.Actor(h.read_snippet(SHADOW) + "time.sleep(7)\n" + h.tcp_connect_snippet("127.0.0.1", lst.port))
+        actors.append(late)
+        late.go()
+        t0 = time.monotonic()
+        noread = h.Actor(h.tcp_connect_snippet("127.0.0.1", lst.port))
+        actors.append(noread)
+        rep_noread = noread.run()
+        control = shadow_then_tcp(sensor, lst)       # positive control, meanwhile
+        rep_late = late.wait(timeout=20)
+        check(time.monotonic() - t0 >= 7, "late actor finished too early")
+        for name, rep in (("no-read", rep_noread), ("late", rep_late)):
+            check(lst.accepted_from(int(rep["local_port"])), f"the listener never saw the {name} actor's connection")
+        time.sleep(2.5)                               # give a wrong alert time to show up
+        sensor.stop_cleanly()
+        check(sensor.alerts(late.pid) == [],
+              f"connect 7 s after the read (window 5 s) alerted: {sensor.alerts(late.pid)}")
+        check(sensor.alerts(noread.pid) == [],
+              f"connect without any sensitive read alerted: {sensor.alerts(noread.pid)}")
+        expect_shadow_alert(h.exactly_one(sensor, control), control, lst.port)
+
+        events = h.read_trace(trace)
+        ev = {a.pid: [e for e in events if e.get("pid") == a.pid] for a in (late, noread)}
+        opens = [e for e in ev[late.pid] if e.get("kind") == "open" and e.get("path") == SHADOW]
+        conns = [e for e in ev[late.pid] if e.get("kind") == "connect" and e.get("port") == lst.port]
+        check(len(opens) == 1 and len(conns) == 1,
+              f"the trace should hold the late actor's open and connect: {ev[late.pid]}")
+        gap = conns[0]["ts"] - opens[0]["ts"]
+        check(gap >= 7_000_000_000, f"late actor's connect came {gap} ns after the open, expected >= 7 s")
+        check(any(e.get("kind") == "connect" and e.get("port") == lst.port for e in ev[noread.pid]),
+              f"the trace has no connect of the no-read actor: {ev[noread.pid]}")
+        sensitive = [e for e in ev[noread.pid] if e.get("kind") == "open"
+                     and any(p in e.get("path", "") for p in h.SEED_PATTERNS)]
+        check(sensitive == [], f"the no-read actor opened sensitive files after all: {sensitive}")
+    finally:
+        for a in actors:
+            a.kill()
+        cleanup(sensor, lst, ws)
+
+
+def case_ipv6_loopback():
+    """6. read /etc/shadow, connect to [::1]: address ::1, family ipv6."""
+    h.require_root_and_sensor()
+    ws, sensor, lst = h.Workspace(), None, None
+    try:
+        cfg = config_copy(ws)
+        try:
+            lst = h.TcpListener("::1")
+        except OSError as e:
+            h.skip_or_fail(f"no IPv6 loopback on this host: {e}")
+        sensor = h.Sensor(BW, cfg).start().wait_ready()
+        actor = shadow_then_tcp(sensor, lst, addr="::1", family="ipv6")
+        sensor.stop_cleanly()
+        expect_shadow_alert(h.exactly_one(sensor, actor), actor, lst.port, addr="::1", family="ipv6")
+    finally:
+        cleanup(sensor, lst, ws)
+
+
+def case_record_replay():
+    """7. `barbwire record FILE` during scenario 1; `replay FILE` gives the same alert."""
+    h.require_root_and_sensor()
+    ws, sensor, lst = h.Workspace(), None, None
+    try:
+        cfg = config_copy(ws)
+        trace = ws.path("trace.jsonl")
+        lst = h.TcpListener("127.0.0.1")
+        sensor = h.Sensor(BW, cfg, command="record", record_file=trace).start().wait_ready()
+        actor = shadow_then_tcp(sensor, lst)
+        sensor.stop_cleanly()
+        live = h.exactly_one(sensor, actor)
+        expect_shadow_alert(live, actor, lst.port)
+
+        events = h.read_trace(trace)
+        execs = {e.get("pid") for e in events if e.get("kind") == "exec"}
+        # processes older than the sensor are seeded from /proc as exec lines
+        check(os.getpid() in execs, f"trace has no exec line for the (pre-existing) test process {os.getpid()}")
+        check(1 in execs, "trace has no exec line for pid 1")
+        mine = [e for e in events if e.get("pid") == actor.pid]
+        check(any(e.get("kind") == "exec" for e in mine), f"trace has no exec of the actor: {mine}")
+        check(any(e.get("kind") == "open" and e.get("path") == SHADOW for e in mine),
+              f"trace has no open of {SHADOW} by the actor: {mine}")
+        check(any(e.get("kind") == "connect" and e.get("port") == lst.port for e in mine),
+              f"trace has no connect to port {lst.port} by the actor: {mine}")
+
+        p = subprocess.run([BW, "replay", trace, "--config", cfg, "--format", "json"],
+                           capture_output=True, timeout=60)
+        err = p.stderr.decode(errors="replace")
+        check(p.returncode == 0, f"replay exit {p.returncode}: {err}")
+        replayed = [json.loads(l) for l in p.stdout.decode().splitlines() if l.strip()]
+        mine = [a for a in replayed if a["process"]["pid"] == actor.pid]
+        check(len(mine) == 1, f"replay: expected one alert for pid {actor.pid}, got {mine}")
+        r = mine[0]
+
+        def key(a):
+            return {"severity": a["severity"], "score": a["score"], "file.path": a["file"]["path"],
+                    "destination": a["destination"], "process.pid": a["process"]["pid"],
+                    "process.exe": a["process"]["exe"]}
+        check(key(r) == key(live), f"replayed alert differs from the live one:\nlive   {key(live)}\nreplay {key(r)}")
+    finally:
+        cleanup(sensor, lst, ws)
+
+
+def case_sighup_broken_config():
+    """8. SIGHUP with a broken --config file: reload fails, old rules stay, still alerts."""
+    h.require_root_and_sensor()
+    ws, sensor, lst = h.Workspace(), None, None
+    try:
+        cfg = config_copy(ws)
+        lst = h.TcpListener("127.0.0.1")
+        sensor = h.Sensor(BW, cfg).start().wait_ready()
+        h.write_file(cfg, "window_duration: 5\nsuspicious_files: [\n  - {{{ garbage\n\x01\n")
+        sensor.signal(signal.SIGHUP)
+        line = sensor.wait_stderr("barbwire: config reload failed, keeping the previous rules: ")
+        check(line is not None, f"no 'config reload failed' line after SIGHUP; stderr:\n{sensor.stderr()}")
+        check(sensor.running(), f"sensor exited after a failed reload; stderr:\n{sensor.stderr()}")
+        actor = shadow_then_tcp(sensor, lst)
+        sensor.stop_cleanly()
+        expect_shadow_alert(h.exactly_one(sensor, actor), actor, lst.port)
+        check(not any(l.startswith("barbwire: config reloaded from") for l in sensor.stderr_lines()),
+              f"a garbage config was reported as reloaded:\n{sensor.stderr()}")
+    finally:
+        cleanup(sensor, lst, ws)
+
+
+def case_sighup_reload_ok():
+    """SIGHUP with a valid new config takes effect: whitelisting the listener's port silences
+    the alert; another port still alerts."""
+    h.require_root_and_sensor()
+    ws, sensor, lst, lst2 = h.Workspace(), None, None, None
+    try:
+        cfg = config_copy(ws)
+        lst = h.TcpListener("127.0.0.1")
+        lst2 = h.TcpListener("127.0.0.1")
+        sensor = h.Sensor(BW, cfg).start().wait_ready()
+        text = seed_config_text()
+        new = text.replace("  ports:\n    - 53\n", f"  ports:\n    - 53\n    - {lst.port}\n")
+        check(new != text, "seed config changed shape (whitelist ports: - 53); update this test")
+        h.write_file(cfg, new)
+        sensor.signal(signal.SIGHUP)
+        line = sensor.wait_stderr("barbwire: config reloaded from ")
+        check(line is not None and cfg in line, f"no 'config reloaded from {cfg}' line; stderr:\n{sensor.stderr()}")
+        quiet = h.Actor(h.read_snippet(SHADOW) + h.tcp_connect_snippet("127.0.0.1", lst.port))
+        rep = quiet.run()
+        check(lst.accepted_from(int(rep["local_port"])), "the listener never saw the actor's connection")
+        loud = shadow_then_tcp(sensor, lst2)
+        time.sleep(1.0)
+        sensor.stop_cleanly()
+        check(sensor.alerts(quiet.pid) == [], f"whitelisted port alerted after reload: {sensor.alerts(quiet.pid)}")
+        expect_shadow_alert(h.exactly_one(sensor, loud), loud, lst2.port)
+    finally:
+        cleanup(sensor, lst, ws, lst2)
+
+
+def case_not_root():
+    """9. As an unprivileged user: one 'barbwire: ' line about root/CAP_BPF, exit 2."""
+    h.sensor_built_or_skip()
+    ws = h.Workspace()
+    try:
+        # a copy nobody can execute, whatever the checkout's directory permissions
+        exe = ws.path("barbwire")
+        shutil.copy2(BW, exe)
+        os.chmod(exe, 0o755)
+        cfg = config_copy(ws)
+        if os.geteuid() == 0:
+            setpriv = shutil.which("setpriv")
+            if setpriv:
+                prefix = [setpriv, "--reuid=65534", "--regid=65534", "--clear-groups", "--"]
+            elif shutil.which("runuser"):
+                prefix = [shutil.which("runuser"), "-u", "nobody", "--"]
+            else:
+                h.skip_or_fail("neither setpriv nor runuser is installed to drop root")
+        else:
+            prefix = []  # already unprivileged
+        try:
+            p = subprocess.run(prefix + [exe, "run", "--config", cfg, "--format", "json"],
+                               stdin=subprocess.DEVNULL, capture_output=True, timeout=20, cwd="/")
+        except subprocess.TimeoutExpired as e:
+            raise h.Failure(f"the unprivileged sensor was still running after 20 s instead of exiting 2; "
+                            f"stderr: {(e.stderr or b'').decode(errors='replace')!r}")
+        out = p.stdout.decode(errors="replace")
+        err = p.stderr.decode(errors="replace")
+        if "not in this build" in err:
+            h.skip_or_fail("barbwire run says the live sensor is not in this build: " + err.strip())
+        lines = [l for l in err.splitlines() if l.strip()]
+        check(p.returncode == 2, f"exit {p.returncode}, expected 2; stderr: {err!r}")
+        check(len(lines) == 1, f"expected exactly one stderr line, got {len(lines)}: {err!r}")
+        check(lines[0].startswith("barbwire: "), f"error line should start with 'barbwire: ': {lines[0]!r}")
+        check("root" in lines[0] or "CAP_BPF" in lines[0], f"error line should mention root or CAP_BPF: {lines[0]!r}")
+        check(out == "", f"nothing on stdout expected: {out!r}")
+    finally:
+        ws.cleanup()
+
+
+# --------------------------------------------------------------------------- driver
+
+def cleanup(sensor, listener, ws, *more):
+    if sensor is not None:
+        sensor.kill()
+    for l in (listener, *more):
+        if l is not None:
+            l.close()
+    ws.cleanup()
+
+
+def main():
+    global BW, ROOT
+    if len(sys.argv) != 4:
+        sys.exit(__doc__)
+    BW, ROOT, case = os.path.abspath(sys.argv[1]), sys.argv[2], sys.argv[3]
+    fn = globals().get("case_" + case)
+    if fn is None:
+        sys.exit(f"e2e_test: no case {case!r}")
+    if not os.path.exists(BW):
+        h.skip_or_fail(f"{BW} is not built")
+    t0 = time.monotonic()
+    try:
+        fn()
+    except AssertionError as e:
+        print(f"FAIL {case}: {e}")
+        return 1
+    print(f"ok {case} ({time.monotonic() - t0:.1f} s)")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,497 @@
+"""Shared helpers for the end-to-end tests of the live sensor (test/e2e).
+
+These tests run the real `barbwire run` / `barbwire record` against the real
+kernel, as root, and make real processes read real files and talk to
+listeners this harness opens on 127.0.0.1 or ::1. Nothing ever leaves the
+loopback interface.
+
+Process lineage is made deterministic so the expected score is known:
+
+    test process --fork/exec--> timeout --fork/exec--> bash -c '"$0" "$@"; exit $?'
+                                                          --fork/exec--> python (the actor)
+
+The actor's parent is `bash` (seed config: suspicious parent, +2) and its
+grandparent is `timeout` (no rule), both exec'd after the sensor is ready,
+so the sensor learned them from exec events. The actor is the real
+interpreter (sys.executable) run with `-I -S`, which opens nothing under
+/etc/passwd, /tmp/, /proc/ ... at start-up (checked with strace), so the only
+sensitive open it makes is the one the test asks for.
+"""
+import json
+import os
+import select
+import shutil
+import signal
+import socket
+import subprocess
+import sys
+import tempfile
+import threading
+import time
+
+SKIP = 77
+READY_PREFIX = "barbwire: ready"
+READY_TIMEOUT = 30.0
+ALERT_TIMEOUT = 5.0
+
+PY = sys.executable
+PY_REAL = os.path.realpath(sys.executable)
+
+
+class Failure(AssertionError):
+    pass
+
+
+def check(cond, msg):
+    if not cond:
+        raise Failure(msg)
+
+
+def skip_or_fail(reason):
+    """Meson's skip code 77; under CI=true a skipped privileged test is a failure."""
+    if os.environ.get("CI") == "true":
+        print(f"FAIL (CI=true, a skipped e2e test counts as a failure): {reason}")
+        sys.exit(1)
+    print(f"SKIP: {reason}")
+    sys.exit(SKIP)
+
+
+def sensor_built_or_skip():
+    have = os.environ.get("BW_HAVE_SENSOR")
+    if have == "0":
+        skip_or_fail("barbwire was built without the live eBPF sensor (meson: have_sensor is false; "
+                     "install clang, bpftool, libbpf-dev, libelf-dev and reconfigure)")
+
+
+def require_root_and_sensor():
+    sensor_built_or_skip()
+    if os.geteuid() != 0:
+        skip_or_fail("the live sensor needs root (CAP_BPF, CAP_PERFMON, CAP_SYS_ADMIN); run the e2e suite as root")
+
+
+def read_file(p, mode="r"):
+    with open(p, mode) as f:
+        return f.read()
+
+
+def write_file(p, text, mode=0o644):
+    with open(p, "w") as f:
+        f.write(text)
+    os.chmod(p, mode)
+    return p
+
+
+# --------------------------------------------------------------------------- sensor
+
+class Sensor:
+    """A running `barbwire run|record` with --format json, its stdout parsed as alerts."""
+
+    def __init__(self, bw, config, command="run", record_file=None, extra=()):
+        self.bw = bw
+        self.config = config
+        args = [bw, command]
+        if command == "record":
+            args.append(record_file)
+        args += ["--config", config, "--format", "json", *extra]
+        self.args = args
+        self.proc = None
+        self._lock = threading.Lock()
+        self._out = []          # stdout lines (str, no newline)
+        self._err = []          # stderr lines
+        self._ready = threading.Event()
+        self._threads = []
+        self.rc = None
+
+    # -- lifecycle
+    def start(self):
+        self.proc = subprocess.Popen(self.args, stdin=subprocess.DEVNULL, stdout=subprocess.PIPE,
+                                     stderr=subprocess.PIPE, cwd="/", start_new_session=True)
+        for stream, sink, is_err in ((self.proc.stdout, self._out, False), (self.proc.stderr, self._err, True)):
+            t = threading.Thread(target=self._pump, args=(stream, sink, is_err), daemon=True)
+            t.start()
+            self._threads.append(t)
+        return self
+
+    def _pump(self, stream, sink, is_err):
+        for raw in iter(stream.readline, b""):
+            line = raw.decode("utf-8", errors="replace").rstrip("\n")
+            with self._lock:
+                sink.append(line)
+            if is_err and line.startswith(READY_PREFIX):
+                self._ready.set()
+        stream.close()
+
+    def wait_ready(self, timeout=READY_TIMEOUT):
+        deadline = time.monotonic() + timeout
+        while time.monotonic() < deadline:
+            if self._ready.wait(0.1):
+                return self
+            if self.proc.poll() is not None:
+                self._join()
+                err = self.stderr()
+                if "not in this build" in err:
+                    skip_or_fail("barbwire run says the live sensor is not in this build: " + err.strip())
+                raise Failure(f"sensor exited with {self.proc.returncode} before '{READY_PREFIX}'; "
+                              f"command: {' '.join(self.args)}\nstderr:\n{err}")
+        raise Failure(f"no '{READY_PREFIX}' line on stderr within {timeout:.0f} s; "
+                      f"command: {' '.join(self.args)}\nstderr so far:\n{self.stderr()}")
+
+    def signal(self, sig):
+        check(self.proc.poll() is None,
+              f"sensor is not running (exit {self.proc.returncode}) when sending {sig!r}; stderr:\n{self.stderr()}")
+        self.proc.send_signal(sig)
+
+    def running(self):
+        return self.proc is not None and self.proc.poll() is None
+
+    def stop(self, timeout=15.0):
+        """SIGINT, wait for the clean exit; returns the exit code."""
+        if self.proc is None:
+            return None
+        if self.proc.poll() is None:
+            self.proc.send_signal(signal.SIGINT)
+            try:
+                self.proc.wait(timeout)
+            except subprocess.TimeoutExpired:
+                self.proc.kill()
+                self.proc.wait()
+                self._join()
+                raise Failure(f"sensor did not exit within {timeout:.0f} s of SIGINT; stderr:\n{self.stderr()}")
+        self._join()
+        self.rc = self.proc.returncode
+        return self.rc
+
+    def stop_cleanly(self):
+        rc = self.stop()
+        check(rc == 0, f"sensor exit code after SIGINT was {rc}, expected 0; stderr:\n{self.stderr()}")
+        return rc
+
+    def kill(self):
+        """Last resort for finally blocks: never leave a sensor behind."""
+        if self.proc is not None and self.proc.poll() is None:
+            self.proc.kill()
+            try:
+                self.proc.wait(10)
+            except subprocess.TimeoutExpired:
+                pass
+        if self.proc is not None:
+            self._join(timeout=2)
+
+    def _join(self, timeout=10):
+        for t in self._threads:
+            t.join(timeout)
+
+    # -- output
+    def stderr(self):
+        with self._lock:
+            return "\n".join(self._err)
+
+    def stderr_lines(self):
+        with self._lock:
+            return list(self._err)
+
+    def stdout_lines(self):
+        with self._lock:
+            return list(self._out)
+
+    def alerts(self, pid=None):
+        """Every stdout line must be one alert JSON object (--format json)."""
+        out = []
+        for line in self.stdout_lines():
+            if not line.strip():
+                continue
+            try:
+                a = json.loads(line)
+            except ValueError as e:
+                raise Failure(f"stdout line is not JSON ({e}): {line!r}")
+            check(isinstance(a, dict), f"stdout line is not a JSON object: {line!r}")
+            out.append(a)
+        if pid is not None:
+            out = [a for a in out if a.get("process", {}).get("pid") == pid]
+        return out
+
+    def wait_alert(self, pid, timeout=ALERT_TIMEOUT):
+        """Poll stdout up to `timeout` for an alert of `pid`; returns the alerts seen so far."""
+        deadline = time.monotonic() + timeout
+        while True:
+            got = self.alerts(pid)
+            if got or time.monotonic() >= deadline:
+                return got
+            time.sleep(0.05)
+
+    def wait_stderr(self, prefix, timeout=5.0):
+        deadline = time.monotonic() + timeout
+        while time.monotonic() < deadline:
+            for line in self.stderr_lines():
+                if line.startswith(prefix):
+                    return line
+            time.sleep(0.05)
+        return None
+
+
+# --------------------------------------------------------------------------- listeners
+
+class TcpListener:
+    """A TCP listener on a loopback address with an ephemeral port; accepts and records peers."""
+
+    def __init__(self, host="127.0.0.1"):
+        check(host in ("127.0.0.1", "::1"), f"listeners are loopback only, got {host}")
+        fam = socket.AF_INET6 if ":" in host else socket.AF_INET
+        self.host = host
+        self.sock = socket.socket(fam, socket.SOCK_STREAM)
+        self.sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+        self.sock.bind((host, 0))
+        self.sock.listen(64)
+        self.port = self.sock.getsockname()[1]
+        self.peers = []          # (addr, port) of accepted connections
+        self._stop = False
+        self._t = threading.Thread(target=self._loop, daemon=True)
+        self._t.start()
+
+    def _loop(self):
+        while not self._stop:
+            r, _, _ = select.select([self.sock], [], [], 0.1)
+            if not r:
+                continue
+            try:
+                c, peer = self.sock.accept()
+            except OSError:
+                continue
+            self.peers.append((peer[0], peer[1]))
+            c.close()
+
+    def accepted_from(self, port, timeout=3.0):
+        deadline = time.monotonic() + timeout
+        while time.monotonic() < deadline:
+            if any(p == port for _, p in self.peers):
+                return True
+            time.sleep(0.02)
+        return False
+
+    def close(self):
+        self._stop = True
+        self._t.join(2)
+        self.sock.close()
+
+
+class UdpReceiver:
+    """A UDP socket bound on loopback (port 0 = ephemeral); records datagrams' sources."""
+
+    def __init__(self, host="127.0.0.1", port=0):
+        check(host in ("127.0.0.1", "::1"), f"receivers are loopback only, got {host}")
+        fam = socket.AF_INET6 if ":" in host else socket.AF_INET
+        self.sock = socket.socket(fam, socket.SOCK_DGRAM)
+        self.sock.bind((host, port))
+        self.port = self.sock.getsockname()[1]
+        self.sources = []
+        self._stop = False
+        self._t = threading.Thread(target=self._loop, daemon=True)
+        self._t.start()
+
+    def _loop(self):
+        while not self._stop:
+            r, _, _ = select.select([self.sock], [], [], 0.1)
+            if r:
+                try:
+                    _, src = self.sock.recvfrom(2048)
+                    self.sources.append((src[0], src[1]))
+                except OSError:
+                    pass
+
+    def received_from(self, port, timeout=3.0):
+        deadline = time.monotonic() + timeout
+        while time.monotonic() < deadline:
+            if any(p == port for _, p in self.sources):
+                return True
+            time.sleep(0.02)
+        return False
+
+    def close(self):
+        self._stop = True
+        self._t.join(2)
+        self.sock.close()
+
+
+# --------------------------------------------------------------------------- actor processes
+
+_PRELUDE = (
+    "import os, sys, socket, time\n"
+    "print(os.getpid(), os.getppid(), flush=True)\n"
+    "sys.stdin.readline()\n"          # wait for 'go' (the test checks the lineage first)
+)
+
+# Snippets for actor scripts. `report(k, v)` prints a line the test can read back.
+READ = "with open({path!r}, 'rb') as f: f.read(1)\n"
+TCP_CONNECT = (
+    "s = socket.socket(socket.{fam}, socket.SOCK_STREAM)\n"
+    "s.connect(({addr!r}, {port}))\n"
+    "print('local_port', s.getsockname()[1], flush=True)\n"
+    "s.close()\n"
+)
+UDP_SENDTO = (
+    "s = socket.socket(socket.{fam}, socket.SOCK_DGRAM)\n"
+    "s.sendto(b'barbwire-e2e', ({addr!r}, {port}))\n"
+    "print('local_port', s.getsockname()[1], flush=True)\n"
+    "s.close()\n"
+)
+
+
+def read_snippet(path):
+    return READ.format(path=path)
+
+
+def tcp_connect_snippet(addr, port):
+    fam = "AF_INET6" if ":" in addr else "AF_INET"
+    return TCP_CONNECT.format(fam=fam, addr=addr, port=port)
+
+
+def udp_sendto_snippet(addr, port):
+    fam = "AF_INET6" if ":" in addr else "AF_INET"
+    return UDP_SENDTO.format(fam=fam, addr=addr, port=port)
+
+
+class Actor:
+    """python (sys.executable) run by `bash -c` under `timeout`, so its parent is
+    bash and its grandparent timeout. It prints its pid, waits for go(), then
+    runs `code`."""
+
+    def __init__(self, code, home=None, cwd="/"):
+        timeout_bin = shutil.which("timeout") or "/usr/bin/timeout"
+        bash = shutil.which("bash") or "/bin/bash"
+        env = {"PATH": "/usr/bin:/bin", "LANG": "C", "HOME": home or "/nonexistent"}
+        # `; exit $?` keeps bash from exec'ing python in place: python is bash's child.
+        self.argv = [timeout_bin, "60", bash, "-c", '"$0" "$@"; exit $?', PY, "-I", "-S", "-c", _PRELUDE + code]
+        self.code = code
+        self.proc = subprocess.Popen(self.argv, stdin=subprocess.PIPE, stdout=subprocess.PIPE,
+                                     stderr=subprocess.PIPE, env=env, cwd=cwd)
+        self.timeout_pid = self.proc.pid
+        line = self._readline(10.0)
+        try:
+            pid, ppid = (int(x) for x in line.split())
+        except ValueError:
+            self.kill()
+            raise Failure(f"actor did not report its pid: {line!r}; stderr: {self.proc.stderr.read()!r}")
+        self.pid, self.bash_pid = pid, ppid
+        self.lines = []
+        # the lineage the expected score is based on
+        comm = read_file(f"/proc/{ppid}/comm").strip()
+        check(comm == "bash", f"actor's parent comm is {comm!r}, expected 'bash'")
+        st = read_file(f"/proc/{ppid}/status")
+        bash_ppid = int(next(l.split()[1] for l in st.splitlines() if l.startswith("PPid:")))
+        check(bash_ppid == self.timeout_pid, f"bash's parent is {bash_ppid}, expected timeout {self.timeout_pid}")
+
+    def _readline(self, timeout):
+        r, _, _ = select.select([self.proc.stdout], [], [], timeout)
+        if not r:
+            self.kill()
+            raise Failure(f"actor printed nothing within {timeout} s")
+        return self.proc.stdout.readline().decode(errors="replace").strip()
+
+    def go(self):
+        self.proc.stdin.write(b"go\n")
+        self.proc.stdin.flush()
+        return self
+
+    def wait(self, timeout=30.0):
+        """Wait for the actor; it must succeed. Returns its 'key value' report lines as a dict."""
+        try:
+            out, err = self.proc.communicate(timeout=timeout)
+        except subprocess.TimeoutExpired:
+            self.kill()
+            raise Failure(f"actor {self.pid} did not finish within {timeout} s")
+        check(self.proc.returncode == 0,
+              f"actor {self.pid} failed (exit {self.proc.returncode}): {err.decode(errors='replace')}")
+        rep = {}
+        for l in out.decode(errors="replace").splitlines():
+            k, _, v = l.partition(" ")
+            rep[k] = v
+        return rep
+
+    def run(self, timeout=30.0):
+        return self.go().wait(timeout)
+
+    def kill(self):
+        if self.proc.poll() is None:
+            self.proc.kill()
+            self.proc.wait()
+
+
+# --------------------------------------------------------------------------- alert checks
+
+def seed_score_breakdown(category, base=3):
+    """The seed config's score for an actor: the category's base + bash parent (+2),
+    timeout grandparent (no rule)."""
+    return [{"reason": category, "points": base}, {"reason": "suspicious parent: bash", "points": 2}]
+
+
+def check_alert(a, actor, *, path, category, addr, port, family, op="connect", protocol="tcp",
+                score=5, severity="HIGH", breakdown=None):
+    ctx = f"alert: {json.dumps(a, sort_keys=True)}"
+    p = a.get("process") or {}
+    check(p.get("pid") == actor.pid, f"process.pid {p.get('pid')} != actor {actor.pid}; {ctx}")
+    check(p.get("exe") == PY_REAL, f"process.exe {p.get('exe')!r} != realpath(sys.executable) {PY_REAL!r}; {ctx}")
+    check(p.get("comm") == os.path.basename(PY)[:15],
+          f"process.comm {p.get('comm')!r} != {os.path.basename(PY)[:15]!r}; {ctx}")
+    f = a.get("file") or {}
+    check(f.get("path") == path, f"file.path {f.get('path')!r} != {path!r}; {ctx}")
+    check(f.get("category") == category, f"file.category {f.get('category')!r} != {category!r}; {ctx}")
+    st = os.stat(path)
+    check(f.get("ino") == st.st_ino, f"file.ino {f.get('ino')} != stat st_ino {st.st_ino}; {ctx}")
+    check(f.get("dev") == st.st_dev, f"file.dev {f.get('dev')} != stat st_dev {st.st_dev}; {ctx}")
+    d = a.get("destination") or {}
+    want = {"op": op, "protocol": protocol, "addr": addr, "port": port, "family": family}
+    got = {k: d.get(k) for k in want}
+    check(got == want, f"destination {got} != {want}; {ctx}")
+    check(a.get("score") == score, f"score {a.get('score')} != {score}; {ctx}")
+    check(a.get("severity") == severity, f"severity {a.get('severity')!r} != {severity!r}; {ctx}")
+    if breakdown is not None:
+        check(a.get("score_breakdown") == breakdown, f"score_breakdown {a.get('score_breakdown')} != {breakdown}; {ctx}")
+    par = a.get("parent") or {}
+    check(par.get("pid") == actor.bash_pid and par.get("comm") == "bash",
+          f"parent {par} != bash pid {actor.bash_pid}; {ctx}")
+    gp = a.get("grandparent") or {}
+    check(gp.get("pid") == actor.timeout_pid and gp.get("comm") == "timeout",
+          f"grandparent {gp} != timeout pid {actor.timeout_pid}; {ctx}")
+    dn = a.get("delta_ns")
+    check(isinstance(dn, int) and 0 <= dn <= 5_000_000_000, f"delta_ns {dn} not within 0..5 s; {ctx}")
+
+
+def exactly_one(sensor, actor, timeout=ALERT_TIMEOUT):
+    """After the sensor stopped: the one alert of `actor`."""
+    got = sensor.alerts(actor.pid)
+    check(len(got) == 1, f"expected exactly one alert for actor pid {actor.pid}, got {len(got)}: {got}\n"
+                         f"sensor stderr:\n{sensor.stderr()}")
+    return got[0]
+
+
+def read_trace(path):
+    """A recorded JSON-lines trace as a list of dicts (comment and blank lines skipped)."""
+    check(os.path.exists(path), f"the sensor wrote no trace file {path}")
+    events = []
+    for n, line in enumerate(read_file(path).splitlines(), 1):
+        if not line.strip() or line.lstrip().startswith("#"):
+            continue
+        try:
+            events.append(json.loads(line))
+        except ValueError as e:
+            raise Failure(f"trace line {n} is not JSON ({e}): {line[:200]!r}")
+    return events
+
+
+SEED_PATTERNS = ("/etc/passwd", "/etc/shadow", ".ssh/id_rsa", ".ssh/id_ed25519", ".ssh/id_ecdsa",
+                 ".ssh/known_hosts", ".ssh/authorized_keys", "/etc/resolv.conf", "/etc/hosts",
+                 "/etc/nsswitch.conf", "/proc/", "/tmp/", "/dev/shm/")
+
+
+class Workspace:
+    """A private temp dir, world-traversable so setpriv'd users can read copies in it."""
+
+    def __init__(self):
+        self.dir = os.path.realpath(tempfile.mkdtemp(prefix="barbwire-e2e-"))
+        os.chmod(self.dir, 0o755)
+
+    def path(self, *p):
+        return os.path.join(self.dir, *p)
+
+    def cleanup(self):
+        shutil.rmtree(self.dir, ignore_errors=True)
