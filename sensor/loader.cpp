@@ -28,7 +28,7 @@ namespace {
 
 // error.hpp has no code for the sensor's environment yet; a failure to load
 // is a problem with the host's set-up, which is the closest existing code.
-constexpr errc loader_errc = errc::invalid_config;
+constexpr errc loader_errc = errc::system;
 
 constexpr const char* btf_path = "/sys/kernel/btf/vmlinux";
 constexpr const char* tracefs_events = "/sys/kernel/tracing/events";

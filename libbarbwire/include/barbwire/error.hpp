@@ -21,6 +21,9 @@ enum class errc : std::uint8_t {
     invalid_config,
     // trace
     parse_error,
+    // the sensor: an operating-system or kernel facility failed or is missing
+    // (privileges, BTF, BPF load/attach, tracefs). Never produced by the library.
+    system,
 };
 
 [[nodiscard]] constexpr std::string_view to_string(errc c) noexcept {
@@ -33,6 +36,7 @@ enum class errc : std::uint8_t {
     case errc::bad_field: return "bad_field";
     case errc::invalid_config: return "invalid_config";
     case errc::parse_error: return "parse_error";
+    case errc::system: return "system";
     }
     return "unknown";
 }

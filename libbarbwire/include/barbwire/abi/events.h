@@ -64,7 +64,7 @@ struct bw_exec_event {
 	__u16 _pad0;
 	__u32 _pad1;
 	char comm[BW_COMM_LEN];
-	char exe[BW_PATH_MAX];   /* kernel executable path (bprm->filename / exe_file) */
+	char exe[BW_PATH_MAX];   /* executable path resolved by the kernel from bprm->file */
 	char argv[BW_ARGV_MAX];  /* arguments separated by NUL */
 };
 
