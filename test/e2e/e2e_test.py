@@ -272,7 +272,7 @@ def case_sighup_broken_config():
         lst = h.TcpListener("127.0.0.1")
         sensor = h.Sensor(BW, cfg).start().wait_ready()
         h.write_file(cfg, "window_duration: 5\nsuspicious_files: [\n  - {{{ garbage\n\x01\n")
-        sensor.signal(signal.SIGHUP)
+        sensor.send(signal.SIGHUP)
         line = sensor.wait_stderr("barbwire: config reload failed, keeping the previous rules: ")
         check(line is not None, f"no 'config reload failed' line after SIGHUP; stderr:\n{sensor.stderr()}")
         check(sensor.running(), f"sensor exited after a failed reload; stderr:\n{sensor.stderr()}")
@@ -299,7 +299,7 @@ def case_sighup_reload_ok():
         new = text.replace("  ports:\n    - 53\n", f"  ports:\n    - 53\n    - {lst.port}\n")
         check(new != text, "seed config changed shape (whitelist ports: - 53); update this test")
         h.write_file(cfg, new)
-        sensor.signal(signal.SIGHUP)
+        sensor.send(signal.SIGHUP)
         line = sensor.wait_stderr("barbwire: config reloaded from ")
         check(line is not None and cfg in line, f"no 'config reloaded from {cfg}' line; stderr:\n{sensor.stderr()}")
         quiet = h.Actor(h.read_snippet(SHADOW) + h.tcp_connect_snippet("127.0.0.1", lst.port))
@@ -312,6 +312,27 @@ def case_sighup_reload_ok():
         expect_shadow_alert(h.exactly_one(sensor, loud), loud, lst2.port)
     finally:
         cleanup(sensor, lst, ws, lst2)
+
+
+def case_sigterm_clean_exit():
+    """SIGTERM, like SIGINT, ends the sensor cleanly: exit 0, final stats on stderr after
+    the ready line, and alerts already made are on stdout."""
+    h.require_root_and_sensor()
+    ws, sensor, lst = h.Workspace(), None, None
+    try:
+        cfg = config_copy(ws)
+        lst = h.TcpListener("127.0.0.1")
+        sensor = h.Sensor(BW, cfg).start().wait_ready()
+        actor = shadow_then_tcp(sensor, lst)
+        sensor.stop_cleanly(signal.SIGTERM)
+        lines = sensor.stderr_lines()
+        i = next(n for n, l in enumerate(lines) if l.startswith(h.READY_PREFIX))
+        after = [l for l in lines[i + 1:] if l.strip()]
+        check(after and all(l.startswith("barbwire: ") for l in after),
+              f"expected final stats ('barbwire: ...') on stderr after SIGTERM:\n{sensor.stderr()}")
+        expect_shadow_alert(h.exactly_one(sensor, actor), actor, lst.port)
+    finally:
+        cleanup(sensor, lst, ws)
 
 
 def case_not_root():

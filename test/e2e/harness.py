@@ -136,7 +136,7 @@ class Sensor:
         raise Failure(f"no '{READY_PREFIX}' line on stderr within {timeout:.0f} s; "
                       f"command: {' '.join(self.args)}\nstderr so far:\n{self.stderr()}")
 
-    def signal(self, sig):
+    def send(self, sig):
         check(self.proc.poll() is None,
               f"sensor is not running (exit {self.proc.returncode}) when sending {sig!r}; stderr:\n{self.stderr()}")
         self.proc.send_signal(sig)
@@ -161,9 +161,15 @@ class Sensor:
         self.rc = self.proc.returncode
         return self.rc
 
-    def stop_cleanly(self):
+    def stop_cleanly(self, sig=signal.SIGINT):
+        """Stop with `sig`; the exit must be 0, after exactly one ready line."""
+        if self.proc is not None and self.proc.poll() is None and sig != signal.SIGINT:
+            self.proc.send_signal(sig)
         rc = self.stop()
-        check(rc == 0, f"sensor exit code after SIGINT was {rc}, expected 0; stderr:\n{self.stderr()}")
+        check(rc == 0, f"sensor exit code after {signal.Signals(sig).name} was {rc}, expected 0; "
+                       f"stderr:\n{self.stderr()}")
+        ready = [l for l in self.stderr_lines() if l.startswith(READY_PREFIX)]
+        check(len(ready) == 1, f"expected exactly one '{READY_PREFIX}' line, got {len(ready)}:\n{self.stderr()}")
         return rc
 
     def kill(self):
