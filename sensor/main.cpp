@@ -1,6 +1,7 @@
 // barbwire: the command-line front end.
 //
-//   barbwire [run] [--config FILE] [--format text|json] [--output FILE]
+//   barbwire [run] [--config FILE] [--format text|json] [--output FILE] [--ring-size BYTES] [--verbose]
+//   barbwire record TRACE.jsonl [same options as run]
 //   barbwire replay TRACE.jsonl [--config FILE] [--format text|json] [--output FILE] [--stats]
 //   barbwire --version | --help
 
@@ -15,7 +16,11 @@
 
 #include <barbwire/version.hpp>
 
+#include "preflight.hpp"
 #include "replay.hpp"
+#ifdef BW_HAVE_SENSOR
+#include "run.hpp"
+#endif
 
 namespace {
 
@@ -28,6 +33,7 @@ constexpr const char* overview =
     "\n"
     "usage:\n"
     "  barbwire [run] [options]           watch this host (live eBPF sensor; needs root)\n"
+    "  barbwire record TRACE [options]    like run, and also write every event to TRACE for replay\n"
     "  barbwire replay TRACE [options]    run a recorded JSON-lines trace (- for stdin) through the rules\n"
     "  barbwire --version | --help\n"
     "\n"
@@ -99,16 +105,65 @@ int cmd_replay(int argc, char** argv) {
     return run_replay(ro);
 }
 
-int cmd_run(int argc, char** argv) {
-    cxxopts::Options o("barbwire run", "Watch this host with the eBPF sensor and print alerts.");
+// `run`, or `record` when `record` is set (then a trace file is the positional argument).
+int cmd_run(int argc, char** argv, bool record) {
+    cxxopts::Options o(record ? "barbwire record" : "barbwire run",
+                       record ? "Watch this host like `barbwire run`, and also write every event to a JSON-lines "
+                                "trace that `barbwire replay` (with the same rules) turns into the same alerts."
+                              : "Watch this host with the eBPF sensor and print alerts (needs root).");
     add_common(o);
+    o.add_options()
+        ("ring-size", "kernel ring buffer size in bytes, a power of two (K, M, G suffixes; e.g. 64M)",
+         cxxopts::value<std::string>()->default_value("16M"));
+    if (record) {
+        o.add_options()("trace", "trace file to write (truncated)", cxxopts::value<std::string>());
+        o.parse_positional({"trace"});
+        o.positional_help("TRACE.jsonl");
+    }
     int rc = 0;
     auto r = parse(o, argc, argv, rc);
     if (!r) return rc;
-    errln("the live eBPF sensor is not in this build yet: it lands with the sensor issue (#3). "
-          "Meanwhile `barbwire replay TRACE` runs recorded traces, e.g. "
-          "`barbwire replay examples/traces/shadow-exfil.jsonl`");
-    return 1;
+    if (!r->unmatched().empty()) {
+        errln("unexpected argument '" + r->unmatched().front() + "'; see `" + o.program() + " --help`");
+        return 2;
+    }
+    auto fmt = parse_format((*r)["format"].as<std::string>());
+    if (!fmt) {
+        errln("unknown --format '" + (*r)["format"].as<std::string>() + "'; use text or json");
+        return 2;
+    }
+    auto ring = parse_ring_size((*r)["ring-size"].as<std::string>());
+    if (!ring) {
+        errln(ring.error());
+        return 2;
+    }
+    std::optional<std::string> trace;
+    if (record) {
+        if (!r->count("trace")) {
+            errln("record needs the trace file to write; see `barbwire record --help`");
+            return 2;
+        }
+        trace = (*r)["trace"].as<std::string>();
+        if (trace->empty() || *trace == "-") {
+            errln("record writes to a file, not standard output (which carries the alerts); give a file name");
+            return 2;
+        }
+    }
+#ifdef BW_HAVE_SENSOR
+    run_options ro;
+    if (r->count("config")) ro.config = (*r)["config"].as<std::string>();
+    if (r->count("output")) ro.output = (*r)["output"].as<std::string>();
+    ro.format = *fmt;
+    ro.verbose = r->count("verbose") > 0;
+    ro.ring_bytes = *ring;
+    ro.record = trace;
+    return run_sensor(ro);
+#else
+    errln("this build has no live sensor (it was configured without clang, bpftool, libbpf or libelf); "
+          "install clang, bpftool and libbpf-dev, then `meson configure BUILDDIR -Dsensor=enabled` and rebuild. "
+          "`barbwire replay TRACE` works in every build");
+    return 2;
+#endif
 }
 
 } // namespace
@@ -125,10 +180,11 @@ int main(int argc, char** argv) {
     }
     // Sub-commands take their own options; argv[0] is replaced by the command's name.
     if (first == "replay") return cmd_replay(argc - 1, argv + 1);
-    if (first == "run") return cmd_run(argc - 1, argv + 1);
+    if (first == "run") return cmd_run(argc - 1, argv + 1, false);
+    if (first == "record") return cmd_run(argc - 1, argv + 1, true);
     if (!first.empty() && first.front() != '-') {
-        errln("unknown command '" + std::string(first) + "'; commands are run and replay (see barbwire --help)");
+        errln("unknown command '" + std::string(first) + "'; commands are run, record and replay (see barbwire --help)");
         return 2;
     }
-    return cmd_run(argc, argv); // `barbwire --config x.yml` means run
+    return cmd_run(argc, argv, false); // `barbwire --config x.yml` means run
 }

@@ -1,0 +1,421 @@
+#include "run.hpp"
+
+#include <array>
+#include <cerrno>
+#include <chrono>
+#include <csignal>
+#include <cstdio>
+#include <cstring>
+#include <ctime>
+#include <exception>
+#include <string_view>
+#include <utility>
+
+#include <fcntl.h>
+#include <unistd.h>
+
+#include <barbwire/correlator.hpp>
+#include <barbwire/decode.hpp>
+#include <barbwire/trace.hpp>
+#include <barbwire/version.hpp>
+
+#include "config_file.hpp"
+#include "loader.hpp"
+#include "preflight.hpp"
+#include "proc_seed.hpp"
+
+namespace barbwire::sensor {
+
+namespace {
+
+void errln(const std::string& msg) { std::fprintf(stderr, "barbwire: %s\n", msg.c_str()); }
+
+// --- signals -----------------------------------------------------------------
+// The handlers only set flags. They are installed without SA_RESTART, so a
+// signal interrupts the ring-buffer wait (the loader then returns 0 records)
+// and the loop sees the flag within one poll timeout at worst.
+
+volatile std::sig_atomic_t g_stop_signal = 0;
+volatile std::sig_atomic_t g_reload = 0;
+
+extern "C" void on_stop_signal(int sig) { g_stop_signal = sig; }
+extern "C" void on_hup(int) { g_reload = 1; }
+
+void install_signals() {
+    struct sigaction sa {};
+    sigemptyset(&sa.sa_mask);
+    sa.sa_flags = 0; // no SA_RESTART: interrupt the wait
+    sa.sa_handler = on_stop_signal;
+    ::sigaction(SIGINT, &sa, nullptr);
+    ::sigaction(SIGTERM, &sa, nullptr);
+    sa.sa_handler = on_hup;
+    ::sigaction(SIGHUP, &sa, nullptr);
+    // A closed stdout or trace pipe must surface as a write error (EPIPE), not kill us.
+    std::signal(SIGPIPE, SIG_IGN);
+}
+
+// --- time --------------------------------------------------------------------
+
+nanoseconds monotonic_now() {
+    timespec ts{};
+    ::clock_gettime(CLOCK_MONOTONIC, &ts);
+    return std::chrono::seconds{ts.tv_sec} + nanoseconds{ts.tv_nsec};
+}
+
+// The clock of bpf_ktime_get_ns(), so tick() and event times agree.
+class monotonic_clock final : public clock {
+public:
+    [[nodiscard]] nanoseconds now() const override { return monotonic_now(); }
+};
+
+// --- trace recording -----------------------------------------------------------
+
+// Buffered JSON-lines trace file. Lines are appended to a buffer and written
+// by flush(); the caller flushes at least every 100 ms and at exit.
+class trace_writer {
+public:
+    static check_result<trace_writer> open(const std::string& path) {
+        const int fd = ::open(path.c_str(), O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0600);
+        if (fd < 0) {
+            return tl::unexpected("cannot create trace file " + path + ": " + std::strerror(errno) +
+                                  "; check the path given to record");
+        }
+        return trace_writer(fd, path);
+    }
+    trace_writer(trace_writer&& o) noexcept
+        : fd_(std::exchange(o.fd_, -1)), path_(std::move(o.path_)), buf_(std::move(o.buf_)), lines_(o.lines_) {}
+    trace_writer& operator=(trace_writer&&) = delete;
+    ~trace_writer() {
+        if (fd_ >= 0) ::close(fd_);
+    }
+
+    void add(const event& e) {
+        buf_ += format_trace_line(e);
+        buf_ += '\n';
+        ++lines_;
+    }
+    void comment(std::string_view text) {
+        buf_ += "# ";
+        buf_ += text;
+        buf_ += '\n';
+    }
+    [[nodiscard]] std::size_t pending() const noexcept { return buf_.size(); }
+    [[nodiscard]] std::uint64_t lines() const noexcept { return lines_; }
+    [[nodiscard]] const std::string& path() const noexcept { return path_; }
+
+    // Writes the buffer out; on failure returns the error line.
+    check_result<void> flush() {
+        std::size_t done = 0;
+        while (done < buf_.size()) {
+            const ssize_t n = ::write(fd_, buf_.data() + done, buf_.size() - done);
+            if (n < 0) {
+                if (errno == EINTR) continue;
+                const std::string why = std::strerror(errno);
+                buf_.erase(0, done);
+                return tl::unexpected("writing trace file " + path_ + " failed: " + why +
+                                      "; the recording is incomplete (disk full?)");
+            }
+            done += static_cast<std::size_t>(n);
+        }
+        buf_.clear();
+        return {};
+    }
+
+private:
+    trace_writer(int fd, std::string path) : fd_(fd), path_(std::move(path)) { buf_.reserve(1u << 16); }
+    int fd_ = -1;
+    std::string path_;
+    std::string buf_;
+    std::uint64_t lines_ = 0;
+};
+
+// --- counters ------------------------------------------------------------------
+
+constexpr std::size_t kind_slots = 8;  // indexed by event_kind / BW_EVENT_*
+constexpr std::size_t errc_slots = 16; // indexed by errc
+
+constexpr std::array<event_kind, 5> all_kinds = {event_kind::exec, event_kind::fork, event_kind::exit,
+                                                 event_kind::open, event_kind::net};
+
+struct loop_counters {
+    std::uint64_t events = 0;
+    std::array<std::uint64_t, kind_slots> by_kind{};
+    std::uint64_t decode_errors = 0;
+    std::array<std::uint64_t, errc_slots> errors_by_code{};
+    std::uint64_t alerts = 0;
+};
+
+std::string plural(std::uint64_t n, const char* one, const char* many) {
+    return std::to_string(n) + " " + (n == 1 ? one : many);
+}
+
+std::string stats_line(const loop_counters& c, const kernel_counters& k, double seconds) {
+    char secs[32];
+    std::snprintf(secs, sizeof(secs), "%.1f", seconds);
+    std::string s = std::string("stopped after ") + secs + " s: " + plural(c.events, "event", "events") + " (";
+    bool first = true;
+    for (const event_kind kind : all_kinds) {
+        if (!first) s += ", ";
+        first = false;
+        s += std::string(to_string(kind)) + " " + std::to_string(c.by_kind[static_cast<std::size_t>(kind)]);
+    }
+    s += "), " + plural(c.decode_errors, "decode error", "decode errors");
+    if (c.decode_errors > 0) {
+        s += " (";
+        first = true;
+        for (std::size_t i = 0; i < errc_slots; ++i) {
+            if (c.errors_by_code[i] == 0) continue;
+            if (!first) s += ", ";
+            first = false;
+            s += std::string(to_string(static_cast<errc>(i))) + " " + std::to_string(c.errors_by_code[i]);
+        }
+        s += ")";
+    }
+    s += ", " + plural(k.drops, "kernel drop", "kernel drops");
+    if (k.drops > 0) {
+        s += " (";
+        first = true;
+        for (const event_kind kind : all_kinds) {
+            const auto n = k.drops_by_kind[static_cast<std::size_t>(kind)];
+            if (n == 0) continue;
+            if (!first) s += ", ";
+            first = false;
+            s += std::string(to_string(kind)) + " " + std::to_string(n);
+        }
+        s += ")";
+    }
+    s += ", " + plural(c.alerts, "alert", "alerts");
+    return s;
+}
+
+constexpr std::uint64_t max_bad_records_shown = 10;
+constexpr auto poll_timeout = std::chrono::milliseconds{100};
+constexpr auto trace_flush_interval = std::chrono::milliseconds{100};
+constexpr auto drop_check_interval = std::chrono::seconds{1};
+constexpr std::size_t trace_flush_bytes = 1u << 20;
+
+} // namespace
+
+int run_sensor(const run_options& opts) {
+    // 1. Preflight. Privileges come first: an unprivileged user gets exactly
+    // that one line. The user's own inputs (rules, output files) are checked
+    // before anything on the system is changed (tracefs mount).
+    if (auto r = check_privileges(); !r) {
+        errln(r.error());
+        return 2;
+    }
+    auto cfg = load_config(opts.config);
+    if (!cfg) {
+        errln(cfg.error().message);
+        return 2;
+    }
+    auto out = alert_output::open(opts.format, opts.output);
+    if (!out) {
+        errln(out.error().message);
+        return 2;
+    }
+    std::optional<trace_writer> writer;
+    if (opts.record) {
+        auto w = trace_writer::open(*opts.record);
+        if (!w) {
+            errln(w.error());
+            return 2;
+        }
+        writer.emplace(std::move(*w));
+    }
+    if (auto r = check_kernel(); !r) {
+        errln(r.error());
+        return 2;
+    }
+    if (auto r = check_btf(); !r) {
+        errln(r.error());
+        return 2;
+    }
+    auto mounted = ensure_tracefs();
+    if (!mounted) {
+        errln(mounted.error());
+        return 2;
+    }
+    if (*mounted && opts.verbose) errln("mounted tracefs at /sys/kernel/tracing (left mounted at exit)");
+
+    install_signals();
+
+    // 2. The correlator, with the clock the kernel stamps events with.
+    const monotonic_clock clk;
+    correlator corr(std::move(*cfg), clk);
+    const std::string rules_name = opts.config ? *opts.config : std::string("built-in");
+
+    // 3. Load and attach. From here on every new process is seen as events.
+    loader_options lo;
+    lo.ring_bytes = opts.ring_bytes;
+    lo.self_tgid = static_cast<std::uint32_t>(::getpid());
+    lo.verbose = opts.verbose;
+    auto loaded = bpf_loader::open_and_attach(lo);
+    if (!loaded) {
+        errln(loaded.error().message);
+        return 2;
+    }
+    std::unique_ptr<bpf_loader> loader = std::move(*loaded);
+
+    // 4. Seed the process table from /proc, after attaching, so no process
+    // falls in a gap: anything that changes during the scan arrives as an
+    // event too, and events are applied after the seed (the event wins).
+    const nanoseconds seed_ts = monotonic_now();
+    proc_scan scan = scan_proc(seed_ts);
+    if (writer) {
+        writer->comment("barbwire " BW_VERSION_STRING " record; rules: " + rules_name + "; " +
+                        std::to_string(scan.processes.size()) + " processes seeded from /proc at ts " +
+                        std::to_string(seed_ts.count()) + ", then kernel events");
+    }
+    for (auto& sp : scan.processes) {
+        if (writer) writer->add(seed_event(sp.info, seed_ts, sp.truncated));
+        (void)corr.processes().seed(std::move(sp.info));
+    }
+    // A replay of the recording applies the seed lines as events, and the
+    // first one runs the correlator's housekeeping at seed_ts; do the same
+    // here so both keep the same housekeeping schedule.
+    if (!scan.processes.empty()) corr.expire(seed_ts);
+    if (opts.verbose && scan.skipped > 0) {
+        errln(std::to_string(scan.skipped) + " /proc entries skipped while seeding (exited during the scan)");
+    }
+
+    // 5. Ready.
+    std::string ready = "ready: " + std::to_string(loader->attached_programs()) + " programs attached, " +
+                        std::to_string(scan.processes.size()) + " processes seeded, rules: " + rules_name;
+    if (writer) ready += ", recording to " + writer->path();
+    errln(ready);
+    if (writer) {
+        if (auto r = writer->flush(); !r) {
+            errln(r.error());
+            return 1;
+        }
+    }
+
+    // 6. The loop.
+    loop_counters counts;
+    bool stop = false;
+    bool stdout_closed = false;
+    bool output_file_failed = false;
+    int rc = 0;
+
+    const auto on_record = [&](std::span<const std::byte> bytes) {
+        try {
+            auto ev = decode(bytes);
+            if (!ev) {
+                ++counts.decode_errors;
+                const auto code = static_cast<std::size_t>(ev.error().code);
+                ++counts.errors_by_code[code < errc_slots ? code : 0];
+                if (opts.verbose && counts.decode_errors <= max_bad_records_shown) {
+                    errln("skipped a bad ring-buffer record (" + std::to_string(bytes.size()) +
+                          " bytes): " + ev.error().message);
+                }
+                return;
+            }
+            ++counts.events;
+            const auto kind = static_cast<std::size_t>(ev->kind());
+            if (kind < kind_slots) ++counts.by_kind[kind];
+            if (writer) writer->add(*ev);
+            if (stop) return; // stdout is gone: keep draining, alert no more
+            if (auto a = corr.process(*ev)) {
+                ++counts.alerts;
+                if (!out->write(*a)) {
+                    if (std::ferror(stdout)) {
+                        stdout_closed = true;
+                        stop = true;
+                    } else if (!output_file_failed) {
+                        output_file_failed = true;
+                        errln("writing alerts to " + opts.output.value_or("the output file") + " failed: " +
+                              std::strerror(errno) + "; alerts still go to standard output");
+                    }
+                }
+            }
+        } catch (const std::exception& e) {
+            // Only allocation failure can get here; never unwind through libbpf.
+            errln(std::string("internal error while handling an event: ") + e.what() + "; stopping");
+            rc = 1;
+            stop = true;
+        }
+    };
+
+    const auto t0 = std::chrono::steady_clock::now();
+    auto last_flush = t0;
+    auto last_drop_check = t0;
+    std::uint64_t drops_reported = loader->counters().drops;
+
+    while (!stop && g_stop_signal == 0) {
+        auto n = loader->poll(poll_timeout, on_record);
+        if (!n) {
+            errln("reading the ring buffer failed: " + n.error().message);
+            rc = 1;
+            break;
+        }
+        if (g_reload != 0) {
+            g_reload = 0;
+            if (!opts.config) {
+                errln("SIGHUP: no --config file to reload; keeping the built-in rules");
+            } else if (auto fresh = load_config(opts.config)) {
+                corr.reload(std::move(*fresh));
+                errln("config reloaded from " + *opts.config);
+                if (writer) writer->comment("rules reloaded from " + *opts.config + " at ts " +
+                                            std::to_string(monotonic_now().count()));
+            } else {
+                errln("config reload failed, keeping the previous rules: " + fresh.error().message);
+            }
+        }
+        // Housekeeping by the clock. While recording, the correlator keeps
+        // only its own event-time housekeeping, which a replay repeats
+        // exactly; clock-driven expiry could make replayed alerts differ.
+        if (!writer) corr.tick();
+
+        const auto now = std::chrono::steady_clock::now();
+        if (writer && (writer->pending() >= trace_flush_bytes || now - last_flush >= trace_flush_interval)) {
+            last_flush = now;
+            if (auto r = writer->flush(); !r) {
+                errln(r.error());
+                rc = 1;
+                break;
+            }
+        }
+        if (now - last_drop_check >= drop_check_interval) {
+            last_drop_check = now;
+            const std::uint64_t drops = loader->counters().drops;
+            if (drops > drops_reported) {
+                errln("NOTICE: kernel dropped " + std::to_string(drops - drops_reported) +
+                      " events (ring buffer full); raise --ring-size");
+                drops_reported = drops;
+            }
+        }
+    }
+
+    // 7. Detach, then the final account.
+    const kernel_counters kc = loader->counters();
+    loader.reset();
+    const double seconds = std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();
+    if (kc.drops > drops_reported) {
+        errln("NOTICE: kernel dropped " + std::to_string(kc.drops - drops_reported) +
+              " events (ring buffer full); raise --ring-size");
+    }
+    if (writer) {
+        if (auto r = writer->flush(); !r) {
+            errln(r.error());
+            rc = 1;
+        }
+    }
+    if (stdout_closed) errln("standard output was closed; stopping");
+    errln(stats_line(counts, kc, seconds));
+    if (writer) {
+        errln("recorded " + std::to_string(writer->lines()) + " trace lines (" +
+              std::to_string(scan.processes.size()) + " seeded processes, " + std::to_string(counts.events) +
+              " events) to " + writer->path());
+    }
+    if (opts.verbose) {
+        nlohmann::json s = to_json(corr.stats());
+        s["decode_errors"] = counts.decode_errors;
+        s["kernel_drops"] = kc.drops;
+        s["seconds"] = seconds;
+        errln("stats: " + s.dump());
+    }
+    return rc;
+}
+
+} // namespace barbwire::sensor

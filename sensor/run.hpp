@@ -1,0 +1,35 @@
+#pragma once
+// `barbwire run` and `barbwire record`: the live sensor loop.
+//
+//   preflight (privileges first) -> rules -> outputs -> kernel, BTF, tracefs
+//   -> load and attach the BPF programs -> seed the process table from /proc
+//   -> "barbwire: ready: ..." on stderr -> poll / decode / correlate / alert
+//   until SIGINT or SIGTERM -> detach -> final stats on stderr.
+//
+// SIGHUP reloads the --config file (the old rules stay on failure).
+// docs/deployment.md describes every line it prints and its exit statuses.
+
+#include <cstddef>
+#include <optional>
+#include <string>
+
+#include "outputs.hpp"
+
+namespace barbwire::sensor {
+
+struct run_options {
+    std::optional<std::string> config;  // rules file; built-in rules when empty
+    output_format format = output_format::text;
+    std::optional<std::string> output;  // JSON-lines alert log, appended
+    bool verbose = false;               // libbpf diagnostics, bad records, full stats
+    std::size_t ring_bytes = 16u << 20; // ring buffer size, a power of two
+    std::optional<std::string> record;  // `record FILE`: also write every event as a trace line
+};
+
+// Exit status: 0 after SIGINT/SIGTERM (or when standard output was closed),
+// 1 when a failure stopped a running sensor (ring buffer, trace file),
+// 2 when it could not start (privileges, kernel, BTF, tracefs, config,
+// output file, loading the BPF programs).
+[[nodiscard]] int run_sensor(const run_options& opts);
+
+} // namespace barbwire::sensor
