@@ -39,13 +39,11 @@ std::string missing_capabilities(std::uint64_t effective) {
 std::string privilege_message(std::string_view missing, unsigned euid) {
     const std::string caps(missing);
     if (euid != 0) {
-        return "the live sensor needs root (uid " + std::to_string(euid) + " lacks " + caps +
-               "; CAP_SYS_ADMIN would cover both): run it as root, e.g. `sudo barbwire run`, or grant "
-               "CAP_BPF and CAP_PERFMON";
+        return "the live sensor needs root: uid " + std::to_string(euid) + " lacks " + caps +
+               " (or CAP_SYS_ADMIN); run it as root, e.g. `sudo barbwire run`";
     }
-    return "running as root but without the capabilities the sensor needs (missing " + caps +
-           "; CAP_SYS_ADMIN would cover both): in a container add CAP_BPF and CAP_PERFMON (or CAP_SYS_ADMIN), "
-           "or run it on the host";
+    return "running as root but without the capabilities the sensor needs: missing " + caps +
+           " (or CAP_SYS_ADMIN); in a container add CAP_BPF and CAP_PERFMON (or CAP_SYS_ADMIN), or run it on the host";
 }
 
 std::optional<kernel_version> parse_kernel_release(std::string_view release) {

@@ -345,7 +345,7 @@ int run_sensor(const run_options& opts) {
     while (!stop && g_stop_signal == 0) {
         auto n = loader->poll(poll_timeout, on_record);
         if (!n) {
-            errln("reading the ring buffer failed: " + n.error().message);
+            errln(n.error().message);
             rc = 1;
             break;
         }
@@ -387,10 +387,17 @@ int run_sensor(const run_options& opts) {
         }
     }
 
-    // 7. Detach, then the final account.
+    // 7. Take what the kernel already wrote (events are submitted without
+    // wake-ups, so the last ~100 ms may still sit in the ring), detach, and
+    // give the final account.
+    if (rc == 0) {
+        if (auto n = loader->poll(std::chrono::milliseconds{0}, on_record); !n) {
+            errln(n.error().message);
+        }
+    }
+    const double seconds = std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();
     const kernel_counters kc = loader->counters();
     loader.reset();
-    const double seconds = std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();
     if (kc.drops > drops_reported) {
         errln("NOTICE: kernel dropped " + std::to_string(kc.drops - drops_reported) +
               " events (ring buffer full); raise --ring-size");
