@@ -284,19 +284,21 @@ int run_sensor(const run_options& opts) {
                         std::to_string(scan.processes.size()) + " processes seeded, rules: " + rules_name;
     if (writer) ready += ", recording to " + writer->path();
     errln(ready);
-    if (writer) {
-        if (auto r = writer->flush(); !r) {
-            errln(r.error());
-            return 1;
-        }
-    }
 
     // 6. The loop.
     loop_counters counts;
     bool stop = false;
     bool stdout_closed = false;
     bool output_file_failed = false;
+    bool trace_failed = false;
     int rc = 0;
+    if (writer) {
+        if (auto r = writer->flush(); !r) {
+            errln(r.error());
+            trace_failed = stop = true;
+            rc = 1;
+        }
+    }
 
     const auto on_record = [&](std::span<const std::byte> bytes) {
         try {
@@ -372,6 +374,7 @@ int run_sensor(const run_options& opts) {
             last_flush = now;
             if (auto r = writer->flush(); !r) {
                 errln(r.error());
+                trace_failed = true;
                 rc = 1;
                 break;
             }
@@ -402,7 +405,7 @@ int run_sensor(const run_options& opts) {
         errln("NOTICE: kernel dropped " + std::to_string(kc.drops - drops_reported) +
               " events (ring buffer full); raise --ring-size");
     }
-    if (writer) {
+    if (writer && !trace_failed) {
         if (auto r = writer->flush(); !r) {
             errln(r.error());
             rc = 1;
@@ -410,7 +413,7 @@ int run_sensor(const run_options& opts) {
     }
     if (stdout_closed) errln("standard output was closed; stopping");
     errln(stats_line(counts, kc, seconds));
-    if (writer) {
+    if (writer && !trace_failed) {
         errln("recorded " + std::to_string(writer->lines()) + " trace lines (" +
               std::to_string(scan.processes.size()) + " seeded processes, " + std::to_string(counts.events) +
               " events) to " + writer->path());
