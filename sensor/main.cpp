@@ -159,7 +159,7 @@ int cmd_run(int argc, char** argv, bool record) {
     ro.record = trace;
     return run_sensor(ro);
 #else
-    errln("this build has no live sensor (it was configured without clang, bpftool, libbpf or libelf); "
+    errln("this build has no live sensor (configured with -Dsensor=disabled, or clang, bpftool, libbpf, libelf or kernel BTF was missing); "
           "install clang, bpftool and libbpf-dev, then `meson configure BUILDDIR -Dsensor=enabled` and rebuild. "
           "`barbwire replay TRACE` works in every build");
     return 2;
