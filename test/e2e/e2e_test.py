@@ -375,6 +375,63 @@ def case_not_root():
         ws.cleanup()
 
 
+def run_in_private_mounts(setup_shell, extra_prefix=()):
+    """Runs `barbwire run` in a private mount namespace (unshare -m) after
+    `setup_shell` changed the mounts there; the host's mounts are untouched.
+    Returns (exit code, stdout, stderr)."""
+    unshare = shutil.which("unshare")
+    if unshare is None:
+        h.skip_or_fail("unshare (util-linux) is not installed")
+    ws = h.Workspace()
+    try:
+        cfg = config_copy(ws)
+        script = setup_shell + ' && exec "$@"'
+        cmd = [unshare, "--mount", "--propagation", "private", "--", "sh", "-c", script, "sh",
+               *extra_prefix, BW, "run", "--config", cfg, "--format", "json"]
+        try:
+            p = subprocess.run(cmd, stdin=subprocess.DEVNULL, capture_output=True, timeout=20, cwd="/")
+        except subprocess.TimeoutExpired as e:
+            raise h.Failure(f"the sensor was still running after 20 s instead of exiting 2; "
+                            f"stderr: {(e.stderr or b'').decode(errors='replace')!r}")
+        return p.returncode, p.stdout.decode(errors="replace"), p.stderr.decode(errors="replace")
+    finally:
+        ws.cleanup()
+
+
+def check_one_line_failure(rc, out, err, *needles):
+    lines = [l for l in err.splitlines() if l.strip()]
+    check(rc == 2, f"exit {rc}, expected 2; stderr: {err!r}")
+    check(len(lines) == 1, f"expected exactly one stderr line, got {len(lines)}: {err!r}")
+    check(lines[0].startswith("barbwire: "), f"error line should start with 'barbwire: ': {lines[0]!r}")
+    for n in needles:
+        check(n in lines[0], f"error line should mention {n!r}: {lines[0]!r}")
+    check(out == "", f"nothing on stdout expected: {out!r}")
+
+
+def case_no_btf():
+    """A kernel without BTF: /sys/kernel/btf hidden under an empty tmpfs in a
+    private mount namespace. One line naming BTF, exit 2."""
+    h.require_root_and_sensor()
+    rc, out, err = run_in_private_mounts("mount -t tmpfs -o ro,size=4k none /sys/kernel/btf")
+    check_one_line_failure(rc, out, err, "BTF")
+
+
+def case_tracefs_unmountable():
+    """tracefs missing and the sensor not allowed to mount it (CAP_SYS_ADMIN
+    dropped; CAP_BPF and CAP_PERFMON kept, which is enough to load BPF). One
+    line naming tracefs, exit 2."""
+    h.require_root_and_sensor()
+    setpriv = shutil.which("setpriv")
+    if setpriv is None:
+        h.skip_or_fail("setpriv (util-linux) is not installed")
+    # Hide every tracefs: the canonical mount point and the debugfs one.
+    hide = ("for d in /sys/kernel/tracing /sys/kernel/debug/tracing /sys/kernel/debug; do "
+            "while mountpoint -q $d 2>/dev/null; do umount -l $d || exit 1; done; done; true")
+    drop = [setpriv, "--inh-caps=-sys_admin", "--bounding-set=-sys_admin", "--"]
+    rc, out, err = run_in_private_mounts(hide, drop)
+    check_one_line_failure(rc, out, err, "tracefs")
+
+
 # --------------------------------------------------------------------------- driver
 
 def cleanup(sensor, listener, ws, *more):
