@@ -20,6 +20,7 @@
 #include <barbwire/version.hpp>
 
 #include "config_file.hpp"
+#include "identity.hpp"
 #include "loader.hpp"
 #include "preflight.hpp"
 #include "proc_seed.hpp"
@@ -149,7 +150,8 @@ std::string plural(std::uint64_t n, const char* one, const char* many) {
     return std::to_string(n) + " " + (n == 1 ? one : many);
 }
 
-std::string stats_line(const loop_counters& c, const kernel_counters& k, double seconds) {
+std::string stats_line(const loop_counters& c, const kernel_counters& k, const hash_cache_stats& h,
+                       double seconds) {
     char secs[32];
     std::snprintf(secs, sizeof(secs), "%.1f", seconds);
     std::string s = std::string("stopped after ") + secs + " s: " + plural(c.events, "event", "events") + " (";
@@ -185,6 +187,10 @@ std::string stats_line(const loop_counters& c, const kernel_counters& k, double 
         s += ")";
     }
     s += ", " + plural(c.alerts, "alert", "alerts");
+    s += "; exe sha256: " + std::to_string(h.misses) + " hashed, " + std::to_string(h.hits) + " cached, " +
+         plural(h.evictions, "eviction", "evictions") + ", " + std::to_string(h.failures + h.too_large) +
+         " unknown";
+    if (h.too_large > 0) s += " (" + std::to_string(h.too_large) + " too large)";
     return s;
 }
 
@@ -260,8 +266,15 @@ int run_sensor(const run_options& opts) {
     // 4. Seed the process table from /proc, after attaching, so no process
     // falls in a gap: anything that changes during the scan arrives as an
     // event too, and events are applied after the seed (the event wins).
+    // Executables are hashed here, before anything enters the correlator
+    // (and the trace), so alerts and recordings carry process.sha256.
+    hash_cache hasher;
     const nanoseconds seed_ts = monotonic_now();
     proc_scan scan = scan_proc(seed_ts);
+    for (auto& sp : scan.processes) {
+        process_info& p = sp.info;
+        if (!p.exe.empty()) p.exe_sha256 = hasher.exe_sha256(p.pid, p.exe, p.exe_dev, p.exe_ino);
+    }
     if (writer) {
         writer->comment("barbwire " BW_VERSION_STRING " record; rules: " + rules_name + "; " +
                         std::to_string(scan.processes.size()) + " processes seeded from /proc at ts " +
@@ -314,6 +327,9 @@ int run_sensor(const run_options& opts) {
                 return;
             }
             ++counts.events;
+            if (auto* x = ev->as<exec_event>()) {
+                x->exe_sha256 = hasher.exe_sha256(ev->pid, x->exe, x->exe_dev, x->exe_ino);
+            }
             const auto kind = static_cast<std::size_t>(ev->kind());
             if (kind < kind_slots) ++counts.by_kind[kind];
             if (writer) writer->add(*ev);
@@ -412,7 +428,7 @@ int run_sensor(const run_options& opts) {
         }
     }
     if (stdout_closed) errln("standard output was closed; stopping");
-    errln(stats_line(counts, kc, seconds));
+    errln(stats_line(counts, kc, hasher.stats(), seconds));
     if (writer && !trace_failed) {
         errln("recorded " + std::to_string(writer->lines()) + " trace lines (" +
               std::to_string(scan.processes.size()) + " seeded processes, " + std::to_string(counts.events) +
@@ -423,6 +439,10 @@ int run_sensor(const run_options& opts) {
         s["decode_errors"] = counts.decode_errors;
         s["kernel_drops"] = kc.drops;
         s["seconds"] = seconds;
+        const hash_cache_stats& hs = hasher.stats();
+        s["exe_sha256"] = {{"cache_misses", hs.misses}, {"cache_hits", hs.hits},
+                           {"evictions", hs.evictions},  {"failures", hs.failures},
+                           {"too_large", hs.too_large},  {"cached", hasher.size()}};
         errln("stats: " + s.dump());
     }
     return rc;

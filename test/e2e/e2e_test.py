@@ -240,6 +240,9 @@ def case_record_replay():
         check(1 in execs, "trace has no exec line for pid 1")
         mine = [e for e in events if e.get("pid") == actor.pid]
         check(any(e.get("kind") == "exec" for e in mine), f"trace has no exec of the actor: {mine}")
+        want = h.sha256_of(h.PY_REAL)
+        check([e.get("sha256") for e in mine if e.get("kind") == "exec"][-1] == want,
+              f"the actor's exec line should carry sha256 {want}: {mine}")
         check(any(e.get("kind") == "open" and e.get("path") == SHADOW for e in mine),
               f"trace has no open of {SHADOW} by the actor: {mine}")
         check(any(e.get("kind") == "connect" and e.get("port") == lst.port for e in mine),
@@ -257,8 +260,106 @@ def case_record_replay():
         def key(a):
             return {"severity": a["severity"], "score": a["score"], "file.path": a["file"]["path"],
                     "destination": a["destination"], "process.pid": a["process"]["pid"],
-                    "process.exe": a["process"]["exe"]}
+                    "process.exe": a["process"]["exe"], "process.sha256": a["process"]["sha256"],
+                    "parent.sha256": (a.get("parent") or {}).get("sha256")}
+        check(live["process"]["sha256"] == want, f"live alert's process.sha256 is not python's {want}: {live}")
         check(key(r) == key(live), f"replayed alert differs from the live one:\nlive   {key(live)}\nreplay {key(r)}")
+    finally:
+        cleanup(sensor, lst, ws)
+
+
+def case_exe_sha256():
+    """Scenario 1's alert names the binaries by content: process.sha256 is the SHA-256 of
+    realpath(sys.executable) as hashlib computes it, parent.sha256 that of bash, and the
+    final stats line accounts for the hashing."""
+    h.require_root_and_sensor()
+    ws, sensor, lst = h.Workspace(), None, None
+    try:
+        cfg = config_copy(ws)
+        lst = h.TcpListener("127.0.0.1")
+        sensor = h.Sensor(BW, cfg).start().wait_ready()
+        actor = shadow_then_tcp(sensor, lst)
+        sensor.stop_cleanly()
+        a = h.exactly_one(sensor, actor)
+        expect_shadow_alert(a, actor, lst.port)
+        ctx = f"alert: {json.dumps(a, sort_keys=True)}"
+        want = h.sha256_of(h.PY_REAL)
+        check(a["process"].get("sha256") == want,
+              f"process.sha256 {a['process'].get('sha256')!r} != sha256({h.PY_REAL}) {want!r}; {ctx}")
+        bash = os.path.realpath(shutil.which("bash") or "/bin/bash")
+        check((a.get("parent") or {}).get("sha256") == h.sha256_of(bash),
+              f"parent.sha256 != sha256({bash}) {h.sha256_of(bash)!r}; {ctx}")
+        tmo = os.path.realpath(shutil.which("timeout") or "/usr/bin/timeout")
+        check((a.get("grandparent") or {}).get("sha256") == h.sha256_of(tmo),
+              f"grandparent.sha256 != sha256({tmo}) {h.sha256_of(tmo)!r}; {ctx}")
+        final = [l for l in sensor.stderr_lines() if l.startswith("barbwire: stopped after ")]
+        check(len(final) == 1 and "; exe sha256: " in final[0],
+              f"the final stats line should account for the exe hashes:\n{sensor.stderr()}")
+        hashed = int(final[0].split("; exe sha256: ", 1)[1].split(" hashed", 1)[0])
+        check(hashed >= 3, f"python, bash and timeout at least were hashed, the stats say {hashed}: {final[0]}")
+    finally:
+        cleanup(sensor, lst, ws)
+
+
+def case_renamed_copy_systemd():
+    """Evasion by name: a copy of the python binary at /tmp/<unique>/systemd reads /etc/shadow
+    and connects. The alert shows that path as exe and python's SHA-256; the name buys
+    nothing (same score as plain python)."""
+    h.require_root_and_sensor()
+    ws, sensor, lst = h.Workspace(), None, None
+    try:
+        cfg = config_copy(ws)
+        os.makedirs(ws.path("evasion"))
+        fake = ws.path("evasion", "systemd")
+        shutil.copy2(h.PY_REAL, fake)
+        os.chmod(fake, 0o755)
+        want = h.sha256_of(h.PY_REAL)
+        check(h.sha256_of(fake) == want, "the copy of python differs from python")
+        lst = h.TcpListener("127.0.0.1")
+        sensor = h.Sensor(BW, cfg).start().wait_ready()
+        actor = h.Actor(h.read_snippet(SHADOW) + h.tcp_connect_snippet("127.0.0.1", lst.port), python=fake)
+        rep = actor.run()
+        check(lst.accepted_from(int(rep["local_port"])), "the listener never saw the actor's connection")
+        check(sensor.wait_alert(actor.pid), f"no alert for the renamed python copy; stderr:\n{sensor.stderr()}")
+        sensor.stop_cleanly()
+        a = h.exactly_one(sensor, actor)
+        h.check_alert(a, actor, path=SHADOW, category=CRED, addr="127.0.0.1", port=lst.port, family="ipv4",
+                      breakdown=h.seed_score_breakdown(CRED), exe=fake, comm="systemd")
+        check(a["process"].get("sha256") == want,
+              f"process.sha256 {a['process'].get('sha256')!r} != python's {want!r}; alert: {json.dumps(a)}")
+    finally:
+        cleanup(sensor, lst, ws)
+
+
+def case_prctl_sshd():
+    """A process that renames itself 'sshd' (prctl PR_SET_NAME) before reading /etc/shadow and
+    connecting is still alerted, with its real exe and SHA-256."""
+    h.require_root_and_sensor()
+    ws, sensor, lst = h.Workspace(), None, None
+    try:
+        cfg = config_copy(ws)
+        lst = h.TcpListener("127.0.0.1")
+        sensor = h.Sensor(BW, cfg).start().wait_ready()
+        rename = ("import ctypes\n"
+                  "libc = ctypes.CDLL(None, use_errno=True)\n"
+                  "assert libc.prctl(15, b'sshd', 0, 0, 0) == 0\n"      # PR_SET_NAME
+                  "name = ctypes.create_string_buffer(16)\n"
+                  "assert libc.prctl(16, name, 0, 0, 0) == 0\n"         # PR_GET_NAME
+                  "print('comm', name.value.decode(), flush=True)\n")
+        actor = h.Actor(rename + h.read_snippet(SHADOW) + h.tcp_connect_snippet("127.0.0.1", lst.port))
+        rep = actor.run()
+        check(rep.get("comm") == "sshd", f"the actor did not rename itself: {rep}")
+        check(lst.accepted_from(int(rep["local_port"])), "the listener never saw the actor's connection")
+        check(sensor.wait_alert(actor.pid), f"no alert for the process calling itself sshd; stderr:\n{sensor.stderr()}")
+        sensor.stop_cleanly()
+        a = h.exactly_one(sensor, actor)
+        comm = a.get("process", {}).get("comm")
+        check(comm in (os.path.basename(h.PY)[:15], "sshd"), f"process.comm {comm!r}; alert: {json.dumps(a)}")
+        h.check_alert(a, actor, path=SHADOW, category=CRED, addr="127.0.0.1", port=lst.port, family="ipv4",
+                      breakdown=h.seed_score_breakdown(CRED), comm=comm)
+        want = h.sha256_of(h.PY_REAL)
+        check(a["process"].get("sha256") == want,
+              f"process.sha256 {a['process'].get('sha256')!r} != python's {want!r}; alert: {json.dumps(a)}")
     finally:
         cleanup(sensor, lst, ws)
 

@@ -17,6 +17,7 @@ interpreter (sys.executable) run with `-I -S`, which opens nothing under
 /etc/passwd, /tmp/, /proc/ ... at start-up (checked with strace), so the only
 sensitive open it makes is the one the test asks for.
 """
+import hashlib
 import json
 import os
 import select
@@ -361,12 +362,12 @@ class Actor:
     bash and its grandparent timeout. It prints its pid, waits for go(), then
     runs `code`."""
 
-    def __init__(self, code, home=None, cwd="/"):
+    def __init__(self, code, home=None, cwd="/", python=None):
         timeout_bin = shutil.which("timeout") or "/usr/bin/timeout"
         bash = shutil.which("bash") or "/bin/bash"
         env = {"PATH": "/usr/bin:/bin", "LANG": "C", "HOME": home or "/nonexistent"}
         # `; exit $?` keeps bash from exec'ing python in place: python is bash's child.
-        self.argv = [timeout_bin, "60", bash, "-c", '"$0" "$@"; exit $?', PY, "-I", "-S", "-c", _PRELUDE + code]
+        self.argv = [timeout_bin, "60", bash, "-c", '"$0" "$@"; exit $?', python or PY, "-I", "-S", "-c", _PRELUDE + code]
         self.code = code
         self.proc = subprocess.Popen(self.argv, stdin=subprocess.PIPE, stdout=subprocess.PIPE,
                                      stderr=subprocess.PIPE, env=env, cwd=cwd)
@@ -430,14 +431,24 @@ def seed_score_breakdown(category, base=3):
     return [{"reason": category, "points": base}, {"reason": "suspicious parent: bash", "points": 2}]
 
 
+def sha256_of(path):
+    """SHA-256 (hex) of a file, computed here with hashlib."""
+    d = hashlib.sha256()
+    with open(path, "rb") as f:
+        for chunk in iter(lambda: f.read(1 << 20), b""):
+            d.update(chunk)
+    return d.hexdigest()
+
+
 def check_alert(a, actor, *, path, category, addr, port, family, op="connect", protocol="tcp",
-                score=5, severity="HIGH", breakdown=None):
+                score=5, severity="HIGH", breakdown=None, exe=None, comm=None):
     ctx = f"alert: {json.dumps(a, sort_keys=True)}"
     p = a.get("process") or {}
+    exe = PY_REAL if exe is None else exe
+    comm = os.path.basename(PY)[:15] if comm is None else comm
     check(p.get("pid") == actor.pid, f"process.pid {p.get('pid')} != actor {actor.pid}; {ctx}")
-    check(p.get("exe") == PY_REAL, f"process.exe {p.get('exe')!r} != realpath(sys.executable) {PY_REAL!r}; {ctx}")
-    check(p.get("comm") == os.path.basename(PY)[:15],
-          f"process.comm {p.get('comm')!r} != {os.path.basename(PY)[:15]!r}; {ctx}")
+    check(p.get("exe") == exe, f"process.exe {p.get('exe')!r} != {exe!r}; {ctx}")
+    check(p.get("comm") == comm, f"process.comm {p.get('comm')!r} != {comm!r}; {ctx}")
     f = a.get("file") or {}
     check(f.get("path") == path, f"file.path {f.get('path')!r} != {path!r}; {ctx}")
     check(f.get("category") == category, f"file.category {f.get('category')!r} != {category!r}; {ctx}")

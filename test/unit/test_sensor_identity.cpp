@@ -1,0 +1,265 @@
+// sensor/identity: SHA-256 of executables (OpenSSL EVP), the (dev, ino, size,
+// mtime) keyed LRU cache, and the choice between /proc/<pid>/exe and the path.
+#include <catch2/catch.hpp>
+
+#include <cstdio>
+#include <filesystem>
+#include <fstream>
+#include <string>
+#include <vector>
+
+#include <fcntl.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include "identity.hpp"
+
+using namespace barbwire;
+using namespace barbwire::sensor;
+
+namespace fs = std::filesystem;
+
+namespace {
+
+struct temp_dir {
+    fs::path dir;
+    temp_dir() {
+        std::string tmpl = (fs::temp_directory_path() / "bw-identity-XXXXXX").string();
+        REQUIRE(::mkdtemp(tmpl.data()) != nullptr);
+        dir = tmpl;
+    }
+    ~temp_dir() {
+        std::error_code ec;
+        fs::remove_all(dir, ec);
+    }
+    fs::path operator/(const std::string& name) const { return dir / name; }
+};
+
+void write(const fs::path& p, const std::string& content) {
+    std::ofstream f(p, std::ios::binary | std::ios::trunc);
+    f << content;
+    REQUIRE(f.good());
+}
+
+void set_mtime(const fs::path& p, long sec, long nsec) {
+    timespec ts[2] = {{sec, nsec}, {sec, nsec}};
+    REQUIRE(::utimensat(AT_FDCWD, p.c_str(), ts, 0) == 0);
+}
+
+// The digest by another implementation: coreutils sha256sum.
+std::string sha256sum(const fs::path& p) {
+    const std::string cmd = "sha256sum '" + p.string() + "'";
+    FILE* f = ::popen(cmd.c_str(), "r");
+    REQUIRE(f != nullptr);
+    char buf[128] = {};
+    const bool got = std::fgets(buf, sizeof(buf), f) != nullptr;
+    const int rc = ::pclose(f);
+    REQUIRE(got);
+    REQUIRE(rc == 0);
+    std::string line(buf);
+    REQUIRE(line.size() > 64);
+    return line.substr(0, 64);
+}
+
+hash_cache_options small(std::size_t capacity) {
+    hash_cache_options o;
+    o.capacity = capacity;
+    o.buffer_bytes = 4096;
+    return o;
+}
+
+} // namespace
+
+TEST_CASE("sha256_hex matches the FIPS 180-2 test vectors", "[sensor][identity]") {
+    CHECK(sha256_hex("") == "e3b0c44298fc1c149afbf4c8996fb92427ae41e4649b934ca495991b7852b855");
+    CHECK(sha256_hex("abc") == "ba7816bf8f01cfea414140de5dae2223b00361a396177a9cb410ff61f20015ad");
+    CHECK(sha256_hex("abcdbcdecdefdefgefghfghighijhijkijkljklmklmnlmnomnopnopq") ==
+          "248d6a61d20638b8e5c026930c3e6039a33ce45964ff2167f6ecedd419db06c1");
+}
+
+TEST_CASE("a file's digest equals sha256sum's, read in many buffer-sized pieces", "[sensor][identity]") {
+    temp_dir t;
+    std::string big;
+    big.reserve((1u << 20) + 7);
+    for (std::size_t i = 0; i < (1u << 20) + 7; ++i) big.push_back(static_cast<char>((i * 131u + 7u) & 0xff));
+    write(t / "big", big);
+    write(t / "empty", "");
+    write(t / "abc", "abc");
+
+    hash_cache c(small(16));
+    CHECK(c.hash_path((t / "big").string()) == sha256sum(t / "big"));
+    CHECK(c.hash_path((t / "empty").string()) == "e3b0c44298fc1c149afbf4c8996fb92427ae41e4649b934ca495991b7852b855");
+    CHECK(c.hash_path((t / "abc").string()) == "ba7816bf8f01cfea414140de5dae2223b00361a396177a9cb410ff61f20015ad");
+    CHECK(c.stats().misses == 3);
+    CHECK(c.stats().hits == 0);
+    CHECK(c.stats().failures == 0);
+    CHECK(c.size() == 3);
+}
+
+TEST_CASE("an unchanged file is hashed once; a rewritten one again", "[sensor][identity]") {
+    temp_dir t;
+    const fs::path p = t / "bin";
+    write(p, "version one");
+    set_mtime(p, 1'600'000'000, 1);
+    hash_cache c(small(16));
+
+    const std::string h1 = c.hash_path(p.string());
+    CHECK(h1 == sha256_hex("version one"));
+    CHECK(c.hash_path(p.string()) == h1);
+    CHECK(c.stats().misses == 1);
+    CHECK(c.stats().hits == 1);
+
+    // New size.
+    write(p, "version two, longer");
+    set_mtime(p, 1'600'000'000, 1);
+    CHECK(c.hash_path(p.string()) == sha256_hex("version two, longer"));
+    CHECK(c.stats().misses == 2);
+
+    // Same size, same inode, only the mtime differs: still re-read.
+    write(p, "version 3, longer!!");
+    REQUIRE(fs::file_size(p) == std::string("version two, longer").size());
+    set_mtime(p, 1'600'000'000, 2);
+    CHECK(c.hash_path(p.string()) == sha256_hex("version 3, longer!!"));
+    CHECK(c.stats().misses == 3);
+    CHECK(c.stats().hits == 1);
+
+    // hash_fd on an already open descriptor shares the cache, whatever its offset.
+    const int fd = ::open(p.c_str(), O_RDONLY | O_CLOEXEC);
+    REQUIRE(fd >= 0);
+    char skip[4];
+    REQUIRE(::read(fd, skip, sizeof(skip)) == 4);
+    CHECK(c.hash_fd(fd) == sha256_hex("version 3, longer!!"));
+    ::close(fd);
+    CHECK(c.stats().hits == 2);
+}
+
+TEST_CASE("the cache is a bounded LRU and counts evictions", "[sensor][identity]") {
+    temp_dir t;
+    for (const char* n : {"a", "b", "c"}) write(t / n, std::string("content of ") + n);
+    const auto path = [&](const char* n) { return (t / n).string(); };
+    hash_cache c(small(2));
+    CHECK(c.capacity() == 2);
+
+    CHECK(c.hash_path(path("a")) == sha256_hex("content of a"));
+    CHECK(c.hash_path(path("b")) == sha256_hex("content of b"));
+    CHECK(c.hash_path(path("c")) == sha256_hex("content of c")); // evicts a
+    CHECK(c.size() == 2);
+    CHECK(c.stats().evictions == 1);
+
+    CHECK(c.hash_path(path("a")) == sha256_hex("content of a")); // miss again; evicts b
+    CHECK(c.stats().misses == 4);
+    CHECK(c.stats().evictions == 2);
+    CHECK(c.hash_path(path("c")) == sha256_hex("content of c")); // hit; c is now newest
+    CHECK(c.stats().hits == 1);
+    CHECK(c.hash_path(path("b")) == sha256_hex("content of b")); // miss; evicts a, not c
+    CHECK(c.hash_path(path("c")) == sha256_hex("content of c"));
+    CHECK(c.stats().hits == 2);
+    CHECK(c.stats().misses == 5);
+    CHECK(c.stats().evictions == 3);
+    CHECK(c.size() == 2);
+}
+
+TEST_CASE("files that cannot be hashed are unknown and counted", "[sensor][identity]") {
+    temp_dir t;
+    hash_cache_options o = small(16);
+    o.max_bytes = 10;
+    hash_cache c(o);
+
+    CHECK(c.hash_path((t / "missing").string()).empty());
+    CHECK(c.stats().failures == 1);
+
+    CHECK(c.hash_path(t.dir.string()).empty()); // a directory
+    CHECK(c.stats().failures == 2);
+
+    const fs::path fifo = t / "fifo";
+    REQUIRE(::mkfifo(fifo.c_str(), 0600) == 0);
+    CHECK(c.hash_path(fifo.string()).empty()); // returns at once: not a regular file
+    CHECK(c.stats().failures == 3);
+
+    write(t / "eleven", "01234567890");
+    CHECK(c.hash_path((t / "eleven").string()).empty());
+    CHECK(c.stats().too_large == 1);
+    write(t / "ten", "0123456789");
+    CHECK(c.hash_path((t / "ten").string()) == sha256_hex("0123456789"));
+
+    if (::geteuid() != 0) { // root reads mode-000 files anyway
+        write(t / "secret", "x");
+        fs::permissions(t / "secret", fs::perms::none);
+        CHECK(c.hash_path((t / "secret").string()).empty());
+        CHECK(c.stats().failures == 4);
+    }
+    CHECK(c.stats().hits == 0);
+    CHECK(c.size() == 1); // failures are not cached
+}
+
+TEST_CASE("sha256_fd refuses more than max_bytes instead of hashing a prefix", "[sensor][identity]") {
+    temp_dir t;
+    write(t / "f", "abcdef");
+    std::vector<unsigned char> buf(2);
+    const int fd = ::open((t / "f").c_str(), O_RDONLY | O_CLOEXEC);
+    REQUIRE(fd >= 0);
+    CHECK_FALSE(sha256_fd(fd, 5, buf));
+    REQUIRE(::lseek(fd, 0, SEEK_SET) == 0);
+    CHECK(sha256_fd(fd, 6, buf) == sha256_hex("abcdef"));
+    ::close(fd);
+}
+
+TEST_CASE("exe_sha256 prefers /proc/<pid>/exe and checks dev/ino", "[sensor][identity]") {
+    temp_dir t;
+    // A fake /proc: <root>/4242/exe -> the binary that "ran".
+    const fs::path ran = t / "ran";
+    write(ran, "the binary that ran");
+    fs::create_directories(t / "proc" / "4242");
+    fs::create_symlink(ran, t / "proc" / "4242" / "exe");
+    struct stat sb {};
+    REQUIRE(::stat(ran.c_str(), &sb) == 0);
+    const auto dev = static_cast<std::uint64_t>(sb.st_dev);
+    const auto ino = static_cast<std::uint64_t>(sb.st_ino);
+
+    // The path in the event now names another file (replaced after the exec).
+    const fs::path replaced = t / "path";
+    write(replaced, "an impostor");
+
+    hash_cache_options o = small(16);
+    o.proc_root = (t / "proc").string();
+    hash_cache c(o);
+
+    SECTION("the process is alive: its exe is hashed, not the path") {
+        CHECK(c.exe_sha256(4242, replaced.string(), dev, ino) == sha256_hex("the binary that ran"));
+        CHECK(c.exe_sha256(4242, replaced.string(), 0, 0) == sha256_hex("the binary that ran"));
+        CHECK(c.stats().hits == 1);
+    }
+    SECTION("the process is gone: the path only when it is still the same file") {
+        CHECK(c.exe_sha256(777, ran.string(), dev, ino) == sha256_hex("the binary that ran"));
+        CHECK(c.exe_sha256(777, replaced.string(), dev, ino).empty());
+        CHECK(c.stats().failures == 1);
+        // Without an identity in the event the path is all there is.
+        CHECK(c.exe_sha256(777, replaced.string(), 0, 0) == sha256_hex("an impostor"));
+    }
+    SECTION("/proc/<pid>/exe is another file (re-exec, pid reuse): fall back to the path") {
+        struct stat rb {};
+        REQUIRE(::stat(replaced.c_str(), &rb) == 0);
+        const auto rdev = static_cast<std::uint64_t>(rb.st_dev);
+        const auto rino = static_cast<std::uint64_t>(rb.st_ino);
+        CHECK(c.exe_sha256(4242, replaced.string(), rdev, rino) == sha256_hex("an impostor"));
+        CHECK(c.exe_sha256(4242, "", rdev, rino).empty());
+        CHECK(c.exe_sha256(4242, "relative/path", rdev, rino).empty());
+        CHECK(c.stats().failures == 2);
+    }
+    SECTION("kernel threads and unknown pids without a path are unknown") {
+        CHECK(c.exe_sha256(0, "", 0, 0).empty());
+        CHECK(c.exe_sha256(999999, "", 0, 0).empty());
+        CHECK(c.stats().failures == 2);
+    }
+}
+
+TEST_CASE("exe_sha256 of this very process through the real /proc", "[sensor][identity]") {
+    hash_cache c;
+    const std::string mine = c.exe_sha256(static_cast<pid_type>(::getpid()), "", 0, 0);
+    CHECK(mine == sha256sum(fs::read_symlink("/proc/self/exe")));
+    struct stat sb {};
+    REQUIRE(::stat("/proc/self/exe", &sb) == 0);
+    CHECK(c.exe_sha256(static_cast<pid_type>(::getpid()), "", static_cast<std::uint64_t>(sb.st_dev),
+                       static_cast<std::uint64_t>(sb.st_ino)) == mine);
+    CHECK(c.stats().hits == 1);
+}
