@@ -374,12 +374,25 @@ TEST_CASE("exit then expire; lineage survives the parent's exit within the windo
     auto a = c.process(net_ev(3s, 200, "203.0.113.5", 443));
     REQUIRE(a);
     CHECK(a->score == 5); // the exited parent still counts
-    c.expire(6s);
+    // bash has a live child (python): it is pinned, not expired, however old
+    c.expire(100s);
+    REQUIRE(c.processes().find(100) != nullptr);
+    CHECK(c.processes().pinned(100));
+    CHECK(c.stats().processes_expired == 0);
+    // python exits and expires one window later; only then is bash retired,
+    // and it goes one window after that
+    CHECK_FALSE(c.process(exit_ev(101s, 200)));
+    CHECK(c.processes().pinned(100));
+    c.expire(106s + 1ns);
+    CHECK(c.processes().find(200) == nullptr);
+    REQUIRE(c.processes().find(100) != nullptr);
+    CHECK_FALSE(c.processes().pinned(100));
+    c.expire(111s + 1ns);
     CHECK(c.processes().find(100) != nullptr);
-    c.expire(6s + 1ns);
+    c.expire(111s + 2ns);
     CHECK(c.processes().find(100) == nullptr);
-    CHECK(c.stats().processes_expired == 1);
-    CHECK(c.processes().size() == 2);
+    CHECK(c.stats().processes_expired == 2);
+    CHECK(c.processes().size() == 1);
 }
 
 TEST_CASE("housekeeping runs from event time alone", "[correlator]") {

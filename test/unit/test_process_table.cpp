@@ -1,5 +1,6 @@
 #include <catch2/catch.hpp>
 
+#include <fstream>
 #include <string>
 #include <vector>
 
@@ -239,4 +240,126 @@ TEST_CASE("seed inserts or replaces from /proc", "[process_table]") {
     CHECK(t.find(42)->comm == "sshd2");
     CHECK(t.size() == 1);
     CHECK(to_string(process_origin::seed) == "seed");
+}
+
+TEST_CASE("lineage: an exited ancestor is pinned while a descendant lives", "[process_table][family]") {
+    process_table t(16);
+    (void)t.apply(exec_ev(0s, 100, 1, "bash"));
+    (void)t.apply(fork_ev(0s, 100, 101)); // subshell
+    (void)t.apply(fork_ev(0s, 101, 102)); // its child
+    (void)t.apply(exit_ev(1s, 101));      // the middle one exits
+    CHECK(t.pinned(101));
+    CHECK(t.expire(1000s, 5s) == 0);      // kept however long 102 lives
+    const process_info* c = t.find(102);
+    REQUIRE(c);
+    const process_info* mid = t.parent(*c);
+    REQUIRE(mid);
+    CHECK(mid->pid == 101);
+    REQUIRE(t.parent(*mid));
+    CHECK(t.parent(*mid)->pid == 100);
+    // the last descendant goes: the ancestor is retired, then expires a window later
+    (void)t.apply(exit_ev(1001s, 102));
+    CHECK(t.expire(1006s + 1ns, 5s) == 1); // 102
+    CHECK_FALSE(t.pinned(101));
+    REQUIRE(t.find(101));
+    CHECK(t.expire(1011s + 2ns, 5s) == 1); // 101
+    CHECK(t.find(101) == nullptr);
+    CHECK(t.find(100) != nullptr); // live
+}
+
+TEST_CASE("reparenting: a dead parent's child keeps its lineage until an exec says otherwise",
+          "[process_table][family]") {
+    for (pid_type reaper : {pid_type{1}, pid_type{900}}) { // init, or a subreaper
+        process_table t(16);
+        (void)t.apply(exec_ev(0s, 900, 1, "containerd-shim"));
+        (void)t.apply(exec_ev(0s, 100, 900, "bash"));
+        (void)t.apply(fork_ev(1s, 100, 200));
+        (void)t.apply(exit_ev(2s, 100)); // the kernel reparents 200 to `reaper`
+        const process_info* c = t.find(200);
+        REQUIRE(c);
+        REQUIRE(t.parent(*c));
+        CHECK(t.parent(*c)->pid == 100); // remembered lineage
+        CHECK(t.pinned(100));
+        CHECK(t.children(100) == 1);
+        (void)t.apply(exec_ev(3s, 200, reaper, "curl")); // the exec carries the new ppid
+        c = t.find(200);
+        CHECK(c->ppid == reaper);
+        CHECK(t.children(100) == 0);
+        CHECK_FALSE(t.pinned(100)); // nothing needs it any more
+        if (reaper == 900) {
+            REQUIRE(t.parent(*c));
+            CHECK(t.parent(*c)->pid == 900);
+            CHECK(t.children(900) == 2); // bash (exited, still in the table) and 200
+        } else {
+            CHECK(t.parent(*c) == nullptr); // pid 1 is not in this table
+        }
+        CHECK(t.expire(3s + 5s + 1ns, 5s) == 1); // bash goes a window after its retirement
+    }
+}
+
+TEST_CASE("pid reuse inherits nothing: no identity, no lineage, new generation", "[process_table][family]") {
+    process_table t(16);
+    (void)t.apply(exec_ev(0s, 100, 1, "bash"));
+    (void)t.apply(fork_ev(0s, 100, 150));
+    (void)t.apply(exec_ev(0s, 150, 100, "cat"));
+    (void)t.apply(fork_ev(0s, 150, 151)); // a child of the old 150
+    const std::uint64_t g = t.generation(150);
+    (void)t.apply(exit_ev(1s, 150));
+    CHECK(t.pinned(150));
+    // pid 150 reused by an unrelated process
+    (void)t.apply(exec_ev(0s, 700, 1, "sshd"));
+    (void)t.apply(fork_ev(2s, 700, 150));
+    const process_info* p = t.find(150);
+    REQUIRE(p);
+    CHECK(p->ppid == 700);
+    CHECK(p->comm == "sshd");
+    CHECK(t.generation(150) != g);
+    CHECK(t.children(150) == 0);
+    CHECK(t.children(100) == 0); // the old 150 no longer counts as bash's child
+    // the old child's parent link does not resolve to the new process
+    const process_info* old_child = t.find(151);
+    REQUIRE(old_child);
+    CHECK(old_child->ppid == 150);
+    CHECK(t.parent(*old_child) == nullptr);
+    // exec onto an exited pid: also a new instance
+    (void)t.apply(exit_ev(3s, 150));
+    const std::uint64_t g2 = t.generation(150);
+    CHECK(t.apply(exec_ev(4s, 150, 1, "python")) == table_change::replaced);
+    CHECK(t.generation(150) != g2);
+    CHECK(t.find(150)->argv == std::vector<std::string>{"python", "-x"});
+    CHECK(t.find(150)->first_seen == 4s);
+}
+
+TEST_CASE("fork storm: 1M processes, size bounded, evictions counted", "[process_table][family]") {
+    constexpr std::size_t cap = 4096;
+    process_table t(cap);
+    (void)t.apply(exec_ev(0s, 1000, 1, "bash"));
+    std::uint64_t ts = 1;
+    // a parent forking short-lived children, and a chain of forks whose
+    // intermediate processes exit (each one pinned by its live child)
+    pid_type chain = 1000;
+    for (pid_type i = 0; i < 1'000'000; ++i) {
+        const pid_type child = 2'000'000 + i;
+        if (i % 2 == 0) {
+            (void)t.apply(fork_ev(nanoseconds{ts++}, 1000, child));
+            (void)t.apply(exit_ev(nanoseconds{ts++}, child));
+        } else {
+            (void)t.apply(fork_ev(nanoseconds{ts++}, chain, child));
+            if (chain != 1000) (void)t.apply(exit_ev(nanoseconds{ts++}, chain));
+            chain = child;
+        }
+        REQUIRE(t.size() <= cap);
+    }
+    CHECK(t.size() == cap);
+    CHECK(t.evictions() + cap == 1'000'000 + 1);
+    CHECK(t.find(1000) != nullptr);  // the busy parent stays
+    CHECK(t.find(chain) != nullptr); // the newest process is there
+    CHECK(t.pinned_count() < cap);
+    CHECK(t.live_count() >= 2);
+    long rss = -1;
+    std::ifstream f("/proc/self/status");
+    for (std::string line; std::getline(f, line);)
+        if (line.rfind("VmRSS:", 0) == 0) rss = std::stol(line.substr(6));
+    INFO("VmRSS " << rss << " KiB");
+    CHECK(rss < 64 * 1024);
 }

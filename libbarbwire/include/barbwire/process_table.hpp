@@ -12,12 +12,23 @@
 //  * exit: only the group leader's exit (tid == pid) ends a process; the
 //    entry is marked exited and kept for lineage lookups until expire()
 //    finds it older than the window. Thread exits are ignored.
+//  * lineage: every entry has a generation (a serial number, new for every
+//    new process instance, kept across an exec of a live process) and
+//    remembers the generation of the parent it was linked to, so a reused
+//    parent pid is never mistaken for the parent (parent() checks it). An
+//    exited process that still has children in the table is PINNED: it does
+//    not expire while they are there (their ancestry needs it); when its
+//    last child goes, it is retired and expires one window later. An exec
+//    whose ppid differs from the remembered one (the kernel reparented the
+//    process to init or a subreaper) moves the link to the new parent; until
+//    then a child of a dead parent keeps its remembered lineage.
 //  * any other event from an unknown pid creates a minimal entry
 //    (origin::unknown: pid and timestamps only).
 //
 // Bounded: at most capacity() entries. Inserting into a full table evicts
-// the exited entry that exited first if there is one, otherwise the live
-// entry seen least recently; evictions are counted. Every operation is O(1)
+// the exited (unpinned) entry retired first if there is one, otherwise the
+// pinned exited ancestor that exited first, otherwise the live entry seen
+// least recently; evictions are counted. Every operation is O(1)
 // amortized (hash index + intrusive lists by index); expire() is O(expired).
 
 #include <algorithm>
@@ -91,6 +102,7 @@ public:
     // Applies an event. For fork, the change describes the child (for a
     // thread fork: none). open/net events touch the event's pid.
     table_change apply(const event& ev) {
+        now_ = std::max(now_, ev.ts);
         if (const auto* e = ev.as<exec_event>()) return on_exec(ev, *e);
         if (const auto* f = ev.as<fork_event>()) return on_fork(ev, *f);
         if (ev.as<exit_event>() != nullptr) return on_exit(ev);
@@ -102,51 +114,90 @@ public:
     // last_seen and LRU position, and returns it. The reference is valid
     // until the next call that inserts.
     const process_info& touch(pid_type pid, nanoseconds ts) {
+        now_ = std::max(now_, ts);
         detail::slab_index i = map_.find(pid);
         if (i == detail::no_index) {
             i = insert(pid);
-            reset(map_.value(i), pid, ts);
+            fresh(i, pid, ts);
         } else if (map_.list_of(i) == live) {
             map_.move_to_back(i, live);
         }
-        process_info& p = map_.value(i);
+        process_info& p = map_.value(i).info;
         p.last_seen = std::max(p.last_seen, ts);
         return p;
     }
 
     // Inserts or replaces an entry from /proc (or any other source). An entry
-    // with exit_ts set goes to the exited list.
+    // with exit_ts set goes to the exited list. A replaced entry is a new
+    // process instance (new generation).
     table_change seed(process_info info) {
         const pid_type pid = info.pid;
         detail::slab_index i = map_.find(pid);
         const bool existed = i != detail::no_index;
-        const std::size_t list = info.exited() ? exited_list : live;
-        if (existed) map_.move_to_back(i, list);
-        else i = insert(pid, list);
-        map_.value(i) = std::move(info);
+        if (existed) {
+            unlink_parent(map_.value(i));
+        } else {
+            i = insert(pid);
+        }
+        entry& e = map_.value(i);
+        e.info = std::move(info);
+        e.generation = ++next_generation_;
+        e.parent_generation = 0;
+        e.children = 0;
+        e.retire_ts = e.info.exit_ts ? std::max(*e.info.exit_ts, now_) : nanoseconds{0};
+        place(i);
+        link_parent(i);
         return existed ? table_change::replaced : table_change::created;
     }
 
     [[nodiscard]] const process_info* find(pid_type pid) const {
         const detail::slab_index i = map_.find(pid);
-        return i == detail::no_index ? nullptr : &map_.value(i);
+        return i == detail::no_index ? nullptr : &map_.value(i).info;
+    }
+
+    // The generation of the entry holding `pid` (0 when not in the table).
+    // A new process instance on a pid always gets a new generation.
+    [[nodiscard]] std::uint64_t generation(pid_type pid) const {
+        const detail::slab_index i = map_.find(pid);
+        return i == detail::no_index ? 0 : map_.value(i).generation;
+    }
+
+    // Children of the entry holding `pid` that are in the table and linked to it.
+    [[nodiscard]] std::uint32_t children(pid_type pid) const {
+        const detail::slab_index i = map_.find(pid);
+        return i == detail::no_index ? 0 : map_.value(i).children;
+    }
+
+    // True when `pid` is an exited process kept only because children in the
+    // table still need its lineage.
+    [[nodiscard]] bool pinned(pid_type pid) const {
+        const detail::slab_index i = map_.find(pid);
+        return i != detail::no_index && map_.list_of(i) == pinned_list;
     }
 
     // The parent entry of p, or nullptr when unknown (ppid 0, not in the
-    // table, or p claims to be its own parent).
+    // table, p claims to be its own parent, or the pid now holds another
+    // process than the one p was linked to). `p` must be an entry of this
+    // table (a reference from find()/touch()).
     [[nodiscard]] const process_info* parent(const process_info& p) const {
         if (p.ppid == 0 || p.ppid == p.pid) return nullptr;
-        return find(p.ppid);
+        const detail::slab_index c = map_.find(p.pid);
+        const detail::slab_index i = map_.find(p.ppid);
+        if (i == detail::no_index) return nullptr;
+        if (c == detail::no_index || &map_.value(c).info != &p) return &map_.value(i).info; // not ours: by pid
+        return parent_matches(map_.value(c), map_.value(i)) ? &map_.value(i).info : nullptr;
     }
 
-    // Removes exited processes whose exit is more than `window` before `now`
-    // (exit_ts + window < now). Returns how many were removed.
+    // Removes exited processes retired more than `window` before `now`
+    // (retire + window < now; the retire time is the exit time, or when the
+    // last child of a pinned process went). Pinned processes stay. Returns
+    // how many were removed.
     std::size_t expire(nanoseconds now, nanoseconds window) {
+        now_ = std::max(now_, now);
         std::size_t n = 0;
         for (detail::slab_index i = map_.front(exited_list); i != detail::no_index; i = map_.front(exited_list)) {
-            const process_info& p = map_.value(i);
-            if (!(*p.exit_ts + window < now)) break;
-            map_.erase(i);
+            if (!(map_.value(i).retire_ts + window < now)) break;
+            erase(i);
             ++n;
         }
         expired_ += n;
@@ -163,15 +214,18 @@ public:
     [[nodiscard]] bool empty() const noexcept { return map_.empty(); }
     [[nodiscard]] std::size_t capacity() const noexcept { return capacity_; }
     [[nodiscard]] std::size_t live_count() const noexcept { return map_.list_size(live); }
-    [[nodiscard]] std::size_t exited_count() const noexcept { return map_.list_size(exited_list); }
+    [[nodiscard]] std::size_t exited_count() const noexcept {
+        return map_.list_size(exited_list) + map_.list_size(pinned_list);
+    }
+    [[nodiscard]] std::size_t pinned_count() const noexcept { return map_.list_size(pinned_list); }
     [[nodiscard]] std::uint64_t evictions() const noexcept { return evictions_; }
     [[nodiscard]] std::uint64_t expired() const noexcept { return expired_; }
 
     // Visits every entry: live ones from least to most recently seen, then
-    // exited ones in exit order.
+    // exited ones in retire order, then pinned exited ancestors in exit order.
     template <class F> void for_each(F&& f) const {
-        for (std::size_t l : {live, exited_list})
-            for (detail::slab_index i = map_.front(l); i != detail::no_index; i = map_.next(i)) f(map_.value(i));
+        for (std::size_t l : {live, exited_list, pinned_list})
+            for (detail::slab_index i = map_.front(l); i != detail::no_index; i = map_.next(i)) f(map_.value(i).info);
     }
 
     void clear() { map_.clear(); }
@@ -179,9 +233,30 @@ public:
 private:
     static constexpr std::size_t live = 0;
     static constexpr std::size_t exited_list = 1;
+    static constexpr std::size_t pinned_list = 2;
 
-    // Resets every field of a (possibly reused) slot; strings keep capacity.
-    static void reset(process_info& p, pid_type pid, nanoseconds ts) {
+    struct entry {
+        process_info info;
+        std::uint64_t generation = 0;        // this process instance
+        std::uint64_t parent_generation = 0; // the parent instance it is linked to; 0: not linked
+        std::uint32_t children = 0;          // entries linked to this one as their parent
+        nanoseconds retire_ts{0};            // exited: when it became expirable
+    };
+
+    // Is `par` the parent instance `child` belongs to? When the link was
+    // never made (the parent was unknown then), accept a parent first seen
+    // no later than the child: a pid reused after the child appeared is not
+    // its parent.
+    static bool parent_matches(const entry& child, const entry& par) noexcept {
+        if (child.parent_generation != 0) return par.generation == child.parent_generation;
+        return par.info.first_seen <= child.info.first_seen;
+    }
+
+    // Resets every field of a (possibly reused) slot as a new process
+    // instance; strings keep their capacity.
+    void fresh(detail::slab_index i, pid_type pid, nanoseconds ts) {
+        entry& e = map_.value(i);
+        process_info& p = e.info;
         p.pid = pid;
         p.ppid = 0;
         p.uid = p.sid = p.pgid = 0;
@@ -193,18 +268,63 @@ private:
         p.first_seen = p.last_seen = ts;
         p.exit_ts.reset();
         p.origin = process_origin::unknown;
+        e.generation = ++next_generation_;
+        e.parent_generation = 0;
+        e.children = 0;
+        e.retire_ts = nanoseconds{0};
+    }
+
+    // Puts entry i on the list its state calls for (live / exited / pinned).
+    void place(detail::slab_index i) {
+        const entry& e = map_.value(i);
+        const std::size_t want = !e.info.exited() ? live : (e.children > 0 ? pinned_list : exited_list);
+        map_.move_to_back(i, want);
+    }
+
+    // Links entry i to its parent entry (by ppid), counting the child.
+    void link_parent(detail::slab_index i) {
+        entry& e = map_.value(i);
+        e.parent_generation = 0;
+        if (e.info.ppid == 0 || e.info.ppid == e.info.pid) return;
+        const detail::slab_index pi = map_.find(e.info.ppid);
+        if (pi == detail::no_index) return;
+        entry& par = map_.value(pi);
+        e.parent_generation = par.generation;
+        if (par.children++ == 0 && map_.list_of(pi) == exited_list) map_.move_to_back(pi, pinned_list);
+    }
+
+    // Drops e's link to its parent; an exited parent whose last child this
+    // was is retired (expires one window from now).
+    void unlink_parent(entry& e) {
+        if (e.parent_generation == 0) return;
+        const std::uint64_t g = e.parent_generation;
+        e.parent_generation = 0;
+        const detail::slab_index pi = map_.find(e.info.ppid);
+        if (pi == detail::no_index) return;
+        entry& par = map_.value(pi);
+        if (par.generation != g || par.children == 0) return;
+        if (--par.children == 0 && map_.list_of(pi) == pinned_list) {
+            par.retire_ts = std::max(par.retire_ts, now_);
+            map_.move_to_back(pi, exited_list);
+        }
+    }
+
+    void erase(detail::slab_index i) {
+        unlink_parent(map_.value(i));
+        map_.erase(i);
     }
 
     void evict_one() {
         detail::slab_index victim = map_.front(exited_list);
+        if (victim == detail::no_index) victim = map_.front(pinned_list);
         if (victim == detail::no_index) victim = map_.front(live);
-        map_.erase(victim);
+        erase(victim);
         ++evictions_;
     }
 
-    detail::slab_index insert(pid_type pid, std::size_t list = live) {
+    detail::slab_index insert(pid_type pid) {
         if (map_.size() >= capacity_) evict_one();
-        return map_.insert(pid, list);
+        return map_.insert(pid, live);
     }
 
     table_change on_exec(const event& ev, const exec_event& e) {
@@ -212,16 +332,21 @@ private:
         table_change change = table_change::updated;
         if (i == detail::no_index) {
             i = insert(ev.pid);
-            reset(map_.value(i), ev.pid, ev.ts);
+            fresh(i, ev.pid, ev.ts);
             change = table_change::created;
-        } else if (map_.value(i).exited()) {
+        } else if (map_.value(i).info.exited()) {
+            unlink_parent(map_.value(i));
             map_.move_to_back(i, live);
-            reset(map_.value(i), ev.pid, ev.ts);
+            fresh(i, ev.pid, ev.ts); // a new process: its old children are not ours
             change = table_change::replaced;
         } else {
             map_.move_to_back(i, live);
         }
-        process_info& p = map_.value(i);
+        entry& en = map_.value(i);
+        process_info& p = en.info;
+        // A new ppid: the kernel reparented us (to init or a subreaper).
+        const bool relink = p.ppid != e.ppid || en.parent_generation == 0;
+        if (relink) unlink_parent(en);
         p.ppid = e.ppid;
         p.uid = e.uid;
         p.sid = e.sid;
@@ -234,6 +359,7 @@ private:
         p.argv = e.argv;
         p.last_seen = std::max(p.last_seen, ev.ts);
         p.origin = process_origin::exec;
+        if (relink) link_parent(i);
         return change;
     }
 
@@ -248,17 +374,18 @@ private:
             c = insert(f.child_pid);
             change = table_change::created;
         } else {
+            unlink_parent(map_.value(c));
             map_.move_to_back(c, live);
         }
-        reset(map_.value(c), f.child_pid, ev.ts);
-        process_info& child = map_.value(c);
+        fresh(c, f.child_pid, ev.ts);
+        process_info& child = map_.value(c).info;
         child.ppid = parent_pid;
         child.origin = process_origin::fork;
         // Re-find the parent: inserting the child may have moved the slab
         // (or, with capacity 1, evicted the parent).
         const detail::slab_index pi = map_.find(parent_pid);
         if (pi != detail::no_index) {
-            const process_info& parent = map_.value(pi);
+            const process_info& parent = map_.value(pi).info;
             child.uid = parent.uid;
             child.sid = parent.sid;
             child.pgid = parent.pgid;
@@ -269,6 +396,7 @@ private:
             child.exe_ino = parent.exe_ino;
             child.argv = parent.argv;
         }
+        link_parent(c);
         return change;
     }
 
@@ -276,18 +404,21 @@ private:
         if (ev.tid != ev.pid) return table_change::none; // a thread, not the process
         const detail::slab_index i = map_.find(ev.pid);
         if (i == detail::no_index) return table_change::none;
-        process_info& p = map_.value(i);
-        if (p.exited()) return table_change::none;
-        p.exit_ts = ev.ts;
-        p.last_seen = std::max(p.last_seen, ev.ts);
-        map_.move_to_back(i, exited_list);
+        entry& e = map_.value(i);
+        if (e.info.exited()) return table_change::none;
+        e.info.exit_ts = ev.ts;
+        e.info.last_seen = std::max(e.info.last_seen, ev.ts);
+        e.retire_ts = std::max(ev.ts, now_);
+        place(i);
         return table_change::exited;
     }
 
-    detail::slab_map<pid_type, process_info, std::hash<pid_type>, 2> map_;
+    detail::slab_map<pid_type, entry, std::hash<pid_type>, 3> map_;
     std::size_t capacity_ = 1;
     std::uint64_t evictions_ = 0;
     std::uint64_t expired_ = 0;
+    std::uint64_t next_generation_ = 0;
+    nanoseconds now_{0}; // newest time seen (events and expire calls)
 };
 
 } // namespace barbwire
