@@ -25,6 +25,8 @@ alert seed_alert() {
     a.breakdown = {{"credential access", 3}, {"suspicious parent: fish", 2}};
     a.parent = process_ref{13387, "fish", "/usr/bin/fish", ""};
     a.grandparent = process_ref{9483, "tmux: server", "", ""};
+    a.reader = a.process;
+    a.ancestry = {a.process, *a.parent, *a.grandparent};
     return a;
 }
 
@@ -48,7 +50,12 @@ TEST_CASE("to_json: stable field names and values", "[alert]") {
                       "port": 80, "family": "ipv6"},
       "delta_ns": 2000000000,
       "parent": {"pid": 13387, "comm": "fish", "exe": "/usr/bin/fish", "sha256": null},
-      "grandparent": {"pid": 9483, "comm": "tmux: server", "exe": "", "sha256": null}
+      "grandparent": {"pid": 9483, "comm": "tmux: server", "exe": "", "sha256": null},
+      "relation": "self",
+      "reader": {"pid": 41890, "comm": "python", "exe": "/usr/bin/python3.11", "sha256": "e3b0c442"},
+      "ancestry": [{"pid": 41890, "comm": "python", "exe": "/usr/bin/python3.11", "sha256": "e3b0c442"},
+                   {"pid": 13387, "comm": "fish", "exe": "/usr/bin/fish", "sha256": null},
+                   {"pid": 9483, "comm": "tmux: server", "exe": "", "sha256": null}]
     })");
     CHECK(j == expected);
 }
@@ -141,4 +148,24 @@ TEST_CASE("text_safe keeps printable UTF-8", "[alert]") {
     CHECK(detail::text_safe("caf\xc3\xa9") == "caf\xc3\xa9");
     CHECK(detail::text_safe("a\\b") == "a\\\\b");
     CHECK(detail::text_safe("\xe0\x80\x80") == "\\xe0\\x80\\x80"); // overlong encoding
+}
+
+TEST_CASE("family alert: relation, reader and lineage in JSON and text", "[alert][family]") {
+    alert a = seed_alert();
+    a.relation = relation::sibling;
+    a.reader = process_ref{41889, "cat", "/usr/bin/cat", std::string(64, 'a')};
+    a.ancestry = {a.process, *a.parent};
+    const json j = to_json(a);
+    CHECK(j.at("relation") == "sibling");
+    CHECK(j.at("reader").at("pid") == 41889);
+    CHECK(j.at("reader").at("sha256") == std::string(64, 'a'));
+    CHECK(j.at("ancestry").size() == 2);
+    CHECK(j.at("ancestry")[1].at("comm") == "fish");
+    const std::string text = render_text(a);
+    CHECK(text.find("\u2502  relation : sibling\n") != std::string::npos);
+    CHECK(text.find("\u2502  reader   : cat (pid 41889) /usr/bin/cat\n") != std::string::npos);
+    CHECK(text.find("\u2502    fish (pid 13387)\n\u2502      \u2514\u2500 python (pid 41890) [sent]\n") !=
+          std::string::npos);
+    a.reader.comm = "x\ny";
+    CHECK(render_text(a).find("x\\x0ay") != std::string::npos);
 }

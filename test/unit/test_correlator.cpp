@@ -538,7 +538,7 @@ TEST_CASE("stats: every net event lands in exactly one outcome", "[correlator]")
     CHECK(j.at("alerts") == 1);
     CHECK(j.at("suppressed_dedup") == 1);
     CHECK(j.at("processes") == 6);
-    CHECK(j.size() == 34);
+    CHECK(j.size() == 41);
 }
 
 TEST_CASE("bounded state under a stream of distinct pids", "[correlator]") {

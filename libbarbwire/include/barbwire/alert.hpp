@@ -60,6 +60,11 @@ struct alert {
     std::optional<process_ref> parent;
     std::optional<process_ref> grandparent;
 
+    // Process family (docs/design.md, "Process families").
+    enum relation relation = relation::self; // how the reader is related to the sender
+    process_ref reader;                      // the process that opened the file (== process for self)
+    std::vector<process_ref> ancestry;       // the sender, its parent, ... up to its session leader
+
     friend bool operator==(const alert&, const alert&) = default;
 };
 
@@ -182,6 +187,9 @@ namespace detail {
     json argv = json::array();
     for (const auto& arg : a.argv) argv.push_back(detail::json_string(arg));
 
+    json ancestry = json::array();
+    for (const auto& p : a.ancestry) ancestry.push_back(detail::process_ref_json(p));
+
     json process = detail::process_ref_json(a.process);
     process["tid"] = a.tid;
     process["uid"] = a.uid;
@@ -215,6 +223,9 @@ namespace detail {
         {"delta_ns", a.delta.count()},
         {"parent", a.parent ? detail::process_ref_json(*a.parent) : json(nullptr)},
         {"grandparent", a.grandparent ? detail::process_ref_json(*a.grandparent) : json(nullptr)},
+        {"relation", std::string(to_string(a.relation))},
+        {"reader", detail::process_ref_json(a.reader)},
+        {"ancestry", std::move(ancestry)},
     };
 }
 
@@ -258,6 +269,25 @@ namespace detail {
     row("reasons", reasons);
     if (a.parent) row("parent", who(*a.parent));
     if (a.grandparent) row("gparent", who(*a.grandparent));
+    // A family alert (the reader is another process) names the reader and
+    // draws the lineage as a small tree, from the session leader down to
+    // the sender; a self alert keeps the seed's box unchanged.
+    if (a.relation != relation::self) {
+        std::string reader = who(a.reader);
+        if (!a.reader.exe.empty()) reader += " " + text_safe(a.reader.exe);
+        row("relation", to_string(a.relation));
+        row("reader", reader);
+        if (!a.ancestry.empty()) {
+            row("lineage", "");
+            std::size_t depth = 0;
+            for (auto it = a.ancestry.rbegin(); it != a.ancestry.rend(); ++it, ++depth) {
+                std::string line = "\u2502    " + std::string(depth * 2, ' ') + (depth == 0 ? "" : "\u2514\u2500 ") + who(*it);
+                if (it->pid == a.process.pid) line += " [sent]";
+                if (it->pid == a.reader.pid) line += " [read]";
+                out += line + "\n";
+            }
+        }
+    }
     out += "\u2514" + rule(45) + "\n";
     return out;
 }

@@ -64,6 +64,7 @@ struct file_category {
 enum class process_field : std::uint8_t {
     comm, // seed keys `program:` and `comm:`: the task name (spoofable)
     exe,  // `exe:` the kernel executable path, exact
+    sha256, // `sha256:` SHA-256 of the executable (64 lowercase hex digits), exact
 };
 
 // seed: suspicious_parents[] / legit_parents[]
@@ -72,9 +73,16 @@ struct parent_rule {
     std::string value;
     int modifier = 0;
 
-    // Exact comparison against the field this rule names.
-    [[nodiscard]] bool matches(std::string_view comm, std::string_view exe) const noexcept {
-        return field == process_field::comm ? comm == value : exe == value;
+    // Exact comparison against the field this rule names. An unknown hash
+    // (empty) never matches a sha256 rule.
+    [[nodiscard]] bool matches(std::string_view comm, std::string_view exe,
+                               std::string_view sha256 = {}) const noexcept {
+        switch (field) {
+        case process_field::comm: return comm == value;
+        case process_field::exe: return exe == value;
+        case process_field::sha256: return sha256 == value;
+        }
+        return false;
     }
     friend bool operator==(const parent_rule&, const parent_rule&) = default;
 };
@@ -129,6 +137,47 @@ struct ip_network {
     friend bool operator==(const ip_network&, const ip_network&) = default;
 };
 
+// How a process that read a sensitive file is related to the process that
+// made the network call (docs/design.md, "Process families").
+enum class relation : std::uint8_t {
+    self = 0,       // the same process
+    ancestor = 1,   // the reader is an ancestor of the sender (within its session)
+    descendant = 2, // the reader is a descendant of the sender (within its session)
+    sibling = 3,    // same (non-init) parent and same process group: a pipeline
+    session = 4,    // any other process of the same session (cousins, $() children)
+};
+
+[[nodiscard]] constexpr std::string_view to_string(relation r) noexcept {
+    switch (r) {
+    case relation::self: return "self";
+    case relation::ancestor: return "ancestor";
+    case relation::descendant: return "descendant";
+    case relation::sibling: return "sibling";
+    case relation::session: return "session";
+    }
+    return "self";
+}
+
+inline constexpr std::array<relation, 5> all_relations = {relation::self, relation::ancestor, relation::descendant,
+                                                         relation::sibling, relation::session};
+
+// Family correlation policy (config key `family`, an extension): per
+// relation, whether it correlates and the modifier it adds to the score.
+struct family_rule {
+    bool enabled = true;
+    int modifier = 0;
+    friend bool operator==(const family_rule&, const family_rule&) = default;
+};
+
+struct family_policy {
+    std::array<family_rule, 5> rules{{{true, 0}, {true, 0}, {true, 0}, {true, 0}, {true, -1}}};
+    [[nodiscard]] const family_rule& operator[](relation r) const noexcept {
+        return rules[static_cast<std::size_t>(r)];
+    }
+    [[nodiscard]] family_rule& operator[](relation r) noexcept { return rules[static_cast<std::size_t>(r)]; }
+    friend bool operator==(const family_policy&, const family_policy&) = default;
+};
+
 // Capacities of the correlator's tables. Every table evicts its oldest entry
 // when full and counts the eviction.
 struct limits {
@@ -150,6 +199,7 @@ struct config {
     int severity_high = 5;                           // seed: severity_thresholds.high
     int alert_threshold = 3;                         // seed: alert_threshold
     struct limits limits;
+    family_policy family;                            // extension: family correlation
 
     [[nodiscard]] severity classify(int score) const noexcept {
         if (score >= severity_high) return severity::high;
@@ -414,10 +464,16 @@ using key_list = std::span<const std::string_view>;
 
 // ---------------------------------------------------------------------------
 
-inline constexpr std::array<std::string_view, 8> root_keys = {
+inline constexpr std::array<std::string_view, 9> root_keys = {
     "window_duration", "suspicious_files", "suspicious_parents", "legit_parents",
-    "whitelist",       "severity_thresholds", "alert_threshold", "limits",
+    "whitelist",       "severity_thresholds", "alert_threshold", "limits", "family",
 };
+
+// 64 lowercase hexadecimal digits.
+[[nodiscard]] inline bool is_sha256_hex(std::string_view s) noexcept {
+    return s.size() == 64 &&
+           std::all_of(s.begin(), s.end(), [](char c) { return (c >= '0' && c <= '9') || (c >= 'a' && c <= 'f'); });
+}
 
 [[nodiscard]] inline config_result<nanoseconds> parse_window(const json& v, const std::string& path) {
     const std::string expected = "expected a number of seconds greater than 0 and at most 86400 (1 day), "
@@ -494,7 +550,7 @@ struct parent_seen {
 
 [[nodiscard]] inline config_result<std::vector<parent_rule>> parse_parents(const json& v, const std::string& path,
                                                                            int sign, std::vector<parent_seen>& seen) {
-    static constexpr std::array<std::string_view, 4> keys = {"program", "comm", "exe", "modifier"};
+    static constexpr std::array<std::string_view, 5> keys = {"program", "comm", "exe", "sha256", "modifier"};
     auto list = get_list(v, path, "parent rules ({program, modifier})");
     if (!list) return tl::unexpected(list.error());
     std::vector<parent_rule> out;
@@ -502,19 +558,27 @@ struct parent_seen {
         const json& e = (**list)[i];
         std::string ep = path_index(path, i);
         if (!e.is_object())
-            return config_fail(ep, "expected a mapping with one of program, comm or exe and a modifier, got " + describe(e));
+            return config_fail(ep, "expected a mapping with one of program, comm, exe or sha256 and a modifier, got " + describe(e));
         if (auto ok = check_keys(e, ep, keys); !ok) return tl::unexpected(ok.error());
         std::vector<std::string_view> given;
-        for (auto k : {"program", "comm", "exe"})
+        for (auto k : {"program", "comm", "exe", "sha256"})
             if (find_key(e, k)) given.emplace_back(k);
         if (given.empty())
-            return config_fail(ep, "names no process; expected exactly one of program, comm (task name) or exe (executable path)");
+            return config_fail(ep, "names no process; expected exactly one of program, comm (task name), exe "
+                                   "(executable path) or sha256 (executable hash)");
         if (given.size() > 1)
             return config_fail(path_key(ep, given[1]), "conflicts with " + std::string(given[0]) +
-                                                           "; expected exactly one of program, comm or exe per entry");
+                                                           "; expected exactly one of program, comm, exe or sha256 per entry");
         parent_rule r;
         const std::string vp = path_key(ep, given[0]);
-        if (given[0] == "exe") {
+        if (given[0] == "sha256") {
+            r.field = process_field::sha256;
+            const json& hv = *find_key(e, "sha256");
+            if (!hv.is_string() || !is_sha256_hex(hv.get_ref<const std::string&>()))
+                return config_fail(vp, "expected the SHA-256 of an executable as 64 lowercase hexadecimal digits, got " +
+                                           describe(hv));
+            r.value = hv.get<std::string>();
+        } else if (given[0] == "exe") {
             r.field = process_field::exe;
             auto s = get_string(*find_key(e, "exe"), vp, "an absolute executable path such as \"/usr/bin/bash\"",
                                 config_bounds::max_pattern);
@@ -556,7 +620,12 @@ struct parent_seen {
 }
 
 [[nodiscard]] inline std::string_view field_key(process_field f) noexcept {
-    return f == process_field::exe ? "exe" : "program";
+    switch (f) {
+    case process_field::exe: return "exe";
+    case process_field::sha256: return "sha256";
+    case process_field::comm: break;
+    }
+    return "program";
 }
 
 [[nodiscard]] inline config_result<config> parse_config_tree(const json& root) {
@@ -674,6 +743,29 @@ struct parent_seen {
                 if (!r) return tl::unexpected(r.error());
                 *f.out = static_cast<std::size_t>(*r);
             }
+        }
+    }
+    if (const json* v = find_key(root, "family")) {
+        static constexpr std::array<std::string_view, 5> keys = {"self", "ancestor", "descendant", "sibling",
+                                                                 "session"};
+        auto fam = get_object(*v, "family", keys);
+        if (!fam) return tl::unexpected(fam.error());
+        for (relation r : all_relations) {
+            const std::string key(to_string(r));
+            const json* x = find_key(**fam, key);
+            if (x == nullptr) continue;
+            const std::string fp = path_key("family", key);
+            if (x->is_boolean()) {
+                if (x->get<bool>())
+                    return config_fail(fp, "expected an integer score modifier from -100 to 100, or false to turn "
+                                           "this relation off, got true");
+                c.family[r] = family_rule{false, 0};
+                continue;
+            }
+            auto m = get_int(*x, fp, -config_bounds::max_modifier, config_bounds::max_modifier,
+                             "an integer score modifier (or false to turn this relation off)");
+            if (!m) return tl::unexpected(m.error());
+            c.family[r] = family_rule{true, static_cast<int>(*m)};
         }
     }
     return c;
@@ -807,6 +899,12 @@ inline std::optional<ip_network> ip_network::parse(std::string_view text) {
         {"max_tracked_openers", c.limits.max_tracked_openers},
         {"max_dedup_entries", c.limits.max_dedup_entries},
     };
+    json fam = json::object();
+    for (relation r : all_relations) {
+        const family_rule& fr = c.family[r];
+        fam[std::string(to_string(r))] = fr.enabled ? json(fr.modifier) : json(false);
+    }
+    j["family"] = std::move(fam);
     return j;
 }
 

@@ -237,6 +237,85 @@ private:
     std::uint64_t expired_ = 0;
 };
 
+// Which processes of a session hold recent sensitive opens: the index that
+// finds sibling, descendant and session readers of a network event in
+// O(openers of that session) instead of O(all openers). Per session at most
+// max_per_session pids (the least recent opener is dropped, counted); at
+// most max_sessions sessions (the one whose last open is oldest is evicted,
+// counted); expire(now, window) drops sessions with no open in the window.
+// Entries may be stale (the opener's opens aged out, or the pid now holds
+// another process): the correlator re-checks every candidate.
+class session_openers {
+public:
+    static constexpr std::size_t max_per_session = 64;
+
+    explicit session_openers(std::size_t max_sessions = limits{}.max_tracked_openers) { set_capacity(max_sessions); }
+
+    void record(std::uint32_t sid, pid_type pid, nanoseconds ts) {
+        detail::slab_index i = map_.find(sid);
+        if (i == detail::no_index) {
+            if (map_.size() >= capacity_) evict_one();
+            i = map_.insert(sid, 0);
+            map_.value(i).pids.clear();
+            map_.value(i).last = ts;
+        } else {
+            map_.move_to_back(i, 0);
+        }
+        auto& v = map_.value(i);
+        v.last = std::max(v.last, ts);
+        auto it = std::find(v.pids.begin(), v.pids.end(), pid);
+        if (it != v.pids.end()) v.pids.erase(it);
+        v.pids.push_back(pid);
+        if (v.pids.size() > max_per_session) {
+            v.pids.erase(v.pids.begin());
+            ++dropped_;
+        }
+    }
+
+    [[nodiscard]] const std::vector<pid_type>* openers(std::uint32_t sid) const {
+        const detail::slab_index i = map_.find(sid);
+        return i == detail::no_index ? nullptr : &map_.value(i).pids;
+    }
+
+    std::size_t expire(nanoseconds now, nanoseconds window) {
+        std::size_t n = 0;
+        for (detail::slab_index i = map_.front(0); i != detail::no_index; i = map_.front(0)) {
+            if (!(map_.value(i).last + window < now)) break;
+            map_.value(i).pids.clear();
+            map_.erase(i);
+            ++n;
+        }
+        return n;
+    }
+
+    void set_capacity(std::size_t n) {
+        capacity_ = std::max<std::size_t>(n, 1);
+        map_.shrink_to(capacity_, [this] { evict_one(); });
+    }
+
+    [[nodiscard]] std::size_t size() const noexcept { return map_.size(); }
+    [[nodiscard]] std::size_t capacity() const noexcept { return capacity_; }
+    [[nodiscard]] std::uint64_t evictions() const noexcept { return evictions_; }
+    [[nodiscard]] std::uint64_t dropped() const noexcept { return dropped_; }
+
+private:
+    struct value {
+        nanoseconds last{0};
+        std::vector<pid_type> pids;
+    };
+    void evict_one() {
+        const detail::slab_index i = map_.front(0);
+        map_.value(i).pids.clear();
+        map_.erase(i);
+        ++evictions_;
+    }
+
+    detail::slab_map<std::uint32_t, value, std::hash<std::uint32_t>, 1> map_;
+    std::size_t capacity_ = 1;
+    std::uint64_t evictions_ = 0;
+    std::uint64_t dropped_ = 0;
+};
+
 // Counters since construction (reload keeps them) and current table sizes.
 struct correlator_stats {
     // events by kind
@@ -256,6 +335,12 @@ struct correlator_stats {
     std::uint64_t uncorrelated_net = 0; // no sensitive open of the process within the window
     std::uint64_t below_threshold = 0;
     std::uint64_t suppressed_dedup = 0;
+    // alerts by relation of the reader to the sender
+    std::uint64_t alerts_self = 0;
+    std::uint64_t alerts_ancestor = 0;
+    std::uint64_t alerts_descendant = 0;
+    std::uint64_t alerts_sibling = 0;
+    std::uint64_t alerts_session = 0;
     // tables
     std::uint64_t process_evictions = 0;
     std::uint64_t processes_expired = 0;
@@ -265,6 +350,8 @@ struct correlator_stats {
     std::uint64_t opens_expired = 0;
     std::uint64_t dedup_evictions = 0;
     std::uint64_t dedup_expired = 0;
+    std::uint64_t session_evictions = 0;      // sessions dropped from the family index for capacity
+    std::uint64_t session_openers_dropped = 0; // openers over session_openers::max_per_session
     std::uint64_t housekeeping_runs = 0; // expire() calls, explicit or from event time
     std::uint64_t reloads = 0;
     // gauges: current sizes, their high-water marks, and capacities
@@ -299,6 +386,11 @@ struct correlator_stats {
         {"uncorrelated_net", s.uncorrelated_net},
         {"below_threshold", s.below_threshold},
         {"suppressed_dedup", s.suppressed_dedup},
+        {"alerts_self", s.alerts_self},
+        {"alerts_ancestor", s.alerts_ancestor},
+        {"alerts_descendant", s.alerts_descendant},
+        {"alerts_sibling", s.alerts_sibling},
+        {"alerts_session", s.alerts_session},
         {"process_evictions", s.process_evictions},
         {"processes_expired", s.processes_expired},
         {"opener_evictions", s.opener_evictions},
@@ -307,6 +399,8 @@ struct correlator_stats {
         {"opens_expired", s.opens_expired},
         {"dedup_evictions", s.dedup_evictions},
         {"dedup_expired", s.dedup_expired},
+        {"session_evictions", s.session_evictions},
+        {"session_openers_dropped", s.session_openers_dropped},
         {"housekeeping_runs", s.housekeeping_runs},
         {"reloads", s.reloads},
         {"processes", s.processes},
@@ -327,7 +421,8 @@ public:
         : rules_(std::move(cfg)),
           processes_(rules_.source().limits.max_processes),
           opens_(rules_.source().limits.max_tracked_openers, rules_.source().limits.max_opens_per_process),
-          dedup_(rules_.source().limits.max_dedup_entries) {
+          dedup_(rules_.source().limits.max_dedup_entries),
+          sessions_(rules_.source().limits.max_tracked_openers) {
         sync_stats();
     }
 
@@ -357,6 +452,7 @@ public:
         processes_.expire(now, w);
         opens_.expire(now, w);
         dedup_.expire(now, w);
+        sessions_.expire(now, w);
         ++stats_.housekeeping_runs;
         last_housekeeping_ = last_housekeeping_ ? std::max(*last_housekeeping_, now) : now;
         sync_stats();
@@ -376,6 +472,7 @@ public:
         opens_.set_limits(l.max_tracked_openers, l.max_opens_per_process);
         opens_.reclassify(rules_);
         dedup_.set_capacity(l.max_dedup_entries);
+        sessions_.set_capacity(l.max_tracked_openers);
         ++stats_.reloads;
         sync_stats();
     }
@@ -419,11 +516,79 @@ private:
     void on_open(const event& ev) {
         ++stats_.open_events;
         const auto& o = *ev.as<open_event>();
-        processes_.touch(ev.pid, ev.ts);
+        const process_info& p = processes_.touch(ev.pid, ev.ts);
         if (auto m = rules_.match_file(o.path)) {
             ++stats_.sensitive_opens;
+            if (in_family_session(p)) sessions_.record(p.sid, ev.pid, ev.ts);
             opens_.record(ev.pid, ev.ts, o.path, o.dev, o.ino, *m, rules_.source().window);
         }
+    }
+
+    // Family correlation needs a known session that is not init's: sid 0 is
+    // unknown (a minimal entry, a kernel thread), sid 1 is the session of
+    // init, shared by unrelated daemons that never called setsid().
+    [[nodiscard]] static bool in_family_session(const process_info& p) noexcept { return p.sid > 1; }
+
+    // The ancestors of p within its session, nearest first: the walk stops
+    // after the session leader (pid == sid), before init (pid <= 1), before a
+    // process of another session or an unknown parent, and after max_depth.
+    static constexpr std::size_t max_depth = 64;
+    void session_ancestors(const process_info& p, std::vector<const process_info*>& out) const {
+        out.clear();
+        const process_info* cur = &p;
+        while (out.size() < max_depth && cur->pid != cur->sid) {
+            const process_info* par = processes_.parent(*cur);
+            if (par == nullptr || par->pid <= 1 || par->sid != p.sid) break;
+            if (std::find(out.begin(), out.end(), par) != out.end() || par == &p) break; // a cycle
+            out.push_back(par);
+            cur = par;
+        }
+    }
+
+    struct candidate {
+        const sensitive_open* open = nullptr;
+        const process_info* reader = nullptr;
+        relation rel = relation::self;
+        int points = 0; // base score + relation modifier
+    };
+
+    void consider(candidate& best, const sensitive_open* o, const process_info* reader, relation rel) const {
+        if (o == nullptr) return;
+        const family_rule& fr = rules_.source().family[rel];
+        if (!fr.enabled) return;
+        const int points = o->match.base_score + fr.modifier;
+        const bool better = best.open == nullptr || points > best.points ||
+                            (points == best.points && (rel < best.rel || (rel == best.rel && o->ts > best.open->ts)));
+        if (better) best = candidate{o, reader, rel, points};
+    }
+
+    // The best open of p's family for a network event at t.
+    candidate best_in_family(const process_info& p, nanoseconds t) {
+        const nanoseconds w = rules_.source().window;
+        candidate best;
+        consider(best, opens_.best(p.pid, t, w), &p, relation::self);
+        if (!in_family_session(p) || opens_.size() == 0) return best;
+        session_ancestors(p, chain_);
+        for (const process_info* a : chain_) consider(best, opens_.best(a->pid, t, w), a, relation::ancestor);
+        const std::vector<pid_type>* members = sessions_.openers(p.sid);
+        if (members == nullptr) return best;
+        for (pid_type q : *members) {
+            if (q == p.pid) continue;
+            const process_info* r = processes_.find(q);
+            if (r == nullptr || r->sid != p.sid) continue; // stale, or moved to another session
+            const sensitive_open* o = opens_.best(q, t, w);
+            if (o == nullptr) continue;
+            if (std::find(chain_.begin(), chain_.end(), r) != chain_.end()) continue; // an ancestor: done above
+            session_ancestors(*r, reader_chain_);
+            relation rel = relation::session;
+            if (std::find(reader_chain_.begin(), reader_chain_.end(), &p) != reader_chain_.end())
+                rel = relation::descendant;
+            else if (r->ppid == p.ppid && p.ppid > 1 && r->pgid == p.pgid && p.pgid != 0 &&
+                     processes_.parent(*r) == processes_.parent(p))
+                rel = relation::sibling;
+            consider(best, o, r, rel);
+        }
+        return best;
     }
 
     std::optional<alert> on_net(const event& ev) {
@@ -436,25 +601,30 @@ private:
             ++stats_.suppressed_allowlist;
             return std::nullopt;
         }
-        const sensitive_open* best = opens_.best(ev.pid, ev.ts, cfg.window);
-        if (best == nullptr) {
+        const candidate c = best_in_family(p, ev.ts);
+        if (c.open == nullptr) {
             ++stats_.uncorrelated_net;
             return std::nullopt;
         }
+        const sensitive_open* best = c.open;
+        const int rel_mod = cfg.family[c.rel].modifier;
 
         const process_info* parent = processes_.parent(p);
         const process_info* grandparent = parent != nullptr ? processes_.parent(*parent) : nullptr;
         if (grandparent != nullptr && grandparent->pid == p.pid) grandparent = nullptr; // a cycle
-        const parent_matches pm = parent ? rules_.match_parent(parent->comm, parent->exe) : parent_matches{};
-        const parent_matches gm =
-            grandparent ? rules_.match_parent(grandparent->comm, grandparent->exe) : parent_matches{};
-        const int score = best->match.base_score + pm.total() + gm.total();
+        const parent_matches pm =
+            parent ? rules_.match_parent(parent->comm, parent->exe, parent->exe_sha256) : parent_matches{};
+        const parent_matches gm = grandparent
+                                      ? rules_.match_parent(grandparent->comm, grandparent->exe, grandparent->exe_sha256)
+                                      : parent_matches{};
+        const int score = best->match.base_score + rel_mod + pm.total() + gm.total();
 
         if (score < cfg.alert_threshold) {
             ++stats_.below_threshold;
             return std::nullopt;
         }
-        if (dedup_.suppress(dedup_key{ev.pid, n.addr, n.port, n.protocol}, ev.ts, cfg.window)) {
+        if (dedup_.suppress(dedup_key{ev.pid, n.addr, n.port, n.protocol, processes_.generation(ev.pid)}, ev.ts,
+                            cfg.window)) {
             ++stats_.suppressed_dedup;
             return std::nullopt;
         }
@@ -476,13 +646,45 @@ private:
         a.score = score;
         a.severity = cfg.classify(score);
         a.breakdown.push_back({a.file.category, best->match.base_score});
+        if (rel_mod != 0) a.breakdown.push_back({"relation: " + std::string(to_string(c.rel)), rel_mod});
         add_parts(a.breakdown, "parent", pm);
         add_parts(a.breakdown, "grandparent", gm);
         if (p.ppid != 0 && p.ppid != p.pid) a.parent = parent ? ref(*parent) : process_ref{p.ppid, {}, {}, {}};
         if (parent != nullptr && parent->ppid != 0 && parent->ppid != parent->pid && parent->ppid != p.pid)
             a.grandparent = grandparent ? ref(*grandparent) : process_ref{parent->ppid, {}, {}, {}};
+        a.relation = c.rel;
+        a.reader = ref(*c.reader);
+        a.ancestry = ancestry(p);
+        switch (c.rel) {
+        case relation::self: ++stats_.alerts_self; break;
+        case relation::ancestor: ++stats_.alerts_ancestor; break;
+        case relation::descendant: ++stats_.alerts_descendant; break;
+        case relation::sibling: ++stats_.alerts_sibling; break;
+        case relation::session: ++stats_.alerts_session; break;
+        }
         ++stats_.alerts;
         return a;
+    }
+
+    // The sender and its ancestors up to its session leader (as
+    // session_ancestors); with no known session, the sender, its parent and
+    // grandparent as far as they are known.
+    std::vector<process_ref> ancestry(const process_info& p) {
+        std::vector<process_ref> out;
+        out.push_back(ref(p));
+        if (in_family_session(p)) {
+            session_ancestors(p, chain_);
+            for (const process_info* a : chain_) out.push_back(ref(*a));
+            return out;
+        }
+        const process_info* cur = &p;
+        for (int k = 0; k < 2; ++k) {
+            const process_info* par = processes_.parent(*cur);
+            if (par == nullptr || par == &p) break;
+            out.push_back(ref(*par));
+            cur = par;
+        }
+        return out;
     }
 
     static void add_parts(std::vector<score_part>& parts, std::string_view who, const parent_matches& m) {
@@ -504,6 +706,8 @@ private:
         stats_.opens_expired = opens_.expired();
         stats_.dedup_evictions = dedup_.evictions();
         stats_.dedup_expired = dedup_.expired();
+        stats_.session_evictions = sessions_.evictions();
+        stats_.session_openers_dropped = sessions_.dropped();
         stats_.processes = processes_.size();
         stats_.processes_peak = std::max(stats_.processes_peak, stats_.processes);
         stats_.processes_capacity = processes_.capacity();
@@ -520,6 +724,9 @@ private:
     process_table processes_;
     recent_opens opens_;
     dedup_table dedup_;
+    session_openers sessions_;
+    std::vector<const process_info*> chain_;        // scratch: the sender's session ancestors
+    std::vector<const process_info*> reader_chain_; // scratch: a reader's session ancestors
     correlator_stats stats_;
     std::optional<nanoseconds> last_housekeeping_;
 };

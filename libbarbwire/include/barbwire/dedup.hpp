@@ -1,6 +1,7 @@
 #pragma once
 // Alert deduplication: one alert per (pid, destination address, port,
-// protocol) per window.
+// protocol) per window, per process instance (the generation: a reused pid
+// does not inherit the old process's dedup history).
 //
 // The table remembers when the last alert for a key was EMITTED. An alert
 // whose time is within `window` of that (|ts - last| <= window, inclusive,
@@ -27,6 +28,7 @@ struct dedup_key {
     ip_address addr;
     std::uint16_t port = 0;
     ip_proto protocol = ip_proto::tcp;
+    std::uint64_t generation = 0; // process instance (process_table::generation): a reused pid starts afresh
     friend bool operator==(const dedup_key&, const dedup_key&) = default;
 };
 
@@ -43,6 +45,7 @@ struct dedup_key_hash {
             h ^= h >> 31;
             h *= 0xbf58476d1ce4e5b9ULL;
         }
+        h ^= k.generation * 0x94d049bb133111ebULL;
         h ^= h >> 29;
         return static_cast<std::size_t>(h);
     }

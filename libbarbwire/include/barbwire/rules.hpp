@@ -13,7 +13,9 @@
 //    winning category that occurs in the path. An empty pattern matches every
 //    path.
 //  * Parent rules: a `comm` rule matches when the process's comm equals the
-//    value, an `exe` rule when its executable path equals the value. From
+//    value, an `exe` rule when its executable path equals the value, a
+//    `sha256` rule when the SHA-256 of its executable (as the sensor computed
+//    it; unknown never matches) equals the value. From
 //    each list (suspicious_parents, legit_parents) the FIRST matching rule
 //    applies, so a comm rule and an exe rule describing the same program do
 //    not count twice; a process matching both lists gets both modifiers.
@@ -230,11 +232,13 @@ public:
         return m.pattern < pats.size() ? std::string_view(pats[m.pattern]) : std::string_view{};
     }
 
-    // The parent rules a process with this comm / exe matches.
-    [[nodiscard]] parent_matches match_parent(std::string_view comm, std::string_view exe) const {
+    // The parent rules a process with this comm / exe / executable hash
+    // matches (an empty sha256 is unknown and matches no sha256 rule).
+    [[nodiscard]] parent_matches match_parent(std::string_view comm, std::string_view exe,
+                                              std::string_view sha256 = {}) const {
         parent_matches m;
-        m.suspicious = first_match(suspicious_, cfg_.suspicious_parents, parent_kind::suspicious, comm, exe);
-        m.legit = first_match(legit_, cfg_.legit_parents, parent_kind::legit, comm, exe);
+        m.suspicious = first_match(suspicious_, cfg_.suspicious_parents, parent_kind::suspicious, comm, exe, sha256);
+        m.legit = first_match(legit_, cfg_.legit_parents, parent_kind::legit, comm, exe, sha256);
         return m;
     }
 
@@ -271,13 +275,17 @@ private:
     struct parent_index {
         rule_index by_comm; // value -> first rule index with that value
         rule_index by_exe;
+        rule_index by_sha256;
     };
 
     static std::optional<parent_match> first_match(const parent_index& idx, const std::vector<parent_rule>& rules,
-                                                   parent_kind kind, std::string_view comm, std::string_view exe) {
+                                                   parent_kind kind, std::string_view comm, std::string_view exe,
+                                                   std::string_view sha256) {
         std::uint32_t best = std::numeric_limits<std::uint32_t>::max();
         if (auto it = idx.by_comm.find(comm); it != idx.by_comm.end()) best = it->second;
         if (auto it = idx.by_exe.find(exe); it != idx.by_exe.end()) best = std::min(best, it->second);
+        if (!sha256.empty())
+            if (auto it = idx.by_sha256.find(sha256); it != idx.by_sha256.end()) best = std::min(best, it->second);
         if (best == std::numeric_limits<std::uint32_t>::max()) return std::nullopt;
         const parent_rule& r = rules[best];
         return parent_match{kind, best, r.modifier, r.value};
@@ -286,7 +294,9 @@ private:
     static parent_index index_rules(const std::vector<parent_rule>& rules) {
         parent_index idx;
         for (std::uint32_t i = 0; i < rules.size(); ++i) {
-            auto& map = rules[i].field == process_field::exe ? idx.by_exe : idx.by_comm;
+            auto& map = rules[i].field == process_field::exe      ? idx.by_exe
+                        : rules[i].field == process_field::sha256 ? idx.by_sha256
+                                                                  : idx.by_comm;
             map.try_emplace(rules[i].value, i); // keeps the first rule for a value
         }
         return idx;
