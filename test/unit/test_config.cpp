@@ -5,6 +5,7 @@
 #include <string>
 
 #include <barbwire/config.hpp>
+#include <barbwire/rules.hpp>
 
 using barbwire::config;
 using barbwire::errc;
@@ -447,3 +448,34 @@ TEST_CASE("parse_config_json: JSON text, duplicate keys, syntax errors") {
     CHECK(syn.error().message.find("(byte 10)") != std::string::npos);
     CHECK(syn.error().message.find("[json.exception") == std::string::npos);
 }
+
+namespace family_tests {
+using namespace barbwire;
+
+TEST_CASE("family section and sha256 parent rules", "[config][family]") {
+    auto c = parse_config_json(R"({"family": {"sibling": 2, "session": false}})");
+    REQUIRE(c);
+    CHECK(c->family[relation::sibling] == family_rule{true, 2});
+    CHECK(c->family[relation::session] == family_rule{false, 0});
+    CHECK(c->family[relation::ancestor] == family_rule{true, 0});
+    CHECK(parse_config(to_json(*c)).value() == *c);
+    CHECK(config{}.family[relation::session].modifier == -1);
+    auto bad = parse_config_json(R"({"family": {"sibbling": 1}})");
+    REQUIRE_FALSE(bad);
+    CHECK(bad.error().message.find("family.sibbling: unknown key (did you mean sibling?)") == 0);
+    CHECK_FALSE(parse_config_json(R"({"family": {"self": true}})"));
+    CHECK_FALSE(parse_config_json(R"({"family": {"self": 101}})"));
+
+    const std::string h(64, 'a');
+    auto s = parse_config_json(R"({"suspicious_parents": [{"sha256": ")" + h + R"(", "modifier": 4}]})");
+    REQUIRE(s);
+    CHECK(s->suspicious_parents[0].field == process_field::sha256);
+    CHECK(parse_config(to_json(*s)).value() == *s);
+    rule_set r(*s);
+    CHECK(r.match_parent("x", "/x", h).total() == 4);
+    CHECK(r.match_parent("x", "/x", "").total() == 0);
+    CHECK_FALSE(parse_config_json(R"({"suspicious_parents": [{"sha256": ")" + std::string(64, 'A') + R"(", "modifier": 4}]})"));
+    CHECK_FALSE(parse_config_json(R"({"suspicious_parents": [{"sha256": "abc", "modifier": 4}]})"));
+    CHECK_FALSE(parse_config_json(R"({"suspicious_parents": [{"sha256": ")" + h + R"(", "comm": "x", "modifier": 4}]})"));
+}
+} // namespace family_tests

@@ -605,3 +605,112 @@ TEST_CASE("default limits: 1M distinct pids stay well under 100 MiB", "[correlat
     CHECK(rss > 0);
     CHECK(rss < 100 * 1024);
 }
+
+namespace {
+event sexec(nanoseconds ts, pid_type pid, pid_type ppid, std::uint32_t sid, std::uint32_t pgid, std::string comm) {
+    event e = exec_ev(ts, pid, ppid, std::move(comm));
+    auto& x = *e.as<exec_event>();
+    x.sid = sid;
+    x.pgid = pgid;
+    return e;
+}
+} // namespace
+
+TEST_CASE("family: each relation correlates, the boundary holds", "[correlator][family]") {
+    SECTION("sibling in a pipeline; a different pgid is session") {
+        correlator c(seed_config());
+        CHECK_FALSE(c.process(sexec(0s, 300, 250, 300, 300, "bash")));
+        CHECK_FALSE(c.process(sexec(0s, 301, 300, 300, 301, "cat")));
+        CHECK_FALSE(c.process(sexec(0s, 302, 300, 300, 301, "curl")));
+        CHECK_FALSE(c.process(sexec(0s, 303, 300, 300, 303, "wget")));
+        CHECK_FALSE(c.process(open_ev(0s, 301, "/etc/shadow")));
+        auto a = c.process(net_ev(1s, 302, "203.0.113.5", 443));
+        REQUIRE(a);
+        CHECK(a->relation == relation::sibling);
+        CHECK(a->reader.pid == 301);
+        CHECK(a->score == 5);
+        auto b = c.process(net_ev(1s, 303, "203.0.113.5", 443));
+        REQUIRE(b);
+        CHECK(b->relation == relation::session);
+        CHECK(b->score == 4); // session: -1 by default
+        CHECK(c.stats().alerts_sibling == 1);
+        CHECK(c.stats().alerts_session == 1);
+    }
+    SECTION("ancestor, and fork-then-connect of the reader itself is self") {
+        correlator c(seed_config());
+        CHECK_FALSE(c.process(sexec(0s, 500, 490, 500, 500, "bash")));
+        CHECK_FALSE(c.process(open_ev(0s, 500, "/etc/shadow")));
+        CHECK_FALSE(c.process(fork_ev(1s, 500, 501)));
+        auto a = c.process(net_ev(2s, 501, "203.0.113.5", 443)); // the forked child connects
+        REQUIRE(a);
+        CHECK(a->relation == relation::ancestor);
+        CHECK(a->reader.pid == 500);
+        REQUIRE(a->ancestry.size() == 2);
+        CHECK(a->ancestry[1].pid == 500);
+    }
+    SECTION("descendant that exited before the connect, connect from a thread") {
+        correlator c(seed_config());
+        CHECK_FALSE(c.process(sexec(0s, 600, 590, 590, 600, "python")));
+        CHECK_FALSE(c.process(fork_ev(0s, 600, 601)));
+        CHECK_FALSE(c.process(fork_ev(0s, 601, 602)));
+        CHECK_FALSE(c.process(exit_ev(0s, 601))); // the middle process is gone
+        CHECK_FALSE(c.process(open_ev(1s, 602, "/etc/shadow")));
+        CHECK_FALSE(c.process(exit_ev(1s, 602)));
+        auto a = c.process(net_ev(3s, 600, "203.0.113.5", 443, net_op::connect, ip_proto::tcp, 611));
+        REQUIRE(a);
+        CHECK(a->relation == relation::descendant);
+        CHECK(a->reader.pid == 602);
+        CHECK(a->tid == 611);
+    }
+    SECTION("two sessions, init's session, unknown sessions: no correlation") {
+        correlator c(seed_config());
+        CHECK_FALSE(c.process(sexec(0s, 710, 700, 710, 710, "bash")));
+        CHECK_FALSE(c.process(sexec(0s, 720, 700, 720, 720, "bash")));
+        CHECK_FALSE(c.process(open_ev(0s, 710, "/etc/shadow")));
+        CHECK_FALSE(c.process(net_ev(1s, 720, "203.0.113.5", 443)));
+        // two services under systemd left in init's session
+        CHECK_FALSE(c.process(sexec(0s, 800, 1, 1, 1, "svc-a")));
+        CHECK_FALSE(c.process(sexec(0s, 810, 1, 1, 1, "svc-b")));
+        CHECK_FALSE(c.process(open_ev(0s, 800, "/etc/shadow")));
+        CHECK_FALSE(c.process(net_ev(1s, 810, "203.0.113.5", 443)));
+        // same parent but no known session (sid 0): self only
+        CHECK_FALSE(c.process(exec_ev(0s, 901, 900, "cat")));
+        CHECK_FALSE(c.process(exec_ev(0s, 902, 900, "curl")));
+        CHECK_FALSE(c.process(open_ev(0s, 901, "/etc/shadow")));
+        CHECK_FALSE(c.process(net_ev(1s, 902, "203.0.113.5", 443)));
+        CHECK(c.stats().uncorrelated_net == 3);
+        CHECK(c.stats().alerts == 0);
+    }
+    SECTION("family config: a disabled relation does not correlate, modifiers score") {
+        config cfg = seed_config();
+        cfg.family[relation::sibling] = family_rule{false, 0};
+        cfg.family[relation::ancestor] = family_rule{true, 3};
+        correlator c(cfg);
+        CHECK_FALSE(c.process(sexec(0s, 300, 250, 300, 300, "bash")));
+        CHECK_FALSE(c.process(sexec(0s, 301, 300, 300, 301, "cat")));
+        CHECK_FALSE(c.process(sexec(0s, 302, 300, 300, 301, "curl")));
+        CHECK_FALSE(c.process(open_ev(0s, 301, "/etc/shadow")));
+        CHECK_FALSE(c.process(net_ev(1s, 302, "203.0.113.5", 443)));
+        CHECK_FALSE(c.process(open_ev(1s, 300, "/etc/shadow")));
+        auto a = c.process(net_ev(2s, 302, "203.0.113.5", 443));
+        REQUIRE(a);
+        CHECK(a->relation == relation::ancestor);
+        CHECK(a->score == 3 + 3 + 2);
+        CHECK(reasons(*a) == std::vector<std::string>{"credential access", "relation: ancestor", "suspicious parent: bash"});
+    }
+}
+
+TEST_CASE("pid reuse resets dedup and lineage", "[correlator][family]") {
+    correlator c(seed_config());
+    CHECK_FALSE(c.process(sexec(0s, 300, 250, 300, 300, "bash")));
+    CHECK_FALSE(c.process(sexec(0s, 301, 300, 300, 301, "curl")));
+    CHECK_FALSE(c.process(open_ev(0s, 301, "/etc/shadow")));
+    REQUIRE(c.process(net_ev(1s, 301, "203.0.113.5", 443)));
+    CHECK_FALSE(c.process(exit_ev(1s, 301)));
+    // the pid is reused within the window by a new process that reads and connects too
+    CHECK_FALSE(c.process(fork_ev(2s, 300, 301)));
+    CHECK_FALSE(c.process(open_ev(2s, 301, "/etc/shadow")));
+    auto a = c.process(net_ev(3s, 301, "203.0.113.5", 443));
+    REQUIRE(a); // not suppressed by the old process's dedup entry
+    CHECK(c.stats().suppressed_dedup == 0);
+}
