@@ -11,6 +11,10 @@ using barbwire::config;
 using barbwire::errc;
 using barbwire::parse_config;
 using barbwire::process_field;
+using barbwire::all_relations;
+using barbwire::family_rule;
+using barbwire::parse_config_json;
+using barbwire::relation;
 using nlohmann::json;
 
 namespace {
@@ -65,12 +69,34 @@ TEST_CASE("config struct defaults") {
     CHECK(c.classify(5) == barbwire::severity::high);
 }
 
-TEST_CASE("an empty document or mapping is the struct defaults") {
-    CHECK(parsed(json(nullptr)) == config{});
-    CHECK(parsed(json::object()) == config{});
+// The struct defaults, except that a document without a `family` section
+// keeps the seed's single-process correlation.
+config single_process_defaults() {
+    config c;
+    for (relation r : all_relations)
+        if (r != relation::self) c.family[r] = family_rule{false, 0};
+    return c;
+}
+
+TEST_CASE("an empty document or mapping is the struct defaults, correlating single processes") {
+    CHECK(parsed(json(nullptr)) == single_process_defaults());
+    CHECK(parsed(json::object()) == single_process_defaults());
+    CHECK_FALSE(parsed(json::object()) == config{}); // config{} correlates families
     // null lists and mappings are empty ones (YAML `whitelist:` with nothing under it)
     auto c = parsed(json{{"suspicious_files", nullptr}, {"whitelist", {{"ips", nullptr}}}, {"limits", nullptr}});
-    CHECK(c == config{});
+    CHECK(c == single_process_defaults());
+}
+
+TEST_CASE("without a family section only the process itself correlates (the seed's meaning)", "[config][family]") {
+    auto c = parse_config_json(R"({"window_duration": 5})");
+    REQUIRE(c);
+    CHECK(c->family[relation::self] == family_rule{true, 0});
+    for (relation r : {relation::ancestor, relation::descendant, relation::sibling, relation::session})
+        CHECK(c->family[r] == family_rule{false, 0});
+    // the built-in rules turn families on
+    const config d = barbwire::default_config();
+    for (relation r : all_relations) CHECK(d.family[r].enabled);
+    CHECK(d.family[relation::session].modifier == -1);
 }
 
 TEST_CASE("default_config parses and means the seed's rules plus /.aws/credentials") {

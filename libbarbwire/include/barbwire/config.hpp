@@ -630,6 +630,13 @@ struct parent_seen {
 
 [[nodiscard]] inline config_result<config> parse_config_tree(const json& root) {
     config c;
+    // A rules file without a `family` section keeps the seed's meaning:
+    // a network event correlates only with its own process's opens. The
+    // built-in rules (and any file that says `family:`) turn families on.
+    if (root.is_null() || (root.is_object() && !root.contains("family"))) {
+        for (relation r : all_relations)
+            if (r != relation::self) c.family[r] = family_rule{false, 0};
+    }
     if (root.is_null()) return c; // an empty file: every key takes its default
     if (!root.is_object())
         return config_fail("", "expected a mapping of settings (window_duration, suspicious_files, ...), got " +

@@ -46,7 +46,8 @@ inline constexpr std::string_view default_rules_json = R"json({
     "ports": [53]
   },
   "severity_thresholds": {"medium": 3, "high": 5},
-  "alert_threshold": 3
+  "alert_threshold": 3,
+  "family": {"self": 0, "ancestor": 0, "descendant": 0, "sibling": 0, "session": -1}
 })json";
 
 } // namespace barbwire::detail
