@@ -238,19 +238,22 @@ class Sensor:
 
 # --------------------------------------------------------------------------- listeners
 
-class TcpListener:
-    """A TCP listener on a loopback address with an ephemeral port; accepts and records peers."""
+class _LoopbackPeer:
+    """A loopback socket served by a background thread that records the
+    (addr, port) of every peer it hears from."""
 
-    def __init__(self, host="127.0.0.1"):
-        check(host in ("127.0.0.1", "::1"), f"listeners are loopback only, got {host}")
+    def __init__(self, host, port, kind, what):
+        check(host in ("127.0.0.1", "::1"), f"{what} are loopback only, got {host}")
         fam = socket.AF_INET6 if ":" in host else socket.AF_INET
         self.host = host
-        self.sock = socket.socket(fam, socket.SOCK_STREAM)
-        self.sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
-        self.sock.bind((host, 0))
-        self.sock.listen(64)
+        self.sock = socket.socket(fam, kind)
+        if kind == socket.SOCK_STREAM:
+            self.sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+        self.sock.bind((host, port))
+        if kind == socket.SOCK_STREAM:
+            self.sock.listen(64)
         self.port = self.sock.getsockname()[1]
-        self.peers = []          # (addr, port) of accepted connections
+        self.peers = []          # (addr, port) of peers heard from
         self._stop = False
         self._t = threading.Thread(target=self._loop, daemon=True)
         self._t.start()
@@ -261,13 +264,15 @@ class TcpListener:
             if not r:
                 continue
             try:
-                c, peer = self.sock.accept()
+                peer = self._take()
             except OSError:
                 continue
             self.peers.append((peer[0], peer[1]))
-            c.close()
 
-    def accepted_from(self, port, timeout=3.0):
+    def _take(self):
+        raise NotImplementedError
+
+    def heard_from(self, port, timeout=3.0):
         deadline = time.monotonic() + timeout
         while time.monotonic() < deadline:
             if any(p == port for _, p in self.peers):
@@ -281,42 +286,30 @@ class TcpListener:
         self.sock.close()
 
 
-class UdpReceiver:
+class TcpListener(_LoopbackPeer):
+    """A TCP listener on a loopback address with an ephemeral port; accepts and records peers."""
+
+    def __init__(self, host="127.0.0.1"):
+        super().__init__(host, 0, socket.SOCK_STREAM, "listeners")
+
+    def _take(self):
+        c, peer = self.sock.accept()
+        c.close()
+        return peer
+
+    accepted_from = _LoopbackPeer.heard_from
+
+
+class UdpReceiver(_LoopbackPeer):
     """A UDP socket bound on loopback (port 0 = ephemeral); records datagrams' sources."""
 
     def __init__(self, host="127.0.0.1", port=0):
-        check(host in ("127.0.0.1", "::1"), f"receivers are loopback only, got {host}")
-        fam = socket.AF_INET6 if ":" in host else socket.AF_INET
-        self.sock = socket.socket(fam, socket.SOCK_DGRAM)
-        self.sock.bind((host, port))
-        self.port = self.sock.getsockname()[1]
-        self.sources = []
-        self._stop = False
-        self._t = threading.Thread(target=self._loop, daemon=True)
-        self._t.start()
+        super().__init__(host, port, socket.SOCK_DGRAM, "receivers")
 
-    def _loop(self):
-        while not self._stop:
-            r, _, _ = select.select([self.sock], [], [], 0.1)
-            if r:
-                try:
-                    _, src = self.sock.recvfrom(2048)
-                    self.sources.append((src[0], src[1]))
-                except OSError:
-                    pass
+    def _take(self):
+        return self.sock.recvfrom(2048)[1]
 
-    def received_from(self, port, timeout=3.0):
-        deadline = time.monotonic() + timeout
-        while time.monotonic() < deadline:
-            if any(p == port for _, p in self.sources):
-                return True
-            time.sleep(0.02)
-        return False
-
-    def close(self):
-        self._stop = True
-        self._t.join(2)
-        self.sock.close()
+    received_from = _LoopbackPeer.heard_from
 
 
 # --------------------------------------------------------------------------- actor processes
