@@ -26,7 +26,6 @@ namespace {
 
 using namespace barbwire::sensor;
 
-void errln(const std::string& msg) { std::fprintf(stderr, "barbwire: %s\n", msg.c_str()); }
 
 constexpr const char* overview =
     "barbwire " BW_VERSION_STRING " - detects a process family reading secrets, then talking to the network\n"

@@ -6,6 +6,8 @@
 
 namespace barbwire::sensor {
 
+void errln(const std::string& msg) { std::fprintf(stderr, "barbwire: %s\n", msg.c_str()); }
+
 result<alert_output> alert_output::open(output_format fmt, const std::optional<std::string>& file) {
     std::FILE* f = nullptr;
     if (file) {

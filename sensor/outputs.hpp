@@ -10,6 +10,9 @@
 
 namespace barbwire::sensor {
 
+// Prints one diagnostic line, `barbwire: MSG`, on stderr.
+void errln(const std::string& msg);
+
 enum class output_format : std::uint8_t { text, json };
 
 class alert_output {

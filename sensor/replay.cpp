@@ -20,7 +20,6 @@ namespace barbwire::sensor {
 
 namespace {
 
-void errln(const std::string& msg) { std::fprintf(stderr, "barbwire: %s\n", msg.c_str()); }
 
 struct fd_guard {
     int fd;

@@ -29,7 +29,6 @@ namespace barbwire::sensor {
 
 namespace {
 
-void errln(const std::string& msg) { std::fprintf(stderr, "barbwire: %s\n", msg.c_str()); }
 
 // --- signals -----------------------------------------------------------------
 // The handlers only set flags. They are installed without SA_RESTART, so a
