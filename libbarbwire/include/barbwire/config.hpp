@@ -185,6 +185,7 @@ struct limits {
     std::size_t max_opens_per_process = 16;
     std::size_t max_tracked_openers = 16384; // processes holding recent sensitive opens
     std::size_t max_dedup_entries = 16384;
+    std::size_t max_file_identities = 16384; // (dev, ino) -> the path the rules know the file by
     friend bool operator==(const limits&, const limits&) = default;
 };
 
@@ -230,6 +231,7 @@ inline constexpr std::size_t max_processes = 4194304; // PID_MAX_LIMIT
 inline constexpr std::size_t max_opens_per_process = 4096;
 inline constexpr std::size_t max_tracked_openers = 4194304;
 inline constexpr std::size_t max_dedup_entries = 16777216;
+inline constexpr std::size_t max_file_identities = 1048576;
 } // namespace config_bounds
 
 namespace detail {
@@ -729,8 +731,9 @@ struct parent_seen {
         c.alert_threshold = static_cast<int>(*r);
     }
     if (const json* v = find_key(root, "limits")) {
-        static constexpr std::array<std::string_view, 4> keys = {"max_processes", "max_opens_per_process",
-                                                                 "max_tracked_openers", "max_dedup_entries"};
+        static constexpr std::array<std::string_view, 5> keys = {"max_processes", "max_opens_per_process",
+                                                                 "max_tracked_openers", "max_dedup_entries",
+                                                                 "max_file_identities"};
         auto lim = get_object(*v, "limits", keys);
         if (!lim) return tl::unexpected(lim.error());
         struct field {
@@ -738,11 +741,12 @@ struct parent_seen {
             std::size_t max;
             std::size_t* out;
         };
-        const std::array<field, 4> fields{{
+        const std::array<field, 5> fields{{
             {"max_processes", config_bounds::max_processes, &c.limits.max_processes},
             {"max_opens_per_process", config_bounds::max_opens_per_process, &c.limits.max_opens_per_process},
             {"max_tracked_openers", config_bounds::max_tracked_openers, &c.limits.max_tracked_openers},
             {"max_dedup_entries", config_bounds::max_dedup_entries, &c.limits.max_dedup_entries},
+            {"max_file_identities", config_bounds::max_file_identities, &c.limits.max_file_identities},
         }};
         for (const auto& f : fields) {
             if (const json* x = find_key(**lim, f.key)) {
@@ -905,6 +909,7 @@ inline std::optional<ip_network> ip_network::parse(std::string_view text) {
         {"max_opens_per_process", c.limits.max_opens_per_process},
         {"max_tracked_openers", c.limits.max_tracked_openers},
         {"max_dedup_entries", c.limits.max_dedup_entries},
+        {"max_file_identities", c.limits.max_file_identities},
     };
     json fam = json::object();
     for (relation r : all_relations) {
