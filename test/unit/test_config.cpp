@@ -64,6 +64,7 @@ TEST_CASE("config struct defaults") {
     CHECK(c.limits.max_opens_per_process == 16);
     CHECK(c.limits.max_tracked_openers == 16384);
     CHECK(c.limits.max_dedup_entries == 16384);
+    CHECK(c.limits.max_file_identities == 16384);
     CHECK(c.classify(2) == barbwire::severity::low);
     CHECK(c.classify(3) == barbwire::severity::medium);
     CHECK(c.classify(5) == barbwire::severity::high);
@@ -99,7 +100,7 @@ TEST_CASE("without a family section only the process itself correlates (the seed
     CHECK(d.family[relation::session].modifier == -1);
 }
 
-TEST_CASE("default_config parses and means the seed's rules plus /.aws/credentials") {
+TEST_CASE("default_config: the seed's rules plus /.aws/credentials, without libc's public files") {
     auto tree = json::parse(barbwire::default_config_json);
     auto r = parse_config(tree);
     INFO((r ? "" : r.error().message));
@@ -107,13 +108,16 @@ TEST_CASE("default_config parses and means the seed's rules plus /.aws/credentia
     config c = barbwire::default_config();
     CHECK(c == *r);
     CHECK(c.window == std::chrono::seconds{5});
-    REQUIRE(c.suspicious_files.size() == 6);
+    REQUIRE(c.suspicious_files.size() == 5);
     CHECK(c.suspicious_files[0].name == "credential access");
     CHECK(c.suspicious_files[0].base_score == 3);
-    CHECK(c.suspicious_files[0].patterns == std::vector<std::string>{"/etc/passwd", "/etc/shadow", "/.aws/credentials"});
+    CHECK(c.suspicious_files[0].patterns == std::vector<std::string>{"/etc/shadow", "/.aws/credentials"});
     CHECK(c.suspicious_files[1].name == "ssh key exfiltration");
-    CHECK(c.suspicious_files[4].patterns == std::vector<std::string>{"/proc/"});
-    CHECK(c.suspicious_files[5].patterns == std::vector<std::string>{"/tmp/", "/dev/shm/"});
+    CHECK(c.suspicious_files[3].patterns == std::vector<std::string>{"/proc/"});
+    CHECK(c.suspicious_files[4].patterns == std::vector<std::string>{"/tmp/", "/dev/shm/"});
+    // libc reads these in every name lookup: not scored by the built-in rules
+    for (const char* pub : {"/etc/passwd", "/etc/hosts", "/etc/resolv.conf", "/etc/nsswitch.conf"})
+        for (const auto& cat : c.suspicious_files) CHECK_FALSE(cat.matches(pub));
     REQUIRE(c.suspicious_parents.size() == 8);
     CHECK(c.suspicious_parents[4].value == "sshd");
     CHECK(c.suspicious_parents[4].modifier == 3);
@@ -132,14 +136,14 @@ TEST_CASE("default_config parses and means the seed's rules plus /.aws/credentia
 TEST_CASE("patterns are path substrings, as in the seed") {
     config c = barbwire::default_config();
     const auto& cred = c.suspicious_files[0];
-    CHECK(cred.matches("/etc/passwd"));
+    CHECK(cred.matches("/etc/shadow"));
     CHECK(cred.matches("/home/u/.aws/credentials"));
     CHECK_FALSE(cred.matches("/etc/group"));
     const auto& keys = c.suspicious_files[1];
     CHECK(keys.matches("/home/u/.ssh/id_rsa"));
     CHECK(keys.matches("/home/u/.ssh/id_rsa.pub")); // substring, like the seed
-    CHECK(c.suspicious_files[4].matches("/proc/1234/mem"));
-    CHECK_FALSE(c.suspicious_files[4].matches("/process/x"));
+    CHECK(c.suspicious_files[3].matches("/proc/1234/mem"));
+    CHECK_FALSE(c.suspicious_files[3].matches("/process/x"));
 }
 
 TEST_CASE("window_duration: seconds, integer or not") {
@@ -417,6 +421,17 @@ TEST_CASE("limits") {
     CHECK(error_of(json{{"limits", {{"max_opens_per_process", 4097}}}}).rfind("limits.max_opens_per_process: expected an integer from 1 to 4096", 0) == 0);
     CHECK(error_of(json{{"limits", {{"max_tracked_openers", 1.5}}}}).rfind("limits.max_tracked_openers:", 0) == 0);
     CHECK(error_of(json{{"limits", {{"max_processes", 18446744073709551615ull}}}}).find("got an integer (18446744073709551615)") != std::string::npos);
+
+    // the file identity table (dev, ino -> named path)
+    CHECK(c.limits.max_file_identities == 16384);
+    CHECK(parsed(json{{"limits", {{"max_file_identities", 1}}}}).limits.max_file_identities == 1);
+    CHECK(parsed(json{{"limits", {{"max_file_identities", 1048576}}}}).limits.max_file_identities == 1048576);
+    CHECK(error_of(json{{"limits", {{"max_file_identities", 0}}}}) ==
+          "limits.max_file_identities: expected an integer from 1 to 1048576, got an integer (0)");
+    CHECK(error_of(json{{"limits", {{"max_file_identities", 1048577}}}})
+              .rfind("limits.max_file_identities: expected an integer from 1 to 1048576", 0) == 0);
+    CHECK(error_of(json{{"limits", {{"max_file_identities", "16384"}}}}).rfind("limits.max_file_identities:", 0) == 0);
+    CHECK(error_of(json{{"limits", {{"max_file_identity", 5}}}}).find("max_file_identities") != std::string::npos);
 }
 
 TEST_CASE("to_json round-trips") {
@@ -432,8 +447,9 @@ TEST_CASE("to_json round-trips") {
                          {"whitelist", {{"ips", {"10.0.0.0/8", "fd00::/8", "::1"}}, {"ports", {443}}}},
                          {"severity_thresholds", {{"medium", 1}, {"high", 2}}},
                          {"alert_threshold", 0},
-                         {"limits", {{"max_processes", 7}, {"max_opens_per_process", 3}, {"max_tracked_openers", 2}, {"max_dedup_entries", 9}}}});
+                         {"limits", {{"max_processes", 7}, {"max_opens_per_process", 3}, {"max_tracked_openers", 2}, {"max_dedup_entries", 9}, {"max_file_identities", 11}}}});
     json j = barbwire::to_json(e);
+    CHECK(j["limits"]["max_file_identities"] == 11);
     CHECK(j["window_duration"] == json(0.25));
     CHECK(j["whitelist"]["ips"] == json{"10.0.0.0/8", "fd00::/8", "::1"});
     CHECK(j["suspicious_parents"][0] == json{{"exe", "/usr/bin/nc"}, {"modifier", 4}});

@@ -2,9 +2,16 @@
 // The embedded default rule set, in the seed's schema (docs/config.md).
 //
 // For now these are the seed's rules (/work/shared/compat/barbwire-config.yml:
-// same categories, scores, patterns, parents, allowlist and thresholds, a 5 s
-// window) plus "/.aws/credentials" under "credential access", which the seed's
-// write-up lists. `limits` is absent, so the struct defaults apply.
+// same scores, parents, allowlist and thresholds, a 5 s window) with three
+// changes (docs/config.md, "Built-in rules"):
+//   - "/.aws/credentials" joins "credential access" (the seed's write-up lists it);
+//   - "/etc/passwd" leaves it, and the "dns recon" category (/etc/resolv.conf,
+//     /etc/hosts, /etc/nsswitch.conf) is gone: libc's name lookups read these
+//     public files in every program that resolves a user or a host, so they
+//     alerted on every curl and, with families on, out-ranked the real secret a
+//     sibling had read;
+//   - a `family` section: families are correlated.
+// `limits` is absent, so the struct defaults apply.
 
 #include <string_view>
 
@@ -14,13 +21,11 @@ inline constexpr std::string_view default_rules_json = R"json({
   "window_duration": 5,
   "suspicious_files": [
     {"category": "credential access", "base_score": 3,
-     "patterns": ["/etc/passwd", "/etc/shadow", "/.aws/credentials"]},
+     "patterns": ["/etc/shadow", "/.aws/credentials"]},
     {"category": "ssh key exfiltration", "base_score": 3,
      "patterns": [".ssh/id_rsa", ".ssh/id_ed25519", ".ssh/id_ecdsa"]},
     {"category": "ssh recon", "base_score": 1,
      "patterns": [".ssh/known_hosts", ".ssh/authorized_keys"]},
-    {"category": "dns recon", "base_score": 1,
-     "patterns": ["/etc/resolv.conf", "/etc/hosts", "/etc/nsswitch.conf"]},
     {"category": "process memory access", "base_score": 2,
      "patterns": ["/proc/"]},
     {"category": "staging area", "base_score": 2,
