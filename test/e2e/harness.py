@@ -17,6 +17,7 @@ interpreter (sys.executable) run with `-I -S`, which opens nothing under
 /etc/passwd, /tmp/, /proc/ ... at start-up (checked with strace), so the only
 sensitive open it makes is the one the test asks for.
 """
+import contextlib
 import hashlib
 import json
 import os
@@ -87,13 +88,16 @@ def write_file(p, text, mode=0o644):
 class Sensor:
     """A running `barbwire run|record` with --format json, its stdout parsed as alerts."""
 
-    def __init__(self, bw, config, command="run", record_file=None, extra=()):
+    def __init__(self, bw, config=None, command="run", record_file=None, extra=()):
+        """`config` None: no --config, the sensor's built-in rules."""
         self.bw = bw
         self.config = config
         args = [bw, command]
         if command == "record":
             args.append(record_file)
-        args += ["--config", config, "--format", "json", *extra]
+        if config is not None:
+            args += ["--config", config]
+        args += ["--format", "json", *extra]
         self.args = args
         self.proc = None
         self._lock = threading.Lock()
@@ -226,6 +230,20 @@ class Sensor:
                 return got
             time.sleep(0.05)
 
+    def wait_for(self, pred, timeout=ALERT_TIMEOUT):
+        """Poll stdout up to `timeout` for alerts satisfying `pred`; returns those seen so far."""
+        deadline = time.monotonic() + timeout
+        while True:
+            got = [a for a in self.alerts() if pred(a)]
+            if got or time.monotonic() >= deadline:
+                return got
+            time.sleep(0.05)
+
+    def alerts_in_session(self, leader):
+        """Alerts whose sender is `leader` or descends from it within its session
+        (`ancestry` runs from the sender up to the session leader)."""
+        return [a for a in self.alerts() if in_session(a, leader)]
+
     def wait_stderr(self, prefix, timeout=5.0):
         deadline = time.monotonic() + timeout
         while time.monotonic() < deadline:
@@ -312,6 +330,61 @@ class UdpReceiver(_LoopbackPeer):
     received_from = _LoopbackPeer.heard_from
 
 
+class HttpListener(_LoopbackPeer):
+    """A minimal HTTP/1.1 server on loopback: reads one request per connection
+    (headers, then a Content-Length body), answers 200 and closes, so `curl`
+    exits 0. Records each request's body by the client's port."""
+
+    def __init__(self, host="127.0.0.1"):
+        self.requests = []       # (peer port, request line, body bytes)
+        super().__init__(host, 0, socket.SOCK_STREAM, "listeners")
+
+    def _take(self):
+        c, peer = self.sock.accept()
+        try:
+            c.settimeout(5.0)
+            buf = b""
+            while b"\r\n\r\n" not in buf:
+                chunk = c.recv(65536)
+                if not chunk:
+                    break
+                buf += chunk
+            head, _, body = buf.partition(b"\r\n\r\n")
+            lines = head.decode("latin-1").split("\r\n")
+            hdrs = {}
+            for l in lines[1:]:
+                k, _, v = l.partition(":")
+                hdrs[k.strip().lower()] = v.strip()
+            if hdrs.get("expect", "").lower() == "100-continue":
+                c.sendall(b"HTTP/1.1 100 Continue\r\n\r\n")
+            want = int(hdrs.get("content-length", "0") or 0)
+            while len(body) < want:
+                chunk = c.recv(65536)
+                if not chunk:
+                    break
+                body += chunk
+            self.requests.append((peer[1], lines[0] if lines else "", body))
+            c.sendall(b"HTTP/1.1 200 OK\r\nContent-Type: text/plain\r\nContent-Length: 3\r\n"
+                      b"Connection: close\r\n\r\nok\n")
+        except OSError:
+            pass
+        finally:
+            c.close()
+        return peer
+
+    def bodies(self):
+        return [b for _, _, b in list(self.requests)]
+
+    def received(self, data, timeout=3.0):
+        """True once a request body containing `data` (bytes) has arrived."""
+        deadline = time.monotonic() + timeout
+        while time.monotonic() < deadline:
+            if any(data in b for b in self.bodies()):
+                return True
+            time.sleep(0.02)
+        return False
+
+
 # --------------------------------------------------------------------------- actor processes
 
 _PRELUDE = (
@@ -355,15 +428,17 @@ class Actor:
     bash and its grandparent timeout. It prints its pid, waits for go(), then
     runs `code`."""
 
-    def __init__(self, code, home=None, cwd="/", python=None):
+    def __init__(self, code, home=None, cwd="/", python=None, new_session=False):
         timeout_bin = shutil.which("timeout") or "/usr/bin/timeout"
         bash = shutil.which("bash") or "/bin/bash"
         env = {"PATH": "/usr/bin:/bin", "LANG": "C", "HOME": home or "/nonexistent"}
         # `; exit $?` keeps bash from exec'ing python in place: python is bash's child.
         self.argv = [timeout_bin, "60", bash, "-c", '"$0" "$@"; exit $?', python or PY, "-I", "-S", "-c", _PRELUDE + code]
         self.code = code
+        # new_session: timeout is the leader of a fresh session, so the actor's process
+        # family (docs/design.md, "Process families") holds only what the test starts.
         self.proc = subprocess.Popen(self.argv, stdin=subprocess.PIPE, stdout=subprocess.PIPE,
-                                     stderr=subprocess.PIPE, env=env, cwd=cwd)
+                                     stderr=subprocess.PIPE, env=env, cwd=cwd, start_new_session=new_session)
         self.timeout_pid = self.proc.pid
         line = self._readline(10.0)
         try:
@@ -499,9 +574,104 @@ class Workspace:
     def __init__(self):
         self.dir = os.path.realpath(tempfile.mkdtemp(prefix="barbwire-e2e-"))
         os.chmod(self.dir, 0o755)
+        self.trace = None        # set by scenario(record=True)
+        self._deferred = []
 
     def path(self, *p):
         return os.path.join(self.dir, *p)
 
+    def defer(self, fn):
+        """Run `fn` at cleanup (last deferred first), e.g. to remove a file made outside the dir."""
+        self._deferred.append(fn)
+
     def cleanup(self):
+        while self._deferred:
+            fn = self._deferred.pop()
+            try:
+                fn()
+            except Exception as e:  # cleanup must go on; say what was left behind
+                print(f"note: cleanup step failed: {e}")
         shutil.rmtree(self.dir, ignore_errors=True)
+
+
+@contextlib.contextmanager
+def scenario(bw, prepare=None, record=False, listener="http"):
+    """Workspace, loopback listener and a ready sensor; everything stopped and removed after.
+
+    prepare(ws), run before the sensor starts, sets up files and returns the text of a
+    rules file for --config, or None for the sensor's built-in rules.
+    listener: "http" (HttpListener), "tcp" (TcpListener) or None.
+    record: run `barbwire record ws.trace` instead of `barbwire run`.
+        with h.scenario(BW) as (ws, sensor, lst): ...
+    """
+    ws, sensor, lst = Workspace(), None, None
+    try:
+        text = prepare(ws) if prepare is not None else None
+        cfg = write_file(ws.path("barbwire-config.yml"), text) if text is not None else None
+        if listener == "http":
+            lst = HttpListener("127.0.0.1")
+        elif listener == "tcp":
+            lst = TcpListener("127.0.0.1")
+        if record:
+            ws.trace = ws.path("trace.jsonl")
+        sensor = Sensor(bw, cfg, command="record" if record else "run", record_file=ws.trace)
+        sensor.start().wait_ready()
+        yield ws, sensor, lst
+    finally:
+        if sensor is not None:
+            sensor.kill()
+        if lst is not None:
+            lst.close()
+        ws.cleanup()
+
+
+class Shell:
+    """`timeout 60 bash -c SCRIPT` as the leader of a new session, so its process
+    family (docs/design.md, "Process families") is exactly what SCRIPT starts.
+    `leader` (timeout's pid) is the session id; every alert of the family has it
+    in its `ancestry`."""
+
+    def __init__(self, script, env=None, args=()):
+        timeout_bin = shutil.which("timeout") or "/usr/bin/timeout"
+        bash = shutil.which("bash") or "/bin/bash"
+        self.argv = [timeout_bin, "60", bash, "-c", script, "bash", *args]
+        self.proc = subprocess.Popen(self.argv, stdin=subprocess.DEVNULL, stdout=subprocess.PIPE,
+                                     stderr=subprocess.PIPE, env=env, cwd="/", start_new_session=True)
+        self.leader = self.proc.pid
+
+    def wait(self, timeout=30.0):
+        """Wait; the script must exit 0. Returns (stdout, stderr) as text."""
+        try:
+            out, err = self.proc.communicate(timeout=timeout)
+        except subprocess.TimeoutExpired:
+            self.kill()
+            raise Failure(f"shell {self.argv[4]!r} did not finish within {timeout} s")
+        out, err = out.decode(errors="replace"), err.decode(errors="replace")
+        check(self.proc.returncode == 0,
+              f"shell {self.argv[4]!r} failed (exit {self.proc.returncode}); stdout {out!r}; stderr {err!r}")
+        return out, err
+
+    def kill(self):
+        if self.proc.poll() is None:
+            self.proc.kill()
+            self.proc.wait()
+
+
+def in_session(a, leader):
+    """Whether alert `a`'s sender is `leader` or below it in `ancestry`."""
+    if (a.get("process") or {}).get("pid") == leader:
+        return True
+    return any(isinstance(x, dict) and x.get("pid") == leader for x in a.get("ancestry") or [])
+
+
+FAMILY_RELATIONS = ("self", "ancestor", "descendant", "sibling", "session")
+
+
+def builtin_rules_json(root):
+    """The built-in rules as a dict, read from the library's default_rules.hpp, so a
+    test's config file can be "the built-in rules plus X" and follow their changes."""
+    src = read_file(os.path.join(root, "libbarbwire", "include", "barbwire", "detail", "default_rules.hpp"))
+    start = src.find('R"json(')
+    end = src.find(')json"', start)
+    check(start >= 0 and end > start, "default_rules.hpp has no R\"json( ... )json\" literal; update the e2e harness")
+    return json.loads(src[start + len('R"json('):end])
