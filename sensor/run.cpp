@@ -20,6 +20,7 @@
 #include <barbwire/version.hpp>
 
 #include "config_file.hpp"
+#include "file_names.hpp"
 #include "identity.hpp"
 #include "loader.hpp"
 #include "preflight.hpp"
@@ -150,7 +151,7 @@ std::string plural(std::uint64_t n, const char* one, const char* many) {
 }
 
 std::string stats_line(const loop_counters& c, const kernel_counters& k, const hash_cache_stats& h,
-                       double seconds) {
+                       std::size_t named_known, std::uint64_t named_reported, double seconds) {
     char secs[32];
     std::snprintf(secs, sizeof(secs), "%.1f", seconds);
     std::string s = std::string("stopped after ") + secs + " s: " + plural(c.events, "event", "events") + " (";
@@ -190,6 +191,8 @@ std::string stats_line(const loop_counters& c, const kernel_counters& k, const h
          plural(h.evictions, "eviction", "evictions") + ", " + std::to_string(h.failures + h.too_large) +
          " unknown";
     if (h.too_large > 0) s += " (" + std::to_string(h.too_large) + " too large)";
+    s += "; named files: " + std::to_string(named_known) + " known, " +
+         plural(named_reported, "identity", "identities") + " reported";
     return s;
 }
 
@@ -198,6 +201,7 @@ constexpr auto poll_timeout = std::chrono::milliseconds{100};
 constexpr auto trace_flush_interval = std::chrono::milliseconds{100};
 constexpr auto drop_check_interval = std::chrono::seconds{1};
 constexpr std::size_t trace_flush_bytes = 1u << 20;
+constexpr auto named_files_interval = std::chrono::seconds{10};
 
 } // namespace
 
@@ -291,19 +295,76 @@ int run_sensor(const run_options& opts) {
         errln(std::to_string(scan.skipped) + " /proc entries skipped while seeding (exited during the scan)");
     }
 
-    // 5. Ready.
-    std::string ready = "ready: " + std::to_string(loader->attached_programs()) + " programs attached, " +
-                        std::to_string(scan.processes.size()) + " processes seeded, rules: " + rules_name;
-    if (writer) ready += ", recording to " + writer->path();
-    errln(ready);
-
-    // 6. The loop.
     loop_counters counts;
     bool stop = false;
     bool stdout_closed = false;
     bool output_file_failed = false;
     bool trace_failed = false;
     int rc = 0;
+
+    // An alert to standard output and --output. A closed standard output
+    // stops the sensor; a failing --output file is reported once.
+    const auto emit = [&](const alert& a) {
+        ++counts.alerts;
+        if (!out->write(a)) {
+            if (std::ferror(stdout)) {
+                stdout_closed = true;
+                stop = true;
+            } else if (!output_file_failed) {
+                output_file_failed = true;
+                errln("writing alerts to " + opts.output.value_or("the output file") + " failed: " +
+                      std::strerror(errno) + "; alerts still go to standard output");
+            }
+        }
+    };
+
+    // 5. The files the rules name, by device and inode (file_names.hpp):
+    // each new or changed identity enters the correlator (and the trace) as
+    // a file event, so an open of that inode under another name (a hard
+    // link) matches as an open of the named path. Done now, so the first
+    // kernel event already sees them; after every reload; every 10 s.
+    file_names named;
+    std::uint64_t named_reported = 0;
+    bool named_over_capacity = false;
+    const auto refresh_named = [&] {
+        file_names_update up = named.refresh(corr.rules());
+        for (const std::string& n : up.notices) errln("NOTICE: " + n);
+        const std::size_t capacity = corr.rules().limits.max_file_identities;
+        if (named.size() > capacity && !named_over_capacity) {
+            named_over_capacity = true;
+            errln("NOTICE: the rules name " + std::to_string(named.size()) + " files, more than limits." +
+                  "max_file_identities (" + std::to_string(capacity) + "); the least used are matched by path " +
+                  "only; raise the limit in the rules file");
+        }
+        if (up.changed.empty()) return;
+        const nanoseconds ts = monotonic_now();
+        for (file_event& f : up.changed) {
+            event ev;
+            ev.ts = ts;
+            ev.body = std::move(f);
+            ++named_reported;
+            if (writer) writer->add(ev);
+            if (stop) continue;
+            if (auto a = corr.process(ev)) emit(*a);
+        }
+    };
+    refresh_named();
+    if (opts.verbose) {
+        const file_names_refresh_stats& ns = named.last();
+        errln("named files: " + std::to_string(ns.files) + " found among " + std::to_string(ns.homes) +
+              " home directories (" + std::to_string(ns.homes_missing) + " missing, " +
+              std::to_string(ns.homes_skipped) + " skipped) with " + std::to_string(ns.probes) +
+              " filesystem calls");
+    }
+
+    // 6. Ready.
+    std::string ready = "ready: " + std::to_string(loader->attached_programs()) + " programs attached, " +
+                        std::to_string(scan.processes.size()) + " processes seeded, " +
+                        plural(named.size(), "named file", "named files") + ", rules: " + rules_name;
+    if (writer) ready += ", recording to " + writer->path();
+    errln(ready);
+
+    // 7. The loop.
     if (writer) {
         if (auto r = writer->flush(); !r) {
             errln(r.error());
@@ -333,19 +394,7 @@ int run_sensor(const run_options& opts) {
             if (kind < kind_slots) ++counts.by_kind[kind];
             if (writer) writer->add(*ev);
             if (stop) return; // stdout is gone: keep draining, alert no more
-            if (auto a = corr.process(*ev)) {
-                ++counts.alerts;
-                if (!out->write(*a)) {
-                    if (std::ferror(stdout)) {
-                        stdout_closed = true;
-                        stop = true;
-                    } else if (!output_file_failed) {
-                        output_file_failed = true;
-                        errln("writing alerts to " + opts.output.value_or("the output file") + " failed: " +
-                              std::strerror(errno) + "; alerts still go to standard output");
-                    }
-                }
-            }
+            if (auto a = corr.process(*ev)) emit(*a);
         } catch (const std::exception& e) {
             // Only allocation failure can get here; never unwind through libbpf.
             errln(std::string("internal error while handling an event: ") + e.what() + "; stopping");
@@ -357,6 +406,7 @@ int run_sensor(const run_options& opts) {
     const auto t0 = std::chrono::steady_clock::now();
     auto last_flush = t0;
     auto last_drop_check = t0;
+    auto last_named = t0;
     std::uint64_t drops_reported = loader->counters().drops;
 
     while (!stop && g_stop_signal == 0) {
@@ -375,6 +425,8 @@ int run_sensor(const run_options& opts) {
                 errln("config reloaded from " + *opts.config);
                 if (writer) writer->comment("rules reloaded from " + *opts.config + " at ts " +
                                             std::to_string(monotonic_now().count()));
+                refresh_named(); // the new rules may name other files
+                last_named = std::chrono::steady_clock::now();
             } else {
                 errln("config reload failed, keeping the previous rules: " + fresh.error().message);
             }
@@ -384,7 +436,11 @@ int run_sensor(const run_options& opts) {
         // exactly; clock-driven expiry could make replayed alerts differ.
         if (!writer) corr.tick();
 
-        const auto now = std::chrono::steady_clock::now();
+        auto now = std::chrono::steady_clock::now();
+        if (now - last_named >= named_files_interval) {
+            refresh_named();
+            last_named = now = std::chrono::steady_clock::now();
+        }
         if (writer && (writer->pending() >= trace_flush_bytes || now - last_flush >= trace_flush_interval)) {
             last_flush = now;
             if (auto r = writer->flush(); !r) {
@@ -405,7 +461,7 @@ int run_sensor(const run_options& opts) {
         }
     }
 
-    // 7. Take what the kernel already wrote (events are submitted without
+    // 8. Take what the kernel already wrote (events are submitted without
     // wake-ups, so the last ~100 ms may still sit in the ring), detach, and
     // give the final account.
     if (rc == 0) {
@@ -427,11 +483,12 @@ int run_sensor(const run_options& opts) {
         }
     }
     if (stdout_closed) errln("standard output was closed; stopping");
-    errln(stats_line(counts, kc, hasher.stats(), seconds));
+    errln(stats_line(counts, kc, hasher.stats(), named.size(), named_reported, seconds));
     if (writer && !trace_failed) {
         errln("recorded " + std::to_string(writer->lines()) + " trace lines (" +
-              std::to_string(scan.processes.size()) + " seeded processes, " + std::to_string(counts.events) +
-              " events) to " + writer->path());
+              std::to_string(scan.processes.size()) + " seeded processes, " +
+              plural(named_reported, "named-file identity", "named-file identities") + ", " +
+              std::to_string(counts.events) + " events) to " + writer->path());
     }
     if (opts.verbose) {
         nlohmann::json s = to_json(corr.stats());
@@ -442,6 +499,7 @@ int run_sensor(const run_options& opts) {
         s["exe_sha256"] = {{"cache_misses", hs.misses}, {"cache_hits", hs.hits},
                            {"evictions", hs.evictions},  {"failures", hs.failures},
                            {"too_large", hs.too_large},  {"cached", hasher.size()}};
+        s["named_files"] = {{"known", named.size()}, {"reported", named_reported}};
         errln("stats: " + s.dump());
     }
     return rc;

@@ -3,10 +3,12 @@
 //
 //   preflight (privileges first) -> rules -> outputs -> kernel, BTF, tracefs
 //   -> load and attach the BPF programs -> seed the process table from /proc
+//   -> the files the rules name, by device and inode (file_names.hpp)
 //   -> "barbwire: ready: ..." on stderr -> poll / decode / correlate / alert
 //   until SIGINT or SIGTERM -> detach -> final stats on stderr.
 //
-// SIGHUP reloads the --config file (the old rules stay on failure).
+// SIGHUP reloads the --config file (the old rules stay on failure) and looks
+// up the files the new rules name; they are looked up every 10 s as well.
 // docs/deployment.md describes every line it prints and its exit statuses.
 
 #include <cstddef>
