@@ -325,9 +325,13 @@ int run_sensor(const run_options& opts) {
     // kernel event already sees them; after every reload; every 10 s.
     file_names named;
     std::uint64_t named_reported = 0;
+    std::uint64_t named_refreshes = 0;
+    std::uint64_t named_errors = 0; // homes and files that could not be examined, summed over refreshes
     bool named_over_capacity = false;
     const auto refresh_named = [&] {
         file_names_update up = named.refresh(corr.rules());
+        ++named_refreshes;
+        named_errors += named.last().errors;
         for (const std::string& n : up.notices) errln("NOTICE: " + n);
         const std::size_t capacity = corr.rules().limits.max_file_identities;
         if (named.size() > capacity && !named_over_capacity) {
@@ -499,7 +503,10 @@ int run_sensor(const run_options& opts) {
         s["exe_sha256"] = {{"cache_misses", hs.misses}, {"cache_hits", hs.hits},
                            {"evictions", hs.evictions},  {"failures", hs.failures},
                            {"too_large", hs.too_large},  {"cached", hasher.size()}};
-        s["named_files"] = {{"known", named.size()}, {"reported", named_reported}};
+        s["named_files"] = {{"known", named.size()},
+                            {"reported", named_reported},
+                            {"refreshes", named_refreshes},
+                            {"errors", named_errors}};
         errln("stats: " + s.dump());
     }
     return rc;
