@@ -7,6 +7,10 @@
 // opens (mostly library files, some sensitive), a connect, exit. Up to 64
 // processes are alive at once and their events interleave, as on a busy host.
 // Timestamps advance by --step-us per event. Deterministic for a given seed.
+// The trace starts with file lines, as the sensor records them: the
+// identities of the secret files and of 64 users' SSH keys. Their inodes lie
+// outside the range the opens use, so every open pays an identity lookup
+// that misses, the common case on a real host.
 
 #include <charconv>
 #include <cstdint>
@@ -113,6 +117,15 @@ int main(int argc, char** argv) {
     std::uint64_t started = 0;
     std::vector<live> pool(64);
     for (auto& l : pool) l.pid = 0;
+
+    // the identities of the files the rules name (no open below hits them)
+    for (std::uint64_t i = 0; i < std::size(secret_files) + 64; ++i) {
+        out << R"({"ts":)" << ts << R"(,"kind":"file","path":")";
+        if (i < std::size(secret_files)) out << secret_files[i];
+        else out << "/home/user" << (i - std::size(secret_files)) << "/.ssh/id_rsa";
+        out << R"(","dev":2049,"ino":)" << (1'000'000 + i) << "}\n";
+        ++emitted;
+    }
 
     // the shells that everything descends from
     for (auto s : shells) {

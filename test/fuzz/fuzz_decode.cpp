@@ -14,6 +14,7 @@ extern "C" int LLVMFuzzerTestOneInput(const std::uint8_t* data, std::size_t size
         fuzz::check_error(ev.error());
         return 0;
     }
+    BW_FUZZ_CHECK(is_kernel_record(ev->kind())); // never a file event: the sensor makes those
     BW_FUZZ_CHECK(size == record_size(ev->kind()));
     // decode(encode(ev)) == ev: a decoded event always fits its record
     BW_FUZZ_CHECK(fuzz::fits_record(*ev));

@@ -17,7 +17,7 @@ alert seed_alert() {
     a.tid = 41891;
     a.uid = 1000;
     a.argv = {"python", "exfil.py"};
-    a.file = {"/etc/passwd", 2049, 1234, "credential access", 1000s, "/etc/passwd"};
+    a.file = {"/etc/passwd", 2049, 1234, "credential access", 1000s, "/etc/passwd", ""};
     a.destination = {net_op::connect, ip_proto::tcp, *ip_address::parse("2404:6800:4007:821::200e"), 80};
     a.delta = 2s;
     a.score = 5;
@@ -102,6 +102,28 @@ TEST_CASE("render_text: the seed's box, exact lines", "[alert]") {
         "│  gparent  : tmux: server (pid 9483)\n"
         "└─────────────────────────────────────────────\n";
     CHECK(render_text(seed_alert()) == expected);
+}
+
+TEST_CASE("same_inode_as: only when the match came through the file's identity", "[alert][identity]") {
+    alert a = seed_alert();
+    CHECK_FALSE(to_json(a).at("file").contains("same_inode_as"));
+    CHECK(render_text(a).find("same inode") == std::string::npos);
+
+    // a hard link to /etc/shadow: file.path stays the path opened
+    a.file.path = "/home/m/.cache/s";
+    a.file.pattern = "/etc/shadow";
+    a.file.same_inode_as = "/etc/shadow";
+    const json j = to_json(a);
+    CHECK(j.at("file") == json::parse(R"({"path": "/home/m/.cache/s", "dev": 2049, "ino": 1234,
+        "category": "credential access", "pattern": "/etc/shadow", "ts_ns": 1000000000000,
+        "same_inode_as": "/etc/shadow"})"));
+    const std::string text = render_text(a);
+    CHECK(text.find("│  file     : /home/m/.cache/s (same inode as /etc/shadow)\n") != std::string::npos);
+
+    // hostile names stay one line in the box and valid UTF-8 in JSON
+    a.file.same_inode_as = "/home/x/\n\xff";
+    CHECK(to_json(a).at("file").at("same_inode_as") == "/home/x/\n\xEF\xBF\xBD");
+    CHECK(render_text(a).find("(same inode as /home/x/\\x0a\\xff)") != std::string::npos);
 }
 
 TEST_CASE("render_text: IPv4 send, no lineage, unknown comm", "[alert]") {

@@ -538,7 +538,13 @@ TEST_CASE("stats: every net event lands in exactly one outcome", "[correlator]")
     CHECK(j.at("alerts") == 1);
     CHECK(j.at("suppressed_dedup") == 1);
     CHECK(j.at("processes") == 6);
-    CHECK(j.size() == 41);
+    CHECK(j.size() == 47);
+    CHECK(j.at("file_events") == 0);
+    CHECK(j.at("identity_opens") == 0);
+    CHECK(j.at("file_identity_evictions") == 0);
+    CHECK(j.at("file_identities") == 0);
+    CHECK(j.at("file_identities_peak") == 0);
+    CHECK(j.at("file_identities_capacity") == 16384);
 }
 
 TEST_CASE("bounded state under a stream of distinct pids", "[correlator]") {
@@ -713,4 +719,239 @@ TEST_CASE("pid reuse resets dedup and lineage", "[correlator][family]") {
     auto a = c.process(net_ev(3s, 301, "203.0.113.5", 443));
     REQUIRE(a); // not suppressed by the old process's dedup entry
     CHECK(c.stats().suppressed_dedup == 0);
+}
+
+// ---------------------------------------------------------------------------
+// Files by identity: the sensor reports the (dev, ino) of the files the rules
+// name; an open of that inode under any other name matches as the named file.
+
+namespace {
+
+event file_ev(nanoseconds ts, std::string path, std::uint64_t dev, std::uint64_t ino) {
+    return event{ts, 0, 0, false, file_event{std::move(path), dev, ino}};
+}
+
+event open_at(nanoseconds ts, pid_type pid, std::string path, std::uint64_t dev, std::uint64_t ino) {
+    open_event o;
+    o.path = std::move(path);
+    o.dev = dev;
+    o.ino = ino;
+    o.uid = 1000;
+    return event{ts, pid, pid, false, o};
+}
+
+} // namespace
+
+TEST_CASE("identity: a hard link to /etc/shadow matches by inode, and the alert says so", "[correlator][identity]") {
+    correlator c(seed_config());
+    shell_family(c);
+    CHECK_FALSE(c.process(file_ev(0s, "/etc/shadow", 65024, 941)));
+    CHECK(c.stats().file_events == 1);
+    CHECK(c.stats().file_identities == 1);
+    CHECK_FALSE(c.process(open_at(1s, 200, "/home/mallory/.cache/s", 65024, 941)));
+    CHECK(c.stats().sensitive_opens == 1);
+    CHECK(c.stats().identity_opens == 1);
+    auto a = c.process(net_ev(2s, 200, "203.0.113.5", 443));
+    REQUIRE(a);
+    CHECK(a->score == 5); // credential access 3 + bash 2
+    CHECK(a->file.path == "/home/mallory/.cache/s"); // what was opened
+    CHECK(a->file.same_inode_as == "/etc/shadow");
+    CHECK(a->file.dev == 65024);
+    CHECK(a->file.ino == 941);
+    CHECK(a->file.category == "credential access");
+    CHECK(a->file.pattern == "/etc/shadow");
+    CHECK(reasons(*a) == std::vector<std::string>{"credential access", "suspicious parent: bash"});
+    const auto j = to_json(*a);
+    CHECK(j.at("file").at("same_inode_as") == "/etc/shadow");
+    CHECK(j.at("file").at("path") == "/home/mallory/.cache/s");
+    CHECK(render_text(*a).find("/home/mallory/.cache/s (same inode as /etc/shadow)") != std::string::npos);
+}
+
+TEST_CASE("identity: the path's own match wins a tie", "[correlator][identity]") {
+    correlator c(seed_config());
+    shell_family(c);
+    // /etc/passwd and /etc/shadow are both "credential access" (3): a tie
+    CHECK_FALSE(c.process(file_ev(0s, "/etc/shadow", 65024, 941)));
+    CHECK_FALSE(c.process(open_at(1s, 200, "/etc/passwd", 65024, 941)));
+    CHECK(c.stats().identity_opens == 0);
+    auto a = c.process(net_ev(2s, 200, "203.0.113.5", 443));
+    REQUIRE(a);
+    CHECK(a->file.path == "/etc/passwd");
+    CHECK(a->file.pattern == "/etc/passwd");
+    CHECK(a->file.same_inode_as.empty());
+    CHECK_FALSE(to_json(*a).at("file").contains("same_inode_as"));
+    CHECK(render_text(*a).find("same inode") == std::string::npos);
+
+    // /etc/shadow itself by its own name: same score both ways, no same_inode_as
+    CHECK_FALSE(c.process(open_at(3s, 200, "/etc/shadow", 65024, 941)));
+    auto b = c.process(net_ev(3s, 200, "203.0.113.9", 443));
+    REQUIRE(b);
+    CHECK(b->file.path == "/etc/shadow");
+    CHECK(b->file.same_inode_as.empty());
+}
+
+TEST_CASE("identity: a higher match through the inode beats a lower path match", "[correlator][identity]") {
+    correlator c(seed_config());
+    shell_family(c);
+    CHECK_FALSE(c.process(file_ev(0s, "/home/alice/.ssh/id_rsa", 65025, 5120)));
+    // a hard link under /tmp/: "staging area" (2) by path, "ssh key exfiltration" (3) by inode
+    CHECK_FALSE(c.process(open_at(1s, 200, "/tmp/k", 65025, 5120)));
+    auto a = c.process(net_ev(2s, 200, "203.0.113.5", 443));
+    REQUIRE(a);
+    CHECK(a->score == 5); // 3 + bash 2, not 2 + 2
+    CHECK(a->file.path == "/tmp/k");
+    CHECK(a->file.category == "ssh key exfiltration");
+    CHECK(a->file.pattern == ".ssh/id_rsa");
+    CHECK(a->file.same_inode_as == "/home/alice/.ssh/id_rsa");
+
+    // and a path match higher than the identity's keeps the path
+    CHECK_FALSE(c.process(file_ev(3s, "/home/alice/.ssh/known_hosts", 65025, 6000))); // ssh recon, 1
+    CHECK_FALSE(c.process(open_at(4s, 300, "/tmp/h", 65025, 6000)));
+    REQUIRE(c.opens().opens_of(300));
+    CHECK(c.opens().opens_of(300)->back().match.base_score == 2);
+    CHECK(c.opens().opens_of(300)->back().same_inode_as.empty());
+}
+
+TEST_CASE("identity: unknown inodes, dev or ino 0, and other devices never match", "[correlator][identity]") {
+    correlator c(seed_config());
+    shell_family(c);
+    CHECK_FALSE(c.process(file_ev(0s, "/etc/shadow", 65024, 941)));
+    CHECK_FALSE(c.process(open_at(1s, 200, "/home/m/a", 65024, 942))); // another inode
+    CHECK_FALSE(c.process(open_at(1s, 200, "/home/m/b", 65025, 941))); // same inode number, another device
+    CHECK_FALSE(c.process(open_at(1s, 200, "/home/m/c", 0, 0)));       // no identity given
+    CHECK(c.stats().sensitive_opens == 0);
+    CHECK_FALSE(c.process(net_ev(2s, 200, "203.0.113.5", 443)));
+    CHECK(c.stats().uncorrelated_net == 1);
+
+    // identities with a 0 are never learned, so a 0 in an open never matches either
+    CHECK_FALSE(c.process(file_ev(3s, "/etc/gshadow-is-not-a-rule", 0, 5)));
+    CHECK_FALSE(c.process(file_ev(3s, "/etc/shadow", 7, 0)));
+    CHECK(c.stats().file_events == 3);
+    CHECK(c.stats().file_identities == 1);
+    CHECK_FALSE(c.process(open_at(4s, 200, "/home/m/d", 7, 0)));
+    CHECK_FALSE(c.process(open_at(4s, 200, "/home/m/e", 0, 5)));
+    CHECK(c.stats().sensitive_opens == 0);
+    CHECK(c.identities().peek(7, 0) == nullptr);
+    CHECK(c.identities().peek(0, 5) == nullptr);
+}
+
+TEST_CASE("identity: a known inode takes a new name; a new inode of a known name is another entry",
+          "[correlator][identity]") {
+    correlator c(seed_config());
+    shell_family(c);
+    CHECK_FALSE(c.process(file_ev(0s, "/etc/shadow", 65024, 941)));
+    // /etc/shadow replaced: a new inode; the old one stays (an earlier hard link still reaches it)
+    CHECK_FALSE(c.process(file_ev(1s, "/etc/shadow", 65024, 952)));
+    CHECK(c.stats().file_identities == 2);
+    REQUIRE(c.identities().peek(65024, 941));
+    CHECK(c.identities().peek(65024, 941)->path == "/etc/shadow");
+    CHECK_FALSE(c.process(open_at(2s, 200, "/home/m/old-link", 65024, 941)));
+    auto a = c.process(net_ev(3s, 200, "203.0.113.5", 443));
+    REQUIRE(a);
+    CHECK(a->file.same_inode_as == "/etc/shadow");
+
+    // the old inode is now known under another name: the entry takes it
+    CHECK_FALSE(c.process(file_ev(4s, "/home/alice/.ssh/id_rsa", 65024, 941)));
+    CHECK(c.stats().file_identities == 2);
+    CHECK(c.identities().peek(65024, 941)->path == "/home/alice/.ssh/id_rsa");
+    CHECK_FALSE(c.process(open_at(5s, 300, "/home/m/old-link", 65024, 941)));
+    REQUIRE(c.opens().opens_of(300));
+    CHECK(c.opens().opens_of(300)->back().same_inode_as == "/home/alice/.ssh/id_rsa");
+    CHECK(c.opens().opens_of(300)->back().match.category == 1); // ssh key exfiltration
+}
+
+TEST_CASE("identity: the table is bounded by max_file_identities, LRU, evictions counted", "[correlator][identity]") {
+    config cfg = seed_config();
+    cfg.limits.max_file_identities = 3;
+    correlator c(cfg);
+    CHECK(c.stats().file_identities_capacity == 3);
+    for (std::uint64_t i = 1; i <= 3; ++i)
+        CHECK_FALSE(c.process(file_ev(0s, "/home/u" + std::to_string(i) + "/.ssh/id_rsa", 9, i)));
+    CHECK(c.stats().file_identities == 3);
+    // a hit counts as a use: inode 1 becomes the most recent
+    CHECK_FALSE(c.process(open_at(1s, 200, "/x/link1", 9, 1)));
+    CHECK(c.stats().identity_opens == 1);
+    // a fourth evicts the least recently reported or matched: inode 2
+    CHECK_FALSE(c.process(file_ev(2s, "/etc/shadow", 9, 4)));
+    CHECK(c.stats().file_identities == 3);
+    CHECK(c.stats().file_identity_evictions == 1);
+    CHECK(c.identities().peek(9, 1) != nullptr);
+    CHECK(c.identities().peek(9, 2) == nullptr);
+    CHECK(c.identities().peek(9, 3) != nullptr);
+    CHECK(c.identities().peek(9, 4) != nullptr);
+    CHECK_FALSE(c.process(open_at(3s, 300, "/x/link2", 9, 2)));
+    CHECK(c.opens().opens_of(300) == nullptr); // forgotten: no match
+
+    // many more: the size never passes the capacity
+    for (std::uint64_t i = 10; i < 1010; ++i) CHECK_FALSE(c.process(file_ev(4s, "/etc/shadow", 9, i)));
+    CHECK(c.stats().file_identities == 3);
+    CHECK(c.stats().file_identities_peak == 3);
+    CHECK(c.stats().file_identity_evictions == 1001);
+    CHECK(c.identities().size() == 3);
+
+    // a lower capacity at reload evicts at once, counted
+    cfg.limits.max_file_identities = 1;
+    c.reload(cfg);
+    CHECK(c.stats().file_identities == 1);
+    CHECK(c.stats().file_identity_evictions == 1003);
+    CHECK(c.identities().peek(9, 1009) != nullptr); // the most recent stays
+    CHECK(to_json(c.stats()).at("file_identity_evictions") == 1003);
+    CHECK(to_json(c.stats()).at("file_identities") == 1);
+}
+
+TEST_CASE("identity: reload keeps identities and re-derives their categories", "[correlator][identity]") {
+    correlator c(seed_config());
+    shell_family(c);
+    CHECK_FALSE(c.process(file_ev(0s, "/etc/shadow", 65024, 941)));
+    CHECK_FALSE(c.process(file_ev(0s, "/srv/vault/token", 65024, 1000))); // no rule names it yet
+    CHECK_FALSE(c.process(open_at(1s, 200, "/home/m/s", 65024, 941)));
+    CHECK_FALSE(c.process(open_at(1s, 300, "/home/m/t", 65024, 1000)));
+    CHECK(c.opens().opens_of(300) == nullptr);
+
+    config cfg = seed_config();
+    cfg.suspicious_files[0].base_score = 4; // credential access: 3 -> 4
+    cfg.suspicious_files.push_back({"vault", 5, {"/srv/vault/"}});
+    c.reload(cfg);
+    CHECK(c.stats().file_identities == 2); // identities survive
+    // the remembered open (by identity) is re-matched through its named path
+    REQUIRE(c.opens().opens_of(200));
+    CHECK(c.opens().opens_of(200)->front().match.base_score == 4);
+    CHECK(c.opens().opens_of(200)->front().same_inode_as == "/etc/shadow");
+    // the vault token's inode now matches, under the new rule
+    CHECK_FALSE(c.process(exec_ev(2s, 300, 100, "curl")));
+    CHECK_FALSE(c.process(open_at(2s, 300, "/home/m/t", 65024, 1000)));
+    auto a = c.process(net_ev(3s, 300, "203.0.113.5", 443));
+    REQUIRE(a);
+    CHECK(a->file.category == "vault");
+    CHECK(a->file.same_inode_as == "/srv/vault/token");
+    CHECK(a->score == 7); // 5 + bash 2
+
+    // rules that drop /etc/shadow: its identity no longer matches, and the
+    // open remembered through it is dropped
+    config none = seed_config();
+    none.suspicious_files.erase(none.suspicious_files.begin()); // credential access is gone
+    c.reload(none);
+    CHECK(c.stats().file_identities == 2);
+    CHECK(c.opens().opens_of(200) == nullptr);
+    CHECK_FALSE(c.process(open_at(4s, 400, "/home/m/s", 65024, 941)));
+    CHECK(c.opens().opens_of(400) == nullptr);
+    // and a reload that brings it back re-derives the match again
+    c.reload(seed_config());
+    CHECK_FALSE(c.process(open_at(5s, 400, "/home/m/s", 65024, 941)));
+    REQUIRE(c.opens().opens_of(400));
+    CHECK(c.opens().opens_of(400)->back().same_inode_as == "/etc/shadow");
+}
+
+TEST_CASE("identity: a reload that makes the path the better match drops same_inode_as", "[correlator][identity]") {
+    correlator c(seed_config());
+    CHECK_FALSE(c.process(file_ev(0s, "/home/alice/.ssh/id_rsa", 65025, 5120)));
+    CHECK_FALSE(c.process(open_at(1s, 200, "/tmp/k", 65025, 5120)));
+    REQUIRE(c.opens().opens_of(200));
+    CHECK(c.opens().opens_of(200)->back().same_inode_as == "/home/alice/.ssh/id_rsa");
+    config cfg = seed_config();
+    cfg.suspicious_files[5].base_score = 9; // staging area: 2 -> 9
+    c.reload(cfg);
+    REQUIRE(c.opens().opens_of(200));
+    CHECK(c.opens().opens_of(200)->back().match.base_score == 9);
+    CHECK(c.opens().opens_of(200)->back().same_inode_as.empty());
 }

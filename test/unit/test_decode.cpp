@@ -428,7 +428,7 @@ TEST_CASE("encode: the record is zeroed and laid out as the ABI says") {
     o.ino = 2;
     o.flags = 3;
     o.uid = 4;
-    const auto b = encode(make_event(o));
+    const auto b = *encode(make_event(o));
     REQUIRE(b.size() == sizeof(bw_open_event));
     bw_open_event r;
     std::memcpy(&r, b.data(), sizeof(r));
@@ -446,7 +446,7 @@ TEST_CASE("encode: the record is zeroed and laid out as the ABI says") {
     CHECK(r._pad1 == 0);
 }
 
-TEST_CASE("round trip decode(encode(e)) == e for each kind") {
+TEST_CASE("round trip decode(*encode(e)) == e for each kind") {
     exec_event x;
     x.ppid = 1;
     x.uid = 2;
@@ -479,7 +479,7 @@ TEST_CASE("round trip decode(encode(e)) == e for each kind") {
         auto e = make_event(body);
         for (bool truncated : {false, true}) {
             e.truncated = truncated;
-            auto back = decode(encode(e));
+            auto back = decode(*encode(e));
             REQUIRE(back.has_value());
             CHECK(*back == e);
         }
@@ -492,7 +492,7 @@ TEST_CASE("encode: strings exactly filling their fields round-trip without the f
     x.exe = std::string(BW_PATH_MAX, 'e');
     x.argv = {std::string(100, 'a'), std::string(BW_ARGV_MAX - 101, 'b')}; // 100 + NUL + 155 = 256, no final NUL
     const auto e = make_event(x);
-    const auto b = encode(e);
+    const auto b = *encode(e);
     bw_exec_event r;
     std::memcpy(&r, b.data(), sizeof(r));
     CHECK(r.argv_size == BW_ARGV_MAX);
@@ -506,7 +506,7 @@ TEST_CASE("encode: strings that do not fit are cut and flagged") {
     SECTION("comm") {
         exec_event x;
         x.comm = std::string(BW_COMM_LEN + 1, 'c');
-        auto back = decode(encode(make_event(x)));
+        auto back = decode(*encode(make_event(x)));
         REQUIRE(back.has_value());
         CHECK(back->truncated);
         CHECK(back->as<exec_event>()->comm == std::string(BW_COMM_LEN, 'c'));
@@ -514,14 +514,14 @@ TEST_CASE("encode: strings that do not fit are cut and flagged") {
     SECTION("exe") {
         exec_event x;
         x.exe = std::string(BW_PATH_MAX + 10, 'e');
-        auto back = decode(encode(make_event(x)));
+        auto back = decode(*encode(make_event(x)));
         CHECK(back->truncated);
         CHECK(back->as<exec_event>()->exe.size() == BW_PATH_MAX);
     }
     SECTION("path") {
         open_event o;
         o.path = "/" + std::string(BW_PATH_MAX, 'p');
-        auto back = decode(encode(make_event(o)));
+        auto back = decode(*encode(make_event(o)));
         REQUIRE(back.has_value());
         CHECK(back->truncated);
         CHECK(back->as<open_event>()->path == o.path.substr(0, BW_PATH_MAX));
@@ -529,7 +529,7 @@ TEST_CASE("encode: strings that do not fit are cut and flagged") {
     SECTION("argv cut inside an argument") {
         exec_event x;
         x.argv = {std::string(200, 'a'), std::string(100, 'b')};
-        auto back = decode(encode(make_event(x)));
+        auto back = decode(*encode(make_event(x)));
         REQUIRE(back.has_value());
         CHECK(back->truncated);
         CHECK(back->as<exec_event>()->argv ==
@@ -538,14 +538,14 @@ TEST_CASE("encode: strings that do not fit are cut and flagged") {
     SECTION("argv: the field is full and more arguments follow") {
         exec_event x;
         x.argv = {std::string(BW_ARGV_MAX, 'a'), "b"};
-        auto back = decode(encode(make_event(x)));
+        auto back = decode(*encode(make_event(x)));
         CHECK(back->truncated);
         CHECK(back->as<exec_event>()->argv == std::vector<std::string>{std::string(BW_ARGV_MAX, 'a')});
     }
     SECTION("argv: an empty last argument needs a NUL that does not fit") {
         exec_event x;
         x.argv = {std::string(BW_ARGV_MAX - 1, 'a'), ""}; // 255 + NUL = 256, then "" needs one more
-        auto back = decode(encode(make_event(x)));
+        auto back = decode(*encode(make_event(x)));
         CHECK(back->truncated);
         CHECK(back->as<exec_event>()->argv == std::vector<std::string>{std::string(BW_ARGV_MAX - 1, 'a')});
     }
@@ -561,4 +561,33 @@ TEST_CASE("encode_into: too small a buffer writes nothing") {
     auto back = decode(std::span<const std::byte>(buf.data() + 1, 32));
     REQUIRE(back.has_value());
     CHECK(*back == e);
+}
+
+TEST_CASE("file events are not kernel records: encode says so, decode never makes one") {
+    event e;
+    e.ts = nanoseconds{5};
+    e.body = file_event{"/etc/shadow", 65024, 941};
+    CHECK(record_size(event_kind::file) == 0);
+    CHECK_FALSE(is_kernel_record(event_kind::file));
+    for (auto k : {event_kind::exec, event_kind::fork, event_kind::exit, event_kind::open, event_kind::net})
+        CHECK(is_kernel_record(k));
+
+    const auto r = encode(e);
+    REQUIRE_FALSE(r.has_value());
+    CHECK(r.error().code == errc::unknown_kind);
+    CHECK(r.error().message ==
+          "file events are made by the sensor, not the kernel: they have no ring-buffer record to encode");
+
+    std::array<std::byte, max_record_size> buf{};
+    buf.fill(std::byte{0x5A});
+    CHECK(encode_into(e, buf) == 0);
+    for (auto b : buf) CHECK(b == std::byte{0x5A}); // nothing written
+
+    // a record claiming event_kind::file's number is an unknown kind
+    bw_open_event o{};
+    o.hdr = header(static_cast<std::uint16_t>(event_kind::file), sizeof(bw_open_event));
+    const auto d = decode(bytes_of(o));
+    REQUIRE_FALSE(d.has_value());
+    CHECK(d.error().code == errc::unknown_kind);
+    CHECK(d.error().message == "unknown record kind 100 (known: 1..5)");
 }

@@ -64,6 +64,34 @@ TEST_CASE("event: kind() follows the body") {
     CHECK(e.kind() == event_kind::open);
     e.body = net_event{};
     CHECK(e.kind() == event_kind::net);
+    e.body = file_event{};
+    CHECK(e.kind() == event_kind::file);
+}
+
+TEST_CASE("file_event: not a kernel record, a sensor-made identity") {
+    // its kind number is outside the ABI's BW_EVENT_* range, so no ring-buffer
+    // record can ever be taken for one
+    CHECK(static_cast<unsigned>(event_kind::file) > BW_EVENT_KIND_MAX);
+    event e;
+    e.body = file_event{"/etc/shadow", 65024, 941};
+    CHECK(e.pid == 0);
+    CHECK(e.tid == 0);
+    REQUIRE(e.as<file_event>() != nullptr);
+    CHECK(e.as<file_event>()->path == "/etc/shadow");
+    CHECK(e.as<open_event>() == nullptr);
+    event f = e;
+    CHECK(f == e);
+    f.as<file_event>()->ino = 942;
+    CHECK_FALSE(f == e);
+    f = e;
+    f.as<file_event>()->dev = 1;
+    CHECK_FALSE(f == e);
+    f = e;
+    f.as<file_event>()->path = "/etc/gshadow";
+    CHECK_FALSE(f == e);
+    // an open of the same (path, dev, ino) is another kind of event
+    f.body = open_event{"/etc/shadow", 0, 65024, 941, 0};
+    CHECK_FALSE(f == e);
 }
 
 TEST_CASE("event: as<> gives the body or nullptr") {
@@ -86,6 +114,7 @@ TEST_CASE("event: to_string of the enums") {
     CHECK(to_string(event_kind::exit) == "exit");
     CHECK(to_string(event_kind::open) == "open");
     CHECK(to_string(event_kind::net) == "net");
+    CHECK(to_string(event_kind::file) == "file");
     CHECK(to_string(net_op::connect) == "connect");
     CHECK(to_string(net_op::send) == "send");
     CHECK(to_string(ip_proto::tcp) == "tcp");

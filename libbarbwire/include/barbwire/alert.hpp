@@ -41,7 +41,11 @@ struct alert {
         std::uint64_t ino = 0;
         std::string category;
         nanoseconds ts{0};        // time of the open
-        std::string pattern;      // the category pattern found in the path
+        std::string pattern;      // the category pattern found in the path (in same_inode_as when set)
+        // The path the rules know this inode by, when the match came through
+        // the file's identity (a hard link, a bind mount, another mount
+        // namespace's path to the same inode); empty when the path matched.
+        std::string same_inode_as;
         friend bool operator==(const file_info&, const file_info&) = default;
     } file;
 
@@ -190,6 +194,16 @@ namespace detail {
     json ancestry = json::array();
     for (const auto& p : a.ancestry) ancestry.push_back(detail::process_ref_json(p));
 
+    json file = {
+        {"path", detail::json_string(a.file.path)},
+        {"dev", a.file.dev},
+        {"ino", a.file.ino},
+        {"category", detail::json_string(a.file.category)},
+        {"pattern", detail::json_string(a.file.pattern)},
+        {"ts_ns", a.file.ts.count()},
+    };
+    if (!a.file.same_inode_as.empty()) file["same_inode_as"] = detail::json_string(a.file.same_inode_as);
+
     json process = detail::process_ref_json(a.process);
     process["tid"] = a.tid;
     process["uid"] = a.uid;
@@ -203,15 +217,7 @@ namespace detail {
         {"reasons", std::move(reasons)},
         {"score_breakdown", std::move(breakdown)},
         {"process", std::move(process)},
-        {"file",
-         {
-             {"path", detail::json_string(a.file.path)},
-             {"dev", a.file.dev},
-             {"ino", a.file.ino},
-             {"category", detail::json_string(a.file.category)},
-             {"pattern", detail::json_string(a.file.pattern)},
-             {"ts_ns", a.file.ts.count()},
-         }},
+        {"file", std::move(file)},
         {"destination",
          {
              {"op", std::string(to_string(a.destination.op))},
@@ -256,7 +262,9 @@ namespace detail {
     std::string command = a.process.comm.empty() ? std::string("?") : text_safe(a.process.comm);
     if (!a.process.exe.empty()) command += " (" + text_safe(a.process.exe) + ")";
     row("command", command);
-    row("file", text_safe(a.file.path));
+    std::string file = text_safe(a.file.path);
+    if (!a.file.same_inode_as.empty()) file += " (same inode as " + text_safe(a.file.same_inode_as) + ")";
+    row("file", file);
     row(a.destination.op == net_op::send ? "send" : "connect",
         detail::endpoint(a.destination.addr, a.destination.port));
     row("severity", to_string(a.severity));

@@ -4,8 +4,14 @@
 // of the same process within the window into a scored alert.
 //
 // Semantics (docs/scoring.md has the full account):
-//  * open: when the path matches a category (rule_set::match_file), the open
-//    is remembered for its process (recent_opens).
+//  * file: the sensor reports that inode (dev, ino) is the file the rules
+//    know as `path` (file_identities; a table bounded by
+//    limits.max_file_identities, LRU).
+//  * open: the path is matched against the categories (rule_set::match_file)
+//    and, when (dev, ino) is a known identity, so is the identity's named
+//    path; the higher base score wins (a tie goes to the path). A match is
+//    remembered for its process (recent_opens), with the named path when it
+//    came through the identity.
 //  * net (connect or send) of process P at time t:
 //      1. destination IP or port allowlisted      -> no alert (suppressed_allowlist)
 //      2. no open of P with 0 <= t - open.ts <= window -> no alert (uncorrelated_net)
@@ -47,8 +53,125 @@ struct sensitive_open {
     std::uint64_t dev = 0;
     std::uint64_t ino = 0;
     file_match match;
-    std::string path;
+    std::string path;          // the path opened
+    std::string same_inode_as; // the named path the match came through (file identity); empty: the path's own
     friend bool operator==(const sensitive_open&, const sensitive_open&) = default;
+};
+
+// The best match of an open: its own path's, or that of the path the rules
+// know its inode by (`named`, empty when the inode is not known), whichever
+// has the higher base score; a tie goes to the path. `via_identity` tells
+// which one won.
+struct open_match {
+    std::optional<file_match> match;
+    bool via_identity = false;
+};
+[[nodiscard]] inline open_match best_open_match(const rule_set& rules, std::string_view path,
+                                                const std::optional<file_match>& named) noexcept {
+    open_match out{rules.match_file(path), false};
+    if (named && (!out.match || named->base_score > out.match->base_score)) out = {named, true};
+    return out;
+}
+
+// Identities of the files the rules name: (dev, ino) -> the path the rules
+// know the file by, with that path's match under the current rules (cached,
+// re-derived by reclassify() on reload). Fed by file events (event.hpp,
+// file_event). A new (dev, ino) is a new entry, even for a path already
+// known under another inode: the old inode may still be reachable through a
+// hard link made before the file was replaced, and it still holds the old
+// secret. A known (dev, ino) takes the new path. dev 0 or ino 0 is never an
+// identity.
+//
+// At most `capacity` entries; the least recently reported or matched one is
+// evicted first (counted).
+class file_identities {
+public:
+    struct identity {
+        std::string path;                // the named path (absolute)
+        std::optional<file_match> match; // of `path` under the current rules
+    };
+
+    explicit file_identities(std::size_t capacity = limits{}.max_file_identities) { set_capacity(capacity); }
+
+    // Records that (dev, ino) is the file the rules know as `path`.
+    void learn(std::uint64_t dev, std::uint64_t ino, std::string_view path, const rule_set& rules) {
+        if (dev == 0 || ino == 0) return;
+        const key k{dev, ino};
+        detail::slab_index i = map_.find(k);
+        if (i == detail::no_index) {
+            if (map_.size() >= capacity_) evict_one();
+            i = map_.insert(k, 0);
+        } else {
+            map_.move_to_back(i, 0);
+        }
+        identity& id = map_.value(i); // a reused slot: overwrite it
+        id.path.assign(path);
+        id.match = rules.match_file(id.path);
+    }
+
+    // The identity of (dev, ino), or nullptr; a hit counts as a use (LRU).
+    // One hash lookup, no allocation.
+    [[nodiscard]] const identity* find(std::uint64_t dev, std::uint64_t ino) {
+        if (dev == 0 || ino == 0 || map_.empty()) return nullptr;
+        const detail::slab_index i = map_.find(key{dev, ino});
+        if (i == detail::no_index) return nullptr;
+        map_.move_to_back(i, 0);
+        return &map_.value(i);
+    }
+
+    // The identity of (dev, ino) without touching the LRU order.
+    [[nodiscard]] const identity* peek(std::uint64_t dev, std::uint64_t ino) const {
+        if (dev == 0 || ino == 0) return nullptr;
+        const detail::slab_index i = map_.find(key{dev, ino});
+        return i == detail::no_index ? nullptr : &map_.value(i);
+    }
+
+    // Re-derives every identity's match under new rules (reload).
+    void reclassify(const rule_set& rules) {
+        for (detail::slab_index i = map_.front(0); i != detail::no_index; i = map_.next(i)) {
+            identity& id = map_.value(i);
+            id.match = rules.match_file(id.path);
+        }
+    }
+
+    // New capacity (minimum 1); a lower one evicts at once.
+    void set_capacity(std::size_t n) {
+        capacity_ = std::max<std::size_t>(n, 1);
+        map_.shrink_to(capacity_, [this] { evict_one(); });
+    }
+
+    [[nodiscard]] std::size_t size() const noexcept { return map_.size(); }
+    [[nodiscard]] std::size_t capacity() const noexcept { return capacity_; }
+    [[nodiscard]] std::uint64_t evictions() const noexcept { return evictions_; }
+
+    void clear() { map_.clear(); }
+
+private:
+    struct key {
+        std::uint64_t dev = 0;
+        std::uint64_t ino = 0;
+        friend bool operator==(const key&, const key&) = default;
+    };
+    struct key_hash {
+        std::size_t operator()(const key& k) const noexcept {
+            // splitmix64 finalizer over both halves: inode numbers are dense
+            std::uint64_t x = k.ino ^ (k.dev * 0x9E3779B97F4A7C15ull);
+            x = (x ^ (x >> 30)) * 0xBF58476D1CE4E5B9ull;
+            x = (x ^ (x >> 27)) * 0x94D049BB133111EBull;
+            return static_cast<std::size_t>(x ^ (x >> 31));
+        }
+    };
+
+    void evict_one() {
+        const detail::slab_index i = map_.front(0);
+        map_.value(i).path.clear();
+        map_.erase(i);
+        ++evictions_;
+    }
+
+    detail::slab_map<key, identity, key_hash, 1> map_;
+    std::size_t capacity_ = 1;
+    std::uint64_t evictions_ = 0;
 };
 
 // Recent sensitive opens per process.
@@ -73,8 +196,10 @@ public:
     }
 
     // Remembers an open (already matched to a category) of process `pid`.
+    // `same_inode_as` is the named path the match came through, when it came
+    // through the file's identity rather than its path.
     void record(pid_type pid, nanoseconds ts, std::string_view path, std::uint64_t dev, std::uint64_t ino,
-                const file_match& match, nanoseconds window) {
+                const file_match& match, nanoseconds window, std::string_view same_inode_as = {}) {
         detail::slab_index i = map_.find(pid);
         if (i == detail::no_index) {
             if (map_.size() >= max_processes_) evict_one();
@@ -89,7 +214,7 @@ public:
         const auto old_end = std::find_if_not(opens.begin(), opens.end(), too_old);
         expired_ += static_cast<std::uint64_t>(old_end - opens.begin());
         opens.erase(opens.begin(), old_end);
-        insert(opens, ts, path, dev, ino, match);
+        insert(opens, ts, path, dev, ino, match, same_inode_as);
     }
 
     // The best open of `pid` for a network event at `t`: among opens with
@@ -136,7 +261,9 @@ public:
     }
 
     // Re-derives every open's category with new rules (reload): opens that
-    // no longer match are dropped, the others re-ranked.
+    // no longer match are dropped, the others re-ranked. An open that matched
+    // through its file's identity is re-matched as an open would be: the
+    // better of its path and the named path (a tie to the path).
     void reclassify(const rule_set& rules) {
         std::vector<sensitive_open> kept;
         std::vector<detail::slab_index> empty;
@@ -144,13 +271,16 @@ public:
             auto& opens = map_.value(i);
             kept.clear();
             for (auto& o : opens) {
-                if (auto m = rules.match_file(o.path)) {
-                    o.match = *m;
-                    kept.push_back(std::move(o));
-                }
+                const std::optional<file_match> named =
+                    o.same_inode_as.empty() ? std::nullopt : rules.match_file(o.same_inode_as);
+                const open_match m = best_open_match(rules, o.path, named);
+                if (!m.match) continue;
+                o.match = *m.match;
+                if (!m.via_identity) o.same_inode_as.clear();
+                kept.push_back(std::move(o));
             }
             opens.clear();
-            for (auto& o : kept) insert(opens, o.ts, o.path, o.dev, o.ino, o.match);
+            for (auto& o : kept) insert(opens, o.ts, o.path, o.dev, o.ino, o.match, o.same_inode_as);
             if (opens.empty()) empty.push_back(i);
         }
         for (auto i : empty) map_.erase(i);
@@ -199,7 +329,7 @@ private:
     // Reuses the string of a superseded open, so a stream of same-category
     // opens allocates nothing.
     void insert(std::vector<sensitive_open>& opens, nanoseconds ts, std::string_view path, std::uint64_t dev,
-                std::uint64_t ino, const file_match& m) {
+                std::uint64_t ino, const file_match& m, std::string_view same_inode_as) {
         // An existing open at least as good and at least as recent (strictly
         // better in one) makes the new one useless.
         for (const auto& o : opens) {
@@ -209,19 +339,23 @@ private:
                 return;
             }
         }
-        std::string buffer;
+        std::string buffer, named;
         const auto superseded_by_new = [&](const sensitive_open& o) {
             return o.match.base_score <= m.base_score && o.ts <= ts;
         };
         auto dead = std::stable_partition(opens.begin(), opens.end(),
                                           [&](const sensitive_open& o) { return !superseded_by_new(o); });
-        if (dead != opens.end()) buffer.swap(dead->path);
+        if (dead != opens.end()) {
+            buffer.swap(dead->path);
+            named.swap(dead->same_inode_as);
+        }
         superseded_ += static_cast<std::uint64_t>(opens.end() - dead);
         opens.erase(dead, opens.end());
         buffer.assign(path);
+        named.assign(same_inode_as);
         const auto at = std::upper_bound(opens.begin(), opens.end(), ts,
                                          [](nanoseconds t, const sensitive_open& o) { return t < o.ts; });
-        opens.insert(at, sensitive_open{ts, dev, ino, m, std::move(buffer)});
+        opens.insert(at, sensitive_open{ts, dev, ino, m, std::move(buffer), std::move(named)});
         if (opens.size() > max_per_process_) {
             ++dropped_;
             opens.erase(opens.begin());
@@ -325,10 +459,12 @@ struct correlator_stats {
     std::uint64_t exit_events = 0;
     std::uint64_t open_events = 0;
     std::uint64_t net_events = 0;
+    std::uint64_t file_events = 0;  // file identities reported by the sensor
     std::uint64_t thread_forks = 0; // forks that created a thread, not a process
     std::uint64_t thread_exits = 0; // exits of a thread that is not the group leader
     std::uint64_t pid_reuses = 0;   // exec/fork onto a pid whose old process was still in the table
     std::uint64_t sensitive_opens = 0;
+    std::uint64_t identity_opens = 0; // sensitive opens matched through the file's identity (another name of the inode)
     // net event outcomes (each net event lands in exactly one)
     std::uint64_t alerts = 0;
     std::uint64_t suppressed_allowlist = 0;
@@ -352,6 +488,7 @@ struct correlator_stats {
     std::uint64_t dedup_expired = 0;
     std::uint64_t session_evictions = 0;      // sessions dropped from the family index for capacity
     std::uint64_t session_openers_dropped = 0; // openers over session_openers::max_per_session
+    std::uint64_t file_identity_evictions = 0; // file identities dropped for capacity
     std::uint64_t housekeeping_runs = 0; // expire() calls, explicit or from event time
     std::uint64_t reloads = 0;
     // gauges: current sizes, their high-water marks, and capacities
@@ -364,6 +501,9 @@ struct correlator_stats {
     std::size_t dedup_entries = 0;
     std::size_t dedup_peak = 0;
     std::size_t dedup_capacity = 0;
+    std::size_t file_identities = 0;
+    std::size_t file_identities_peak = 0;
+    std::size_t file_identities_capacity = 0;
 
     friend bool operator==(const correlator_stats&, const correlator_stats&) = default;
 };
@@ -377,10 +517,12 @@ struct correlator_stats {
         {"exit_events", s.exit_events},
         {"open_events", s.open_events},
         {"net_events", s.net_events},
+        {"file_events", s.file_events},
         {"thread_forks", s.thread_forks},
         {"thread_exits", s.thread_exits},
         {"pid_reuses", s.pid_reuses},
         {"sensitive_opens", s.sensitive_opens},
+        {"identity_opens", s.identity_opens},
         {"alerts", s.alerts},
         {"suppressed_allowlist", s.suppressed_allowlist},
         {"uncorrelated_net", s.uncorrelated_net},
@@ -401,6 +543,7 @@ struct correlator_stats {
         {"dedup_expired", s.dedup_expired},
         {"session_evictions", s.session_evictions},
         {"session_openers_dropped", s.session_openers_dropped},
+        {"file_identity_evictions", s.file_identity_evictions},
         {"housekeeping_runs", s.housekeeping_runs},
         {"reloads", s.reloads},
         {"processes", s.processes},
@@ -412,6 +555,9 @@ struct correlator_stats {
         {"dedup_entries", s.dedup_entries},
         {"dedup_peak", s.dedup_peak},
         {"dedup_capacity", s.dedup_capacity},
+        {"file_identities", s.file_identities},
+        {"file_identities_peak", s.file_identities_peak},
+        {"file_identities_capacity", s.file_identities_capacity},
     };
 }
 
@@ -422,7 +568,8 @@ public:
           processes_(rules_.source().limits.max_processes),
           opens_(rules_.source().limits.max_tracked_openers, rules_.source().limits.max_opens_per_process),
           dedup_(rules_.source().limits.max_dedup_entries),
-          sessions_(rules_.source().limits.max_tracked_openers) {
+          sessions_(rules_.source().limits.max_tracked_openers),
+          identities_(rules_.source().limits.max_file_identities) {
         sync_stats();
     }
 
@@ -439,6 +586,7 @@ public:
         case event_kind::exit: on_exit(ev); break;
         case event_kind::open: on_open(ev); break;
         case event_kind::net: out = on_net(ev); break;
+        case event_kind::file: on_file(ev); break;
         }
         if (!last_housekeeping_ || ev.ts - *last_housekeeping_ >= housekeeping_interval()) expire(ev.ts);
         sync_stats();
@@ -463,8 +611,9 @@ public:
         if (clock_ != nullptr) expire(clock_->now());
     }
 
-    // New rules; processes, recent opens (re-classified under the new rules)
-    // and dedup state are kept; tables take the new limits (lower ones evict).
+    // New rules; processes, recent opens (re-classified under the new rules),
+    // file identities (their matches re-derived) and dedup state are kept;
+    // tables take the new limits (lower ones evict).
     void reload(config cfg) {
         rules_ = rule_set(std::move(cfg));
         const auto& l = rules_.source().limits;
@@ -473,6 +622,8 @@ public:
         opens_.reclassify(rules_);
         dedup_.set_capacity(l.max_dedup_entries);
         sessions_.set_capacity(l.max_tracked_openers);
+        identities_.set_capacity(l.max_file_identities);
+        identities_.reclassify(rules_);
         ++stats_.reloads;
         sync_stats();
     }
@@ -484,6 +635,7 @@ public:
     [[nodiscard]] process_table& processes() noexcept { return processes_; }
     [[nodiscard]] const recent_opens& opens() const noexcept { return opens_; }
     [[nodiscard]] const dedup_table& dedup() const noexcept { return dedup_; }
+    [[nodiscard]] const file_identities& identities() const noexcept { return identities_; }
 
 private:
     [[nodiscard]] nanoseconds housekeeping_interval() const noexcept {
@@ -513,15 +665,24 @@ private:
         (void)processes_.apply(ev);
     }
 
+    void on_file(const event& ev) {
+        ++stats_.file_events;
+        const auto& f = *ev.as<file_event>();
+        identities_.learn(f.dev, f.ino, f.path, rules_);
+    }
+
     void on_open(const event& ev) {
         ++stats_.open_events;
         const auto& o = *ev.as<open_event>();
         const process_info& p = processes_.touch(ev.pid, ev.ts);
-        if (auto m = rules_.match_file(o.path)) {
-            ++stats_.sensitive_opens;
-            if (in_family_session(p)) sessions_.record(p.sid, ev.pid, ev.ts);
-            opens_.record(ev.pid, ev.ts, o.path, o.dev, o.ino, *m, rules_.source().window);
-        }
+        const file_identities::identity* id = identities_.find(o.dev, o.ino);
+        const open_match m = best_open_match(rules_, o.path, id ? id->match : std::nullopt);
+        if (!m.match) return;
+        ++stats_.sensitive_opens;
+        if (m.via_identity) ++stats_.identity_opens;
+        if (in_family_session(p)) sessions_.record(p.sid, ev.pid, ev.ts);
+        opens_.record(ev.pid, ev.ts, o.path, o.dev, o.ino, *m.match, rules_.source().window,
+                      m.via_identity ? std::string_view(id->path) : std::string_view{});
     }
 
     // Family correlation needs a known session that is not init's: sid 0 is
@@ -638,6 +799,7 @@ private:
         a.file.path = best->path;
         a.file.dev = best->dev;
         a.file.ino = best->ino;
+        a.file.same_inode_as = best->same_inode_as;
         a.file.category = std::string(rules_.category_name(best->match.category));
         a.file.pattern = std::string(rules_.pattern(best->match));
         a.file.ts = best->ts;
@@ -717,6 +879,10 @@ private:
         stats_.dedup_entries = dedup_.size();
         stats_.dedup_peak = std::max(stats_.dedup_peak, stats_.dedup_entries);
         stats_.dedup_capacity = dedup_.capacity();
+        stats_.file_identity_evictions = identities_.evictions();
+        stats_.file_identities = identities_.size();
+        stats_.file_identities_peak = std::max(stats_.file_identities_peak, stats_.file_identities);
+        stats_.file_identities_capacity = identities_.capacity();
     }
 
     rule_set rules_;
@@ -725,6 +891,7 @@ private:
     recent_opens opens_;
     dedup_table dedup_;
     session_openers sessions_;
+    file_identities identities_;
     std::vector<const process_info*> chain_;        // scratch: the sender's session ancestors
     std::vector<const process_info*> reader_chain_; // scratch: a reader's session ancestors
     correlator_stats stats_;

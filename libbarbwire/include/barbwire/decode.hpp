@@ -37,6 +37,11 @@
 // strings fit and hold no NUL, whose IPv4 address has zero bytes 4..15, and
 // whose address family is AF_INET or AF_INET6. exec_event::exe_sha256 is
 // sensor-side enrichment and has no place in the record: encode() drops it.
+//
+// A file_event (event_kind::file) is not a kernel record: the sensor makes it
+// from stat(2) (see event.hpp). decode() never produces one (its kind number
+// is outside 1..BW_EVENT_KIND_MAX), record_size() of it is 0, encode_into()
+// writes nothing and returns 0, and encode() returns an unknown_kind error.
 
 #include <array>
 #include <cstddef>
@@ -120,12 +125,15 @@ static_assert(sizeof(bw_net_event) == 56, "bw_net_event changed size");
 
 static_assert(BW_ABI_VERSION == 1, "ABI version changed: review decode() and the asserts above");
 static_assert(BW_EVENT_KIND_MAX == BW_EVENT_NET, "a new record kind needs a decoder");
+static_assert(static_cast<unsigned>(barbwire::event_kind::file) > BW_EVENT_KIND_MAX,
+              "event_kind::file is not a kernel record: its number must stay outside the BW_EVENT_* range");
 static_assert(AF_INET == 2 && AF_INET6 == 10, "the ABI documents AF_INET as 2 and AF_INET6 as 10");
 static_assert(IPPROTO_TCP == 6 && IPPROTO_UDP == 17);
 
 namespace barbwire {
 
-// Size in bytes of the ring-buffer record of a kind.
+// Size in bytes of the ring-buffer record of a kind; 0 for a kind that has
+// no record (event_kind::file, made by the sensor).
 [[nodiscard]] constexpr std::size_t record_size(event_kind k) noexcept {
     switch (k) {
     case event_kind::exec: return sizeof(bw_exec_event);
@@ -133,9 +141,13 @@ namespace barbwire {
     case event_kind::exit: return sizeof(bw_exit_event);
     case event_kind::open: return sizeof(bw_open_event);
     case event_kind::net: return sizeof(bw_net_event);
+    case event_kind::file: return 0;
     }
     return 0;
 }
+
+// Whether events of kind `k` come from (and encode to) a ring-buffer record.
+[[nodiscard]] constexpr bool is_kernel_record(event_kind k) noexcept { return record_size(k) != 0; }
 
 // The largest record of any kind: a buffer this big fits encode_into() for any event.
 inline constexpr std::size_t max_record_size = sizeof(bw_exec_event);
@@ -316,18 +328,21 @@ template <class Record>
         ev.body = x;
         break;
     }
+    case event_kind::file: // unreachable: the kind check above rejects 100, but never build a wrong event
+        return make_error(errc::unknown_kind, "file events are not kernel records");
     }
     return ev;
 }
 
 // Writes the record for `ev` into `out`, which need not be aligned. Returns the
-// record size, or 0 (writing nothing) when `out` is smaller than the record.
+// record size, or 0 (writing nothing) when `out` is smaller than the record
+// or `ev` has no record (a file_event: is_kernel_record() is false).
 // Strings that do not fit their field are cut and BW_F_TRUNCATED is set; the
 // flag is also set when ev.truncated is.
 [[nodiscard]] inline std::size_t encode_into(const event& ev, std::span<std::byte> out) noexcept {
     const event_kind kind = ev.kind();
     const std::size_t size = record_size(kind);
-    if (out.size() < size) return 0;
+    if (size == 0 || out.size() < size) return 0;
 
     bw_event_header hdr{};
     hdr.kind = static_cast<std::uint16_t>(kind);
@@ -398,12 +413,18 @@ template <class Record>
         store(r, false);
         break;
     }
+    case event_kind::file: return 0; // not a kernel record (size is 0: returned above)
     }
     return size;
 }
 
-// The record for `ev` as a new buffer (see encode_into).
-[[nodiscard]] inline std::vector<std::byte> encode(const event& ev) {
+// The record for `ev` as a new buffer (see encode_into), or an unknown_kind
+// error for an event that has no ring-buffer record (a file_event).
+[[nodiscard]] inline result<std::vector<std::byte>> encode(const event& ev) {
+    if (!is_kernel_record(ev.kind()))
+        return make_error(errc::unknown_kind, std::string(to_string(ev.kind())) +
+                                                  " events are made by the sensor, not the kernel: they have no "
+                                                  "ring-buffer record to encode");
     std::vector<std::byte> out(record_size(ev.kind()));
     const std::size_t n = encode_into(ev, out);
     out.resize(n);

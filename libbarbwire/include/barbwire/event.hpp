@@ -26,6 +26,8 @@ enum class event_kind : std::uint16_t {
     exit = BW_EVENT_EXIT,
     open = BW_EVENT_OPEN,
     net = BW_EVENT_NET,
+    // Not a kernel record (no BW_EVENT_* number): produced by the sensor, see file_event.
+    file = 100,
 };
 
 enum class net_op : std::uint8_t {
@@ -45,6 +47,7 @@ enum class ip_proto : std::uint8_t {
     case event_kind::exit: return "exit";
     case event_kind::open: return "open";
     case event_kind::net: return "net";
+    case event_kind::file: return "file";
     }
     return "unknown";
 }
@@ -136,7 +139,24 @@ struct net_event {
     friend bool operator==(const net_event&, const net_event&) = default;
 };
 
-using event_body = std::variant<exec_event, fork_event, exit_event, open_event, net_event>;
+// file: "the inode (dev, ino) is the file the rules know as `path`".
+//
+// Not a kernel record. The sensor stats the files the rules name (absolute
+// patterns such as /etc/shadow, and home-relative ones such as .ssh/id_rsa
+// under every local home directory) and reports each one's identity, at start,
+// after a reload and when a named file appears or changes inode. An open of
+// that inode under any other name (a hard link, a bind mount, a path through
+// another mount) then matches the rules as an open of `path` would. Recorded
+// in traces like any event, so a replay matches exactly as the live run did.
+// pid and tid are 0.
+struct file_event {
+    std::string path;      // the name the rules know the file by (absolute)
+    std::uint64_t dev = 0; // st_dev, in the same encoding as open_event::dev
+    std::uint64_t ino = 0; // st_ino
+    friend bool operator==(const file_event&, const file_event&) = default;
+};
+
+using event_body = std::variant<exec_event, fork_event, exit_event, open_event, net_event, file_event>;
 
 struct event {
     nanoseconds ts{0};  // kernel monotonic time
@@ -151,7 +171,8 @@ struct event {
         case 1: return event_kind::fork;
         case 2: return event_kind::exit;
         case 3: return event_kind::open;
-        default: return event_kind::net;
+        case 4: return event_kind::net;
+        default: return event_kind::file;
         }
     }
     template <class T> [[nodiscard]] const T* as() const noexcept { return std::get_if<T>(&body); }

@@ -13,8 +13,9 @@
 //               nanoseconds, or a string with a unit: "2s", "1500ms", "250us",
 //               "10ns", "1.5s" (units ns, us, ms, s; the value must be a whole
 //               number of nanoseconds).
-//   "kind"      required. "exec" | "fork" | "exit" | "open" | "connect" | "send".
-//   "pid"       required. Process id (kernel tgid), 0..2^32-1.
+//   "kind"      required. "exec" | "fork" | "exit" | "open" | "connect" | "send" | "file".
+//   "pid"       required (except for "file", where it defaults to 0). Process
+//               id (kernel tgid), 0..2^32-1.
 //   "tid"       thread id (kernel pid); defaults to pid.
 //   "truncated" boolean, default false: the kernel cut a string field.
 // Keys per kind (all optional unless marked; numbers default to 0, strings to ""):
@@ -26,6 +27,9 @@
 //   open     "path" (required, string), "flags" (i32), "dev" "ino" (u64), "uid" (u32)
 //   connect  "addr" (required, IPv4 or IPv6 text), "port" (required, 0..65535),
 //   send     "proto" ("tcp" | "udp"; default "tcp" for connect, "udp" for send), "uid" (u32)
+//   file     "path" (required, string: an absolute path), "dev" "ino" (required, u64).
+//            Not a kernel record: the sensor's report that inode (dev, ino)
+//            is the file the rules know as path (event.hpp, file_event).
 // Strings are JSON strings. A string that is not valid UTF-8 (file names are
 // bytes) is written as {"hex": "<two lowercase hex digits per byte>"}, and that
 // form is accepted wherever a string is.
@@ -37,7 +41,8 @@
 //
 // format_trace_line() writes every key (in the order above; "truncated" only
 // when true) with ts as integer nanoseconds, and parse_trace_line() reads it
-// back: parse(format(e)) == e for every event with a valid address family.
+// back: parse(format(e)) == e for every event with a valid address family
+// (and, for a file event, an absolute path).
 //
 // Pure: no I/O here. Callers read the bytes and push them through
 // trace_reader (streaming) or read_trace (a whole text).
@@ -306,7 +311,7 @@ template <class T>
     return nanoseconds{static_cast<std::int64_t>(whole * scale + frac_ns)};
 }
 
-enum class line_kind : std::uint8_t { exec, fork, exit, open, connect, send };
+enum class line_kind : std::uint8_t { exec, fork, exit, open, connect, send, file };
 
 [[nodiscard]] inline std::optional<line_kind> line_kind_from(std::string_view s) noexcept {
     if (s == "exec") return line_kind::exec;
@@ -315,6 +320,7 @@ enum class line_kind : std::uint8_t { exec, fork, exit, open, connect, send };
     if (s == "open") return line_kind::open;
     if (s == "connect") return line_kind::connect;
     if (s == "send") return line_kind::send;
+    if (s == "file") return line_kind::file;
     return std::nullopt;
 }
 
@@ -325,9 +331,13 @@ enum class line_kind : std::uint8_t { exec, fork, exit, open, connect, send };
     case event_kind::exit: return "exit";
     case event_kind::open: return "open";
     case event_kind::net: return e.as<net_event>()->op == net_op::send ? "send" : "connect";
+    case event_kind::file: return "file";
     }
     return "exec";
 }
+
+// A file line names the file by the absolute path the rules know it by.
+[[nodiscard]] inline bool absolute_path(std::string_view p) noexcept { return !p.empty() && p.front() == '/'; }
 
 // Reads the nlohmann parse error of a line without building a value and
 // without exceptions: every callback accepts, parse_error records the reason.
@@ -406,6 +416,10 @@ struct error_sax {
         j["port"] = n->port;
         j["proto"] = std::string(to_string(n->protocol));
         j["uid"] = n->uid;
+    } else if (const auto* fl = e.as<file_event>()) {
+        j["path"] = detail::string_to_json(fl->path);
+        j["dev"] = fl->dev;
+        j["ino"] = fl->ino;
     }
     return j;
 }
@@ -425,7 +439,7 @@ struct error_sax {
     const auto lk = detail::line_kind_from(kind_name);
     if (!lk)
         return key_error("kind", "unknown kind '" + detail::printable(kind_name) +
-                                     "' (expected exec, fork, exit, open, connect or send)");
+                                     "' (expected exec, fork, exit, open, connect, send or file)");
 
     event e;
     exec_event* ex = nullptr;
@@ -433,6 +447,7 @@ struct error_sax {
     exit_event* xt = nullptr;
     open_event* op = nullptr;
     net_event* nt = nullptr;
+    file_event* fl = nullptr;
     switch (*lk) {
     case line_kind::exec: ex = &e.body.emplace<exec_event>(); break;
     case line_kind::fork: fk = &e.body.emplace<fork_event>(); break;
@@ -448,10 +463,11 @@ struct error_sax {
         nt->op = net_op::send;
         nt->protocol = ip_proto::udp;
         break;
+    case line_kind::file: fl = &e.body.emplace<file_event>(); break;
     }
 
     bool have_ts = false, have_pid = false, have_tid = false, have_required = false, have_child_tid = false,
-         have_port = false;
+         have_port = false, have_dev = false, have_ino = false;
 
 // Assigns a checked value to `dest` or returns the error from the enclosing function.
 #define BW_TRACE_SET(dest, expr)              \
@@ -548,6 +564,18 @@ struct error_sax {
             else return key_error(k, "'" + detail::printable(p) + "' is not \"tcp\" or \"udp\"");
         } else if (nt && k == "uid") {
             BW_TRACE_SET(nt->uid, get_int<std::uint32_t>(v, k));
+        } else if (fl && k == "path") {
+            BW_TRACE_SET(fl->path, detail::get_string(v, k));
+            if (!detail::absolute_path(fl->path))
+                return key_error(k, "'" + detail::printable(fl->path) +
+                                        "' is not an absolute path (a file line names a file by its absolute path)");
+            have_required = true;
+        } else if (fl && k == "dev") {
+            BW_TRACE_SET(fl->dev, get_int<std::uint64_t>(v, k));
+            have_dev = true;
+        } else if (fl && k == "ino") {
+            BW_TRACE_SET(fl->ino, get_int<std::uint64_t>(v, k));
+            have_ino = true;
         } else {
             return make_error(errc::parse_error, "unknown key '" + detail::printable(k) + "' for kind '" + kind_name + "'");
         }
@@ -558,7 +586,7 @@ struct error_sax {
         return make_error(errc::parse_error, "missing required key '" + std::string(key) + "' for kind '" + kind_name + "'");
     };
     if (!have_ts) return missing("ts");
-    if (!have_pid) return missing("pid");
+    if (!have_pid && !fl) return missing("pid"); // a file line is nobody's: pid 0
     if (!have_tid) e.tid = e.pid;
     if (fk) {
         if (!have_required) return missing("child_pid");
@@ -567,6 +595,9 @@ struct error_sax {
     if (op && !have_required) return missing("path");
     if (nt && !have_required) return missing("addr");
     if (nt && !have_port) return missing("port");
+    if (fl && !have_required) return missing("path");
+    if (fl && !have_dev) return missing("dev");
+    if (fl && !have_ino) return missing("ino");
     return e;
 }
 
@@ -637,6 +668,13 @@ struct error_sax {
         out += to_string(n->protocol);
         out += "\",\"uid\":";
         append_int(out, n->uid);
+    } else if (const auto* fl = e.as<file_event>()) {
+        out += ",\"path\":";
+        append_json_string(out, fl->path);
+        out += ",\"dev\":";
+        append_int(out, fl->dev);
+        out += ",\"ino\":";
+        append_int(out, fl->ino);
     }
     out += '}';
     return out;
@@ -770,6 +808,7 @@ template <std::size_t N>
         if (x == fast_word("exit")) return line_kind::exit;
         if (x == fast_word("open")) return line_kind::open;
         if (x == fast_word("send")) return line_kind::send;
+        if (x == fast_word("file")) return line_kind::file;
     } else if (x == fast_word("connect")) {
         return line_kind::connect;
     }
@@ -1042,6 +1081,10 @@ template <class T>
         allowed |= fast_bits(addr, port, proto, uid);
         required |= fast_bits(addr, port);
         break;
+    case line_kind::file:
+        allowed |= fast_bits(path, dev, ino);
+        required = fast_bits(ts, path, dev, ino); // pid is optional: a file line is nobody's
+        break;
     }
     if ((seen & ~allowed) != 0 || (seen & required) != required) return std::nullopt;
 
@@ -1064,7 +1107,7 @@ template <class T>
         if (!fast_int(t, n)) return std::nullopt;
         e.ts = nanoseconds{n};
     }
-    if (!fast_int(val(pid), e.pid)) return std::nullopt;
+    if (!opt_int(pid, e.pid)) return std::nullopt; // required (checked above) for all kinds but file
     e.tid = e.pid;
     if (!opt_int(tid, e.tid)) return std::nullopt;
     if (has(truncated)) {
@@ -1119,6 +1162,13 @@ template <class T>
             else if (text == "udp") n.protocol = ip_proto::udp;
             else return std::nullopt;
         }
+        break;
+    }
+    case line_kind::file: {
+        auto& fl = e.body.emplace<file_event>();
+        if (!fast_string(val(path), fl.path) || !absolute_path(fl.path) || !fast_int(val(dev), fl.dev) ||
+            !fast_int(val(ino), fl.ino))
+            return std::nullopt;
         break;
     }
     }
