@@ -330,9 +330,43 @@ TEST_CASE("parent rules: program:, comm: and exe:") {
     CHECK(a == b);
 
     CHECK(c.suspicious_parents[0].matches("bash", "/usr/bin/bash"));
-    CHECK_FALSE(c.suspicious_parents[0].matches("bash5", "/usr/bin/bash"));
+    CHECK_FALSE(c.suspicious_parents[0].matches("bash5", "/usr/bin/bash5"));
     CHECK(c.suspicious_parents[2].matches("anything", "/usr/bin/nc"));
     CHECK_FALSE(c.suspicious_parents[2].matches("nc", "/usr/bin/ncat"));
+}
+
+TEST_CASE("parent rules: a name raises suspicion freely but lowers it only when the executable backs it") {
+    const barbwire::parent_rule bash{process_field::comm, "bash", 2};
+    CHECK(bash.matches("bash", ""));                   // the name alone
+    CHECK(bash.matches("x", "/usr/bin/bash"));         // renamed with prctl: still bash
+    CHECK(bash.matches("x", "/tmp/evil/bash"));        // the exe's name counts wherever it lives
+    CHECK_FALSE(bash.matches("x", "/usr/bin/bash5"));
+    CHECK_FALSE(bash.matches("x", ""));
+
+    const barbwire::parent_rule systemd{process_field::comm, "systemd", -2};
+    CHECK(systemd.matches("systemd", "/usr/lib/systemd/systemd"));
+    CHECK(systemd.matches("systemd", "/lib/systemd/systemd"));
+    CHECK(systemd.matches("systemd", "/opt/init/bin/systemd"));
+    CHECK_FALSE(systemd.matches("systemd", ""));                        // unknown exe backs nothing
+    CHECK_FALSE(systemd.matches("systemd", "/usr/bin/python3.11"));     // prctl(PR_SET_NAME, "systemd")
+    CHECK_FALSE(systemd.matches("systemd", "/tmp/x/systemd"));          // a copy outside system dirs
+    CHECK_FALSE(systemd.matches("systemd", "/home/u/systemd"));
+    CHECK_FALSE(systemd.matches("systemd", "/usrx/systemd"));           // a prefix of a word is no directory
+    CHECK_FALSE(systemd.matches("python3", "/usr/lib/systemd/systemd")); // the comm must be the name too
+
+    // names are cut to the 15 bytes of a task name, as the kernel does
+    const barbwire::parent_rule shim{process_field::comm, "containerd-shim", -2};
+    CHECK(shim.matches("containerd-shim", "/usr/bin/containerd-shim-runc-v2"));
+
+    // a zero modifier is not a raise: it needs backing too (no reason line for a fake)
+    const barbwire::parent_rule zero{process_field::comm, "cron", 0};
+    CHECK_FALSE(zero.matches("cron", "/tmp/cron"));
+    CHECK(zero.matches("cron", "/usr/sbin/cron"));
+
+    CHECK(barbwire::detail::exe_name("/usr/bin/bash") == "bash");
+    CHECK(barbwire::detail::exe_name("bash") == "bash");
+    CHECK(barbwire::detail::exe_name("/usr/bin/") == "");
+    CHECK(barbwire::detail::exe_name("") == "");
 }
 
 TEST_CASE("parent rules: validation") {

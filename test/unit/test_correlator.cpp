@@ -83,7 +83,11 @@ event net_ev(nanoseconds ts, pid_type pid, const char* addr, std::uint16_t port,
 
 // tmux: server (50) -> bash (100) -> python (200)
 void shell_family(correlator& c, std::string_view parent = "bash", std::string_view gparent = "tmux: server") {
-    REQUIRE_FALSE(c.process(exec_ev(0s, 50, 1, std::string(gparent))));
+    // real binaries in system directories, so legit name rules are backed
+    const auto exe_of = [](std::string_view n) {
+        return n == "systemd" ? std::string("/usr/lib/systemd/systemd") : "/usr/bin/" + std::string(n);
+    };
+    REQUIRE_FALSE(c.process(exec_ev(0s, 50, 1, std::string(gparent), exe_of(gparent))));
     REQUIRE_FALSE(c.process(exec_ev(0s, 100, 50, std::string(parent), "/usr/bin/" + std::string(parent))));
     REQUIRE_FALSE(c.process(exec_ev(0s, 200, 100, "python", "/usr/bin/python3")));
 }
@@ -124,7 +128,7 @@ TEST_CASE("seed scenario: python under bash reads /etc/shadow then connects", "[
     REQUIRE(a->parent);
     CHECK(*a->parent == process_ref{100, "bash", "/usr/bin/bash", ""});
     REQUIRE(a->grandparent);
-    CHECK(*a->grandparent == process_ref{50, "tmux: server", "", ""});
+    CHECK(*a->grandparent == process_ref{50, "tmux: server", "/usr/bin/tmux: server", ""});
     CHECK(c.stats().alerts == 1);
 
     // the same scenario with the connect at t = 6 s: the open is out of the window

@@ -161,11 +161,12 @@ TEST_CASE("parent rules: comm and exe, first match per list, both lists apply", 
     CHECK(m.suspicious->rule == 0);
     CHECK(m.total() == 2);
 
-    // only the exe rule
+    // renamed bash: the name rule matches through the exe's name and, being
+    // first, applies once (the exe rule for the same binary does not add)
     m = r.match_parent("notbash", "/usr/bin/bash");
     REQUIRE(m.suspicious);
-    CHECK(m.suspicious->value == "/usr/bin/bash");
-    CHECK(m.total() == 5);
+    CHECK(m.suspicious->value == "bash");
+    CHECK(m.total() == 2);
 
     // a suspicious comm and a legit exe: both modifiers
     m = r.match_parent("python", "/usr/sbin/cron");
@@ -182,7 +183,11 @@ TEST_CASE("parent rules: comm and exe, first match per list, both lists apply", 
     CHECK(m.total() == -2);
 
     CHECK(r.match_parent("bas", "").empty());     // exact, not prefix
-    CHECK(r.match_parent("", "bash").empty());    // a comm value does not match exe
+    CHECK(r.match_parent("", "/usr/bin/bas").empty()); // nor through the exe's name
+    // a fake systemd (prctl, or a copy outside the system directories) gets no legit modifier
+    CHECK_FALSE(r.match_parent("systemd", "/usr/bin/python3.11").legit);
+    CHECK_FALSE(r.match_parent("systemd", "/tmp/x/systemd").legit);
+    CHECK_FALSE(r.match_parent("systemd", "").legit);
     CHECK(r.match_parent("Bash", "").empty());    // case-sensitive
 }
 

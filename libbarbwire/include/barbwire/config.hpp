@@ -62,10 +62,41 @@ struct file_category {
 
 // What a parent rule compares against.
 enum class process_field : std::uint8_t {
-    comm, // seed keys `program:` and `comm:`: the task name (spoofable)
+    comm, // seed keys `program:` and `comm:`: the task name (spoofable; see parent_rule)
     exe,  // `exe:` the kernel executable path, exact
     sha256, // `sha256:` SHA-256 of the executable (64 lowercase hex digits), exact
 };
+
+namespace detail {
+// The name the kernel would give a process running `exe`: its basename, cut
+// to the 15 bytes of a task name. Empty for an unknown exe.
+[[nodiscard]] inline std::string_view exe_name(std::string_view exe) noexcept {
+    if (exe.empty()) return {};
+    const auto slash = exe.rfind('/');
+    std::string_view base = slash == std::string_view::npos ? exe : exe.substr(slash + 1);
+    return base.substr(0, BW_COMM_LEN - 1);
+}
+
+// Directories whose files only root can install on a conventional system:
+// an executable under one of them was put there by the package manager or
+// an administrator, not dropped by an unprivileged attacker (who can write
+// /tmp, /dev/shm, /var/tmp and their home).
+inline constexpr std::string_view system_exe_dirs[] = {"/usr/", "/bin/", "/sbin/", "/lib/",
+                                                       "/lib32/", "/lib64/", "/libx32/", "/opt/"};
+
+[[nodiscard]] inline bool in_system_dir(std::string_view exe) noexcept {
+    for (std::string_view d : system_exe_dirs)
+        if (exe.starts_with(d)) return true;
+    return false;
+}
+
+// True when the task name `comm` is backed by the executable: the kernel exe
+// has that name and lies in a system directory. prctl(PR_SET_NAME), a
+// symlink or copy under another name, or a binary run from /tmp fail it.
+[[nodiscard]] inline bool name_backed_by_exe(std::string_view comm, std::string_view exe) noexcept {
+    return !comm.empty() && exe_name(exe) == comm && in_system_dir(exe);
+}
+} // namespace detail
 
 // seed: suspicious_parents[] / legit_parents[]
 struct parent_rule {
@@ -73,12 +104,21 @@ struct parent_rule {
     std::string value;
     int modifier = 0;
 
-    // Exact comparison against the field this rule names. An unknown hash
-    // (empty) never matches a sha256 rule.
+    // Does a process with this comm, kernel exe path and executable hash
+    // match? `exe` and `sha256` rules compare exactly (an unknown, empty,
+    // hash never matches). A name rule (`program:`/`comm:`) depends on what
+    // a match would do, because anyone can set a task name:
+    //  * a modifier > 0 (more suspicion) matches the comm OR the exe's name
+    //    (detail::exe_name), so a bash that renamed itself is still bash;
+    //  * a modifier <= 0 (less suspicion, or none) matches only a comm backed by the
+    //    executable (detail::name_backed_by_exe): a process calling itself
+    //    "systemd", or a copy of python at /tmp/x/systemd, lowers nothing.
     [[nodiscard]] bool matches(std::string_view comm, std::string_view exe,
                                std::string_view sha256 = {}) const noexcept {
         switch (field) {
-        case process_field::comm: return comm == value;
+        case process_field::comm:
+            if (modifier > 0) return comm == value || (!exe.empty() && detail::exe_name(exe) == value);
+            return comm == value && detail::name_backed_by_exe(comm, exe);
         case process_field::exe: return exe == value;
         case process_field::sha256: return sha256 == value;
         }

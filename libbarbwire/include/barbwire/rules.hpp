@@ -12,8 +12,10 @@
 //    The reported pattern is the first pattern (in config order) of the
 //    winning category that occurs in the path. An empty pattern matches every
 //    path.
-//  * Parent rules: a `comm` rule matches when the process's comm equals the
-//    value, an `exe` rule when its executable path equals the value, a
+//  * Parent rules: a `comm` rule matches as parent_rule::matches says (a
+//    rule that raises the score: the comm or the exe's name equals the
+//    value; one that lowers it: the comm equals the value AND the kernel exe
+//    backs the name), an `exe` rule when its executable path equals the value, a
 //    `sha256` rule when the SHA-256 of its executable (as the sensor computed
 //    it; unknown never matches) equals the value. From
 //    each list (suspicious_parents, legit_parents) the FIRST matching rule
@@ -282,7 +284,15 @@ private:
                                                    parent_kind kind, std::string_view comm, std::string_view exe,
                                                    std::string_view sha256) {
         std::uint32_t best = std::numeric_limits<std::uint32_t>::max();
-        if (auto it = idx.by_comm.find(comm); it != idx.by_comm.end()) best = it->second;
+        // Name rules: the candidates are the rule for the comm and the rule
+        // for the exe's name; parent_rule::matches decides (it depends on
+        // the modifier's sign). Values are unique per list (config check).
+        const auto by_name = [&](std::string_view name) {
+            if (auto it = idx.by_comm.find(name); it != idx.by_comm.end() && rules[it->second].matches(comm, exe, sha256))
+                best = std::min(best, it->second);
+        };
+        by_name(comm);
+        if (const auto en = detail::exe_name(exe); !en.empty() && en != comm) by_name(en);
         if (auto it = idx.by_exe.find(exe); it != idx.by_exe.end()) best = std::min(best, it->second);
         if (!sha256.empty())
             if (auto it = idx.by_sha256.find(sha256); it != idx.by_sha256.end()) best = std::min(best, it->second);
