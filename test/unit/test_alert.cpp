@@ -93,6 +93,7 @@ TEST_CASE("render_text: the seed's box, exact lines", "[alert]") {
     const std::string expected =
         "┌─ barbwire alert — PID 41890  ─────────────\n"
         "│  command  : python (/usr/bin/python3.11)\n"
+        "│  sha256   : e3b0c442\n"
         "│  file     : /etc/passwd\n"
         "│  connect  : [2404:6800:4007:821::200e]:80\n"
         "│  severity : HIGH\n"
@@ -130,6 +131,7 @@ TEST_CASE("render_text: IPv4 send, no lineage, unknown comm", "[alert]") {
     alert a = seed_alert();
     a.process.comm.clear();
     a.process.exe.clear();
+    a.process.sha256.clear();
     a.destination = {net_op::send, ip_proto::udp, *ip_address::parse("203.0.113.5"), 53};
     a.severity = severity::medium;
     a.score = 3;
@@ -160,8 +162,8 @@ TEST_CASE("render_text: control characters cannot forge lines", "[alert]") {
     CHECK(text.find("│  file     : /tmp/\\xe2\\x80\\xaegpj.exe\\\\n\\x00z\\x7f\\xc2\\x85\\xff\n") !=
           std::string::npos);
     CHECK(text.find("│  parent   : e\\x09v\\xe2\\x80\\xa8il (pid 1)\n") != std::string::npos);
-    // still exactly 10 lines (top, 8 rows, bottom), none of them forged
-    CHECK(std::count(text.begin(), text.end(), '\n') == 10);
+    // still exactly 11 lines (top, 9 rows, bottom), none of them forged
+    CHECK(std::count(text.begin(), text.end(), '\n') == 11);
     for (char c : text) CHECK((static_cast<unsigned char>(c) >= 0x20 || c == '\n'));
 }
 
@@ -186,8 +188,39 @@ TEST_CASE("family alert: relation, reader and lineage in JSON and text", "[alert
     const std::string text = render_text(a);
     CHECK(text.find("\u2502  relation : sibling\n") != std::string::npos);
     CHECK(text.find("\u2502  reader   : cat (pid 41889) /usr/bin/cat\n") != std::string::npos);
-    CHECK(text.find("\u2502    fish (pid 13387)\n\u2502      \u2514\u2500 python (pid 41890) [sent]\n") !=
-          std::string::npos);
+    CHECK(text.find("\u2502  sha256   : " + std::string(64, 'a') + "\n") != std::string::npos);
+    CHECK(text.find("\u2502  lineage  :\n"
+                    "\u2502    fish (pid 13387)\n"
+                    "\u2502      \u251c\u2500 cat (pid 41889) [read]\n"
+                    "\u2502      \u2514\u2500 python (pid 41890) [sent]\n\u2514") != std::string::npos);
     a.reader.comm = "x\ny";
     CHECK(render_text(a).find("x\\x0ay") != std::string::npos);
+}
+
+TEST_CASE("family alert text: the reader hangs where the relation puts it", "[alert][family]") {
+    alert a = seed_alert();
+    a.ancestry = {a.process, *a.parent, *a.grandparent};
+    const std::string top = "\u2502  lineage  :\n\u2502    tmux: server (pid 9483)\n"
+                            "\u2502      \u2514\u2500 fish (pid 13387)";
+    SECTION("ancestor: marked on its own line") {
+        a.relation = relation::ancestor;
+        a.reader = *a.parent;
+        CHECK(render_text(a).find(top + " [read]\n\u2502        \u2514\u2500 python (pid 41890) [sent]\n\u2514") !=
+              std::string::npos);
+    }
+    SECTION("descendant: below the sender") {
+        a.relation = relation::descendant;
+        a.reader = process_ref{41900, "cat", "/usr/bin/cat", ""};
+        CHECK(render_text(a).find(top + "\n\u2502        \u2514\u2500 python (pid 41890) [sent]\n"
+                                        "\u2502          \u2514\u2500 \u2026 cat (pid 41900) [read]\n\u2514") !=
+              std::string::npos);
+    }
+    SECTION("session: apart from the sender's line of descent") {
+        a.relation = relation::session;
+        a.reader = process_ref{41700, "cat", "/usr/bin/cat", ""};
+        CHECK(render_text(a).find("[sent]\n\u2502    (elsewhere in the session) cat (pid 41700) [read]\n\u2514") !=
+              std::string::npos);
+    }
+    // the sender's hash row, known here, in every variant
+    CHECK(render_text(a).find("\u2502  sha256   : e3b0c442\n") != std::string::npos);
 }

@@ -250,7 +250,7 @@ namespace detail {
         out += "\u2502  ";
         out += label;
         out.append(label.size() < 9 ? 9 - label.size() : 0, ' ');
-        out += ": ";
+        out += value.empty() ? ":" : ": ";
         out += value;
         out += '\n';
     };
@@ -262,6 +262,7 @@ namespace detail {
     std::string command = a.process.comm.empty() ? std::string("?") : text_safe(a.process.comm);
     if (!a.process.exe.empty()) command += " (" + text_safe(a.process.exe) + ")";
     row("command", command);
+    if (!a.process.sha256.empty()) row("sha256", text_safe(a.process.sha256));
     std::string file = text_safe(a.file.path);
     if (!a.file.same_inode_as.empty()) file += " (same inode as " + text_safe(a.file.same_inode_as) + ")";
     row("file", file);
@@ -278,22 +279,40 @@ namespace detail {
     if (a.parent) row("parent", who(*a.parent));
     if (a.grandparent) row("gparent", who(*a.grandparent));
     // A family alert (the reader is another process) names the reader and
-    // draws the lineage as a small tree, from the session leader down to
-    // the sender; a self alert keeps the seed's box unchanged.
+    // draws the chain as a small tree, from the session leader down to the
+    // sender, with the reader where it hangs: on the sender's line or an
+    // ancestor's ([read]), beside the sender (a sibling), below it (a
+    // descendant), or apart (elsewhere in the session). A self alert keeps
+    // the seed's rows.
     if (a.relation != relation::self) {
         std::string reader = who(a.reader);
         if (!a.reader.exe.empty()) reader += " " + text_safe(a.reader.exe);
         row("relation", to_string(a.relation));
         row("reader", reader);
+        if (!a.reader.sha256.empty()) row("sha256", text_safe(a.reader.sha256));
         if (!a.ancestry.empty()) {
             row("lineage", "");
+            const auto line = [&out](std::size_t depth, std::string_view branch, const std::string& text) {
+                out += "\u2502    ";
+                out.append(depth * 2, ' ');
+                if (depth != 0) out += branch;
+                out += text;
+                out += '\n';
+            };
             std::size_t depth = 0;
             for (auto it = a.ancestry.rbegin(); it != a.ancestry.rend(); ++it, ++depth) {
-                std::string line = "\u2502    " + std::string(depth * 2, ' ') + (depth == 0 ? "" : "\u2514\u2500 ") + who(*it);
-                if (it->pid == a.process.pid) line += " [sent]";
-                if (it->pid == a.reader.pid) line += " [read]";
-                out += line + "\n";
+                const bool sender = it->pid == a.process.pid;
+                if (sender && a.relation == relation::sibling && depth != 0)
+                    line(depth, "\u251c\u2500 ", who(a.reader) + " [read]");
+                std::string text = who(*it);
+                if (sender) text += " [sent]";
+                if (it->pid == a.reader.pid) text += " [read]";
+                line(depth, "\u2514\u2500 ", text);
             }
+            if (a.relation == relation::descendant)
+                line(depth, "\u2514\u2500 ", "\u2026 " + who(a.reader) + " [read]");
+            else if (a.relation == relation::session)
+                line(0, "", "(elsewhere in the session) " + who(a.reader) + " [read]");
         }
     }
     out += "\u2514" + rule(45) + "\n";
