@@ -302,16 +302,24 @@ def case_exe_sha256():
 
 
 def case_renamed_copy_systemd():
-    """Evasion by name: a copy of the python binary at /tmp/<unique>/systemd reads /etc/shadow
+    """Evasion by name: a copy of the python binary at /tmp/systemd reads /etc/shadow
     and connects. The alert shows that path as exe and python's SHA-256; the name buys
     nothing (same score as plain python)."""
     h.require_root_and_sensor()
     ws, sensor, lst = h.Workspace(), None, None
     try:
         cfg = config_copy(ws)
-        os.makedirs(ws.path("evasion"))
-        fake = ws.path("evasion", "systemd")
-        shutil.copy2(h.PY_REAL, fake)
+        # The issue's literal /tmp/systemd when it is free (created exclusively,
+        # removed below); a unique directory's systemd otherwise.
+        fake = "/tmp/systemd"
+        try:
+            fd = os.open(fake, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o700)
+            os.close(fd)
+            ws.defer(lambda: os.unlink("/tmp/systemd"))
+        except FileExistsError:
+            os.makedirs(ws.path("evasion"))
+            fake = ws.path("evasion", "systemd")
+        shutil.copyfile(h.PY_REAL, fake)
         os.chmod(fake, 0o755)
         want = h.sha256_of(h.PY_REAL)
         check(h.sha256_of(fake) == want, "the copy of python differs from python")
