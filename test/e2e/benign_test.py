@@ -168,7 +168,7 @@ class Ctx:
         return srv
 
     def shell(self, script, env=None, timeout=180.0):
-        """bash -c SCRIPT (under timeout 60... see h.Shell) as a new session; must exit 0."""
+        """h.Shell(SCRIPT): timeout 60 bash -c SCRIPT, a new session; it must exit 0."""
         sh = h.Shell(script, env=env or self.env())
         self.roots.append(sh.leader)
         out, err = sh.wait(timeout)
@@ -259,10 +259,13 @@ def run_benign(wl):
         print(stats)
         check(drops == 0, f"the sensor dropped {drops} events: the silence below would prove nothing ({stats})")
         ev = h.read_trace(ws.trace)
-        pids = family_pids(ev, c.roots)
-        print(f"{len(ev)} trace events, {len(pids)} processes started by the workload (roots {c.roots})")
-        wl.seen(c, ev, pids)
-        ours = alerts_involving(sensor.alerts(), pids)
+        fam = Family(ev, c.roots)
+        pids = fam.pids()
+        mine = [e for e in ev if fam.had(e.get("pid"), e.get("ts", 0))]
+        print(f"{len(ev)} trace events, {len(mine)} of them by the {len(pids)} processes the workload "
+              f"started (roots {c.roots})")
+        wl.seen(c, mine, pids)
+        ours = fam.alerts(sensor.alerts())
         for a in ours[:3]:
             print(f"BENIGN ALERT JSON: {json.dumps(a, sort_keys=True)}")
         kinds = grouped(ours)
@@ -289,28 +292,50 @@ def grouped(alerts):
 
 # --------------------------------------------------------------------------- trace checks
 
-def family_pids(events, roots):
-    """The pids of `roots` and of every process started under them, from a recorded
-    trace (fork events, and exec events by parent), whatever session they moved to
-    (sshd's sessions, setsid). The roots must have been started after the sensor was
-    ready, so that their children's forks are in the trace."""
-    pids = set(roots)
-    for e in events:
-        k = e.get("kind")
-        if k == "fork" and e.get("pid") in pids:
-            pids.add(e.get("child_pid"))
-        elif k == "exec" and e.get("ppid") in pids:
-            pids.add(e.get("pid"))
-    return pids
+class Family:
+    """The processes started under some session leaders (`roots`), from a recorded
+    trace: each pid with the span of kernel time it was one of them, from its fork
+    (or exec by such a parent) to its exit, whatever session it moved to (sshd's
+    sessions, setsid). Spans, not bare pids: on a busy host pids are reused within a
+    test (pid_max can be 32768), and a later owner of a pid is not the workload.
+    The roots must have been started after the sensor was ready."""
 
+    def __init__(self, events, roots):
+        self.spans = {r: [[0, None]] for r in roots}      # pid -> [[start_ns, end_ns or None], ...]
 
-def alerts_involving(alerts, pids):
-    """The alerts whose sender, reader or any process of `ancestry` is in `pids`."""
-    def hit(a):
-        if (a.get("process") or {}).get("pid") in pids or (a.get("reader") or {}).get("pid") in pids:
-            return True
-        return any(isinstance(x, dict) and x.get("pid") in pids for x in a.get("ancestry") or [])
-    return [a for a in alerts if hit(a)]
+        def alive(pid):
+            sp = self.spans.get(pid)
+            return bool(sp) and sp[-1][1] is None
+
+        def begin(pid, ts):
+            if not alive(pid):
+                self.spans.setdefault(pid, []).append([ts, None])
+
+        for e in events:
+            k, pid, ts = e.get("kind"), e.get("pid"), e.get("ts", 0)
+            if k == "fork" and alive(pid) and e.get("child_pid") != pid:      # not a new thread
+                begin(e.get("child_pid"), ts)
+            elif k == "exec" and alive(e.get("ppid")):
+                begin(pid, ts)
+            elif k == "exit" and e.get("tid", pid) == pid and alive(pid):
+                self.spans[pid][-1][1] = ts
+
+    def pids(self):
+        return set(self.spans)
+
+    def had(self, pid, ts):
+        """Whether `pid` was one of the family's processes at kernel time `ts`."""
+        return any(s <= ts and (e is None or ts <= e) for s, e in self.spans.get(pid, ()))
+
+    def alerts(self, alerts):
+        """The alerts whose sender (at the alert's time), reader (at the open's time) or
+        any process of `ancestry` (at the alert's time) was one of the family's."""
+        def hit(a):
+            t, ft = a.get("ts_ns", 0), (a.get("file") or {}).get("ts_ns", 0)
+            if self.had((a.get("process") or {}).get("pid"), t) or self.had((a.get("reader") or {}).get("pid"), ft):
+                return True
+            return any(isinstance(x, dict) and self.had(x.get("pid"), t) for x in a.get("ancestry") or [])
+        return [a for a in alerts if hit(a)]
 
 
 def comms(ev, pids):
@@ -494,16 +519,20 @@ class SshScp(Workload):
     """ssh -o BatchMode=yes and scp (up and down) with an ed25519 user key, to a private
     /usr/sbin/sshd on a loopback port this test picked, with a host key, an
     authorized_keys and a known_hosts in the workspace. ssh takes ~ from the password
-    database, not $HOME, so the key in the temp HOME is given with -i."""
+    database, not $HOME, so the key in the temp HOME is given with -i. One remote
+    command runs curl (a descendant of the sshd that read /etc/shadow for the
+    account checks) against a local http.server."""
     name = "ssh_scp"
 
     def require(self):
         self.sshd = need("sshd", "openssh-server")
+        need("curl", "curl")
         need("ssh", "openssh-client")
         need("scp", "openssh-client")
         need("ssh-keygen", "openssh-client")
 
     def prepare(self, ws, home):
+        make_www(ws)
         sshdir = os.path.join(home, ".ssh")
         os.makedirs(sshdir, mode=0o700)
         key = os.path.join(sshdir, "id_ed25519")
@@ -524,6 +553,8 @@ class SshScp(Workload):
 
     def run(self, c):
         os.makedirs("/run/sshd", mode=0o755, exist_ok=True)     # sshd's privilege-separation dir
+        web = c.http_server(c.ws.path("www"))                   # what the remote command fetches
+        c.facts["web_port"] = web.port
         srv = None
         for _ in range(3):
             port = free_port()
@@ -542,18 +573,26 @@ class SshScp(Workload):
                 f'-o UserKnownHostsFile={c.ws.path("known_hosts")} -o IdentitiesOnly=yes -i "$HOME/.ssh/id_ed25519"')
         out, _ = c.shell('set -e; cd "$WS/out"\n'
                          f'ssh {opts} -p "$PORT" root@127.0.0.1 "echo remote-ok; id -un"\n'
+                         f'ssh {opts} -p "$PORT" root@127.0.0.1 '
+                         '"curl -sS -f http://127.0.0.1:$WEB/index.html"\n'
                          f'ssh {opts} -p "$PORT" root@127.0.0.1 true\n'
                          f'scp -q {opts} -P "$PORT" up.txt root@127.0.0.1:"$WS/out/remote.txt"\n'
                          f'scp -q {opts} -P "$PORT" root@127.0.0.1:"$WS/out/remote.txt" down.txt\n'
-                         'cmp up.txt down.txt\n', env=c.env(PORT=port))
+                         'cmp up.txt down.txt\n', env=c.env(PORT=port, WEB=web.port))
         check("remote-ok\nroot" in out, f"ssh did not run the remote command: {out!r}\nsshd:\n{srv.output()}")
+        check("benign page" in out, f"the remote curl fetched nothing: {out!r}\nsshd:\n{srv.output()}")
 
     def seen(self, c, ev, pids):
         port = c.facts["port"]
         conns = connects(ev, pids, port, "ssh")
-        check(len(conns) >= 4, f"trace: expected 4 ssh connects to port {port}, got {len(conns)}")
+        check(len(conns) >= 5, f"trace: expected 5 ssh connects to port {port}, got {len(conns)}")
         print(f"trace: {len(conns)} connects by ssh to port {port}")
         saw_open(ev, pids, "the user key", path=self.key, comm="ssh")
+        saw_connect(ev, pids, c.facts["web_port"], "curl", 1)       # run by sshd for the remote command
+        names = comms(ev, pids)
+        shadow = [e for e in opens(ev, pids, path=SHADOW)]
+        print(f"trace: {len(shadow)} open(s) of {SHADOW} under sshd, by "
+              f"{sorted({names.get(e['pid'], '?') for e in shadow})}")
 
 
 class PipDownloadFails(Workload):
