@@ -3,6 +3,8 @@
 //   barbwire [run] [--config FILE] [--format text|json] [--output FILE] [--ring-size BYTES] [--verbose]
 //   barbwire record TRACE.jsonl [same options as run]
 //   barbwire replay TRACE.jsonl [--config FILE] [--format text|json] [--output FILE] [--stats]
+//   barbwire learn --duration 10m --baseline FILE [--config FILE] [--ring-size BYTES] [--verbose]
+//   (run, record and replay also take --baseline FILE [--baseline-mode suppress|downscore])
 //   barbwire --version | --help
 
 #include <cstdio>
@@ -16,6 +18,7 @@
 
 #include <barbwire/version.hpp>
 
+#include "baseline_file.hpp"
 #include "preflight.hpp"
 #include "replay.hpp"
 #ifdef BW_HAVE_SENSOR
@@ -34,6 +37,8 @@ constexpr const char* overview =
     "  barbwire [run] [options]           watch this host (live eBPF sensor; needs root)\n"
     "  barbwire record TRACE [options]    like run, and also write every event to TRACE for replay\n"
     "  barbwire replay TRACE [options]    run a recorded JSON-lines trace (- for stdin) through the rules\n"
+    "  barbwire learn --duration 10m --baseline FILE [options]\n"
+    "                                     learn what this host does (live sensor; needs root) into a baseline\n"
     "  barbwire --version | --help\n"
     "\n"
     "Run `barbwire COMMAND --help` for a command's options.\n";
@@ -51,6 +56,33 @@ void add_common(cxxopts::Options& o) {
         ("o,output", "also append alerts as JSON lines to FILE (flushed per alert)", cxxopts::value<std::string>())
         ("v,verbose", "verbose diagnostics")
         ("h,help", "show this help");
+}
+
+// --baseline and --baseline-mode, for the commands that apply a baseline.
+void add_baseline(cxxopts::Options& o) {
+    o.add_options()
+        ("baseline", "apply the baseline FILE that `barbwire learn` wrote: what it has seen is quieted "
+                     "(docs/baseline.md)", cxxopts::value<std::string>())
+        ("baseline-mode", "what happens to a correlation the baseline has seen: suppress (no alert) or "
+                          "downscore (its file category's points are withdrawn)",
+         cxxopts::value<std::string>()->default_value("suppress"));
+}
+
+// The baseline options from a parse; false (after one error line) when invalid.
+bool baseline_from(const cxxopts::ParseResult& r, baseline_options& b) {
+    const auto mode = barbwire::parse_baseline_mode(r["baseline-mode"].as<std::string>());
+    if (!mode) {
+        errln("unknown --baseline-mode '" + r["baseline-mode"].as<std::string>() + "'; use suppress or downscore");
+        return false;
+    }
+    b.mode = *mode;
+    if (r.count("baseline")) {
+        b.apply = r["baseline"].as<std::string>();
+    } else if (r.count("baseline-mode") > 0) { // given explicitly (a default does not count)
+        errln("--baseline-mode needs --baseline FILE");
+        return false;
+    }
+    return true;
 }
 
 // Parses argv with `o`; prints help or a one-line error. Returns nullopt with
@@ -77,6 +109,7 @@ int cmd_replay(int argc, char** argv) {
     o.add_options()
         ("stats", "print throughput, table state and peak RSS to stderr as JSON")
         ("trace", "trace file, or - for standard input", cxxopts::value<std::string>());
+    add_baseline(o);
     o.parse_positional({"trace"});
     o.positional_help("TRACE.jsonl");
     int rc = 0;
@@ -101,6 +134,7 @@ int cmd_replay(int argc, char** argv) {
     }
     ro.format = *fmt;
     ro.stats = r->count("stats") > 0;
+    if (!baseline_from(*r, ro.baseline)) return 2;
     return run_replay(ro);
 }
 
@@ -114,6 +148,7 @@ int cmd_run(int argc, char** argv, bool record) {
     o.add_options()
         ("ring-size", "kernel ring buffer size in bytes, a power of two (K, M, G suffixes; e.g. 64M)",
          cxxopts::value<std::string>()->default_value("16M"));
+    add_baseline(o);
     if (record) {
         o.add_options()("trace", "trace file to write (truncated)", cxxopts::value<std::string>());
         o.parse_positional({"trace"});
@@ -136,6 +171,8 @@ int cmd_run(int argc, char** argv, bool record) {
         errln(ring.error());
         return 2;
     }
+    baseline_options bo;
+    if (!baseline_from(*r, bo)) return 2;
     std::optional<std::string> trace;
     if (record) {
         if (!r->count("trace")) {
@@ -156,11 +193,73 @@ int cmd_run(int argc, char** argv, bool record) {
     ro.verbose = r->count("verbose") > 0;
     ro.ring_bytes = *ring;
     ro.record = trace;
+    ro.baseline = bo;
     return run_sensor(ro);
 #else
     errln("this build has no live sensor (configured with -Dsensor=disabled, or clang, bpftool, libbpf, libelf or kernel BTF was missing); "
           "install clang, bpftool and libbpf-dev, then `meson configure BUILDDIR -Dsensor=enabled` and rebuild. "
           "`barbwire replay TRACE` works in every build");
+    return 2;
+#endif
+}
+
+// `learn`: the live sensor, learning every correlation into a baseline file.
+int cmd_learn(int argc, char** argv) {
+    cxxopts::Options o("barbwire learn",
+                       "Watch this host like `barbwire run` for --duration (or until SIGINT/SIGTERM), print no "
+                       "alerts, and merge every correlation seen into the baseline FILE, written atomically "
+                       "(docs/baseline.md). Needs root.");
+    o.add_options()
+        ("d,duration", "how long to learn: a whole number with a unit s, m or h (30s, 10m, 2h)",
+         cxxopts::value<std::string>())
+        ("baseline", "the baseline file to merge into (created when missing)", cxxopts::value<std::string>())
+        ("c,config", "rules file (YAML or JSON); default: built-in rules", cxxopts::value<std::string>())
+        ("ring-size", "kernel ring buffer size in bytes, a power of two (K, M, G suffixes; e.g. 64M)",
+         cxxopts::value<std::string>()->default_value("16M"))
+        ("v,verbose", "verbose diagnostics")
+        ("h,help", "show this help");
+    int rc = 0;
+    auto r = parse(o, argc, argv, rc);
+    if (!r) return rc;
+    if (!r->unmatched().empty()) {
+        errln("unexpected argument '" + r->unmatched().front() + "'; see `barbwire learn --help`");
+        return 2;
+    }
+    if (!r->count("baseline")) {
+        errln("learn needs --baseline FILE, the baseline to merge into; see `barbwire learn --help`");
+        return 2;
+    }
+    if (!r->count("duration")) {
+        errln("learn needs --duration, such as 10m; see `barbwire learn --help`");
+        return 2;
+    }
+    auto duration = parse_duration((*r)["duration"].as<std::string>());
+    if (!duration) {
+        errln(duration.error());
+        return 2;
+    }
+    const std::string file = (*r)["baseline"].as<std::string>();
+    if (file.empty() || file == "-") {
+        errln("learn writes the baseline to a file, not standard output; give a file name to --baseline");
+        return 2;
+    }
+    auto ring = parse_ring_size((*r)["ring-size"].as<std::string>());
+    if (!ring) {
+        errln(ring.error());
+        return 2;
+    }
+#ifdef BW_HAVE_SENSOR
+    run_options ro;
+    if (r->count("config")) ro.config = (*r)["config"].as<std::string>();
+    ro.verbose = r->count("verbose") > 0;
+    ro.ring_bytes = *ring;
+    ro.baseline.learn = file;
+    ro.learn_for = *duration;
+    return run_sensor(ro);
+#else
+    errln("this build has no live sensor, which learn needs (configured with -Dsensor=disabled, or clang, bpftool, "
+          "libbpf, libelf or kernel BTF was missing); install clang, bpftool and libbpf-dev, then "
+          "`meson configure BUILDDIR -Dsensor=enabled` and rebuild");
     return 2;
 #endif
 }
@@ -181,8 +280,9 @@ int main(int argc, char** argv) {
     if (first == "replay") return cmd_replay(argc - 1, argv + 1);
     if (first == "run") return cmd_run(argc - 1, argv + 1, false);
     if (first == "record") return cmd_run(argc - 1, argv + 1, true);
+    if (first == "learn") return cmd_learn(argc - 1, argv + 1);
     if (!first.empty() && first.front() != '-') {
-        errln("unknown command '" + std::string(first) + "'; commands are run, record and replay (see barbwire --help)");
+        errln("unknown command '" + std::string(first) + "'; commands are run, record, replay and learn (see barbwire --help)");
         return 2;
     }
     return cmd_run(argc, argv, false); // `barbwire --config x.yml` means run

@@ -42,6 +42,11 @@ int run_replay(const replay_options& opts) {
         errln(cfg.error().message);
         return 2;
     }
+    auto bls = baseline_session::open(opts.baseline);
+    if (!bls) {
+        errln(bls.error().message);
+        return 2;
+    }
 
     const bool from_stdin = opts.trace == "-";
     const int fd = from_stdin ? STDIN_FILENO : ::open(opts.trace.c_str(), O_RDONLY | O_CLOEXEC);
@@ -73,6 +78,7 @@ int run_replay(const replay_options& opts) {
             }
             ++events;
             if (auto a = corr.process(**item)) {
+                if (!bls->admit(*a, corr.rules())) continue; // quieted by the baseline
                 if (!out->write(*a)) write_failed = true;
             }
         }
@@ -98,6 +104,7 @@ int run_replay(const replay_options& opts) {
     if (bad > opts.max_errors_shown) {
         errln(name + ": " + std::to_string(bad - opts.max_errors_shown) + " more malformed lines not shown");
     }
+    if (auto b = bls->finish(); b && *b && opts.stats) errln(**b);
     if (opts.stats) {
         nlohmann::json s = to_json(corr.stats());
         s["trace_events"] = events;

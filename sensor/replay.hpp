@@ -4,6 +4,7 @@
 #include <optional>
 #include <string>
 
+#include "baseline_file.hpp"
 #include "outputs.hpp"
 
 namespace barbwire::sensor {
@@ -14,6 +15,7 @@ struct replay_options {
     output_format format = output_format::text;
     std::optional<std::string> output;  // JSON-lines alert log, appended
     bool stats = false;                 // print throughput, state and peak RSS to stderr
+    baseline_options baseline;          // --baseline FILE: apply it (docs/baseline.md)
     std::size_t max_errors_shown = 10;  // malformed lines reported one by one, then summarised
 };
 

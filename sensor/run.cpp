@@ -218,6 +218,12 @@ int run_sensor(const run_options& opts) {
         errln(cfg.error().message);
         return 2;
     }
+    auto bls = baseline_session::open(opts.baseline); // --baseline FILE (run, learn)
+    if (!bls) {
+        errln(bls.error().message);
+        return 2;
+    }
+    bls->adjust(*cfg); // learn: every correlation (alert_threshold 0)
     auto out = alert_output::open(opts.format, opts.output);
     if (!out) {
         errln(out.error().message);
@@ -304,7 +310,8 @@ int run_sensor(const run_options& opts) {
 
     // An alert to standard output and --output. A closed standard output
     // stops the sensor; a failing --output file is reported once.
-    const auto emit = [&](const alert& a) {
+    const auto emit = [&](alert& a) {
+        if (!bls->admit(a, corr.rules())) return; // learned, or quieted by the baseline
         ++counts.alerts;
         if (!out->write(a)) {
             if (std::ferror(stdout)) {
@@ -366,6 +373,7 @@ int run_sensor(const run_options& opts) {
                         std::to_string(scan.processes.size()) + " processes seeded, " +
                         plural(named.size(), "named file", "named files") + ", rules: " + rules_name;
     if (writer) ready += ", recording to " + writer->path();
+    ready += bls->describe();
     errln(ready);
 
     // 7. The loop.
@@ -413,7 +421,8 @@ int run_sensor(const run_options& opts) {
     auto last_named = t0;
     std::uint64_t drops_reported = loader->counters().drops;
 
-    while (!stop && g_stop_signal == 0) {
+    while (!stop && g_stop_signal == 0 &&
+           !(opts.learn_for && std::chrono::steady_clock::now() - t0 >= *opts.learn_for)) {
         auto n = loader->poll(poll_timeout, on_record);
         if (!n) {
             errln(n.error().message);
@@ -425,6 +434,7 @@ int run_sensor(const run_options& opts) {
             if (!opts.config) {
                 errln("SIGHUP: no --config file to reload; keeping the built-in rules");
             } else if (auto fresh = load_config(opts.config)) {
+                bls->adjust(*fresh);
                 corr.reload(std::move(*fresh));
                 errln("config reloaded from " + *opts.config);
                 if (writer) writer->comment("rules reloaded from " + *opts.config + " at ts " +
@@ -493,6 +503,12 @@ int run_sensor(const run_options& opts) {
               std::to_string(scan.processes.size()) + " seeded processes, " +
               plural(named_reported, "named-file identity", "named-file identities") + ", " +
               std::to_string(counts.events) + " events) to " + writer->path());
+    }
+    if (auto b = bls->finish(); !b) {
+        errln(b.error());
+        rc = 1;
+    } else if (*b) {
+        errln(**b);
     }
     if (opts.verbose) {
         nlohmann::json s = to_json(corr.stats());

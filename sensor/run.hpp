@@ -15,6 +15,7 @@
 #include <optional>
 #include <string>
 
+#include "baseline_file.hpp"
 #include "outputs.hpp"
 
 namespace barbwire::sensor {
@@ -26,6 +27,8 @@ struct run_options {
     bool verbose = false;               // libbpf diagnostics, bad records, full stats
     std::size_t ring_bytes = 16u << 20; // ring buffer size, a power of two
     std::optional<std::string> record;  // `record FILE`: also write every event as a trace line
+    baseline_options baseline;          // run --baseline FILE applies it; learn --baseline FILE learns into it
+    std::optional<nanoseconds> learn_for; // `learn`: stop after this long (SIGINT/SIGTERM stop it earlier)
 };
 
 // Exit status: 0 after SIGINT/SIGTERM (or when standard output was closed),

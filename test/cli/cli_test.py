@@ -243,6 +243,166 @@ def case_stats():
     check(s["trace_events"] == 4 and s["alerts_written"] == 1 and s["peak_rss_kib"] > 0, f"stats: {s}")
 
 
+# --- baselines (docs/baseline.md) ---------------------------------------------
+
+SHA_TOOL = "a" * 64
+SHA_BASH = "b" * 64
+SHA_OTHER = "c" * 64
+
+
+def baseline_trace(sha=SHA_TOOL, addr="127.0.0.1", port=8080, grandparent_bash=False):
+    """tool (under bash, under timeout or bash) reads /etc/shadow at 0 s, connects at 1 s."""
+    gp = "bash" if grandparent_bash else "timeout"
+    lines = [
+        {"ts": "0s", "kind": "exec", "pid": 90, "ppid": 1, "comm": gp, "exe": "/usr/bin/" + gp, "sha256": SHA_OTHER},
+        {"ts": "0s", "kind": "exec", "pid": 100, "ppid": 90, "comm": "bash", "exe": "/usr/bin/bash", "sha256": SHA_BASH},
+        {"ts": "0s", "kind": "exec", "pid": 200, "ppid": 100, "comm": "tool", "exe": "/opt/t/tool", "sha256": sha},
+        {"ts": "0s", "kind": "open", "pid": 200, "path": "/etc/shadow", "dev": 2049, "ino": 1311},
+        {"ts": "1s", "kind": "connect", "pid": 200, "addr": addr, "port": port, "proto": "tcp"},
+    ]
+    return write_tmp("".join(json.dumps(l) + "\n" for l in lines), ".jsonl")
+
+
+def baseline_file(entries, version=1):
+    return write_tmp(json.dumps({"version": version, "entries": entries}), ".json")
+
+
+def tool_entry(port=8080, destination="loopback", sha=SHA_TOOL):
+    return {"exe": "/opt/t/tool", "sha256": sha, "reader_exe": "/opt/t/tool", "reader_sha256": sha,
+            "category": "credential access", "destination": destination, "protocol": "tcp", "port": port,
+            "count": 1}
+
+
+def replay_json(trace, *extra):
+    rc, out, err = run("replay", trace, "--config", seed_config(), "--format", "json", *extra)
+    check(rc == 0, f"replay {extra}: rc={rc} err={err!r}")
+    return [json.loads(l) for l in out.splitlines() if l.strip()], err
+
+
+def case_baseline_suppresses_seen():
+    t, b = baseline_trace(), baseline_file([tool_entry()])
+    try:
+        alerts, _ = replay_json(t)
+        check(len(alerts) == 1 and "baseline" not in alerts[0], f"without a baseline: one alert, no field: {alerts}")
+        alerts, err = replay_json(t, "--baseline", b)
+        check(alerts == [], f"a seen correlation must be suppressed: {alerts}")
+        alerts, err = replay_json(t, "--baseline", b, "--stats")
+        check("1 seen (1 suppressed), 0 new, 0 changed binary" in err, f"summary line: {err!r}")
+        # the same binary to another destination class, or port: new, and alerted
+        for addr, port in (("203.0.113.5", 8080), ("10.1.2.3", 8080), ("127.0.0.1", 8081)):
+            t2 = baseline_trace(addr=addr, port=port)
+            try:
+                alerts, _ = replay_json(t2, "--baseline", b)
+                check(len(alerts) == 1 and alerts[0]["baseline"] == "new" and alerts[0]["score"] == 5,
+                      f"{addr}:{port} is new: {alerts}")
+            finally:
+                os.unlink(t2)
+        # a baseline learned for the private class does not cover loopback
+        b2 = baseline_file([tool_entry(destination="private")])
+        try:
+            alerts, _ = replay_json(t, "--baseline", b2)
+            check(len(alerts) == 1 and alerts[0]["baseline"] == "new", f"private is not loopback: {alerts}")
+        finally:
+            os.unlink(b2)
+    finally:
+        os.unlink(t)
+        os.unlink(b)
+
+
+def case_baseline_changed_binary():
+    t, b = baseline_trace(sha=SHA_OTHER), baseline_file([tool_entry()])
+    try:
+        alerts, _ = replay_json(t, "--baseline", b)
+        check(len(alerts) == 1, f"a changed binary must alert: {alerts}")
+        a = alerts[0]
+        check(a["baseline"] == "changed binary", f"baseline field: {a}")
+        want = f"baseline: /opt/t/tool changed (sha256 {SHA_OTHER[:16]}, learned {SHA_TOOL[:16]})"
+        check(a["reasons"][-1] == want, f"reason {a['reasons'][-1]!r} != {want!r}")
+        check(a["score"] == sum(p["points"] for p in a["score_breakdown"]) == 5, f"score: {a}")
+        rc, out, _ = run("replay", t, "--config", seed_config(), "--baseline", b)
+        check(rc == 0 and "baseline : changed binary" in out, f"text form: {out!r}")
+    finally:
+        os.unlink(t)
+        os.unlink(b)
+
+
+def case_baseline_downscore():
+    t7, b = baseline_trace(grandparent_bash=True), baseline_file([tool_entry()])
+    t5 = baseline_trace()
+    try:
+        # 3 (credential access) + 2 (bash) + 2 (bash grandparent) = 7, minus the learned 3 = 4: still an alert
+        alerts, _ = replay_json(t7, "--baseline", b, "--baseline-mode", "downscore")
+        check(len(alerts) == 1, f"downscore keeps a score above the threshold: {alerts}")
+        a = alerts[0]
+        check(a["baseline"] == "seen" and a["score"] == 4 and a["severity"] == "MEDIUM", f"downscored: {a}")
+        check({"reason": "baseline: seen while learning", "points": -3} in a["score_breakdown"], f"breakdown: {a}")
+        check(sum(p["points"] for p in a["score_breakdown"]) == 4, f"breakdown sums to the score: {a}")
+        # 5 - 3 = 2 < 3: no alert
+        alerts, _ = replay_json(t5, "--baseline", b, "--baseline-mode", "downscore")
+        check(alerts == [], f"downscored below the threshold: {alerts}")
+        # the default is suppress
+        alerts, _ = replay_json(t7, "--baseline", b)
+        check(alerts == [], f"suppress is the default: {alerts}")
+    finally:
+        for f in (t7, t5, b):
+            os.unlink(f)
+
+
+def case_baseline_bad_file():
+    t = baseline_trace()
+    files = []
+    try:
+        rc, _, err = run("replay", t, "--baseline", "/nonexistent/base.json")
+        one_line_error(rc, err, 2, "/nonexistent/base.json", "barbwire learn")
+        for text, needles in (
+            ("{not json", ["JSON parse error"]),
+            ("", ["JSON parse error"]),
+            (json.dumps({"version": 2, "entries": []}), ["version", "is 2"]),
+            (json.dumps({"version": 1, "entries": [dict(tool_entry(), port=0)]}), ["entries[0].port"]),
+            (json.dumps({"version": 1, "entries": [dict(tool_entry(), sha256="xyz")]}), ["entries[0].sha256"]),
+            (json.dumps({"version": 1, "entries": [dict(tool_entry(), destination="lan")]}),
+             ["entries[0].destination", "loopback, private or public"]),
+            (json.dumps({"version": 1, "entrys": []}), ["entrys", "did you mean entries"]),
+        ):
+            f = write_tmp(text, ".json")
+            files.append(f)
+            rc, out, err = run("replay", t, "--baseline", f)
+            one_line_error(rc, err, 2, f, *needles)
+            check(out == "", f"nothing may be replayed without the baseline: {out!r}")
+        rc, _, err = run("replay", t, "--baseline", "/")
+        one_line_error(rc, err, 2, "not a regular file")
+    finally:
+        os.unlink(t)
+        for f in files:
+            os.unlink(f)
+
+
+def case_baseline_bad_options():
+    t = baseline_trace()
+    b = baseline_file([tool_entry()])
+    try:
+        rc, _, err = run("replay", t, "--baseline", b, "--baseline-mode", "ignore")
+        one_line_error(rc, err, 2, "ignore", "suppress or downscore")
+        rc, _, err = run("replay", t, "--baseline-mode", "downscore")
+        one_line_error(rc, err, 2, "--baseline-mode needs --baseline")
+        rc, _, err = run("learn", "--duration", "10m")
+        one_line_error(rc, err, 2, "--baseline")
+        rc, _, err = run("learn", "--baseline", b)
+        one_line_error(rc, err, 2, "--duration")
+        for bad in ("10", "10x", "0m", "m", "721h", "1.5h", "5 s"):
+            rc, _, err = run("learn", "--duration", bad, "--baseline", b)
+            one_line_error(rc, err, 2, f"'{bad}'", "30s, 10m or 2h")
+        rc, _, err = run("learn", "--duration", "1m", "--baseline", "-")
+        one_line_error(rc, err, 2, "file name")
+        rc, out, _ = run("learn", "--help")
+        check(rc == 0 and "--duration" in out and "--baseline" in out, f"learn --help: {out!r}")
+        rc, out, _ = run("--help")
+        check("learn" in out, f"--help lists learn: {out!r}")
+    finally:
+        os.unlink(t)
+        os.unlink(b)
+
+
 def main():
     global BW, ROOT
     if len(sys.argv) != 4:

@@ -675,3 +675,19 @@ def builtin_rules_json(root):
     end = src.find(')json"', start)
     check(start >= 0 and end > start, "default_rules.hpp has no R\"json( ... )json\" literal; update the e2e harness")
     return json.loads(src[start + len('R"json('):end])
+
+
+# --------------------------------------------------------------------------- baselines
+
+class Learner(Sensor):
+    """A running `barbwire learn --baseline FILE --duration D [--config C]`
+    (docs/baseline.md). It prints no alerts; stderr has the ready line and, once
+    it stops (after D, or SIGINT/SIGTERM), the `barbwire: learned ...` summary."""
+
+    def __init__(self, bw, baseline, duration="10m", config=None, extra=()):
+        super().__init__(bw, config)
+        args = [bw, "learn", "--baseline", baseline, "--duration", duration]
+        if config is not None:
+            args += ["--config", config]
+        self.args = args + list(extra)
+        self.baseline = baseline

@@ -28,6 +28,24 @@ struct score_part {
     friend bool operator==(const score_part&, const score_part&) = default;
 };
 
+// Where an alert stands against a learned baseline (baseline.hpp, docs/baseline.md).
+enum class baseline_verdict : std::uint8_t {
+    none = 0,           // no baseline was applied
+    new_behaviour = 1,  // the baseline has not seen this correlation
+    changed_binary = 2, // the sender's or reader's path was learned with another sha256
+    seen = 3,           // learned: down-scored (suppressed alerts are not emitted)
+};
+
+[[nodiscard]] constexpr std::string_view to_string(baseline_verdict v) noexcept {
+    switch (v) {
+    case baseline_verdict::none: return "";
+    case baseline_verdict::new_behaviour: return "new";
+    case baseline_verdict::changed_binary: return "changed binary";
+    case baseline_verdict::seen: return "seen";
+    }
+    return "";
+}
+
 struct alert {
     nanoseconds ts{0};            // time of the network event
     process_ref process;          // the process that made the network call
@@ -68,6 +86,8 @@ struct alert {
     enum relation relation = relation::self; // how the reader is related to the sender
     process_ref reader;                      // the process that opened the file (== process for self)
     std::vector<process_ref> ancestry;       // the sender, its parent, ... up to its session leader
+
+    baseline_verdict baseline = baseline_verdict::none; // set by baseline::apply
 
     friend bool operator==(const alert&, const alert&) = default;
 };
@@ -209,7 +229,7 @@ namespace detail {
     process["uid"] = a.uid;
     process["argv"] = std::move(argv);
 
-    return {
+    json out = {
         {"version", 1},
         {"ts_ns", a.ts.count()},
         {"severity", std::string(to_string(a.severity))},
@@ -233,6 +253,8 @@ namespace detail {
         {"reader", detail::process_ref_json(a.reader)},
         {"ancestry", std::move(ancestry)},
     };
+    if (a.baseline != baseline_verdict::none) out["baseline"] = std::string(to_string(a.baseline));
+    return out;
 }
 
 // The alert as the seed's box (docs/alerts.md), one '\n'-terminated line
@@ -278,6 +300,7 @@ namespace detail {
     row("reasons", reasons);
     if (a.parent) row("parent", who(*a.parent));
     if (a.grandparent) row("gparent", who(*a.grandparent));
+    if (a.baseline != baseline_verdict::none) row("baseline", to_string(a.baseline));
     // A family alert (the reader is another process) names the reader and
     // draws the chain as a small tree, from the session leader down to the
     // sender, with the reader where it hangs: on the sender's line or an

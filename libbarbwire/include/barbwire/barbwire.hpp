@@ -14,3 +14,4 @@
 #include "barbwire/alert.hpp"
 #include "barbwire/correlator.hpp"
 #include "barbwire/trace.hpp"
+#include "barbwire/baseline.hpp"
