@@ -129,8 +129,18 @@ TEST_CASE("unknown identities are never learned, and never seen", "[baseline]") 
     alert no_exe = sample();
     no_exe.reader = {201, "cat", "", sha_c};
     CHECK(b.learn(no_exe) == learn_outcome::unknown);
+    // keys the file could not hold exactly are not learned either
+    alert upper = sample();
+    upper.process.sha256 = upper.reader.sha256 = std::string(64, 'A');
+    CHECK(b.learn(upper) == learn_outcome::unknown);
+    alert relative = sample();
+    relative.process.exe = relative.reader.exe = "curl";
+    CHECK(b.learn(relative) == learn_outcome::unknown);
+    alert bad_utf8 = sample();
+    bad_utf8.process.exe = bad_utf8.reader.exe = "/tmp/\xff";
+    CHECK(b.learn(bad_utf8) == learn_outcome::unknown);
     CHECK(b.empty());
-    CHECK(b.unknown() == 2);
+    CHECK(b.unknown() == 5);
     CHECK(b.check(no_hash).verdict == baseline_verdict::new_behaviour);
 }
 

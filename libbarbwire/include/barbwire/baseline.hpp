@@ -9,7 +9,11 @@
 //    file category, the destination class (loopback / private / public),
 //    the protocol and the port; with the number of times it was learned.
 //  * learn(alert) adds the alert's key. Binaries of unknown identity (no exe
-//    path or no sha256) are never learned: a baseline trusts content.
+//    path or no sha256) are never learned: a baseline trusts content. Nor
+//    are keys the file could not hold exactly (an exe path that is not
+//    absolute, longer than 4096 bytes or not valid UTF-8; a sha256 that is
+//    not 64 lowercase hex digits), so every learned key survives a round
+//    trip through the file.
 //  * check(alert) says whether the key was seen, whether a binary of the
 //    alert is known by path with another hash (it changed since learning:
 //    never quiet, reported), or whether it is new.
@@ -264,8 +268,10 @@ public:
     static constexpr std::string_view seen_reason = "baseline: seen while learning";
 
 private:
-    [[nodiscard]] static bool identity_known(std::string_view exe, std::string_view sha256) noexcept {
-        return !exe.empty() && !sha256.empty();
+    [[nodiscard]] static bool identity_known(std::string_view exe, std::string_view sha256) {
+        return !exe.empty() && exe.front() == '/' && exe.size() <= 4096 &&
+               exe.find('\0') == std::string_view::npos && detail::json_string(exe) == exe &&
+               detail::is_sha256_hex(sha256);
     }
 
     [[nodiscard]] static std::uint64_t saturating_add(std::uint64_t a, std::uint64_t b) noexcept {
