@@ -44,4 +44,19 @@ bool alert_output::write(const alert& a) {
     return ok;
 }
 
+bool alert_output::write(const incident_summary& s) {
+    bool ok = true;
+    std::string json_line;
+    if (fmt_ == output_format::json || file_ != nullptr) json_line = to_json(s).dump() + "\n";
+    const std::string out = fmt_ == output_format::json ? json_line : render_text(s) + "\n";
+    if (std::fwrite(out.data(), 1, out.size(), stdout) != out.size()) ok = false;
+    if (std::fflush(stdout) != 0) ok = false;
+    if (file_ != nullptr) {
+        if (std::fwrite(json_line.data(), 1, json_line.size(), file_) != json_line.size()) ok = false;
+        if (std::fflush(file_) != 0) ok = false;
+    }
+    ++summaries_written_;
+    return ok;
+}
+
 } // namespace barbwire::sensor

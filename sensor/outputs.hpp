@@ -7,6 +7,7 @@
 #include <string>
 
 #include <barbwire/alert.hpp>
+#include <barbwire/dedup.hpp>
 
 namespace barbwire::sensor {
 
@@ -27,7 +28,11 @@ public:
 
     // Writes one alert to stdout and to the file; returns false if a write failed.
     bool write(const alert& a);
+    // Writes one incident summary (rate limiting) the same way: one JSON
+    // line, or one line of text; returns false if a write failed.
+    bool write(const incident_summary& s);
     [[nodiscard]] std::uint64_t written() const noexcept { return written_; }
+    [[nodiscard]] std::uint64_t summaries_written() const noexcept { return summaries_written_; }
 
 private:
     alert_output(output_format fmt, std::FILE* file, std::string path) : fmt_(fmt), file_(file), path_(std::move(path)) {}
@@ -35,6 +40,7 @@ private:
     std::FILE* file_ = nullptr;
     std::string path_;
     std::uint64_t written_ = 0;
+    std::uint64_t summaries_written_ = 0;
 };
 
 } // namespace barbwire::sensor

