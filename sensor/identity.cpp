@@ -163,10 +163,22 @@ std::string hash_cache::hash_opened(int fd, const file_key& key, bool regular) {
 
 std::string hash_cache::exe_sha256(pid_type pid, std::string_view exe_path, std::uint64_t exe_dev,
                                    std::uint64_t exe_ino) {
+    return exe_identify(pid, exe_path, exe_dev, exe_ino).sha256;
+}
+
+exe_identity hash_cache::exe_identify(pid_type pid, std::string_view exe_path, std::uint64_t exe_dev,
+                                      std::uint64_t exe_ino) {
     const bool have_id = exe_dev != 0 || exe_ino != 0;
     const auto names_event_file = [&](const struct stat& sb) {
         return !have_id ||
                (static_cast<std::uint64_t>(sb.st_dev) == exe_dev && static_cast<std::uint64_t>(sb.st_ino) == exe_ino);
+    };
+    const auto identify = [&](int fd, const struct stat& sb) {
+        exe_identity id;
+        id.uid = static_cast<std::uint32_t>(sb.st_uid);
+        id.mode = static_cast<std::uint32_t>(sb.st_mode) & 07777u;
+        id.sha256 = hash_opened(fd, key_of(sb), S_ISREG(sb.st_mode));
+        return id;
     };
     // 1. /proc/<pid>/exe: the very file the process runs, even when its path
     // was since replaced or deleted -- unless the process exec'd again or
@@ -175,9 +187,7 @@ std::string hash_cache::exe_sha256(pid_type pid, std::string_view exe_path, std:
         const std::string proc_exe = opts_.proc_root + "/" + std::to_string(pid) + "/exe";
         const fd_guard g{open_for_hash(proc_exe.c_str())};
         struct stat sb {};
-        if (g.fd >= 0 && ::fstat(g.fd, &sb) == 0 && names_event_file(sb)) {
-            return hash_opened(g.fd, key_of(sb), S_ISREG(sb.st_mode));
-        }
+        if (g.fd >= 0 && ::fstat(g.fd, &sb) == 0 && names_event_file(sb)) return identify(g.fd, sb);
     }
     // 2. The path, when the process is gone (short-lived processes often are
     // by the time their exec is handled) -- only if it still names the same
@@ -186,9 +196,7 @@ std::string hash_cache::exe_sha256(pid_type pid, std::string_view exe_path, std:
         const std::string path(exe_path);
         const fd_guard g{open_for_hash(path.c_str())};
         struct stat sb {};
-        if (g.fd >= 0 && ::fstat(g.fd, &sb) == 0 && names_event_file(sb)) {
-            return hash_opened(g.fd, key_of(sb), S_ISREG(sb.st_mode));
-        }
+        if (g.fd >= 0 && ::fstat(g.fd, &sb) == 0 && names_event_file(sb)) return identify(g.fd, sb);
     }
     ++stats_.failures;
     return {};

@@ -59,6 +59,16 @@ struct hash_cache_options {
     std::string proc_root = "/proc";                   // "/proc" except in tests
 };
 
+// What the sensor learns about the executable of an exec event: its
+// SHA-256 and, from the same fstat, its owner and permission bits
+// (st_mode & 07777). Each is unknown (empty / nullopt) when the file could
+// not be examined; owner and mode are known even for a file too large to hash.
+struct exe_identity {
+    std::string sha256;
+    std::optional<std::uint32_t> uid;
+    std::optional<std::uint32_t> mode;
+};
+
 class hash_cache {
 public:
     explicit hash_cache(hash_cache_options opts = {});
@@ -70,6 +80,11 @@ public:
     // names another file, the file is unreadable or too large.
     [[nodiscard]] std::string exe_sha256(pid_type pid, std::string_view exe_path, std::uint64_t exe_dev,
                                          std::uint64_t exe_ino);
+
+    // As exe_sha256, with the owner and mode of the same file (the fstat of
+    // the descriptor that was hashed, not a second lookup by name).
+    [[nodiscard]] exe_identity exe_identify(pid_type pid, std::string_view exe_path, std::uint64_t exe_dev,
+                                            std::uint64_t exe_ino);
 
     // The SHA-256 of an open regular file (keyed by its fstat). Empty when unknown.
     [[nodiscard]] std::string hash_fd(int fd);

@@ -148,6 +148,8 @@ event seed_event(const process_info& p, nanoseconds ts, bool truncated) {
     x.exe = p.exe;
     x.argv = p.argv;
     x.exe_sha256 = p.exe_sha256;
+    x.exe_uid = p.exe_uid;
+    x.exe_mode = p.exe_mode;
     event e;
     e.ts = ts;
     e.pid = p.pid;
@@ -202,6 +204,8 @@ proc_scan scan_proc(nanoseconds now, const std::string& proc_root) {
             if (::stat((base + "/exe").c_str(), &sb) == 0) {
                 p.exe_dev = static_cast<std::uint64_t>(sb.st_dev);
                 p.exe_ino = static_cast<std::uint64_t>(sb.st_ino);
+                p.exe_uid = static_cast<std::uint32_t>(sb.st_uid);
+                p.exe_mode = static_cast<std::uint32_t>(sb.st_mode) & 07777u;
             }
         }
         if (const auto cmdline = read_file(base + "/cmdline", BW_ARGV_MAX + 1)) {

@@ -282,7 +282,12 @@ int run_sensor(const run_options& opts) {
     proc_scan scan = scan_proc(seed_ts);
     for (auto& sp : scan.processes) {
         process_info& p = sp.info;
-        if (!p.exe.empty()) p.exe_sha256 = hasher.exe_sha256(p.pid, p.exe, p.exe_dev, p.exe_ino);
+        if (!p.exe.empty()) {
+            exe_identity id = hasher.exe_identify(p.pid, p.exe, p.exe_dev, p.exe_ino);
+            p.exe_sha256 = std::move(id.sha256);
+            if (id.uid) p.exe_uid = id.uid; // else keep what the /proc scan's stat found
+            if (id.mode) p.exe_mode = id.mode;
+        }
     }
     if (writer) {
         writer->comment("barbwire " BW_VERSION_STRING " record; rules: " + rules_name + "; " +
@@ -400,7 +405,10 @@ int run_sensor(const run_options& opts) {
             }
             ++counts.events;
             if (auto* x = ev->as<exec_event>()) {
-                x->exe_sha256 = hasher.exe_sha256(ev->pid, x->exe, x->exe_dev, x->exe_ino);
+                exe_identity id = hasher.exe_identify(ev->pid, x->exe, x->exe_dev, x->exe_ino);
+                x->exe_sha256 = std::move(id.sha256);
+                x->exe_uid = id.uid;
+                x->exe_mode = id.mode;
             }
             const auto kind = static_cast<std::size_t>(ev->kind());
             if (kind < kind_slots) ++counts.by_kind[kind];

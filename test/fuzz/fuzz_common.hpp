@@ -18,13 +18,15 @@ inline void check_error(const error& e) {
 
 // Whether decode(encode(e)) must give e back: every string fits its field and
 // holds no NUL, and there is no sensor-side enrichment (exe_sha256 is not in
-// the ring-buffer record).
+// the ring-buffer record, and neither are exe_uid / exe_mode).
 inline bool fits_record(const event& e) {
     const auto ok = [](const std::string& s, std::size_t cap) {
         return s.size() <= cap && s.find('\0') == std::string::npos;
     };
     if (const auto* x = e.as<exec_event>()) {
-        if (!ok(x->comm, BW_COMM_LEN) || !ok(x->exe, BW_PATH_MAX) || !x->exe_sha256.empty()) return false;
+        if (!ok(x->comm, BW_COMM_LEN) || !ok(x->exe, BW_PATH_MAX) || !x->exe_sha256.empty() || x->exe_uid ||
+            x->exe_mode)
+            return false;
         std::size_t used = 0;
         for (const auto& a : x->argv) {
             if (a.find('\0') != std::string::npos) return false;

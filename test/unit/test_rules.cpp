@@ -1,7 +1,11 @@
 #include <catch2/catch.hpp>
 
+#include <algorithm>
+#include <optional>
 #include <random>
 #include <string>
+#include <utility>
+#include <vector>
 
 #include <barbwire/rules.hpp>
 
@@ -327,4 +331,145 @@ TEST_CASE("rule_set agrees with the config's reference matchers", "[rules]") {
             REQUIRE(rs.match_parent(comm, exe).total() == ref);
         }
     }
+}
+
+// ---------------------------------------------------------------------------
+// Context categories and trusted binaries (issue 5).
+
+TEST_CASE("context categories rank after every category that counts, whatever the scores", "[rules][context]") {
+    config c;
+    c.suspicious_files = {{"public", 9, {"/etc/passwd", "/etc/hosts"}, true},
+                          {"recon", 1, {"history"}},
+                          {"more public", 0, {"/etc/"}, true}};
+    const rule_set r(c);
+    auto m = r.match_file("/etc/passwd");
+    REQUIRE(m);
+    CHECK(m->context);
+    CHECK(r.category_name(m->category) == "public"); // among context categories: the higher score
+    m = r.match_file("/etc/passwd/history"); // evidence (1) beats context (9)
+    REQUIRE(m);
+    CHECK_FALSE(m->context);
+    CHECK(r.category_name(m->category) == "recon");
+    m = r.match_file("/etc/motd");
+    REQUIRE(m);
+    CHECK(r.category_name(m->category) == "more public");
+    CHECK_FALSE(r.match_file("/usr/bin/x"));
+}
+
+namespace {
+
+// The plain statement of trust, straight from config.hpp.
+bool reference_trusted(const config& c, const exe_facts& w, const std::string& category) {
+    return std::any_of(c.trusted_binaries.begin(), c.trusted_binaries.end(), [&](const trusted_binary& t) {
+        return t.matches(w.exe, w.sha256, w.uid, w.mode) && t.covers(category);
+    });
+}
+
+// The plain statement of match_file_for: the best category (evidence before
+// context, then base score, then config order) the process is not trusted for.
+std::optional<std::pair<std::string, bool>> reference_match_for(const config& c, const std::string& path,
+                                                                 const exe_facts& w, bool& skipped) {
+    skipped = false;
+    const file_category* best = nullptr;
+    bool first = true;
+    const auto better = [](const file_category& a, const file_category* b) {
+        if (b == nullptr) return true;
+        if (a.context != b->context) return !a.context;
+        return a.base_score > b->base_score;
+    };
+    // rank every matching category
+    std::vector<const file_category*> ranked;
+    for (const auto& cat : c.suspicious_files)
+        if (cat.matches(path)) ranked.push_back(&cat);
+    std::stable_sort(ranked.begin(), ranked.end(), [&](const file_category* a, const file_category* b) {
+        return better(*a, b) && !better(*b, a);
+    });
+    for (const file_category* cat : ranked) {
+        if (!cat->context && reference_trusted(c, w, cat->name)) {
+            if (first) skipped = true;
+            first = false;
+            continue;
+        }
+        // after a skip, the remaining ranked categories are searched as they come
+        best = cat;
+        break;
+    }
+    if (best == nullptr) return std::nullopt;
+    return std::make_pair(best->name, best->context);
+}
+
+} // namespace
+
+TEST_CASE("trust: rule_set agrees with trusted_binary::matches and ::covers", "[rules][trust]") {
+    config c;
+    c.suspicious_files = {{"keys", 5, {"id_rsa", "key"}},
+                          {"hashes", 5, {"shadow"}},
+                          {"netrc", 4, {"netrc"}},
+                          {"history", 1, {"hist"}},
+                          {"public", 0, {"passwd", "known"}, true}};
+    const std::string h1(64, 'a'), h2(64, 'b');
+    c.trusted_binaries = {{"/usr/bin/ssh", "", {"keys"}},
+                          {"/usr/bin/sudo", "", {"hashes", "history"}},
+                          {"", h1, {"netrc"}},
+                          {"/opt/agent", h2, {}},
+                          {"/usr/bin/all", "", {}}};
+    const rule_set rs(c);
+    std::mt19937_64 rng(11);
+    const std::vector<std::string> exes = {"/usr/bin/ssh", "/usr/bin/sudo", "/opt/agent", "/usr/bin/all",
+                                           "/tmp/ssh", "", "/usr/bin/cat"};
+    const std::vector<std::string> hashes = {"", h1, h2, std::string(64, 'c')};
+    const std::vector<std::optional<std::uint32_t>> uids = {std::nullopt, 0u, 1000u};
+    const std::vector<std::optional<std::uint32_t>> modes = {std::nullopt, 0755u, 0775u, 0757u, 04755u, 0700u};
+    const std::vector<std::string> pieces = {"/home/u/", ".ssh/", "id_rsa", "key", "shadow", "netrc", "hist",
+                                             "passwd", "known", "/x"};
+    for (int i = 0; i < 20000; ++i) {
+        const exe_facts w{exes[rng() % exes.size()], hashes[rng() % hashes.size()], uids[rng() % uids.size()],
+                          modes[rng() % modes.size()]};
+        for (std::uint32_t cat = 0; cat < c.suspicious_files.size(); ++cat) {
+            INFO(w.exe << " " << w.sha256 << " cat " << cat);
+            REQUIRE(rs.trusted(w, cat) == reference_trusted(c, w, c.suspicious_files[cat].name));
+        }
+        std::string path;
+        for (int k = static_cast<int>(rng() % 4); k >= 0; --k) path += pieces[rng() % pieces.size()];
+        bool skipped = false, ref_skipped = false;
+        const auto got = rs.match_file_for(path, w, skipped);
+        const auto ref = reference_match_for(c, path, w, ref_skipped);
+        INFO(path << " by " << w.exe);
+        REQUIRE(got.has_value() == ref.has_value());
+        REQUIRE(skipped == ref_skipped);
+        if (got) {
+            REQUIRE(std::string(rs.category_name(got->category)) == ref->first);
+            REQUIRE(got->context == ref->second);
+        }
+    }
+}
+
+TEST_CASE("trust: path-only entries need root and no group/other write; hashes must match", "[rules][trust]") {
+    config c;
+    c.suspicious_files = {{"keys", 5, {".ssh/id_rsa"}}, {"hashes", 5, {"/etc/shadow"}}};
+    const std::string h(64, 'd');
+    c.trusted_binaries = {{"/usr/bin/ssh", "", {"keys"}}, {"", h, {}}};
+    const rule_set rs(c);
+    CHECK(rs.has_trust());
+    CHECK_FALSE(rule_set(config{}).has_trust());
+    CHECK(rs.trusted({"/usr/bin/ssh", "", 0u, 0755u}, 0));
+    CHECK_FALSE(rs.trusted({"/usr/bin/ssh", "", 0u, 0755u}, 1));          // category-limited
+    CHECK_FALSE(rs.trusted({"/usr/bin/ssh", "", 1000u, 0755u}, 0));       // a user's copy under the same path
+    CHECK_FALSE(rs.trusted({"/usr/bin/ssh", "", 0u, 0777u}, 0));          // writable by others
+    CHECK_FALSE(rs.trusted({"/usr/bin/ssh", "", 0u, 0775u}, 0));          // writable by the group
+    CHECK_FALSE(rs.trusted({"/usr/bin/ssh", "", std::nullopt, 0755u}, 0)); // unknown owner (an old trace)
+    CHECK_FALSE(rs.trusted({"/home/u/ssh", "", 0u, 0755u}, 0));           // a copy elsewhere
+    CHECK(rs.trusted({"/home/u/anything", h, 1000u, 0777u}, 1));          // the hash is the identity
+    CHECK_FALSE(rs.trusted({"/home/u/anything", std::string(64, 'e'), 0u, 0755u}, 1));
+    CHECK_FALSE(rs.trusted({"/home/u/anything", "", 0u, 0755u}, 1));      // unknown hash
+    bool skipped = false;
+    CHECK_FALSE(rs.match_file_for("/home/u/.ssh/id_rsa", {"/usr/bin/ssh", "", 0u, 0755u}, skipped));
+    CHECK(skipped);
+    CHECK(rs.match_file_for("/home/u/.ssh/id_rsa", {"/usr/bin/cat", "", 0u, 0755u}, skipped));
+    CHECK_FALSE(skipped);
+    // trusted for keys only: an open that is also in another category still counts there
+    const auto m = rs.match_file_for("/etc/shadow/.ssh/id_rsa", {"/usr/bin/ssh", "", 0u, 0755u}, skipped);
+    REQUIRE(m);
+    CHECK(skipped);
+    CHECK(rs.category_name(m->category) == "hashes");
 }

@@ -960,7 +960,8 @@ TEST_CASE("fast path: hand-picked lines, taken or left to the full parser") {
 
 TEST_CASE("fast path: key and kind words") {
     const std::vector<std::string> keys = {"ts", "kind", "pid", "tid", "truncated", "ppid", "uid", "sid", "pgid",
-                                           "comm", "exe", "argv", "exe_dev", "exe_ino", "sha256", "child_pid",
+                                           "comm", "exe", "argv", "exe_dev", "exe_ino", "sha256", "exe_uid",
+                                           "exe_mode", "child_pid",
                                            "child_tid", "exit_code", "path", "flags", "dev", "ino", "addr", "port",
                                            "proto"};
     REQUIRE(keys.size() == static_cast<std::size_t>(detail::fast_key::count));
@@ -996,5 +997,64 @@ TEST_CASE("fast path: key and kind words") {
     for (std::string_view other : {"", "exe", "execs", "Exec", "connec", "connectt", "net", "sen\0", "fil", "files", "File"}) {
         INFO(other);
         CHECK_FALSE(detail::fast_kind_of(other, other.data() + other.size()).has_value());
+    }
+}
+
+TEST_CASE("trace: exe_uid and exe_mode (the executable's owner and permission bits)", "[trace][trust]") {
+    const std::string head = R"({"ts": 1, "kind": "exec", "pid": 7, "exe": "/usr/bin/ssh")";
+    SECTION("absent: unknown") {
+        const auto e = parse_ok(head + "}");
+        CHECK_FALSE(e.as<exec_event>()->exe_uid);
+        CHECK_FALSE(e.as<exec_event>()->exe_mode);
+        // and the writer leaves them out
+        CHECK(format_trace_line(e).find("exe_uid") == std::string::npos);
+        CHECK(format_trace_line(e).find("exe_mode") == std::string::npos);
+        CHECK_FALSE(to_json(e).contains("exe_mode"));
+    }
+    SECTION("an octal string or an integer") {
+        struct c {
+            std::string text;
+            std::uint32_t mode;
+        };
+        for (const auto& [text, mode] : {c{R"("0755")", 0755u}, c{R"("755")", 0755u}, c{R"("4755")", 04755u},
+                                         c{R"("0")", 0u}, c{R"("007777")", 07777u}, c{"493", 0755u}, c{"0", 0u},
+                                         c{"4095", 07777u}}) {
+            const std::string line = head + R"(, "exe_uid": 0, "exe_mode": )" + text + "}";
+            const auto e = parse_ok(line);
+            INFO(line);
+            CHECK(e.as<exec_event>()->exe_uid == 0u);
+            CHECK(e.as<exec_event>()->exe_mode == mode);
+            CHECK(fast_agrees(line));
+        }
+        const auto e = parse_ok(head + R"(, "exe_uid": 4294967295, "exe_mode": "0600"})");
+        CHECK(e.as<exec_event>()->exe_uid == 4294967295u);
+    }
+    SECTION("written as an octal string, read back the same, by both paths") {
+        event e = parse_ok(head + R"(, "exe_uid": 1000, "exe_mode": 2047})");
+        const std::string line = format_trace_line(e);
+        CHECK(line.find(R"("exe_uid":1000,"exe_mode":"3777")") != std::string::npos);
+        CHECK(to_json(e)["exe_mode"] == "3777");
+        CHECK(parse_ok(line) == e);
+        CHECK(fast_agrees(line));
+        CHECK(detail::fast_parse_line(line).has_value());
+        e.as<exec_event>()->exe_mode = 0u;
+        CHECK(format_trace_line(e).find(R"("exe_mode":"0000")") != std::string::npos);
+        CHECK(parse_ok(format_trace_line(e)) == e);
+    }
+    SECTION("bad values: one error naming the key") {
+        CHECK(parse_err(head + R"(, "exe_mode": "0758"})") ==
+              "key 'exe_mode': '0758' is not a permission mode (octal digits, at most 07777, such as \"0755\")");
+        CHECK(parse_err(head + R"(, "exe_mode": "17777"})").rfind("key 'exe_mode': '17777' is not a permission mode", 0) == 0);
+        CHECK(parse_err(head + R"(, "exe_mode": ""})").rfind("key 'exe_mode': '' is not a permission mode", 0) == 0);
+        CHECK(parse_err(head + R"(, "exe_mode": "0o755"})").rfind("key 'exe_mode':", 0) == 0);
+        CHECK(parse_err(head + R"(, "exe_mode": 4096})") == "key 'exe_mode': 4096 is out of range 0..4095 (07777)");
+        CHECK(parse_err(head + R"(, "exe_mode": -1})").rfind("key 'exe_mode': -1 is out of range", 0) == 0);
+        CHECK(parse_err(head + R"(, "exe_mode": true})").rfind("key 'exe_mode': expected an octal string", 0) == 0);
+        CHECK(parse_err(head + R"(, "exe_uid": -1})").rfind("key 'exe_uid':", 0) == 0);
+        CHECK(parse_err(head + R"(, "exe_uid": "0"})").rfind("key 'exe_uid':", 0) == 0);
+        CHECK(parse_err(R"({"ts": 1, "kind": "open", "pid": 7, "path": "/x", "exe_uid": 0})") ==
+              "unknown key 'exe_uid' for kind 'open'");
+        for (const char* v : {R"("0758")", "4096", "-1", "true", R"("")", "1.5", "null"})
+            CHECK_FALSE(fast_agrees(head + R"(, "exe_mode": )" + v + "}"));
     }
 }

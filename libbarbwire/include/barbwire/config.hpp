@@ -5,7 +5,8 @@
 // The schema is the seed's (window_duration, suspicious_files, suspicious_parents,
 // legit_parents, whitelist, severity_thresholds, alert_threshold) plus a few
 // documented extensions (`comm:`/`exe:` parent keys, CIDR allowlist entries,
-// `limits`). docs/config.md is the reference for every key.
+// `limits`, `context` categories, `trusted_binaries`). docs/config.md is the
+// reference for every key; docs/rules.md explains the built-in rules.
 //
 // Validation is strict: an unknown key anywhere is an error (with a "did you
 // mean" suggestion), because a typo in a security rule file must never
@@ -51,6 +52,10 @@ struct file_category {
     std::string name;                  // seed key: category
     int base_score = 0;                // seed key: base_score
     std::vector<std::string> patterns; // seed semantics: substring of the absolute path
+    // extension `context: true`: files that are worth knowing about but are no
+    // evidence (libc's public files): an open of one is never a candidate for
+    // correlation, so it never makes an alert. Default false: the seed's meaning.
+    bool context = false;
 
     // Seed semantics: a pattern matches when it occurs anywhere in the path.
     [[nodiscard]] bool matches(std::string_view path) const noexcept {
@@ -229,6 +234,34 @@ struct limits {
     friend bool operator==(const limits&, const limits&) = default;
 };
 
+// extension `trusted_binaries[i]`: an executable whose opens of files in
+// the listed categories (all categories when the list is empty) do not count:
+// they are not remembered as sensitive opens, so they never make an alert.
+// docs/rules.md, "Trusted binaries", says why path-only trust is limited.
+struct trusted_binary {
+    std::string exe;                     // exact kernel executable path; empty: any path
+    std::string sha256;                  // 64 lowercase hex digits; empty: trust by path alone
+    std::vector<std::string> categories; // category names; empty: every category
+
+    // Path rule: a path alone (no sha256) trusts only a file owned by root
+    // (uid 0) that neither group nor others may write (mode & 022 == 0),
+    // because whoever can write the file can replace what runs under the
+    // trusted name. An unknown owner or mode (nullopt) is not trusted.
+    // A sha256 must equal the executable's hash (unknown never matches),
+    // and the path too when given.
+    [[nodiscard]] bool matches(std::string_view p_exe, std::string_view p_sha256, std::optional<std::uint32_t> p_uid,
+                               std::optional<std::uint32_t> p_mode) const noexcept {
+        if (!exe.empty() && p_exe != exe) return false;
+        if (!sha256.empty()) return p_sha256 == sha256;
+        if (exe.empty()) return false; // parse_config never produces this
+        return p_uid && *p_uid == 0 && p_mode && (*p_mode & 022u) == 0;
+    }
+    [[nodiscard]] bool covers(std::string_view category) const noexcept {
+        return categories.empty() || std::find(categories.begin(), categories.end(), category) != categories.end();
+    }
+    friend bool operator==(const trusted_binary&, const trusted_binary&) = default;
+};
+
 struct config {
     nanoseconds window = std::chrono::seconds{5};     // seed: window_duration (seconds)
     std::vector<file_category> suspicious_files;
@@ -241,6 +274,7 @@ struct config {
     int alert_threshold = 3;                         // seed: alert_threshold
     struct limits limits;
     family_policy family;                            // extension: family correlation
+    std::vector<trusted_binary> trusted_binaries;    // extension: opens that do not count
 
     [[nodiscard]] severity classify(int score) const noexcept {
         if (score >= severity_high) return severity::high;
@@ -506,9 +540,10 @@ using key_list = std::span<const std::string_view>;
 
 // ---------------------------------------------------------------------------
 
-inline constexpr std::array<std::string_view, 9> root_keys = {
+inline constexpr std::array<std::string_view, 10> root_keys = {
     "window_duration", "suspicious_files", "suspicious_parents", "legit_parents",
     "whitelist",       "severity_thresholds", "alert_threshold", "limits", "family",
+    "trusted_binaries",
 };
 
 // 64 lowercase hexadecimal digits.
@@ -535,7 +570,8 @@ inline constexpr std::array<std::string_view, 9> root_keys = {
 }
 
 [[nodiscard]] inline config_result<std::vector<file_category>> parse_files(const json& v, const std::string& path) {
-    static constexpr std::array<std::string_view, 3> keys = {"category", "base_score", "patterns"};
+    static constexpr std::array<std::string_view, 4> keys = {"category", "base_score", "patterns", "context"};
+    static constexpr std::array<std::string_view, 3> required = {"category", "base_score", "patterns"};
     auto list = get_list(v, path, "file categories ({category, base_score, patterns})");
     if (!list) return tl::unexpected(list.error());
     std::vector<file_category> out;
@@ -545,7 +581,7 @@ inline constexpr std::array<std::string_view, 9> root_keys = {
         if (!e.is_object())
             return config_fail(ep, "expected a mapping with keys category, base_score, patterns, got " + describe(e));
         if (auto ok = check_keys(e, ep, keys); !ok) return tl::unexpected(ok.error());
-        for (auto k : keys)
+        for (auto k : required)
             if (!find_key(e, k))
                 return config_fail(path_key(ep, k), "missing; every file category needs category, base_score and patterns");
         file_category c;
@@ -575,6 +611,12 @@ inline constexpr std::array<std::string_view, 9> root_keys = {
                     return config_fail(path_index(pp, j), "duplicate pattern " + quote(*s) + " (also " +
                                                               path_index(pp, k) + "); remove one");
             c.patterns.push_back(std::move(*s));
+        }
+        if (const json* cx = find_key(e, "context")) {
+            if (!cx->is_boolean())
+                return config_fail(path_key(ep, "context"), "expected true (the category is context: its opens never "
+                                                            "make an alert) or false, got " + describe(*cx));
+            c.context = cx->get<bool>();
         }
         out.push_back(std::move(c));
     }
@@ -657,6 +699,82 @@ struct parent_seen {
         if (!mod) return tl::unexpected(mod.error());
         r.modifier = static_cast<int>(*mod);
         out.push_back(std::move(r));
+    }
+    return out;
+}
+
+// trusted_binaries: [{exe, sha256, categories}], after suspicious_files
+// (a category must name one of them).
+[[nodiscard]] inline config_result<std::vector<trusted_binary>>
+parse_trusted(const json& v, const std::string& path, const std::vector<file_category>& files) {
+    static constexpr std::array<std::string_view, 3> keys = {"exe", "sha256", "categories"};
+    auto list = get_list(v, path, "trusted binaries ({exe, sha256, categories})");
+    if (!list) return tl::unexpected(list.error());
+    std::vector<trusted_binary> out;
+    for (std::size_t i = 0; i < (*list)->size(); ++i) {
+        const json& e = (**list)[i];
+        std::string ep = path_index(path, i);
+        if (!e.is_object())
+            return config_fail(ep, "expected a mapping with exe and/or sha256 (and optionally categories), got " +
+                                       describe(e));
+        if (auto ok = check_keys(e, ep, keys); !ok) return tl::unexpected(ok.error());
+        trusted_binary t;
+        if (const json* x = find_key(e, "exe")) {
+            const std::string xp = path_key(ep, "exe");
+            auto s = get_string(*x, xp, "an absolute executable path such as \"/usr/bin/ssh\"", config_bounds::max_pattern);
+            if (!s) return tl::unexpected(s.error());
+            if ((*s)[0] != '/')
+                return config_fail(xp, "is not an absolute path (" + quote(*s) +
+                                           "); expected the executable path the kernel reports, such as \"/usr/bin/ssh\"");
+            t.exe = std::move(*s);
+        }
+        if (const json* h = find_key(e, "sha256")) {
+            if (!h->is_string() || !is_sha256_hex(h->get_ref<const std::string&>()))
+                return config_fail(path_key(ep, "sha256"),
+                                   "expected the SHA-256 of the executable as 64 lowercase hexadecimal digits "
+                                   "(sha256sum output), got " + describe(*h));
+            t.sha256 = h->get<std::string>();
+        }
+        if (t.exe.empty() && t.sha256.empty())
+            return config_fail(ep, "names no executable; expected exe (executable path), sha256 (its hash) or both");
+        if (const json* cs = find_key(e, "categories")) {
+            const std::string cp = path_key(ep, "categories");
+            if (!cs->is_array())
+                return config_fail(cp, "expected a list of category names from suspicious_files, got " + describe(*cs));
+            if (cs->empty())
+                return config_fail(cp, "must not be empty; list the categories to trust, or leave categories out to "
+                                       "trust the binary for every category");
+            for (std::size_t j = 0; j < cs->size(); ++j) {
+                const std::string np = path_index(cp, j);
+                auto name = get_string((*cs)[j], np, "a category name from suspicious_files",
+                                       config_bounds::max_category_name, true);
+                if (!name) return tl::unexpected(name.error());
+                const auto it = std::find_if(files.begin(), files.end(),
+                                             [&](const file_category& f) { return f.name == *name; });
+                if (it == files.end()) {
+                    std::vector<std::string_view> names;
+                    for (const auto& f : files) names.emplace_back(f.name);
+                    std::string why = "unknown category " + quote(*name);
+                    if (auto close = closest_key(*name, names)) why += " (did you mean " + quote(*close) + "?)";
+                    why += names.empty() ? "; suspicious_files defines no categories"
+                                         : "; expected one of the suspicious_files categories";
+                    return config_fail(np, std::move(why));
+                }
+                if (it->context)
+                    return config_fail(np, quote(*name) + " is a context category: its opens never count, so "
+                                                          "trusting a binary for it changes nothing; remove it");
+                for (std::size_t k = 0; k < t.categories.size(); ++k)
+                    if (t.categories[k] == *name)
+                        return config_fail(np, "duplicate category " + quote(*name) + " (also " +
+                                                   path_index(cp, k) + "); remove one");
+                t.categories.push_back(std::move(*name));
+            }
+        }
+        for (std::size_t k = 0; k < out.size(); ++k)
+            if (out[k].exe == t.exe && out[k].sha256 == t.sha256)
+                return config_fail(ep, "trusts the same executable as " + path_index(path, k) +
+                                           "; merge their categories into one entry");
+        out.push_back(std::move(t));
     }
     return out;
 }
@@ -796,6 +914,11 @@ struct parent_seen {
             }
         }
     }
+    if (const json* v = find_key(root, "trusted_binaries")) {
+        auto t = parse_trusted(*v, "trusted_binaries", c.suspicious_files);
+        if (!t) return tl::unexpected(t.error());
+        c.trusted_binaries = std::move(*t);
+    }
     if (const json* v = find_key(root, "family")) {
         static constexpr std::array<std::string_view, 5> keys = {"self", "ancestor", "descendant", "sibling",
                                                                  "session"};
@@ -924,8 +1047,11 @@ inline std::optional<ip_network> ip_network::parse(std::string_view text) {
     else
         j["window_duration"] = static_cast<double>(c.window.count()) / 1e9;
     json files = json::array();
-    for (const auto& f : c.suspicious_files)
-        files.push_back({{"category", f.name}, {"base_score", f.base_score}, {"patterns", f.patterns}});
+    for (const auto& f : c.suspicious_files) {
+        json cat = {{"category", f.name}, {"base_score", f.base_score}, {"patterns", f.patterns}};
+        if (f.context) cat["context"] = true;
+        files.push_back(std::move(cat));
+    }
     j["suspicious_files"] = std::move(files);
     auto parents = [](const std::vector<parent_rule>& rules) {
         json a = json::array();
@@ -957,6 +1083,15 @@ inline std::optional<ip_network> ip_network::parse(std::string_view text) {
         fam[std::string(to_string(r))] = fr.enabled ? json(fr.modifier) : json(false);
     }
     j["family"] = std::move(fam);
+    json trusted = json::array();
+    for (const auto& t : c.trusted_binaries) {
+        json e = json::object();
+        if (!t.exe.empty()) e["exe"] = t.exe;
+        if (!t.sha256.empty()) e["sha256"] = t.sha256;
+        if (!t.categories.empty()) e["categories"] = t.categories;
+        trusted.push_back(std::move(e));
+    }
+    j["trusted_binaries"] = std::move(trusted);
     return j;
 }
 

@@ -60,16 +60,44 @@ struct sensitive_open {
 
 // The best match of an open: its own path's, or that of the path the rules
 // know its inode by (`named`, empty when the inode is not known), whichever
-// has the higher base score; a tie goes to the path. `via_identity` tells
-// which one won.
+// is better: a match that counts beats a context one, then the higher base
+// score; a tie goes to the path. `via_identity` tells which one won.
+//
+// With `who` (the opener's executable), categories the opener is trusted
+// for (trusted_binaries) are skipped on both paths, and `trusted` tells that
+// a category was skipped (the cached `named` match is then re-derived from
+// `named_path`).
 struct open_match {
     std::optional<file_match> match;
     bool via_identity = false;
+    bool trusted = false;
 };
+[[nodiscard]] inline bool better_match(const std::optional<file_match>& a, const std::optional<file_match>& b) noexcept {
+    if (!a) return false;
+    if (!b) return true;
+    if (a->context != b->context) return !a->context;
+    return a->base_score > b->base_score;
+}
 [[nodiscard]] inline open_match best_open_match(const rule_set& rules, std::string_view path,
-                                                const std::optional<file_match>& named) noexcept {
-    open_match out{rules.match_file(path), false};
-    if (named && (!out.match || named->base_score > out.match->base_score)) out = {named, true};
+                                                const std::optional<file_match>& named,
+                                                std::string_view named_path = {}, const exe_facts* who = nullptr) {
+    open_match out{rules.match_file(path), false, false};
+    std::optional<file_match> nm = named;
+    if (who != nullptr && rules.has_trust()) {
+        bool skipped = false;
+        if (out.match && !out.match->context && rules.trusted(*who, out.match->category)) {
+            out.match = rules.match_file_for(path, *who, skipped);
+            out.trusted = out.trusted || skipped;
+        }
+        if (nm && !nm->context && !named_path.empty() && rules.trusted(*who, nm->category)) {
+            nm = rules.match_file_for(named_path, *who, skipped);
+            out.trusted = out.trusted || skipped;
+        }
+    }
+    if (better_match(nm, out.match)) {
+        out.match = nm;
+        out.via_identity = true;
+    }
     return out;
 }
 
@@ -261,20 +289,26 @@ public:
     }
 
     // Re-derives every open's category with new rules (reload): opens that
-    // no longer match are dropped, the others re-ranked. An open that matched
-    // through its file's identity is re-matched as an open would be: the
-    // better of its path and the named path (a tie to the path).
-    void reclassify(const rule_set& rules) {
+    // no longer match, or match only context categories, are dropped, the
+    // others re-ranked. An open that matched through its file's identity is
+    // re-matched as an open would be: the better of its path and the named
+    // path (a tie to the path). `who(pid)` gives the opener's executable
+    // (exe_facts, or nullopt when unknown), so categories the opener is now
+    // trusted for no longer count.
+    template <class Who>
+    void reclassify(const rule_set& rules, const Who& who) {
         std::vector<sensitive_open> kept;
         std::vector<detail::slab_index> empty;
         for (detail::slab_index i = map_.front(0); i != detail::no_index; i = map_.next(i)) {
             auto& opens = map_.value(i);
+            const std::optional<exe_facts> facts = who(map_.key(i));
             kept.clear();
             for (auto& o : opens) {
                 const std::optional<file_match> named =
                     o.same_inode_as.empty() ? std::nullopt : rules.match_file(o.same_inode_as);
-                const open_match m = best_open_match(rules, o.path, named);
-                if (!m.match) continue;
+                const open_match m =
+                    best_open_match(rules, o.path, named, o.same_inode_as, facts ? &*facts : nullptr);
+                if (!m.match || m.match->context) continue;
                 o.match = *m.match;
                 if (!m.via_identity) o.same_inode_as.clear();
                 kept.push_back(std::move(o));
@@ -465,6 +499,8 @@ struct correlator_stats {
     std::uint64_t pid_reuses = 0;   // exec/fork onto a pid whose old process was still in the table
     std::uint64_t sensitive_opens = 0;
     std::uint64_t identity_opens = 0; // sensitive opens matched through the file's identity (another name of the inode)
+    std::uint64_t context_opens = 0;  // opens that matched only context categories (not remembered)
+    std::uint64_t trusted_opens = 0;  // opens where a category was skipped because the opener is trusted for it
     // net event outcomes (each net event lands in exactly one)
     std::uint64_t alerts = 0;
     std::uint64_t suppressed_allowlist = 0;
@@ -523,6 +559,8 @@ struct correlator_stats {
         {"pid_reuses", s.pid_reuses},
         {"sensitive_opens", s.sensitive_opens},
         {"identity_opens", s.identity_opens},
+        {"context_opens", s.context_opens},
+        {"trusted_opens", s.trusted_opens},
         {"alerts", s.alerts},
         {"suppressed_allowlist", s.suppressed_allowlist},
         {"uncorrelated_net", s.uncorrelated_net},
@@ -619,7 +657,11 @@ public:
         const auto& l = rules_.source().limits;
         processes_.set_capacity(l.max_processes);
         opens_.set_limits(l.max_tracked_openers, l.max_opens_per_process);
-        opens_.reclassify(rules_);
+        opens_.reclassify(rules_, [this](pid_type pid) -> std::optional<exe_facts> {
+            const process_info* p = processes_.find(pid);
+            if (p == nullptr) return std::nullopt;
+            return exe_facts{p->exe, p->exe_sha256, p->exe_uid, p->exe_mode};
+        });
         dedup_.set_capacity(l.max_dedup_entries);
         sessions_.set_capacity(l.max_tracked_openers);
         identities_.set_capacity(l.max_file_identities);
@@ -676,8 +718,15 @@ private:
         const auto& o = *ev.as<open_event>();
         const process_info& p = processes_.touch(ev.pid, ev.ts);
         const file_identities::identity* id = identities_.find(o.dev, o.ino);
-        const open_match m = best_open_match(rules_, o.path, id ? id->match : std::nullopt);
+        const exe_facts who{p.exe, p.exe_sha256, p.exe_uid, p.exe_mode};
+        const open_match m = best_open_match(rules_, o.path, id ? id->match : std::nullopt,
+                                             id ? std::string_view(id->path) : std::string_view{}, &who);
+        if (m.trusted) ++stats_.trusted_opens;
         if (!m.match) return;
+        if (m.match->context) {
+            ++stats_.context_opens; // no evidence: never a candidate
+            return;
+        }
         ++stats_.sensitive_opens;
         if (m.via_identity) ++stats_.identity_opens;
         if (in_family_session(p)) sessions_.record(p.sid, ev.pid, ev.ts);

@@ -105,6 +105,12 @@ struct exec_event {
     std::string exe;               // kernel executable path
     std::vector<std::string> argv;
     std::string exe_sha256;        // enrichment by the sensor; empty when unknown
+    // Owner and permission bits (st_mode & 07777) of the executable, from the
+    // sensor's fstat of the file it hashed; nullopt when unknown. Trust by
+    // path alone (trusted_binaries without sha256) needs both known: a
+    // root-owned file that group and others cannot write.
+    std::optional<std::uint32_t> exe_uid;
+    std::optional<std::uint32_t> exe_mode;
     friend bool operator==(const exec_event&, const exec_event&) = default;
 };
 

@@ -75,6 +75,8 @@ struct process_info {
     std::string exe_sha256; // empty when unknown
     std::uint64_t exe_dev = 0;
     std::uint64_t exe_ino = 0;
+    std::optional<std::uint32_t> exe_uid;  // owner of the executable; nullopt when unknown
+    std::optional<std::uint32_t> exe_mode; // its st_mode & 07777; nullopt when unknown
     std::vector<std::string> argv;
     nanoseconds first_seen{0};
     nanoseconds last_seen{0};
@@ -264,6 +266,8 @@ private:
         p.exe.clear();
         p.exe_sha256.clear();
         p.exe_dev = p.exe_ino = 0;
+        p.exe_uid.reset();
+        p.exe_mode.reset();
         p.argv.clear();
         p.first_seen = p.last_seen = ts;
         p.exit_ts.reset();
@@ -356,6 +360,8 @@ private:
         p.exe_sha256 = e.exe_sha256;
         p.exe_dev = e.exe_dev;
         p.exe_ino = e.exe_ino;
+        p.exe_uid = e.exe_uid;
+        p.exe_mode = e.exe_mode;
         p.argv = e.argv;
         p.last_seen = std::max(p.last_seen, ev.ts);
         p.origin = process_origin::exec;
@@ -394,6 +400,8 @@ private:
             child.exe_sha256 = parent.exe_sha256;
             child.exe_dev = parent.exe_dev;
             child.exe_ino = parent.exe_ino;
+            child.exe_uid = parent.exe_uid;
+            child.exe_mode = parent.exe_mode;
             child.argv = parent.argv;
         }
         link_parent(c);

@@ -11,7 +11,14 @@
 //    with the highest base_score wins; ties go to the category listed first.
 //    The reported pattern is the first pattern (in config order) of the
 //    winning category that occurs in the path. An empty pattern matches every
-//    path.
+//    path. A context category (file_category::context) ranks after every
+//    category that counts, whatever the scores: match_file returns a context
+//    match only for a path in context categories alone.
+//  * Trusted binaries: trusted(who, category) is trusted_binary::matches and
+//    ::covers over every entry, through hash indexes by exe and by sha256;
+//    match_file_for(path, who) is match_file without the categories `who`
+//    is trusted for (a linear scan, taken only when the best match is one
+//    of them).
 //  * Parent rules: a `comm` rule matches as parent_rule::matches says (a
 //    rule that raises the score: the comm or the exe's name equals the
 //    value; one that lowers it: the comm equals the value AND the kernel exe
@@ -50,7 +57,16 @@ struct file_match {
     std::uint32_t category = 0; // index into config::suspicious_files
     std::uint32_t pattern = 0;  // index into that category's patterns
     int base_score = 0;
+    bool context = false;       // the category is context: never a candidate for correlation
     friend bool operator==(const file_match&, const file_match&) = default;
+};
+
+// What the trust rules look at in the process that opened a file.
+struct exe_facts {
+    std::string_view exe;    // kernel executable path; empty when unknown
+    std::string_view sha256; // empty when unknown
+    std::optional<std::uint32_t> uid;  // owner of the executable
+    std::optional<std::uint32_t> mode; // its st_mode & 07777
 };
 
 enum class parent_kind : std::uint8_t { suspicious, legit };
@@ -217,11 +233,53 @@ public:
     // The config these rules were compiled from.
     [[nodiscard]] const config& source() const noexcept { return cfg_; }
 
-    // The best category for an absolute path, or nullopt when it is not sensitive.
+    // The best category for an absolute path, or nullopt when it is in none.
+    // A category that is not context always beats a context one (whatever
+    // the base scores), so a context match means "in context categories only".
     [[nodiscard]] std::optional<file_match> match_file(std::string_view path) const noexcept {
         const std::uint32_t r = automaton_.best_rank(path);
         if (r == detail::substring_automaton::no_rank) return std::nullopt;
         return ranked_[r];
+    }
+
+    // Is a process running this executable trusted for opens in `category`
+    // (trusted_binary::matches and ::covers, for any entry)?
+    [[nodiscard]] bool trusted(const exe_facts& who, std::uint32_t category) const {
+        if (trust_.empty()) return false;
+        const auto check = [&](const std::vector<std::uint32_t>& entries) {
+            for (std::uint32_t i : entries) {
+                const trusted_binary& t = cfg_.trusted_binaries[i];
+                if (!t.matches(who.exe, who.sha256, who.uid, who.mode)) continue;
+                const auto& cats = trust_cats_[i];
+                if (cats.empty() || std::binary_search(cats.begin(), cats.end(), category)) return true;
+            }
+            return false;
+        };
+        if (!who.exe.empty())
+            if (auto it = trust_by_exe_.find(who.exe); it != trust_by_exe_.end() && check(it->second)) return true;
+        if (!who.sha256.empty())
+            if (auto it = trust_by_sha_.find(who.sha256); it != trust_by_sha_.end() && check(it->second)) return true;
+        return false;
+    }
+    [[nodiscard]] bool has_trust() const noexcept { return !trust_.empty(); }
+
+    // The best category of `path` that counts for a process `who` opening
+    // it: as match_file, but skipping the categories `who` is trusted for.
+    // Context categories come last, as in match_file. Sets `skipped` when a
+    // category that would have counted was skipped for trust. Only trusted
+    // processes take the slow way (one substring search per pattern).
+    [[nodiscard]] std::optional<file_match> match_file_for(std::string_view path, const exe_facts& who,
+                                                           bool& skipped) const {
+        skipped = false;
+        std::optional<file_match> m = match_file(path);
+        if (!m || m->context || trust_.empty() || !trusted(who, m->category)) return m;
+        skipped = true;
+        for (const file_match& r : ranked_) {
+            if (r.category == m->category) continue;
+            if (!r.context && trusted(who, r.category)) continue;
+            if (path.find(cfg_.suspicious_files[r.category].patterns[r.pattern]) != std::string_view::npos) return r;
+        }
+        return std::nullopt;
     }
 
     [[nodiscard]] std::string_view category_name(std::uint32_t category) const noexcept {
@@ -320,13 +378,35 @@ private:
             const auto& cat = cfg_.suspicious_files[c];
             for (std::uint32_t p = 0; p < cat.patterns.size(); ++p) all.push_back({c, p, cat.base_score});
         }
-        std::stable_sort(all.begin(), all.end(),
-                         [](const file_match& a, const file_match& b) { return a.base_score > b.base_score; });
+        for (auto& m : all) m.context = cfg_.suspicious_files[m.category].context;
+        std::stable_sort(all.begin(), all.end(), [](const file_match& a, const file_match& b) {
+            if (a.context != b.context) return !a.context; // evidence before context
+            return a.base_score > b.base_score;
+        });
         ranked_ = all;
         std::vector<std::string_view> pats;
         pats.reserve(all.size());
         for (const auto& m : all) pats.push_back(cfg_.suspicious_files[m.category].patterns[m.pattern]);
         automaton_ = detail::substring_automaton(pats);
+
+        trust_.clear();
+        trust_cats_.clear();
+        trust_by_exe_.clear();
+        trust_by_sha_.clear();
+        for (std::uint32_t i = 0; i < cfg_.trusted_binaries.size(); ++i) {
+            const trusted_binary& t = cfg_.trusted_binaries[i];
+            trust_.push_back(i);
+            std::vector<std::uint32_t> cats;
+            for (const auto& name : t.categories)
+                for (std::uint32_t c = 0; c < cfg_.suspicious_files.size(); ++c)
+                    if (cfg_.suspicious_files[c].name == name) cats.push_back(c);
+            std::sort(cats.begin(), cats.end());
+            // An entry listing only unknown categories (not from parse_config) trusts nothing.
+            if (!t.categories.empty() && cats.empty()) cats.push_back(std::numeric_limits<std::uint32_t>::max());
+            trust_cats_.push_back(std::move(cats));
+            if (!t.exe.empty()) trust_by_exe_[t.exe].push_back(i);
+            else trust_by_sha_[t.sha256].push_back(i);
+        }
 
         suspicious_ = index_rules(cfg_.suspicious_parents);
         legit_ = index_rules(cfg_.legit_parents);
@@ -367,6 +447,11 @@ private:
     detail::substring_automaton automaton_;
     parent_index suspicious_;
     parent_index legit_;
+    using trust_index = std::unordered_map<std::string, std::vector<std::uint32_t>, detail::string_hash, std::equal_to<>>;
+    std::vector<std::uint32_t> trust_;                   // every entry (empty: no trust rules)
+    std::vector<std::vector<std::uint32_t>> trust_cats_; // per entry: sorted category indices; empty: all
+    trust_index trust_by_exe_;                           // entries with an exe
+    trust_index trust_by_sha_;                           // entries with only a sha256
     std::bitset<65536> ports_;
     std::vector<std::pair<unsigned, std::vector<std::uint32_t>>> v4_;     // prefix -> sorted masked networks
     std::vector<std::pair<unsigned, std::vector<detail::v6_bits>>> v6_;

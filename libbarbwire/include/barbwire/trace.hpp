@@ -21,7 +21,10 @@
 // Keys per kind (all optional unless marked; numbers default to 0, strings to ""):
 //   exec     "ppid" "uid" "sid" "pgid" (u32), "comm" "exe" (string),
 //            "argv" (array of strings), "exe_dev" "exe_ino" (u64),
-//            "sha256" (string: the executable's SHA-256, empty when unknown)
+//            "sha256" (string: the executable's SHA-256, empty when unknown),
+//            "exe_uid" (u32: the executable's owner), "exe_mode" (its permission
+//            bits: an octal string "0755", or an integer 0..4095); both absent
+//            when unknown
 //   fork     "child_pid" (required, u32), "child_tid" (u32, defaults to child_pid)
 //   exit     "exit_code" (i32)
 //   open     "path" (required, string), "flags" (i32), "dev" "ino" (u64), "uid" (u32)
@@ -339,6 +342,27 @@ enum class line_kind : std::uint8_t { exec, fork, exit, open, connect, send, fil
 // A file line names the file by the absolute path the rules know it by.
 [[nodiscard]] inline bool absolute_path(std::string_view p) noexcept { return !p.empty() && p.front() == '/'; }
 
+// An executable's permission bits as trace text: 1 to 6 octal digits ("0755",
+// "4755") for a value of at most 07777.
+inline constexpr std::uint32_t max_exe_mode = 07777;
+[[nodiscard]] inline std::optional<std::uint32_t> parse_octal_mode(std::string_view s) noexcept {
+    if (s.empty() || s.size() > 6) return std::nullopt;
+    std::uint32_t v = 0;
+    for (char c : s) {
+        if (c < '0' || c > '7') return std::nullopt;
+        v = v * 8 + static_cast<std::uint32_t>(c - '0');
+    }
+    if (v > max_exe_mode) return std::nullopt;
+    return v;
+}
+// "0755": at least four octal digits.
+[[nodiscard]] inline std::string format_octal_mode(std::uint32_t mode) {
+    std::string out;
+    for (mode &= max_exe_mode; mode != 0; mode /= 8) out.insert(out.begin(), static_cast<char>('0' + mode % 8));
+    while (out.size() < 4) out.insert(out.begin(), '0');
+    return out;
+}
+
 // Reads the nlohmann parse error of a line without building a value and
 // without exceptions: every callback accepts, parse_error records the reason.
 struct error_sax {
@@ -400,6 +424,8 @@ struct error_sax {
         j["exe_dev"] = x->exe_dev;
         j["exe_ino"] = x->exe_ino;
         j["sha256"] = detail::string_to_json(x->exe_sha256);
+        if (x->exe_uid) j["exe_uid"] = *x->exe_uid;
+        if (x->exe_mode) j["exe_mode"] = detail::format_octal_mode(*x->exe_mode);
     } else if (const auto* f = e.as<fork_event>()) {
         j["child_pid"] = f->child_pid;
         j["child_tid"] = f->child_tid;
@@ -527,6 +553,24 @@ struct error_sax {
             BW_TRACE_SET(ex->exe_ino, get_int<std::uint64_t>(v, k));
         } else if (ex && k == "sha256") {
             BW_TRACE_SET(ex->exe_sha256, detail::get_string(v, k));
+        } else if (ex && k == "exe_uid") {
+            BW_TRACE_SET(ex->exe_uid, get_int<std::uint32_t>(v, k));
+        } else if (ex && k == "exe_mode") {
+            if (v.is_string()) {
+                const auto& text = v.get_ref<const std::string&>();
+                ex->exe_mode = detail::parse_octal_mode(text);
+                if (!ex->exe_mode)
+                    return key_error(k, "'" + detail::printable(text) +
+                                            "' is not a permission mode (octal digits, at most 07777, such as \"0755\")");
+            } else if (v.is_number_integer()) {
+                std::uint32_t m = 0;
+                BW_TRACE_SET(m, get_int<std::uint32_t>(v, k));
+                if (m > detail::max_exe_mode)
+                    return key_error(k, std::to_string(m) + " is out of range 0..4095 (07777)");
+                ex->exe_mode = m;
+            } else {
+                return detail::type_error(k, "an octal string such as \"0755\" or an integer 0..4095", v);
+            }
         } else if (fk && k == "child_pid") {
             BW_TRACE_SET(fk->child_pid, get_int<pid_type>(v, k));
             have_required = true;
@@ -640,6 +684,15 @@ struct error_sax {
         append_int(out, x->exe_ino);
         out += ",\"sha256\":";
         append_json_string(out, x->exe_sha256);
+        if (x->exe_uid) {
+            out += ",\"exe_uid\":";
+            append_int(out, *x->exe_uid);
+        }
+        if (x->exe_mode) {
+            out += ",\"exe_mode\":\"";
+            out += detail::format_octal_mode(*x->exe_mode);
+            out += '"';
+        }
     } else if (const auto* f = e.as<fork_event>()) {
         out += ",\"child_pid\":";
         append_int(out, f->child_pid);
@@ -703,7 +756,7 @@ namespace detail {
 // The keys of the trace format, as bits of a mask.
 enum class fast_key : std::uint8_t {
     ts, kind, pid, tid, truncated,
-    ppid, uid, sid, pgid, comm, exe, argv, exe_dev, exe_ino, sha256,
+    ppid, uid, sid, pgid, comm, exe, argv, exe_dev, exe_ino, sha256, exe_uid, exe_mode,
     child_pid, child_tid,
     exit_code,
     path, flags, dev, ino,
@@ -786,6 +839,10 @@ template <std::size_t N>
     case 7:
         if (x == fast_word("exe_dev")) return exe_dev;
         if (x == fast_word("exe_ino")) return exe_ino;
+        if (x == fast_word("exe_uid")) return exe_uid;
+        break;
+    case 8:
+        if (x == fast_word("exe_mode")) return exe_mode;
         break;
     case 9: // eight bytes and the last one
         if (x == fast_word("child_pi") && k[8] == 'd') return child_pid;
@@ -1065,7 +1122,7 @@ template <class T>
     std::uint32_t required = fast_bits(ts, pid);
     switch (*lk) {
     case line_kind::exec:
-        allowed |= fast_bits(ppid, uid, sid, pgid, comm, exe, argv, exe_dev, exe_ino, sha256);
+        allowed |= fast_bits(ppid, uid, sid, pgid, comm, exe, argv, exe_dev, exe_ino, sha256, exe_uid, exe_mode);
         break;
     case line_kind::fork:
         allowed |= fast_bits(child_pid, child_tid);
@@ -1122,6 +1179,25 @@ template <class T>
             !opt_int(exe_dev, x.exe_dev) || !opt_int(exe_ino, x.exe_ino) || !opt_string(comm, x.comm) ||
             !opt_string(exe, x.exe) || !opt_string(sha256, x.exe_sha256))
             return std::nullopt;
+        if (has(exe_uid)) {
+            std::uint32_t u = 0;
+            if (!fast_int(val(exe_uid), u)) return std::nullopt;
+            x.exe_uid = u;
+        }
+        if (has(exe_mode)) {
+            const fast_value& mv = val(exe_mode);
+            std::uint32_t m = 0;
+            if (mv.type == fast_type::string) {
+                std::string_view text;
+                if (!fast_text(mv, scratch, text)) return std::nullopt;
+                const auto pm = parse_octal_mode(text);
+                if (!pm) return std::nullopt;
+                m = *pm;
+            } else if (!fast_int(mv, m) || m > max_exe_mode) {
+                return std::nullopt;
+            }
+            x.exe_mode = m;
+        }
         if (has(argv) && !fast_string_array(val(argv), x.argv)) return std::nullopt;
         break;
     }
