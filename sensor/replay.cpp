@@ -77,7 +77,11 @@ int run_replay(const replay_options& opts) {
                 continue;
             }
             ++events;
-            if (auto a = corr.process(**item)) {
+            auto a = corr.process(**item);
+            // summaries of quiet periods that ended before this event come first
+            for (const auto& s : corr.drain_summaries())
+                if (!out->write(s)) write_failed = true;
+            if (a) {
                 if (!bls->admit(*a, corr.rules())) continue; // quieted by the baseline
                 if (!out->write(*a)) write_failed = true;
             }
@@ -99,6 +103,10 @@ int run_replay(const replay_options& opts) {
     }
     reader.finish();
     drain();
+    // The end of the trace ends every running quiet period (rate limiting).
+    corr.flush_incidents();
+    for (const auto& s : corr.drain_summaries())
+        if (!out->write(s)) write_failed = true;
     const auto secs = std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();
 
     if (bad > opts.max_errors_shown) {
@@ -110,6 +118,7 @@ int run_replay(const replay_options& opts) {
         s["trace_events"] = events;
         s["malformed_lines"] = bad;
         s["alerts_written"] = out->written();
+        s["summaries_written"] = out->summaries_written();
         s["seconds"] = secs;
         s["events_per_second"] = secs > 0 ? static_cast<double>(events) / secs : 0.0;
         s["peak_rss_kib"] = peak_rss_kib();

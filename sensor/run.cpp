@@ -330,6 +330,15 @@ int run_sensor(const run_options& opts) {
         }
     };
 
+    // Summaries of ended quiet periods (rate limiting, dedup.hpp): printed
+    // as they come, before any alert of the event that ended them.
+    const auto emit_summaries = [&] {
+        for (const incident_summary& s : corr.drain_summaries()) {
+            if (stop) continue;
+            if (!out->write(s) && std::ferror(stdout)) stdout_closed = stop = true;
+        }
+    };
+
     // 5. The files the rules name, by device and inode (file_names.hpp):
     // each new or changed identity enters the correlator (and the trace) as
     // a file event, so an open of that inode under another name (a hard
@@ -361,7 +370,9 @@ int run_sensor(const run_options& opts) {
             ++named_reported;
             if (writer) writer->add(ev);
             if (stop) continue;
-            if (auto a = corr.process(ev)) emit(*a);
+            auto a = corr.process(ev);
+            emit_summaries();
+            if (a) emit(*a);
         }
     };
     refresh_named();
@@ -414,7 +425,9 @@ int run_sensor(const run_options& opts) {
             if (kind < kind_slots) ++counts.by_kind[kind];
             if (writer) writer->add(*ev);
             if (stop) return; // stdout is gone: keep draining, alert no more
-            if (auto a = corr.process(*ev)) emit(*a);
+            auto a = corr.process(*ev);
+            emit_summaries();
+            if (a) emit(*a);
         } catch (const std::exception& e) {
             // Only allocation failure can get here; never unwind through libbpf.
             errln(std::string("internal error while handling an event: ") + e.what() + "; stopping");
@@ -457,6 +470,7 @@ int run_sensor(const run_options& opts) {
         // only its own event-time housekeeping, which a replay repeats
         // exactly; clock-driven expiry could make replayed alerts differ.
         if (!writer) corr.tick();
+        emit_summaries();
 
         auto now = std::chrono::steady_clock::now();
         if (now - last_named >= named_files_interval) {
@@ -494,6 +508,9 @@ int run_sensor(const run_options& opts) {
     const double seconds = std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();
     const kernel_counters kc = loader->counters();
     loader.reset();
+    // Every running quiet period ends here: its repeats are not lost.
+    corr.flush_incidents();
+    emit_summaries();
     if (kc.drops > drops_reported) {
         errln("NOTICE: kernel dropped " + std::to_string(kc.drops - drops_reported) +
               " events (ring buffer full); raise --ring-size");

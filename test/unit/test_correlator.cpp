@@ -202,7 +202,9 @@ TEST_CASE("the highest-scoring open is chosen; ties go to the most recent", "[co
 }
 
 TEST_CASE("dedup: same pid and destination within the window", "[correlator]") {
-    correlator c(seed_config());
+    config cfg = seed_config();
+    cfg.rate_limit_period = nanoseconds{0}; // the per-process dedup alone (rate limiting: below)
+    correlator c(cfg);
     CHECK_FALSE(c.process(open_ev(0s, 300, "/etc/passwd")));
     CHECK(c.process(net_ev(1s, 300, "203.0.113.5", 443)));
     CHECK_FALSE(c.process(net_ev(2s, 300, "203.0.113.5", 443)));        // duplicate
@@ -225,6 +227,7 @@ TEST_CASE("allowlisted IP, CIDR, IPv6 and port: no alert, counted", "[correlator
     config cfg = seed_config();
     cfg.allow_ips.push_back({ip("10.0.0.0"), 8});
     cfg.allow_ips.push_back({ip("2001:db8::"), 32});
+    cfg.rate_limit_period = nanoseconds{0}; // two alerts of one incident below
     correlator c(cfg);
     CHECK_FALSE(c.process(open_ev(0s, 300, "/etc/shadow")));
     CHECK_FALSE(c.process(net_ev(1s, 300, "8.8.8.8", 443)));
@@ -475,13 +478,14 @@ TEST_CASE("recent opens: superseded, per-process cap, opener eviction", "[correl
 }
 
 TEST_CASE("reload: new rules, state kept, opens re-classified, tables resized", "[correlator]") {
-    correlator c(seed_config());
+    config cfg = seed_config();
+    cfg.rate_limit_period = nanoseconds{0}; // the per-process dedup alone (rate limiting: below)
+    correlator c(cfg);
     shell_family(c);
     CHECK_FALSE(c.process(open_ev(1s, 200, "/etc/passwd")));
     CHECK_FALSE(c.process(open_ev(1s, 300, "/tmp/x")));
     CHECK(c.process(net_ev(2s, 200, "203.0.113.5", 443)));
 
-    config cfg = seed_config();
     cfg.suspicious_files[0].base_score = 4;           // credential access: 3 -> 4
     cfg.suspicious_files.pop_back();                  // staging area is gone
     cfg.suspicious_parents[0].modifier = 0;           // bash: +2 -> 0
@@ -509,7 +513,9 @@ TEST_CASE("reload: new rules, state kept, opens re-classified, tables resized", 
 }
 
 TEST_CASE("stats: every net event lands in exactly one outcome", "[correlator]") {
-    correlator c(seed_config());
+    config cfg = seed_config();
+    cfg.rate_limit_period = nanoseconds{0}; // the dedup outcome below (rate limiting: its own tests)
+    correlator c(cfg);
     shell_family(c, "systemd", "init");
     CHECK_FALSE(c.process(exec_ev(0s, 400, 1, "curl")));
     CHECK_FALSE(c.process(open_ev(1s, 200, "/etc/passwd")));   // sensitive
@@ -543,7 +549,7 @@ TEST_CASE("stats: every net event lands in exactly one outcome", "[correlator]")
     CHECK(j.at("alerts") == 1);
     CHECK(j.at("suppressed_dedup") == 1);
     CHECK(j.at("processes") == 6);
-    CHECK(j.size() == 49);
+    CHECK(j.size() == 58);
     CHECK(j.at("file_events") == 0);
     CHECK(j.at("identity_opens") == 0);
     CHECK(j.at("file_identity_evictions") == 0);
@@ -773,7 +779,9 @@ TEST_CASE("identity: a hard link to /etc/shadow matches by inode, and the alert 
 }
 
 TEST_CASE("identity: the path's own match wins a tie", "[correlator][identity]") {
-    correlator c(seed_config());
+    config cfg = seed_config();
+    cfg.rate_limit_period = nanoseconds{0}; // the same inode twice: one incident otherwise
+    correlator c(cfg);
     shell_family(c);
     // /etc/passwd and /etc/shadow are both "credential access" (3): a tie
     CHECK_FALSE(c.process(file_ev(0s, "/etc/shadow", 65024, 941)));
@@ -959,6 +967,307 @@ TEST_CASE("identity: a reload that makes the path the better match drops same_in
     REQUIRE(c.opens().opens_of(200));
     CHECK(c.opens().opens_of(200)->back().match.base_score == 9);
     CHECK(c.opens().opens_of(200)->back().same_inode_as.empty());
+}
+
+// ---------------------------------------------------------------------------
+// Rate limiting across a family (dedup.hpp, incident_table; docs/scoring.md step 4).
+
+namespace {
+
+config family_config(nanoseconds period = 60s) {
+    config c = seed_config();
+    c.family = family_policy{}; // every relation on, as the built-in rules
+    c.rate_limit_period = period;
+    return c;
+}
+
+event key_open(nanoseconds ts, pid_type pid, std::uint64_t ino = 77, std::string path = "/home/u/.ssh/id_rsa") {
+    return open_ev(ts, pid, std::move(path), ino);
+}
+
+// One iteration of `while true; do cat key | curl ...; done` in session 300:
+// cat (pid) reads the key, curl (pid + 1) in the same pipeline sends it.
+std::optional<alert> retry_iteration(correlator& c, nanoseconds t, pid_type pid, const char* addr = "127.0.0.1",
+                                     std::string_view sender = "curl") {
+    REQUIRE_FALSE(c.process(fork_ev(t, 300, pid)));
+    REQUIRE_FALSE(c.process(fork_ev(t, 300, pid + 1)));
+    REQUIRE_FALSE(c.process(sexec(t, pid, 300, 300, pid, "cat")));
+    event ex = sexec(t, pid + 1, 300, 300, pid, std::string(sender));
+    ex.as<exec_event>()->exe = "/usr/bin/" + std::string(sender);
+    REQUIRE_FALSE(c.process(ex));
+    REQUIRE_FALSE(c.process(key_open(t + 1ms, pid)));
+    REQUIRE_FALSE(c.process(exit_ev(t + 2ms, pid)));
+    auto a = c.process(net_ev(t + 3ms, pid + 1, addr, 8080));
+    (void)c.process(exit_ev(t + 4ms, pid + 1));
+    return a;
+}
+
+void session_300(correlator& c) {
+    REQUIRE_FALSE(c.process(sexec(0s, 250, 1, 250, 250, "sshd")));
+    REQUIRE_FALSE(c.process(sexec(0s, 300, 250, 300, 300, "bash")));
+}
+
+} // namespace
+
+TEST_CASE("rate limit: a retry loop of 1000 processes gives one alert and a summary of 999", "[correlator][rate]") {
+    correlator c(family_config());
+    session_300(c);
+    std::vector<alert> alerts;
+    std::vector<incident_summary> summaries;
+    for (int i = 0; i < 1000; ++i) {
+        if (auto a = retry_iteration(c, nanoseconds{i} * 10'000'000, 10000 + 2 * i)) alerts.push_back(*a);
+        for (auto& s : c.drain_summaries()) summaries.push_back(s);
+    }
+    REQUIRE(alerts.size() == 1);
+    CHECK(summaries.empty()); // the quiet period (60 s) is still running
+    const alert& a = alerts[0];
+    CHECK(a.relation == relation::sibling);
+    CHECK(a.incident == 1);
+    CHECK_FALSE(a.repeats);
+    CHECK(c.stats().alerts == 1);
+    CHECK(c.stats().suppressed_rate_limit == 999);
+    CHECK(c.stats().incidents_opened == 1);
+
+    // Event time passes the end of the quiet period: one summary.
+    const nanoseconds end = a.ts + 60s;
+    CHECK_FALSE(c.process(exec_ev(end, 5, 1, "noise")));
+    CHECK(c.drain_summaries().empty()); // exactly at the end: still inside (inclusive)
+    CHECK_FALSE(c.process(exec_ev(end + 1ns, 5, 1, "noise")));
+    summaries = c.drain_summaries();
+    REQUIRE(summaries.size() == 1);
+    const incident_summary& s = summaries[0];
+    CHECK(s.incident == 1);
+    CHECK(s.reason == summary_reason::quiet);
+    CHECK(s.ts == end);
+    CHECK(s.alert_ts == a.ts);
+    CHECK(s.quiet_until == end);
+    CHECK(s.scope == incident_scope::session);
+    CHECK(s.scope_id == 300);
+    CHECK(s.repeats.count == 999);
+    CHECK(s.repeats.processes == 999);
+    CHECK(s.repeats.destinations == 1);
+    CHECK(s.repeats.first == 10ms + 3ms);
+    CHECK(s.repeats.last == 9990ms + 3ms);
+    CHECK(s.repeats.max_score == a.score);
+    CHECK(s.repeats.max_severity == a.severity);
+    CHECK(s.subject.process == a.process);
+    CHECK(s.subject.path == "/home/u/.ssh/id_rsa");
+    CHECK(s.subject.ino == 77);
+    CHECK(s.last_destination == a.destination);
+    CHECK(c.stats().incident_summaries == 1);
+    CHECK(c.drain_summaries().empty()); // drained once
+
+    // The loop goes on after the quiet period: the next alert continues the
+    // incident and carries what was suppressed since the previous alert.
+    auto b = retry_iteration(c, end + 1s, 40000);
+    REQUIRE(b);
+    CHECK(b->incident == 1);
+    REQUIRE(b->repeats);
+    CHECK(*b->repeats == s.repeats);
+    CHECK_FALSE(retry_iteration(c, end + 2s, 40002));
+    // The next period counted 1: flushed at the end of the run.
+    c.flush_incidents();
+    summaries = c.drain_summaries();
+    REQUIRE(summaries.size() == 1);
+    CHECK(summaries[0].reason == summary_reason::flushed);
+    CHECK(summaries[0].repeats.count == 1);
+    CHECK(summaries[0].alert_ts == b->ts);
+    CHECK(summaries[0].ts == end + 2s + 4ms); // the newest event time
+}
+
+TEST_CASE("rate limit: a crawler to 1000 destinations gives one alert and a count", "[correlator][rate]") {
+    correlator c(family_config());
+    session_300(c);
+    REQUIRE_FALSE(c.process(sexec(0s, 400, 300, 300, 400, "crawler")));
+    REQUIRE_FALSE(c.process(key_open(0s, 400)));
+    std::uint64_t alerts = 0;
+    for (int i = 0; i < 1000; ++i) {
+        const std::string addr = "198.51.100." + std::to_string(i % 250);
+        if (c.process(net_ev(1ms * (i + 1), 400, addr.c_str(), static_cast<std::uint16_t>(1000 + i / 250))))
+            ++alerts;
+    }
+    CHECK(alerts == 1);
+    CHECK(c.stats().suppressed_rate_limit == 999);
+    c.flush_incidents();
+    auto s = c.drain_summaries();
+    REQUIRE(s.size() == 1);
+    CHECK(s[0].repeats.count == 999);
+    CHECK(s[0].repeats.destinations == 999);
+    CHECK(s[0].repeats.processes == 1);
+    CHECK(s[0].scope == incident_scope::session);
+
+    // Without a known session the scope is the process instance.
+    correlator d(family_config());
+    REQUIRE_FALSE(d.process(key_open(0s, 500)));
+    alerts = 0;
+    for (int i = 0; i < 100; ++i)
+        if (d.process(net_ev(1ms * (i + 1), 500, "203.0.113.5", static_cast<std::uint16_t>(2000 + i)))) ++alerts;
+    CHECK(alerts == 1);
+    d.flush_incidents();
+    s = d.drain_summaries();
+    REQUIRE(s.size() == 1);
+    CHECK(s[0].scope == incident_scope::process);
+    CHECK(s[0].scope_id == 500);
+    CHECK(s[0].repeats.destinations == 99);
+}
+
+TEST_CASE("rate limit: another secret, family, program or a higher severity alerts", "[correlator][rate]") {
+    correlator c(family_config());
+    session_300(c);
+    REQUIRE(retry_iteration(c, 0s, 1000));
+    CHECK_FALSE(retry_iteration(c, 1s, 1002));
+    // another secret (another inode), same family and program: its own incident
+    REQUIRE_FALSE(c.process(fork_ev(2s, 300, 1004)));
+    REQUIRE_FALSE(c.process(sexec(2s, 1004, 300, 300, 1004, "curl")));
+    REQUIRE_FALSE(c.process(key_open(2s, 1004, 78, "/home/u/.ssh/id_ed25519")));
+    auto other_secret = c.process(net_ev(2s + 1ms, 1004, "127.0.0.1", 8080));
+    REQUIRE(other_secret);
+    CHECK(other_secret->incident == 2);
+    // another program in the same family, same secret
+    auto other_program = retry_iteration(c, 3s, 1006, "127.0.0.1", "wget");
+    REQUIRE(other_program);
+    CHECK(other_program->incident == 3);
+    // another family (session 600), same secret and program
+    REQUIRE_FALSE(c.process(sexec(0s, 600, 250, 600, 600, "bash")));
+    REQUIRE_FALSE(c.process(sexec(4s, 1010, 600, 600, 1010, "curl")));
+    REQUIRE_FALSE(c.process(key_open(4s, 1010)));
+    auto other_family = c.process(net_ev(4s + 1ms, 1010, "127.0.0.1", 8080));
+    REQUIRE(other_family);
+    CHECK(other_family->incident == 4);
+    // the same secret without an inode is keyed by its path
+    REQUIRE_FALSE(c.process(sexec(5s, 1012, 300, 300, 1012, "curl")));
+    REQUIRE_FALSE(c.process(open_ev(5s, 1012, "/home/u/.ssh/id_rsa", 0)));
+    auto by_path = c.process(net_ev(5s + 1ms, 1012, "127.0.0.1", 8080));
+    REQUIRE(by_path);
+    CHECK(by_path->incident == 5);
+    CHECK_FALSE(c.process(net_ev(5s + 2ms, 1012, "127.0.0.1", 8081)));
+
+    // An escalation (a higher severity than alerted in the period) alerts,
+    // with the repeats so far, and its period's summary says "escalated".
+    config cfg = family_config();
+    cfg.severity_high = 9;
+    correlator e(cfg);
+    session_300(e);
+    auto first = retry_iteration(e, 0s, 1000); // 3 + parent bash 2 + grandparent sshd 3 = 8: MEDIUM
+    REQUIRE(first);
+    CHECK(first->score == 8);
+    CHECK(first->severity == severity::medium);
+    CHECK_FALSE(retry_iteration(e, 1s, 1002));
+    // curl under sshd under sshd, same session, secret and program: 3 + 3 + 3 = 9, HIGH
+    REQUIRE_FALSE(e.process(sexec(2s, 1100, 250, 300, 1100, "sshd")));
+    event ex = sexec(2s, 1101, 1100, 300, 1101, "curl");
+    ex.as<exec_event>()->exe = "/usr/bin/curl";
+    REQUIRE_FALSE(e.process(ex));
+    REQUIRE_FALSE(e.process(key_open(2s, 1101)));
+    auto esc = e.process(net_ev(2s + 1ms, 1101, "127.0.0.1", 8080));
+    REQUIRE(esc);
+    CHECK(esc->severity == severity::high);
+    CHECK(esc->incident == first->incident);
+    REQUIRE(esc->repeats);
+    CHECK(esc->repeats->count == 1);
+    auto s = e.drain_summaries();
+    REQUIRE(s.size() == 1);
+    CHECK(s[0].reason == summary_reason::escalated);
+    CHECK(s[0].repeats.count == 1);
+    // after the escalation, MEDIUM repeats are counted again
+    CHECK_FALSE(retry_iteration(e, 3s, 1004));
+    CHECK(e.stats().alerts == 2);
+}
+
+TEST_CASE("rate limit: a quiet period with nothing suppressed ends the incident", "[correlator][rate]") {
+    correlator c(family_config(10s));
+    session_300(c);
+    auto a = retry_iteration(c, 0s, 1000);
+    REQUIRE(a);
+    auto b = retry_iteration(c, 20s, 1002); // after the period: nothing was counted
+    REQUIRE(b);
+    CHECK(b->incident == 2);
+    CHECK_FALSE(b->repeats);
+    CHECK(c.drain_summaries().empty());
+    CHECK(c.stats().incident_summaries == 0);
+    // idle incidents are forgotten one period after their summary
+    CHECK_FALSE(retry_iteration(c, 21s, 1004));
+    CHECK_FALSE(c.process(exec_ev(31s, 5, 1, "noise")));
+    CHECK(c.drain_summaries().size() == 1);
+    CHECK(c.stats().incidents == 1); // idle until 40 s + 3 ms
+    CHECK_FALSE(c.process(exec_ev(42s, 5, 1, "noise")));
+    CHECK(c.stats().incidents == 0);
+    auto d = retry_iteration(c, 43s, 1006);
+    REQUIRE(d);
+    CHECK(d->incident == 3);
+    CHECK_FALSE(d->repeats);
+}
+
+TEST_CASE("rate limit off: every process alerts, as the per-process dedup allows", "[correlator][rate]") {
+    correlator c(family_config(0s));
+    session_300(c);
+    int alerts = 0;
+    for (int i = 0; i < 50; ++i)
+        if (auto a = retry_iteration(c, 100ms * i, 10000 + 2 * i)) {
+            ++alerts;
+            CHECK(a->incident == 0);
+        }
+    CHECK(alerts == 50);
+    c.flush_incidents();
+    CHECK(c.drain_summaries().empty());
+    CHECK(c.stats().suppressed_rate_limit == 0);
+}
+
+TEST_CASE("rate limit: bounded by max_dedup_entries; an evicted incident's counts are summarized",
+          "[correlator][rate]") {
+    config cfg = family_config();
+    cfg.limits.max_dedup_entries = 10;
+    correlator c(cfg);
+    REQUIRE_FALSE(c.process(sexec(0s, 250, 1, 250, 250, "sshd")));
+    std::uint64_t alerts = 0;
+    std::uint64_t summarized = 0;
+    for (std::uint32_t i = 0; i < 100; ++i) {
+        const std::uint32_t sid = 1000 + 10 * i;
+        const nanoseconds t = 10ms * i;
+        REQUIRE_FALSE(c.process(sexec(t, sid, 250, sid, sid, "curl")));
+        REQUIRE_FALSE(c.process(key_open(t, sid)));
+        if (c.process(net_ev(t + 1ms, sid, "127.0.0.1", 8080))) ++alerts;
+        CHECK_FALSE(c.process(net_ev(t + 2ms, sid, "127.0.0.1", 8081))); // counted
+        for (const auto& s : c.drain_summaries()) {
+            CHECK(s.reason == summary_reason::evicted);
+            CHECK(s.repeats.count == 1);
+            ++summarized;
+        }
+        REQUIRE(c.incidents().size() <= 10);
+    }
+    CHECK(alerts == 100);
+    CHECK(summarized == 90);
+    CHECK(c.stats().incident_evictions == 90);
+    CHECK(c.stats().incidents_peak == 10);
+    CHECK(c.stats().incidents_capacity == 10);
+    const auto j = to_json(c.stats());
+    CHECK(j.at("incident_evictions") == 90);
+    CHECK(j.at("suppressed_rate_limit") == 100);
+    c.flush_incidents();
+    CHECK(c.drain_summaries().size() == 10);
+}
+
+TEST_CASE("rate limit: reload keeps incidents; turning it off flushes them", "[correlator][rate]") {
+    correlator c(family_config());
+    session_300(c);
+    REQUIRE(retry_iteration(c, 0s, 1000));
+    CHECK_FALSE(retry_iteration(c, 1s, 1002));
+    config cfg = family_config(30s);
+    c.reload(cfg);
+    CHECK(c.drain_summaries().empty());
+    CHECK_FALSE(retry_iteration(c, 2s, 1004)); // same incident, still quiet
+    cfg.limits.max_dedup_entries = 1;
+    c.reload(cfg);
+    CHECK(c.incidents().capacity() == 1);
+    CHECK_FALSE(retry_iteration(c, 3s, 1006));
+    c.reload(family_config(0s)); // off: the running period ends, summarized
+    auto s = c.drain_summaries();
+    REQUIRE(s.size() == 1);
+    CHECK(s[0].repeats.count == 3);
+    CHECK(s[0].reason == summary_reason::flushed);
+    CHECK(retry_iteration(c, 4s, 1008));
+    CHECK(retry_iteration(c, 5s, 1010));
+    CHECK(c.stats().reloads == 3);
 }
 
 // ---------------------------------------------------------------------------

@@ -275,6 +275,11 @@ struct config {
     struct limits limits;
     family_policy family;                            // extension: family correlation
     std::vector<trusted_binary> trusted_binaries;    // extension: opens that do not count
+    // extension: rate limiting of repeated alerts (dedup.hpp, incident_table):
+    // one alert per incident (same secret, same family scope, same sending
+    // program), the repeats within this quiet period counted and summarized.
+    // 0: off (only the seed's per-process dedup applies).
+    nanoseconds rate_limit_period = std::chrono::seconds{60};
 
     [[nodiscard]] severity classify(int score) const noexcept {
         if (score >= severity_high) return severity::high;
@@ -540,10 +545,10 @@ using key_list = std::span<const std::string_view>;
 
 // ---------------------------------------------------------------------------
 
-inline constexpr std::array<std::string_view, 10> root_keys = {
+inline constexpr std::array<std::string_view, 11> root_keys = {
     "window_duration", "suspicious_files", "suspicious_parents", "legit_parents",
     "whitelist",       "severity_thresholds", "alert_threshold", "limits", "family",
-    "trusted_binaries",
+    "rate_limit", "trusted_binaries",
 };
 
 // 64 lowercase hexadecimal digits.
@@ -942,6 +947,24 @@ parse_trusted(const json& v, const std::string& path, const std::vector<file_cat
             c.family[r] = family_rule{true, static_cast<int>(*m)};
         }
     }
+    if (const json* v = find_key(root, "rate_limit")) {
+        // `rate_limit: false` turns it off; `rate_limit: {period: S}` sets the quiet period.
+        if (v->is_boolean()) {
+            if (v->get<bool>())
+                return config_fail("rate_limit", "expected a mapping such as {period: 60}, or false to turn rate "
+                                                 "limiting off, got true");
+            c.rate_limit_period = nanoseconds{0};
+        } else if (!v->is_null()) {
+            static constexpr std::array<std::string_view, 1> keys = {"period"};
+            auto rl = get_object(*v, "rate_limit", keys);
+            if (!rl) return tl::unexpected(rl.error());
+            if (const json* x = find_key(**rl, "period")) {
+                auto p = parse_window(*x, "rate_limit.period");
+                if (!p) return tl::unexpected(p.error());
+                c.rate_limit_period = *p;
+            }
+        }
+    }
     return c;
 }
 
@@ -1092,6 +1115,12 @@ inline std::optional<ip_network> ip_network::parse(std::string_view text) {
         trusted.push_back(std::move(e));
     }
     j["trusted_binaries"] = std::move(trusted);
+    if (c.rate_limit_period.count() == 0)
+        j["rate_limit"] = false;
+    else if (c.rate_limit_period.count() % ns_per_s == 0)
+        j["rate_limit"] = {{"period", c.rate_limit_period.count() / ns_per_s}};
+    else
+        j["rate_limit"] = {{"period", static_cast<double>(c.rate_limit_period.count()) / 1e9}};
     return j;
 }
 

@@ -18,8 +18,15 @@
 //      3. score = best base_score (ties: most recent open)
 //               + modifiers of P's parent + modifiers of P's grandparent
 //         score < alert_threshold                  -> no alert (below_threshold)
-//      4. same (pid, addr, port, protocol) alerted within window -> suppressed_dedup
-//      5. otherwise one alert, severity = config::classify(score).
+//      4. rate limit (dedup.hpp, incident_table): a repeat of an alerted
+//         incident (same secret, family scope and sending program) within
+//         its quiet period, not more severe         -> suppressed_rate_limit (counted)
+//      5. same (pid, addr, port, protocol) alerted within window -> suppressed_dedup
+//      6. otherwise one alert, severity = config::classify(score), with its
+//         incident id and the repeats suppressed since its previous alert.
+//    Ended quiet periods that counted repeats become incident_summary
+//    records: drain_summaries() after each process()/expire(), and
+//    flush_incidents() at the end of a run.
 //  * housekeeping runs from event time: whenever the newest event time has
 //    advanced by max(window / 2, 1 ms) since the last run, expire(ev.ts).
 //
@@ -507,6 +514,7 @@ struct correlator_stats {
     std::uint64_t uncorrelated_net = 0; // no sensitive open of the process within the window
     std::uint64_t below_threshold = 0;
     std::uint64_t suppressed_dedup = 0;
+    std::uint64_t suppressed_rate_limit = 0; // repeats of an incident inside its quiet period (counted, summarized)
     // alerts by relation of the reader to the sender
     std::uint64_t alerts_self = 0;
     std::uint64_t alerts_ancestor = 0;
@@ -525,6 +533,11 @@ struct correlator_stats {
     std::uint64_t session_evictions = 0;      // sessions dropped from the family index for capacity
     std::uint64_t session_openers_dropped = 0; // openers over session_openers::max_per_session
     std::uint64_t file_identity_evictions = 0; // file identities dropped for capacity
+    std::uint64_t incidents_opened = 0;             // rate limiting: incidents opened by an alert
+    std::uint64_t incident_summaries = 0;           // summaries produced (quiet periods that counted repeats)
+    std::uint64_t incident_summaries_dropped = 0;   // summaries dropped undrained (over the incident capacity)
+    std::uint64_t incident_evictions = 0;           // incidents dropped for capacity (their counts summarized)
+    std::uint64_t incident_mark_evictions = 0;      // destination/sender marks dropped: counts may be high
     std::uint64_t housekeeping_runs = 0; // expire() calls, explicit or from event time
     std::uint64_t reloads = 0;
     // gauges: current sizes, their high-water marks, and capacities
@@ -540,6 +553,9 @@ struct correlator_stats {
     std::size_t file_identities = 0;
     std::size_t file_identities_peak = 0;
     std::size_t file_identities_capacity = 0;
+    std::size_t incidents = 0; // rate limiting: incidents in a quiet period or idle after one
+    std::size_t incidents_peak = 0;
+    std::size_t incidents_capacity = 0;
 
     friend bool operator==(const correlator_stats&, const correlator_stats&) = default;
 };
@@ -566,6 +582,7 @@ struct correlator_stats {
         {"uncorrelated_net", s.uncorrelated_net},
         {"below_threshold", s.below_threshold},
         {"suppressed_dedup", s.suppressed_dedup},
+        {"suppressed_rate_limit", s.suppressed_rate_limit},
         {"alerts_self", s.alerts_self},
         {"alerts_ancestor", s.alerts_ancestor},
         {"alerts_descendant", s.alerts_descendant},
@@ -582,6 +599,11 @@ struct correlator_stats {
         {"session_evictions", s.session_evictions},
         {"session_openers_dropped", s.session_openers_dropped},
         {"file_identity_evictions", s.file_identity_evictions},
+        {"incidents_opened", s.incidents_opened},
+        {"incident_summaries", s.incident_summaries},
+        {"incident_summaries_dropped", s.incident_summaries_dropped},
+        {"incident_evictions", s.incident_evictions},
+        {"incident_mark_evictions", s.incident_mark_evictions},
         {"housekeeping_runs", s.housekeeping_runs},
         {"reloads", s.reloads},
         {"processes", s.processes},
@@ -596,6 +618,9 @@ struct correlator_stats {
         {"file_identities", s.file_identities},
         {"file_identities_peak", s.file_identities_peak},
         {"file_identities_capacity", s.file_identities_capacity},
+        {"incidents", s.incidents},
+        {"incidents_peak", s.incidents_peak},
+        {"incidents_capacity", s.incidents_capacity},
     };
 }
 
@@ -607,7 +632,8 @@ public:
           opens_(rules_.source().limits.max_tracked_openers, rules_.source().limits.max_opens_per_process),
           dedup_(rules_.source().limits.max_dedup_entries),
           sessions_(rules_.source().limits.max_tracked_openers),
-          identities_(rules_.source().limits.max_file_identities) {
+          identities_(rules_.source().limits.max_file_identities),
+          incidents_(rules_.source().limits.max_dedup_entries) {
         sync_stats();
     }
 
@@ -617,6 +643,11 @@ public:
     // Feeds one event; returns the alert it completes, if any.
     [[nodiscard]] std::optional<alert> process(const event& ev) {
         ++stats_.events;
+        newest_ts_ = std::max(newest_ts_, ev.ts);
+        // Quiet periods that ran out before this event end first, so their
+        // summaries come before anything this event causes (event time:
+        // a replay ends them at the same points).
+        incidents_.close_due(ev.ts, rules_.source().rate_limit_period);
         std::optional<alert> out;
         switch (ev.kind()) {
         case event_kind::exec: on_exec(ev); break;
@@ -639,6 +670,7 @@ public:
         opens_.expire(now, w);
         dedup_.expire(now, w);
         sessions_.expire(now, w);
+        incidents_.close_due(now, rules_.source().rate_limit_period);
         ++stats_.housekeeping_runs;
         last_housekeeping_ = last_housekeeping_ ? std::max(*last_housekeeping_, now) : now;
         sync_stats();
@@ -647,6 +679,22 @@ public:
     // expire(clock.now()) when constructed with a clock; otherwise nothing.
     void tick() {
         if (clock_ != nullptr) expire(clock_->now());
+    }
+
+    // Summaries of quiet periods that ended (rate limiting), oldest first,
+    // since the last call. Call after process(), expire() or tick(), and
+    // print them before the alert process() returned.
+    [[nodiscard]] std::vector<incident_summary> drain_summaries() {
+        auto out = incidents_.drain();
+        sync_stats();
+        return out;
+    }
+
+    // Ends every running quiet period at the newest event time, queueing a
+    // summary for each that counted repeats (end of a replay, sensor stop).
+    void flush_incidents() {
+        incidents_.flush(newest_ts_, rules_.source().rate_limit_period);
+        sync_stats();
     }
 
     // New rules; processes, recent opens (re-classified under the new rules),
@@ -666,6 +714,10 @@ public:
         sessions_.set_capacity(l.max_tracked_openers);
         identities_.set_capacity(l.max_file_identities);
         identities_.reclassify(rules_);
+        // Incidents are kept; the new period applies from now on. Rate
+        // limiting turned off ends the running periods (summarized).
+        if (rules_.source().rate_limit_period.count() == 0) incidents_.flush(newest_ts_, nanoseconds{0});
+        incidents_.set_capacity(l.max_dedup_entries, rules_.source().rate_limit_period);
         ++stats_.reloads;
         sync_stats();
     }
@@ -678,6 +730,7 @@ public:
     [[nodiscard]] const recent_opens& opens() const noexcept { return opens_; }
     [[nodiscard]] const dedup_table& dedup() const noexcept { return dedup_; }
     [[nodiscard]] const file_identities& identities() const noexcept { return identities_; }
+    [[nodiscard]] const incident_table& incidents() const noexcept { return incidents_; }
 
 private:
     [[nodiscard]] nanoseconds housekeeping_interval() const noexcept {
@@ -833,6 +886,18 @@ private:
             ++stats_.below_threshold;
             return std::nullopt;
         }
+        // Rate limiting: one alert per incident per quiet period.
+        const nanoseconds period = cfg.rate_limit_period;
+        const alert::destination_info dest{n.op, n.protocol, n.addr, n.port};
+        incident_key ik;
+        if (period.count() > 0) {
+            ik = incident_key_of(p, *best);
+            if (incidents_.suppress(ik, ev.ts, score, cfg.classify(score), ev.pid, processes_.generation(ev.pid), dest,
+                                    period)) {
+                ++stats_.suppressed_rate_limit;
+                return std::nullopt;
+            }
+        }
         if (dedup_.suppress(dedup_key{ev.pid, n.addr, n.port, n.protocol, processes_.generation(ev.pid)}, ev.ts,
                             cfg.window)) {
             ++stats_.suppressed_dedup;
@@ -873,8 +938,42 @@ private:
         case relation::sibling: ++stats_.alerts_sibling; break;
         case relation::session: ++stats_.alerts_session; break;
         }
+        if (period.count() > 0) {
+            auto o = incidents_.record_alert(
+                ik, ev.ts, a.severity, incident_subject{a.process, a.file.path, a.file.dev, a.file.ino, a.file.category},
+                dest, period);
+            a.incident = o.id;
+            a.repeats = std::move(o.repeats);
+        }
         ++stats_.alerts;
         return a;
+    }
+
+    // The incident of an alert-worthy network event of p whose best open is
+    // o: the sender's session (sid > 1: the family boundary) or else the
+    // process instance; the file's (dev, ino), else its path, and its
+    // category; the sender's
+    // executable path (its comm when unknown).
+    [[nodiscard]] incident_key incident_key_of(const process_info& p, const sensitive_open& o) const {
+        incident_key k;
+        if (in_family_session(p)) {
+            k.scope = incident_scope::session;
+            k.scope_id = p.sid;
+        } else {
+            k.scope = incident_scope::process;
+            k.scope_id = p.pid;
+            k.generation = processes_.generation(p.pid);
+        }
+        if (o.dev != 0 && o.ino != 0) {
+            k.dev = o.dev;
+            k.ino = o.ino;
+        } else {
+            k.path_hash = detail::hash_text(o.path);
+        }
+        k.category_hash = detail::hash_text(rules_.category_name(o.match.category));
+        k.program_hash = detail::hash_text(p.exe.empty() ? std::string_view(p.comm) : std::string_view(p.exe));
+        if (p.exe.empty()) k.program_hash = ~k.program_hash; // a comm never equals an exe path
+        return k;
     }
 
     // The sender and its ancestors up to its session leader (as
@@ -932,6 +1031,14 @@ private:
         stats_.file_identities = identities_.size();
         stats_.file_identities_peak = std::max(stats_.file_identities_peak, stats_.file_identities);
         stats_.file_identities_capacity = identities_.capacity();
+        stats_.incidents_opened = incidents_.opened_incidents();
+        stats_.incident_summaries = incidents_.summaries();
+        stats_.incident_summaries_dropped = incidents_.summaries_dropped();
+        stats_.incident_evictions = incidents_.evictions();
+        stats_.incident_mark_evictions = incidents_.mark_evictions();
+        stats_.incidents = incidents_.size();
+        stats_.incidents_peak = std::max(stats_.incidents_peak, stats_.incidents);
+        stats_.incidents_capacity = incidents_.capacity();
     }
 
     rule_set rules_;
@@ -941,6 +1048,8 @@ private:
     dedup_table dedup_;
     session_openers sessions_;
     file_identities identities_;
+    incident_table incidents_;
+    nanoseconds newest_ts_{0}; // the newest event time seen (flush_incidents)
     std::vector<const process_info*> chain_;        // scratch: the sender's session ancestors
     std::vector<const process_info*> reader_chain_; // scratch: a reader's session ancestors
     correlator_stats stats_;
