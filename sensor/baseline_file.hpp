@@ -51,9 +51,13 @@ public:
     [[nodiscard]] bool learning() const noexcept { return opts_.learn.has_value(); }
     [[nodiscard]] bool applying() const noexcept { return opts_.apply.has_value(); }
 
-    // Learning sees every correlation: the rules' alert_threshold becomes 0.
+    // Learning sees every correlation: the rules' alert_threshold becomes
+    // 0, and rate limiting is off (a rate-limited repeat would go unlearned,
+    // and its summaries would be printed).
     void adjust(config& cfg) const {
-        if (learning()) cfg.alert_threshold = 0;
+        if (!learning()) return;
+        cfg.alert_threshold = 0;
+        cfg.rate_limit_period = nanoseconds{0};
     }
 
     // An alert of the correlator. Learning: learned, never emitted (false).

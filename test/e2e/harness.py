@@ -217,8 +217,8 @@ class Sensor:
                 raise Failure(f"stdout line is not JSON ({e}): {line!r}")
             check(isinstance(a, dict), f"stdout line is not a JSON object: {line!r}")
             out.append(a)
-        if pid is not None:
-            out = [a for a in out if a.get("process", {}).get("pid") == pid]
+        if pid is not None:  # the alerts of that process (rate-limit summary lines are not alerts)
+            out = [a for a in out if a.get("type") != "summary" and a.get("process", {}).get("pid") == pid]
         return out
 
     def wait_alert(self, pid, timeout=ALERT_TIMEOUT):

@@ -164,6 +164,7 @@ TEST_CASE("session: learn merges into the file; apply quiets what was learned", 
         config c = cfg;
         s->adjust(c);
         CHECK(c.alert_threshold == 0);
+        CHECK(c.rate_limit_period == nanoseconds{0});
         alert a = sample(8080);
         CHECK_FALSE(s->admit(a, cfg)); // learning emits nothing
         auto done = s->finish();
@@ -188,6 +189,7 @@ TEST_CASE("session: learn merges into the file; apply quiets what was learned", 
         config c = cfg;
         s->adjust(c);
         CHECK(c.alert_threshold == cfg.alert_threshold);
+        CHECK(c.rate_limit_period == cfg.rate_limit_period);
         alert seen = sample(9090, std::string(64, 'b'));
         CHECK_FALSE(s->admit(seen, cfg));
         alert changed = sample(9090);
