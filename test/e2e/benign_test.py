@@ -849,25 +849,5 @@ def case_attack_shadow_builtin():
 
 # --------------------------------------------------------------------------- driver
 
-def main():
-    global BW, ROOT
-    if len(sys.argv) != 4:
-        sys.exit(__doc__)
-    BW, ROOT, case = os.path.abspath(sys.argv[1]), sys.argv[2], sys.argv[3]
-    fn = globals().get("case_" + case)
-    if fn is None:
-        sys.exit(f"benign_test: no case {case!r}")
-    if not os.path.exists(BW):
-        h.skip_or_fail(f"{BW} is not built")
-    t0 = time.monotonic()
-    try:
-        fn()
-    except AssertionError as e:
-        print(f"FAIL {case}: {e}")
-        return 1
-    print(f"ok {case} ({time.monotonic() - t0:.1f} s)")
-    return 0
-
-
 if __name__ == "__main__":
-    sys.exit(main())
+    sys.exit(h.run_cases(globals(), __doc__, "benign_test"))

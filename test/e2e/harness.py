@@ -691,3 +691,28 @@ class Learner(Sensor):
             args += ["--config", config]
         self.args = args + list(extra)
         self.baseline = baseline
+
+
+def run_cases(module, doc, name):
+    """The driver of every e2e test file: `NAME.py BARBWIRE SOURCE_ROOT CASE`.
+
+    Sets the module's BW (absolute) and ROOT, runs its function case_CASE,
+    prints "ok CASE (N s)" or "FAIL CASE: why" and returns the exit status;
+    a missing binary skips (or fails under CI=true) through skip_or_fail."""
+    if len(sys.argv) != 4:
+        sys.exit(doc)
+    bw, root, case = os.path.abspath(sys.argv[1]), sys.argv[2], sys.argv[3]
+    module["BW"], module["ROOT"] = bw, root
+    fn = module.get("case_" + case)
+    if fn is None:
+        sys.exit(f"{name}: no case {case!r}")
+    if not os.path.exists(bw):
+        skip_or_fail(f"{bw} is not built")
+    t0 = time.monotonic()
+    try:
+        fn()
+    except AssertionError as e:
+        print(f"FAIL {case}: {e}")
+        return 1
+    print(f"ok {case} ({time.monotonic() - t0:.1f} s)")
+    return 0
