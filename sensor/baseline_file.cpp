@@ -159,6 +159,7 @@ result<baseline_session> baseline_session::open(const baseline_options& opts) {
         auto b = read_baseline_file(*opts.apply);
         if (!b) return tl::unexpected(b.error());
         s.loaded_ = std::move(*b);
+        s.loaded_entries_ = s.loaded_.size();
     } else if (opts.learn) {
         auto b = read_baseline_file_or_empty(*opts.learn);
         if (!b) return tl::unexpected(b.error());
@@ -175,25 +176,18 @@ result<baseline_session> baseline_session::open(const baseline_options& opts) {
     return s;
 }
 
-bool baseline_session::admit(alert& a, const config& cfg) {
-    if (learning()) {
-        ++correlations_;
-        (void)learned_.learn(a);
-        return false;
-    }
-    if (!applying()) return true;
-    const bool keep = loaded_.apply(a, opts_.mode, cfg);
-    switch (a.baseline) {
-    case baseline_verdict::seen: ++seen_; break;
-    case baseline_verdict::changed_binary: ++changed_; break;
-    case baseline_verdict::new_behaviour: ++new_; break;
-    case baseline_verdict::none: break;
-    }
-    if (!keep) ++quieted_;
-    return keep;
+void baseline_session::attach(correlator& corr) {
+    if (applying()) corr.set_baseline(std::move(loaded_), opts_.mode);
 }
 
-check_result<std::optional<std::string>> baseline_session::finish() {
+bool baseline_session::admit(const alert& a) {
+    if (!learning()) return true;
+    ++correlations_;
+    (void)learned_.learn(a);
+    return false;
+}
+
+check_result<std::optional<std::string>> baseline_session::finish(const correlator_stats& st) {
     if (learning()) {
         const std::string& path = *opts_.learn;
         // Merge into what the file holds now (it may have changed while learning).
@@ -217,10 +211,10 @@ check_result<std::optional<std::string>> baseline_session::finish() {
         return std::optional<std::string>(std::move(s));
     }
     if (applying()) {
-        return std::optional<std::string>("baseline " + *opts_.apply + ": " + std::to_string(seen_) + " seen (" +
-                                          std::to_string(quieted_) + " " +
+        return std::optional<std::string>("baseline " + *opts_.apply + ": " + std::to_string(st.baseline_seen) +
+                                          " seen (" + std::to_string(st.suppressed_baseline) + " " +
                                           (opts_.mode == baseline_mode::suppress ? "suppressed" : "down-scored below the threshold") +
-                                          "), " + std::to_string(new_) + " new, " + std::to_string(changed_) +
+                                          "), " + std::to_string(st.baseline_new) + " new, " + std::to_string(st.baseline_changed) +
                                           " changed binary");
     }
     return std::optional<std::string>{};
@@ -229,7 +223,7 @@ check_result<std::optional<std::string>> baseline_session::finish() {
 std::string baseline_session::describe() const {
     if (learning()) return ", learning into " + *opts_.learn;
     if (applying())
-        return ", baseline: " + *opts_.apply + " (" + plural(loaded_.size(), "entry", "entries") + ", " +
+        return ", baseline: " + *opts_.apply + " (" + plural(loaded_entries_, "entry", "entries") + ", " +
                std::string(to_string(opts_.mode)) + ")";
     return {};
 }

@@ -10,6 +10,7 @@
 #include <string_view>
 
 #include <barbwire/baseline.hpp>
+#include <barbwire/correlator.hpp>
 
 #include "preflight.hpp"
 
@@ -60,15 +61,20 @@ public:
         cfg.rate_limit_period = nanoseconds{0};
     }
 
+    // Applying: hands the loaded baseline to the correlator, which applies
+    // it to every correlation before rate limiting (correlator.hpp, step
+    // 3b), so a quieted correlation opens no incident and is never
+    // summarized. Call once, before the first event.
+    void attach(correlator& corr);
+
     // An alert of the correlator. Learning: learned, never emitted (false).
-    // Applying: the verdict is recorded in `a`; false when the baseline
-    // quiets it. Otherwise: true.
-    [[nodiscard]] bool admit(alert& a, const config& cfg);
+    // Otherwise: true (the correlator already applied the baseline).
+    [[nodiscard]] bool admit(const alert& a);
 
     // learn: merges what was learned into the file (atomically) and returns
-    // the summary line; run/replay: the summary of what the baseline did;
-    // nothing without a baseline.
-    [[nodiscard]] check_result<std::optional<std::string>> finish();
+    // the summary line; run/replay: the summary of what the baseline did,
+    // from the correlator's counters; nothing without a baseline.
+    [[nodiscard]] check_result<std::optional<std::string>> finish(const correlator_stats& st);
 
     // For the ready line: ", baseline: FILE (N entries, suppress)" or ", learning into FILE".
     [[nodiscard]] std::string describe() const;
@@ -76,10 +82,10 @@ public:
 private:
     explicit baseline_session(baseline_options opts) : opts_(std::move(opts)) {}
     baseline_options opts_;
-    baseline loaded_;  // the file applied, or (learn) its content at start
+    baseline loaded_;  // the file to apply (until attach), or (learn) its content at start
+    std::size_t loaded_entries_ = 0;
     baseline learned_; // learn: what this run saw
     std::uint64_t correlations_ = 0;
-    std::uint64_t seen_ = 0, quieted_ = 0, new_ = 0, changed_ = 0;
 };
 
 } // namespace barbwire::sensor

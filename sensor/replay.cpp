@@ -65,6 +65,7 @@ int run_replay(const replay_options& opts) {
     }
 
     correlator corr(std::move(*cfg));
+    bls->attach(corr); // --baseline: applied inside the correlator, before rate limiting
     trace_reader reader;
     std::uint64_t events = 0;
     std::uint64_t bad = 0;
@@ -81,10 +82,7 @@ int run_replay(const replay_options& opts) {
             // summaries of quiet periods that ended before this event come first
             for (const auto& s : corr.drain_summaries())
                 if (!out->write(s)) write_failed = true;
-            if (a) {
-                if (!bls->admit(*a, corr.rules())) continue; // quieted by the baseline
-                if (!out->write(*a)) write_failed = true;
-            }
+            if (a && !out->write(*a)) write_failed = true;
         }
     };
 
@@ -112,7 +110,7 @@ int run_replay(const replay_options& opts) {
     if (bad > opts.max_errors_shown) {
         errln(name + ": " + std::to_string(bad - opts.max_errors_shown) + " more malformed lines not shown");
     }
-    if (auto b = bls->finish(); b && *b && opts.stats) errln(**b);
+    if (auto b = bls->finish(corr.stats()); b && *b && opts.stats) errln(**b);
     if (opts.stats) {
         nlohmann::json s = to_json(corr.stats());
         s["trace_events"] = events;

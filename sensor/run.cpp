@@ -258,6 +258,7 @@ int run_sensor(const run_options& opts) {
     // 2. The correlator, with the clock the kernel stamps events with.
     const monotonic_clock clk;
     correlator corr(std::move(*cfg), clk);
+    bls->attach(corr); // run --baseline: applied inside the correlator, before rate limiting
     const std::string rules_name = opts.config ? *opts.config : std::string("built-in");
 
     // 3. Load and attach. From here on every new process is seen as events.
@@ -316,7 +317,7 @@ int run_sensor(const run_options& opts) {
     // An alert to standard output and --output. A closed standard output
     // stops the sensor; a failing --output file is reported once.
     const auto emit = [&](alert& a) {
-        if (!bls->admit(a, corr.rules())) return; // learned, or quieted by the baseline
+        if (!bls->admit(a)) return; // learn: learned, not printed
         ++counts.alerts;
         if (!out->write(a)) {
             if (std::ferror(stdout)) {
@@ -529,7 +530,7 @@ int run_sensor(const run_options& opts) {
               plural(named_reported, "named-file identity", "named-file identities") + ", " +
               std::to_string(counts.events) + " events) to " + writer->path());
     }
-    if (auto b = bls->finish(); !b) {
+    if (auto b = bls->finish(corr.stats()); !b) {
         errln(b.error());
         rc = 1;
     } else if (*b) {

@@ -442,3 +442,87 @@ TEST_CASE("learning with threshold 0 sees correlations below the alert threshold
     CHECK(changed[0].baseline == baseline_verdict::changed_binary);
     CHECK(changed[0].score == sum(changed[0]));
 }
+
+TEST_CASE("the correlator applies the baseline before rate limiting", "[baseline][correlator]") {
+    const config cfg = rules();
+    REQUIRE(cfg.rate_limit_period.count() > 0);
+    correlator learner(cfg);
+    baseline b;
+    for (const alert& a : feed(learner, story(0s, sha_a, "/etc/shadow", "127.0.0.1", 8080))) (void)b.learn(a);
+    REQUIRE(b.size() == 1);
+
+    correlator live(cfg);
+    live.set_baseline(b, baseline_mode::suppress);
+    REQUIRE(live.applied_baseline() != nullptr);
+    // the learned correlation, then a retry loop of it: never an alert, and no
+    // incident is opened, so no rate-limit summary can follow
+    CHECK(feed(live, story(100s, sha_a, "/etc/shadow", "127.0.0.1", 8080)).empty());
+    for (int i = 0; i < 20; ++i) CHECK_FALSE(live.process(connect_ev(102s + i * 100ms, 200, "127.0.0.1", 8080)));
+    CHECK(live.stats().suppressed_baseline == 21);
+    CHECK(live.stats().baseline_seen == 21);
+    CHECK(live.stats().incidents_opened == 0);
+    CHECK(live.stats().suppressed_rate_limit == 0);
+    live.flush_incidents();
+    CHECK(live.drain_summaries().empty());
+
+    // a new destination class alerts (verdict new) and is rate limited as usual
+    auto fresh = live.process(connect_ev(103s, 200, "203.0.113.5", 443));
+    REQUIRE(fresh);
+    CHECK(fresh->baseline == baseline_verdict::new_behaviour);
+    CHECK(live.stats().baseline_new == 1);
+    CHECK(to_json(*fresh)["baseline"] == "new");
+    CHECK_FALSE(live.process(connect_ev(103500ms, 200, "203.0.113.5", 443)));
+    CHECK(live.stats().suppressed_rate_limit == 1);
+
+    // a reload keeps the baseline
+    live.reload(cfg);
+    CHECK(feed(live, story(200s, sha_a, "/etc/shadow", "127.0.0.1", 8080)).empty());
+    CHECK(live.stats().suppressed_baseline == 22);
+
+    // without a baseline the same events alert, with no verdict
+    correlator bare(cfg);
+    auto plain = feed(bare, story(100s, sha_a, "/etc/shadow", "127.0.0.1", 8080));
+    REQUIRE(plain.size() == 1);
+    CHECK(plain[0].baseline == baseline_verdict::none);
+    CHECK_FALSE(to_json(plain[0]).contains("baseline"));
+}
+
+TEST_CASE("the correlator down-scores a seen correlation and reports a changed binary", "[baseline][correlator]") {
+    const config cfg = rules();
+    correlator learner(cfg);
+    baseline b;
+    for (const alert& a : feed(learner, story(0s, sha_a, "/etc/shadow", "127.0.0.1", 8080))) (void)b.learn(a);
+    REQUIRE(b.size() == 1);
+
+    // downscore: shadow 3 + suspicious parent bash 2 = 5; minus 3 = 2 < 3: quieted
+    correlator down(cfg);
+    down.set_baseline(b, baseline_mode::downscore);
+    CHECK(feed(down, story(100s, sha_a, "/etc/shadow", "127.0.0.1", 8080)).empty());
+    CHECK(down.stats().suppressed_baseline == 1);
+    CHECK(down.stats().incidents_opened == 0);
+
+    // with the threshold at 2 it stays an alert, down-scored, its breakdown adding up
+    config low = cfg;
+    low.alert_threshold = 2;
+    correlator down2(low);
+    down2.set_baseline(b, baseline_mode::downscore);
+    auto d = feed(down2, story(100s, sha_a, "/etc/shadow", "127.0.0.1", 8080));
+    REQUIRE(d.size() == 1);
+    CHECK(d[0].score == 2);
+    CHECK(sum(d[0]) == 2);
+    CHECK(d[0].breakdown.back() == score_part{std::string(baseline::seen_reason), -3});
+    CHECK(d[0].severity == low.classify(2));
+    CHECK(d[0].baseline == baseline_verdict::seen);
+
+    // the same behaviour by a rebuilt tool: alerted at full score, with the reason
+    correlator live(cfg);
+    live.set_baseline(b, baseline_mode::suppress);
+    auto c = feed(live, story(100s, sha_b, "/etc/shadow", "127.0.0.1", 8080));
+    REQUIRE(c.size() == 1);
+    CHECK(c[0].baseline == baseline_verdict::changed_binary);
+    CHECK(c[0].score == 5);
+    CHECK(sum(c[0]) == 5);
+    CHECK(c[0].breakdown.back().points == 0);
+    CHECK(c[0].breakdown.back().reason.rfind("baseline: /opt/x/tool changed", 0) == 0);
+    CHECK(live.stats().baseline_changed == 1);
+}

@@ -166,8 +166,8 @@ TEST_CASE("session: learn merges into the file; apply quiets what was learned", 
         CHECK(c.alert_threshold == 0);
         CHECK(c.rate_limit_period == nanoseconds{0});
         alert a = sample(8080);
-        CHECK_FALSE(s->admit(a, cfg)); // learning emits nothing
-        auto done = s->finish();
+        CHECK_FALSE(s->admit(a)); // learning emits nothing
+        auto done = s->finish(correlator_stats{});
         REQUIRE(done.has_value());
         REQUIRE(done->has_value());
         CHECK(done->value().find("learned 1 correlation") == 0);
@@ -178,8 +178,8 @@ TEST_CASE("session: learn merges into the file; apply quiets what was learned", 
         auto s = baseline_session::open({std::nullopt, baseline_mode::suppress, f});
         REQUIRE(s.has_value());
         alert a = sample(9090, std::string(64, 'b'));
-        CHECK_FALSE(s->admit(a, cfg));
-        auto done = s->finish();
+        CHECK_FALSE(s->admit(a));
+        auto done = s->finish(correlator_stats{});
         REQUIRE(done.has_value());
         CHECK(done->value().find("now holds 1 entry (had 1, 1 voided by changed binaries)") != std::string::npos);
     }
@@ -190,26 +190,32 @@ TEST_CASE("session: learn merges into the file; apply quiets what was learned", 
         s->adjust(c);
         CHECK(c.alert_threshold == cfg.alert_threshold);
         CHECK(c.rate_limit_period == cfg.rate_limit_period);
-        alert seen = sample(9090, std::string(64, 'b'));
-        CHECK_FALSE(s->admit(seen, cfg));
-        alert changed = sample(9090);
-        CHECK(s->admit(changed, cfg));
-        CHECK(changed.baseline == baseline_verdict::changed_binary);
-        alert fresh = sample(1234, std::string(64, 'b'));
-        CHECK(s->admit(fresh, cfg));
-        CHECK(fresh.baseline == baseline_verdict::new_behaviour);
+        // the baseline goes into the correlator, which applies it (correlator.hpp step 3b)
+        correlator corr(cfg);
+        CHECK(corr.applied_baseline() == nullptr);
+        s->attach(corr);
+        REQUIRE(corr.applied_baseline() != nullptr);
+        CHECK(corr.applied_baseline()->size() == 1);
+        alert any = sample(9090);
+        CHECK(s->admit(any)); // nothing left for the session to quiet
         CHECK(s->describe().find("1 entry, suppress") != std::string::npos);
-        CHECK(s->finish()->value() ==
-              "baseline " + f + ": 1 seen (1 suppressed), 1 new, 1 changed binary");
+        correlator_stats st;
+        st.baseline_seen = 1;
+        st.suppressed_baseline = 1;
+        st.baseline_new = 1;
+        st.baseline_changed = 1;
+        CHECK(s->finish(st)->value() == "baseline " + f + ": 1 seen (1 suppressed), 1 new, 1 changed binary");
     }
     {
         // no baseline at all: everything passes, nothing to say
         auto s = baseline_session::open({});
         REQUIRE(s.has_value());
         alert a = sample(1);
-        CHECK(s->admit(a, cfg));
-        CHECK(a.baseline == baseline_verdict::none);
-        CHECK_FALSE(s->finish()->has_value());
+        CHECK(s->admit(a));
+        correlator corr(cfg);
+        s->attach(corr);
+        CHECK(corr.applied_baseline() == nullptr);
+        CHECK_FALSE(s->finish(corr.stats())->has_value());
     }
     // a corrupt file refuses both learning and applying
     spit(f, "{");

@@ -187,21 +187,25 @@ public:
 
     // The verdict for `a`. A sender or reader whose path the baseline knows
     // only with other hashes makes it changed_binary, whatever else matches.
-    [[nodiscard]] baseline_check check(const alert& a) const {
+    [[nodiscard]] baseline_check check(const alert& a) const { return check(baseline_key_of(a)); }
+
+    // The verdict for the correlation `k` (the correlator checks before it
+    // builds an alert, so that a quieted correlation never reaches rate
+    // limiting).
+    [[nodiscard]] baseline_check check(const baseline_key& k) const {
         baseline_check out;
-        if (auto why = changed(a.process.exe, a.process.sha256); !why.empty()) {
+        if (auto why = changed(k.exe, k.sha256); !why.empty()) {
             out.verdict = baseline_verdict::changed_binary;
             out.reason = std::move(why);
             return out;
         }
-        if (a.reader.exe != a.process.exe || a.reader.sha256 != a.process.sha256) {
-            if (auto why = changed(a.reader.exe, a.reader.sha256); !why.empty()) {
+        if (k.reader_exe != k.exe || k.reader_sha256 != k.sha256) {
+            if (auto why = changed(k.reader_exe, k.reader_sha256); !why.empty()) {
                 out.verdict = baseline_verdict::changed_binary;
                 out.reason = std::move(why);
                 return out;
             }
         }
-        const baseline_key k = baseline_key_of(a);
         if (identity_known(k.exe, k.sha256) && identity_known(k.reader_exe, k.reader_sha256) &&
             entries_.contains(k))
             out.verdict = baseline_verdict::seen;

@@ -18,6 +18,12 @@
 //      3. score = best base_score (ties: most recent open)
 //               + modifiers of P's parent + modifiers of P's grandparent
 //         score < alert_threshold                  -> no alert (below_threshold)
+//      3b. a baseline (set_baseline) that has seen the correlation: suppress
+//         -> no alert (suppressed_baseline); downscore -> the file
+//         category's points are withdrawn, and below alert_threshold
+//         -> no alert (suppressed_baseline). A correlation quieted here
+//         never reaches rate limiting: it opens no incident and is never
+//         counted in a summary.
 //      4. rate limit (dedup.hpp, incident_table): a repeat of an alerted
 //         incident (same secret, family scope and sending program) within
 //         its quiet period, not more severe         -> suppressed_rate_limit (counted)
@@ -44,6 +50,7 @@
 #include <nlohmann/json.hpp>
 
 #include "barbwire/alert.hpp"
+#include "barbwire/baseline.hpp"
 #include "barbwire/clock.hpp"
 #include "barbwire/config.hpp"
 #include "barbwire/dedup.hpp"
@@ -515,6 +522,11 @@ struct correlator_stats {
     std::uint64_t below_threshold = 0;
     std::uint64_t suppressed_dedup = 0;
     std::uint64_t suppressed_rate_limit = 0; // repeats of an incident inside its quiet period (counted, summarized)
+    std::uint64_t suppressed_baseline = 0;   // quieted by the baseline (suppressed, or down-scored below the threshold)
+    // baseline verdicts of the correlations that reached it (score >= alert_threshold)
+    std::uint64_t baseline_seen = 0;
+    std::uint64_t baseline_new = 0;
+    std::uint64_t baseline_changed = 0;
     // alerts by relation of the reader to the sender
     std::uint64_t alerts_self = 0;
     std::uint64_t alerts_ancestor = 0;
@@ -583,6 +595,10 @@ struct correlator_stats {
         {"below_threshold", s.below_threshold},
         {"suppressed_dedup", s.suppressed_dedup},
         {"suppressed_rate_limit", s.suppressed_rate_limit},
+        {"suppressed_baseline", s.suppressed_baseline},
+        {"baseline_seen", s.baseline_seen},
+        {"baseline_new", s.baseline_new},
+        {"baseline_changed", s.baseline_changed},
         {"alerts_self", s.alerts_self},
         {"alerts_ancestor", s.alerts_ancestor},
         {"alerts_descendant", s.alerts_descendant},
@@ -721,6 +737,17 @@ public:
         ++stats_.reloads;
         sync_stats();
     }
+
+    // Applies `b` to every correlation from now on (step 3b above); kept
+    // across reload(). A correlation it has seen is suppressed or
+    // down-scored (`mode`); every alert records the verdict (alert::baseline)
+    // and a changed binary adds a 0-point breakdown line with the reason.
+    void set_baseline(baseline b, baseline_mode mode) {
+        baseline_ = std::move(b);
+        baseline_mode_ = mode;
+    }
+    void clear_baseline() noexcept { baseline_.reset(); }
+    [[nodiscard]] const baseline* applied_baseline() const noexcept { return baseline_ ? &*baseline_ : nullptr; }
 
     [[nodiscard]] const config& rules() const noexcept { return rules_.source(); }
     [[nodiscard]] const rule_set& compiled_rules() const noexcept { return rules_; }
@@ -880,11 +907,34 @@ private:
         const parent_matches gm = grandparent
                                       ? rules_.match_parent(grandparent->comm, grandparent->exe, grandparent->exe_sha256)
                                       : parent_matches{};
-        const int score = best->match.base_score + rel_mod + pm.total() + gm.total();
+        int score = best->match.base_score + rel_mod + pm.total() + gm.total();
 
         if (score < cfg.alert_threshold) {
             ++stats_.below_threshold;
             return std::nullopt;
+        }
+        // The baseline, before rate limiting: what it quiets opens no incident.
+        baseline_check verdict;
+        int withdrawn = 0; // downscore: the file category's points
+        if (baseline_) {
+            verdict = baseline_->check(baseline_key{p.exe, p.exe_sha256, c.reader->exe, c.reader->exe_sha256,
+                                                    std::string(rules_.category_name(best->match.category)),
+                                                    classify_destination(n.addr), n.protocol, n.port});
+            switch (verdict.verdict) {
+            case baseline_verdict::seen: ++stats_.baseline_seen; break;
+            case baseline_verdict::changed_binary: ++stats_.baseline_changed; break;
+            default: ++stats_.baseline_new; break;
+            }
+            if (verdict.verdict == baseline_verdict::seen) {
+                if (baseline_mode_ == baseline_mode::downscore) {
+                    withdrawn = best->match.base_score;
+                    score -= withdrawn;
+                }
+                if (baseline_mode_ == baseline_mode::suppress || score < cfg.alert_threshold) {
+                    ++stats_.suppressed_baseline;
+                    return std::nullopt;
+                }
+            }
         }
         // Rate limiting: one alert per incident per quiet period.
         const nanoseconds period = cfg.rate_limit_period;
@@ -925,6 +975,13 @@ private:
         if (rel_mod != 0) a.breakdown.push_back({"relation: " + std::string(to_string(c.rel)), rel_mod});
         add_parts(a.breakdown, "parent", pm);
         add_parts(a.breakdown, "grandparent", gm);
+        if (baseline_) {
+            a.baseline = verdict.verdict;
+            if (verdict.verdict == baseline_verdict::changed_binary)
+                a.breakdown.push_back({std::move(verdict.reason), 0});
+            else if (withdrawn != 0)
+                a.breakdown.push_back({std::string(baseline::seen_reason), -withdrawn});
+        }
         if (p.ppid != 0 && p.ppid != p.pid) a.parent = parent ? ref(*parent) : process_ref{p.ppid, {}, {}, {}};
         if (parent != nullptr && parent->ppid != 0 && parent->ppid != parent->pid && parent->ppid != p.pid)
             a.grandparent = grandparent ? ref(*grandparent) : process_ref{parent->ppid, {}, {}, {}};
@@ -1049,6 +1106,8 @@ private:
     session_openers sessions_;
     file_identities identities_;
     incident_table incidents_;
+    std::optional<baseline> baseline_; // set_baseline: applied before rate limiting
+    baseline_mode baseline_mode_ = baseline_mode::suppress;
     nanoseconds newest_ts_{0}; // the newest event time seen (flush_incidents)
     std::vector<const process_info*> chain_;        // scratch: the sender's session ancestors
     std::vector<const process_info*> reader_chain_; // scratch: a reader's session ancestors
