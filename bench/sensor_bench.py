@@ -242,6 +242,52 @@ def run_workload(exe, args):
     return r
 
 
+BPF_STATS_SYSCTL = "/proc/sys/kernel/bpf_stats_enabled"
+
+
+def bpf_progs():
+    """{id: prog dict} of every loaded BPF program (bpftool prog show -j)."""
+    p = subprocess.run(["bpftool", "prog", "show", "-j"], capture_output=True, text=True)
+    if p.returncode != 0:
+        raise RunError(f"bpftool prog show failed: {p.stderr.strip()}")
+    return {x["id"]: x for x in json.loads(p.stdout or "[]")}
+
+
+def bpf_stats_run(bw, exe, wargs, variant_args):
+    """A diagnostic run (not part of the ratios): the workload under a fresh
+    sensor with kernel.bpf_stats_enabled=1, and the run count and run time of
+    each of the sensor's BPF programs over the workload. The sensor's programs
+    are those that appeared while it started (bpftool here cannot show owners)."""
+    with open(BPF_STATS_SYSCTL) as f:
+        old = f.read().strip()
+    with open(BPF_STATS_SYSCTL, "w") as f:
+        f.write("1")
+    try:
+        before_ids = set(bpf_progs())
+        s = SensorRun(bw, variant_args).start()
+        try:
+            mine = {i: x for i, x in bpf_progs().items() if i not in before_ids and x.get("name", "").startswith("handle_")}
+            if not mine:
+                raise RunError("no new BPF programs named handle_* appeared while the sensor started")
+            w = run_workload(exe, wargs)
+            after = bpf_progs()
+            st = s.stop()
+        finally:
+            s.kill()
+    finally:
+        with open(BPF_STATS_SYSCTL, "w") as f:
+            f.write(old)
+    progs = {}
+    for i, x in mine.items():
+        y = after.get(i, {})
+        cnt = y.get("run_cnt", 0) - x.get("run_cnt", 0)
+        ns = y.get("run_time_ns", 0) - x.get("run_time_ns", 0)
+        if cnt:
+            progs[x["name"]] = {"run_cnt": cnt, "run_time_s": ns / 1e9, "ns_per_run": ns / cnt}
+    return {"workload": w, "sensor": st, "bpf_programs": progs,
+            "bpf_total_s": sum(p["run_time_s"] for p in progs.values())}
+
+
 def one_run(bw, exe, wargs, variant_args):
     """The workload once, under a fresh sensor when variant_args is not None."""
     if variant_args is None:
@@ -288,6 +334,14 @@ def bench_workload(a, name, variants, exe):
                 f"  [load {loadavg()}]")
     base = runs["none"]
     out = {"args": wargs, "bound": WORKLOADS[name][1], "runs": runs, "variants": {}}
+    if a.bpf_stats:
+        out["bpf_stats"] = {}
+        for v, vargs in variants:
+            d = bpf_stats_run(a.bw, exe, wargs, vargs)
+            out["bpf_stats"][v] = d
+            top = sorted(d["bpf_programs"].items(), key=lambda kv: -kv[1]["run_time_s"])
+            log(f"{name} bpf stats {v}: {d['bpf_total_s']:.3f} s in BPF programs over the workload (" +
+                ", ".join(f"{k} {x['run_cnt']} runs {x['ns_per_run']:.0f} ns/run" for k, x in top[:4]) + ")")
     base_wall = med([x["workload"]["wall_s"] for x in base])
     base_cpu = med([x["workload"]["cpu_s"] for x in base])
     out["none"] = {"median_wall_s": base_wall, "median_cpu_s": base_cpu,
@@ -358,6 +412,19 @@ def print_table(results, variants):
                   f"{fmt(x['sensor_cpu_pct_of_wall'], '6.1f')} {x['peak_rss_mib']:>5.1f} MiB "
                   f"{int(x['events']):>10} {x['kernel_drops_max']:>6}")
     wl = results.get("workloads", {})
+    if any("bpf_stats" in r for r in wl.values()):
+        print()
+        print("in-kernel cost (a separate run with kernel.bpf_stats_enabled=1; not part of the ratios):")
+        for name, r in wl.items():
+            for v, d in r.get("bpf_stats", {}).items():
+                base_cpu = r["none"]["median_cpu_s"]
+                extra = d["workload"]["cpu_s"] - base_cpu if base_cpu is not None else None
+                progs = sorted(d["bpf_programs"].items(), key=lambda kv: -kv[1]["run_time_s"])
+                print(f"  {name:<14} {v:<8} BPF {d['bpf_total_s']:.3f} s in total; the workload's CPU time "
+                      f"{d['workload']['cpu_s']:.3f} s (median without the sensor {fmt(base_cpu, '.3f')} s, "
+                      f"+{fmt(extra, '.3f')} s)")
+                for k, x in progs[:5]:
+                    print(f"      {k:<28} {x['run_cnt']:>9} runs {x['ns_per_run']:>8.0f} ns/run {x['run_time_s']:>8.3f} s")
     if wl:
         print()
         for v, _ in variants:
@@ -401,6 +468,9 @@ def main():
                          '--sensor-args is added to each')
     ap.add_argument("--latency-attacks", type=int, default=DEFAULT_LATENCY_ATTACKS)
     ap.add_argument("--no-warmup", dest="warmup", action="store_false")
+    ap.add_argument("--bpf-stats", action="store_true",
+                    help="after each workload's rounds, one more run per variant with kernel.bpf_stats_enabled=1 "
+                         "(restored after) reporting the run count and time of each BPF program (needs bpftool)")
     ap.add_argument("--json", help="write every measurement to this file")
     a = ap.parse_args()
     a.scale = 0.001 if a.scale == "tiny" else float(a.scale)
