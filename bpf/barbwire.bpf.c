@@ -4,6 +4,13 @@
  * destinations, written as bw_*_event records (barbwire/abi/events.h) into
  * one ring buffer. docs/kernel.md describes every hook, what it reads and its
  * limits.
+ *
+ * The in-kernel filter (docs/kernel.md, "In-kernel filtering"): an open of
+ * a file whose cached verdict is "boring" at the current generation never
+ * leaves the kernel; a connect or UDP send of a process family with no
+ * possibly sensitive open within the window never does either. Under a
+ * flood, opens and network records are shed before process lifecycle
+ * records, so lineage survives.
  */
 #include "vmlinux.h"
 #include <bpf/bpf_helpers.h>
@@ -26,8 +33,14 @@ char LICENSE[] SEC("license") = "GPL";
 #define BW_TCP_SYN_SENT 2
 
 /* Set by user space before load. */
-const volatile __u32 self_tgid = 0;    /* the sensor's own process: not reported */
-const volatile __u64 wakeup_bytes = 0; /* wake the reader once this much is queued; 0: every record */
+const volatile __u32 self_tgid = 0;      /* the sensor's own process: not reported */
+const volatile __u64 wakeup_bytes = 0;   /* wake the reader once this much is queued; 0: every record */
+const volatile __u32 filter_enabled = 0; /* the in-kernel filter (verdict cache, hot families) */
+const volatile __u64 shed_open_bytes = 0; /* shed opens and repeats once this much is queued; 0: never */
+const volatile __u64 shed_net_bytes = 0;  /* shed connects and sends once this much is queued; 0: never */
+
+/* Generation and window, in .bss: user space maps it and bumps gen atomically too. */
+struct bw_filter_state filter_state = {};
 
 struct {
 	__uint(type, BPF_MAP_TYPE_RINGBUF);
@@ -42,6 +55,49 @@ struct {
 	__type(value, __u64);
 } drops SEC(".maps");
 
+/* The verdict cache: file key -> {gen, pending / boring / sensitive}. Its size
+ * is set by user space before load. */
+struct {
+	__uint(type, BPF_MAP_TYPE_LRU_HASH);
+	__uint(max_entries, 65536);
+	__type(key, struct bw_file_key);
+	__type(value, struct bw_verdict);
+} verdicts SEC(".maps");
+
+/* The inodes of the files the rules name whose category counts (not context). */
+struct {
+	__uint(type, BPF_MAP_TYPE_HASH);
+	__uint(max_entries, 65536);
+	__uint(map_flags, BPF_F_NO_PREALLOC);
+	__type(key, struct bw_inode_key);
+	__type(value, __u8);
+} sensitive_inodes SEC(".maps");
+
+/* Hot families: tgid or session -> ktime of its last possibly sensitive open. */
+struct {
+	__uint(type, BPF_MAP_TYPE_LRU_HASH);
+	__uint(max_entries, 65536);
+	__type(key, struct bw_hot_key);
+	__type(value, __u64);
+} hot SEC(".maps");
+
+/* The session user space knows a process by: the one of its last exec,
+ * inherited at fork, or read from /proc at start (the correlator's sid). */
+struct {
+	__uint(type, BPF_MAP_TYPE_LRU_HASH);
+	__uint(max_entries, 65536);
+	__type(key, __u32);   /* tgid */
+	__type(value, __u32); /* sid */
+} proc_sid SEC(".maps");
+
+/* What the filter did, per CPU (enum bw_counter). */
+struct {
+	__uint(type, BPF_MAP_TYPE_PERCPU_ARRAY);
+	__uint(max_entries, 1);
+	__type(key, __u32);
+	__type(value, struct bw_counters);
+} counters SEC(".maps");
+
 /* A UDP send in flight: the user pointer to its destination sockaddr. */
 struct bw_send_args {
 	__u64 addr;  /* sendto: addr; sendmsg: the user_msghdr (msg_name read at exit) */
@@ -55,6 +111,20 @@ struct {
 	__type(key, __u64); /* pid_tgid */
 	__type(value, struct bw_send_args);
 } sends SEC(".maps");
+
+static __always_inline void bw_count(__u32 idx)
+{
+	__u32 zero = 0;
+	struct bw_counters *c = bpf_map_lookup_elem(&counters, &zero);
+	if (c && idx < BW_CTR_COUNT)
+		c->v[idx] += 1; /* per-CPU slot: no atomic needed */
+}
+
+/* The ring holds at least `mark` bytes not yet consumed (0: no mark). */
+static __always_inline bool bw_over_mark(__u64 mark)
+{
+	return mark != 0 && bpf_ringbuf_query(&events, BPF_RB_AVAIL_DATA) >= mark;
+}
 
 static __always_inline void *bw_reserve(__u32 kind, __u32 size)
 {
@@ -77,14 +147,20 @@ static __always_inline void bw_submit(void *rec)
 	bpf_ringbuf_submit(rec, flags);
 }
 
-static __always_inline void bw_header(struct bw_event_header *h, __u16 kind, __u32 size, __u32 pid, __u32 tgid)
+static __always_inline void bw_header_at(struct bw_event_header *h, __u16 kind, __u32 size, __u32 pid, __u32 tgid,
+					 __u64 now)
 {
 	h->kind = kind;
 	h->version = BW_ABI_VERSION;
 	h->size = size;
-	h->ktime_ns = bpf_ktime_get_ns();
+	h->ktime_ns = now;
 	h->pid = pid;
 	h->tgid = tgid;
+}
+
+static __always_inline void bw_header(struct bw_event_header *h, __u16 kind, __u32 size, __u32 pid, __u32 tgid)
+{
+	bw_header_at(h, kind, size, pid, tgid, bpf_ktime_get_ns());
 }
 
 static __always_inline bool bw_is_self(__u32 tgid)
@@ -119,6 +195,70 @@ static __always_inline __u32 bw_pid_nr(struct task_struct *task, enum pid_type t
 }
 
 /* ------------------------------------------------------------------------ */
+/* Hot families (docs/kernel.md, "Network events")                            */
+/* ------------------------------------------------------------------------ */
+
+/* The session the correlator knows the current process by: proc_sid, else
+ * the task's session now. */
+static __always_inline __u32 bw_family_sid(__u32 tgid)
+{
+	__u32 *known = bpf_map_lookup_elem(&proc_sid, &tgid);
+	if (known)
+		return *known;
+	return bw_pid_nr((struct task_struct *)bpf_get_current_task_btf(), PIDTYPE_SID);
+}
+
+static __always_inline void bw_hot_set(__u32 kind, __u32 id, __u64 now)
+{
+	struct bw_hot_key k = {.kind = kind, .id = id};
+	bpf_map_update_elem(&hot, &k, &now, BPF_ANY);
+}
+
+/* An open that may be sensitive was shipped: the process and its session
+ * (when it has one above init's) are hot until now + window. */
+static __always_inline void bw_mark_hot(__u32 tgid, __u64 now)
+{
+	bw_hot_set(BW_HOT_TGID, tgid, now);
+	__u32 sid = bw_family_sid(tgid);
+	if (sid > 1)
+		bw_hot_set(BW_HOT_SID, sid, now);
+}
+
+/* Within the window of a possibly sensitive open (later ones count too:
+ * a mark newer than `now` may hide an older one that is in the window). */
+static __always_inline bool bw_hot_within(__u32 kind, __u32 id, __u64 now, __u64 window)
+{
+	struct bw_hot_key k = {.kind = kind, .id = id};
+	__u64 *t = bpf_map_lookup_elem(&hot, &k);
+	if (!t)
+		return false;
+	__u64 at = *t;
+	return at >= now || now - at <= window;
+}
+
+/* May a network event of the current process at `now` correlate with an
+ * open? Only with one of its own or of its session (sid > 1). */
+static __always_inline bool bw_family_hot(__u32 tgid, __u64 now)
+{
+	__u64 window = filter_state.window_ns;
+	if (bw_hot_within(BW_HOT_TGID, tgid, now, window))
+		return true;
+	__u32 sid = bw_family_sid(tgid);
+	return sid > 1 && bw_hot_within(BW_HOT_SID, sid, now, window);
+}
+
+/* Ship a network event of tgid at now? Counts a cold one. */
+static __always_inline bool bw_net_wanted(__u32 tgid, __u64 now)
+{
+	if (!filter_enabled)
+		return true;
+	if (bw_family_hot(tgid, now))
+		return true;
+	bw_count(BW_CTR_NET_COLD);
+	return false;
+}
+
+/* ------------------------------------------------------------------------ */
 /* Process lifecycle                                                          */
 /* ------------------------------------------------------------------------ */
 
@@ -129,13 +269,25 @@ int BPF_PROG(handle_sched_process_fork, struct task_struct *parent, struct task_
 	if (bw_is_self(ptgid))
 		return 0;
 
+	__u32 ctgid = BPF_CORE_READ(child, tgid);
+	if (filter_enabled && ctgid != ptgid) {
+		/* A new process is in its parent's session, as user space sees it. */
+		__u32 *sid = bpf_map_lookup_elem(&proc_sid, &ptgid);
+		if (sid) {
+			__u32 v = *sid;
+			bpf_map_update_elem(&proc_sid, &ctgid, &v, BPF_ANY);
+		} else {
+			bpf_map_delete_elem(&proc_sid, &ctgid); /* a stale entry of a reused pid */
+		}
+	}
+
 	struct bw_fork_event *e = bw_reserve(BW_EVENT_FORK, sizeof(*e));
 	if (!e)
 		return 0;
 	__builtin_memset(e, 0, sizeof(*e));
 	bw_header(&e->hdr, BW_EVENT_FORK, sizeof(*e), BPF_CORE_READ(parent, pid), ptgid);
 	e->child_pid = BPF_CORE_READ(child, pid);
-	e->child_tgid = BPF_CORE_READ(child, tgid);
+	e->child_tgid = ctgid;
 	bw_submit(e);
 	return 0;
 }
@@ -146,6 +298,25 @@ int BPF_PROG(handle_sched_process_exec, struct task_struct *task, pid_t old_pid,
 	__u32 tgid = BPF_CORE_READ(task, tgid);
 	if (bw_is_self(tgid))
 		return 0;
+
+	if (filter_enabled) {
+		/* User space takes the session from this exec: so does proc_sid.
+		 * A hot process that moved to another session (setsid, then exec)
+		 * makes its new session hot: its opens count there from now on. */
+		__u32 sid = bw_pid_nr(task, PIDTYPE_SID);
+		bpf_map_update_elem(&proc_sid, &tgid, &sid, BPF_ANY);
+		if (sid > 1) {
+			struct bw_hot_key k = {.kind = BW_HOT_TGID, .id = tgid};
+			__u64 *t = bpf_map_lookup_elem(&hot, &k);
+			if (t) {
+				__u64 at = *t;
+				struct bw_hot_key sk = {.kind = BW_HOT_SID, .id = sid};
+				__u64 *st = bpf_map_lookup_elem(&hot, &sk);
+				if (!st || *st < at)
+					bpf_map_update_elem(&hot, &sk, &at, BPF_ANY);
+			}
+		}
+	}
 
 	struct bw_exec_event *e = bw_reserve(BW_EVENT_EXEC, sizeof(*e));
 	if (!e)
@@ -208,6 +379,63 @@ int BPF_PROG(handle_sched_process_exit, struct task_struct *task)
 /* File opens: on syscall exit, from the struct file the new fd points at      */
 /* ------------------------------------------------------------------------ */
 
+/* Ships a full open record: the path is resolved here. False when the ring
+ * had no room (counted in drops) or was past its mark (counted as shed). */
+static __always_inline bool bw_ship_open(struct file *file, struct inode *inode, __u64 id, __u64 now,
+					 const struct bw_file_key *key, __u64 gen, __u32 filter)
+{
+	if (bw_over_mark(shed_open_bytes)) {
+		bw_count(BW_CTR_SHED_OPEN);
+		return false;
+	}
+	struct bw_open_event *e = bw_reserve(BW_EVENT_OPEN, sizeof(*e));
+	if (!e)
+		return false;
+	__builtin_memset(e, 0, sizeof(*e));
+	bw_header_at(&e->hdr, BW_EVENT_OPEN, sizeof(*e), (__u32)id, id >> 32, now);
+	e->dev = bw_user_dev(BPF_CORE_READ(inode, i_sb, s_dev));
+	e->ino = BPF_CORE_READ(inode, i_ino);
+	e->flags = (__s32)BPF_CORE_READ(file, f_flags);
+	e->uid = (__u32)bpf_get_current_uid_gid();
+	e->path_size = bw_resolve_path(&file->f_path, e->path, &e->hdr.flags);
+	if (key)
+		e->key = *key;
+	e->gen = gen;
+	e->filter = filter;
+	if (filter == BW_OPEN_MISS) {
+		/* Before the submit: user space answers only after this, and a
+		 * repeat seeing it is reserved behind this record. */
+		struct bw_verdict v = {.gen = gen, .state = BW_VERDICT_PENDING};
+		if (bpf_map_update_elem(&verdicts, key, &v, BPF_ANY))
+			bw_count(BW_CTR_PENDING_FAILED);
+	}
+	bw_submit(e);
+	return true;
+}
+
+/* Ships a repeat record: no path (user space has it from the full record). */
+static __always_inline bool bw_ship_repeat(struct file *file, struct inode *inode, __u64 id, __u64 now,
+					   const struct bw_file_key *key, __u64 gen)
+{
+	if (bw_over_mark(shed_open_bytes)) {
+		bw_count(BW_CTR_SHED_REPEAT);
+		return false;
+	}
+	struct bw_open_repeat_event *e = bw_reserve(BW_EVENT_OPEN_REPEAT, sizeof(*e));
+	if (!e)
+		return false;
+	__builtin_memset(e, 0, sizeof(*e));
+	bw_header_at(&e->hdr, BW_EVENT_OPEN_REPEAT, sizeof(*e), (__u32)id, id >> 32, now);
+	e->dev = bw_user_dev(BPF_CORE_READ(inode, i_sb, s_dev));
+	e->ino = key->ino;
+	e->flags = (__s32)BPF_CORE_READ(file, f_flags);
+	e->uid = (__u32)bpf_get_current_uid_gid();
+	e->key = *key;
+	e->gen = gen;
+	bw_submit(e);
+	return true;
+}
+
 static __always_inline int bw_on_open_exit(long ret)
 {
 	if (ret < 0)
@@ -229,17 +457,62 @@ static __always_inline int bw_on_open_exit(long ret)
 	if ((mode & BW_S_IFMT) != BW_S_IFREG)
 		return 0;
 
-	struct bw_open_event *e = bw_reserve(BW_EVENT_OPEN, sizeof(*e));
-	if (!e)
+	if (!filter_enabled) {
+		if (bw_ship_open(file, inode, id, bpf_ktime_get_ns(), NULL, 0, BW_OPEN_UNFILTERED))
+			bw_count(BW_CTR_OPEN_UNFILTERED);
 		return 0;
-	__builtin_memset(e, 0, sizeof(*e));
-	bw_header(&e->hdr, BW_EVENT_OPEN, sizeof(*e), (__u32)id, tgid);
-	e->dev = bw_user_dev(BPF_CORE_READ(inode, i_sb, s_dev));
-	e->ino = BPF_CORE_READ(inode, i_ino);
-	e->flags = (__s32)BPF_CORE_READ(file, f_flags);
-	e->uid = (__u32)bpf_get_current_uid_gid();
-	e->path_size = bw_resolve_path(&file->f_path, e->path, &e->hdr.flags);
-	bw_submit(e);
+	}
+
+	/* The generation first, then everything the path depends on: a rename
+	 * that the walk below could see bumps it after this read. */
+	__u64 gen = *(volatile __u64 *)&filter_state.gen;
+	struct dentry *dentry = BPF_CORE_READ(file, f_path.dentry);
+	struct bw_file_key key = {};
+	key.dentry = (__u64)dentry;
+	key.mnt = (__u64)BPF_CORE_READ(file, f_path.mnt);
+	key.parent = (__u64)BPF_CORE_READ(dentry, d_parent);
+	key.ino = BPF_CORE_READ(inode, i_ino);
+	key.name = BPF_CORE_READ(dentry, d_name.hash_len);
+	key.generation = BPF_CORE_READ(inode, i_generation);
+
+	struct bw_verdict *v = bpf_map_lookup_elem(&verdicts, &key);
+	if (v && v->gen == gen) {
+		__u32 state = v->state;
+		if (state == BW_VERDICT_BORING) {
+			bw_count(BW_CTR_OPEN_BORING);
+			return 0;
+		}
+		__u64 now = bpf_ktime_get_ns();
+		if (state == BW_VERDICT_SENSITIVE) {
+			if (bw_ship_open(file, inode, id, now, &key, gen, BW_OPEN_SENSITIVE)) {
+				bw_count(BW_CTR_OPEN_SENSITIVE);
+				bw_mark_hot(tgid, now);
+			}
+			return 0;
+		}
+		if (state == BW_VERDICT_PENDING) {
+			if (bw_ship_repeat(file, inode, id, now, &key, gen)) {
+				bw_count(BW_CTR_OPEN_REPEAT);
+				bw_mark_hot(tgid, now);
+			}
+			return 0;
+		}
+	}
+
+	__u64 now = bpf_ktime_get_ns();
+	struct bw_inode_key ik = {.dev = bw_user_dev(BPF_CORE_READ(inode, i_sb, s_dev)), .ino = key.ino};
+	if (bpf_map_lookup_elem(&sensitive_inodes, &ik)) {
+		if (bw_ship_open(file, inode, id, now, &key, gen, BW_OPEN_SENSITIVE_INODE)) {
+			bw_count(BW_CTR_OPEN_SENSITIVE_INODE);
+			bw_mark_hot(tgid, now);
+		}
+		return 0;
+	}
+	/* No verdict at this generation: ship it in full, and let user space decide. */
+	if (bw_ship_open(file, inode, id, now, &key, gen, BW_OPEN_MISS)) {
+		bw_count(BW_CTR_OPEN_MISS);
+		bw_mark_hot(tgid, now);
+	}
 	return 0;
 }
 
@@ -271,6 +544,29 @@ int handle_sys_exit_creat(struct trace_event_raw_sys_exit *ctx)
 /* Network                                                                    */
 /* ------------------------------------------------------------------------ */
 
+/* A network record, unless the ring is past the network mark (shed, counted). */
+static __always_inline struct bw_net_event *bw_reserve_net(void)
+{
+	if (bw_over_mark(shed_net_bytes)) {
+		bw_count(BW_CTR_SHED_NET);
+		return NULL;
+	}
+	struct bw_net_event *e = bw_reserve(BW_EVENT_NET, sizeof(struct bw_net_event));
+	if (e)
+		bw_count(BW_CTR_NET_SHIPPED);
+	return e;
+}
+
+/* With the filter on, a network record that passed it may complete an alert:
+ * wake the reader now rather than at the next fill mark or timer. */
+static __always_inline void bw_submit_net(void *rec)
+{
+	if (filter_enabled)
+		bpf_ringbuf_submit(rec, BPF_RB_FORCE_WAKEUP);
+	else
+		bw_submit(rec);
+}
+
 /* TCP connect: the socket enters SYN_SENT in the connecting task's context,
  * whatever issued the connect (connect(2), io_uring, sendto with
  * MSG_FASTOPEN). */
@@ -288,12 +584,15 @@ int BPF_PROG(handle_inet_sock_set_state, const struct sock *sk, int oldstate, in
 	__u32 tgid = id >> 32;
 	if (bw_is_self(tgid))
 		return 0;
+	__u64 now = bpf_ktime_get_ns();
+	if (!bw_net_wanted(tgid, now))
+		return 0;
 
-	struct bw_net_event *e = bw_reserve(BW_EVENT_NET, sizeof(*e));
+	struct bw_net_event *e = bw_reserve_net();
 	if (!e)
 		return 0;
 	__builtin_memset(e, 0, sizeof(*e));
-	bw_header(&e->hdr, BW_EVENT_NET, sizeof(*e), (__u32)id, tgid);
+	bw_header_at(&e->hdr, BW_EVENT_NET, sizeof(*e), (__u32)id, tgid, now);
 	e->family = family;
 	e->port = bpf_ntohs(BPF_CORE_READ(sk, __sk_common.skc_dport));
 	e->protocol = IPPROTO_TCP;
@@ -303,7 +602,7 @@ int BPF_PROG(handle_inet_sock_set_state, const struct sock *sk, int oldstate, in
 		bpf_core_read(e->addr, 4, &sk->__sk_common.skc_daddr);
 	else
 		bpf_core_read(e->addr, 16, &sk->__sk_common.skc_v6_daddr);
-	bw_submit(e);
+	bw_submit_net(e);
 	return 0;
 }
 
@@ -376,12 +675,15 @@ static __always_inline int bw_on_send_exit(long ret)
 		return 0;
 	if (!bw_fd_is_udp(a.fd))
 		return 0;
+	__u64 now = bpf_ktime_get_ns();
+	if (!bw_net_wanted(id >> 32, now))
+		return 0;
 
-	struct bw_net_event *e = bw_reserve(BW_EVENT_NET, sizeof(*e));
+	struct bw_net_event *e = bw_reserve_net();
 	if (!e)
 		return 0;
 	__builtin_memset(e, 0, sizeof(*e));
-	bw_header(&e->hdr, BW_EVENT_NET, sizeof(*e), (__u32)id, id >> 32);
+	bw_header_at(&e->hdr, BW_EVENT_NET, sizeof(*e), (__u32)id, id >> 32, now);
 	e->family = family;
 	e->protocol = IPPROTO_UDP;
 	e->op = BW_NET_SEND;
@@ -397,7 +699,7 @@ static __always_inline int bw_on_send_exit(long ret)
 		bpf_probe_read_user(&e->addr[0], 16, &sin6->sin6_addr);
 	}
 	e->port = bpf_ntohs(port);
-	bw_submit(e);
+	bw_submit_net(e);
 	return 0;
 }
 
@@ -411,4 +713,62 @@ SEC("tracepoint/syscalls/sys_exit_sendmsg")
 int handle_sys_exit_sendmsg(struct trace_event_raw_sys_exit *ctx)
 {
 	return bw_on_send_exit(ctx->ret);
+}
+
+/* ------------------------------------------------------------------------ */
+/* Filter generation: what can change the path a cached key resolves to       */
+/* ------------------------------------------------------------------------ */
+
+/* A successful rename moves a dentry (and with a directory, every path
+ * below it); mount, umount, move_mount and pivot_root move mounts. Each
+ * makes every cached verdict stale. */
+static __always_inline int bw_bump_on_success(long ret)
+{
+	if (ret != 0 || !filter_enabled)
+		return 0;
+	__sync_fetch_and_add(&filter_state.gen, 1);
+	bw_count(BW_CTR_GEN_BUMPS);
+	return 0;
+}
+
+SEC("tracepoint/syscalls/sys_exit_rename")
+int handle_sys_exit_rename(struct trace_event_raw_sys_exit *ctx)
+{
+	return bw_bump_on_success(ctx->ret);
+}
+
+SEC("tracepoint/syscalls/sys_exit_renameat")
+int handle_sys_exit_renameat(struct trace_event_raw_sys_exit *ctx)
+{
+	return bw_bump_on_success(ctx->ret);
+}
+
+SEC("tracepoint/syscalls/sys_exit_renameat2")
+int handle_sys_exit_renameat2(struct trace_event_raw_sys_exit *ctx)
+{
+	return bw_bump_on_success(ctx->ret);
+}
+
+SEC("tracepoint/syscalls/sys_exit_mount")
+int handle_sys_exit_mount(struct trace_event_raw_sys_exit *ctx)
+{
+	return bw_bump_on_success(ctx->ret);
+}
+
+SEC("tracepoint/syscalls/sys_exit_umount")
+int handle_sys_exit_umount(struct trace_event_raw_sys_exit *ctx)
+{
+	return bw_bump_on_success(ctx->ret);
+}
+
+SEC("tracepoint/syscalls/sys_exit_move_mount")
+int handle_sys_exit_move_mount(struct trace_event_raw_sys_exit *ctx)
+{
+	return bw_bump_on_success(ctx->ret);
+}
+
+SEC("tracepoint/syscalls/sys_exit_pivot_root")
+int handle_sys_exit_pivot_root(struct trace_event_raw_sys_exit *ctx)
+{
+	return bw_bump_on_success(ctx->ret);
 }

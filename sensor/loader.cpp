@@ -6,6 +6,7 @@
 
 #include "loader.hpp"
 
+#include <algorithm>
 #include <atomic>
 #include <cerrno>
 #include <cstdarg>
@@ -95,6 +96,7 @@ struct bpf_loader::impl {
     std::unique_ptr<barbwire_bpf, skeleton_deleter> skel;
     std::unique_ptr<ring_buffer, ring_buffer_deleter> ring; // freed before the skeleton
     std::size_t attached = 0;
+    bool filter = false;
 
     // Valid only during poll().
     const std::function<void(std::span<const std::byte>)>* on_record = nullptr;
@@ -148,8 +150,22 @@ result<std::unique_ptr<bpf_loader>> bpf_loader::open_and_attach(const loader_opt
     // Wake the reader only once a quarter of the ring is queued; poll() drains
     // the rest on its timer. Waking for every record costs more than the BPF work.
     p->skel->rodata->wakeup_bytes = options.ring_bytes / 4;
+    // Under a flood, shed opens (and repeats) past 3/4 of the ring and network
+    // records past 7/8, so fork, exec and exit keep the rest: lineage survives.
+    p->skel->rodata->shed_open_bytes = options.ring_bytes / 4 * 3;
+    p->skel->rodata->shed_net_bytes = options.ring_bytes / 8 * 7;
+    p->skel->rodata->filter_enabled = options.kernel_filter ? 1 : 0;
+    p->skel->bss->filter_state.window_ns = static_cast<__u64>(std::max<nanoseconds::rep>(options.window.count(), 0));
+    p->filter = options.kernel_filter;
     if (int err = bpf_map__set_max_entries(p->skel->maps.events, static_cast<__u32>(options.ring_bytes)); err)
         return make_error(loader_errc, "setting the ring buffer size failed: " + describe(err));
+    if (options.verdict_cache_entries < min_verdict_cache_entries ||
+        options.verdict_cache_entries > max_verdict_cache_entries)
+        return make_error(loader_errc, "verdict cache size " + std::to_string(options.verdict_cache_entries) +
+                                           " is outside " + std::to_string(min_verdict_cache_entries) + ".." +
+                                           std::to_string(max_verdict_cache_entries));
+    if (int err = bpf_map__set_max_entries(p->skel->maps.verdicts, options.verdict_cache_entries); err)
+        return make_error(loader_errc, "setting the verdict cache size failed: " + describe(err));
 
     if (int err = barbwire_bpf__load(p->skel.get()); err) return make_error(loader_errc, load_failure(err));
 
@@ -212,7 +228,96 @@ kernel_counters bpf_loader::counters() const {
         c.drops_by_kind[kind] = sum;
         c.drops += sum;
     }
+    std::vector<bw_counters> per_cpu(static_cast<std::size_t>(ncpu));
+    const __u32 zero = 0;
+    if (bpf_map_lookup_elem(bpf_map__fd(impl_->skel->maps.counters), &zero, per_cpu.data()) == 0) {
+        std::uint64_t sum[BW_CTR_COUNT] = {};
+        for (const bw_counters& pc : per_cpu)
+            for (std::size_t i = 0; i < BW_CTR_COUNT; ++i) sum[i] += pc.v[i];
+        c.opens_boring = sum[BW_CTR_OPEN_BORING];
+        c.opens_miss = sum[BW_CTR_OPEN_MISS];
+        c.opens_repeat = sum[BW_CTR_OPEN_REPEAT];
+        c.opens_sensitive_inode = sum[BW_CTR_OPEN_SENSITIVE_INODE];
+        c.opens_sensitive = sum[BW_CTR_OPEN_SENSITIVE];
+        c.opens_unfiltered = sum[BW_CTR_OPEN_UNFILTERED];
+        c.nets_cold = sum[BW_CTR_NET_COLD];
+        c.nets_shipped = sum[BW_CTR_NET_SHIPPED];
+        c.generation_bumps = sum[BW_CTR_GEN_BUMPS];
+        c.shed_open = sum[BW_CTR_SHED_OPEN];
+        c.shed_repeat = sum[BW_CTR_SHED_REPEAT];
+        c.shed_net = sum[BW_CTR_SHED_NET];
+        c.pending_failed = sum[BW_CTR_PENDING_FAILED];
+    }
     return c;
+}
+
+bool bpf_loader::filter_enabled() const noexcept { return impl_->filter; }
+
+void bpf_loader::set_window(nanoseconds window) noexcept {
+    if (!impl_->filter) return;
+    const auto ns = static_cast<std::uint64_t>(std::max<nanoseconds::rep>(window.count(), 0));
+    __atomic_store_n(&impl_->skel->bss->filter_state.window_ns, ns, __ATOMIC_SEQ_CST);
+}
+
+std::uint64_t bpf_loader::bump_generation() noexcept {
+    if (!impl_->filter) return 0;
+    // The kernel bumps the same word with an atomic add: so do we.
+    return __atomic_add_fetch(&impl_->skel->bss->filter_state.gen, 1, __ATOMIC_SEQ_CST);
+}
+
+std::uint64_t bpf_loader::generation() const noexcept {
+    return __atomic_load_n(&impl_->skel->bss->filter_state.gen, __ATOMIC_SEQ_CST);
+}
+
+int bpf_loader::set_verdict(const barbwire::file_key& key, std::uint64_t gen, file_verdict v) noexcept {
+    if (!impl_->filter) return 0;
+    const bw_file_key k = detail::abi_key(key);
+    bw_verdict value{};
+    value.gen = gen;
+    value.state = static_cast<__u32>(v);
+    return bpf_map_update_elem(bpf_map__fd(impl_->skel->maps.verdicts), &k, &value, BPF_ANY) == 0 ? 0 : -errno;
+}
+
+int bpf_loader::forget_verdict(const barbwire::file_key& key) noexcept {
+    if (!impl_->filter) return 0;
+    const bw_file_key k = detail::abi_key(key);
+    if (bpf_map_delete_elem(bpf_map__fd(impl_->skel->maps.verdicts), &k) == 0 || errno == ENOENT) return 0;
+    return -errno;
+}
+
+int bpf_loader::set_sensitive_inode(std::uint64_t dev, std::uint64_t ino, bool sensitive) noexcept {
+    if (!impl_->filter) return 0;
+    bw_inode_key k{};
+    k.dev = dev;
+    k.ino = ino;
+    const int fd = bpf_map__fd(impl_->skel->maps.sensitive_inodes);
+    if (sensitive) {
+        const __u8 one = 1;
+        return bpf_map_update_elem(fd, &k, &one, BPF_ANY) == 0 ? 0 : -errno;
+    }
+    if (bpf_map_delete_elem(fd, &k) == 0 || errno == ENOENT) return 0;
+    return -errno;
+}
+
+int bpf_loader::mark_hot_session(std::uint32_t sid, nanoseconds ts) noexcept {
+    if (!impl_->filter || sid <= 1) return 0;
+    bw_hot_key k{};
+    k.kind = BW_HOT_SID;
+    k.id = sid;
+    const int fd = bpf_map__fd(impl_->skel->maps.hot);
+    __u64 at = static_cast<__u64>(ts.count());
+    __u64 cur = 0;
+    if (bpf_map_lookup_elem(fd, &k, &cur) == 0 && cur >= at) return 0; // the kernel marked it later
+    return bpf_map_update_elem(fd, &k, &at, BPF_ANY) == 0 ? 0 : -errno;
+}
+
+int bpf_loader::seed_session(std::uint32_t tgid, std::uint32_t sid) noexcept {
+    if (!impl_->filter) return 0;
+    // BPF_NOEXIST: an exec or fork since the scan already wrote a newer one.
+    if (bpf_map_update_elem(bpf_map__fd(impl_->skel->maps.proc_sid), &tgid, &sid, BPF_NOEXIST) == 0 ||
+        errno == EEXIST)
+        return 0;
+    return -errno;
 }
 
 std::size_t bpf_loader::attached_programs() const { return impl_->attached; }

@@ -11,7 +11,10 @@
 #include <span>
 #include <string>
 
+#include <barbwire/clock.hpp>
+#include <barbwire/decode.hpp>
 #include <barbwire/error.hpp>
+#include <barbwire/kernel_filter.hpp>
 
 namespace barbwire::sensor {
 
@@ -19,12 +22,45 @@ struct loader_options {
     std::size_t ring_bytes = 16u << 20; // ring buffer size; a power of two >= page size
     std::uint32_t self_tgid = 0;        // the sensor's own pid: its events are dropped in the kernel
     bool verbose = false;               // let libbpf print its diagnostics
+    bool kernel_filter = true;          // the in-kernel filter (docs/kernel.md, "In-kernel filtering")
+    std::uint32_t verdict_cache_entries = 65536; // size of the kernel's verdict cache (files)
+    nanoseconds window{0};              // the rules' window, in place before the programs attach
 };
 
-// Per-kind counters kept by the kernel side.
+// The verdict cache size bounds, for option parsing.
+inline constexpr std::uint32_t min_verdict_cache_entries = 1024;
+inline constexpr std::uint32_t max_verdict_cache_entries = 1u << 24;
+
+// Counters kept by the kernel side, summed over the CPUs.
 struct kernel_counters {
     std::uint64_t drops = 0;                 // failed bpf_ringbuf_reserve, all kinds, all CPUs
     std::uint64_t drops_by_kind[8] = {};     // indexed by BW_EVENT_* kind
+    // The in-kernel filter (enum bw_counter).
+    std::uint64_t opens_boring = 0;          // dropped in the kernel: cached boring verdict
+    std::uint64_t opens_miss = 0;            // shipped in full for a verdict
+    std::uint64_t opens_repeat = 0;          // shipped as repeat records (verdict pending)
+    std::uint64_t opens_sensitive_inode = 0; // shipped in full: a sensitive inode
+    std::uint64_t opens_sensitive = 0;       // shipped in full: cached sensitive verdict
+    std::uint64_t opens_unfiltered = 0;      // shipped in full with the filter off
+    std::uint64_t nets_cold = 0;             // connects / sends dropped: cold family
+    std::uint64_t nets_shipped = 0;          // connects / sends shipped
+    std::uint64_t generation_bumps = 0;      // by the kernel (rename, mount, ...)
+    std::uint64_t shed_open = 0;             // full opens shed past the ring's high-water mark
+    std::uint64_t shed_repeat = 0;           // repeat records shed
+    std::uint64_t shed_net = 0;              // connects / sends shed
+    std::uint64_t pending_failed = 0;        // pending verdicts the kernel could not insert
+
+    [[nodiscard]] std::uint64_t shed() const noexcept { return shed_open + shed_repeat + shed_net; }
+    // Every successful open of a regular file the kernel looked at.
+    [[nodiscard]] std::uint64_t opens_seen() const noexcept {
+        return opens_boring + opens_miss + opens_repeat + opens_sensitive_inode + opens_sensitive +
+               opens_unfiltered + shed_open + shed_repeat + drops_by_kind[BW_EVENT_OPEN] +
+               drops_by_kind[BW_EVENT_OPEN_REPEAT];
+    }
+    // Every TCP connect and UDP send with an address the kernel looked at.
+    [[nodiscard]] std::uint64_t nets_seen() const noexcept {
+        return nets_cold + nets_shipped + shed_net + drops_by_kind[BW_EVENT_NET];
+    }
 };
 
 class bpf_loader {
@@ -45,8 +81,29 @@ public:
     [[nodiscard]] result<int> poll(std::chrono::milliseconds timeout,
                                    const std::function<void(std::span<const std::byte>)>& on_record);
 
-    // Sums the per-CPU drop counters.
+    // Sums the per-CPU counters.
     [[nodiscard]] kernel_counters counters() const;
+
+    // --- the in-kernel filter (no-ops returning 0 when it is off) ---------------
+    [[nodiscard]] bool filter_enabled() const noexcept;
+    // The rules' window: a network event is shipped when its family opened a
+    // possibly sensitive file at most this long before.
+    void set_window(nanoseconds window) noexcept;
+    // Makes every cached verdict stale; returns the new generation.
+    std::uint64_t bump_generation() noexcept;
+    [[nodiscard]] std::uint64_t generation() const noexcept;
+    // The verdict on `key`, decided for generation `gen`. 0 or -errno.
+    int set_verdict(const barbwire::file_key& key, std::uint64_t gen, file_verdict v) noexcept;
+    // Drops the cached verdict of `key` (its next open is shipped in full). 0 or -errno.
+    int forget_verdict(const barbwire::file_key& key) noexcept;
+    // Adds (dev, ino) to the sensitive-inode map, or removes it. 0 or -errno.
+    int set_sensitive_inode(std::uint64_t dev, std::uint64_t ino, bool sensitive) noexcept;
+    // Session `sid` opened a sensitive file at `ts` (kernel time): its
+    // network events within the window are shipped. 0 or -errno.
+    int mark_hot_session(std::uint32_t sid, nanoseconds ts) noexcept;
+    // The session the correlator knows process `tgid` by (from /proc at
+    // start), unless the kernel already knows a newer one. 0 or -errno.
+    int seed_session(std::uint32_t tgid, std::uint32_t sid) noexcept;
 
     // Names of attached programs, for --verbose and stats.
     [[nodiscard]] std::size_t attached_programs() const;

@@ -1,12 +1,15 @@
 // barbwire: the command-line front end.
 //
-//   barbwire [run] [--config FILE] [--format text|json] [--output FILE] [--ring-size BYTES] [--verbose]
+//   barbwire [run] [--config FILE] [--format text|json] [--output FILE] [--ring-size BYTES]
+//                  [--kernel-filter on|off] [--verdict-cache N] [--verbose]
 //   barbwire record TRACE.jsonl [same options as run]
 //   barbwire replay TRACE.jsonl [--config FILE] [--format text|json] [--output FILE] [--stats]
 //   barbwire learn --duration 10m --baseline FILE [--config FILE] [--ring-size BYTES] [--verbose]
 //   (run, record and replay also take --baseline FILE [--baseline-mode suppress|downscore])
 //   barbwire --version | --help
 
+#include <charconv>
+#include <cstdint>
 #include <cstdio>
 #include <cstring>
 #include <optional>
@@ -19,6 +22,7 @@
 #include <barbwire/version.hpp>
 
 #include "baseline_file.hpp"
+#include "loader.hpp" // option bounds only (no libbpf)
 #include "preflight.hpp"
 #include "replay.hpp"
 #ifdef BW_HAVE_SENSOR
@@ -66,6 +70,46 @@ void add_baseline(cxxopts::Options& o) {
         ("baseline-mode", "what happens to a correlation the baseline has seen: suppress (no alert) or "
                           "downscore (its file category's points are withdrawn)",
          cxxopts::value<std::string>()->default_value("suppress"));
+}
+
+// --kernel-filter and --verdict-cache, for the commands that run the live sensor.
+void add_kernel_filter(cxxopts::Options& o) {
+    o.add_options()
+        ("kernel-filter", "drop in the kernel the opens no rule can match and the connects and sends of "
+                          "process families with no recent sensitive open: on or off (off ships every open "
+                          "and network event, e.g. for raw recordings)",
+         cxxopts::value<std::string>()->default_value("on"))
+        ("verdict-cache", "files the kernel keeps a verdict for (LRU), 1024..16777216",
+         cxxopts::value<std::string>()->default_value("65536"));
+}
+
+struct kernel_filter_choice {
+    bool on = true;
+    std::uint32_t verdict_cache = 65536;
+};
+
+// The kernel filter options from a parse; nullopt (after one error line) when invalid.
+std::optional<kernel_filter_choice> kernel_filter_from(const cxxopts::ParseResult& r) {
+    kernel_filter_choice c;
+    const std::string f = r["kernel-filter"].as<std::string>();
+    if (f == "on") c.on = true;
+    else if (f == "off") c.on = false;
+    else {
+        errln("unknown --kernel-filter '" + f + "'; use on or off");
+        return std::nullopt;
+    }
+    const std::string v = r["verdict-cache"].as<std::string>();
+    std::uint64_t n = 0;
+    const auto res = std::from_chars(v.data(), v.data() + v.size(), n);
+    if (res.ec != std::errc() || res.ptr != v.data() + v.size() || n < min_verdict_cache_entries ||
+        n > max_verdict_cache_entries) {
+        errln("--verdict-cache " + v + ": give a whole number of files between " +
+              std::to_string(min_verdict_cache_entries) + " and " + std::to_string(max_verdict_cache_entries) +
+              ", e.g. 65536");
+        return std::nullopt;
+    }
+    c.verdict_cache = static_cast<std::uint32_t>(n);
+    return c;
 }
 
 // The baseline options from a parse; false (after one error line) when invalid.
@@ -148,6 +192,7 @@ int cmd_run(int argc, char** argv, bool record) {
     o.add_options()
         ("ring-size", "kernel ring buffer size in bytes, a power of two (K, M, G suffixes; e.g. 64M)",
          cxxopts::value<std::string>()->default_value("16M"));
+    add_kernel_filter(o);
     add_baseline(o);
     if (record) {
         o.add_options()("trace", "trace file to write (truncated)", cxxopts::value<std::string>());
@@ -173,6 +218,8 @@ int cmd_run(int argc, char** argv, bool record) {
     }
     baseline_options bo;
     if (!baseline_from(*r, bo)) return 2;
+    const auto kf = kernel_filter_from(*r);
+    if (!kf) return 2;
     std::optional<std::string> trace;
     if (record) {
         if (!r->count("trace")) {
@@ -192,6 +239,8 @@ int cmd_run(int argc, char** argv, bool record) {
     ro.format = *fmt;
     ro.verbose = r->count("verbose") > 0;
     ro.ring_bytes = *ring;
+    ro.kernel_filter = kf->on;
+    ro.verdict_cache_entries = kf->verdict_cache;
     ro.record = trace;
     ro.baseline = bo;
     return run_sensor(ro);
@@ -218,6 +267,7 @@ int cmd_learn(int argc, char** argv) {
          cxxopts::value<std::string>()->default_value("16M"))
         ("v,verbose", "verbose diagnostics")
         ("h,help", "show this help");
+    add_kernel_filter(o);
     int rc = 0;
     auto r = parse(o, argc, argv, rc);
     if (!r) return rc;
@@ -248,11 +298,15 @@ int cmd_learn(int argc, char** argv) {
         errln(ring.error());
         return 2;
     }
+    const auto kf = kernel_filter_from(*r);
+    if (!kf) return 2;
 #ifdef BW_HAVE_SENSOR
     run_options ro;
     if (r->count("config")) ro.config = (*r)["config"].as<std::string>();
     ro.verbose = r->count("verbose") > 0;
     ro.ring_bytes = *ring;
+    ro.kernel_filter = kf->on;
+    ro.verdict_cache_entries = kf->verdict_cache;
     ro.baseline.learn = file;
     ro.learn_for = *duration;
     return run_sensor(ro);

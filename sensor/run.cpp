@@ -16,6 +16,7 @@
 
 #include <barbwire/correlator.hpp>
 #include <barbwire/decode.hpp>
+#include <barbwire/kernel_filter.hpp>
 #include <barbwire/trace.hpp>
 #include <barbwire/version.hpp>
 
@@ -150,6 +151,186 @@ std::string plural(std::uint64_t n, const char* one, const char* many) {
     return std::to_string(n) + " " + (n == 1 ? one : many);
 }
 
+// --- the in-kernel filter, user-space half (kernel_filter.hpp) ----------------
+// Answers the kernel's verdict misses, turns repeat records back into open
+// events, mirrors the sensitive file identities into the kernel's inode map
+// and marks the sessions the correlator saw a sensitive open in as hot.
+
+struct filter_counters {
+    std::uint64_t verdicts = 0;         // verdicts written into the kernel's cache
+    std::uint64_t verdicts_sensitive = 0;
+    std::uint64_t verdict_errors = 0;   // map writes that failed
+    std::uint64_t inode_edits = 0;      // sensitive-inode map entries added or removed
+    std::uint64_t inode_errors = 0;
+    std::uint64_t hot_sessions = 0;     // sessions marked hot from the correlator's view
+    std::uint64_t hot_errors = 0;
+    std::uint64_t bumps = 0;            // generation bumps by the sensor
+};
+
+class filter_feed {
+public:
+    filter_feed(bpf_loader& loader, std::size_t expander_capacity, std::size_t identities)
+        : loader_(loader), enabled_(loader.filter_enabled()), expander_(expander_capacity), mirror_(identities) {}
+
+    // Valid after the loader is gone (the final stats).
+    [[nodiscard]] bool enabled() const noexcept { return enabled_; }
+
+    // A full open record: a miss is answered at the generation it was shipped at.
+    void on_full_open(const filter_tag& tag, const event& ev, const correlator& corr) {
+        if (tag.filter != open_filter::miss) return;
+        const auto& o = *ev.as<open_event>();
+        const file_verdict v = verdict_of(corr.compiled_rules(), corr.identities(), o.path, o.dev, o.ino);
+        expander_.remember(tag.key, tag.gen, o.path, ev.truncated, v);
+        if (loader_.set_verdict(tag.key, tag.gen, v) == 0) {
+            ++c_.verdicts;
+            if (v == file_verdict::sensitive) ++c_.verdicts_sensitive;
+        } else {
+            ++c_.verdict_errors;
+        }
+    }
+
+    // A repeat record: the open event it stands for (a sensitive file), or nothing.
+    [[nodiscard]] std::optional<event> on_repeat(const open_repeat& r) {
+        auto x = expander_.expand(r);
+        if (x.what == repeat_expander::outcome::sensitive) return std::move(x.ev);
+        if (x.what == repeat_expander::outcome::unknown) {
+            // No full open to take the path from: make the kernel ship the
+            // next open of this file in full again.
+            (void)loader_.forget_verdict(r.key);
+        }
+        return std::nullopt;
+    }
+
+    // The correlator remembered a sensitive open of `pid` at `ts`: its
+    // session, as the correlator knows it, is hot (the kernel marked the
+    // session it knows; they differ after a setsid() without exec).
+    void on_sensitive_open(const correlator& corr, pid_type pid, nanoseconds ts) {
+        if (!enabled_) return;
+        const process_info* p = corr.processes().find(pid);
+        if (p == nullptr || p->sid <= 1) return;
+        if (loader_.mark_hot_session(p->sid, ts) == 0) ++c_.hot_sessions;
+        else ++c_.hot_errors;
+    }
+
+    // New or changed file identities (before the correlator learns them).
+    void learn_identities(const std::vector<file_event>& changed, const correlator& corr) {
+        bool any = false;
+        for (const file_event& f : changed) {
+            apply(mirror_.learn(f.dev, f.ino, f.path, corr.compiled_rules()));
+            any = true;
+        }
+        if (any) bump();
+    }
+
+    // New rules (after corr.reload): identities and remembered verdicts
+    // re-derived, the window set, every cached verdict made stale.
+    void on_rules(const correlator& corr) {
+        const rule_set& rules = corr.compiled_rules();
+        apply(mirror_.set_capacity(std::min<std::size_t>(rules.source().limits.max_file_identities, max_inodes)));
+        apply(mirror_.reclassify(rules));
+        expander_.reclassify([&](std::string_view path) { return verdict_of(rules, path, std::nullopt); });
+        loader_.set_window(rules.source().window);
+        bump();
+    }
+
+    [[nodiscard]] const filter_counters& counters() const noexcept { return c_; }
+    [[nodiscard]] const repeat_expander& expander() const noexcept { return expander_; }
+    [[nodiscard]] const identity_mirror& mirror() const noexcept { return mirror_; }
+
+    // The kernel's sensitive-inode map holds at most this many entries.
+    static constexpr std::size_t max_inodes = 65536;
+
+private:
+    void apply(const std::vector<identity_mirror::edit>& edits) {
+        if (!enabled_) return;
+        for (const auto& e : edits) {
+            if (loader_.set_sensitive_inode(e.dev, e.ino, e.add) == 0) ++c_.inode_edits;
+            else ++c_.inode_errors;
+        }
+    }
+    void bump() {
+        if (!enabled()) return;
+        loader_.bump_generation();
+        ++c_.bumps;
+    }
+
+    bpf_loader& loader_;
+    bool enabled_ = false;
+    repeat_expander expander_;
+    identity_mirror mirror_;
+    filter_counters c_;
+};
+
+std::string kernel_filter_summary(const kernel_counters& k, const filter_feed& f) {
+    if (!f.enabled()) return "; kernel filter: off";
+    const repeat_expander_stats& x = f.expander().stats();
+    std::string s = "; kernel filter: " + std::to_string(k.opens_boring) + " of " + std::to_string(k.opens_seen()) +
+                    " opens dropped as boring, " + std::to_string(k.nets_cold) + " of " +
+                    std::to_string(k.nets_seen()) + " connects/sends dropped as cold, " +
+                    std::to_string(k.opens_repeat) + " repeats (" + std::to_string(x.expanded) + " expanded, " +
+                    std::to_string(x.unknown) + " unknown), " + std::to_string(f.counters().verdicts) +
+                    " verdicts, " + std::to_string(k.generation_bumps + f.counters().bumps) + " generation bumps";
+    s += "; shed under load: " + std::to_string(k.shed()) + " (open " + std::to_string(k.shed_open) + ", repeat " +
+         std::to_string(k.shed_repeat) + ", net " + std::to_string(k.shed_net) + ")";
+    return s;
+}
+
+nlohmann::json kernel_json(const kernel_counters& k) {
+    nlohmann::json drops = nlohmann::json::object();
+    for (std::uint16_t kind = BW_EVENT_EXEC; kind <= BW_EVENT_KIND_MAX; ++kind)
+        drops[std::string(detail::kind_name(kind))] = k.drops_by_kind[kind];
+    return {{"drops", k.drops},
+            {"drops_by_kind", drops},
+            {"shed", {{"open", k.shed_open}, {"repeat", k.shed_repeat}, {"net", k.shed_net}, {"total", k.shed()}}},
+            {"opens",
+             {{"seen", k.opens_seen()},
+              {"boring_dropped", k.opens_boring},
+              {"miss", k.opens_miss},
+              {"repeat", k.opens_repeat},
+              {"sensitive_inode", k.opens_sensitive_inode},
+              {"sensitive", k.opens_sensitive},
+              {"unfiltered", k.opens_unfiltered},
+              {"pending_failed", k.pending_failed}}},
+            {"nets", {{"seen", k.nets_seen()}, {"cold_dropped", k.nets_cold}, {"shipped", k.nets_shipped}}},
+            {"generation_bumps", k.generation_bumps}};
+}
+
+nlohmann::json filter_json(const filter_feed& f) {
+    const filter_counters& c = f.counters();
+    const repeat_expander_stats& x = f.expander().stats();
+    return {{"enabled", f.enabled()},
+            {"verdicts", c.verdicts},
+            {"verdicts_sensitive", c.verdicts_sensitive},
+            {"verdict_errors", c.verdict_errors},
+            {"repeats_expanded", x.expanded},
+            {"repeats_boring", x.boring},
+            {"repeats_unknown", x.unknown},
+            {"expander_size", f.expander().size()},
+            {"expander_capacity", f.expander().capacity()},
+            {"expander_evictions", x.evictions},
+            {"sensitive_inodes", f.mirror().sensitive_count()},
+            {"inode_edits", c.inode_edits},
+            {"inode_errors", c.inode_errors},
+            {"hot_sessions", c.hot_sessions},
+            {"hot_errors", c.hot_errors},
+            {"generation_bumps", c.bumps}};
+}
+
+std::string shed_notice(std::uint64_t open, std::uint64_t repeat, std::uint64_t net) {
+    std::string what;
+    const auto add = [&](std::uint64_t n, const char* name) {
+        if (n == 0) return;
+        if (!what.empty()) what += ", ";
+        what += std::to_string(n) + " " + name;
+    };
+    add(open, open == 1 ? "open" : "opens");
+    add(repeat, repeat == 1 ? "repeated open" : "repeated opens");
+    add(net, net == 1 ? "connect/send" : "connects/sends");
+    return "NOTICE: kernel shed " + what +
+           " (ring buffer past its high-water mark; fork, exec and exit kept, so process lineage is intact); "
+           "raise --ring-size";
+}
+
 std::string stats_line(const loop_counters& c, const kernel_counters& k, const hash_cache_stats& h,
                        std::size_t named_known, std::uint64_t named_reported, double seconds) {
     char secs[32];
@@ -266,12 +447,19 @@ int run_sensor(const run_options& opts) {
     lo.ring_bytes = opts.ring_bytes;
     lo.self_tgid = static_cast<std::uint32_t>(::getpid());
     lo.verbose = opts.verbose;
+    lo.kernel_filter = opts.kernel_filter;
+    lo.verdict_cache_entries = opts.verdict_cache_entries;
+    lo.window = corr.rules().window;
     auto loaded = bpf_loader::open_and_attach(lo);
     if (!loaded) {
         errln(loaded.error().message);
         return 2;
     }
     std::unique_ptr<bpf_loader> loader = std::move(*loaded);
+    // The kernel filter's user-space half. A repeat follows its full open
+    // within one ring's worth of records: remember that many full opens.
+    filter_feed filter(*loader, std::max<std::size_t>(65536, opts.ring_bytes / sizeof(bw_open_event)),
+                       std::min<std::size_t>(corr.rules().limits.max_file_identities, filter_feed::max_inodes));
 
     // 4. Seed the process table from /proc, after attaching, so no process
     // falls in a gap: anything that changes during the scan arrives as an
@@ -296,6 +484,7 @@ int run_sensor(const run_options& opts) {
                         std::to_string(seed_ts.count()) + ", then kernel events");
     }
     for (auto& sp : scan.processes) {
+        (void)loader->seed_session(sp.info.pid, sp.info.sid); // the kernel filter's view of its session
         if (writer) writer->add(seed_event(sp.info, seed_ts, sp.truncated));
         (void)corr.processes().seed(std::move(sp.info));
     }
@@ -363,6 +552,9 @@ int run_sensor(const run_options& opts) {
                   "only; raise the limit in the rules file");
         }
         if (up.changed.empty()) return;
+        // The kernel's sensitive-inode map first, then a new generation, then
+        // the correlator: no cached verdict older than the new identities survives.
+        filter.learn_identities(up.changed, corr);
         const nanoseconds ts = monotonic_now();
         for (file_event& f : up.changed) {
             event ev;
@@ -404,16 +596,24 @@ int run_sensor(const run_options& opts) {
 
     const auto on_record = [&](std::span<const std::byte> bytes) {
         try {
-            auto ev = decode(bytes);
-            if (!ev) {
+            auto rec = decode_record(bytes);
+            if (!rec) {
                 ++counts.decode_errors;
-                const auto code = static_cast<std::size_t>(ev.error().code);
+                const auto code = static_cast<std::size_t>(rec.error().code);
                 ++counts.errors_by_code[code < errc_slots ? code : 0];
                 if (opts.verbose && counts.decode_errors <= max_bad_records_shown) {
                     errln("skipped a bad ring-buffer record (" + std::to_string(bytes.size()) +
-                          " bytes): " + ev.error().message);
+                          " bytes): " + rec.error().message);
                 }
                 return;
+            }
+            std::optional<event> ev;
+            if (const open_repeat* r = rec->as_repeat()) {
+                ev = filter.on_repeat(*r); // a sensitive file's repeat becomes its open event
+                if (!ev) return;           // a boring file's (or an unknown key's: counted)
+            } else {
+                ev = std::move(*rec->as_event());
+                if (ev->kind() == event_kind::open) filter.on_full_open(rec->tag, *ev, corr);
             }
             ++counts.events;
             if (auto* x = ev->as<exec_event>()) {
@@ -426,7 +626,9 @@ int run_sensor(const run_options& opts) {
             if (kind < kind_slots) ++counts.by_kind[kind];
             if (writer) writer->add(*ev);
             if (stop) return; // stdout is gone: keep draining, alert no more
+            const std::uint64_t sensitive_before = corr.stats().sensitive_opens;
             auto a = corr.process(*ev);
+            if (corr.stats().sensitive_opens != sensitive_before) filter.on_sensitive_open(corr, ev->pid, ev->ts);
             emit_summaries();
             if (a) emit(*a);
         } catch (const std::exception& e) {
@@ -442,6 +644,13 @@ int run_sensor(const run_options& opts) {
     auto last_drop_check = t0;
     auto last_named = t0;
     std::uint64_t drops_reported = loader->counters().drops;
+    kernel_counters shed_reported = loader->counters();
+    const auto report_shed = [&](const kernel_counters& k) {
+        if (k.shed() <= shed_reported.shed()) return;
+        errln(shed_notice(k.shed_open - shed_reported.shed_open, k.shed_repeat - shed_reported.shed_repeat,
+                          k.shed_net - shed_reported.shed_net));
+        shed_reported = k;
+    };
 
     while (!stop && g_stop_signal == 0 &&
            !(opts.learn_for && std::chrono::steady_clock::now() - t0 >= *opts.learn_for)) {
@@ -458,6 +667,7 @@ int run_sensor(const run_options& opts) {
             } else if (auto fresh = load_config(opts.config)) {
                 bls->adjust(*fresh);
                 corr.reload(std::move(*fresh));
+                filter.on_rules(corr); // new verdicts, identities and window in the kernel
                 errln("config reloaded from " + *opts.config);
                 if (writer) writer->comment("rules reloaded from " + *opts.config + " at ts " +
                                             std::to_string(monotonic_now().count()));
@@ -489,7 +699,9 @@ int run_sensor(const run_options& opts) {
         }
         if (now - last_drop_check >= drop_check_interval) {
             last_drop_check = now;
-            const std::uint64_t drops = loader->counters().drops;
+            const kernel_counters kcnow = loader->counters();
+            report_shed(kcnow);
+            const std::uint64_t drops = kcnow.drops;
             if (drops > drops_reported) {
                 errln("NOTICE: kernel dropped " + std::to_string(drops - drops_reported) +
                       " events (ring buffer full); raise --ring-size");
@@ -512,6 +724,7 @@ int run_sensor(const run_options& opts) {
     // Every running quiet period ends here: its repeats are not lost.
     corr.flush_incidents();
     emit_summaries();
+    report_shed(kc);
     if (kc.drops > drops_reported) {
         errln("NOTICE: kernel dropped " + std::to_string(kc.drops - drops_reported) +
               " events (ring buffer full); raise --ring-size");
@@ -523,7 +736,8 @@ int run_sensor(const run_options& opts) {
         }
     }
     if (stdout_closed) errln("standard output was closed; stopping");
-    errln(stats_line(counts, kc, hasher.stats(), named.size(), named_reported, seconds));
+    errln(stats_line(counts, kc, hasher.stats(), named.size(), named_reported, seconds) +
+          kernel_filter_summary(kc, filter));
     if (writer && !trace_failed) {
         errln("recorded " + std::to_string(writer->lines()) + " trace lines (" +
               std::to_string(scan.processes.size()) + " seeded processes, " +
@@ -540,6 +754,8 @@ int run_sensor(const run_options& opts) {
         nlohmann::json s = to_json(corr.stats());
         s["decode_errors"] = counts.decode_errors;
         s["kernel_drops"] = kc.drops;
+        s["kernel"] = kernel_json(kc);
+        s["kernel_filter"] = filter_json(filter);
         s["seconds"] = seconds;
         const hash_cache_stats& hs = hasher.stats();
         s["exe_sha256"] = {{"cache_misses", hs.misses}, {"cache_hits", hs.hits},

@@ -12,6 +12,7 @@
 // docs/deployment.md describes every line it prints and its exit statuses.
 
 #include <cstddef>
+#include <cstdint>
 #include <optional>
 #include <string>
 
@@ -26,6 +27,8 @@ struct run_options {
     std::optional<std::string> output;  // JSON-lines alert log, appended
     bool verbose = false;               // libbpf diagnostics, bad records, full stats
     std::size_t ring_bytes = 16u << 20; // ring buffer size, a power of two
+    bool kernel_filter = true;          // --kernel-filter on|off (docs/kernel.md, "In-kernel filtering")
+    std::uint32_t verdict_cache_entries = 65536; // --verdict-cache N: files the kernel keeps a verdict for
     std::optional<std::string> record;  // `record FILE`: also write every event as a trace line
     baseline_options baseline;          // run --baseline FILE applies it; learn --baseline FILE learns into it
     std::optional<nanoseconds> learn_for; // `learn`: stop after this long (SIGINT/SIGTERM stop it earlier)

@@ -9,7 +9,35 @@
 extern "C" int LLVMFuzzerTestOneInput(const std::uint8_t* data, std::size_t size) {
     using namespace barbwire;
     const std::span<const std::byte> bytes(reinterpret_cast<const std::byte*>(data), size);
+
+    // decode_record(): every record kind, repeats and filter tags included.
+    auto rec = decode_record(bytes);
+    if (!rec) {
+        fuzz::check_error(rec.error());
+    } else if (const open_repeat* r = rec->as_repeat()) {
+        BW_FUZZ_CHECK(size == sizeof(bw_open_repeat_event));
+        BW_FUZZ_CHECK(r->key.ino == r->ino);
+        BW_FUZZ_CHECK(!decode(bytes).has_value()); // no event on its own
+        auto again = decode_record(encode_repeat(*r));
+        BW_FUZZ_CHECK(again.has_value() && again->as_repeat() != nullptr && *again->as_repeat() == *r);
+    } else {
+        const event& e = *rec->as_event();
+        if (rec->tag.filter != open_filter::unfiltered) {
+            BW_FUZZ_CHECK(e.kind() == event_kind::open);
+            BW_FUZZ_CHECK(rec->tag.key.ino == e.as<open_event>()->ino);
+        }
+        if (fuzz::fits_record(e)) {
+            std::byte buf[max_record_size];
+            const std::size_t n = encode_into(e, rec->tag, buf);
+            BW_FUZZ_CHECK(n == size);
+            auto again = decode_record(std::span<const std::byte>(buf, n));
+            BW_FUZZ_CHECK(again.has_value() && again->as_event() != nullptr && *again->as_event() == e &&
+                          again->tag == rec->tag);
+        }
+    }
+
     auto ev = decode(bytes);
+    BW_FUZZ_CHECK(ev.has_value() == (rec.has_value() && rec->as_event() != nullptr));
     if (!ev) {
         fuzz::check_error(ev.error());
         return 0;

@@ -139,8 +139,8 @@ int main(int argc, char** argv) {
     ok &= write_bytes(dec, "short_exec_consistent_size", with_size(exec_bytes, 64));
     ok &= write_bytes(dec, "oversized_net", with_size(net_bytes, 64));
     ok &= write_bytes(dec, "wrong_version",
-                      patched<bw_open_event>(open_bytes, [](bw_open_event& r) { r.hdr.version = 2; }));
-    ok &= write_bytes(dec, "unknown_kind", patched<bw_open_event>(open_bytes, [](bw_open_event& r) { r.hdr.kind = 6; }));
+                      patched<bw_open_event>(open_bytes, [](bw_open_event& r) { r.hdr.version = 1; }));
+    ok &= write_bytes(dec, "unknown_kind", patched<bw_open_event>(open_bytes, [](bw_open_event& r) { r.hdr.kind = 7; }));
     // event_kind::file's number: not a kernel record, never decoded
     ok &= write_bytes(dec, "file_kind", patched<bw_open_event>(open_bytes, [](bw_open_event& r) { r.hdr.kind = 100; }));
     ok &= write_bytes(dec, "size_field_wrong",
@@ -158,6 +158,34 @@ int main(int argc, char** argv) {
                           r.hdr.flags = 0xFF;
                           r._pad0 = 0xFFFF;
                       }));
+    // the kernel filter: tagged full opens and repeat records (BW_EVENT_OPEN_REPEAT)
+    const file_key fk{0xffff888001234500ull, 0xffff888005550000ull, 0xffff888001234000ull, 77, 0x0000000b1234abcdull, 9};
+    for (const auto& [name, f] : {std::pair{"miss", open_filter::miss},
+                                  std::pair{"sensitive_inode", open_filter::sensitive_inode},
+                                  std::pair{"sensitive", open_filter::sensitive}}) {
+        std::vector<std::byte> b(max_record_size);
+        b.resize(encode_into(base(o), filter_tag{fk, 3, f}, b));
+        ok &= write_bytes(dec, std::string("open_tagged_") + name, b);
+    }
+    open_repeat rep;
+    rep.ts = nanoseconds{1'000'000'000};
+    rep.pid = 100;
+    rep.tid = 101;
+    rep.dev = 0x803;
+    rep.ino = 77;
+    rep.flags = 0x8000;
+    rep.uid = 1000;
+    rep.key = fk;
+    rep.gen = 3;
+    const auto rep_bytes = encode_repeat(rep);
+    ok &= write_bytes(dec, "valid_open_repeat", rep_bytes);
+    ok &= write_bytes(dec, "repeat_ino_mismatch",
+                      patched<bw_open_repeat_event>(rep_bytes, [](bw_open_repeat_event& r) { r.ino = 78; }));
+    ok &= write_bytes(dec, "repeat_short_consistent_size", with_size(rep_bytes, 64));
+    ok &= write_bytes(dec, "repeat_oversized", with_size(rep_bytes, 112));
+    ok &= write_bytes(dec, "open_bad_filter",
+                      patched<bw_open_event>(open_bytes, [](bw_open_event& r) { r.filter = 9; }));
+
     std::vector<std::byte> garbage(57);
     for (std::size_t i = 0; i < garbage.size(); ++i) garbage[i] = static_cast<std::byte>(i * 37 + 11);
     ok &= write_bytes(dec, "garbage", garbage);

@@ -11,7 +11,7 @@
 #include "barbwire/decode.hpp"
 
 TEST_CASE("abi: version and limits") {
-    CHECK(BW_ABI_VERSION == 1);
+    CHECK(BW_ABI_VERSION == 2);
     CHECK(BW_COMM_LEN == 16);
     CHECK(BW_PATH_MAX == 512);
     CHECK(BW_ARGV_MAX == 256);
@@ -22,8 +22,9 @@ TEST_CASE("abi: version and limits") {
 }
 
 TEST_CASE("abi: record kinds are distinct, dense and match event_kind") {
-    const std::set<int> kinds{BW_EVENT_EXEC, BW_EVENT_FORK, BW_EVENT_EXIT, BW_EVENT_OPEN, BW_EVENT_NET};
-    CHECK(kinds.size() == 5);
+    const std::set<int> kinds{BW_EVENT_EXEC, BW_EVENT_FORK, BW_EVENT_EXIT, BW_EVENT_OPEN, BW_EVENT_NET,
+                              BW_EVENT_OPEN_REPEAT};
+    CHECK(kinds.size() == 6);
     CHECK(*kinds.begin() == 1);
     CHECK(*kinds.rbegin() == BW_EVENT_KIND_MAX);
     CHECK(static_cast<int>(barbwire::event_kind::exec) == BW_EVENT_EXEC);
@@ -41,8 +42,10 @@ TEST_CASE("abi: sizes") {
     CHECK(sizeof(bw_exec_event) == 848);
     CHECK(sizeof(bw_fork_event) == 32);
     CHECK(sizeof(bw_exit_event) == 32);
-    CHECK(sizeof(bw_open_event) == 568);
+    CHECK(sizeof(bw_open_event) == 632);
     CHECK(sizeof(bw_net_event) == 56);
+    CHECK(sizeof(bw_open_repeat_event) == 104);
+    CHECK(sizeof(bw_file_key) == 48);
 }
 
 TEST_CASE("abi: every record starts with the header and is 8-byte aligned") {
@@ -51,6 +54,8 @@ TEST_CASE("abi: every record starts with the header and is 8-byte aligned") {
     CHECK(offsetof(bw_exit_event, hdr) == 0);
     CHECK(offsetof(bw_open_event, hdr) == 0);
     CHECK(offsetof(bw_net_event, hdr) == 0);
+    CHECK(offsetof(bw_open_repeat_event, hdr) == 0);
+    CHECK(sizeof(bw_open_repeat_event) % 8 == 0);
     CHECK(sizeof(bw_exec_event) % 8 == 0);
     CHECK(sizeof(bw_fork_event) % 8 == 0);
     CHECK(sizeof(bw_exit_event) % 8 == 0);
@@ -64,7 +69,9 @@ TEST_CASE("abi: no implicit padding: the fields add up to the record size") {
     CHECK(sizeof(bw_exec_event) == 24 + 4 * 4 + 8 + 8 + 2 + 2 + 4 + BW_COMM_LEN + BW_PATH_MAX + BW_ARGV_MAX);
     CHECK(sizeof(bw_fork_event) == 24 + 4 + 4);
     CHECK(sizeof(bw_exit_event) == 24 + 4 + 4);
-    CHECK(sizeof(bw_open_event) == 24 + 8 + 8 + 4 + 4 + 2 + 2 + 4 + BW_PATH_MAX);
+    CHECK(sizeof(bw_file_key) == 5 * 8 + 4 + 4);
+    CHECK(sizeof(bw_open_event) == 24 + 8 + 8 + 4 + 4 + 2 + 2 + 4 + BW_PATH_MAX + sizeof(bw_file_key) + 8 + 4 + 4);
+    CHECK(sizeof(bw_open_repeat_event) == 24 + 8 + 8 + 4 + 4 + sizeof(bw_file_key) + 8);
     CHECK(sizeof(bw_net_event) == 24 + 2 + 2 + 1 + 1 + 2 + 4 + 16 + 4);
 }
 
@@ -78,6 +85,10 @@ TEST_CASE("abi: field offsets") {
     CHECK(offsetof(bw_exec_event, argv) == 592);
     CHECK(offsetof(bw_open_event, path_size) == 48);
     CHECK(offsetof(bw_open_event, path) == 56);
+    CHECK(offsetof(bw_open_event, key) == 568);
+    CHECK(offsetof(bw_open_event, filter) == 624);
+    CHECK(offsetof(bw_open_repeat_event, key) == 48);
+    CHECK(offsetof(bw_open_repeat_event, gen) == 96);
     CHECK(offsetof(bw_net_event, family) == 24);
     CHECK(offsetof(bw_net_event, addr) == 36);
 }
@@ -88,4 +99,5 @@ TEST_CASE("abi: records are trivially copyable (memcpy from the ring buffer is v
     CHECK(std::is_trivially_copyable_v<bw_exit_event>);
     CHECK(std::is_trivially_copyable_v<bw_open_event>);
     CHECK(std::is_trivially_copyable_v<bw_net_event>);
+    CHECK(std::is_trivially_copyable_v<bw_open_repeat_event>);
 }

@@ -13,5 +13,6 @@
 #include "barbwire/dedup.hpp"
 #include "barbwire/alert.hpp"
 #include "barbwire/correlator.hpp"
+#include "barbwire/kernel_filter.hpp"
 #include "barbwire/trace.hpp"
 #include "barbwire/baseline.hpp"

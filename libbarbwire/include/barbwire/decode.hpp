@@ -1,8 +1,14 @@
 #pragma once
 // Ring-buffer bytes <-> event.
 //
-// decode() is a pure function from the bytes of one ring-buffer record to an
-// event. It never reads outside the span it is given, copies the header and
+// decode_record() is a pure function from the bytes of one ring-buffer
+// record to a kernel_record: an event, or an open_repeat (BW_EVENT_OPEN_REPEAT,
+// a repeated open whose path the kernel filter left out; see
+// kernel_filter.hpp), with what the kernel filter said about a full open
+// (filter_tag). decode() is decode_record() for callers that want events
+// only: it rejects a repeat record (unknown_kind: it is no event on its own).
+//
+// decode_record() never reads outside the span it is given, It never reads outside the span it is given, copies the header and
 // the record into aligned locals with memcpy (ring-buffer records are not
 // guaranteed to be aligned for the record type) and bounds every string by
 // its field.
@@ -16,7 +22,9 @@
 //   5. the bytes are exactly the kind's record size       -> short_record / oversized_record
 //   6. field domains                                      -> bad_field
 //        net: family AF_INET/AF_INET6, op connect/send, protocol TCP/UDP
-//        exec: argv_size <= BW_ARGV_MAX;  open: path_size <= BW_PATH_MAX
+//        exec: argv_size <= BW_ARGV_MAX;  open: path_size <= BW_PATH_MAX,
+//        filter a BW_OPEN_* value, and key.ino == ino unless unfiltered;
+//        open_repeat: key.ino == ino
 // Unknown header flag bits and the explicit padding fields are ignored, so a
 // newer kernel side may add flags without breaking older readers.
 //
@@ -38,6 +46,10 @@
 // whose address family is AF_INET or AF_INET6. exec_event::exe_sha256 is
 // sensor-side enrichment and has no place in the record: encode() drops it.
 //
+// encode_into(ev, tag, out) also writes a full open's filter_tag, and
+// encode_repeat_into() / encode_repeat() write repeat records, with the same
+// round-trip property (decode_record gives back the tag and the repeat).
+//
 // A file_event (event_kind::file) is not a kernel record: the sensor makes it
 // from stat(2) (see event.hpp). decode() never produces one (its kind number
 // is outside 1..BW_EVENT_KIND_MAX), record_size() of it is 0, encode_into()
@@ -51,6 +63,7 @@
 #include <string>
 #include <string_view>
 #include <type_traits>
+#include <variant>
 #include <vector>
 
 #include "barbwire/abi/events.h"
@@ -108,7 +121,45 @@ BW_CHECK_FIELD(bw_open_event, path_size, 48, 2);
 BW_CHECK_FIELD(bw_open_event, _pad0, 50, 2);
 BW_CHECK_FIELD(bw_open_event, _pad1, 52, 4);
 BW_CHECK_FIELD(bw_open_event, path, 56, BW_PATH_MAX);
-static_assert(sizeof(bw_open_event) == 568, "bw_open_event changed size");
+BW_CHECK_FIELD(bw_open_event, key, 568, 48);
+BW_CHECK_FIELD(bw_open_event, gen, 616, 8);
+BW_CHECK_FIELD(bw_open_event, filter, 624, 4);
+BW_CHECK_FIELD(bw_open_event, _pad2, 628, 4);
+static_assert(sizeof(bw_open_event) == 632, "bw_open_event changed size");
+
+BW_CHECK_FIELD(bw_file_key, dentry, 0, 8);
+BW_CHECK_FIELD(bw_file_key, mnt, 8, 8);
+BW_CHECK_FIELD(bw_file_key, parent, 16, 8);
+BW_CHECK_FIELD(bw_file_key, ino, 24, 8);
+BW_CHECK_FIELD(bw_file_key, name, 32, 8);
+BW_CHECK_FIELD(bw_file_key, generation, 40, 4);
+BW_CHECK_FIELD(bw_file_key, _pad0, 44, 4);
+static_assert(sizeof(bw_file_key) == 48, "bw_file_key changed size");
+
+BW_CHECK_FIELD(bw_open_repeat_event, hdr, 0, 24);
+BW_CHECK_FIELD(bw_open_repeat_event, dev, 24, 8);
+BW_CHECK_FIELD(bw_open_repeat_event, ino, 32, 8);
+BW_CHECK_FIELD(bw_open_repeat_event, flags, 40, 4);
+BW_CHECK_FIELD(bw_open_repeat_event, uid, 44, 4);
+BW_CHECK_FIELD(bw_open_repeat_event, key, 48, 48);
+BW_CHECK_FIELD(bw_open_repeat_event, gen, 96, 8);
+static_assert(sizeof(bw_open_repeat_event) == 104, "bw_open_repeat_event changed size");
+
+// The kernel filter's maps: user space writes these layouts.
+BW_CHECK_FIELD(bw_verdict, gen, 0, 8);
+BW_CHECK_FIELD(bw_verdict, state, 8, 4);
+static_assert(sizeof(bw_verdict) == 16, "bw_verdict changed size");
+BW_CHECK_FIELD(bw_inode_key, dev, 0, 8);
+BW_CHECK_FIELD(bw_inode_key, ino, 8, 8);
+static_assert(sizeof(bw_inode_key) == 16, "bw_inode_key changed size");
+BW_CHECK_FIELD(bw_hot_key, kind, 0, 4);
+BW_CHECK_FIELD(bw_hot_key, id, 4, 4);
+static_assert(sizeof(bw_hot_key) == 8, "bw_hot_key changed size");
+BW_CHECK_FIELD(bw_filter_state, gen, 0, 8);
+BW_CHECK_FIELD(bw_filter_state, window_ns, 8, 8);
+static_assert(sizeof(bw_filter_state) == 16, "bw_filter_state changed size");
+static_assert(sizeof(bw_counters) == 128, "bw_counters changed size");
+static_assert(BW_CTR_COUNT <= sizeof(bw_counters::v) / sizeof(bw_counters::v[0]), "bw_counters has no room");
 
 BW_CHECK_FIELD(bw_net_event, hdr, 0, 24);
 BW_CHECK_FIELD(bw_net_event, family, 24, 2);
@@ -123,14 +174,78 @@ static_assert(sizeof(bw_net_event) == 56, "bw_net_event changed size");
 
 #undef BW_CHECK_FIELD
 
-static_assert(BW_ABI_VERSION == 1, "ABI version changed: review decode() and the asserts above");
-static_assert(BW_EVENT_KIND_MAX == BW_EVENT_NET, "a new record kind needs a decoder");
+static_assert(BW_ABI_VERSION == 2, "ABI version changed: review decode() and the asserts above");
+static_assert(BW_EVENT_KIND_MAX == BW_EVENT_OPEN_REPEAT, "a new record kind needs a decoder");
 static_assert(static_cast<unsigned>(barbwire::event_kind::file) > BW_EVENT_KIND_MAX,
               "event_kind::file is not a kernel record: its number must stay outside the BW_EVENT_* range");
 static_assert(AF_INET == 2 && AF_INET6 == 10, "the ABI documents AF_INET as 2 and AF_INET6 as 10");
 static_assert(IPPROTO_TCP == 6 && IPPROTO_UDP == 17);
 
 namespace barbwire {
+
+// The kernel filter's verdict-cache key of an opened file (bw_file_key):
+// kernel object addresses and inode facts, compared, never dereferenced.
+struct file_key {
+    std::uint64_t dentry = 0;
+    std::uint64_t mnt = 0;
+    std::uint64_t parent = 0;
+    std::uint64_t ino = 0;
+    std::uint64_t name = 0;       // d_name.hash_len
+    std::uint32_t generation = 0; // i_generation
+    friend bool operator==(const file_key&, const file_key&) = default;
+};
+
+// What the kernel filter knew when it shipped a full open (bw_open_filter).
+enum class open_filter : std::uint8_t {
+    unfiltered = BW_OPEN_UNFILTERED,           // the filter is off
+    miss = BW_OPEN_MISS,                       // no verdict: user space must answer for (key, gen)
+    sensitive_inode = BW_OPEN_SENSITIVE_INODE, // a known sensitive inode
+    sensitive = BW_OPEN_SENSITIVE,             // the cached verdict is sensitive
+};
+
+[[nodiscard]] constexpr std::string_view to_string(open_filter f) noexcept {
+    switch (f) {
+    case open_filter::unfiltered: return "unfiltered";
+    case open_filter::miss: return "miss";
+    case open_filter::sensitive_inode: return "sensitive_inode";
+    case open_filter::sensitive: return "sensitive";
+    }
+    return "unknown";
+}
+
+// The kernel filter's part of a full open record.
+struct filter_tag {
+    file_key key;
+    std::uint64_t gen = 0;
+    open_filter filter = open_filter::unfiltered;
+    friend bool operator==(const filter_tag&, const filter_tag&) = default;
+};
+
+// BW_EVENT_OPEN_REPEAT: another open of a file whose verdict is pending.
+// Everything an open_event has but the path (and the truncated flag), which
+// come from the full open with the same key (repeat_expander).
+struct open_repeat {
+    nanoseconds ts{0};
+    pid_type pid = 0; // process id (kernel tgid)
+    pid_type tid = 0; // thread id
+    std::uint64_t dev = 0;
+    std::uint64_t ino = 0;
+    std::int32_t flags = 0;
+    std::uint32_t uid = 0;
+    file_key key;
+    std::uint64_t gen = 0;
+    friend bool operator==(const open_repeat&, const open_repeat&) = default;
+};
+
+// One decoded ring-buffer record.
+struct kernel_record {
+    std::variant<event, open_repeat> body;
+    filter_tag tag; // of a full open record; default for every other record
+
+    [[nodiscard]] const event* as_event() const noexcept { return std::get_if<event>(&body); }
+    [[nodiscard]] event* as_event() noexcept { return std::get_if<event>(&body); }
+    [[nodiscard]] const open_repeat* as_repeat() const noexcept { return std::get_if<open_repeat>(&body); }
+};
 
 // Size in bytes of the ring-buffer record of a kind; 0 for a kind that has
 // no record (event_kind::file, made by the sensor).
@@ -151,6 +266,14 @@ namespace barbwire {
 
 // The largest record of any kind: a buffer this big fits encode_into() for any event.
 inline constexpr std::size_t max_record_size = sizeof(bw_exec_event);
+static_assert(sizeof(bw_open_event) <= max_record_size && sizeof(bw_open_repeat_event) <= max_record_size);
+
+// Size of the record of a BW_EVENT_* kind number; 0 for an unknown one.
+[[nodiscard]] constexpr std::size_t record_size_of_kind(std::uint16_t kind) noexcept {
+    if (kind == BW_EVENT_OPEN_REPEAT) return sizeof(bw_open_repeat_event);
+    if (kind < BW_EVENT_EXEC || kind > BW_EVENT_NET) return 0;
+    return record_size(static_cast<event_kind>(kind));
+}
 
 namespace detail {
 
@@ -182,6 +305,7 @@ namespace detail {
     case BW_EVENT_EXIT: return "exit";
     case BW_EVENT_OPEN: return "open";
     case BW_EVENT_NET: return "net";
+    case BW_EVENT_OPEN_REPEAT: return "open_repeat";
     default: return "unknown";
     }
 }
@@ -230,10 +354,25 @@ template <class Record>
     return r;
 }
 
+[[nodiscard]] inline file_key key_of(const bw_file_key& k) noexcept {
+    return file_key{k.dentry, k.mnt, k.parent, k.ino, k.name, k.generation};
+}
+
+[[nodiscard]] inline bw_file_key abi_key(const file_key& k) noexcept {
+    bw_file_key r{};
+    r.dentry = k.dentry;
+    r.mnt = k.mnt;
+    r.parent = k.parent;
+    r.ino = k.ino;
+    r.name = k.name;
+    r.generation = k.generation;
+    return r;
+}
+
 } // namespace detail
 
 // Decodes one ring-buffer record. Throws nothing but std::bad_alloc.
-[[nodiscard]] inline result<event> decode(std::span<const std::byte> bytes) {
+[[nodiscard]] inline result<kernel_record> decode_record(std::span<const std::byte> bytes) {
     const std::size_t n = bytes.size();
     if (n < sizeof(bw_event_header))
         return make_error(errc::short_record, "record is " + std::to_string(n) + " bytes, shorter than the " +
@@ -248,6 +387,28 @@ template <class Record>
     if (hdr.size != n)
         return make_error(errc::size_mismatch, std::string(detail::kind_name(hdr.kind)) + " record header says " +
                                                    std::to_string(hdr.size) + " bytes, got " + std::to_string(n));
+    if (hdr.kind == BW_EVENT_OPEN_REPEAT) {
+        constexpr std::size_t want = sizeof(bw_open_repeat_event);
+        if (n != want)
+            return make_error(n < want ? errc::short_record : errc::oversized_record,
+                              "open_repeat record is " + std::to_string(n) + " bytes, " +
+                                  (n < want ? "needs " : "expected ") + std::to_string(want));
+        const auto r = detail::load<bw_open_repeat_event>(bytes);
+        if (r.key.ino != r.ino)
+            return make_error(errc::bad_field, "open_repeat record ino " + std::to_string(r.ino) +
+                                                   " differs from its key's ino " + std::to_string(r.key.ino));
+        open_repeat x;
+        x.ts = nanoseconds{static_cast<nanoseconds::rep>(hdr.ktime_ns)};
+        x.pid = hdr.tgid;
+        x.tid = hdr.pid;
+        x.dev = r.dev;
+        x.ino = r.ino;
+        x.flags = r.flags;
+        x.uid = r.uid;
+        x.key = detail::key_of(r.key);
+        x.gen = r.gen;
+        return kernel_record{x, {}};
+    }
     const auto kind = static_cast<event_kind>(hdr.kind);
     const std::size_t want = record_size(kind);
     if (n < want)
@@ -258,6 +419,7 @@ template <class Record>
                                                       " bytes, expected " + std::to_string(want));
 
     event ev;
+    filter_tag tag;
     ev.ts = nanoseconds{static_cast<nanoseconds::rep>(hdr.ktime_ns)};
     ev.pid = hdr.tgid;
     ev.tid = hdr.pid;
@@ -297,6 +459,17 @@ template <class Record>
         if (r.path_size > BW_PATH_MAX)
             return make_error(errc::bad_field, "open record path_size " + std::to_string(r.path_size) +
                                                    " exceeds the " + std::to_string(BW_PATH_MAX) + "-byte path field");
+        if (r.filter > BW_OPEN_SENSITIVE)
+            return make_error(errc::bad_field, "open record filter " + std::to_string(r.filter) +
+                                                   " is not a BW_OPEN_* value (0..3)");
+        if (r.filter != BW_OPEN_UNFILTERED && r.key.ino != r.ino)
+            return make_error(errc::bad_field, "open record ino " + std::to_string(r.ino) +
+                                                   " differs from its key's ino " + std::to_string(r.key.ino));
+        if (r.filter != BW_OPEN_UNFILTERED) {
+            tag.key = detail::key_of(r.key);
+            tag.gen = r.gen;
+            tag.filter = static_cast<open_filter>(r.filter);
+        }
         open_event x;
         x.path = detail::field_string(r.path, r.path_size);
         x.flags = r.flags;
@@ -331,7 +504,18 @@ template <class Record>
     case event_kind::file: // unreachable: the kind check above rejects 100, but never build a wrong event
         return make_error(errc::unknown_kind, "file events are not kernel records");
     }
-    return ev;
+    return kernel_record{std::move(ev), tag};
+}
+
+// Decodes one ring-buffer record that holds an event (every kind but
+// BW_EVENT_OPEN_REPEAT, which is rejected as unknown_kind: it only means
+// something next to the full open it repeats; see decode_record()).
+[[nodiscard]] inline result<event> decode(std::span<const std::byte> bytes) {
+    auto r = decode_record(bytes);
+    if (!r) return tl::unexpected(std::move(r.error()));
+    if (event* ev = r->as_event()) return std::move(*ev);
+    return make_error(errc::unknown_kind, "open_repeat record (kind " + std::to_string(BW_EVENT_OPEN_REPEAT) +
+                                              ") is no event on its own; decode_record() returns it");
 }
 
 // Writes the record for `ev` into `out`, which need not be aligned. Returns the
@@ -339,7 +523,7 @@ template <class Record>
 // or `ev` has no record (a file_event: is_kernel_record() is false).
 // Strings that do not fit their field are cut and BW_F_TRUNCATED is set; the
 // flag is also set when ev.truncated is.
-[[nodiscard]] inline std::size_t encode_into(const event& ev, std::span<std::byte> out) noexcept {
+[[nodiscard]] inline std::size_t encode_into(const event& ev, const filter_tag& tag, std::span<std::byte> out) noexcept {
     const event_kind kind = ev.kind();
     const std::size_t size = record_size(kind);
     if (size == 0 || out.size() < size) return 0;
@@ -398,6 +582,11 @@ template <class Record>
         r.uid = x.uid;
         const bool cut = !detail::put_string(r.path, sizeof(r.path), x.path);
         r.path_size = static_cast<std::uint16_t>(cut ? sizeof(r.path) : x.path.size());
+        if (tag.filter != open_filter::unfiltered) {
+            r.key = detail::abi_key(tag.key);
+            r.gen = tag.gen;
+            r.filter = static_cast<std::uint32_t>(tag.filter);
+        }
         store(r, cut);
         break;
     }
@@ -416,6 +605,38 @@ template <class Record>
     case event_kind::file: return 0; // not a kernel record (size is 0: returned above)
     }
     return size;
+}
+
+// The record for `ev` without a filter tag (an unfiltered open).
+[[nodiscard]] inline std::size_t encode_into(const event& ev, std::span<std::byte> out) noexcept {
+    return encode_into(ev, filter_tag{}, out);
+}
+
+// Writes the BW_EVENT_OPEN_REPEAT record of `r` into `out` (need not be
+// aligned). Returns its size, or 0 when `out` is too small.
+[[nodiscard]] inline std::size_t encode_repeat_into(const open_repeat& r, std::span<std::byte> out) noexcept {
+    if (out.size() < sizeof(bw_open_repeat_event)) return 0;
+    bw_open_repeat_event rec{};
+    rec.hdr.kind = BW_EVENT_OPEN_REPEAT;
+    rec.hdr.version = BW_ABI_VERSION;
+    rec.hdr.size = sizeof(rec);
+    rec.hdr.ktime_ns = static_cast<std::uint64_t>(r.ts.count());
+    rec.hdr.pid = r.tid;
+    rec.hdr.tgid = r.pid;
+    rec.dev = r.dev;
+    rec.ino = r.ino;
+    rec.flags = r.flags;
+    rec.uid = r.uid;
+    rec.key = detail::abi_key(r.key);
+    rec.gen = r.gen;
+    std::memcpy(out.data(), &rec, sizeof(rec));
+    return sizeof(rec);
+}
+
+[[nodiscard]] inline std::vector<std::byte> encode_repeat(const open_repeat& r) {
+    std::vector<std::byte> out(sizeof(bw_open_repeat_event));
+    out.resize(encode_repeat_into(r, out));
+    return out;
 }
 
 // The record for `ev` as a new buffer (see encode_into), or an unknown_kind

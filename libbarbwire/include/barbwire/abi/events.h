@@ -22,7 +22,7 @@
 #include <linux/types.h>
 #endif
 
-#define BW_ABI_VERSION 1
+#define BW_ABI_VERSION 2 /* 2: open records carry the kernel filter's key; BW_EVENT_OPEN_REPEAT */
 
 #define BW_COMM_LEN 16  /* TASK_COMM_LEN */
 #define BW_PATH_MAX 512 /* kernel-resolved paths; longer ones are truncated and flagged */
@@ -34,8 +34,9 @@ enum bw_event_kind {
 	BW_EVENT_EXIT = 3,
 	BW_EVENT_OPEN = 4,
 	BW_EVENT_NET = 5,
+	BW_EVENT_OPEN_REPEAT = 6, /* a repeated open of a file whose verdict is pending (kernel filter) */
 };
-#define BW_EVENT_KIND_MAX BW_EVENT_NET
+#define BW_EVENT_KIND_MAX BW_EVENT_OPEN_REPEAT
 
 /* bw_event_header.flags */
 #define BW_F_TRUNCATED 0x01 /* a string field did not fit and was cut */
@@ -82,6 +83,31 @@ struct bw_exit_event {
 	__u32 _pad0;
 };
 
+/*
+ * The kernel filter's name for "this open file as a path string": everything
+ * the path the kernel resolves (bpf/path.bpf.h) depends on, short of the
+ * names of the ancestors and the mount tree, whose changes bump the filter
+ * generation instead (docs/kernel.md, "In-kernel filtering"). Kernel
+ * pointers are opaque numbers here: user space only compares them.
+ */
+struct bw_file_key {
+	__u64 dentry;     /* file->f_path.dentry */
+	__u64 mnt;        /* file->f_path.mnt */
+	__u64 parent;     /* dentry->d_parent */
+	__u64 ino;        /* inode->i_ino */
+	__u64 name;       /* dentry->d_name.hash_len: the name's (salted) hash and length */
+	__u32 generation; /* inode->i_generation */
+	__u32 _pad0;
+};
+
+/* bw_open_event.filter: what the kernel filter knew when it shipped the open. */
+enum bw_open_filter {
+	BW_OPEN_UNFILTERED = 0,      /* the filter is off: nothing to answer */
+	BW_OPEN_MISS = 1,            /* no verdict for key at gen: user space must answer */
+	BW_OPEN_SENSITIVE_INODE = 2, /* (dev, ino) is in the sensitive-inode map */
+	BW_OPEN_SENSITIVE = 3,       /* the verdict cache says sensitive */
+};
+
 /* A successful open: the path is resolved by the kernel from struct file. */
 struct bw_open_event {
 	struct bw_event_header hdr;
@@ -93,6 +119,26 @@ struct bw_open_event {
 	__u16 _pad0;
 	__u32 _pad1;
 	char path[BW_PATH_MAX];
+	struct bw_file_key key; /* the verdict-cache key (filter != BW_OPEN_UNFILTERED) */
+	__u64 gen;              /* the filter generation the key was looked up at */
+	__u32 filter;           /* enum bw_open_filter */
+	__u32 _pad2;
+};
+
+/*
+ * Another open of a file whose verdict is still pending: the verdict cache
+ * holds BW_VERDICT_PENDING for (key, gen), so a full bw_open_event with that
+ * key precedes this record in the ring. No path: user space takes it from
+ * that event.
+ */
+struct bw_open_repeat_event {
+	struct bw_event_header hdr;
+	__u64 dev;
+	__u64 ino;
+	__s32 flags;
+	__u32 uid;
+	struct bw_file_key key;
+	__u64 gen;
 };
 
 /* bw_net_event.op */
@@ -112,6 +158,65 @@ struct bw_net_event {
 	__u32 uid;
 	__u8 addr[16];  /* network byte order; IPv4 uses the first 4 bytes */
 	__u32 _pad1;    /* explicit tail padding (the header's __u64 aligns the record to 8) */
+};
+
+/* ------------------------------------------------------------------------ */
+/* The kernel filter's maps (written by user space, read by the BPF side)     */
+/* ------------------------------------------------------------------------ */
+
+/* Verdict-cache values (map `verdicts`, key struct bw_file_key). */
+enum bw_verdict_state {
+	BW_VERDICT_PENDING = 1,   /* a full open event is on its way to user space */
+	BW_VERDICT_BORING = 2,    /* no rule can match this file: opens stay in the kernel */
+	BW_VERDICT_SENSITIVE = 3, /* a rule matches: every open is shipped in full */
+};
+struct bw_verdict {
+	__u64 gen;   /* the generation the verdict was decided at; another one is stale */
+	__u32 state; /* enum bw_verdict_state */
+	__u32 _pad0;
+};
+
+/* Sensitive-inode map key (map `sensitive_inodes`, value __u8 1). */
+struct bw_inode_key {
+	__u64 dev; /* encoded like bw_open_event.dev */
+	__u64 ino;
+};
+
+/* Hot-family map key (map `hot`, value __u64 ktime of the last possibly sensitive open). */
+enum bw_hot_kind {
+	BW_HOT_TGID = 1,
+	BW_HOT_SID = 2,
+};
+struct bw_hot_key {
+	__u32 kind; /* enum bw_hot_kind */
+	__u32 id;   /* tgid or session id */
+};
+
+/* Filter state in the object's .bss, read and bumped atomically by both sides. */
+struct bw_filter_state {
+	__u64 gen;       /* verdicts of another generation are stale */
+	__u64 window_ns; /* the rules' correlation window */
+};
+
+/* Per-CPU counters of the kernel side (map `counters`, one struct per CPU). */
+enum bw_counter {
+	BW_CTR_OPEN_BORING = 0,      /* opens dropped: cached boring verdict */
+	BW_CTR_OPEN_MISS,            /* full opens shipped for a verdict */
+	BW_CTR_OPEN_REPEAT,          /* repeat records shipped (verdict pending) */
+	BW_CTR_OPEN_SENSITIVE_INODE, /* full opens shipped: sensitive inode */
+	BW_CTR_OPEN_SENSITIVE,       /* full opens shipped: cached sensitive verdict */
+	BW_CTR_OPEN_UNFILTERED,      /* full opens shipped with the filter off */
+	BW_CTR_NET_COLD,             /* connects / sends dropped: no recent sensitive open in the family */
+	BW_CTR_NET_SHIPPED,          /* connects / sends shipped */
+	BW_CTR_GEN_BUMPS,            /* generation bumps by the kernel (rename, mount, ...) */
+	BW_CTR_SHED_OPEN,            /* full opens shed: ring past its high-water mark */
+	BW_CTR_SHED_REPEAT,          /* repeat records shed */
+	BW_CTR_SHED_NET,             /* connects / sends shed */
+	BW_CTR_PENDING_FAILED,       /* a pending verdict could not be inserted */
+	BW_CTR_COUNT
+};
+struct bw_counters {
+	__u64 v[16]; /* indexed by enum bw_counter; room to grow */
 };
 
 #endif /* BARBWIRE_ABI_EVENTS_H */
