@@ -73,13 +73,23 @@ struct {
 	__type(value, __u8);
 } sensitive_inodes SEC(".maps");
 
-/* Hot families: tgid or session -> ktime of its last possibly sensitive open. */
+/* Hot families: tgid or session -> its last sensitive open, and the ring
+ * position of its last open of unknown verdict. Written by the kernel only. */
+struct {
+	__uint(type, BPF_MAP_TYPE_LRU_HASH);
+	__uint(max_entries, 65536);
+	__type(key, struct bw_hot_key);
+	__type(value, struct bw_hot);
+} hot SEC(".maps");
+
+/* The same keys -> ktime of a sensitive open, written by the sensor only:
+ * opens it found sensitive, under the session the correlator knows. */
 struct {
 	__uint(type, BPF_MAP_TYPE_LRU_HASH);
 	__uint(max_entries, 65536);
 	__type(key, struct bw_hot_key);
 	__type(value, __u64);
-} hot SEC(".maps");
+} hot_user SEC(".maps");
 
 /* The session user space knows a process by: the one of its last exec,
  * inherited at fork, or read from /proc at start (the correlator's sid). */
@@ -168,21 +178,27 @@ static __always_inline bool bw_is_self(__u32 tgid)
 	return self_tgid != 0 && tgid == self_tgid;
 }
 
-/* The struct file behind descriptor `fd` of the current task, or NULL. */
+/* A kernel pointer read as a number, as a typed pointer the verifier lets
+ * us load from directly (untrusted: loads fault to zero, never crash). */
+extern void *bpf_rdonly_cast(const void *obj, __u32 btf_id) __ksym;
+
+/* The struct file behind descriptor `fd` of the current task, or NULL.
+ * Direct loads through BTF pointers (no helper call per field): this runs
+ * on every successful open of the host. */
 static __always_inline struct file *bw_fd_file(long fd)
 {
 	struct task_struct *task = (struct task_struct *)bpf_get_current_task_btf();
-	struct fdtable *fdt = BPF_CORE_READ(task, files, fdt);
+	struct fdtable *fdt = task->files->fdt;
 	if (!fdt || fd < 0)
 		return NULL;
-	unsigned int max_fds = BPF_CORE_READ(fdt, max_fds);
+	unsigned int max_fds = fdt->max_fds;
 	if ((unsigned long)fd >= max_fds)
 		return NULL;
-	struct file **fds = BPF_CORE_READ(fdt, fd);
+	struct file **fds = fdt->fd;
 	struct file *f = NULL;
-	if (bpf_core_read(&f, sizeof(f), &fds[fd]))
+	if (bpf_probe_read_kernel(&f, sizeof(f), &fds[fd]) || !f)
 		return NULL;
-	return f;
+	return bpf_rdonly_cast(f, bpf_core_type_id_kernel(struct file));
 }
 
 static __always_inline __u32 bw_pid_nr(struct task_struct *task, enum pid_type type)
@@ -208,32 +224,70 @@ static __always_inline __u32 bw_family_sid(__u32 tgid)
 	return bw_pid_nr((struct task_struct *)bpf_get_current_task_btf(), PIDTYPE_SID);
 }
 
-static __always_inline void bw_hot_set(__u32 kind, __u32 id, __u64 now)
+/* *slot = max(*slot, v), atomically against other CPUs. */
+static __always_inline void bw_raise(__u64 *slot, __u64 v)
 {
-	struct bw_hot_key k = {.kind = kind, .id = id};
-	bpf_map_update_elem(&hot, &k, &now, BPF_ANY);
+	__u64 old = *slot;
+	for (int i = 0; i < 4 && old < v; i++) {
+		__u64 seen = __sync_val_compare_and_swap(slot, old, v);
+		if (seen == old)
+			break;
+		old = seen;
+	}
 }
 
-/* An open that may be sensitive was shipped: the process and its session
- * (when it has one above init's) are hot until now + window. */
-static __always_inline void bw_mark_hot(__u32 tgid, __u64 now)
+/* Raises the hot mark of a process or session: `sure_ns` (a sensitive open
+ * at that time) and `maybe_pos` (an open of unknown verdict shipped up to
+ * that ring position); 0 leaves a field as it is. */
+static __always_inline void bw_hot_raise(__u32 kind, __u32 id, __u64 sure_ns, __u64 maybe_pos)
 {
-	bw_hot_set(BW_HOT_TGID, tgid, now);
+	struct bw_hot_key k = {.kind = kind, .id = id};
+	struct bw_hot *h = bpf_map_lookup_elem(&hot, &k);
+	if (!h) {
+		struct bw_hot v = {.sure_ns = sure_ns, .maybe_pos = maybe_pos};
+		if (bpf_map_update_elem(&hot, &k, &v, BPF_NOEXIST) == 0)
+			return;
+		h = bpf_map_lookup_elem(&hot, &k); /* another CPU inserted it first */
+		if (!h)
+			return;
+	}
+	if (sure_ns)
+		bw_raise(&h->sure_ns, sure_ns);
+	if (maybe_pos)
+		bw_raise(&h->maybe_pos, maybe_pos);
+}
+
+/* A shipped open makes the process, and its session when above init's, hot:
+ * `sure_ns` for a known sensitive file, else `maybe_pos` (the verdict is
+ * pending in user space: possibly sensitive until the reader is past it). */
+static __always_inline void bw_mark_hot(__u32 tgid, __u64 sure_ns, __u64 maybe_pos)
+{
+	bw_hot_raise(BW_HOT_TGID, tgid, sure_ns, maybe_pos);
 	__u32 sid = bw_family_sid(tgid);
 	if (sid > 1)
-		bw_hot_set(BW_HOT_SID, sid, now);
+		bw_hot_raise(BW_HOT_SID, sid, sure_ns, maybe_pos);
 }
 
-/* Within the window of a possibly sensitive open (later ones count too:
- * a mark newer than `now` may hide an older one that is in the window). */
-static __always_inline bool bw_hot_within(__u32 kind, __u32 id, __u64 now, __u64 window)
+static __always_inline bool bw_within(__u64 at, __u64 now, __u64 window)
+{
+	/* a mark newer than `now` may hide an older one that is in the window */
+	return at != 0 && (at >= now || now - at <= window);
+}
+
+/* Is this process or session hot at `now`? `consumed` is the reader's ring
+ * position, read before (the sensor writes hot_user before it moves on). */
+static __always_inline bool bw_is_hot(__u32 kind, __u32 id, __u64 now, __u64 window, __u64 consumed)
 {
 	struct bw_hot_key k = {.kind = kind, .id = id};
-	__u64 *t = bpf_map_lookup_elem(&hot, &k);
-	if (!t)
-		return false;
-	__u64 at = *t;
-	return at >= now || now - at <= window;
+	struct bw_hot *h = bpf_map_lookup_elem(&hot, &k);
+	if (h) {
+		if (bw_within(h->sure_ns, now, window))
+			return true;
+		if (h->maybe_pos > consumed)
+			return true; /* an open whose verdict is not in yet */
+	}
+	__u64 *u = bpf_map_lookup_elem(&hot_user, &k);
+	return u && bw_within(*u, now, window);
 }
 
 /* May a network event of the current process at `now` correlate with an
@@ -241,10 +295,11 @@ static __always_inline bool bw_hot_within(__u32 kind, __u32 id, __u64 now, __u64
 static __always_inline bool bw_family_hot(__u32 tgid, __u64 now)
 {
 	__u64 window = filter_state.window_ns;
-	if (bw_hot_within(BW_HOT_TGID, tgid, now, window))
+	__u64 consumed = bpf_ringbuf_query(&events, BPF_RB_CONS_POS);
+	if (bw_is_hot(BW_HOT_TGID, tgid, now, window, consumed))
 		return true;
 	__u32 sid = bw_family_sid(tgid);
-	return sid > 1 && bw_hot_within(BW_HOT_SID, sid, now, window);
+	return sid > 1 && bw_is_hot(BW_HOT_SID, sid, now, window, consumed);
 }
 
 /* Ship a network event of tgid at now? Counts a cold one. */
@@ -307,14 +362,14 @@ int BPF_PROG(handle_sched_process_exec, struct task_struct *task, pid_t old_pid,
 		bpf_map_update_elem(&proc_sid, &tgid, &sid, BPF_ANY);
 		if (sid > 1) {
 			struct bw_hot_key k = {.kind = BW_HOT_TGID, .id = tgid};
-			__u64 *t = bpf_map_lookup_elem(&hot, &k);
-			if (t) {
-				__u64 at = *t;
-				struct bw_hot_key sk = {.kind = BW_HOT_SID, .id = sid};
-				__u64 *st = bpf_map_lookup_elem(&hot, &sk);
-				if (!st || *st < at)
-					bpf_map_update_elem(&hot, &sk, &at, BPF_ANY);
-			}
+			struct bw_hot *h = bpf_map_lookup_elem(&hot, &k);
+			__u64 *u = bpf_map_lookup_elem(&hot_user, &k);
+			__u64 sure = h ? h->sure_ns : 0;
+			__u64 pos = h ? h->maybe_pos : 0;
+			if (u && *u > sure)
+				sure = *u;
+			if (sure || pos)
+				bw_hot_raise(BW_HOT_SID, sid, sure, pos);
 		}
 	}
 
@@ -448,12 +503,12 @@ static __always_inline int bw_on_open_exit(long ret)
 	struct file *file = bw_fd_file(ret);
 	if (!file)
 		return 0;
-	struct inode *inode = BPF_CORE_READ(file, f_inode);
+	struct inode *inode = file->f_inode;
 	if (!inode)
 		return 0;
 	/* Only regular files: directories, devices, FIFOs and sockets hold no
 	 * credentials, and skipping them here keeps the ring buffer for what does. */
-	umode_t mode = BPF_CORE_READ(inode, i_mode);
+	umode_t mode = inode->i_mode;
 	if ((mode & BW_S_IFMT) != BW_S_IFREG)
 		return 0;
 
@@ -466,14 +521,14 @@ static __always_inline int bw_on_open_exit(long ret)
 	/* The generation first, then everything the path depends on: a rename
 	 * that the walk below could see bumps it after this read. */
 	__u64 gen = *(volatile __u64 *)&filter_state.gen;
-	struct dentry *dentry = BPF_CORE_READ(file, f_path.dentry);
+	struct dentry *dentry = file->f_path.dentry;
 	struct bw_file_key key = {};
 	key.dentry = (__u64)dentry;
-	key.mnt = (__u64)BPF_CORE_READ(file, f_path.mnt);
-	key.parent = (__u64)BPF_CORE_READ(dentry, d_parent);
-	key.ino = BPF_CORE_READ(inode, i_ino);
-	key.name = BPF_CORE_READ(dentry, d_name.hash_len);
-	key.generation = BPF_CORE_READ(inode, i_generation);
+	key.mnt = (__u64)file->f_path.mnt;
+	key.parent = (__u64)dentry->d_parent;
+	key.ino = inode->i_ino;
+	key.name = dentry->d_name.hash_len;
+	key.generation = inode->i_generation;
 
 	struct bw_verdict *v = bpf_map_lookup_elem(&verdicts, &key);
 	if (v && v->gen == gen) {
@@ -486,32 +541,33 @@ static __always_inline int bw_on_open_exit(long ret)
 		if (state == BW_VERDICT_SENSITIVE) {
 			if (bw_ship_open(file, inode, id, now, &key, gen, BW_OPEN_SENSITIVE)) {
 				bw_count(BW_CTR_OPEN_SENSITIVE);
-				bw_mark_hot(tgid, now);
+				bw_mark_hot(tgid, now, 0);
 			}
 			return 0;
 		}
 		if (state == BW_VERDICT_PENDING) {
 			if (bw_ship_repeat(file, inode, id, now, &key, gen)) {
 				bw_count(BW_CTR_OPEN_REPEAT);
-				bw_mark_hot(tgid, now);
+				bw_mark_hot(tgid, 0, bpf_ringbuf_query(&events, BPF_RB_PROD_POS));
 			}
 			return 0;
 		}
 	}
 
 	__u64 now = bpf_ktime_get_ns();
-	struct bw_inode_key ik = {.dev = bw_user_dev(BPF_CORE_READ(inode, i_sb, s_dev)), .ino = key.ino};
+	struct bw_inode_key ik = {.dev = bw_user_dev(inode->i_sb->s_dev), .ino = key.ino};
 	if (bpf_map_lookup_elem(&sensitive_inodes, &ik)) {
 		if (bw_ship_open(file, inode, id, now, &key, gen, BW_OPEN_SENSITIVE_INODE)) {
 			bw_count(BW_CTR_OPEN_SENSITIVE_INODE);
-			bw_mark_hot(tgid, now);
+			bw_mark_hot(tgid, now, 0);
 		}
 		return 0;
 	}
 	/* No verdict at this generation: ship it in full, and let user space decide. */
 	if (bw_ship_open(file, inode, id, now, &key, gen, BW_OPEN_MISS)) {
 		bw_count(BW_CTR_OPEN_MISS);
-		bw_mark_hot(tgid, now);
+		/* after the submit: the producer position is past this record */
+		bw_mark_hot(tgid, 0, bpf_ringbuf_query(&events, BPF_RB_PROD_POS));
 	}
 	return 0;
 }

@@ -299,16 +299,23 @@ int bpf_loader::set_sensitive_inode(std::uint64_t dev, std::uint64_t ino, bool s
     return -errno;
 }
 
-int bpf_loader::mark_hot_session(std::uint32_t sid, nanoseconds ts) noexcept {
-    if (!impl_->filter || sid <= 1) return 0;
-    bw_hot_key k{};
-    k.kind = BW_HOT_SID;
-    k.id = sid;
-    const int fd = bpf_map__fd(impl_->skel->maps.hot);
-    __u64 at = static_cast<__u64>(ts.count());
-    __u64 cur = 0;
-    if (bpf_map_lookup_elem(fd, &k, &cur) == 0 && cur >= at) return 0; // the kernel marked it later
-    return bpf_map_update_elem(fd, &k, &at, BPF_ANY) == 0 ? 0 : -errno;
+int bpf_loader::mark_hot(std::uint32_t tgid, std::uint32_t sid, nanoseconds ts) noexcept {
+    if (!impl_->filter) return 0;
+    // hot_user: written by the sensor alone, so read-modify-write is safe.
+    const int fd = bpf_map__fd(impl_->skel->maps.hot_user);
+    const __u64 at = static_cast<__u64>(ts.count());
+    const auto raise = [&](__u32 kind, __u32 id) -> int {
+        bw_hot_key k{};
+        k.kind = kind;
+        k.id = id;
+        __u64 cur = 0;
+        if (bpf_map_lookup_elem(fd, &k, &cur) == 0 && cur >= at) return 0;
+        return bpf_map_update_elem(fd, &k, &at, BPF_ANY) == 0 ? 0 : -errno;
+    };
+    int rc = tgid != 0 ? raise(BW_HOT_TGID, tgid) : 0;
+    if (sid > 1)
+        if (const int r = raise(BW_HOT_SID, sid); r != 0) rc = r;
+    return rc;
 }
 
 int bpf_loader::seed_session(std::uint32_t tgid, std::uint32_t sid) noexcept {

@@ -98,9 +98,11 @@ public:
     int forget_verdict(const barbwire::file_key& key) noexcept;
     // Adds (dev, ino) to the sensitive-inode map, or removes it. 0 or -errno.
     int set_sensitive_inode(std::uint64_t dev, std::uint64_t ino, bool sensitive) noexcept;
-    // Session `sid` opened a sensitive file at `ts` (kernel time): its
-    // network events within the window are shipped. 0 or -errno.
-    int mark_hot_session(std::uint32_t sid, nanoseconds ts) noexcept;
+    // Process `tgid` opened a sensitive file at `ts` (kernel time), and so
+    // did its session `sid` (as the correlator knows it; <= 1: none): their
+    // network events within the window are shipped. Call before the next
+    // record is consumed. 0 or -errno.
+    int mark_hot(std::uint32_t tgid, std::uint32_t sid, nanoseconds ts) noexcept;
     // The session the correlator knows process `tgid` by (from /proc at
     // start), unless the kernel already knows a newer one. 0 or -errno.
     int seed_session(std::uint32_t tgid, std::uint32_t sid) noexcept;

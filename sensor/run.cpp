@@ -162,7 +162,7 @@ struct filter_counters {
     std::uint64_t verdict_errors = 0;   // map writes that failed
     std::uint64_t inode_edits = 0;      // sensitive-inode map entries added or removed
     std::uint64_t inode_errors = 0;
-    std::uint64_t hot_sessions = 0;     // sessions marked hot from the correlator's view
+    std::uint64_t hot_marks = 0;        // sensitive opens marked hot by the sensor (process and session)
     std::uint64_t hot_errors = 0;
     std::uint64_t bumps = 0;            // generation bumps by the sensor
 };
@@ -181,6 +181,9 @@ public:
         const auto& o = *ev.as<open_event>();
         const file_verdict v = verdict_of(corr.compiled_rules(), corr.identities(), o.path, o.dev, o.ino);
         expander_.remember(tag.key, tag.gen, o.path, ev.truncated, v);
+        // The kernel counted this open as "maybe sensitive" until we are past
+        // it in the ring: a sensitive one must be marked hot before that.
+        if (v == file_verdict::sensitive) mark(corr, ev.pid, ev.ts);
         if (loader_.set_verdict(tag.key, tag.gen, v) == 0) {
             ++c_.verdicts;
             if (v == file_verdict::sensitive) ++c_.verdicts_sensitive;
@@ -190,9 +193,12 @@ public:
     }
 
     // A repeat record: the open event it stands for (a sensitive file), or nothing.
-    [[nodiscard]] std::optional<event> on_repeat(const open_repeat& r) {
+    [[nodiscard]] std::optional<event> on_repeat(const open_repeat& r, const correlator& corr) {
         auto x = expander_.expand(r);
-        if (x.what == repeat_expander::outcome::sensitive) return std::move(x.ev);
+        if (x.what == repeat_expander::outcome::sensitive) {
+            mark(corr, r.pid, r.ts);
+            return std::move(x.ev);
+        }
         if (x.what == repeat_expander::outcome::unknown) {
             // No full open to take the path from: make the kernel ship the
             // next open of this file in full again.
@@ -204,13 +210,7 @@ public:
     // The correlator remembered a sensitive open of `pid` at `ts`: its
     // session, as the correlator knows it, is hot (the kernel marked the
     // session it knows; they differ after a setsid() without exec).
-    void on_sensitive_open(const correlator& corr, pid_type pid, nanoseconds ts) {
-        if (!enabled_) return;
-        const process_info* p = corr.processes().find(pid);
-        if (p == nullptr || p->sid <= 1) return;
-        if (loader_.mark_hot_session(p->sid, ts) == 0) ++c_.hot_sessions;
-        else ++c_.hot_errors;
-    }
+    void on_sensitive_open(const correlator& corr, pid_type pid, nanoseconds ts) { mark(corr, pid, ts); }
 
     // New or changed file identities (before the correlator learns them).
     void learn_identities(const std::vector<file_event>& changed, const correlator& corr) {
@@ -241,6 +241,16 @@ public:
     static constexpr std::size_t max_inodes = 65536;
 
 private:
+    // `pid` opened a sensitive file at `ts`: it and its session, as the
+    // correlator knows it, are hot (the kernel marks the session it knows;
+    // they differ after a setsid() without exec, or a proc_sid eviction).
+    void mark(const correlator& corr, pid_type pid, nanoseconds ts) {
+        if (!enabled_) return;
+        const process_info* p = corr.processes().find(pid);
+        if (loader_.mark_hot(pid, p != nullptr ? p->sid : 0, ts) == 0) ++c_.hot_marks;
+        else ++c_.hot_errors;
+    }
+
     void apply(const std::vector<identity_mirror::edit>& edits) {
         if (!enabled_) return;
         for (const auto& e : edits) {
@@ -311,7 +321,7 @@ nlohmann::json filter_json(const filter_feed& f) {
             {"sensitive_inodes", f.mirror().sensitive_count()},
             {"inode_edits", c.inode_edits},
             {"inode_errors", c.inode_errors},
-            {"hot_sessions", c.hot_sessions},
+            {"hot_marks", c.hot_marks},
             {"hot_errors", c.hot_errors},
             {"generation_bumps", c.bumps}};
 }
@@ -609,7 +619,7 @@ int run_sensor(const run_options& opts) {
             }
             std::optional<event> ev;
             if (const open_repeat* r = rec->as_repeat()) {
-                ev = filter.on_repeat(*r); // a sensitive file's repeat becomes its open event
+                ev = filter.on_repeat(*r, corr); // a sensitive file's repeat becomes its open event
                 if (!ev) return;           // a boring file's (or an unknown key's: counted)
             } else {
                 ev = std::move(*rec->as_event());

@@ -985,7 +985,7 @@ TEST_CASE("kernel filter: the sensor can mark a session hot (the correlator's se
     timespec ts{};
     ::clock_gettime(CLOCK_MONOTONIC, &ts);
     const auto now = std::chrono::seconds{ts.tv_sec} + std::chrono::nanoseconds{ts.tv_nsec};
-    REQUIRE(f.loader->mark_hot_session(static_cast<std::uint32_t>(child.pid), now) == 0);
+    REQUIRE(f.loader->mark_hot(0, static_cast<std::uint32_t>(child.pid), now) == 0);
     child.step();
     child.finish();
     f.drain_until_exit(child.pid);

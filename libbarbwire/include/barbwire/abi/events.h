@@ -182,7 +182,8 @@ struct bw_inode_key {
 	__u64 ino;
 };
 
-/* Hot-family map key (map `hot`, value __u64 ktime of the last possibly sensitive open). */
+/* Hot-family map key (maps `hot`, written by the kernel, and `hot_user`,
+ * written by the sensor, value __u64: the ktime of a sensitive open). */
 enum bw_hot_kind {
 	BW_HOT_TGID = 1,
 	BW_HOT_SID = 2,
@@ -190,6 +191,14 @@ enum bw_hot_kind {
 struct bw_hot_key {
 	__u32 kind; /* enum bw_hot_kind */
 	__u32 id;   /* tgid or session id */
+};
+
+/* The kernel's hot mark of a process or session (map `hot`). */
+struct bw_hot {
+	__u64 sure_ns;   /* ktime of the last open known sensitive (sensitive inode or verdict) */
+	__u64 maybe_pos; /* ring producer position after the last record of an open whose
+			    verdict was unknown (a miss or a repeat): until the reader has
+			    consumed up to here, that open may still turn out sensitive */
 };
 
 /* Filter state in the object's .bss, read and bumped atomically by both sides. */
