@@ -280,6 +280,10 @@ public:
         return i == detail::no_index ? nullptr : &map_.value(i);
     }
 
+    // A hint before forget(pid) or record(pid, ...): starts loading the
+    // index slot of `pid`. Changes nothing.
+    void prefetch(pid_type pid) const noexcept { map_.prefetch(pid); }
+
     // Drops everything remembered for `pid` (a reused pid, a new child).
     void forget(pid_type pid) {
         const detail::slab_index i = map_.find(pid);
@@ -664,18 +668,24 @@ public:
         // summaries come before anything this event causes (event time:
         // a replay ends them at the same points).
         incidents_.close_due(ev.ts, rules_.source().rate_limit_period);
-        std::optional<alert> out;
+        // Only a net event can complete an alert. The others return nullopt
+        // directly: an empty std::optional<alert> declared up front costs a
+        // zero-fill of the whole alert on every event.
+        if (ev.kind() == event_kind::net) {
+            std::optional<alert> out = on_net(ev);
+            after_event(ev.ts);
+            return out;
+        }
         switch (ev.kind()) {
         case event_kind::exec: on_exec(ev); break;
         case event_kind::fork: on_fork(ev); break;
         case event_kind::exit: on_exit(ev); break;
         case event_kind::open: on_open(ev); break;
-        case event_kind::net: out = on_net(ev); break;
+        case event_kind::net: break; // above
         case event_kind::file: on_file(ev); break;
         }
-        if (!last_housekeeping_ || ev.ts - *last_housekeeping_ >= housekeeping_interval()) expire(ev.ts);
-        sync_stats();
-        return out;
+        after_event(ev.ts);
+        return std::nullopt;
     }
 
     // Drops state no window can need any more: exited processes, opens and
@@ -764,6 +774,13 @@ private:
         return std::max<nanoseconds>(rules_.source().window / 2, std::chrono::milliseconds{1});
     }
 
+    // After every event: housekeeping when event time has advanced far
+    // enough, and the stats' gauges.
+    void after_event(nanoseconds ts) {
+        if (!last_housekeeping_ || ts - *last_housekeeping_ >= housekeeping_interval()) expire(ts);
+        sync_stats();
+    }
+
     void on_exec(const event& ev) {
         ++stats_.exec_events;
         if (processes_.apply(ev) == table_change::replaced) {
@@ -776,6 +793,12 @@ private:
         ++stats_.fork_events;
         const auto& f = *ev.as<fork_event>();
         if (f.is_thread(ev.pid)) ++stats_.thread_forks;
+        else {
+            // A new child's pid is cold in both tables: start both loads
+            // (and that of the entry its insert evicts) before the work.
+            processes_.prefetch_insert(f.child_pid);
+            opens_.prefetch(f.child_pid);
+        }
         const table_change c = processes_.apply(ev);
         if (c == table_change::replaced) ++stats_.pid_reuses;
         if (c == table_change::created || c == table_change::replaced) opens_.forget(f.child_pid);

@@ -115,19 +115,7 @@ public:
     // Ensures `pid` has an entry (a minimal one if unknown), refreshes its
     // last_seen and LRU position, and returns it. The reference is valid
     // until the next call that inserts.
-    const process_info& touch(pid_type pid, nanoseconds ts) {
-        now_ = std::max(now_, ts);
-        detail::slab_index i = map_.find(pid);
-        if (i == detail::no_index) {
-            i = insert(pid);
-            fresh(i, pid, ts);
-        } else if (map_.list_of(i) == live) {
-            map_.move_to_back(i, live);
-        }
-        process_info& p = map_.value(i).info;
-        p.last_seen = std::max(p.last_seen, ts);
-        return p;
-    }
+    const process_info& touch(pid_type pid, nanoseconds ts) { return map_.value(touch_index(pid, ts)).info; }
 
     // Inserts or replaces an entry from /proc (or any other source). An entry
     // with exit_ts set goes to the exited list. A replaced entry is a new
@@ -150,6 +138,18 @@ public:
         place(i);
         link_parent(i);
         return existed ? table_change::replaced : table_change::created;
+    }
+
+    // A hint before an event that may insert `pid` (a fork's child): starts
+    // loading the index slot of `pid` and, when the table is full, the
+    // entry the insert would evict. Changes nothing.
+    void prefetch_insert(pid_type pid) const noexcept {
+        map_.prefetch(pid);
+        if (map_.size() < capacity_) return;
+        const detail::slab_index v = victim();
+        if (v == detail::no_index) return;
+        map_.prefetch_node(v);
+        detail::prefetch_address(&map_.value(v).parent_generation);
     }
 
     [[nodiscard]] const process_info* find(pid_type pid) const {
@@ -255,8 +255,11 @@ private:
     }
 
     // Resets every field of a (possibly reused) slot as a new process
-    // instance; strings keep their capacity.
-    void fresh(detail::slab_index i, pid_type pid, nanoseconds ts) {
+    // instance; strings keep their capacity. A caller that assigns argv
+    // right after passes argv_follows, so that the slot's old argv strings
+    // are reused (assigned over) rather than freed and allocated again.
+    enum class argv_follows : bool { no, yes };
+    void fresh(detail::slab_index i, pid_type pid, nanoseconds ts, argv_follows af = argv_follows::no) {
         entry& e = map_.value(i);
         process_info& p = e.info;
         p.pid = pid;
@@ -268,7 +271,7 @@ private:
         p.exe_dev = p.exe_ino = 0;
         p.exe_uid.reset();
         p.exe_mode.reset();
-        p.argv.clear();
+        if (af == argv_follows::no) p.argv.clear();
         p.first_seen = p.last_seen = ts;
         p.exit_ts.reset();
         p.origin = process_origin::unknown;
@@ -276,6 +279,21 @@ private:
         e.parent_generation = 0;
         e.children = 0;
         e.retire_ts = nanoseconds{0};
+    }
+
+    // touch(), giving the entry's slot.
+    detail::slab_index touch_index(pid_type pid, nanoseconds ts) {
+        now_ = std::max(now_, ts);
+        detail::slab_index i = map_.find(pid);
+        if (i == detail::no_index) {
+            i = insert(pid);
+            fresh(i, pid, ts);
+        } else if (map_.list_of(i) == live) {
+            map_.move_to_back(i, live);
+        }
+        process_info& p = map_.value(i).info;
+        p.last_seen = std::max(p.last_seen, ts);
+        return i;
     }
 
     // Puts entry i on the list its state calls for (live / exited / pinned).
@@ -286,11 +304,12 @@ private:
     }
 
     // Links entry i to its parent entry (by ppid), counting the child.
-    void link_parent(detail::slab_index i) {
+    // `pi`: the parent's entry when the caller has it (no_index: look it up).
+    void link_parent(detail::slab_index i, detail::slab_index pi = detail::no_index) {
         entry& e = map_.value(i);
         e.parent_generation = 0;
         if (e.info.ppid == 0 || e.info.ppid == e.info.pid) return;
-        const detail::slab_index pi = map_.find(e.info.ppid);
+        if (pi == detail::no_index) pi = map_.find(e.info.ppid);
         if (pi == detail::no_index) return;
         entry& par = map_.value(pi);
         e.parent_generation = par.generation;
@@ -318,16 +337,29 @@ private:
         map_.erase(i);
     }
 
-    void evict_one() {
-        detail::slab_index victim = map_.front(exited_list);
-        if (victim == detail::no_index) victim = map_.front(pinned_list);
-        if (victim == detail::no_index) victim = map_.front(live);
-        erase(victim);
-        ++evictions_;
+    // The entry evict_one() takes: the exited entry retired first, else the
+    // pinned one that exited first, else the live one seen least recently.
+    [[nodiscard]] detail::slab_index victim() const noexcept {
+        detail::slab_index v = map_.front(exited_list);
+        if (v == detail::no_index) v = map_.front(pinned_list);
+        if (v == detail::no_index) v = map_.front(live);
+        return v;
     }
 
-    detail::slab_index insert(pid_type pid) {
-        if (map_.size() >= capacity_) evict_one();
+    // Evicts one entry; returns the slot it freed.
+    detail::slab_index evict_one() {
+        const detail::slab_index v = victim();
+        erase(v);
+        ++evictions_;
+        return v;
+    }
+
+    // A new entry for `pid` (evicting one when full). `evicted` receives the
+    // slot an eviction freed, or no_index: every other slab index stays valid.
+    detail::slab_index insert(pid_type pid, detail::slab_index* evicted = nullptr) {
+        detail::slab_index v = detail::no_index;
+        if (map_.size() >= capacity_) v = evict_one();
+        if (evicted != nullptr) *evicted = v;
         return map_.insert(pid, live);
     }
 
@@ -336,12 +368,12 @@ private:
         table_change change = table_change::updated;
         if (i == detail::no_index) {
             i = insert(ev.pid);
-            fresh(i, ev.pid, ev.ts);
+            fresh(i, ev.pid, ev.ts, argv_follows::yes);
             change = table_change::created;
         } else if (map_.value(i).info.exited()) {
             unlink_parent(map_.value(i));
             map_.move_to_back(i, live);
-            fresh(i, ev.pid, ev.ts); // a new process: its old children are not ours
+            fresh(i, ev.pid, ev.ts, argv_follows::yes); // a new process: its old children are not ours
             change = table_change::replaced;
         } else {
             map_.move_to_back(i, live);
@@ -371,25 +403,24 @@ private:
 
     table_change on_fork(const event& ev, const fork_event& f) {
         const pid_type parent_pid = ev.pid;
-        touch(parent_pid, ev.ts); // the parent is now the most recently seen entry
+        detail::slab_index pi = touch_index(parent_pid, ev.ts); // now the most recently seen entry
         if (f.is_thread(parent_pid) || f.child_pid == 0) return table_change::none;
 
         detail::slab_index c = map_.find(f.child_pid);
         table_change change = table_change::replaced;
         if (c == detail::no_index) {
-            c = insert(f.child_pid);
+            detail::slab_index evicted = detail::no_index;
+            c = insert(f.child_pid, &evicted);
+            if (evicted == pi) pi = detail::no_index; // the parent was evicted (capacity 1)
             change = table_change::created;
         } else {
             unlink_parent(map_.value(c));
             map_.move_to_back(c, live);
         }
-        fresh(c, f.child_pid, ev.ts);
+        fresh(c, f.child_pid, ev.ts, argv_follows::yes);
         process_info& child = map_.value(c).info;
         child.ppid = parent_pid;
         child.origin = process_origin::fork;
-        // Re-find the parent: inserting the child may have moved the slab
-        // (or, with capacity 1, evicted the parent).
-        const detail::slab_index pi = map_.find(parent_pid);
         if (pi != detail::no_index) {
             const process_info& parent = map_.value(pi).info;
             child.uid = parent.uid;
@@ -403,8 +434,10 @@ private:
             child.exe_uid = parent.exe_uid;
             child.exe_mode = parent.exe_mode;
             child.argv = parent.argv;
+        } else {
+            child.argv.clear();
         }
-        link_parent(c);
+        link_parent(c, pi);
         return change;
     }
 

@@ -122,13 +122,14 @@ public:
 
     // Best rank of any pattern occurring in `text`, or no_rank.
     [[nodiscard]] std::uint32_t best_rank(std::string_view text) const noexcept {
-        if (out_.empty()) return no_rank;
-        std::uint32_t best = out_[0];
-        std::uint32_t s = 0;
-        const std::uint32_t* delta = delta_.data();
+        if (rows_.empty()) return no_rank;
+        const std::uint32_t* rows = rows_.data();
+        const std::size_t out_col = n_classes_;
+        std::uint32_t at = 0; // the current state's row offset
+        std::uint32_t best = rows[out_col];
         for (char ch : text) {
-            s = delta[static_cast<std::size_t>(s) * n_classes_ + classes_[static_cast<unsigned char>(ch)]];
-            best = std::min(best, out_[s]);
+            at = rows[at + classes_[static_cast<unsigned char>(ch)]];
+            best = std::min(best, rows[at + out_col]);
             if (best == 0) break; // nothing can beat rank 0
         }
         return best;
@@ -158,7 +159,7 @@ private:
             out_[s] = std::min(out_[s], r);
         }
         // Breadth-first: failure links complete the DFA and merge outputs.
-        delta_ = go;
+        std::vector<std::uint32_t> delta = go;
         std::vector<std::uint32_t> fail(out_.size(), 0);
         std::vector<std::uint32_t> queue;
         queue.reserve(out_.size());
@@ -176,19 +177,29 @@ private:
             for (std::size_t c = 0; c < C; ++c) {
                 const std::uint32_t t = go[s * C + c];
                 if (t != 0) {
-                    fail[t] = delta_[fail[s] * C + c];
+                    fail[t] = delta[fail[s] * C + c];
                     queue.push_back(t);
                 } else {
-                    delta_[s * C + c] = delta_[fail[s] * C + c];
+                    delta[s * C + c] = delta[fail[s] * C + c];
                 }
             }
+        }
+        // The table best_rank() walks: one row of C + 1 entries per state,
+        // the C transitions as row offsets (no multiply on the walk's
+        // critical path) and the state's best rank last.
+        const std::size_t stride = C + 1;
+        rows_.assign(out_.size() * stride, 0);
+        for (std::size_t s = 0; s < out_.size(); ++s) {
+            for (std::size_t c = 0; c < C; ++c)
+                rows_[s * stride + c] = static_cast<std::uint32_t>(delta[s * C + c] * stride);
+            rows_[s * stride + C] = out_[s];
         }
     }
 
     std::array<std::uint16_t, 256> classes_{};
     std::uint32_t n_classes_ = 1;
-    std::vector<std::uint32_t> delta_; // states x classes
-    std::vector<std::uint32_t> out_;   // best rank ending at each state
+    std::vector<std::uint32_t> out_;  // best rank ending at each state
+    std::vector<std::uint32_t> rows_; // states x (classes + 1): transitions as row offsets, then out_
 };
 
 struct v6_bits {
