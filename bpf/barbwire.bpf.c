@@ -64,6 +64,22 @@ struct {
 	__type(value, struct bw_verdict);
 } verdicts SEC(".maps");
 
+/* A small per-CPU front for boring verdicts, direct-mapped by the name hash:
+ * a file opened again and again (a log, a library) skips the hash lookup.
+ * It holds only boring verdicts at their generation, which never change
+ * (a new verdict comes with a new generation), so it needs no invalidation. */
+#define BW_RECENT_SLOTS 64
+struct bw_recent {
+	struct bw_file_key key;
+	__u64 gen;
+};
+struct {
+	__uint(type, BPF_MAP_TYPE_PERCPU_ARRAY);
+	__uint(max_entries, BW_RECENT_SLOTS);
+	__type(key, __u32);
+	__type(value, struct bw_recent);
+} recent SEC(".maps");
+
 /* The inodes of the files the rules name whose category counts (not context). */
 struct {
 	__uint(type, BPF_MAP_TYPE_HASH);
@@ -195,8 +211,9 @@ static __always_inline struct file *bw_fd_file(long fd)
 	if ((unsigned long)fd >= max_fds)
 		return NULL;
 	struct file **fds = fdt->fd;
-	struct file *f = NULL;
-	if (bpf_probe_read_kernel(&f, sizeof(f), &fds[fd]) || !f)
+	void *arr = bpf_rdonly_cast(fds, 0);
+	struct file *f = *(struct file **)(arr + fd * sizeof(void *));
+	if (!f)
 		return NULL;
 	return bpf_rdonly_cast(f, bpf_core_type_id_kernel(struct file));
 }
@@ -347,6 +364,34 @@ int BPF_PROG(handle_sched_process_fork, struct task_struct *parent, struct task_
 	return 0;
 }
 
+/*
+ * A process that is hot and execs into another session (setsid, then exec)
+ * makes that session hot: the correlator relates the members of its new
+ * session to its opens. Called after the exec record is submitted: an
+ * unanswered open keeps the new session "maybe" hot until the reader is
+ * past this exec record, by which time the sensor has marked the session
+ * (hot_user) if it found the open sensitive.
+ */
+static __always_inline void bw_exec_carry_hot(struct task_struct *task, __u32 tgid)
+{
+	if (!filter_enabled)
+		return;
+	__u32 sid = bw_pid_nr(task, PIDTYPE_SID);
+	if (sid <= 1)
+		return;
+	struct bw_hot_key k = {.kind = BW_HOT_TGID, .id = tgid};
+	struct bw_hot *h = bpf_map_lookup_elem(&hot, &k);
+	__u64 *u = bpf_map_lookup_elem(&hot_user, &k);
+	__u64 sure = h ? h->sure_ns : 0;
+	if (u && *u > sure)
+		sure = *u;
+	__u64 pos = 0;
+	if (h && h->maybe_pos > bpf_ringbuf_query(&events, BPF_RB_CONS_POS))
+		pos = bpf_ringbuf_query(&events, BPF_RB_PROD_POS);
+	if (sure || pos)
+		bw_hot_raise(BW_HOT_SID, sid, sure, pos);
+}
+
 SEC("tp_btf/sched_process_exec")
 int BPF_PROG(handle_sched_process_exec, struct task_struct *task, pid_t old_pid, struct linux_binprm *bprm)
 {
@@ -355,27 +400,16 @@ int BPF_PROG(handle_sched_process_exec, struct task_struct *task, pid_t old_pid,
 		return 0;
 
 	if (filter_enabled) {
-		/* User space takes the session from this exec: so does proc_sid.
-		 * A hot process that moved to another session (setsid, then exec)
-		 * makes its new session hot: its opens count there from now on. */
+		/* User space takes the session from this exec: so does proc_sid. */
 		__u32 sid = bw_pid_nr(task, PIDTYPE_SID);
 		bpf_map_update_elem(&proc_sid, &tgid, &sid, BPF_ANY);
-		if (sid > 1) {
-			struct bw_hot_key k = {.kind = BW_HOT_TGID, .id = tgid};
-			struct bw_hot *h = bpf_map_lookup_elem(&hot, &k);
-			__u64 *u = bpf_map_lookup_elem(&hot_user, &k);
-			__u64 sure = h ? h->sure_ns : 0;
-			__u64 pos = h ? h->maybe_pos : 0;
-			if (u && *u > sure)
-				sure = *u;
-			if (sure || pos)
-				bw_hot_raise(BW_HOT_SID, sid, sure, pos);
-		}
 	}
 
 	struct bw_exec_event *e = bw_reserve(BW_EVENT_EXEC, sizeof(*e));
-	if (!e)
+	if (!e) {
+		bw_exec_carry_hot(task, tgid);
 		return 0;
+	}
 	__builtin_memset(e, 0, sizeof(*e));
 	bw_header(&e->hdr, BW_EVENT_EXEC, sizeof(*e), BPF_CORE_READ(task, pid), tgid);
 
@@ -410,6 +444,7 @@ int BPF_PROG(handle_sched_process_exec, struct task_struct *task, pid_t old_pid,
 			e->argv_size = (__u16)n;
 	}
 	bw_submit(e);
+	bw_exec_carry_hot(task, tgid);
 	return 0;
 }
 
@@ -530,10 +565,23 @@ static __always_inline int bw_on_open_exit(long ret)
 	key.name = dentry->d_name.hash_len;
 	key.generation = inode->i_generation;
 
+	__u32 slot = (__u32)key.name & (BW_RECENT_SLOTS - 1); /* the name hash (pointers are no numbers to the verifier) */
+	struct bw_recent *r = bpf_map_lookup_elem(&recent, &slot);
+	if (r && r->gen == gen && r->key.dentry == key.dentry && r->key.mnt == key.mnt &&
+	    r->key.parent == key.parent && r->key.ino == key.ino && r->key.name == key.name &&
+	    r->key.generation == key.generation) {
+		bw_count(BW_CTR_OPEN_BORING);
+		return 0;
+	}
+
 	struct bw_verdict *v = bpf_map_lookup_elem(&verdicts, &key);
 	if (v && v->gen == gen) {
 		__u32 state = v->state;
 		if (state == BW_VERDICT_BORING) {
+			if (r) {
+				r->key = key;
+				r->gen = gen;
+			}
 			bw_count(BW_CTR_OPEN_BORING);
 			return 0;
 		}

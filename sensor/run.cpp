@@ -9,6 +9,7 @@
 #include <ctime>
 #include <exception>
 #include <string_view>
+#include <unordered_map>
 #include <utility>
 
 #include <fcntl.h>
@@ -212,6 +213,24 @@ public:
     // session it knows; they differ after a setsid() without exec).
     void on_sensitive_open(const correlator& corr, pid_type pid, nanoseconds ts) { mark(corr, pid, ts); }
 
+    // After the correlator took an exec: a process marked hot that now is in
+    // another session makes that session hot too (the kernel keeps the new
+    // session "maybe" hot until we are past this exec record).
+    void on_exec(const correlator& corr, pid_type pid, nanoseconds ts) {
+        if (!enabled_) return;
+        const auto it = marked_.find(pid);
+        if (it == marked_.end()) return;
+        const nanoseconds at = it->second;
+        if (ts - at > corr.rules().window) {
+            marked_.erase(it);
+            return;
+        }
+        const process_info* p = corr.processes().find(pid);
+        if (p == nullptr || p->sid <= 1) return;
+        if (loader_.mark_hot(0, p->sid, at) == 0) ++c_.hot_marks;
+        else ++c_.hot_errors;
+    }
+
     // New or changed file identities (before the correlator learns them).
     void learn_identities(const std::vector<file_event>& changed, const correlator& corr) {
         bool any = false;
@@ -249,7 +268,16 @@ private:
         const process_info* p = corr.processes().find(pid);
         if (loader_.mark_hot(pid, p != nullptr ? p->sid : 0, ts) == 0) ++c_.hot_marks;
         else ++c_.hot_errors;
+        nanoseconds& m = marked_[pid];
+        m = std::max(m, ts);
+        if (marked_.size() > max_marked) {
+            // Only marks within the window matter; past the bound, the oldest go.
+            const nanoseconds horizon = ts - corr.rules().window;
+            std::erase_if(marked_, [&](const auto& kv) { return kv.second < horizon; });
+            while (marked_.size() > max_marked) marked_.erase(marked_.begin());
+        }
     }
+    static constexpr std::size_t max_marked = 65536;
 
     void apply(const std::vector<identity_mirror::edit>& edits) {
         if (!enabled_) return;
@@ -266,6 +294,7 @@ private:
 
     bpf_loader& loader_;
     bool enabled_ = false;
+    std::unordered_map<pid_type, nanoseconds> marked_; // processes marked hot: their last sensitive open
     repeat_expander expander_;
     identity_mirror mirror_;
     filter_counters c_;
@@ -587,6 +616,11 @@ int run_sensor(const run_options& opts) {
               " filesystem calls");
     }
 
+    // What was lost so far is the baseline of the loss notices; taken before
+    // the ready line, so that nothing lost after it goes unreported.
+    std::uint64_t drops_reported = loader->counters().drops;
+    kernel_counters shed_reported = loader->counters();
+
     // 6. Ready.
     std::string ready = "ready: " + std::to_string(loader->attached_programs()) + " programs attached, " +
                         std::to_string(scan.processes.size()) + " processes seeded, " +
@@ -639,6 +673,7 @@ int run_sensor(const run_options& opts) {
             const std::uint64_t sensitive_before = corr.stats().sensitive_opens;
             auto a = corr.process(*ev);
             if (corr.stats().sensitive_opens != sensitive_before) filter.on_sensitive_open(corr, ev->pid, ev->ts);
+            if (ev->kind() == event_kind::exec) filter.on_exec(corr, ev->pid, ev->ts);
             emit_summaries();
             if (a) emit(*a);
         } catch (const std::exception& e) {
@@ -653,8 +688,6 @@ int run_sensor(const run_options& opts) {
     auto last_flush = t0;
     auto last_drop_check = t0;
     auto last_named = t0;
-    std::uint64_t drops_reported = loader->counters().drops;
-    kernel_counters shed_reported = loader->counters();
     const auto report_shed = [&](const kernel_counters& k) {
         if (k.shed() <= shed_reported.shed()) return;
         errln(shed_notice(k.shed_open - shed_reported.shed_open, k.shed_repeat - shed_reported.shed_repeat,
