@@ -14,6 +14,8 @@
 //   decode      bytes -> event only
 //   correlate   pre-decoded events -> correlator::process
 //   both        bytes -> decode -> correlator::process (what the sensor does per record)
+// decode and both decode every record into long-lived events (one per record
+// kind) with decode_into(), so strings keep their capacity.
 // The correlators of `correlate` and `both` (built-in rules) live across
 // chunks, so the whole trace runs through each as one stream. File events
 // (identities the sensor reports; they have no ring-buffer record) are fed to
@@ -133,6 +135,9 @@ bool run_pass(const options& o, pass_result& res) {
     ch.recs.reserve(o.chunk);
     std::vector<char> buf(1 << 20);
     bool eof = false, ok = true;
+    // Long-lived events per stage, one per record kind, that every record is
+    // decoded into (decode_into: strings keep their capacity).
+    barbwire::event_slots ev_decode, ev_both;
 
     const auto run_chunk = [&] {
         // decode alone
@@ -140,8 +145,8 @@ bool run_pass(const options& o, pass_result& res) {
             res.decode.start();
             for (const auto& [off, size] : ch.recs) {
                 if (size == 0) continue;
-                auto ev = barbwire::decode(std::span<const std::byte>(ch.bytes.data() + off, size));
-                res.sink += ev ? ev->pid : 1;
+                const auto ev = barbwire::decode_into(std::span<const std::byte>(ch.bytes.data() + off, size), ev_decode);
+                res.sink += ev ? (*ev)->pid : 1;
             }
             res.decode.stop();
         }
@@ -158,8 +163,8 @@ bool run_pass(const options& o, pass_result& res) {
                 const auto [off, size] = ch.recs[i];
                 if (size == 0) {
                     res.alerts_both += c_both.process(ch.events[i]).has_value();
-                } else if (auto ev = barbwire::decode(std::span<const std::byte>(ch.bytes.data() + off, size))) {
-                    res.alerts_both += c_both.process(*ev).has_value();
+                } else if (auto ev = barbwire::decode_into(std::span<const std::byte>(ch.bytes.data() + off, size), ev_both)) {
+                    res.alerts_both += c_both.process(**ev).has_value();
                 }
             }
             res.both.stop();

@@ -638,25 +638,29 @@ int run_sensor(const run_options& opts) {
         }
     }
 
+    kernel_record record; // every record is decoded into it: its strings keep their capacity
     const auto on_record = [&](std::span<const std::byte> bytes) {
         try {
-            auto rec = decode_record(bytes);
-            if (!rec) {
+            auto decoded = decode_record_into(bytes, record);
+            if (!decoded) {
                 ++counts.decode_errors;
-                const auto code = static_cast<std::size_t>(rec.error().code);
+                const auto code = static_cast<std::size_t>(decoded.error().code);
                 ++counts.errors_by_code[code < errc_slots ? code : 0];
                 if (opts.verbose && counts.decode_errors <= max_bad_records_shown) {
                     errln("skipped a bad ring-buffer record (" + std::to_string(bytes.size()) +
-                          " bytes): " + rec.error().message);
+                          " bytes): " + decoded.error().message);
                 }
                 return;
             }
-            std::optional<event> ev;
+            const kernel_record* rec = &record;
+            std::optional<event> expanded;
+            event* ev = nullptr;
             if (const open_repeat* r = rec->as_repeat()) {
-                ev = filter.on_repeat(*r, corr); // a sensitive file's repeat becomes its open event
-                if (!ev) return;           // a boring file's (or an unknown key's: counted)
+                expanded = filter.on_repeat(*r, corr); // a sensitive file's repeat becomes its open event
+                if (!expanded) return;                 // a boring file's (or an unknown key's: counted)
+                ev = &*expanded;
             } else {
-                ev = std::move(*rec->as_event());
+                ev = record.as_event();
                 if (ev->kind() == event_kind::open) filter.on_full_open(rec->tag, *ev, corr);
             }
             ++counts.events;

@@ -591,3 +591,290 @@ TEST_CASE("file events are not kernel records: encode says so, decode never make
     CHECK(d.error().code == errc::unknown_kind);
     CHECK(d.error().message == "unknown record kind 100 (known: 1..6)");
 }
+
+// ---------------------------------------------------------------------------
+// decode_into / decode_record_into / event_slots: decoding into storage the
+// caller keeps across records.
+// ---------------------------------------------------------------------------
+namespace {
+
+// Records of every kind and shape, good and bad, in an order that changes
+// kind often; long strings before short ones.
+std::vector<std::vector<std::byte>> into_corpus() {
+    std::vector<std::vector<std::byte>> out;
+    auto long_exec = exec_record();
+    {
+        const std::string exe = "/opt/some/rather/long/installation/prefix/bin/exfiltrate-credentials";
+        std::memset(long_exec.exe, 0, sizeof(long_exec.exe));
+        std::memcpy(long_exec.exe, exe.data(), exe.size());
+        std::memset(long_exec.comm, 'c', sizeof(long_exec.comm)); // fills the field: no NUL
+        std::string args;
+        for (int i = 0; i < 12; ++i) args += "--argument-number-" + std::to_string(i) + '\0';
+        std::memcpy(long_exec.argv, args.data(), args.size());
+        long_exec.argv_size = static_cast<std::uint16_t>(args.size());
+        long_exec.hdr.flags = BW_F_TRUNCATED;
+    }
+    auto short_exec = exec_record();
+    {
+        std::memset(short_exec.argv, 0, sizeof(short_exec.argv));
+        std::memcpy(short_exec.argv, "a\0\0", 3); // {"a", ""}
+        short_exec.argv_size = 3;
+    }
+    auto no_argv = exec_record();
+    no_argv.argv_size = 0;
+    auto long_open = open_record("/home/someone/.config/some-application/credentials/production.json");
+    auto short_open = open_record("/etc/shadow");
+    auto empty_open = open_record("");
+    auto filtered = open_record("/root/.aws/credentials");
+    filtered.filter = BW_OPEN_MISS;
+    filtered.key.ino = filtered.ino;
+    filtered.key.dentry = 0xffff888001234560ull;
+    filtered.key.generation = 3;
+    filtered.gen = 17;
+    bw_fork_event fork{};
+    fork.hdr = header(BW_EVENT_FORK, sizeof(fork));
+    fork.child_pid = 21;
+    fork.child_tgid = 20;
+    bw_exit_event exit{};
+    exit.hdr = header(BW_EVENT_EXIT, sizeof(exit));
+    exit.exit_code = -9;
+    auto v6 = net_record();
+    v6.family = AF_INET6;
+    v6.op = BW_NET_SEND;
+    v6.protocol = IPPROTO_UDP;
+    for (int i = 0; i < 16; ++i) v6.addr[i] = static_cast<std::uint8_t>(i + 1);
+    bw_open_repeat_event repeat{};
+    repeat.hdr = header(BW_EVENT_OPEN_REPEAT, sizeof(repeat));
+    repeat.ino = repeat.key.ino = 77;
+    repeat.gen = 5;
+
+    // malformed ones, one per check
+    auto bad_argv = exec_record();
+    bad_argv.argv_size = BW_ARGV_MAX + 1;
+    auto bad_path = open_record("/x");
+    bad_path.path_size = BW_PATH_MAX + 1;
+    auto bad_filter = open_record("/x");
+    bad_filter.filter = 9;
+    auto bad_key = filtered;
+    bad_key.key.ino = 1;
+    auto bad_family = net_record();
+    bad_family.family = 3;
+    auto bad_op = net_record();
+    bad_op.op = 7;
+    auto bad_proto = net_record();
+    bad_proto.protocol = 1;
+    auto bad_repeat = repeat;
+    bad_repeat.key.ino = 78;
+    auto bad_version = short_open;
+    bad_version.hdr.version = 9;
+    auto bad_kind = short_open;
+    bad_kind.hdr.kind = 42;
+    auto bad_size = short_open;
+    bad_size.hdr.size = 100;
+
+    out.push_back(bytes_of(long_exec));
+    out.push_back(bytes_of(long_open));
+    out.push_back(bytes_of(short_exec));
+    out.push_back(bytes_of(short_open));
+    out.push_back(bytes_of(bad_argv));
+    out.push_back(bytes_of(fork));
+    out.push_back(bytes_of(long_open));
+    out.push_back(bytes_of(filtered));
+    out.push_back(bytes_of(short_open));
+    out.push_back(bytes_of(bad_path));
+    out.push_back(bytes_of(empty_open));
+    out.push_back(bytes_of(bad_filter));
+    out.push_back(bytes_of(net_record()));
+    out.push_back(bytes_of(bad_key));
+    out.push_back(bytes_of(v6));
+    out.push_back(bytes_of(repeat));
+    out.push_back(bytes_of(exit));
+    out.push_back(bytes_of(long_exec));
+    out.push_back(bytes_of(no_argv));
+    out.push_back(bytes_of(bad_family));
+    out.push_back(bytes_of(bad_op));
+    out.push_back(bytes_of(bad_proto));
+    out.push_back(bytes_of(bad_repeat));
+    out.push_back(bytes_of(bad_version));
+    out.push_back(bytes_of(bad_kind));
+    out.push_back(bytes_of(bad_size));
+    out.push_back({});                              // no header
+    out.push_back(bytes_of(short_open, 40));        // a prefix (size field says 632)
+    auto shortened = short_open;
+    shortened.hdr.size = 600;
+    out.push_back(bytes_of(shortened, 600));        // short_record
+    auto lengthened = bytes_of(short_open, 700);
+    bw_event_header h = header(BW_EVENT_OPEN, 700);
+    std::memcpy(lengthened.data(), &h, sizeof(h));
+    out.push_back(lengthened);                      // oversized_record
+    auto long_repeat = bytes_of(repeat, 120);
+    h = header(BW_EVENT_OPEN_REPEAT, 120);
+    std::memcpy(long_repeat.data(), &h, sizeof(h));
+    out.push_back(long_repeat);
+    out.push_back(bytes_of(fork));
+    out.push_back(bytes_of(long_exec));
+    out.push_back(bytes_of(exec_record()));
+    out.push_back(bytes_of(v6));
+    out.push_back(bytes_of(net_record()));
+    return out;
+}
+
+} // namespace
+
+TEST_CASE("decode_into: the same events and errors as decode(), into one reused event") {
+    const auto corpus = into_corpus();
+    event out;
+    int good = 0, bad = 0;
+    for (std::size_t i = 0; i < corpus.size(); ++i) {
+        INFO("record " << i);
+        const auto want = decode(corpus[i]);
+        const event before = out;
+        const auto got = decode_into(corpus[i], out);
+        REQUIRE(got.has_value() == want.has_value());
+        if (want) {
+            CHECK(out == *want);
+            ++good;
+        } else {
+            CHECK(got.error().code == want.error().code);
+            CHECK(got.error().message == want.error().message);
+            CHECK(out == before); // an error leaves the event as it was
+            ++bad;
+        }
+    }
+    CHECK(good >= 15);
+    CHECK(bad >= 15);
+}
+
+TEST_CASE("decode_record_into: the same records and errors as decode_record(), into one reused record") {
+    const auto corpus = into_corpus();
+    kernel_record out;
+    for (std::size_t i = 0; i < corpus.size(); ++i) {
+        INFO("record " << i);
+        const auto want = decode_record(corpus[i]);
+        const kernel_record before = out;
+        const auto got = decode_record_into(corpus[i], out);
+        REQUIRE(got.has_value() == want.has_value());
+        if (want) {
+            CHECK(out.body == want->body);
+            CHECK(out.tag == want->tag);
+        } else {
+            CHECK(got.error().code == want.error().code);
+            CHECK(got.error().message == want.error().message);
+            CHECK(out.body == before.body);
+            CHECK(out.tag == before.tag);
+        }
+    }
+}
+
+TEST_CASE("decode_into with event_slots: the same events and errors as decode()") {
+    const auto corpus = into_corpus();
+    event_slots slots;
+    for (std::size_t i = 0; i < corpus.size(); ++i) {
+        INFO("record " << i);
+        const auto want = decode(corpus[i]);
+        const event_slots before = slots;
+        const auto got = decode_into(corpus[i], slots);
+        REQUIRE(got.has_value() == want.has_value());
+        if (want) {
+            REQUIRE(*got != nullptr);
+            CHECK(**got == *want);
+            CHECK(*got == &slots.by_kind[static_cast<std::size_t>(want->kind())]);
+        } else {
+            CHECK(got.error().code == want.error().code);
+            CHECK(got.error().message == want.error().message);
+            for (std::size_t k = 0; k < slots.by_kind.size(); ++k) CHECK(slots.by_kind[k] == before.by_kind[k]);
+        }
+    }
+}
+
+TEST_CASE("decode_into: a short record after a long one leaves nothing of the long one") {
+    const auto corpus = into_corpus();
+    event out;
+    REQUIRE(decode_into(corpus[0], out)); // the long exec
+    REQUIRE(out.as<exec_event>()->argv.size() == 12);
+    CHECK(out.truncated);
+    // enrichment the sensor adds to an exec is not in any record
+    out.as<exec_event>()->exe_sha256 = std::string(64, 'f');
+    out.as<exec_event>()->exe_uid = 0;
+    out.as<exec_event>()->exe_mode = 0755;
+    REQUIRE(decode_into(corpus[2], out)); // the short exec: argv {"a", ""}
+    const auto* x = out.as<exec_event>();
+    REQUIRE(x != nullptr);
+    CHECK(x->comm == "curl");
+    CHECK(x->exe == "/usr/bin/curl");
+    CHECK(x->argv == std::vector<std::string>{"a", ""});
+    CHECK(x->exe_sha256.empty());
+    CHECK_FALSE(x->exe_uid.has_value());
+    CHECK_FALSE(x->exe_mode.has_value());
+    CHECK_FALSE(out.truncated);
+    CHECK(out == *decode(corpus[2]));
+
+    auto none = exec_record();
+    none.argv_size = 0;
+    REQUIRE(decode_into(bytes_of(none), out));
+    CHECK(out.as<exec_event>()->argv.empty());
+
+    REQUIRE(decode_into(bytes_of(open_record("/home/someone/.config/a/very/long/path/to/a/file")), out));
+    REQUIRE(decode_into(bytes_of(open_record("/a")), out));
+    CHECK(out.as<open_event>()->path == "/a");
+    REQUIRE(decode_into(bytes_of(open_record("")), out));
+    CHECK(out.as<open_event>()->path.empty());
+
+    // a filtered open then an unfiltered one: the record's tag goes back to the default
+    kernel_record rec;
+    auto filtered = open_record("/root/.aws/credentials");
+    filtered.filter = BW_OPEN_SENSITIVE;
+    filtered.key.ino = filtered.ino;
+    filtered.gen = 9;
+    REQUIRE(decode_record_into(bytes_of(filtered), rec));
+    CHECK(rec.tag.filter == open_filter::sensitive);
+    CHECK(rec.tag.gen == 9);
+    REQUIRE(decode_record_into(bytes_of(open_record("/etc/hosts")), rec));
+    CHECK(rec.tag == filter_tag{});
+    REQUIRE(decode_record_into(bytes_of(filtered), rec));
+    REQUIRE(decode_record_into(bytes_of(net_record()), rec));
+    CHECK(rec.tag == filter_tag{});
+    REQUIRE(rec.as_event() != nullptr);
+    CHECK(rec.as_event()->kind() == event_kind::net);
+}
+
+TEST_CASE("decode_into: an open_repeat is validated first, then refused as decode() refuses it") {
+    bw_open_repeat_event r{};
+    r.hdr = header(BW_EVENT_OPEN_REPEAT, sizeof(r));
+    r.ino = r.key.ino = 5;
+    event out = *decode(bytes_of(open_record("/etc/passwd")));
+    const event before = out;
+    auto got = decode_into(bytes_of(r), out);
+    REQUIRE_FALSE(got);
+    CHECK(got.error().code == errc::unknown_kind);
+    CHECK(got.error().message == "open_repeat record (kind 6) is no event on its own; decode_record() returns it");
+    CHECK(out == before);
+    r.key.ino = 6;
+    got = decode_into(bytes_of(r), out);
+    REQUIRE_FALSE(got);
+    CHECK(got.error().code == errc::bad_field);
+    CHECK(got.error().message == decode(bytes_of(r)).error().message);
+    CHECK(out == before);
+
+    // decode_record_into takes it, and an event after it
+    kernel_record rec;
+    r.key.ino = 5;
+    REQUIRE(decode_record_into(bytes_of(r), rec));
+    REQUIRE(rec.as_repeat() != nullptr);
+    CHECK(*rec.as_repeat() == *decode_record(bytes_of(r))->as_repeat());
+    REQUIRE(decode_record_into(bytes_of(open_record("/etc/passwd")), rec));
+    REQUIRE(rec.as_event() != nullptr);
+    CHECK(*rec.as_event() == before);
+}
+
+TEST_CASE("decode_into: unaligned input at every offset") {
+    const auto rec = bytes_of(exec_record());
+    const event want = *decode(rec);
+    std::vector<std::byte> buf(rec.size() + 16);
+    event out;
+    for (std::size_t off = 0; off < 16; ++off) {
+        std::memcpy(buf.data() + off, rec.data(), rec.size());
+        REQUIRE(decode_into(std::span<const std::byte>(buf.data() + off, rec.size()), out));
+        CHECK(out == want);
+    }
+}

@@ -8,10 +8,17 @@
 // (filter_tag). decode() is decode_record() for callers that want events
 // only: it rejects a repeat record (unknown_kind: it is no event on its own).
 //
-// decode_record() never reads outside the span it is given, It never reads outside the span it is given, copies the header and
-// the record into aligned locals with memcpy (ring-buffer records are not
-// guaranteed to be aligned for the record type) and bounds every string by
-// its field.
+// decode_record_into() and decode_into() are the same decoders filling a
+// record or event the caller keeps across records: its strings and argv
+// keep their capacity, so a ring-buffer reader does not allocate per record.
+// Same values, same errors; a record that fails leaves the target as it was.
+// decode_into(bytes, event_slots&) keeps one event per record kind, so a
+// stream of mixed kinds keeps the capacity too.
+//
+// Decoding never reads outside the span it is given. It copies the header
+// and every fixed-width field into aligned locals with memcpy (ring-buffer
+// records are not guaranteed to be aligned for the record type), reads
+// strings from the bytes in place and bounds every string by its field.
 //
 // Checks, in this order (the first failing one is reported):
 //   1. the span holds a whole header                      -> short_record
@@ -374,13 +381,55 @@ template <class Record>
 
 } // namespace detail
 
-// Decodes one ring-buffer record. Throws nothing but std::bad_alloc.
-[[nodiscard]] inline result<kernel_record> decode_record(std::span<const std::byte> bytes) {
+namespace detail {
+
+// Assigns a fixed char field to `s` (at most `max` bytes, up to the first
+// NUL), keeping s's capacity.
+inline void assign_field(std::string& s, const char* field, std::size_t max) {
+    const void* nul = std::memchr(field, '\0', max);
+    const std::size_t len = nul ? static_cast<std::size_t>(static_cast<const char*>(nul) - field) : max;
+    s.assign(field, len);
+}
+
+// split_argv() into an existing vector: its strings are assigned in place
+// (keeping their capacity), the ones past the new count are erased.
+inline void split_argv_into(std::vector<std::string>& out, const char* data, std::size_t size) {
+    std::size_t i = 0;
+    std::size_t start = 0;
+    while (start < size) {
+        const void* nul = std::memchr(data + start, '\0', size - start);
+        const std::size_t end = nul ? static_cast<std::size_t>(static_cast<const char*>(nul) - data) : size;
+        if (i < out.size()) out[i].assign(data + start, end - start);
+        else out.emplace_back(data + start, end - start);
+        ++i;
+        start = end + 1;
+    }
+    out.erase(out.begin() + static_cast<std::ptrdiff_t>(i), out.end());
+}
+
+// One fixed-width field of a record at `p` (need not be aligned).
+template <class T>
+[[nodiscard]] inline T load_at(const std::byte* p, std::size_t offset) noexcept {
+    static_assert(std::is_trivially_copyable_v<T>);
+    T v;
+    std::memcpy(&v, p + offset, sizeof(T));
+    return v;
+}
+
+// The alternative T of a variant: the one it holds, or a new default one.
+template <class T, class Variant>
+[[nodiscard]] inline T& alternative(Variant& v) {
+    if (T* x = std::get_if<T>(&v)) return *x;
+    return v.template emplace<T>();
+}
+
+// Checks 1 to 5 of the list at the top of this file; the header when they pass.
+[[nodiscard]] inline result<bw_event_header> check_frame(std::span<const std::byte> bytes) {
     const std::size_t n = bytes.size();
     if (n < sizeof(bw_event_header))
         return make_error(errc::short_record, "record is " + std::to_string(n) + " bytes, shorter than the " +
                                                   std::to_string(sizeof(bw_event_header)) + "-byte header");
-    const auto hdr = detail::load<bw_event_header>(bytes);
+    const auto hdr = load<bw_event_header>(bytes);
     if (hdr.version != BW_ABI_VERSION)
         return make_error(errc::bad_version, "record has ABI version " + std::to_string(hdr.version) +
                                                  ", expected " + std::to_string(BW_ABI_VERSION));
@@ -388,7 +437,7 @@ template <class Record>
         return make_error(errc::unknown_kind, "unknown record kind " + std::to_string(hdr.kind) + " (known: 1.." +
                                                   std::to_string(BW_EVENT_KIND_MAX) + ")");
     if (hdr.size != n)
-        return make_error(errc::size_mismatch, std::string(detail::kind_name(hdr.kind)) + " record header says " +
+        return make_error(errc::size_mismatch, std::string(kind_name(hdr.kind)) + " record header says " +
                                                    std::to_string(hdr.size) + " bytes, got " + std::to_string(n));
     if (hdr.kind == BW_EVENT_OPEN_REPEAT) {
         constexpr std::size_t want = sizeof(bw_open_repeat_event);
@@ -396,21 +445,7 @@ template <class Record>
             return make_error(n < want ? errc::short_record : errc::oversized_record,
                               "open_repeat record is " + std::to_string(n) + " bytes, " +
                                   (n < want ? "needs " : "expected ") + std::to_string(want));
-        const auto r = detail::load<bw_open_repeat_event>(bytes);
-        if (r.key.ino != r.ino)
-            return make_error(errc::bad_field, "open_repeat record ino " + std::to_string(r.ino) +
-                                                   " differs from its key's ino " + std::to_string(r.key.ino));
-        open_repeat x;
-        x.ts = nanoseconds{static_cast<nanoseconds::rep>(hdr.ktime_ns)};
-        x.pid = hdr.tgid;
-        x.tid = hdr.pid;
-        x.dev = r.dev;
-        x.ino = r.ino;
-        x.flags = r.flags;
-        x.uid = r.uid;
-        x.key = detail::key_of(r.key);
-        x.gen = r.gen;
-        return kernel_record{x, {}};
+        return hdr;
     }
     const auto kind = static_cast<event_kind>(hdr.kind);
     const std::size_t want = record_size(kind);
@@ -420,70 +455,123 @@ template <class Record>
     if (n > want)
         return make_error(errc::oversized_record, std::string(to_string(kind)) + " record is " + std::to_string(n) +
                                                       " bytes, expected " + std::to_string(want));
+    return hdr;
+}
 
-    event ev;
-    filter_tag tag;
-    ev.ts = nanoseconds{static_cast<nanoseconds::rep>(hdr.ktime_ns)};
-    ev.pid = hdr.tgid;
-    ev.tid = hdr.pid;
-    ev.truncated = (hdr.flags & BW_F_TRUNCATED) != 0;
+// Check 6 of an open_repeat record that passed check_frame.
+[[nodiscard]] inline result<void> check_repeat(const bw_open_repeat_event& r) {
+    if (r.key.ino != r.ino)
+        return make_error(errc::bad_field, "open_repeat record ino " + std::to_string(r.ino) +
+                                               " differs from its key's ino " + std::to_string(r.key.ino));
+    return {};
+}
 
-    switch (kind) {
+inline void fill_repeat(const bw_event_header& hdr, const bw_open_repeat_event& r, open_repeat& x) noexcept {
+    x.ts = nanoseconds{static_cast<nanoseconds::rep>(hdr.ktime_ns)};
+    x.pid = hdr.tgid;
+    x.tid = hdr.pid;
+    x.dev = r.dev;
+    x.ino = r.ino;
+    x.flags = r.flags;
+    x.uid = r.uid;
+    x.key = key_of(r.key);
+    x.gen = r.gen;
+}
+
+// Check 6 and the fill of an event record that passed check_frame. Fields
+// are read straight from the bytes: no copy of the whole record. `target()`
+// gives the event to fill; it is called only once every check has passed, so
+// a record that fails leaves it untouched. Its body keeps its strings when it
+// already holds the record's kind. `tag`, when not null, gets the record's
+// filter tag (the default one for every record but a filtered open).
+template <class Target>
+[[nodiscard]] inline result<void> decode_event(const bw_event_header& hdr, std::span<const std::byte> bytes,
+                                               Target&& target, filter_tag* tag) {
+#define BW_FIELD(record, field) detail::load_at<decltype(record::field)>(p, offsetof(record, field))
+    const std::byte* p = bytes.data();
+    const char* chars = reinterpret_cast<const char*>(p);
+    const auto begin = [&]() -> event& {
+        event& ev = target();
+        ev.ts = nanoseconds{static_cast<nanoseconds::rep>(hdr.ktime_ns)};
+        ev.pid = hdr.tgid;
+        ev.tid = hdr.pid;
+        ev.truncated = (hdr.flags & BW_F_TRUNCATED) != 0;
+        return ev;
+    };
+    const auto no_tag = [&] {
+        if (tag != nullptr) *tag = filter_tag{};
+    };
+
+    switch (static_cast<event_kind>(hdr.kind)) {
     case event_kind::exec: {
-        const auto r = detail::load<bw_exec_event>(bytes);
-        if (r.argv_size > BW_ARGV_MAX)
-            return make_error(errc::bad_field, "exec record argv_size " + std::to_string(r.argv_size) +
+        const auto argv_size = BW_FIELD(bw_exec_event, argv_size);
+        if (argv_size > BW_ARGV_MAX)
+            return make_error(errc::bad_field, "exec record argv_size " + std::to_string(argv_size) +
                                                    " exceeds the " + std::to_string(BW_ARGV_MAX) + "-byte argv field");
-        exec_event x;
-        x.ppid = r.ppid;
-        x.uid = r.uid;
-        x.sid = r.sid;
-        x.pgid = r.pgid;
-        x.exe_dev = r.exe_dev;
-        x.exe_ino = r.exe_ino;
-        x.comm = detail::field_string(r.comm, sizeof(r.comm));
-        x.exe = detail::field_string(r.exe, sizeof(r.exe));
-        x.argv = detail::split_argv(r.argv, r.argv_size);
-        ev.body = std::move(x);
-        break;
+        auto& x = alternative<exec_event>(begin().body);
+        x.ppid = BW_FIELD(bw_exec_event, ppid);
+        x.uid = BW_FIELD(bw_exec_event, uid);
+        x.sid = BW_FIELD(bw_exec_event, sid);
+        x.pgid = BW_FIELD(bw_exec_event, pgid);
+        x.exe_dev = BW_FIELD(bw_exec_event, exe_dev);
+        x.exe_ino = BW_FIELD(bw_exec_event, exe_ino);
+        assign_field(x.comm, chars + offsetof(bw_exec_event, comm), BW_COMM_LEN);
+        assign_field(x.exe, chars + offsetof(bw_exec_event, exe), BW_PATH_MAX);
+        split_argv_into(x.argv, chars + offsetof(bw_exec_event, argv), argv_size);
+        x.exe_sha256.clear(); // sensor-side enrichment: not in the record
+        x.exe_uid.reset();
+        x.exe_mode.reset();
+        no_tag();
+        return {};
     }
     case event_kind::fork: {
-        const auto r = detail::load<bw_fork_event>(bytes);
-        ev.body = fork_event{.child_pid = r.child_tgid, .child_tid = r.child_pid};
-        break;
+        const fork_event x{.child_pid = BW_FIELD(bw_fork_event, child_tgid),
+                           .child_tid = BW_FIELD(bw_fork_event, child_pid)};
+        alternative<fork_event>(begin().body) = x;
+        no_tag();
+        return {};
     }
     case event_kind::exit: {
-        const auto r = detail::load<bw_exit_event>(bytes);
-        ev.body = exit_event{.exit_code = r.exit_code};
-        break;
+        const exit_event x{.exit_code = BW_FIELD(bw_exit_event, exit_code)};
+        alternative<exit_event>(begin().body) = x;
+        no_tag();
+        return {};
     }
     case event_kind::open: {
-        const auto r = detail::load<bw_open_event>(bytes);
-        if (r.path_size > BW_PATH_MAX)
-            return make_error(errc::bad_field, "open record path_size " + std::to_string(r.path_size) +
+        const auto path_size = BW_FIELD(bw_open_event, path_size);
+        const auto filter = BW_FIELD(bw_open_event, filter);
+        const auto ino = BW_FIELD(bw_open_event, ino);
+        if (path_size > BW_PATH_MAX)
+            return make_error(errc::bad_field, "open record path_size " + std::to_string(path_size) +
                                                    " exceeds the " + std::to_string(BW_PATH_MAX) + "-byte path field");
-        if (r.filter > BW_OPEN_SENSITIVE)
-            return make_error(errc::bad_field, "open record filter " + std::to_string(r.filter) +
+        if (filter > BW_OPEN_SENSITIVE)
+            return make_error(errc::bad_field, "open record filter " + std::to_string(filter) +
                                                    " is not a BW_OPEN_* value (0..3)");
-        if (r.filter != BW_OPEN_UNFILTERED && r.key.ino != r.ino)
-            return make_error(errc::bad_field, "open record ino " + std::to_string(r.ino) +
-                                                   " differs from its key's ino " + std::to_string(r.key.ino));
-        if (r.filter != BW_OPEN_UNFILTERED) {
-            tag.key = detail::key_of(r.key);
-            tag.gen = r.gen;
-            tag.filter = static_cast<open_filter>(r.filter);
+        bw_file_key key{};
+        if (filter != BW_OPEN_UNFILTERED) {
+            key = BW_FIELD(bw_open_event, key);
+            if (key.ino != ino)
+                return make_error(errc::bad_field, "open record ino " + std::to_string(ino) +
+                                                       " differs from its key's ino " + std::to_string(key.ino));
         }
-        open_event x;
-        x.path = detail::field_string(r.path, r.path_size);
-        x.flags = r.flags;
-        x.dev = r.dev;
-        x.ino = r.ino;
-        x.uid = r.uid;
-        ev.body = std::move(x);
-        break;
+        auto& x = alternative<open_event>(begin().body);
+        assign_field(x.path, chars + offsetof(bw_open_event, path), path_size);
+        x.flags = BW_FIELD(bw_open_event, flags);
+        x.dev = BW_FIELD(bw_open_event, dev);
+        x.ino = ino;
+        x.uid = BW_FIELD(bw_open_event, uid);
+        if (tag != nullptr) {
+            *tag = filter_tag{};
+            if (filter != BW_OPEN_UNFILTERED) {
+                tag->key = key_of(key);
+                tag->gen = BW_FIELD(bw_open_event, gen);
+                tag->filter = static_cast<open_filter>(filter);
+            }
+        }
+        return {};
     }
     case event_kind::net: {
-        const auto r = detail::load<bw_net_event>(bytes);
+        const auto r = load<bw_net_event>(bytes);
         if (r.family != AF_INET && r.family != AF_INET6)
             return make_error(errc::bad_field, "net record family " + std::to_string(r.family) +
                                                    " is neither AF_INET (2) nor AF_INET6 (10)");
@@ -501,24 +589,97 @@ template <class Record>
         std::memcpy(x.addr.bytes.data(), r.addr, addr_len);
         x.port = r.port;
         x.uid = r.uid;
-        ev.body = x;
-        break;
+        alternative<net_event>(begin().body) = x;
+        no_tag();
+        return {};
     }
-    case event_kind::file: // unreachable: the kind check above rejects 100, but never build a wrong event
-        return make_error(errc::unknown_kind, "file events are not kernel records");
+    case event_kind::file: break; // unreachable: check_frame rejects 100, but never build a wrong event
     }
-    return kernel_record{std::move(ev), tag};
+    return make_error(errc::unknown_kind, "file events are not kernel records");
+#undef BW_FIELD
+}
+
+} // namespace detail
+
+// decode_record() into an existing record, reusing its storage: when `out`
+// already holds an event of the record's kind, its strings and argv keep
+// their capacity (a reader that decodes every ring-buffer record into one
+// kernel_record allocates only when a string outgrows what it held before).
+// The result is the same as `out = *decode_record(bytes)` (equal values;
+// exe_sha256, exe_uid and exe_mode come out empty), and a record that fails
+// gives the same error as decode_record() and leaves `out` as it was. Throws
+// nothing but std::bad_alloc (which may leave `out` partly filled, but valid).
+[[nodiscard]] inline result<void> decode_record_into(std::span<const std::byte> bytes, kernel_record& out) {
+    auto hdr = detail::check_frame(bytes);
+    if (!hdr) return tl::unexpected(std::move(hdr.error()));
+    if (hdr->kind == BW_EVENT_OPEN_REPEAT) {
+        const auto r = detail::load<bw_open_repeat_event>(bytes);
+        if (auto ok = detail::check_repeat(r); !ok) return ok;
+        detail::fill_repeat(*hdr, r, detail::alternative<open_repeat>(out.body));
+        out.tag = filter_tag{};
+        return {};
+    }
+    return detail::decode_event(
+        *hdr, bytes, [&]() -> event& { return detail::alternative<event>(out.body); }, &out.tag);
+}
+
+// decode() into an existing event, reusing its storage as decode_record_into()
+// does: the same event as `out = *decode(bytes)`, or the same error as
+// decode() with `out` left as it was (an open_repeat record included).
+[[nodiscard]] inline result<void> decode_into(std::span<const std::byte> bytes, event& out) {
+    auto hdr = detail::check_frame(bytes);
+    if (!hdr) return tl::unexpected(std::move(hdr.error()));
+    if (hdr->kind == BW_EVENT_OPEN_REPEAT) {
+        if (auto ok = detail::check_repeat(detail::load<bw_open_repeat_event>(bytes)); !ok) return ok;
+        return make_error(errc::unknown_kind, "open_repeat record (kind " + std::to_string(BW_EVENT_OPEN_REPEAT) +
+                                                  ") is no event on its own; decode_record() returns it");
+    }
+    return detail::decode_event(*hdr, bytes, [&]() -> event& { return out; }, nullptr);
+}
+
+// Long-lived events to decode into, one per record kind (see the
+// decode_into() below).
+struct event_slots {
+    std::array<event, BW_EVENT_NET + 1> by_kind; // indexed by BW_EVENT_*; [0] unused
+};
+
+// decode_into() the event of `slots` that holds the record's kind: its
+// strings are those of the last record of that kind, so a stream of mixed
+// kinds (fork, exec, opens, connect, exit) keeps every string's capacity
+// where one event would free and reallocate them at each change of kind.
+// Returns that event (valid until the next call with these slots), or
+// decode()'s error with every slot left as it was.
+[[nodiscard]] inline result<event*> decode_into(std::span<const std::byte> bytes, event_slots& slots) {
+    auto hdr = detail::check_frame(bytes);
+    if (!hdr) return tl::unexpected(std::move(hdr.error()));
+    if (hdr->kind == BW_EVENT_OPEN_REPEAT) {
+        if (auto ok = detail::check_repeat(detail::load<bw_open_repeat_event>(bytes)); !ok)
+            return tl::unexpected(std::move(ok.error()));
+        return make_error(errc::unknown_kind, "open_repeat record (kind " + std::to_string(BW_EVENT_OPEN_REPEAT) +
+                                                  ") is no event on its own; decode_record() returns it");
+    }
+    event& ev = slots.by_kind[hdr->kind]; // check_frame: 1..BW_EVENT_NET here
+    if (auto ok = detail::decode_event(*hdr, bytes, [&]() -> event& { return ev; }, nullptr); !ok)
+        return tl::unexpected(std::move(ok.error()));
+    return &ev;
+}
+
+// Decodes one ring-buffer record. Throws nothing but std::bad_alloc.
+// decode_record_into() is the same without a new record per call.
+[[nodiscard]] inline result<kernel_record> decode_record(std::span<const std::byte> bytes) {
+    kernel_record r;
+    if (auto ok = decode_record_into(bytes, r); !ok) return tl::unexpected(std::move(ok.error()));
+    return r;
 }
 
 // Decodes one ring-buffer record that holds an event (every kind but
 // BW_EVENT_OPEN_REPEAT, which is rejected as unknown_kind: it only means
 // something next to the full open it repeats; see decode_record()).
+// decode_into() is the same without a new event per call.
 [[nodiscard]] inline result<event> decode(std::span<const std::byte> bytes) {
-    auto r = decode_record(bytes);
-    if (!r) return tl::unexpected(std::move(r.error()));
-    if (event* ev = r->as_event()) return std::move(*ev);
-    return make_error(errc::unknown_kind, "open_repeat record (kind " + std::to_string(BW_EVENT_OPEN_REPEAT) +
-                                              ") is no event on its own; decode_record() returns it");
+    event ev;
+    if (auto ok = decode_into(bytes, ev); !ok) return tl::unexpected(std::move(ok.error()));
+    return ev;
 }
 
 // Writes the record for `ev` into `out`, which need not be aligned. Returns the
