@@ -477,16 +477,7 @@ ATTACKS = ("shadow_tcp", "ssh_key_relative", "symlink_shadow", "udp_sendto_53", 
            "ipv6_loopback", "record_replay", "exe_sha256", "renamed_copy_systemd", "prctl_sshd")
 
 
-def _attack_case(factory):
-    def run():
-        h.require_root_and_sensor()
-        h.run_attack(BW, factory())
-    run.__doc__ = factory.__doc__
-    return run
-
-
-for _name in ATTACKS:
-    globals()["case_" + _name] = _attack_case(globals()["attack_" + _name])
+h.register_attack_cases(globals(), ATTACKS)
 
 
 def case_sighup_broken_config():

@@ -781,16 +781,7 @@ ATTACKS = ("pipeline_sibling", "command_substitution", "parent_reads_child_conne
            "trusted_binary_copy")
 
 
-def _attack_case(factory):
-    def run():
-        h.require_root_and_sensor()
-        h.run_attack(BW, factory())
-    run.__doc__ = factory.__doc__
-    return run
-
-
-for _name in ATTACKS:
-    globals()["case_" + _name] = _attack_case(globals()["attack_" + _name])
+h.register_attack_cases(globals(), ATTACKS)
 
 
 if __name__ == "__main__":

@@ -779,6 +779,20 @@ def run_attack(bw, attack):
             steps.close()
 
 
+def register_attack_cases(module, names):
+    """For each NAME in `names`, module["case_NAME"] runs module["attack_NAME"]()
+    under a sensor of its own (run_attack), with the factory's docstring; needs
+    root and the sensor like every case. The module's BW is read when the case runs."""
+    def make(factory):
+        def run():
+            require_root_and_sensor()
+            run_attack(module["BW"], factory())
+        run.__doc__ = factory.__doc__
+        return run
+    for name in names:
+        module["case_" + name] = make(module["attack_" + name])
+
+
 def run_attacks_together(bw, attacks, extra=()):
     """Every attack of `attacks` under shared sensors, one after the other: each
     attack's prepare(ws) runs first (a workspace each); the attacks are grouped by the
