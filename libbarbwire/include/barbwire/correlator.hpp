@@ -115,6 +115,26 @@ struct open_match {
     return out;
 }
 
+namespace detail {
+// A file by identity, (device, inode number): the key of the tables that
+// remember files by inode (file_identities here, identity_mirror in
+// kernel_filter.hpp).
+struct inode_key {
+    std::uint64_t dev = 0;
+    std::uint64_t ino = 0;
+    friend bool operator==(const inode_key&, const inode_key&) = default;
+};
+struct inode_key_hash {
+    std::size_t operator()(const inode_key& k) const noexcept {
+        // splitmix64 finalizer over both halves: inode numbers are dense
+        std::uint64_t x = k.ino ^ (k.dev * 0x9E3779B97F4A7C15ull);
+        x = (x ^ (x >> 30)) * 0xBF58476D1CE4E5B9ull;
+        x = (x ^ (x >> 27)) * 0x94D049BB133111EBull;
+        return static_cast<std::size_t>(x ^ (x >> 31));
+    }
+};
+} // namespace detail
+
 // Identities of the files the rules name: (dev, ino) -> the path the rules
 // know the file by, with that path's match under the current rules (cached,
 // re-derived by reclassify() on reload). Fed by file events (event.hpp,
@@ -189,20 +209,8 @@ public:
     void clear() { map_.clear(); }
 
 private:
-    struct key {
-        std::uint64_t dev = 0;
-        std::uint64_t ino = 0;
-        friend bool operator==(const key&, const key&) = default;
-    };
-    struct key_hash {
-        std::size_t operator()(const key& k) const noexcept {
-            // splitmix64 finalizer over both halves: inode numbers are dense
-            std::uint64_t x = k.ino ^ (k.dev * 0x9E3779B97F4A7C15ull);
-            x = (x ^ (x >> 30)) * 0xBF58476D1CE4E5B9ull;
-            x = (x ^ (x >> 27)) * 0x94D049BB133111EBull;
-            return static_cast<std::size_t>(x ^ (x >> 31));
-        }
-    };
+    using key = detail::inode_key;
+    using key_hash = detail::inode_key_hash;
 
     void evict_one() {
         const detail::slab_index i = map_.front(0);

@@ -287,19 +287,8 @@ public:
     [[nodiscard]] std::uint64_t evictions() const noexcept { return evictions_; }
 
 private:
-    struct key {
-        std::uint64_t dev = 0;
-        std::uint64_t ino = 0;
-        friend bool operator==(const key&, const key&) = default;
-    };
-    struct key_hash {
-        std::size_t operator()(const key& k) const noexcept {
-            std::uint64_t x = k.ino ^ (k.dev * 0x9E3779B97F4A7C15ull);
-            x = (x ^ (x >> 30)) * 0xBF58476D1CE4E5B9ull;
-            x = (x ^ (x >> 27)) * 0x94D049BB133111EBull;
-            return static_cast<std::size_t>(x ^ (x >> 31));
-        }
-    };
+    using key = detail::inode_key;
+    using key_hash = detail::inode_key_hash;
     struct entry {
         std::string path;
         bool sensitive = false;
