@@ -41,6 +41,8 @@ const volatile __u64 shed_net_bytes = 0;  /* shed connects and sends once this m
 
 /* Generation and window, in .bss: user space maps it and bumps gen atomically too. */
 struct bw_filter_state filter_state = {};
+/* The hottest marks over all families: a fast "nothing is hot" check. */
+struct bw_hot_summary hot_summary = {};
 
 struct {
 	__uint(type, BPF_MAP_TYPE_RINGBUF);
@@ -253,6 +255,16 @@ static __always_inline void bw_raise(__u64 *slot, __u64 v)
 	}
 }
 
+/* Raises the summary with a new mark (0: that field unchanged). Whatever a
+ * reader of `hot` may see, the summary holds at least as hot a mark. */
+static __always_inline void bw_raise_summary(__u64 sure_ns, __u64 maybe_pos)
+{
+	if (sure_ns)
+		bw_raise(&hot_summary.sure_ns, sure_ns);
+	if (maybe_pos)
+		bw_raise(&hot_summary.maybe_pos, maybe_pos);
+}
+
 /* Raises the hot mark of a process or session: `sure_ns` (a sensitive open
  * at that time) and `maybe_pos` (an open of unknown verdict shipped up to
  * that ring position); 0 leaves a field as it is. */
@@ -262,8 +274,10 @@ static __always_inline void bw_hot_raise(__u32 kind, __u32 id, __u64 sure_ns, __
 	struct bw_hot *h = bpf_map_lookup_elem(&hot, &k);
 	if (!h) {
 		struct bw_hot v = {.sure_ns = sure_ns, .maybe_pos = maybe_pos};
-		if (bpf_map_update_elem(&hot, &k, &v, BPF_NOEXIST) == 0)
+		if (bpf_map_update_elem(&hot, &k, &v, BPF_NOEXIST) == 0) {
+			bw_raise_summary(sure_ns, maybe_pos);
 			return;
+		}
 		h = bpf_map_lookup_elem(&hot, &k); /* another CPU inserted it first */
 		if (!h)
 			return;
@@ -272,6 +286,7 @@ static __always_inline void bw_hot_raise(__u32 kind, __u32 id, __u64 sure_ns, __
 		bw_raise(&h->sure_ns, sure_ns);
 	if (maybe_pos)
 		bw_raise(&h->maybe_pos, maybe_pos);
+	bw_raise_summary(sure_ns, maybe_pos);
 }
 
 /* A shipped open makes the process, and its session when above init's, hot:
@@ -313,6 +328,12 @@ static __always_inline bool bw_family_hot(__u32 tgid, __u64 now)
 {
 	__u64 window = filter_state.window_ns;
 	__u64 consumed = bpf_ringbuf_query(&events, BPF_RB_CONS_POS);
+	/* Nothing hot anywhere (the common case): no per-family lookup. Read
+	 * after `consumed`, like hot_user below. */
+	if (*(volatile __u64 *)&hot_summary.maybe_pos <= consumed &&
+	    !bw_within(*(volatile __u64 *)&hot_summary.sure_ns, now, window) &&
+	    !bw_within(*(volatile __u64 *)&hot_summary.user_ns, now, window))
+		return false;
 	if (bw_is_hot(BW_HOT_TGID, tgid, now, window, consumed))
 		return true;
 	__u32 sid = bw_family_sid(tgid);
@@ -679,9 +700,10 @@ int BPF_PROG(handle_inet_sock_set_state, const struct sock *sk, int oldstate, in
 {
 	if (newstate != BW_TCP_SYN_SENT)
 		return 0;
-	if (BPF_CORE_READ(sk, sk_protocol) != IPPROTO_TCP)
+	/* Direct loads through the tracepoint's BTF pointer: no helper call. */
+	if (sk->sk_protocol != IPPROTO_TCP)
 		return 0;
-	__u16 family = BPF_CORE_READ(sk, __sk_common.skc_family);
+	__u16 family = sk->__sk_common.skc_family;
 	if (family != BW_AF_INET && family != BW_AF_INET6)
 		return 0;
 	__u64 id = bpf_get_current_pid_tgid();

@@ -312,6 +312,12 @@ int bpf_loader::mark_hot(std::uint32_t tgid, std::uint32_t sid, nanoseconds ts) 
         if (bpf_map_lookup_elem(fd, &k, &cur) == 0 && cur >= at) return 0;
         return bpf_map_update_elem(fd, &k, &at, BPF_ANY) == 0 ? 0 : -errno;
     };
+    // The summary first: a reader that finds the summary cold reads no map.
+    // Raised to the maximum, like the kernel raises its own fields.
+    __u64* summary = &impl_->skel->bss->hot_summary.user_ns;
+    __u64 cur = __atomic_load_n(summary, __ATOMIC_SEQ_CST);
+    while (cur < at && !__atomic_compare_exchange_n(summary, &cur, at, false, __ATOMIC_SEQ_CST, __ATOMIC_SEQ_CST)) {
+    }
     int rc = tgid != 0 ? raise(BW_HOT_TGID, tgid) : 0;
     if (sid > 1)
         if (const int r = raise(BW_HOT_SID, sid); r != 0) rc = r;

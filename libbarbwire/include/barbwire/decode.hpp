@@ -168,6 +168,10 @@ static_assert(sizeof(bw_hot) == 16, "bw_hot changed size");
 BW_CHECK_FIELD(bw_filter_state, gen, 0, 8);
 BW_CHECK_FIELD(bw_filter_state, window_ns, 8, 8);
 static_assert(sizeof(bw_filter_state) == 16, "bw_filter_state changed size");
+BW_CHECK_FIELD(bw_hot_summary, sure_ns, 0, 8);
+BW_CHECK_FIELD(bw_hot_summary, maybe_pos, 8, 8);
+BW_CHECK_FIELD(bw_hot_summary, user_ns, 16, 8);
+static_assert(sizeof(bw_hot_summary) == 24, "bw_hot_summary changed size");
 static_assert(sizeof(bw_counters) == 128, "bw_counters changed size");
 static_assert(BW_CTR_COUNT <= sizeof(bw_counters::v) / sizeof(bw_counters::v[0]), "bw_counters has no room");
 

@@ -207,6 +207,17 @@ struct bw_filter_state {
 	__u64 window_ns; /* the rules' correlation window */
 };
 
+/* The hottest marks of any process or session (object .bss `hot_summary`):
+ * each is the maximum of that field over every entry of `hot` (sure_ns,
+ * maybe_pos) or `hot_user` (user_ns), raised atomically with the entry.
+ * When none of them is within the window or unconsumed, no family is hot
+ * and a network event is dropped without a per-family lookup. */
+struct bw_hot_summary {
+	__u64 sure_ns;   /* max bw_hot.sure_ns (kernel) */
+	__u64 maybe_pos; /* max bw_hot.maybe_pos (kernel) */
+	__u64 user_ns;   /* max hot_user value (sensor) */
+};
+
 /* Per-CPU counters of the kernel side (map `counters`, one struct per CPU). */
 enum bw_counter {
 	BW_CTR_OPEN_BORING = 0,      /* opens dropped: cached boring verdict */
