@@ -270,14 +270,14 @@ static __always_inline void bw_raise_summary(__u64 sure_ns, __u64 maybe_pos)
  * that ring position); 0 leaves a field as it is. */
 static __always_inline void bw_hot_raise(__u32 kind, __u32 id, __u64 sure_ns, __u64 maybe_pos)
 {
+	/* The summary first: whoever sees the entry sees the summary too. */
+	bw_raise_summary(sure_ns, maybe_pos);
 	struct bw_hot_key k = {.kind = kind, .id = id};
 	struct bw_hot *h = bpf_map_lookup_elem(&hot, &k);
 	if (!h) {
 		struct bw_hot v = {.sure_ns = sure_ns, .maybe_pos = maybe_pos};
-		if (bpf_map_update_elem(&hot, &k, &v, BPF_NOEXIST) == 0) {
-			bw_raise_summary(sure_ns, maybe_pos);
+		if (bpf_map_update_elem(&hot, &k, &v, BPF_NOEXIST) == 0)
 			return;
-		}
 		h = bpf_map_lookup_elem(&hot, &k); /* another CPU inserted it first */
 		if (!h)
 			return;
@@ -286,7 +286,6 @@ static __always_inline void bw_hot_raise(__u32 kind, __u32 id, __u64 sure_ns, __
 		bw_raise(&h->sure_ns, sure_ns);
 	if (maybe_pos)
 		bw_raise(&h->maybe_pos, maybe_pos);
-	bw_raise_summary(sure_ns, maybe_pos);
 }
 
 /* A shipped open makes the process, and its session when above init's, hot:
