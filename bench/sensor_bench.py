@@ -3,8 +3,8 @@
 and without the live sensor, in one run, side by side.
 
   sudo python3 bench/sensor_bench.py [--build build] [--rounds 5] [--only W,W]
-        [--scale F] [--sensor-args "..."] [--variant NAME="ARGS"]... [--latency-attacks N]
-        [--no-warmup] [--json FILE]
+        [--scale F] [--sensor-args "..."] [--variant NAME="ARGS"]... [--floor]
+        [--latency-attacks N] [--no-warmup] [--bpf-stats] [--json FILE]
 
 Workloads (bench/workload, built with -O2/-O3 by bench/meson.build):
   open-heavy     1,000,000 open+close of one file in a temp dir
@@ -21,6 +21,16 @@ under each sensor variant (default: one variant, "sensor" = built-in rules plus
 `BUILD/sensor/barbwire run --format json --verbose ARGS`, started fresh for
 every run; the workload starts after its `barbwire: ready` line and the sensor
 is stopped with SIGINT after the workload exits (it drains the ring first).
+
+--floor adds one more variant, "noop-floor", run in the same rounds:
+`BUILD/bench/noop_attach` (bench/noop.bpf.c), a program returning 0 on every
+hook the sensor attaches, started and stopped like a sensor. Attaching a
+syscall tracepoint at all sends every syscall of every task through the
+kernel's slow tracing path; the floor measures that cost, which no work in
+the sensor can remove. With a floor, the summary splits each sensor variant's
+ratio into the floor's ratio times the variant's median over the floor's
+median ("above the floor"). The floor has no events or drops, is left out of
+--bpf-stats and of the latency measurement, and its RSS is not the sensor's.
 
 Reported per workload and variant:
   - the workload's own elapsed time (the measured part only, from its JSON line):
@@ -120,11 +130,19 @@ def proc_hwm_kib(pid):
 STATS_RE = re.compile(r"stopped after ([0-9.]+) s: (\d+) events? \(([^)]*)\).*?(\d+) kernel drops?")
 
 
-class SensorRun:
-    """One `barbwire run --format json --verbose ARGS` process."""
+FLOOR = "noop-floor"
 
-    def __init__(self, bw, args):
-        self.argv = [bw, "run", "--format", "json", "--verbose", *args]
+
+def sensor_argv(bw, args):
+    return [bw, "run", "--format", "json", "--verbose", *args]
+
+
+class SensorRun:
+    """One sensor process: `barbwire run --format json --verbose ARGS`
+    (sensor_argv), or the floor's noop_attach; the same ready and stats lines."""
+
+    def __init__(self, argv):
+        self.argv = list(argv)
         self.proc = None
         self.err = []
         self.out_lines = 0
@@ -253,7 +271,7 @@ def bpf_progs():
     return {x["id"]: x for x in json.loads(p.stdout or "[]")}
 
 
-def bpf_stats_run(bw, exe, wargs, variant_args):
+def bpf_stats_run(exe, wargs, argv):
     """A diagnostic run (not part of the ratios): the workload under a fresh
     sensor with kernel.bpf_stats_enabled=1, and the run count and run time of
     each of the sensor's BPF programs over the workload. The sensor's programs
@@ -264,7 +282,7 @@ def bpf_stats_run(bw, exe, wargs, variant_args):
         f.write("1")
     try:
         before_ids = set(bpf_progs())
-        s = SensorRun(bw, variant_args).start()
+        s = SensorRun(argv).start()
         try:
             mine = {i: x for i, x in bpf_progs().items() if i not in before_ids and x.get("name", "").startswith("handle_")}
             if not mine:
@@ -288,11 +306,11 @@ def bpf_stats_run(bw, exe, wargs, variant_args):
             "bpf_total_s": sum(p["run_time_s"] for p in progs.values())}
 
 
-def one_run(bw, exe, wargs, variant_args):
-    """The workload once, under a fresh sensor when variant_args is not None."""
-    if variant_args is None:
+def one_run(exe, wargs, argv):
+    """The workload once, under a fresh sensor (the process argv) when argv is not None."""
+    if argv is None:
         return {"workload": run_workload(exe, wargs)}
-    s = SensorRun(bw, variant_args).start()
+    s = SensorRun(argv).start()
     try:
         w = run_workload(exe, wargs)
         st = s.stop()
@@ -307,21 +325,22 @@ def med(xs):
 
 
 def bench_workload(a, name, variants, exe):
+    """variants: [(name, argv)], the sensor variants and the floor (if any)."""
     wargs = scaled_args(name, a.scale)
     names = ["none"] + [v for v, _ in variants]
     runs = {n: [] for n in names}
     if a.warmup:
         warm = scaled_args(name, a.scale / 5)
         log(f"{name}: warm-up ({' '.join(warm)}) without and with the sensor")
-        one_run(a.bw, exe, warm, None)
-        for _, vargs in variants:
-            one_run(a.bw, exe, warm, vargs)
+        one_run(exe, warm, None)
+        for _, argv in variants:
+            one_run(exe, warm, argv)
     for r in range(a.rounds):
         order = list(zip(names, [None] + [v for _, v in variants]))
         if r % 2 == 1:
             order.reverse()
-        for n, vargs in order:
-            res = one_run(a.bw, exe, wargs, vargs)
+        for n, argv in order:
+            res = one_run(exe, wargs, argv)
             res["round"] = r
             runs[n].append(res)
             w = res["workload"]
@@ -330,14 +349,16 @@ def bench_workload(a, name, variants, exe):
                 s = res["sensor"]
                 extra = (f", sensor cpu {s['cpu_s']:.2f} s, rss {s['peak_rss_mib']:.1f} MiB, "
                          f"{s['events']} events, {s['kernel_drops']} drops")
-            log(f"{name} round {r + 1}/{a.rounds} {n:>8}: {w['wall_s']:.3f} s wall, {w['cpu_s']:.3f} s cpu{extra}"
+            log(f"{name} round {r + 1}/{a.rounds} {n:>10}: {w['wall_s']:.3f} s wall, {w['cpu_s']:.3f} s cpu{extra}"
                 f"  [load {loadavg()}]")
     base = runs["none"]
     out = {"args": wargs, "bound": WORKLOADS[name][1], "runs": runs, "variants": {}}
     if a.bpf_stats:
         out["bpf_stats"] = {}
-        for v, vargs in variants:
-            d = bpf_stats_run(a.bw, exe, wargs, vargs)
+        for v, argv in variants:
+            if v == FLOOR:
+                continue
+            d = bpf_stats_run(exe, wargs, argv)
             out["bpf_stats"][v] = d
             top = sorted(d["bpf_programs"].items(), key=lambda kv: -kv[1]["run_time_s"])
             log(f"{name} bpf stats {v}: {d['bpf_total_s']:.3f} s in BPF programs over the workload (" +
@@ -371,6 +392,17 @@ def bench_workload(a, name, variants, exe):
             "kernel_drops_max": max(x["sensor"]["kernel_drops"] for x in rs),
             "kernel_drops_total": sum(x["sensor"]["kernel_drops"] for x in rs),
         }
+    floor = out["variants"].get(FLOOR)
+    if floor:
+        floor_runs = {x["round"]: x for x in runs[FLOOR]}
+        for v, x in out["variants"].items():
+            if v == FLOOR:
+                continue
+            pairs = [y["workload"]["wall_s"] / floor_runs[y["round"]]["workload"]["wall_s"]
+                     for y in runs[v] if y["round"] in floor_runs and floor_runs[y["round"]]["workload"]["wall_s"] > 0]
+            x["above_floor"] = (x["median_wall_s"] / floor["median_wall_s"]
+                                if x["median_wall_s"] is not None and floor["median_wall_s"] else None)
+            x["above_floor_pairs_median"] = med(pairs)
     return out
 
 
@@ -398,20 +430,35 @@ def fmt(x, spec):
 
 
 def print_table(results, variants):
+    """variants: [(name, argv)], the sensor variants and the floor (if any)."""
+    vw = max([8] + [len(v) for v, _ in variants])
     print()
-    print(f"{'workload':<14} {'sensor':<8} {'median s':>9} {'ratio':>6} {'pairs':>6} {'bound':>6} {'':>7} "
+    print(f"{'workload':<14} {'sensor':<{vw}} {'median s':>9} {'ratio':>6} {'pairs':>6} {'bound':>6} {'':>7} "
           f"{'wl cpu x':>8} {'sensor cpu s':>12} {'cpu %':>6} {'peak RSS':>9} {'events':>10} {'drops':>6}")
     for name, r in results.get("workloads", {}).items():
-        print(f"{name:<14} {'none':<8} {fmt(r['none']['median_wall_s'], '9.3f')}")
+        print(f"{name:<14} {'none':<{vw}} {fmt(r['none']['median_wall_s'], '9.3f')}")
         for v, _ in variants:
             x = r["variants"][v]
             ok = x["ratio"] is not None and x["ratio"] <= r["bound"]
-            print(f"{'':<14} {v:<8} {fmt(x['median_wall_s'], '9.3f')} {fmt(x['ratio'], '6.3f')} "
+            print(f"{'':<14} {v:<{vw}} {fmt(x['median_wall_s'], '9.3f')} {fmt(x['ratio'], '6.3f')} "
                   f"{fmt(x['ratio_pairs_median'], '6.3f')} {r['bound']:>6.2f} {verdict(ok):>7} "
                   f"{fmt(x['cpu_ratio'], '8.3f')} {fmt(x['sensor_cpu_s'], '12.2f')} "
                   f"{fmt(x['sensor_cpu_pct_of_wall'], '6.1f')} {x['peak_rss_mib']:>5.1f} MiB "
                   f"{int(x['events']):>10} {x['kernel_drops_max']:>6}")
     wl = results.get("workloads", {})
+    if any(FLOOR in r["variants"] for r in wl.values()):
+        print()
+        print(f"above the floor ({FLOOR}: no-op BPF programs on the same hooks; ratio = floor ratio x above):")
+        for name, r in wl.items():
+            f = r["variants"].get(FLOOR)
+            if not f:
+                continue
+            for v, x in r["variants"].items():
+                if v == FLOOR:
+                    continue
+                print(f"  {name}: {v} {fmt(x['ratio'], '.3f')} = floor {fmt(f['ratio'], '.3f')} x "
+                      f"{fmt(x.get('above_floor'), '.3f')} above the floor (pairs: "
+                      f"{fmt(x.get('above_floor_pairs_median'), '.3f')})")
     if any("bpf_stats" in r for r in wl.values()):
         print()
         print("in-kernel cost (a separate run with kernel.bpf_stats_enabled=1; not part of the ratios):")
@@ -428,6 +475,8 @@ def print_table(results, variants):
     if wl:
         print()
         for v, _ in variants:
+            if v == FLOOR:
+                continue
             rss = max(r["variants"][v]["peak_rss_mib"] for r in wl.values())
             drops = sum(r["variants"][v]["kernel_drops_total"] for r in wl.values())
             print(f"sensor '{v}': peak RSS through all workloads {rss:.1f} MiB (bound < {RSS_BOUND_MIB:.0f} MiB: "
@@ -443,13 +492,17 @@ def print_table(results, variants):
     print()
     print("ratio: median with / median without; pairs: median of the per-round ratios; wl cpu x: the workload's "
           "CPU time ratio; sensor cpu s: the sensor's user+system time from ready to exit (median); cpu %: that "
-          "as a share of the workload's wall time; peak RSS: max over rounds; events: median; drops: max over rounds")
+          "as a share of the workload's wall time; peak RSS: max over rounds; events: median; drops: max over rounds"
+          + ("; above the floor: the variant's median / the noop-floor's median (pairs: median of the per-round "
+             "ratios)" if any(v == FLOOR for v, _ in variants) else ""))
 
 
 def parse_variant(s):
     name, eq, args = s.partition("=")
     if not eq or not name or name == "none" or not re.fullmatch(r"[A-Za-z0-9_.-]+", name):
         raise argparse.ArgumentTypeError(f"--variant wants NAME=\"ARGS\" (NAME not 'none'), got {s!r}")
+    if name == FLOOR:
+        raise argparse.ArgumentTypeError(f"--variant: the name {FLOOR!r} is the floor's (--floor)")
     return name, args.split()
 
 
@@ -466,6 +519,9 @@ def main():
                     help='a sensor variant NAME="ARGS" (repeatable), e.g. --variant filter-on="--kernel-filter on" '
                          '--variant filter-off="--kernel-filter off"; replaces the default "sensor" variant; '
                          '--sensor-args is added to each')
+    ap.add_argument("--floor", action="store_true",
+                    help=f"add the variant {FLOOR!r}: BUILD/bench/noop_attach, no-op BPF programs on every hook "
+                         "the sensor attaches, run in the same rounds (the cost of attaching the hooks at all)")
     ap.add_argument("--latency-attacks", type=int, default=DEFAULT_LATENCY_ATTACKS)
     ap.add_argument("--no-warmup", dest="warmup", action="store_false")
     ap.add_argument("--bpf-stats", action="store_true",
@@ -478,11 +534,12 @@ def main():
         ap.error("--scale, --rounds and --latency-attacks must be positive")
     a.bw = os.path.abspath(os.path.join(a.build, "sensor", "barbwire"))
     exe = os.path.abspath(os.path.join(a.build, "bench", "workload"))
+    noop = os.path.abspath(os.path.join(a.build, "bench", "noop_attach"))
     only = a.only.split(",") if a.only else list(WORKLOADS) + ["latency"]
     for w in only:
         if w not in WORKLOADS and w != "latency":
             ap.error(f"unknown workload {w!r}")
-    for p in (a.bw, exe):
+    for p in (a.bw, exe) + ((noop,) if a.floor else ()):
         if not os.access(p, os.X_OK):
             log(f"sensor_bench: {p} is missing; build first (meson compile -C {a.build})")
             return 2
@@ -497,6 +554,8 @@ def main():
         return 1 if os.environ.get("CI") == "true" else 77
     extra = a.sensor_args.split()
     variants = [(n, v + extra) for n, v in a.variant] if a.variant else [("sensor", extra)]
+    # what each run starts: the sensor variants, then the floor
+    procs = [(n, sensor_argv(a.bw, v)) for n, v in variants] + ([(FLOOR, [noop])] if a.floor else [])
 
     results = {
         "machine": {"nproc": os.cpu_count(), "kernel": platform.release(), "loadavg_start": loadavg()},
@@ -505,24 +564,26 @@ def main():
         "command": " ".join(sys.argv),
         "rounds": a.rounds, "scale": a.scale,
         "variants": {n: v for n, v in variants},
+        "floor": [noop] if a.floor else None,
         "workloads": {},
     }
     log(f"sensor_bench: {len(only)} workloads, {a.rounds} rounds, scale {a.scale}, variants "
-        f"{', '.join(n + (' (' + ' '.join(v) + ')' if v else '') for n, v in variants)}; load {loadavg()}")
+        f"{', '.join(n + (' (' + ' '.join(v) + ')' if v else '') for n, v in variants)}"
+        f"{', ' + FLOOR if a.floor else ''}; load {loadavg()}")
     failed = False
     try:
         for w in only:
             if w == "latency":
                 results["latency"] = bench_latency(a, variants)
             else:
-                results["workloads"][w] = bench_workload(a, w, variants, exe)
+                results["workloads"][w] = bench_workload(a, w, procs, exe)
     except RunError as e:
         log(f"sensor_bench: FAILED: {e}")
         failed = True
     results["machine"]["loadavg_end"] = loadavg()
     print(f"\nsensor_bench: {os.cpu_count()} cores, kernel {platform.release()}, commit {results['commit']}, "
           f"load average at start {results['machine']['loadavg_start']}, at end {results['machine']['loadavg_end']}")
-    print_table(results, variants)
+    print_table(results, procs)
     if a.json:
         with open(a.json, "w") as f:
             json.dump(results, f, indent=1)
