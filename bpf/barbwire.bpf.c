@@ -243,11 +243,16 @@ static __always_inline __u32 bw_family_sid(__u32 tgid)
 	return bw_pid_nr((struct task_struct *)bpf_get_current_task_btf(), PIDTYPE_SID);
 }
 
-/* *slot = max(*slot, v), atomically against other CPUs. */
+/* *slot = max(*slot, v), atomically against other CPUs. A failed exchange
+ * means another CPU stored a value in between, and the loop ends as soon as
+ * the slot holds v or more, so it fails only while other CPUs keep storing
+ * smaller values: the bound is the verifier's, far above what any host's
+ * CPUs can interleave (the host-wide hot_summary is raised by every CPU). */
+#define BW_RAISE_TRIES 64
 static __always_inline void bw_raise(__u64 *slot, __u64 v)
 {
-	__u64 old = *slot;
-	for (int i = 0; i < 4 && old < v; i++) {
+	__u64 old = *(volatile __u64 *)slot;
+	for (int i = 0; i < BW_RAISE_TRIES && old < v; i++) {
 		__u64 seen = __sync_val_compare_and_swap(slot, old, v);
 		if (seen == old)
 			break;
