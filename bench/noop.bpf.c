@@ -71,18 +71,6 @@ int BPF_PROG(noop_inet_sock_set_state, const struct sock *sk, int oldstate, int 
 	return 0;
 }
 
-SEC("tracepoint/syscalls/sys_enter_sendto")
-int noop_sys_enter_sendto(struct trace_event_raw_sys_enter *ctx)
-{
-	return 0;
-}
-
-SEC("tracepoint/syscalls/sys_enter_sendmsg")
-int noop_sys_enter_sendmsg(struct trace_event_raw_sys_enter *ctx)
-{
-	return 0;
-}
-
 SEC("tracepoint/syscalls/sys_exit_sendto")
 int noop_sys_exit_sendto(struct trace_event_raw_sys_exit *ctx)
 {

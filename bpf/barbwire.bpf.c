@@ -126,20 +126,6 @@ struct {
 	__type(value, struct bw_counters);
 } counters SEC(".maps");
 
-/* A UDP send in flight: the user pointer to its destination sockaddr. */
-struct bw_send_args {
-	__u64 addr;  /* sendto: addr; sendmsg: the user_msghdr (msg_name read at exit) */
-	__s32 fd;
-	__u32 is_msghdr;
-};
-
-struct {
-	__uint(type, BPF_MAP_TYPE_HASH);
-	__uint(max_entries, 16384);
-	__type(key, __u64); /* pid_tgid */
-	__type(value, struct bw_send_args);
-} sends SEC(".maps");
-
 static __always_inline void bw_count(__u32 idx)
 {
 	__u32 zero = 0;
@@ -736,31 +722,6 @@ int BPF_PROG(handle_inet_sock_set_state, const struct sock *sk, int oldstate, in
 	return 0;
 }
 
-static __always_inline void bw_stash_send(__s32 fd, __u64 addr, __u32 is_msghdr)
-{
-	if (!addr)
-		return; /* no explicit destination: a connected socket */
-	__u64 id = bpf_get_current_pid_tgid();
-	if (bw_is_self(id >> 32))
-		return;
-	struct bw_send_args a = {.addr = addr, .fd = fd, .is_msghdr = is_msghdr};
-	bpf_map_update_elem(&sends, &id, &a, BPF_ANY);
-}
-
-SEC("tracepoint/syscalls/sys_enter_sendto")
-int handle_sys_enter_sendto(struct trace_event_raw_sys_enter *ctx)
-{
-	bw_stash_send((__s32)ctx->args[0], ctx->args[4], 0);
-	return 0;
-}
-
-SEC("tracepoint/syscalls/sys_enter_sendmsg")
-int handle_sys_enter_sendmsg(struct trace_event_raw_sys_enter *ctx)
-{
-	bw_stash_send((__s32)ctx->args[0], ctx->args[1], 1);
-	return 0;
-}
-
 /* True when fd of the current task is a UDP socket (not UDP-Lite, not raw). */
 static __always_inline bool bw_fd_is_udp(__s32 fd)
 {
@@ -779,31 +740,41 @@ static __always_inline bool bw_fd_is_udp(__s32 fd)
 	return BPF_CORE_READ(sk, sk_protocol) == IPPROTO_UDP && BPF_CORE_READ(sk, sk_type) == BW_SOCK_DGRAM;
 }
 
-static __always_inline int bw_on_send_exit(long ret)
+/*
+ * A UDP send with an explicit destination, at syscall exit. The arguments
+ * are read from the task's saved user registers, which the syscall leaves
+ * as they were (it returns in ax): no program at syscall entry, so no
+ * per-syscall enter hook for every task of the host and no map to carry
+ * the arguments across. sendto(fd, buf, len, flags, addr, addrlen);
+ * sendmsg(fd, msg, flags), the destination in msg->msg_name.
+ */
+static __always_inline int bw_on_send_exit(long ret, bool is_msghdr)
 {
-	__u64 id = bpf_get_current_pid_tgid();
-	struct bw_send_args *stashed = bpf_map_lookup_elem(&sends, &id);
-	if (!stashed)
-		return 0;
-	struct bw_send_args a = *stashed;
-	bpf_map_delete_elem(&sends, &id);
 	if (ret < 0)
 		return 0;
-
-	const void *uaddr = (const void *)a.addr;
-	if (a.is_msghdr) {
-		struct user_msghdr *msg = (struct user_msghdr *)a.addr;
+	__u64 id = bpf_get_current_pid_tgid();
+	if (bw_is_self(id >> 32))
+		return 0;
+	struct pt_regs *regs = (struct pt_regs *)bpf_task_pt_regs(bpf_get_current_task_btf());
+	__s32 fd = (__s32)PT_REGS_PARM1_SYSCALL(regs);
+	const void *uaddr;
+	if (is_msghdr) {
+		struct user_msghdr *msg = (struct user_msghdr *)PT_REGS_PARM2_SYSCALL(regs);
 		void *name = NULL;
-		if (bpf_probe_read_user(&name, sizeof(name), &msg->msg_name) || !name)
+		if (bpf_probe_read_user(&name, sizeof(name), &msg->msg_name))
 			return 0;
 		uaddr = name;
+	} else {
+		uaddr = (const void *)PT_REGS_PARM5_SYSCALL(regs);
 	}
+	if (!uaddr)
+		return 0; /* no explicit destination: a connected socket */
 	__u16 family = 0;
 	if (bpf_probe_read_user(&family, sizeof(family), uaddr))
 		return 0;
 	if (family != BW_AF_INET && family != BW_AF_INET6)
 		return 0;
-	if (!bw_fd_is_udp(a.fd))
+	if (!bw_fd_is_udp(fd))
 		return 0;
 	__u64 now = bpf_ktime_get_ns();
 	if (!bw_net_wanted(id >> 32, now))
@@ -836,13 +807,13 @@ static __always_inline int bw_on_send_exit(long ret)
 SEC("tracepoint/syscalls/sys_exit_sendto")
 int handle_sys_exit_sendto(struct trace_event_raw_sys_exit *ctx)
 {
-	return bw_on_send_exit(ctx->ret);
+	return bw_on_send_exit(ctx->ret, false);
 }
 
 SEC("tracepoint/syscalls/sys_exit_sendmsg")
 int handle_sys_exit_sendmsg(struct trace_event_raw_sys_exit *ctx)
 {
-	return bw_on_send_exit(ctx->ret);
+	return bw_on_send_exit(ctx->ret, true);
 }
 
 /* ------------------------------------------------------------------------ */

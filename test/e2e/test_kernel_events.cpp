@@ -1101,5 +1101,5 @@ TEST_CASE("every record decodes, none is from the sensor itself, nothing was dro
     for (const event& e : sensor().events) CHECK(e.pid != static_cast<std::uint32_t>(::getpid()));
     const auto c = sensor().loader->counters();
     CHECK(c.drops == 0);
-    CHECK(sensor().loader->attached_programs() == 19);
+    CHECK(sensor().loader->attached_programs() == 17);
 }
