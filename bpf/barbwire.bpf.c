@@ -1,16 +1,29 @@
 // SPDX-License-Identifier: GPL-2.0
 /*
- * Barbwire kernel side: process lifecycle, successful file opens and network
- * destinations, written as bw_*_event records (barbwire/abi/events.h) into
- * one ring buffer. docs/kernel.md describes every hook, what it reads and its
- * limits.
+ * Barbwire kernel side: process lifecycle, successful file opens, writes of
+ * hot families, TCP connects and data sent on AF_INET/AF_INET6 sockets,
+ * written as bw_*_event records (barbwire/abi/events.h) into one ring
+ * buffer. docs/kernel.md describes every hook, what it reads and its limits.
+ *
+ * Eight programs:
+ *   - tp_btf sched_process_fork / exec / exit: the process graph;
+ *   - tp_btf sys_exit: one dispatcher for every system call we care about,
+ *     native and ia32 compat alike (opens, writes, renames and mounts);
+ *     the per-syscall tracepoints never see compat system calls;
+ *   - tp_btf io_uring_complete: opens, writes and renames made by io_uring;
+ *   - tp_btf inet_sock_set_state: TCP connects, and when each connection
+ *     started;
+ *   - tp_btf net_dev_queue: the destination of each datagram a socket sends
+ *     (the IP header in kernel memory);
+ *   - tp_btf sock_send_length: every send on a socket, whatever issued it
+ *     (write, send*, sendmmsg, sendfile, splice, io_uring).
  *
  * The in-kernel filter (docs/kernel.md, "In-kernel filtering"): an open of
  * a file whose cached verdict is "boring" at the current generation never
- * leaves the kernel; a connect or UDP send of a process family with no
- * possibly sensitive open within the window never does either. Under a
- * flood, opens and network records are shed before process lifecycle
- * records, so lineage survives.
+ * leaves the kernel; a connect, send or write of a process family with no
+ * possibly sensitive open within the window, and no secret held, never does
+ * either. Under a flood, opens, writes and network records are shed before
+ * process lifecycle records, so lineage survives.
  */
 #include "vmlinux.h"
 #include <bpf/bpf_helpers.h>
@@ -29,14 +42,24 @@ char LICENSE[] SEC("license") = "GPL";
 #define BW_S_IFMT 00170000
 #define BW_S_IFREG 0100000
 #define BW_S_IFSOCK 0140000
-#define BW_SOCK_DGRAM 2
+#define BW_SOCK_STREAM 1
+#define BW_TCP_ESTABLISHED 1
 #define BW_TCP_SYN_SENT 2
+#define BW_TCP_SYN_RECV 3
+#define BW_IPPROTO_UDP 17
+#define BW_IPPROTO_UDPLITE 136
+#define BW_TS_COMPAT 0x0002          /* thread_info.status: an ia32 system call is running (x86) */
+#define BW_X32_SYSCALL_BIT 0x40000000 /* x32 system call numbers */
+#define BW_FICLONE 0x40049409
+#define BW_FICLONERANGE 0x4020940d
+#define BW_IORING_FILE_INDEX_ALLOC (~0U)
+#define BW_FFS_MASK (~3UL) /* io_uring fixed-file pointer flag bits */
 
 /* Set by user space before load. */
 const volatile __u32 self_tgid = 0;      /* the sensor's own process: not reported */
 const volatile __u64 wakeup_bytes = 0;   /* wake the reader once this much is queued; 0: every record */
 const volatile __u32 filter_enabled = 0; /* the in-kernel filter (verdict cache, hot families) */
-const volatile __u64 shed_open_bytes = 0; /* shed opens and repeats once this much is queued; 0: never */
+const volatile __u64 shed_open_bytes = 0; /* shed opens, repeats and writes once this much is queued; 0: never */
 const volatile __u64 shed_net_bytes = 0;  /* shed connects and sends once this much is queued; 0: never */
 
 /* Generation and window, in .bss: user space maps it and bumps gen atomically too. */
@@ -82,7 +105,9 @@ struct {
 	__type(value, struct bw_recent);
 } recent SEC(".maps");
 
-/* The inodes of the files the rules name whose category counts (not context). */
+/* The inodes of the files the rules name whose category counts (not
+ * context), and of the derived secrets (files written by families that
+ * held a secret). */
 struct {
 	__uint(type, BPF_MAP_TYPE_HASH);
 	__uint(max_entries, 65536);
@@ -91,8 +116,9 @@ struct {
 	__type(value, __u8);
 } sensitive_inodes SEC(".maps");
 
-/* Hot families: tgid or session -> its last sensitive open, and the ring
- * position of its last open of unknown verdict. Written by the kernel only. */
+/* Hot families: tgid or session -> its last sensitive open, the ring
+ * position of its last open of unknown verdict, and (tgid) a secret
+ * inherited at fork. Written by the kernel only. */
 struct {
 	__uint(type, BPF_MAP_TYPE_LRU_HASH);
 	__uint(max_entries, 65536);
@@ -101,7 +127,9 @@ struct {
 } hot SEC(".maps");
 
 /* The same keys -> ktime of a sensitive open, written by the sensor only:
- * opens it found sensitive, under the session the correlator knows. */
+ * a tgid entry is a process the correlator knows holds a secret (for as
+ * long as it lives: the sensor removes it at exit); a session entry is the
+ * session's last sensitive open (within the window). */
 struct {
 	__uint(type, BPF_MAP_TYPE_LRU_HASH);
 	__uint(max_entries, 65536);
@@ -125,6 +153,53 @@ struct {
 	__type(key, __u32);
 	__type(value, struct bw_counters);
 } counters SEC(".maps");
+
+/*
+ * Per socket (socket-local storage, freed with the socket): when its
+ * connection started, the destination of the last datagram it queued, and
+ * what was shipped for it last (so a hot process streaming a file over one
+ * connection ships one record per new mark or window, not one per write).
+ */
+struct bw_sock_state {
+	__u64 conn_ns;   /* connect (SYN_SENT) or accept (SYN_RECV -> ESTABLISHED); 0: before the sensor */
+	__u64 last_ns;   /* the last send shipped */
+	__u64 last_mark; /* the family's newest time mark at that send */
+	__u64 last_pos;  /* the family's newest pending ring position at that send */
+	__u64 last_dest; /* a hash of that send's destination */
+	__u64 pkt_seq;   /* bumped with every datagram destination recorded below */
+	__u64 used_seq;  /* pkt_seq when a send last took the destination */
+	__u8 pkt_addr[16];
+	__u16 pkt_port;
+	__u16 pkt_family;
+	__u8 pkt_proto;
+	__u8 accepted;
+	__u8 _pad[2];
+};
+struct {
+	__uint(type, BPF_MAP_TYPE_SK_STORAGE);
+	__uint(map_flags, BPF_F_NO_PREALLOC);
+	__type(key, int);
+	__type(value, struct bw_sock_state);
+} sock_state SEC(".maps");
+
+/* Writes shipped per (process, file): a file written over and over by a hot
+ * process ships one write record per window or new mark. */
+struct bw_written_key {
+	__u32 tgid;
+	__u32 _pad;
+	__u64 dev;
+	__u64 ino;
+};
+struct bw_written {
+	__u64 last_ns;
+	__u64 last_mark;
+};
+struct {
+	__uint(type, BPF_MAP_TYPE_LRU_HASH);
+	__uint(max_entries, 16384);
+	__type(key, struct bw_written_key);
+	__type(value, struct bw_written);
+} written SEC(".maps");
 
 static __always_inline void bw_count(__u32 idx)
 {
@@ -296,46 +371,78 @@ static __always_inline bool bw_within(__u64 at, __u64 now, __u64 window)
 	return at != 0 && (at >= now || now - at <= window);
 }
 
-/* Is this process or session hot at `now`? `consumed` is the reader's ring
- * position, read before (the sensor writes hot_user before it moves on). */
-static __always_inline bool bw_is_hot(__u32 kind, __u32 id, __u64 now, __u64 window, __u64 consumed)
+/* How hot a family is at a moment: whether any mark applies, the newest
+ * time mark that does, and the newest pending position beyond the reader. */
+struct bw_heat {
+	__u64 mark;
+	__u64 pos;
+	bool hot;
+};
+
+static __always_inline void bw_heat_of(__u32 kind, __u32 id, __u64 now, __u64 window, __u64 consumed,
+				       struct bw_heat *out)
 {
 	struct bw_hot_key k = {.kind = kind, .id = id};
 	struct bw_hot *h = bpf_map_lookup_elem(&hot, &k);
 	if (h) {
-		if (bw_within(h->sure_ns, now, window))
-			return true;
-		if (h->maybe_pos > consumed)
-			return true; /* an open whose verdict is not in yet */
+		__u64 sure = h->sure_ns;
+		if (bw_within(sure, now, window)) {
+			out->hot = true;
+			if (sure > out->mark)
+				out->mark = sure;
+		}
+		__u64 pos = h->maybe_pos;
+		if (pos > consumed) {
+			out->hot = true; /* an open whose verdict is not in yet */
+			if (pos > out->pos)
+				out->pos = pos;
+		}
+		__u64 held = h->held_ns;
+		if (kind == BW_HOT_TGID && held) {
+			out->hot = true; /* a secret inherited at fork, not exec'd away */
+			if (held > out->mark)
+				out->mark = held;
+		}
 	}
 	__u64 *u = bpf_map_lookup_elem(&hot_user, &k);
-	return u && bw_within(*u, now, window);
+	if (u) {
+		__u64 at = *u;
+		/* A process keeps the secrets it read for as long as it lives; a
+		 * session relates its members only within the window. */
+		if (at && (kind == BW_HOT_TGID || bw_within(at, now, window))) {
+			out->hot = true;
+			if (at > out->mark)
+				out->mark = at;
+		}
+	}
 }
 
-/* May a network event of the current process at `now` correlate with an
- * open? Only with one of its own or of its session (sid > 1). */
-static __always_inline bool bw_family_hot(__u32 tgid, __u64 now)
+/* May a connect, send or write of the current process at `now` correlate
+ * with an open? Only with one of its own (within the window, or held), or
+ * of its session (sid > 1, within the window). */
+static __always_inline bool bw_family_heat(__u32 tgid, __u64 now, struct bw_heat *out)
 {
 	__u64 window = filter_state.window_ns;
 	__u64 consumed = bpf_ringbuf_query(&events, BPF_RB_CONS_POS);
-	/* Nothing hot anywhere (the common case): no per-family lookup. Read
-	 * after `consumed`, like hot_user below. */
-	if (*(volatile __u64 *)&hot_summary.maybe_pos <= consumed &&
+	/* Nothing hot and nothing held anywhere (the common case): no
+	 * per-family lookup. Read after `consumed`, like hot_user below. */
+	if (*(volatile __u64 *)&hot_summary.held == 0 && *(volatile __u64 *)&hot_summary.maybe_pos <= consumed &&
 	    !bw_within(*(volatile __u64 *)&hot_summary.sure_ns, now, window) &&
 	    !bw_within(*(volatile __u64 *)&hot_summary.user_ns, now, window))
 		return false;
-	if (bw_is_hot(BW_HOT_TGID, tgid, now, window, consumed))
-		return true;
+	bw_heat_of(BW_HOT_TGID, tgid, now, window, consumed, out);
 	__u32 sid = bw_family_sid(tgid);
-	return sid > 1 && bw_is_hot(BW_HOT_SID, sid, now, window, consumed);
+	if (sid > 1)
+		bw_heat_of(BW_HOT_SID, sid, now, window, consumed, out);
+	return out->hot;
 }
 
-/* Ship a network event of tgid at now? Counts a cold one. */
-static __always_inline bool bw_net_wanted(__u32 tgid, __u64 now)
+/* Ship a connect, send or write of tgid at now? Counts a cold one. */
+static __always_inline bool bw_wanted(__u32 tgid, __u64 now, struct bw_heat *heat)
 {
 	if (!filter_enabled)
 		return true;
-	if (bw_family_hot(tgid, now))
+	if (bw_family_heat(tgid, now, heat))
 		return true;
 	bw_count(BW_CTR_NET_COLD);
 	return false;
@@ -344,6 +451,56 @@ static __always_inline bool bw_net_wanted(__u32 tgid, __u64 now)
 /* ------------------------------------------------------------------------ */
 /* Process lifecycle                                                          */
 /* ------------------------------------------------------------------------ */
+
+/* The secret a new process inherits from its parent: the parent's held
+ * mark (the sensor's, for a secret it read; the kernel's, for one it
+ * inherited in turn). A fork copies memory, so the child holds it too, until
+ * it execs. */
+static __always_inline void bw_fork_inherit(__u32 ptgid, __u32 ctgid)
+{
+	struct bw_hot_key pk = {.kind = BW_HOT_TGID, .id = ptgid};
+	__u64 held = 0;
+	__u64 *u = bpf_map_lookup_elem(&hot_user, &pk);
+	if (u)
+		held = *u;
+	struct bw_hot *h = bpf_map_lookup_elem(&hot, &pk);
+	if (h && h->held_ns > held)
+		held = h->held_ns;
+	struct bw_hot_key ck = {.kind = BW_HOT_TGID, .id = ctgid};
+	if (!held) {
+		/* A stale entry of a reused pid inherits nothing. */
+		struct bw_hot *stale = bpf_map_lookup_elem(&hot, &ck);
+		if (stale && stale->held_ns) {
+			stale->held_ns = 0;
+			__sync_fetch_and_sub(&hot_summary.held, 1);
+		}
+		return;
+	}
+	/* The count first: the summary is never below the entries. */
+	__sync_fetch_and_add(&hot_summary.held, 1);
+	struct bw_hot v = {.held_ns = held};
+	if (bpf_map_update_elem(&hot, &ck, &v, BPF_NOEXIST) == 0)
+		return;
+	struct bw_hot *c = bpf_map_lookup_elem(&hot, &ck);
+	if (c && !c->held_ns)
+		c->held_ns = held;
+	else
+		__sync_fetch_and_sub(&hot_summary.held, 1); /* already counted (or lost to the LRU) */
+}
+
+/* Forgets what the kernel holds for a process: its memory is gone (exec
+ * clears an inherited secret) or it is (exit removes the entry). */
+static __always_inline void bw_forget_held(__u32 tgid, bool exited)
+{
+	struct bw_hot_key k = {.kind = BW_HOT_TGID, .id = tgid};
+	struct bw_hot *h = bpf_map_lookup_elem(&hot, &k);
+	if (h && h->held_ns) {
+		h->held_ns = 0;
+		__sync_fetch_and_sub(&hot_summary.held, 1);
+	}
+	if (exited && h)
+		bpf_map_delete_elem(&hot, &k);
+}
 
 SEC("tp_btf/sched_process_fork")
 int BPF_PROG(handle_sched_process_fork, struct task_struct *parent, struct task_struct *child)
@@ -362,6 +519,8 @@ int BPF_PROG(handle_sched_process_fork, struct task_struct *parent, struct task_
 		} else {
 			bpf_map_delete_elem(&proc_sid, &ctgid); /* a stale entry of a reused pid */
 		}
+		if (*(volatile __u64 *)&hot_summary.held != 0)
+			bw_fork_inherit(ptgid, ctgid);
 	}
 
 	struct bw_fork_event *e = bw_reserve(BW_EVENT_FORK, sizeof(*e));
@@ -417,10 +576,8 @@ int BPF_PROG(handle_sched_process_exec, struct task_struct *task, pid_t old_pid,
 	}
 
 	struct bw_exec_event *e = bw_reserve(BW_EVENT_EXEC, sizeof(*e));
-	if (!e) {
-		bw_exec_carry_hot(task, tgid);
-		return 0;
-	}
+	if (!e)
+		goto marks;
 	__builtin_memset(e, 0, sizeof(*e));
 	bw_header(&e->hdr, BW_EVENT_EXEC, sizeof(*e), BPF_CORE_READ(task, pid), tgid);
 
@@ -455,16 +612,27 @@ int BPF_PROG(handle_sched_process_exec, struct task_struct *task, pid_t old_pid,
 			e->argv_size = (__u16)n;
 	}
 	bw_submit(e);
+marks:
 	bw_exec_carry_hot(task, tgid);
+	/* The new image has none of the memory it inherited at fork. */
+	if (filter_enabled && *(volatile __u64 *)&hot_summary.held != 0)
+		bw_forget_held(tgid, false);
 	return 0;
 }
 
 SEC("tp_btf/sched_process_exit")
-int BPF_PROG(handle_sched_process_exit, struct task_struct *task)
+int BPF_PROG(handle_sched_process_exit, struct task_struct *task, bool group_dead)
 {
 	__u32 tgid = BPF_CORE_READ(task, tgid);
 	if (bw_is_self(tgid))
 		return 0;
+
+	if (filter_enabled && group_dead) {
+		/* The process is gone: a new one on its pid inherits nothing. The
+		 * sensor removes its own hot_user entry when it reads this exit. */
+		bw_forget_held(tgid, true);
+		bpf_map_delete_elem(&proc_sid, &tgid);
+	}
 
 	struct bw_exit_event *e = bw_reserve(BW_EVENT_EXIT, sizeof(*e));
 	if (!e)
@@ -477,13 +645,13 @@ int BPF_PROG(handle_sched_process_exit, struct task_struct *task)
 }
 
 /* ------------------------------------------------------------------------ */
-/* File opens: on syscall exit, from the struct file the new fd points at      */
+/* File opens: from the struct file the new descriptor points at              */
 /* ------------------------------------------------------------------------ */
 
 /* Ships a full open record: the path is resolved here. False when the ring
  * had no room (counted in drops) or was past its mark (counted as shed). */
 static __always_inline bool bw_ship_open(struct file *file, struct inode *inode, __u64 id, __u64 now,
-					 const struct bw_file_key *key, __u64 gen, __u32 filter)
+					 const struct bw_file_key *key, __u64 gen, __u32 filter, __u8 source)
 {
 	if (bw_over_mark(shed_open_bytes)) {
 		bw_count(BW_CTR_SHED_OPEN);
@@ -498,6 +666,7 @@ static __always_inline bool bw_ship_open(struct file *file, struct inode *inode,
 	e->ino = BPF_CORE_READ(inode, i_ino);
 	e->flags = (__s32)BPF_CORE_READ(file, f_flags);
 	e->uid = (__u32)bpf_get_current_uid_gid();
+	e->source = source;
 	e->path_size = bw_resolve_path(&file->f_path, e->path, &e->hdr.flags);
 	if (key)
 		e->key = *key;
@@ -516,7 +685,7 @@ static __always_inline bool bw_ship_open(struct file *file, struct inode *inode,
 
 /* Ships a repeat record: no path (user space has it from the full record). */
 static __always_inline bool bw_ship_repeat(struct file *file, struct inode *inode, __u64 id, __u64 now,
-					   const struct bw_file_key *key, __u64 gen)
+					   const struct bw_file_key *key, __u64 gen, __u8 source)
 {
 	if (bw_over_mark(shed_open_bytes)) {
 		bw_count(BW_CTR_SHED_REPEAT);
@@ -533,21 +702,19 @@ static __always_inline bool bw_ship_repeat(struct file *file, struct inode *inod
 	e->uid = (__u32)bpf_get_current_uid_gid();
 	e->key = *key;
 	e->gen = gen;
+	e->source = source;
 	bw_submit(e);
 	return true;
 }
 
-static __always_inline int bw_on_open_exit(long ret)
+/* A successful open of `file` by the current task, however it was made. */
+static __always_inline int bw_on_open_file(struct file *file, __u8 source)
 {
-	if (ret < 0)
+	if (!file)
 		return 0;
 	__u64 id = bpf_get_current_pid_tgid();
 	__u32 tgid = id >> 32;
 	if (bw_is_self(tgid))
-		return 0;
-
-	struct file *file = bw_fd_file(ret);
-	if (!file)
 		return 0;
 	struct inode *inode = file->f_inode;
 	if (!inode)
@@ -557,9 +724,13 @@ static __always_inline int bw_on_open_exit(long ret)
 	umode_t mode = inode->i_mode;
 	if ((mode & BW_S_IFMT) != BW_S_IFREG)
 		return 0;
+	if (source == BW_SRC_COMPAT)
+		bw_count(BW_CTR_OPEN_COMPAT);
+	else if (source == BW_SRC_IO_URING)
+		bw_count(BW_CTR_OPEN_IO_URING);
 
 	if (!filter_enabled) {
-		if (bw_ship_open(file, inode, id, bpf_ktime_get_ns(), NULL, 0, BW_OPEN_UNFILTERED))
+		if (bw_ship_open(file, inode, id, bpf_ktime_get_ns(), NULL, 0, BW_OPEN_UNFILTERED, source))
 			bw_count(BW_CTR_OPEN_UNFILTERED);
 		return 0;
 	}
@@ -598,14 +769,14 @@ static __always_inline int bw_on_open_exit(long ret)
 		}
 		__u64 now = bpf_ktime_get_ns();
 		if (state == BW_VERDICT_SENSITIVE) {
-			if (bw_ship_open(file, inode, id, now, &key, gen, BW_OPEN_SENSITIVE)) {
+			if (bw_ship_open(file, inode, id, now, &key, gen, BW_OPEN_SENSITIVE, source)) {
 				bw_count(BW_CTR_OPEN_SENSITIVE);
 				bw_mark_hot(tgid, now, 0);
 			}
 			return 0;
 		}
 		if (state == BW_VERDICT_PENDING) {
-			if (bw_ship_repeat(file, inode, id, now, &key, gen)) {
+			if (bw_ship_repeat(file, inode, id, now, &key, gen, source)) {
 				bw_count(BW_CTR_OPEN_REPEAT);
 				bw_mark_hot(tgid, 0, bpf_ringbuf_query(&events, BPF_RB_PROD_POS));
 			}
@@ -616,14 +787,14 @@ static __always_inline int bw_on_open_exit(long ret)
 	__u64 now = bpf_ktime_get_ns();
 	struct bw_inode_key ik = {.dev = bw_user_dev(inode->i_sb->s_dev), .ino = key.ino};
 	if (bpf_map_lookup_elem(&sensitive_inodes, &ik)) {
-		if (bw_ship_open(file, inode, id, now, &key, gen, BW_OPEN_SENSITIVE_INODE)) {
+		if (bw_ship_open(file, inode, id, now, &key, gen, BW_OPEN_SENSITIVE_INODE, source)) {
 			bw_count(BW_CTR_OPEN_SENSITIVE_INODE);
 			bw_mark_hot(tgid, now, 0);
 		}
 		return 0;
 	}
 	/* No verdict at this generation: ship it in full, and let user space decide. */
-	if (bw_ship_open(file, inode, id, now, &key, gen, BW_OPEN_MISS)) {
+	if (bw_ship_open(file, inode, id, now, &key, gen, BW_OPEN_MISS, source)) {
 		bw_count(BW_CTR_OPEN_MISS);
 		/* after the submit: the producer position is past this record */
 		bw_mark_hot(tgid, 0, bpf_ringbuf_query(&events, BPF_RB_PROD_POS));
@@ -631,28 +802,317 @@ static __always_inline int bw_on_open_exit(long ret)
 	return 0;
 }
 
-SEC("tracepoint/syscalls/sys_exit_openat")
-int handle_sys_exit_openat(struct trace_event_raw_sys_exit *ctx)
+/* ------------------------------------------------------------------------ */
+/* Writes of hot families: the taint of derived secrets                       */
+/* ------------------------------------------------------------------------ */
+
+/* `bytes` were written into `file` by the current task. Shipped when its
+ * family is hot (it may hold a secret) and the file is a regular file, once
+ * per process, file and window (or new mark). */
+static __always_inline int bw_on_write_file(struct file *file, __u64 bytes, __u8 source, __u8 how)
 {
-	return bw_on_open_exit(ctx->ret);
+	if (!file || bytes == 0)
+		return 0;
+	__u64 id = bpf_get_current_pid_tgid();
+	__u32 tgid = id >> 32;
+	if (bw_is_self(tgid))
+		return 0;
+	__u64 now = bpf_ktime_get_ns();
+	struct bw_heat heat = {};
+	if (filter_enabled && !bw_family_heat(tgid, now, &heat))
+		return 0; /* the common case: nobody holds anything */
+	struct inode *inode = file->f_inode;
+	if (!inode)
+		return 0;
+	umode_t mode = inode->i_mode;
+	if ((mode & BW_S_IFMT) != BW_S_IFREG)
+		return 0;
+	__u64 dev = bw_user_dev(inode->i_sb->s_dev);
+	__u64 ino = inode->i_ino;
+	if (filter_enabled) {
+		struct bw_written_key wk = {.tgid = tgid, .dev = dev, .ino = ino};
+		struct bw_written *w = bpf_map_lookup_elem(&written, &wk);
+		__u64 window = filter_state.window_ns;
+		if (w && now - w->last_ns <= window && heat.mark <= w->last_mark && heat.pos == 0) {
+			bw_count(BW_CTR_WRITE_FOLDED);
+			return 0;
+		}
+		struct bw_written nw = {.last_ns = now, .last_mark = heat.mark};
+		bpf_map_update_elem(&written, &wk, &nw, BPF_ANY);
+	}
+	if (bw_over_mark(shed_open_bytes)) {
+		bw_count(BW_CTR_SHED_WRITE);
+		return 0;
+	}
+	struct bw_write_event *e = bw_reserve(BW_EVENT_WRITE, sizeof(*e));
+	if (!e)
+		return 0;
+	__builtin_memset(e, 0, sizeof(*e));
+	bw_header_at(&e->hdr, BW_EVENT_WRITE, sizeof(*e), (__u32)id, tgid, now);
+	e->dev = dev;
+	e->ino = ino;
+	e->bytes = bytes;
+	e->uid = (__u32)bpf_get_current_uid_gid();
+	e->source = source;
+	e->how = how;
+	e->path_size = bw_resolve_path(&file->f_path, e->path, &e->hdr.flags);
+	bw_count(BW_CTR_WRITE_SHIPPED);
+	/* A write may stage a secret: wake the reader, like a network record. */
+	if (filter_enabled)
+		bpf_ringbuf_submit(e, BPF_RB_FORCE_WAKEUP);
+	else
+		bw_submit(e);
+	return 0;
 }
 
-SEC("tracepoint/syscalls/sys_exit_openat2")
-int handle_sys_exit_openat2(struct trace_event_raw_sys_exit *ctx)
+static __always_inline int bw_on_write_fd(long fd, long ret, __u8 source, __u8 how)
 {
-	return bw_on_open_exit(ctx->ret);
+	if (ret <= 0)
+		return 0;
+	/* Quick exit before the descriptor walk when no family is hot. */
+	if (filter_enabled && *(volatile __u64 *)&hot_summary.held == 0) {
+		__u64 window = filter_state.window_ns;
+		__u64 now = bpf_ktime_get_ns();
+		if (*(volatile __u64 *)&hot_summary.maybe_pos <= bpf_ringbuf_query(&events, BPF_RB_CONS_POS) &&
+		    !bw_within(*(volatile __u64 *)&hot_summary.sure_ns, now, window) &&
+		    !bw_within(*(volatile __u64 *)&hot_summary.user_ns, now, window))
+			return 0;
+	}
+	return bw_on_write_file(bw_fd_file(fd), (__u64)ret, source, how);
 }
 
-SEC("tracepoint/syscalls/sys_exit_open")
-int handle_sys_exit_open(struct trace_event_raw_sys_exit *ctx)
+/* ------------------------------------------------------------------------ */
+/* Filter generation: what can change the path a cached key resolves to       */
+/* ------------------------------------------------------------------------ */
+
+/* A successful rename moves a dentry (and with a directory, every path
+ * below it); mount, umount, move_mount and pivot_root move mounts. Each
+ * makes every cached verdict stale. */
+static __always_inline int bw_bump_on_success(long ret)
 {
-	return bw_on_open_exit(ctx->ret);
+	if (ret != 0 || !filter_enabled)
+		return 0;
+	__sync_fetch_and_add(&filter_state.gen, 1);
+	bw_count(BW_CTR_GEN_BUMPS);
+	return 0;
 }
 
-SEC("tracepoint/syscalls/sys_exit_creat")
-int handle_sys_exit_creat(struct trace_event_raw_sys_exit *ctx)
+/* ------------------------------------------------------------------------ */
+/* System calls: one dispatcher at raw sys_exit, native and ia32 alike        */
+/* ------------------------------------------------------------------------ */
+
+/* What the dispatcher does with a system call. */
+enum bw_sys_action {
+	BW_SYS_NONE = 0,
+	BW_SYS_OPEN,  /* returns a new descriptor of an opened file */
+	BW_SYS_BUMP,  /* rename or mount: bumps the filter generation on success */
+	BW_SYS_WRITE, /* writes into the descriptor in argument 0 */
+	BW_SYS_COPY,  /* sendfile: into the descriptor in argument 0 */
+	BW_SYS_COPY2, /* splice, copy_file_range: into the descriptor in argument 2 */
+	BW_SYS_IOCTL, /* ioctl: FICLONE / FICLONERANGE into the descriptor in argument 0 */
+};
+
+/* x86-64 system call numbers (arch/x86/entry/syscalls/syscall_64.tbl); x32
+ * ones are the same with BW_X32_SYSCALL_BIT, plus a few of their own. */
+static __always_inline int bw_native_action(long nr)
 {
-	return bw_on_open_exit(ctx->ret);
+	switch (nr) {
+	case 2:   /* open */
+	case 85:  /* creat */
+	case 257: /* openat */
+	case 304: /* open_by_handle_at */
+	case 437: /* openat2 */
+		return BW_SYS_OPEN;
+	case 82:  /* rename */
+	case 264: /* renameat */
+	case 316: /* renameat2 */
+	case 165: /* mount */
+	case 166: /* umount2 */
+	case 429: /* move_mount */
+	case 155: /* pivot_root */
+		return BW_SYS_BUMP;
+	case 1:   /* write */
+	case 18:  /* pwrite64 */
+	case 20:  /* writev */
+	case 296: /* pwritev */
+	case 328: /* pwritev2 */
+	case 516: /* x32 writev */
+	case 535: /* x32 pwritev */
+	case 547: /* x32 pwritev2 */
+		return BW_SYS_WRITE;
+	case 40:  /* sendfile */
+		return BW_SYS_COPY;
+	case 275: /* splice */
+	case 326: /* copy_file_range */
+		return BW_SYS_COPY2;
+	case 16:  /* ioctl */
+	case 514: /* x32 ioctl */
+		return BW_SYS_IOCTL;
+	}
+	return BW_SYS_NONE;
+}
+
+/* ia32 compat numbers (arch/x86/entry/syscalls/syscall_32.tbl). */
+static __always_inline int bw_compat_action(long nr)
+{
+	switch (nr) {
+	case 5:   /* open */
+	case 8:   /* creat */
+	case 295: /* openat */
+	case 342: /* open_by_handle_at */
+	case 437: /* openat2 */
+		return BW_SYS_OPEN;
+	case 38:  /* rename */
+	case 302: /* renameat */
+	case 353: /* renameat2 */
+	case 21:  /* mount */
+	case 22:  /* umount */
+	case 52:  /* umount2 */
+	case 429: /* move_mount */
+	case 217: /* pivot_root */
+		return BW_SYS_BUMP;
+	case 4:   /* write */
+	case 146: /* writev */
+	case 181: /* pwrite64 */
+	case 334: /* pwritev */
+	case 379: /* pwritev2 */
+		return BW_SYS_WRITE;
+	case 187: /* sendfile */
+	case 239: /* sendfile64 */
+		return BW_SYS_COPY;
+	case 313: /* splice */
+	case 377: /* copy_file_range */
+		return BW_SYS_COPY2;
+	case 54:  /* ioctl */
+		return BW_SYS_IOCTL;
+	}
+	return BW_SYS_NONE;
+}
+
+/*
+ * Every system call's exit. The per-syscall tracepoints (syscalls:sys_exit_*)
+ * skip ia32 compat system calls (int $0x80 works from any 64-bit process),
+ * so one raw sys_exit program handles both ABIs: the number in orig_ax, the
+ * arguments in the saved user registers of the ABI that was used. Most
+ * system calls leave after one load and a few compares.
+ */
+SEC("tp_btf/sys_exit")
+int BPF_PROG(handle_sys_exit, struct pt_regs *regs, long ret)
+{
+	long nr = regs->orig_ax;
+	__u8 source = BW_SRC_SYSCALL;
+	int action;
+	struct task_struct *task = bpf_get_current_task_btf();
+	if (task->thread_info.status & BW_TS_COMPAT) {
+		action = bw_compat_action(nr);
+		source = BW_SRC_COMPAT;
+	} else {
+		action = bw_native_action(nr & ~(long)BW_X32_SYSCALL_BIT);
+	}
+	if (action == BW_SYS_NONE)
+		return 0;
+
+	/* The arguments, as the ABI passed them. */
+	long a0, a2;
+	if (source == BW_SRC_COMPAT) {
+		a0 = (__u32)regs->bx;
+		a2 = (__u32)regs->dx;
+	} else {
+		a0 = regs->di;
+		a2 = regs->dx;
+	}
+
+	long fd = a0;
+	__u8 how = BW_WRITE_WRITE;
+	switch (action) {
+	case BW_SYS_OPEN:
+		if (ret < 0)
+			return 0;
+		return bw_on_open_file(bw_fd_file(ret), source);
+	case BW_SYS_BUMP:
+		return bw_bump_on_success(ret);
+	case BW_SYS_WRITE:
+		break;
+	case BW_SYS_COPY:
+		how = BW_WRITE_COPY;
+		break;
+	case BW_SYS_COPY2:
+		fd = a2;
+		how = BW_WRITE_COPY;
+		break;
+	case BW_SYS_IOCTL: {
+		long cmd = source == BW_SRC_COMPAT ? (long)(__u32)regs->cx : (long)(__u32)regs->si;
+		if (ret != 0 || (cmd != BW_FICLONE && cmd != BW_FICLONERANGE))
+			return 0;
+		/* A reflink copy reports 0 on success: count the file as written. */
+		ret = 1;
+		how = BW_WRITE_CLONE;
+		break;
+	}
+	default:
+		return 0;
+	}
+	return bw_on_write_fd((int)fd, ret, source, how);
+}
+
+/* ------------------------------------------------------------------------ */
+/* io_uring: opens, writes and renames that make no system call               */
+/* ------------------------------------------------------------------------ */
+
+/* The file an io_uring open put in the ring's fixed-file table. */
+static __always_inline struct file *bw_uring_fixed_file(struct io_kiocb *req, __u32 slot)
+{
+	struct io_ring_ctx *ctx = BPF_CORE_READ(req, ctx);
+	if (!ctx)
+		return NULL;
+	unsigned int nr = BPF_CORE_READ(ctx, file_table.data.nr);
+	if (slot >= nr)
+		return NULL;
+	struct io_rsrc_node **nodes = BPF_CORE_READ(ctx, file_table.data.nodes);
+	struct io_rsrc_node *node = NULL;
+	if (bpf_probe_read_kernel(&node, sizeof(node), &nodes[slot]) || !node)
+		return NULL;
+	unsigned long ptr = BPF_CORE_READ(node, file_ptr);
+	return bpf_rdonly_cast((void *)(ptr & BW_FFS_MASK), bpf_core_type_id_kernel(struct file));
+}
+
+/*
+ * A completed io_uring request, in the task that submitted it or in one of
+ * its io-wq workers (threads of the same process, sharing its descriptor
+ * table). Sends and connects are seen by the socket programs below.
+ */
+SEC("tp_btf/io_uring_complete")
+int BPF_PROG(handle_io_uring_complete, struct io_ring_ctx *ring, void *req_ptr, struct io_uring_cqe *cqe)
+{
+	struct io_kiocb *req = bpf_rdonly_cast(req_ptr, bpf_core_type_id_kernel(struct io_kiocb));
+	if (!req)
+		return 0;
+	__u8 op = req->opcode;
+	__s32 res = cqe->res;
+	switch (op) {
+	case IORING_OP_OPENAT:
+	case IORING_OP_OPENAT2: {
+		if (res < 0)
+			return 0;
+		/* The request's command area is its struct io_open. */
+		__u32 file_slot = BPF_CORE_READ((struct io_open *)req_ptr, file_slot);
+		if (file_slot == 0)
+			return bw_on_open_file(bw_fd_file(res), BW_SRC_IO_URING);
+		__u32 slot = file_slot == BW_IORING_FILE_INDEX_ALLOC ? (__u32)res : file_slot - 1;
+		return bw_on_open_file(bw_uring_fixed_file(req, slot), BW_SRC_IO_URING);
+	}
+	case IORING_OP_WRITE:
+	case IORING_OP_WRITEV:
+	case IORING_OP_WRITE_FIXED:
+	case IORING_OP_SPLICE: /* the command's first field is the output file */
+		if (res <= 0)
+			return 0;
+		return bw_on_write_file(req->file, (__u64)res, BW_SRC_IO_URING,
+					op == IORING_OP_SPLICE ? BW_WRITE_COPY : BW_WRITE_WRITE);
+	case IORING_OP_RENAMEAT:
+		return bw_bump_on_success(res);
+	}
+	return 0;
 }
 
 /* ------------------------------------------------------------------------ */
@@ -682,16 +1142,184 @@ static __always_inline void bw_submit_net(void *rec)
 		bw_submit(rec);
 }
 
-/* TCP connect: the socket enters SYN_SENT in the connecting task's context,
- * whatever issued the connect (connect(2), io_uring, sendto with
- * MSG_FASTOPEN). */
+static __always_inline struct bw_sock_state *bw_sock_state_of(const struct sock *sk, bool create)
+{
+	return bpf_sk_storage_get(&sock_state, (struct sock *)sk, 0, create ? BPF_SK_STORAGE_GET_F_CREATE : 0);
+}
+
+/* The socket's peer: the destination of a connected socket. */
+static __always_inline void bw_peer(const struct sock *sk, __u16 family, struct bw_net_event *e)
+{
+	e->family = family;
+	e->port = bpf_ntohs(sk->__sk_common.skc_dport);
+	if (family == BW_AF_INET) {
+		bpf_core_read(e->addr, 4, &sk->__sk_common.skc_daddr);
+	} else {
+		bpf_core_read(e->addr, 16, &sk->__sk_common.skc_v6_daddr);
+		/* An IPv4 peer of a dual-stack socket is reported as IPv4. */
+		__u32 w[4];
+		__builtin_memcpy(w, e->addr, 16);
+		if (w[0] == 0 && w[1] == 0 && w[2] == bpf_htonl(0x0000ffff)) {
+			__builtin_memset(e->addr, 0, 16);
+			__builtin_memcpy(e->addr, &w[3], 4);
+			e->family = BW_AF_INET;
+		}
+	}
+}
+
+/*
+ * TCP state changes: SYN_SENT is a connect, in the connecting task's
+ * context however it was issued (connect(2), io_uring, sendto with
+ * MSG_FASTOPEN); SYN_RECV -> ESTABLISHED is a connection accepted here.
+ * Both start the connection's clock (bw_sock_state.conn_ns), which a later
+ * send reports: the alert says whether the connection or the read came first.
+ */
 SEC("tp_btf/inet_sock_set_state")
 int BPF_PROG(handle_inet_sock_set_state, const struct sock *sk, int oldstate, int newstate)
 {
-	if (newstate != BW_TCP_SYN_SENT)
+	bool connect = newstate == BW_TCP_SYN_SENT;
+	bool accepted = newstate == BW_TCP_ESTABLISHED && oldstate == BW_TCP_SYN_RECV;
+	if (!connect && !accepted)
 		return 0;
 	/* Direct loads through the tracepoint's BTF pointer: no helper call. */
 	if (sk->sk_protocol != IPPROTO_TCP)
+		return 0;
+	__u16 family = sk->__sk_common.skc_family;
+	if (family != BW_AF_INET && family != BW_AF_INET6)
+		return 0;
+	__u64 now = bpf_ktime_get_ns();
+	struct bw_sock_state *st = bw_sock_state_of(sk, true);
+	if (st && st->conn_ns == 0) {
+		st->conn_ns = now;
+		st->accepted = accepted;
+	}
+	if (accepted)
+		return 0; /* in softirq: no owning task yet; its sends are seen below */
+
+	__u64 id = bpf_get_current_pid_tgid();
+	__u32 tgid = id >> 32;
+	if (bw_is_self(tgid))
+		return 0;
+	struct bw_heat heat = {};
+	if (!bw_wanted(tgid, now, &heat))
+		return 0;
+
+	struct bw_net_event *e = bw_reserve_net();
+	if (!e)
+		return 0;
+	__builtin_memset(e, 0, sizeof(*e));
+	bw_header_at(&e->hdr, BW_EVENT_NET, sizeof(*e), (__u32)id, tgid, now);
+	bw_peer(sk, family, e);
+	e->protocol = IPPROTO_TCP;
+	e->op = BW_NET_CONNECT;
+	e->sock_type = BW_SOCK_STREAM;
+	e->net_flags = BW_NETF_PEER;
+	e->uid = (__u32)bpf_get_current_uid_gid();
+	e->conn_ns = now;
+	e->cookie = bpf_get_socket_cookie((struct sock *)sk);
+	bw_submit_net(e);
+	return 0;
+}
+
+/*
+ * A packet about to be queued to a device. For a datagram or raw socket of
+ * this host (skb->sk), the IP header holds where this datagram goes, in
+ * kernel memory: it is kept on the socket for the send that queued it
+ * (sock_send_length below, in the same system call). TCP's destination is
+ * the connection's peer, so TCP packets return at once; so does every
+ * packet while no family is hot.
+ */
+SEC("tp_btf/net_dev_queue")
+int BPF_PROG(handle_net_dev_queue, struct sk_buff *skb)
+{
+	struct sock *sk = skb->sk;
+	if (!sk)
+		return 0;
+	if (sk->sk_protocol == IPPROTO_TCP)
+		return 0;
+	__u16 family = sk->__sk_common.skc_family;
+	if (family != BW_AF_INET && family != BW_AF_INET6)
+		return 0;
+	if (filter_enabled && *(volatile __u64 *)&hot_summary.held == 0) {
+		__u64 now = bpf_ktime_get_ns();
+		__u64 window = filter_state.window_ns;
+		if (*(volatile __u64 *)&hot_summary.maybe_pos <= bpf_ringbuf_query(&events, BPF_RB_CONS_POS) &&
+		    !bw_within(*(volatile __u64 *)&hot_summary.sure_ns, now, window) &&
+		    !bw_within(*(volatile __u64 *)&hot_summary.user_ns, now, window))
+			return 0;
+	}
+	unsigned char *head = skb->head;
+	__u16 nh = skb->network_header;
+	__u8 first = 0;
+	if (bpf_probe_read_kernel(&first, 1, head + nh))
+		return 0;
+	__u8 addr[16] = {};
+	__u16 port = 0;
+	__u16 ip_family;
+	__u8 proto;
+	if ((first >> 4) == 4) {
+		struct iphdr ip;
+		if (bpf_probe_read_kernel(&ip, sizeof(ip), head + nh))
+			return 0;
+		ip_family = BW_AF_INET;
+		proto = ip.protocol;
+		__builtin_memcpy(addr, &ip.daddr, 4);
+		bool first_fragment = (bpf_ntohs(ip.frag_off) & 0x1fff) == 0;
+		if (first_fragment && (proto == BW_IPPROTO_UDP || proto == BW_IPPROTO_UDPLITE)) {
+			struct udphdr uh;
+			if (bpf_probe_read_kernel(&uh, sizeof(uh), head + nh + (ip.ihl & 0xf) * 4) == 0)
+				port = bpf_ntohs(uh.dest);
+		}
+	} else if ((first >> 4) == 6) {
+		struct ipv6hdr ip6;
+		if (bpf_probe_read_kernel(&ip6, sizeof(ip6), head + nh))
+			return 0;
+		ip_family = BW_AF_INET6;
+		proto = ip6.nexthdr;
+		__builtin_memcpy(addr, &ip6.daddr, 16);
+		if (proto == BW_IPPROTO_UDP || proto == BW_IPPROTO_UDPLITE) {
+			struct udphdr uh;
+			if (bpf_probe_read_kernel(&uh, sizeof(uh), head + nh + sizeof(ip6)) == 0)
+				port = bpf_ntohs(uh.dest);
+		}
+	} else {
+		return 0;
+	}
+	struct bw_sock_state *st = bw_sock_state_of(sk, true);
+	if (!st)
+		return 0;
+	__builtin_memcpy(st->pkt_addr, addr, 16);
+	st->pkt_port = port;
+	st->pkt_family = ip_family;
+	st->pkt_proto = proto;
+	st->pkt_seq += 1;
+	return 0;
+}
+
+/* A hash of a destination, to fold repeated sends to it. */
+static __always_inline __u64 bw_dest_hash(const struct bw_net_event *e)
+{
+	__u64 a, b;
+	__builtin_memcpy(&a, e->addr, 8);
+	__builtin_memcpy(&b, e->addr + 8, 8);
+	__u64 h = a * 0x9E3779B97F4A7C15ull ^ b;
+	h ^= ((__u64)e->port << 16 | (__u64)e->protocol << 8 | e->family) * 0xBF58476D1CE4E5B9ull;
+	return h | 1; /* never 0, which means "nothing shipped yet" */
+}
+
+/*
+ * Data sent on an AF_INET/AF_INET6 socket: every sendmsg of the socket
+ * layer (write, send, sendto, sendmsg, each message of sendmmsg, sendfile
+ * and splice into a socket, io_uring sends), in the sending task, after the
+ * send, with the bytes it sent. The destination is kernel memory: the
+ * datagram's IP header (net_dev_queue above) for a datagram or raw socket,
+ * else the socket's connected peer. A hot family's repeated sends to one
+ * destination on one socket ship once per window or new mark.
+ */
+SEC("tp_btf/sock_send_length")
+int BPF_PROG(handle_sock_send_length, struct sock *sk, int ret, int flags)
+{
+	if (ret <= 0)
 		return 0;
 	__u16 family = sk->__sk_common.skc_family;
 	if (family != BW_AF_INET && family != BW_AF_INET6)
@@ -701,175 +1329,61 @@ int BPF_PROG(handle_inet_sock_set_state, const struct sock *sk, int oldstate, in
 	if (bw_is_self(tgid))
 		return 0;
 	__u64 now = bpf_ktime_get_ns();
-	if (!bw_net_wanted(tgid, now))
+	struct bw_heat heat = {};
+	if (!bw_wanted(tgid, now, &heat))
 		return 0;
+
+	__u8 type = sk->sk_type;
+	__u8 proto = sk->sk_protocol;
+	struct bw_sock_state *st = bw_sock_state_of(sk, true);
+
+	struct bw_net_event tmp = {};
+	tmp.protocol = proto;
+	if (st && st->pkt_seq != st->used_seq) {
+		/* The datagram this send queued (or the last one it did). */
+		st->used_seq = st->pkt_seq;
+		__builtin_memcpy(tmp.addr, st->pkt_addr, 16);
+		tmp.port = st->pkt_port;
+		tmp.family = st->pkt_family;
+		tmp.protocol = st->pkt_proto;
+	} else if (type == BW_SOCK_STREAM || sk->__sk_common.skc_state == BW_TCP_ESTABLISHED) {
+		bw_peer(sk, family, &tmp);
+		tmp.net_flags = BW_NETF_PEER;
+	} else {
+		bw_count(BW_CTR_SEND_NODEST); /* queued later (neighbour resolution, a cork) */
+		return 0;
+	}
+
+	if (filter_enabled && st) {
+		__u64 dest = bw_dest_hash(&tmp);
+		__u64 window = filter_state.window_ns;
+		if (st->last_dest == dest && now - st->last_ns <= window && heat.mark <= st->last_mark &&
+		    heat.pos <= st->last_pos) {
+			bw_count(BW_CTR_SEND_FOLDED);
+			return 0;
+		}
+		st->last_ns = now;
+		st->last_dest = dest;
+		st->last_mark = heat.mark;
+		st->last_pos = heat.pos;
+	}
 
 	struct bw_net_event *e = bw_reserve_net();
 	if (!e)
 		return 0;
 	__builtin_memset(e, 0, sizeof(*e));
 	bw_header_at(&e->hdr, BW_EVENT_NET, sizeof(*e), (__u32)id, tgid, now);
-	e->family = family;
-	e->port = bpf_ntohs(BPF_CORE_READ(sk, __sk_common.skc_dport));
-	e->protocol = IPPROTO_TCP;
-	e->op = BW_NET_CONNECT;
-	e->uid = (__u32)bpf_get_current_uid_gid();
-	if (family == BW_AF_INET)
-		bpf_core_read(e->addr, 4, &sk->__sk_common.skc_daddr);
-	else
-		bpf_core_read(e->addr, 16, &sk->__sk_common.skc_v6_daddr);
-	bw_submit_net(e);
-	return 0;
-}
-
-/* True when fd of the current task is a UDP socket (not UDP-Lite, not raw). */
-static __always_inline bool bw_fd_is_udp(__s32 fd)
-{
-	struct file *file = bw_fd_file(fd);
-	if (!file)
-		return false;
-	umode_t mode = BPF_CORE_READ(file, f_inode, i_mode);
-	if ((mode & BW_S_IFMT) != BW_S_IFSOCK)
-		return false;
-	struct socket *sock = BPF_CORE_READ(file, private_data);
-	if (!sock)
-		return false;
-	struct sock *sk = BPF_CORE_READ(sock, sk);
-	if (!sk)
-		return false;
-	return BPF_CORE_READ(sk, sk_protocol) == IPPROTO_UDP && BPF_CORE_READ(sk, sk_type) == BW_SOCK_DGRAM;
-}
-
-/*
- * A UDP send with an explicit destination, at syscall exit. The arguments
- * are read from the task's saved user registers, which the syscall leaves
- * as they were (it returns in ax): no program at syscall entry, so no
- * per-syscall enter hook for every task of the host and no map to carry
- * the arguments across. sendto(fd, buf, len, flags, addr, addrlen);
- * sendmsg(fd, msg, flags), the destination in msg->msg_name.
- */
-static __always_inline int bw_on_send_exit(long ret, bool is_msghdr)
-{
-	if (ret < 0)
-		return 0;
-	__u64 id = bpf_get_current_pid_tgid();
-	if (bw_is_self(id >> 32))
-		return 0;
-	struct pt_regs *regs = (struct pt_regs *)bpf_task_pt_regs(bpf_get_current_task_btf());
-	__s32 fd = (__s32)PT_REGS_PARM1_SYSCALL(regs);
-	const void *uaddr;
-	if (is_msghdr) {
-		struct user_msghdr *msg = (struct user_msghdr *)PT_REGS_PARM2_SYSCALL(regs);
-		void *name = NULL;
-		if (bpf_probe_read_user(&name, sizeof(name), &msg->msg_name))
-			return 0;
-		uaddr = name;
-	} else {
-		uaddr = (const void *)PT_REGS_PARM5_SYSCALL(regs);
-	}
-	if (!uaddr)
-		return 0; /* no explicit destination: a connected socket */
-	__u16 family = 0;
-	if (bpf_probe_read_user(&family, sizeof(family), uaddr))
-		return 0;
-	if (family != BW_AF_INET && family != BW_AF_INET6)
-		return 0;
-	if (!bw_fd_is_udp(fd))
-		return 0;
-	__u64 now = bpf_ktime_get_ns();
-	if (!bw_net_wanted(id >> 32, now))
-		return 0;
-
-	struct bw_net_event *e = bw_reserve_net();
-	if (!e)
-		return 0;
-	__builtin_memset(e, 0, sizeof(*e));
-	bw_header_at(&e->hdr, BW_EVENT_NET, sizeof(*e), (__u32)id, id >> 32, now);
-	e->family = family;
-	e->protocol = IPPROTO_UDP;
+	__builtin_memcpy(e->addr, tmp.addr, 16);
+	e->family = tmp.family;
+	e->port = tmp.port;
+	e->protocol = tmp.protocol;
 	e->op = BW_NET_SEND;
+	e->sock_type = type;
+	e->net_flags = tmp.net_flags | (st && st->accepted ? BW_NETF_ACCEPTED : 0);
 	e->uid = (__u32)bpf_get_current_uid_gid();
-	__be16 port = 0;
-	if (family == BW_AF_INET) {
-		const struct sockaddr_in *sin = uaddr;
-		bpf_probe_read_user(&port, sizeof(port), &sin->sin_port);
-		bpf_probe_read_user(&e->addr[0], 4, &sin->sin_addr);
-	} else {
-		const struct sockaddr_in6 *sin6 = uaddr;
-		bpf_probe_read_user(&port, sizeof(port), &sin6->sin6_port);
-		bpf_probe_read_user(&e->addr[0], 16, &sin6->sin6_addr);
-	}
-	e->port = bpf_ntohs(port);
+	e->bytes = (__u64)ret;
+	e->conn_ns = st ? st->conn_ns : 0;
+	e->cookie = bpf_get_socket_cookie(sk);
 	bw_submit_net(e);
 	return 0;
-}
-
-SEC("tracepoint/syscalls/sys_exit_sendto")
-int handle_sys_exit_sendto(struct trace_event_raw_sys_exit *ctx)
-{
-	return bw_on_send_exit(ctx->ret, false);
-}
-
-SEC("tracepoint/syscalls/sys_exit_sendmsg")
-int handle_sys_exit_sendmsg(struct trace_event_raw_sys_exit *ctx)
-{
-	return bw_on_send_exit(ctx->ret, true);
-}
-
-/* ------------------------------------------------------------------------ */
-/* Filter generation: what can change the path a cached key resolves to       */
-/* ------------------------------------------------------------------------ */
-
-/* A successful rename moves a dentry (and with a directory, every path
- * below it); mount, umount, move_mount and pivot_root move mounts. Each
- * makes every cached verdict stale. */
-static __always_inline int bw_bump_on_success(long ret)
-{
-	if (ret != 0 || !filter_enabled)
-		return 0;
-	__sync_fetch_and_add(&filter_state.gen, 1);
-	bw_count(BW_CTR_GEN_BUMPS);
-	return 0;
-}
-
-SEC("tracepoint/syscalls/sys_exit_rename")
-int handle_sys_exit_rename(struct trace_event_raw_sys_exit *ctx)
-{
-	return bw_bump_on_success(ctx->ret);
-}
-
-SEC("tracepoint/syscalls/sys_exit_renameat")
-int handle_sys_exit_renameat(struct trace_event_raw_sys_exit *ctx)
-{
-	return bw_bump_on_success(ctx->ret);
-}
-
-SEC("tracepoint/syscalls/sys_exit_renameat2")
-int handle_sys_exit_renameat2(struct trace_event_raw_sys_exit *ctx)
-{
-	return bw_bump_on_success(ctx->ret);
-}
-
-SEC("tracepoint/syscalls/sys_exit_mount")
-int handle_sys_exit_mount(struct trace_event_raw_sys_exit *ctx)
-{
-	return bw_bump_on_success(ctx->ret);
-}
-
-SEC("tracepoint/syscalls/sys_exit_umount")
-int handle_sys_exit_umount(struct trace_event_raw_sys_exit *ctx)
-{
-	return bw_bump_on_success(ctx->ret);
-}
-
-SEC("tracepoint/syscalls/sys_exit_move_mount")
-int handle_sys_exit_move_mount(struct trace_event_raw_sys_exit *ctx)
-{
-	return bw_bump_on_success(ctx->ret);
-}
-
-SEC("tracepoint/syscalls/sys_exit_pivot_root")
-int handle_sys_exit_pivot_root(struct trace_event_raw_sys_exit *ctx)
-{
-	return bw_bump_on_success(ctx->ret);
 }

@@ -28,10 +28,13 @@
 //   4. header.size == number of bytes given               -> size_mismatch
 //   5. the bytes are exactly the kind's record size       -> short_record / oversized_record
 //   6. field domains                                      -> bad_field
-//        net: family AF_INET/AF_INET6, op connect/send, protocol TCP/UDP
+//        net: family AF_INET/AF_INET6, op connect/send (the protocol may be
+//        any number: a raw socket's), sock_type one of
+//        0 (unknown), SOCK_STREAM, SOCK_DGRAM, SOCK_RAW, SOCK_SEQPACKET, SOCK_DCCP
 //        exec: argv_size <= BW_ARGV_MAX;  open: path_size <= BW_PATH_MAX,
-//        filter a BW_OPEN_* value, and key.ino == ino unless unfiltered;
-//        open_repeat: key.ino == ino
+//        filter a BW_OPEN_* value, source a BW_SRC_* value, and key.ino == ino
+//        unless unfiltered; open_repeat: key.ino == ino, source a BW_SRC_*;
+//        write: path_size <= BW_PATH_MAX, source a BW_SRC_*, how a BW_WRITE_*
 // Unknown header flag bits and the explicit padding fields are ignored, so a
 // newer kernel side may add flags without breaking older readers.
 //
@@ -44,7 +47,9 @@
 //   strings stop at their first NUL and never run past their field; open.path
 //   is further bounded by path_size; argv is split on NUL within argv_size
 //   ("a\0b\0" -> {"a","b"}; a trailing NUL does not make an empty element, but
-//   "a\0\0" -> {"a",""}); an IPv4 address keeps bytes 4..15 zero.
+//   "a\0\0" -> {"a",""}); an IPv4 address keeps bytes 4..15 zero;
+//   net: net_flags BW_NETF_PEER -> peer, BW_NETF_ACCEPTED -> accepted (other
+//   bits ignored), conn_ns -> conn_ts, cookie and bytes as they are.
 //
 // encode() is the inverse, for tests, fuzzing and benchmarks: it fills a
 // zeroed record, cuts strings that do not fit their field (and sets
@@ -125,7 +130,8 @@ BW_CHECK_FIELD(bw_open_event, ino, 32, 8);
 BW_CHECK_FIELD(bw_open_event, flags, 40, 4);
 BW_CHECK_FIELD(bw_open_event, uid, 44, 4);
 BW_CHECK_FIELD(bw_open_event, path_size, 48, 2);
-BW_CHECK_FIELD(bw_open_event, _pad0, 50, 2);
+BW_CHECK_FIELD(bw_open_event, source, 50, 1);
+BW_CHECK_FIELD(bw_open_event, _pad0, 51, 1);
 BW_CHECK_FIELD(bw_open_event, _pad1, 52, 4);
 BW_CHECK_FIELD(bw_open_event, path, 56, BW_PATH_MAX);
 BW_CHECK_FIELD(bw_open_event, key, 568, 48);
@@ -150,7 +156,20 @@ BW_CHECK_FIELD(bw_open_repeat_event, flags, 40, 4);
 BW_CHECK_FIELD(bw_open_repeat_event, uid, 44, 4);
 BW_CHECK_FIELD(bw_open_repeat_event, key, 48, 48);
 BW_CHECK_FIELD(bw_open_repeat_event, gen, 96, 8);
-static_assert(sizeof(bw_open_repeat_event) == 104, "bw_open_repeat_event changed size");
+BW_CHECK_FIELD(bw_open_repeat_event, source, 104, 1);
+BW_CHECK_FIELD(bw_open_repeat_event, _pad0, 105, 7);
+static_assert(sizeof(bw_open_repeat_event) == 112, "bw_open_repeat_event changed size");
+
+BW_CHECK_FIELD(bw_write_event, hdr, 0, 24);
+BW_CHECK_FIELD(bw_write_event, dev, 24, 8);
+BW_CHECK_FIELD(bw_write_event, ino, 32, 8);
+BW_CHECK_FIELD(bw_write_event, bytes, 40, 8);
+BW_CHECK_FIELD(bw_write_event, uid, 48, 4);
+BW_CHECK_FIELD(bw_write_event, path_size, 52, 2);
+BW_CHECK_FIELD(bw_write_event, source, 54, 1);
+BW_CHECK_FIELD(bw_write_event, how, 55, 1);
+BW_CHECK_FIELD(bw_write_event, path, 56, BW_PATH_MAX);
+static_assert(sizeof(bw_write_event) == 568, "bw_write_event changed size");
 
 // The kernel filter's maps: user space writes these layouts.
 BW_CHECK_FIELD(bw_verdict, gen, 0, 8);
@@ -164,15 +183,17 @@ BW_CHECK_FIELD(bw_hot_key, id, 4, 4);
 static_assert(sizeof(bw_hot_key) == 8, "bw_hot_key changed size");
 BW_CHECK_FIELD(bw_hot, sure_ns, 0, 8);
 BW_CHECK_FIELD(bw_hot, maybe_pos, 8, 8);
-static_assert(sizeof(bw_hot) == 16, "bw_hot changed size");
+BW_CHECK_FIELD(bw_hot, held_ns, 16, 8);
+static_assert(sizeof(bw_hot) == 24, "bw_hot changed size");
 BW_CHECK_FIELD(bw_filter_state, gen, 0, 8);
 BW_CHECK_FIELD(bw_filter_state, window_ns, 8, 8);
 static_assert(sizeof(bw_filter_state) == 16, "bw_filter_state changed size");
 BW_CHECK_FIELD(bw_hot_summary, sure_ns, 0, 8);
 BW_CHECK_FIELD(bw_hot_summary, maybe_pos, 8, 8);
 BW_CHECK_FIELD(bw_hot_summary, user_ns, 16, 8);
-static_assert(sizeof(bw_hot_summary) == 24, "bw_hot_summary changed size");
-static_assert(sizeof(bw_counters) == 128, "bw_counters changed size");
+BW_CHECK_FIELD(bw_hot_summary, held, 24, 8);
+static_assert(sizeof(bw_hot_summary) == 32, "bw_hot_summary changed size");
+static_assert(sizeof(bw_counters) == 256, "bw_counters changed size");
 static_assert(BW_CTR_COUNT <= sizeof(bw_counters::v) / sizeof(bw_counters::v[0]), "bw_counters has no room");
 
 BW_CHECK_FIELD(bw_net_event, hdr, 0, 24);
@@ -180,20 +201,25 @@ BW_CHECK_FIELD(bw_net_event, family, 24, 2);
 BW_CHECK_FIELD(bw_net_event, port, 26, 2);
 BW_CHECK_FIELD(bw_net_event, protocol, 28, 1);
 BW_CHECK_FIELD(bw_net_event, op, 29, 1);
-BW_CHECK_FIELD(bw_net_event, _pad0, 30, 2);
+BW_CHECK_FIELD(bw_net_event, sock_type, 30, 1);
+BW_CHECK_FIELD(bw_net_event, net_flags, 31, 1);
 BW_CHECK_FIELD(bw_net_event, uid, 32, 4);
 BW_CHECK_FIELD(bw_net_event, addr, 36, 16);
 BW_CHECK_FIELD(bw_net_event, _pad1, 52, 4);
-static_assert(sizeof(bw_net_event) == 56, "bw_net_event changed size");
+BW_CHECK_FIELD(bw_net_event, bytes, 56, 8);
+BW_CHECK_FIELD(bw_net_event, conn_ns, 64, 8);
+BW_CHECK_FIELD(bw_net_event, cookie, 72, 8);
+static_assert(sizeof(bw_net_event) == 80, "bw_net_event changed size");
 
 #undef BW_CHECK_FIELD
 
-static_assert(BW_ABI_VERSION == 2, "ABI version changed: review decode() and the asserts above");
-static_assert(BW_EVENT_KIND_MAX == BW_EVENT_OPEN_REPEAT, "a new record kind needs a decoder");
+static_assert(BW_ABI_VERSION == 3, "ABI version changed: review decode() and the asserts above");
+static_assert(BW_EVENT_KIND_MAX == BW_EVENT_WRITE, "a new record kind needs a decoder");
 static_assert(static_cast<unsigned>(barbwire::event_kind::file) > BW_EVENT_KIND_MAX,
               "event_kind::file is not a kernel record: its number must stay outside the BW_EVENT_* range");
 static_assert(AF_INET == 2 && AF_INET6 == 10, "the ABI documents AF_INET as 2 and AF_INET6 as 10");
-static_assert(IPPROTO_TCP == 6 && IPPROTO_UDP == 17);
+static_assert(IPPROTO_TCP == 6 && IPPROTO_UDP == 17 && IPPROTO_ICMP == 1 && IPPROTO_ICMPV6 == 58 &&
+              IPPROTO_UDPLITE == 136);
 
 namespace barbwire {
 
@@ -248,6 +274,7 @@ struct open_repeat {
     std::uint32_t uid = 0;
     file_key key;
     std::uint64_t gen = 0;
+    access_path source = access_path::syscall;
     friend bool operator==(const open_repeat&, const open_repeat&) = default;
 };
 
@@ -270,6 +297,7 @@ struct kernel_record {
     case event_kind::exit: return sizeof(bw_exit_event);
     case event_kind::open: return sizeof(bw_open_event);
     case event_kind::net: return sizeof(bw_net_event);
+    case event_kind::write: return sizeof(bw_write_event);
     case event_kind::file: return 0;
     }
     return 0;
@@ -285,7 +313,7 @@ static_assert(sizeof(bw_open_event) <= max_record_size && sizeof(bw_open_repeat_
 // Size of the record of a BW_EVENT_* kind number; 0 for an unknown one.
 [[nodiscard]] constexpr std::size_t record_size_of_kind(std::uint16_t kind) noexcept {
     if (kind == BW_EVENT_OPEN_REPEAT) return sizeof(bw_open_repeat_event);
-    if (kind < BW_EVENT_EXEC || kind > BW_EVENT_NET) return 0;
+    if (kind < BW_EVENT_EXEC || kind > BW_EVENT_KIND_MAX) return 0;
     return record_size(static_cast<event_kind>(kind));
 }
 
@@ -320,6 +348,7 @@ namespace detail {
     case BW_EVENT_OPEN: return "open";
     case BW_EVENT_NET: return "net";
     case BW_EVENT_OPEN_REPEAT: return "open_repeat";
+    case BW_EVENT_WRITE: return "write";
     default: return "unknown";
     }
 }
@@ -467,7 +496,14 @@ template <class T, class Variant>
     if (r.key.ino != r.ino)
         return make_error(errc::bad_field, "open_repeat record ino " + std::to_string(r.ino) +
                                                " differs from its key's ino " + std::to_string(r.key.ino));
+    if (r.source > BW_SRC_MAX)
+        return make_error(errc::bad_field, "open_repeat record source " + std::to_string(r.source) +
+                                               " is not a BW_SRC_* value (0..2)");
     return {};
+}
+
+[[nodiscard]] constexpr bool valid_sock_type(std::uint8_t t) noexcept {
+    return t == 0 || t == 1 || t == 2 || t == 3 || t == 5 || t == 6;
 }
 
 inline void fill_repeat(const bw_event_header& hdr, const bw_open_repeat_event& r, open_repeat& x) noexcept {
@@ -480,6 +516,7 @@ inline void fill_repeat(const bw_event_header& hdr, const bw_open_repeat_event& 
     x.uid = r.uid;
     x.key = key_of(r.key);
     x.gen = r.gen;
+    x.source = static_cast<access_path>(r.source);
 }
 
 // Check 6 and the fill of an event record that passed check_frame. Fields
@@ -545,12 +582,16 @@ template <class Target>
         const auto path_size = BW_FIELD(bw_open_event, path_size);
         const auto filter = BW_FIELD(bw_open_event, filter);
         const auto ino = BW_FIELD(bw_open_event, ino);
+        const auto source = BW_FIELD(bw_open_event, source);
         if (path_size > BW_PATH_MAX)
             return make_error(errc::bad_field, "open record path_size " + std::to_string(path_size) +
                                                    " exceeds the " + std::to_string(BW_PATH_MAX) + "-byte path field");
         if (filter > BW_OPEN_SENSITIVE)
             return make_error(errc::bad_field, "open record filter " + std::to_string(filter) +
                                                    " is not a BW_OPEN_* value (0..3)");
+        if (source > BW_SRC_MAX)
+            return make_error(errc::bad_field, "open record source " + std::to_string(source) +
+                                                   " is not a BW_SRC_* value (0..2)");
         bw_file_key key{};
         if (filter != BW_OPEN_UNFILTERED) {
             key = BW_FIELD(bw_open_event, key);
@@ -564,6 +605,7 @@ template <class Target>
         x.dev = BW_FIELD(bw_open_event, dev);
         x.ino = ino;
         x.uid = BW_FIELD(bw_open_event, uid);
+        x.source = static_cast<access_path>(source);
         if (tag != nullptr) {
             *tag = filter_tag{};
             if (filter != BW_OPEN_UNFILTERED) {
@@ -582,9 +624,9 @@ template <class Target>
         if (r.op != BW_NET_CONNECT && r.op != BW_NET_SEND)
             return make_error(errc::bad_field, "net record op " + std::to_string(r.op) +
                                                    " is neither connect (1) nor send (2)");
-        if (r.protocol != IPPROTO_TCP && r.protocol != IPPROTO_UDP)
-            return make_error(errc::bad_field, "net record protocol " + std::to_string(r.protocol) +
-                                                   " is neither TCP (6) nor UDP (17)");
+        if (!valid_sock_type(r.sock_type))
+            return make_error(errc::bad_field, "net record sock_type " + std::to_string(r.sock_type) +
+                                                   " is not 0 or a SOCK_* value (1, 2, 3, 5, 6)");
         net_event x;
         x.op = static_cast<net_op>(r.op);
         x.protocol = static_cast<ip_proto>(r.protocol);
@@ -593,7 +635,37 @@ template <class Target>
         std::memcpy(x.addr.bytes.data(), r.addr, addr_len);
         x.port = r.port;
         x.uid = r.uid;
+        x.sock = static_cast<sock_kind>(r.sock_type);
+        x.peer = (r.net_flags & BW_NETF_PEER) != 0;
+        x.accepted = (r.net_flags & BW_NETF_ACCEPTED) != 0;
+        x.bytes = r.bytes;
+        x.conn_ts = nanoseconds{static_cast<nanoseconds::rep>(r.conn_ns)};
+        x.cookie = r.cookie;
         alternative<net_event>(begin().body) = x;
+        no_tag();
+        return {};
+    }
+    case event_kind::write: {
+        const auto path_size = BW_FIELD(bw_write_event, path_size);
+        const auto source = BW_FIELD(bw_write_event, source);
+        const auto how = BW_FIELD(bw_write_event, how);
+        if (path_size > BW_PATH_MAX)
+            return make_error(errc::bad_field, "write record path_size " + std::to_string(path_size) +
+                                                   " exceeds the " + std::to_string(BW_PATH_MAX) + "-byte path field");
+        if (source > BW_SRC_MAX)
+            return make_error(errc::bad_field, "write record source " + std::to_string(source) +
+                                                   " is not a BW_SRC_* value (0..2)");
+        if (how < BW_WRITE_WRITE || how > BW_WRITE_HOW_MAX)
+            return make_error(errc::bad_field, "write record how " + std::to_string(how) +
+                                                   " is not a BW_WRITE_* value (1..3)");
+        auto& x = alternative<write_event>(begin().body);
+        assign_field(x.path, chars + offsetof(bw_write_event, path), path_size);
+        x.dev = BW_FIELD(bw_write_event, dev);
+        x.ino = BW_FIELD(bw_write_event, ino);
+        x.bytes = BW_FIELD(bw_write_event, bytes);
+        x.uid = BW_FIELD(bw_write_event, uid);
+        x.source = static_cast<access_path>(source);
+        x.how = static_cast<write_how>(how);
         no_tag();
         return {};
     }
@@ -644,7 +716,7 @@ template <class Target>
 // Long-lived events to decode into, one per record kind (see the
 // decode_into() below).
 struct event_slots {
-    std::array<event, BW_EVENT_NET + 1> by_kind; // indexed by BW_EVENT_*; [0] unused
+    std::array<event, BW_EVENT_KIND_MAX + 1> by_kind; // indexed by BW_EVENT_*; [0] and [BW_EVENT_OPEN_REPEAT] unused
 };
 
 // decode_into() the event of `slots` that holds the record's kind: its
@@ -662,7 +734,7 @@ struct event_slots {
         return make_error(errc::unknown_kind, "open_repeat record (kind " + std::to_string(BW_EVENT_OPEN_REPEAT) +
                                                   ") is no event on its own; decode_record() returns it");
     }
-    event& ev = slots.by_kind[hdr->kind]; // check_frame: 1..BW_EVENT_NET here
+    event& ev = slots.by_kind[hdr->kind]; // check_frame: 1..BW_EVENT_KIND_MAX here, not the repeat
     if (auto ok = detail::decode_event(*hdr, bytes, [&]() -> event& { return ev; }, nullptr); !ok)
         return tl::unexpected(std::move(ok.error()));
     return &ev;
@@ -748,6 +820,7 @@ struct event_slots {
         r.ino = x.ino;
         r.flags = x.flags;
         r.uid = x.uid;
+        r.source = static_cast<std::uint8_t>(x.source);
         const bool cut = !detail::put_string(r.path, sizeof(r.path), x.path);
         r.path_size = static_cast<std::uint16_t>(cut ? sizeof(r.path) : x.path.size());
         if (tag.filter != open_filter::unfiltered) {
@@ -766,8 +839,27 @@ struct event_slots {
         r.protocol = static_cast<std::uint8_t>(x.protocol);
         r.op = static_cast<std::uint8_t>(x.op);
         r.uid = x.uid;
+        r.sock_type = static_cast<std::uint8_t>(x.sock);
+        r.net_flags = static_cast<std::uint8_t>((x.peer ? BW_NETF_PEER : 0) | (x.accepted ? BW_NETF_ACCEPTED : 0));
+        r.bytes = x.bytes;
+        r.conn_ns = static_cast<std::uint64_t>(x.conn_ts.count());
+        r.cookie = x.cookie;
         std::memcpy(r.addr, x.addr.bytes.data(), x.addr.family == AF_INET ? 4 : 16);
         store(r, false);
+        break;
+    }
+    case event_kind::write: {
+        const auto& x = *ev.as<write_event>();
+        bw_write_event r{};
+        r.dev = x.dev;
+        r.ino = x.ino;
+        r.bytes = x.bytes;
+        r.uid = x.uid;
+        r.source = static_cast<std::uint8_t>(x.source);
+        r.how = static_cast<std::uint8_t>(x.how);
+        const bool cut = !detail::put_string(r.path, sizeof(r.path), x.path);
+        r.path_size = static_cast<std::uint16_t>(cut ? sizeof(r.path) : x.path.size());
+        store(r, cut);
         break;
     }
     case event_kind::file: return 0; // not a kernel record (size is 0: returned above)
@@ -797,6 +889,7 @@ struct event_slots {
     rec.uid = r.uid;
     rec.key = detail::abi_key(r.key);
     rec.gen = r.gen;
+    rec.source = static_cast<std::uint8_t>(r.source);
     std::memcpy(out.data(), &rec, sizeof(rec));
     return sizeof(rec);
 }

@@ -26,6 +26,7 @@ enum class event_kind : std::uint16_t {
     exit = BW_EVENT_EXIT,
     open = BW_EVENT_OPEN,
     net = BW_EVENT_NET,
+    write = BW_EVENT_WRITE,
     // Not a kernel record (no BW_EVENT_* number): produced by the sensor, see file_event.
     file = 100,
 };
@@ -35,9 +36,39 @@ enum class net_op : std::uint8_t {
     send = BW_NET_SEND,
 };
 
+// The IP protocol of a network event. The named ones are those the kernel
+// side reports by name; a raw socket's protocol can be any other number,
+// kept as it is (to_string gives "proto N").
 enum class ip_proto : std::uint8_t {
+    icmp = IPPROTO_ICMP,
     tcp = IPPROTO_TCP,
     udp = IPPROTO_UDP,
+    icmpv6 = IPPROTO_ICMPV6,
+    udplite = IPPROTO_UDPLITE,
+};
+
+// How an open or a write was made (bw_source).
+enum class access_path : std::uint8_t {
+    syscall = BW_SRC_SYSCALL,   // a native system call
+    compat = BW_SRC_COMPAT,     // the ia32 compat entry
+    io_uring = BW_SRC_IO_URING, // an io_uring request
+};
+
+// How a file was written (bw_write_how).
+enum class write_how : std::uint8_t {
+    write = BW_WRITE_WRITE, // write, writev, pwrite*, io_uring write
+    copy = BW_WRITE_COPY,   // sendfile, splice, copy_file_range into the file
+    clone = BW_WRITE_CLONE, // FICLONE / FICLONERANGE
+};
+
+// The socket type of a network event (SOCK_*).
+enum class sock_kind : std::uint8_t {
+    unknown = 0,
+    stream = 1, // SOCK_STREAM
+    dgram = 2,  // SOCK_DGRAM
+    raw = 3,    // SOCK_RAW
+    seqpacket = 5, // SOCK_SEQPACKET (SCTP)
+    dccp = 6,      // SOCK_DCCP
 };
 
 [[nodiscard]] constexpr std::string_view to_string(event_kind k) noexcept {
@@ -47,6 +78,7 @@ enum class ip_proto : std::uint8_t {
     case event_kind::exit: return "exit";
     case event_kind::open: return "open";
     case event_kind::net: return "net";
+    case event_kind::write: return "write";
     case event_kind::file: return "file";
     }
     return "unknown";
@@ -54,8 +86,65 @@ enum class ip_proto : std::uint8_t {
 [[nodiscard]] constexpr std::string_view to_string(net_op o) noexcept {
     return o == net_op::connect ? "connect" : "send";
 }
+// The protocol's name, or "" for a number without one (see proto_text).
 [[nodiscard]] constexpr std::string_view to_string(ip_proto p) noexcept {
-    return p == ip_proto::tcp ? "tcp" : "udp";
+    switch (p) {
+    case ip_proto::icmp: return "icmp";
+    case ip_proto::tcp: return "tcp";
+    case ip_proto::udp: return "udp";
+    case ip_proto::icmpv6: return "icmpv6";
+    case ip_proto::udplite: return "udplite";
+    }
+    return "";
+}
+// The protocol's name, or its number in decimal for a raw socket's other
+// protocol ("47"): what traces, alerts and baselines write.
+[[nodiscard]] inline std::string proto_text(ip_proto p) {
+    const std::string_view n = to_string(p);
+    return n.empty() ? std::to_string(static_cast<unsigned>(p)) : std::string(n);
+}
+// The inverse of proto_text: a name, or a decimal number 0..255.
+[[nodiscard]] inline std::optional<ip_proto> parse_proto(std::string_view s) noexcept {
+    if (s == "tcp") return ip_proto::tcp;
+    if (s == "udp") return ip_proto::udp;
+    if (s == "icmp") return ip_proto::icmp;
+    if (s == "icmpv6") return ip_proto::icmpv6;
+    if (s == "udplite") return ip_proto::udplite;
+    if (s.empty() || s.size() > 3) return std::nullopt;
+    unsigned v = 0;
+    for (char c : s) {
+        if (c < '0' || c > '9') return std::nullopt;
+        v = v * 10 + static_cast<unsigned>(c - '0');
+    }
+    if (v > 255 || (s.size() > 1 && s[0] == '0')) return std::nullopt;
+    return static_cast<ip_proto>(v);
+}
+[[nodiscard]] constexpr std::string_view to_string(access_path a) noexcept {
+    switch (a) {
+    case access_path::syscall: return "syscall";
+    case access_path::compat: return "compat";
+    case access_path::io_uring: return "io_uring";
+    }
+    return "syscall";
+}
+[[nodiscard]] constexpr std::string_view to_string(write_how w) noexcept {
+    switch (w) {
+    case write_how::write: return "write";
+    case write_how::copy: return "copy";
+    case write_how::clone: return "clone";
+    }
+    return "write";
+}
+[[nodiscard]] constexpr std::string_view to_string(sock_kind k) noexcept {
+    switch (k) {
+    case sock_kind::unknown: return "";
+    case sock_kind::stream: return "stream";
+    case sock_kind::dgram: return "dgram";
+    case sock_kind::raw: return "raw";
+    case sock_kind::seqpacket: return "seqpacket";
+    case sock_kind::dccp: return "dccp";
+    }
+    return "";
 }
 
 // An IPv4 or IPv6 address. IPv4 lives in the first four bytes.
@@ -133,16 +222,40 @@ struct open_event {
     std::uint64_t dev = 0;
     std::uint64_t ino = 0;
     std::uint32_t uid = 0;
+    access_path source = access_path::syscall; // native syscall, ia32 compat or io_uring
     friend bool operator==(const open_event&, const open_event&) = default;
 };
 
+// A TCP connect, or data sent on an AF_INET/AF_INET6 socket (docs/kernel.md,
+// "Network"): the destination is kernel memory (the socket's peer, or the
+// IP header of the datagram sent), never user memory.
 struct net_event {
     net_op op = net_op::connect;
     ip_proto protocol = ip_proto::tcp;
     ip_address addr;
     std::uint16_t port = 0;
     std::uint32_t uid = 0;
+    sock_kind sock = sock_kind::unknown; // the socket's type; unknown in old traces
+    bool peer = false;                   // the destination is the socket's connected peer
+    bool accepted = false;               // the connection was accepted here (a passive open)
+    std::uint64_t bytes = 0;             // send: bytes this call sent
+    nanoseconds conn_ts{0};              // when the connection started (connect or accept); 0: unknown
+    std::uint64_t cookie = 0;            // the socket (kernel socket cookie); 0: unknown
     friend bool operator==(const net_event&, const net_event&) = default;
+};
+
+// write: a process of a hot family wrote to a regular file (the kernel
+// side ships the first write of each file per process and window). A
+// file written by a family that holds a secret becomes a derived secret.
+struct write_event {
+    std::string path; // absolute, kernel-resolved
+    std::uint64_t dev = 0;
+    std::uint64_t ino = 0;
+    std::uint64_t bytes = 0; // this call's
+    std::uint32_t uid = 0;
+    access_path source = access_path::syscall;
+    write_how how = write_how::write;
+    friend bool operator==(const write_event&, const write_event&) = default;
 };
 
 // file: "the inode (dev, ino) is the file the rules know as `path`".
@@ -162,7 +275,7 @@ struct file_event {
     friend bool operator==(const file_event&, const file_event&) = default;
 };
 
-using event_body = std::variant<exec_event, fork_event, exit_event, open_event, net_event, file_event>;
+using event_body = std::variant<exec_event, fork_event, exit_event, open_event, net_event, file_event, write_event>;
 
 struct event {
     nanoseconds ts{0};  // kernel monotonic time
@@ -178,7 +291,8 @@ struct event {
         case 2: return event_kind::exit;
         case 3: return event_kind::open;
         case 4: return event_kind::net;
-        default: return event_kind::file;
+        case 5: return event_kind::file;
+        default: return event_kind::write;
         }
     }
     template <class T> [[nodiscard]] const T* as() const noexcept { return std::get_if<T>(&body); }

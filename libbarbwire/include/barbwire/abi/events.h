@@ -22,7 +22,9 @@
 #include <linux/types.h>
 #endif
 
-#define BW_ABI_VERSION 2 /* 2: open records carry the kernel filter's key; BW_EVENT_OPEN_REPEAT */
+#define BW_ABI_VERSION 3 /* 2: open records carry the kernel filter's key; BW_EVENT_OPEN_REPEAT
+			    3: opens say how they were made; net records are sends of any
+			       AF_INET/AF_INET6 socket with the connection's age; BW_EVENT_WRITE */
 
 #define BW_COMM_LEN 16  /* TASK_COMM_LEN */
 #define BW_PATH_MAX 512 /* kernel-resolved paths; longer ones are truncated and flagged */
@@ -35,8 +37,17 @@ enum bw_event_kind {
 	BW_EVENT_OPEN = 4,
 	BW_EVENT_NET = 5,
 	BW_EVENT_OPEN_REPEAT = 6, /* a repeated open of a file whose verdict is pending (kernel filter) */
+	BW_EVENT_WRITE = 7,       /* a process of a hot family wrote to a regular file (taint) */
 };
-#define BW_EVENT_KIND_MAX BW_EVENT_OPEN_REPEAT
+#define BW_EVENT_KIND_MAX BW_EVENT_WRITE
+
+/* How an open or a write was made (bw_open_event.source, bw_write_event.source). */
+enum bw_source {
+	BW_SRC_SYSCALL = 0,  /* a native (64-bit) system call */
+	BW_SRC_COMPAT = 1,   /* the ia32 compat entry (int $0x80, sysenter, a 32-bit program) */
+	BW_SRC_IO_URING = 2, /* an io_uring request (openat, openat2, write, writev, splice) */
+};
+#define BW_SRC_MAX BW_SRC_IO_URING
 
 /* bw_event_header.flags */
 #define BW_F_TRUNCATED 0x01 /* a string field did not fit and was cut */
@@ -116,7 +127,8 @@ struct bw_open_event {
 	__s32 flags;     /* open(2) flags */
 	__u32 uid;
 	__u16 path_size; /* bytes of path used, excluding the NUL */
-	__u16 _pad0;
+	__u8 source;     /* enum bw_source */
+	__u8 _pad0;
 	__u32 _pad1;
 	char path[BW_PATH_MAX];
 	struct bw_file_key key; /* the verdict-cache key (filter != BW_OPEN_UNFILTERED) */
@@ -139,26 +151,65 @@ struct bw_open_repeat_event {
 	__u32 uid;
 	struct bw_file_key key;
 	__u64 gen;
+	__u8 source; /* enum bw_source */
+	__u8 _pad0[7];
 };
 
 /* bw_net_event.op */
 enum bw_net_op {
-	BW_NET_CONNECT = 1, /* TCP connect */
-	BW_NET_SEND = 2,    /* UDP sendto/sendmsg with an explicit address */
+	BW_NET_CONNECT = 1, /* a TCP connect (SYN_SENT) */
+	BW_NET_SEND = 2,    /* data sent on an AF_INET/AF_INET6 socket, by any syscall or io_uring */
 };
 
-/* A network action towards a destination. */
+/* bw_net_event.net_flags */
+#define BW_NETF_PEER 0x01     /* the destination is the socket's connected peer (else: the packet's) */
+#define BW_NETF_ACCEPTED 0x02 /* the connection was accepted here (a passive open), not connected out */
+
+/*
+ * A network action towards a destination. For a send, the destination is
+ * read from kernel memory: the socket's peer for a connected socket, else
+ * the IP header of the datagram the send queued (docs/kernel.md).
+ */
 struct bw_net_event {
 	struct bw_event_header hdr;
-	__u16 family;   /* AF_INET (2) or AF_INET6 (10) */
-	__u16 port;     /* destination port, host byte order */
-	__u8 protocol;  /* IPPROTO_TCP (6) or IPPROTO_UDP (17) */
-	__u8 op;        /* enum bw_net_op */
-	__u16 _pad0;
+	__u16 family;    /* AF_INET (2) or AF_INET6 (10): of the destination address */
+	__u16 port;      /* destination port, host byte order (0 for ICMP and raw) */
+	__u8 protocol;   /* IPPROTO_*: TCP (6), UDP (17), ICMP (1), ICMPV6 (58), UDP-Lite (136), or a raw socket's */
+	__u8 op;         /* enum bw_net_op */
+	__u8 sock_type;  /* SOCK_STREAM (1), SOCK_DGRAM (2), SOCK_RAW (3) */
+	__u8 net_flags;  /* BW_NETF_* */
 	__u32 uid;
-	__u8 addr[16];  /* network byte order; IPv4 uses the first 4 bytes */
-	__u32 _pad1;    /* explicit tail padding (the header's __u64 aligns the record to 8) */
+	__u8 addr[16];   /* network byte order; IPv4 uses the first 4 bytes */
+	__u32 _pad1;
+	__u64 bytes;     /* send: bytes this call sent; connect: 0 */
+	__u64 conn_ns;   /* ktime the connection started (connect or accept); 0: unknown */
+	__u64 cookie;    /* the socket's cookie: every record of one socket has the same */
 };
+
+/*
+ * A write to a regular file by a process of a hot family (the taint of
+ * derived secrets): the first write of that file by the process within the
+ * window; later ones are folded in the kernel.
+ */
+struct bw_write_event {
+	struct bw_event_header hdr;
+	__u64 dev;       /* device of the written inode (encoded like bw_open_event.dev) */
+	__u64 ino;
+	__u64 bytes;     /* bytes this call wrote */
+	__u32 uid;
+	__u16 path_size; /* bytes of path used, excluding the NUL */
+	__u8 source;     /* enum bw_source */
+	__u8 how;        /* enum bw_write_how */
+	char path[BW_PATH_MAX];
+};
+
+/* bw_write_event.how */
+enum bw_write_how {
+	BW_WRITE_WRITE = 1, /* write, writev, pwrite64, pwritev, pwritev2, io_uring write */
+	BW_WRITE_COPY = 2,  /* sendfile, splice, copy_file_range into the file */
+	BW_WRITE_CLONE = 3, /* ioctl FICLONE / FICLONERANGE (a reflink copy) */
+};
+#define BW_WRITE_HOW_MAX BW_WRITE_CLONE
 
 /* ------------------------------------------------------------------------ */
 /* The kernel filter's maps (written by user space, read by the BPF side)     */
@@ -199,6 +250,8 @@ struct bw_hot {
 	__u64 maybe_pos; /* ring producer position after the last record of an open whose
 			    verdict was unknown (a miss or a repeat): until the reader has
 			    consumed up to here, that open may still turn out sensitive */
+	__u64 held_ns;   /* tgid keys: a secret inherited at fork from a parent that held
+			    one (its time); cleared by exec, the entry removed at exit */
 };
 
 /* Filter state in the object's .bss, read and bumped atomically by both sides. */
@@ -216,6 +269,9 @@ struct bw_hot_summary {
 	__u64 sure_ns;   /* max bw_hot.sure_ns (kernel) */
 	__u64 maybe_pos; /* max bw_hot.maybe_pos (kernel) */
 	__u64 user_ns;   /* max hot_user value (sensor) */
+	__u64 held;      /* processes that may hold a secret past the window: the sensor's
+			    hot_user tgid entries plus the kernel's inherited ones (bw_hot.held_ns);
+			    raised and lowered atomically by both sides, never below the truth */
 };
 
 /* Per-CPU counters of the kernel side (map `counters`, one struct per CPU). */
@@ -233,10 +289,17 @@ enum bw_counter {
 	BW_CTR_SHED_REPEAT,          /* repeat records shed */
 	BW_CTR_SHED_NET,             /* connects / sends shed */
 	BW_CTR_PENDING_FAILED,       /* a pending verdict could not be inserted */
+	BW_CTR_SEND_FOLDED,          /* sends of a hot family not shipped: same socket, destination and marks */
+	BW_CTR_SEND_NODEST,          /* sends of a hot family whose destination was not found */
+	BW_CTR_WRITE_SHIPPED,        /* writes shipped (taint) */
+	BW_CTR_WRITE_FOLDED,         /* writes of a hot family not shipped: the same file within the window */
+	BW_CTR_OPEN_COMPAT,          /* opens seen through the ia32 compat entry */
+	BW_CTR_OPEN_IO_URING,        /* opens seen through io_uring */
+	BW_CTR_SHED_WRITE,           /* write records shed */
 	BW_CTR_COUNT
 };
 struct bw_counters {
-	__u64 v[16]; /* indexed by enum bw_counter; room to grow */
+	__u64 v[32]; /* indexed by enum bw_counter; room to grow */
 };
 
 #endif /* BARBWIRE_ABI_EVENTS_H */
