@@ -32,8 +32,6 @@ namespace {
 constexpr errc loader_errc = errc::system;
 
 constexpr const char* btf_path = "/sys/kernel/btf/vmlinux";
-constexpr const char* tracefs_events = "/sys/kernel/tracing/events";
-constexpr const char* debugfs_events = "/sys/kernel/debug/tracing/events";
 
 std::atomic<bool> libbpf_verbose{false};
 
@@ -81,13 +79,9 @@ std::string attach_failure(const bpf_program* prog, int err) {
     const std::string name = bpf_program__name(prog);
     const std::string_view section = bpf_program__section_name(prog);
     std::string line = "attaching BPF program " + name + " (" + std::string(section) + ") failed: " + describe(err);
-    if (section.starts_with("tracepoint/")) {
-        if (!path_exists(tracefs_events) && !path_exists(debugfs_events))
-            return line + "; tracefs is not mounted: mount -t tracefs nodev /sys/kernel/tracing";
-        return line + "; check that the tracepoint exists under " + tracefs_events;
-    }
     if (err == -EPERM || err == -EACCES) return line + "; " + privilege_hint();
-    return line + "; this kernel may lack the hook (needs BTF-enabled raw tracepoints, Linux 5.5+)";
+    return line + "; this kernel may lack the hook (needs BTF-enabled raw tracepoints, Linux 5.5+; "
+                  "sock_send_length needs Linux 6.3+)";
 }
 
 } // namespace
@@ -97,6 +91,7 @@ struct bpf_loader::impl {
     std::unique_ptr<ring_buffer, ring_buffer_deleter> ring; // freed before the skeleton
     std::size_t attached = 0;
     bool filter = false;
+    std::size_t holders = 0; // hot_user tgid entries this sensor wrote and has not removed
 
     // Valid only during poll().
     const std::function<void(std::span<const std::byte>)>* on_record = nullptr;
@@ -247,6 +242,13 @@ kernel_counters bpf_loader::counters() const {
         c.shed_repeat = sum[BW_CTR_SHED_REPEAT];
         c.shed_net = sum[BW_CTR_SHED_NET];
         c.pending_failed = sum[BW_CTR_PENDING_FAILED];
+        c.sends_folded = sum[BW_CTR_SEND_FOLDED];
+        c.sends_nodest = sum[BW_CTR_SEND_NODEST];
+        c.writes_shipped = sum[BW_CTR_WRITE_SHIPPED];
+        c.writes_folded = sum[BW_CTR_WRITE_FOLDED];
+        c.opens_compat = sum[BW_CTR_OPEN_COMPAT];
+        c.opens_io_uring = sum[BW_CTR_OPEN_IO_URING];
+        c.shed_write = sum[BW_CTR_SHED_WRITE];
     }
     return c;
 }
@@ -299,30 +301,65 @@ int bpf_loader::set_sensitive_inode(std::uint64_t dev, std::uint64_t ino, bool s
     return -errno;
 }
 
-int bpf_loader::mark_hot(std::uint32_t tgid, std::uint32_t sid, nanoseconds ts) noexcept {
-    if (!impl_->filter) return 0;
+namespace {
+// *slot = max(*slot, v) on the object's mmapped .bss, as the kernel raises it.
+void raise_shared(__u64* slot, __u64 v) noexcept {
+    __u64 cur = __atomic_load_n(slot, __ATOMIC_SEQ_CST);
+    while (cur < v && !__atomic_compare_exchange_n(slot, &cur, v, false, __ATOMIC_SEQ_CST, __ATOMIC_SEQ_CST)) {
+    }
+}
+} // namespace
+
+int bpf_loader::mark_session(std::uint32_t sid, nanoseconds ts) noexcept {
+    if (!impl_->filter || sid <= 1) return 0;
     // hot_user: written by the sensor alone, so read-modify-write is safe.
     const int fd = bpf_map__fd(impl_->skel->maps.hot_user);
     const __u64 at = static_cast<__u64>(ts.count());
-    const auto raise = [&](__u32 kind, __u32 id) -> int {
-        bw_hot_key k{};
-        k.kind = kind;
-        k.id = id;
-        __u64 cur = 0;
-        if (bpf_map_lookup_elem(fd, &k, &cur) == 0 && cur >= at) return 0;
-        return bpf_map_update_elem(fd, &k, &at, BPF_ANY) == 0 ? 0 : -errno;
-    };
     // The summary first: a reader that finds the summary cold reads no map.
-    // Raised to the maximum, like the kernel raises its own fields.
-    __u64* summary = &impl_->skel->bss->hot_summary.user_ns;
-    __u64 cur = __atomic_load_n(summary, __ATOMIC_SEQ_CST);
-    while (cur < at && !__atomic_compare_exchange_n(summary, &cur, at, false, __ATOMIC_SEQ_CST, __ATOMIC_SEQ_CST)) {
-    }
-    int rc = tgid != 0 ? raise(BW_HOT_TGID, tgid) : 0;
-    if (sid > 1)
-        if (const int r = raise(BW_HOT_SID, sid); r != 0) rc = r;
-    return rc;
+    raise_shared(&impl_->skel->bss->hot_summary.user_ns, at);
+    bw_hot_key k{};
+    k.kind = BW_HOT_SID;
+    k.id = sid;
+    __u64 cur = 0;
+    if (bpf_map_lookup_elem(fd, &k, &cur) == 0 && cur >= at) return 0;
+    return bpf_map_update_elem(fd, &k, &at, BPF_ANY) == 0 ? 0 : -errno;
 }
+
+int bpf_loader::set_holder(std::uint32_t tgid, nanoseconds ts) noexcept {
+    if (!impl_->filter || tgid == 0) return 0;
+    const int fd = bpf_map__fd(impl_->skel->maps.hot_user);
+    const __u64 at = static_cast<__u64>(std::max<nanoseconds::rep>(ts.count(), 1));
+    bw_hot_key k{};
+    k.kind = BW_HOT_TGID;
+    k.id = tgid;
+    __u64 cur = 0;
+    const bool known = bpf_map_lookup_elem(fd, &k, &cur) == 0;
+    if (known && cur >= at) return 0;
+    // The counts first: the summary is never below the entries it covers.
+    raise_shared(&impl_->skel->bss->hot_summary.user_ns, at);
+    if (!known) __atomic_add_fetch(&impl_->skel->bss->hot_summary.held, 1, __ATOMIC_SEQ_CST);
+    if (bpf_map_update_elem(fd, &k, &at, BPF_ANY) != 0) {
+        const int err = -errno;
+        if (!known) __atomic_sub_fetch(&impl_->skel->bss->hot_summary.held, 1, __ATOMIC_SEQ_CST);
+        return err;
+    }
+    if (!known) ++impl_->holders;
+    return 0;
+}
+
+int bpf_loader::clear_holder(std::uint32_t tgid) noexcept {
+    if (!impl_->filter || tgid == 0) return 0;
+    const int fd = bpf_map__fd(impl_->skel->maps.hot_user);
+    bw_hot_key k{};
+    k.kind = BW_HOT_TGID;
+    k.id = tgid;
+    if (bpf_map_delete_elem(fd, &k) != 0) return errno == ENOENT ? 0 : -errno;
+    __atomic_sub_fetch(&impl_->skel->bss->hot_summary.held, 1, __ATOMIC_SEQ_CST);
+    if (impl_->holders > 0) --impl_->holders;
+    return 0;
+}
+
+std::size_t bpf_loader::holders() const noexcept { return impl_->holders; }
 
 int bpf_loader::seed_session(std::uint32_t tgid, std::uint32_t sid) noexcept {
     if (!impl_->filter) return 0;

@@ -49,17 +49,26 @@ struct kernel_counters {
     std::uint64_t shed_repeat = 0;           // repeat records shed
     std::uint64_t shed_net = 0;              // connects / sends shed
     std::uint64_t pending_failed = 0;        // pending verdicts the kernel could not insert
+    std::uint64_t sends_folded = 0;          // sends of hot families folded (same socket, destination, marks)
+    std::uint64_t sends_nodest = 0;          // sends of hot families whose destination was not found
+    std::uint64_t writes_shipped = 0;        // writes of hot families shipped (taint)
+    std::uint64_t writes_folded = 0;         // writes of hot families folded (same file within the window)
+    std::uint64_t opens_compat = 0;          // opens seen through the ia32 compat entry
+    std::uint64_t opens_io_uring = 0;        // opens seen through io_uring
+    std::uint64_t shed_write = 0;            // write records shed
 
-    [[nodiscard]] std::uint64_t shed() const noexcept { return shed_open + shed_repeat + shed_net; }
+    [[nodiscard]] std::uint64_t shed() const noexcept { return shed_open + shed_repeat + shed_net + shed_write; }
     // Every successful open of a regular file the kernel looked at.
     [[nodiscard]] std::uint64_t opens_seen() const noexcept {
         return opens_boring + opens_miss + opens_repeat + opens_sensitive_inode + opens_sensitive +
                opens_unfiltered + shed_open + shed_repeat + drops_by_kind[BW_EVENT_OPEN] +
                drops_by_kind[BW_EVENT_OPEN_REPEAT];
     }
-    // Every TCP connect and UDP send with an address the kernel looked at.
+    // Every TCP connect and every send on an AF_INET/AF_INET6 socket the
+    // kernel looked at (writes of hot families are counted as cold too when
+    // their family was not hot).
     [[nodiscard]] std::uint64_t nets_seen() const noexcept {
-        return nets_cold + nets_shipped + shed_net + drops_by_kind[BW_EVENT_NET];
+        return nets_cold + nets_shipped + sends_folded + sends_nodest + shed_net + drops_by_kind[BW_EVENT_NET];
     }
 };
 
@@ -98,11 +107,17 @@ public:
     int forget_verdict(const barbwire::file_key& key) noexcept;
     // Adds (dev, ino) to the sensitive-inode map, or removes it. 0 or -errno.
     int set_sensitive_inode(std::uint64_t dev, std::uint64_t ino, bool sensitive) noexcept;
-    // Process `tgid` opened a sensitive file at `ts` (kernel time), and so
-    // did its session `sid` (as the correlator knows it; <= 1: none): their
-    // network events within the window are shipped. Call before the next
-    // record is consumed. 0 or -errno.
-    int mark_hot(std::uint32_t tgid, std::uint32_t sid, nanoseconds ts) noexcept;
+    // Session `sid` (as the correlator knows it; <= 1: none) had a sensitive
+    // open at `ts` (kernel time): its members' network events within the
+    // window are shipped. Call before the next record is consumed. 0 or -errno.
+    int mark_session(std::uint32_t sid, nanoseconds ts) noexcept;
+    // Process `tgid` holds a secret it read, the newest at `ts`: its network
+    // events are shipped whatever their age, until clear_holder. Keeps
+    // hot_summary.held counting the holders. 0 or -errno.
+    int set_holder(std::uint32_t tgid, nanoseconds ts) noexcept;
+    int clear_holder(std::uint32_t tgid) noexcept;
+    // Holders set and not cleared (the sensor's share of hot_summary.held).
+    [[nodiscard]] std::size_t holders() const noexcept;
     // The session the correlator knows process `tgid` by (from /proc at
     // start), unless the kernel already knows a newer one. 0 or -errno.
     int seed_session(std::uint32_t tgid, std::uint32_t sid) noexcept;

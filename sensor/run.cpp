@@ -137,8 +137,8 @@ private:
 constexpr std::size_t kind_slots = 8;  // indexed by event_kind / BW_EVENT_*
 constexpr std::size_t errc_slots = 16; // indexed by errc
 
-constexpr std::array<event_kind, 5> all_kinds = {event_kind::exec, event_kind::fork, event_kind::exit,
-                                                 event_kind::open, event_kind::net};
+constexpr std::array<event_kind, 6> all_kinds = {event_kind::exec, event_kind::fork, event_kind::exit,
+                                                 event_kind::open, event_kind::net, event_kind::write};
 
 struct loop_counters {
     std::uint64_t events = 0;
@@ -163,7 +163,8 @@ struct filter_counters {
     std::uint64_t verdict_errors = 0;   // map writes that failed
     std::uint64_t inode_edits = 0;      // sensitive-inode map entries added or removed
     std::uint64_t inode_errors = 0;
-    std::uint64_t hot_marks = 0;        // sensitive opens marked hot by the sensor (process and session)
+    std::uint64_t hot_marks = 0;        // sensitive opens marking their session hot
+    std::uint64_t holder_edits = 0;     // processes marked as holding a secret, or no longer
     std::uint64_t hot_errors = 0;
     std::uint64_t bumps = 0;            // generation bumps by the sensor
 };
@@ -180,10 +181,12 @@ public:
     void on_full_open(const filter_tag& tag, const event& ev, const correlator& corr) {
         if (tag.filter != open_filter::miss) return;
         const auto& o = *ev.as<open_event>();
-        const file_verdict v = verdict_of(corr.compiled_rules(), corr.identities(), o.path, o.dev, o.ino);
+        const file_verdict v = verdict_of(corr, o.path, o.dev, o.ino);
         expander_.remember(tag.key, tag.gen, o.path, ev.truncated, v);
         // The kernel counted this open as "maybe sensitive" until we are past
-        // it in the ring: a sensitive one must be marked hot before that.
+        // it in the ring: a sensitive one must be marked hot before that
+        // (its session here; the process itself when the correlator makes
+        // it a holder, apply_changes()).
         if (v == file_verdict::sensitive) mark(corr, ev.pid, ev.ts);
         if (loader_.set_verdict(tag.key, tag.gen, v) == 0) {
             ++c_.verdicts;
@@ -227,15 +230,40 @@ public:
         }
         const process_info* p = corr.processes().find(pid);
         if (p == nullptr || p->sid <= 1) return;
-        if (loader_.mark_hot(0, p->sid, at) == 0) ++c_.hot_marks;
+        if (loader_.mark_session(p->sid, at) == 0) ++c_.hot_marks;
         else ++c_.hot_errors;
+    }
+
+    // After every event the correlator took: the processes that started or
+    // stopped holding a secret (their sends are shipped whatever their
+    // age), and the files that became or stopped being derived secrets
+    // (every open of one is shipped: the sensitive-inode map, then a new
+    // generation so no cached boring verdict of it survives). Before the
+    // next record is consumed, like every mark.
+    void apply_changes(correlator& corr) {
+        for (const holder_change& h : corr.drain_holder_changes()) {
+            if (!enabled_) continue;
+            const int rc = h.holds ? loader_.set_holder(h.pid, h.since) : loader_.clear_holder(h.pid);
+            if (rc == 0) ++c_.holder_edits;
+            else ++c_.hot_errors;
+        }
+        bool bump_needed = false;
+        for (const derived_change& d : corr.drain_derived_changes()) {
+            if (!enabled_) continue;
+            // The inode map is shared with the named files' identities.
+            if (!d.derived && mirror_.sensitive(d.dev, d.ino)) continue;
+            if (loader_.set_sensitive_inode(d.dev, d.ino, d.derived) == 0) ++c_.inode_edits;
+            else ++c_.inode_errors;
+            bump_needed = bump_needed || d.derived;
+        }
+        if (bump_needed) bump();
     }
 
     // New or changed file identities (before the correlator learns them).
     void learn_identities(const std::vector<file_event>& changed, const correlator& corr) {
         bool any = false;
         for (const file_event& f : changed) {
-            apply(mirror_.learn(f.dev, f.ino, f.path, corr.compiled_rules()));
+            apply(mirror_.learn(f.dev, f.ino, f.path, corr.compiled_rules()), corr);
             any = true;
         }
         if (any) bump();
@@ -245,9 +273,10 @@ public:
     // re-derived, the window set, every cached verdict made stale.
     void on_rules(const correlator& corr) {
         const rule_set& rules = corr.compiled_rules();
-        apply(mirror_.set_capacity(std::min<std::size_t>(rules.source().limits.max_file_identities, max_inodes)));
-        apply(mirror_.reclassify(rules));
-        expander_.reclassify([&](std::string_view path) { return verdict_of(rules, path, std::nullopt); });
+        apply(mirror_.set_capacity(std::min<std::size_t>(rules.source().limits.max_file_identities, max_inodes)),
+              corr);
+        apply(mirror_.reclassify(rules), corr);
+        expander_.reclassify([&](std::string_view path) { return barbwire::verdict_of(rules, path, std::nullopt); });
         loader_.set_window(rules.source().window);
         bump();
     }
@@ -266,7 +295,7 @@ private:
     void mark(const correlator& corr, pid_type pid, nanoseconds ts) {
         if (!enabled_) return;
         const process_info* p = corr.processes().find(pid);
-        if (loader_.mark_hot(pid, p != nullptr ? p->sid : 0, ts) == 0) ++c_.hot_marks;
+        if (loader_.mark_session(p != nullptr ? p->sid : 0, ts) == 0) ++c_.hot_marks;
         else ++c_.hot_errors;
         nanoseconds& m = marked_[pid];
         m = std::max(m, ts);
@@ -279,12 +308,22 @@ private:
     }
     static constexpr std::size_t max_marked = 65536;
 
-    void apply(const std::vector<identity_mirror::edit>& edits) {
+    void apply(const std::vector<identity_mirror::edit>& edits, const correlator& corr) {
         if (!enabled_) return;
         for (const auto& e : edits) {
+            // The inode map is shared with the derived secrets (taint.hpp).
+            if (!e.add && corr.derived().peek(e.dev, e.ino) != nullptr) continue;
             if (loader_.set_sensitive_inode(e.dev, e.ino, e.add) == 0) ++c_.inode_edits;
             else ++c_.inode_errors;
         }
+    }
+
+    // A file's verdict: its path or its inode's identity in a category that
+    // counts, or a derived secret (taint).
+    [[nodiscard]] static file_verdict verdict_of(const correlator& corr, std::string_view path, std::uint64_t dev,
+                                                 std::uint64_t ino) {
+        if (corr.rules().taint.enabled && corr.derived().peek(dev, ino) != nullptr) return file_verdict::sensitive;
+        return barbwire::verdict_of(corr.compiled_rules(), corr.identities(), path, dev, ino);
     }
     void bump() {
         if (!enabled()) return;
@@ -320,7 +359,12 @@ nlohmann::json kernel_json(const kernel_counters& k) {
         drops[std::string(detail::kind_name(kind))] = k.drops_by_kind[kind];
     return {{"drops", k.drops},
             {"drops_by_kind", drops},
-            {"shed", {{"open", k.shed_open}, {"repeat", k.shed_repeat}, {"net", k.shed_net}, {"total", k.shed()}}},
+            {"shed",
+             {{"open", k.shed_open},
+              {"repeat", k.shed_repeat},
+              {"net", k.shed_net},
+              {"write", k.shed_write},
+              {"total", k.shed()}}},
             {"opens",
              {{"seen", k.opens_seen()},
               {"boring_dropped", k.opens_boring},
@@ -330,7 +374,14 @@ nlohmann::json kernel_json(const kernel_counters& k) {
               {"sensitive", k.opens_sensitive},
               {"unfiltered", k.opens_unfiltered},
               {"pending_failed", k.pending_failed}}},
-            {"nets", {{"seen", k.nets_seen()}, {"cold_dropped", k.nets_cold}, {"shipped", k.nets_shipped}}},
+            {"opens_by_path", {{"compat", k.opens_compat}, {"io_uring", k.opens_io_uring}}},
+            {"nets",
+             {{"seen", k.nets_seen()},
+              {"cold_dropped", k.nets_cold},
+              {"shipped", k.nets_shipped},
+              {"sends_folded", k.sends_folded},
+              {"sends_nodest", k.sends_nodest}}},
+            {"writes", {{"shipped", k.writes_shipped}, {"folded", k.writes_folded}}},
             {"generation_bumps", k.generation_bumps}};
 }
 
@@ -351,6 +402,7 @@ nlohmann::json filter_json(const filter_feed& f) {
             {"inode_edits", c.inode_edits},
             {"inode_errors", c.inode_errors},
             {"hot_marks", c.hot_marks},
+            {"holder_edits", c.holder_edits},
             {"hot_errors", c.hot_errors},
             {"generation_bumps", c.bumps}};
 }
@@ -466,12 +518,6 @@ int run_sensor(const run_options& opts) {
         errln(r.error());
         return 2;
     }
-    auto mounted = ensure_tracefs();
-    if (!mounted) {
-        errln(mounted.error());
-        return 2;
-    }
-    if (*mounted && opts.verbose) errln("mounted tracefs at /sys/kernel/tracing (left mounted at exit)");
 
     install_signals();
 
@@ -678,6 +724,7 @@ int run_sensor(const run_options& opts) {
             auto a = corr.process(*ev);
             if (corr.stats().sensitive_opens != sensitive_before) filter.on_sensitive_open(corr, ev->pid, ev->ts);
             if (ev->kind() == event_kind::exec) filter.on_exec(corr, ev->pid, ev->ts);
+            filter.apply_changes(corr);
             emit_summaries();
             if (a) emit(*a);
         } catch (const std::exception& e) {

@@ -10,6 +10,8 @@
 
 #include <nlohmann/json.hpp>
 
+#include <memory>
+
 #include "barbwire/config.hpp"
 #include "barbwire/event.hpp"
 
@@ -21,6 +23,21 @@ struct process_ref {
     std::string exe;
     std::string sha256; // empty when unknown
     friend bool operator==(const process_ref&, const process_ref&) = default;
+};
+
+// A derived secret's origin: the secret a family held when it wrote the
+// file (taint.hpp). Shared, immutable: every open of the derived file
+// points at the same origin.
+struct derived_origin {
+    std::string path;        // the secret's path as it was read
+    std::string category;    // its category name
+    std::uint64_t dev = 0;   // its inode
+    std::uint64_t ino = 0;
+    nanoseconds read_ts{0};  // when the writer's family read it
+    process_ref writer;      // the process that wrote the derived file
+    nanoseconds written_ts{0};
+    std::string written_path; // the derived file's path as written
+    friend bool operator==(const derived_origin&, const derived_origin&) = default;
 };
 
 struct score_part {
@@ -60,6 +77,38 @@ struct repeat_counts {
     friend bool operator==(const repeat_counts&, const repeat_counts&) = default;
 };
 
+// How long the secret stayed with the sender before it left (issue 12).
+enum class retention : std::uint8_t {
+    window = 0,    // read within the window (by the sender or its family)
+    held = 1,      // read by the sender itself, longer ago than the window: kept in memory
+    inherited = 2, // read by an ancestor the sender forked from (no exec since), longer ago
+};
+[[nodiscard]] constexpr std::string_view to_string(retention r) noexcept {
+    switch (r) {
+    case retention::window: return "window";
+    case retention::held: return "held";
+    case retention::inherited: return "inherited";
+    }
+    return "window";
+}
+
+// Which came first: the read or the connection the secret left on.
+enum class event_order : std::uint8_t {
+    read_then_connect = 0,    // a connect after the read
+    read_then_send = 1,       // a send on a connection opened after the read, or a datagram
+    connection_then_read = 2, // a send on a connection that was already open when the secret was read
+    unknown_connection = 3,   // a send on a connection older than the sensor: its start is unknown
+};
+[[nodiscard]] constexpr std::string_view to_string(event_order o) noexcept {
+    switch (o) {
+    case event_order::read_then_connect: return "read, then connect";
+    case event_order::read_then_send: return "read, then send";
+    case event_order::connection_then_read: return "connection, then read, then send";
+    case event_order::unknown_connection: return "read, then send on a connection of unknown age";
+    }
+    return "";
+}
+
 struct alert {
     nanoseconds ts{0};            // time of the network event
     process_ref process;          // the process that made the network call
@@ -78,7 +127,17 @@ struct alert {
         // the file's identity (a hard link, a bind mount, another mount
         // namespace's path to the same inode); empty when the path matched.
         std::string same_inode_as;
-        friend bool operator==(const file_info&, const file_info&) = default;
+        access_path source = access_path::syscall; // how the file was opened
+        // A derived secret (taint.hpp): the secret this file was written
+        // from, by whom and when; null for a secret of its own.
+        std::shared_ptr<const derived_origin> derived_from;
+        friend bool operator==(const file_info& a, const file_info& b) {
+            return a.path == b.path && a.dev == b.dev && a.ino == b.ino && a.category == b.category &&
+                   a.ts == b.ts && a.pattern == b.pattern && a.same_inode_as == b.same_inode_as &&
+                   a.source == b.source &&
+                   (a.derived_from == b.derived_from ||
+                    (a.derived_from && b.derived_from && *a.derived_from == *b.derived_from));
+        }
     } file;
 
     struct destination_info {
@@ -86,8 +145,17 @@ struct alert {
         ip_proto protocol = ip_proto::tcp;
         ip_address addr;
         std::uint16_t port = 0;
+        std::uint64_t bytes = 0;     // a send's byte count (0 for a connect)
+        std::string category;        // a destination category (dns.category), or empty
+        bool accepted = false;       // the connection was accepted by this host (a bind shell)
         friend bool operator==(const destination_info&, const destination_info&) = default;
     } destination;
+
+    // Issue 12: which came first, the connection's start (0: none or
+    // unknown), and how long the secret had been held.
+    event_order order = event_order::read_then_connect;
+    nanoseconds connection_ts{0};
+    enum retention retention = retention::window;
 
     nanoseconds delta{0};         // destination ts - file ts
     int score = 0;
@@ -240,6 +308,13 @@ namespace detail {
            std::string(to_string(r.max_severity));
 }
 
+// "4.210 s"
+[[nodiscard]] inline std::string duration_text(nanoseconds d) {
+    char buf[48];
+    std::snprintf(buf, sizeof(buf), "%.3f s", static_cast<double>(d.count()) / 1e9);
+    return buf;
+}
+
 } // namespace detail
 
 // The alert as JSON (schema: docs/alerts.md; "version" changes when a field
@@ -267,6 +342,19 @@ namespace detail {
         {"ts_ns", a.file.ts.count()},
     };
     if (!a.file.same_inode_as.empty()) file["same_inode_as"] = detail::json_string(a.file.same_inode_as);
+    if (a.file.source != access_path::syscall) file["via"] = std::string(to_string(a.file.source));
+    if (const derived_origin* d = a.file.derived_from.get()) {
+        file["derived_from"] = {
+            {"path", detail::json_string(d->path)},
+            {"category", detail::json_string(d->category)},
+            {"dev", d->dev},
+            {"ino", d->ino},
+            {"read_ts_ns", d->read_ts.count()},
+            {"writer", detail::process_ref_json(d->writer)},
+            {"written_ts_ns", d->written_ts.count()},
+            {"written_path", detail::json_string(d->written_path)},
+        };
+    }
 
     json process = detail::process_ref_json(a.process);
     process["tid"] = a.tid;
@@ -285,11 +373,18 @@ namespace detail {
         {"destination",
          {
              {"op", std::string(to_string(a.destination.op))},
-             {"protocol", std::string(to_string(a.destination.protocol))},
+             {"protocol", proto_text(a.destination.protocol)},
              {"addr", a.destination.addr.to_string()},
              {"port", a.destination.port},
              {"family", a.destination.addr.family == AF_INET6 ? "ipv6" : "ipv4"},
+             {"bytes", a.destination.bytes},
+             {"category", a.destination.category.empty() ? json(nullptr)
+                                                         : json(detail::json_string(a.destination.category))},
+             {"accepted", a.destination.accepted},
          }},
+        {"order", std::string(to_string(a.order))},
+        {"connection_ts_ns", a.connection_ts.count() != 0 ? json(a.connection_ts.count()) : json(nullptr)},
+        {"retention", std::string(to_string(a.retention))},
         {"delta_ns", a.delta.count()},
         {"parent", a.parent ? detail::process_ref_json(*a.parent) : json(nullptr)},
         {"grandparent", a.grandparent ? detail::process_ref_json(*a.grandparent) : json(nullptr)},
@@ -333,9 +428,26 @@ namespace detail {
     if (!a.process.sha256.empty()) row("sha256", text_safe(a.process.sha256));
     std::string file = text_safe(a.file.path);
     if (!a.file.same_inode_as.empty()) file += " (same inode as " + text_safe(a.file.same_inode_as) + ")";
+    if (a.file.source != access_path::syscall) file += " [via " + std::string(to_string(a.file.source)) + "]";
     row("file", file);
-    row(a.destination.op == net_op::send ? "send" : "connect",
-        detail::endpoint(a.destination.addr, a.destination.port));
+    if (const derived_origin* d = a.file.derived_from.get())
+        row("derived", "from " + text_safe(d->path) + " (" + text_safe(d->category) + "), written by " +
+                           who(d->writer) + " " + detail::duration_text(a.file.ts - d->written_ts) + " before the read");
+    std::string dest = detail::endpoint(a.destination.addr, a.destination.port);
+    if (a.destination.op == net_op::send || a.destination.protocol != ip_proto::tcp)
+        dest += " " + proto_text(a.destination.protocol);
+    if (a.destination.bytes != 0) dest += ", " + std::to_string(a.destination.bytes) + " bytes";
+    if (!a.destination.category.empty()) dest += " [" + text_safe(a.destination.category) + "]";
+    if (a.destination.accepted) dest += " (a connection accepted here)";
+    row(a.destination.op == net_op::send ? "send" : "connect", dest);
+    std::string order(to_string(a.order));
+    if (a.order == event_order::connection_then_read && a.connection_ts.count() != 0)
+        order += " (connected " + detail::duration_text(a.file.ts - a.connection_ts) + " before the read)";
+    row("order", order);
+    if (a.retention != retention::window)
+        row("held", std::string(a.retention == retention::held ? "read by the sender itself "
+                                                                  : "inherited at fork from the reader, read ") +
+                        detail::duration_text(a.delta) + " before it sent, past the window");
     row("severity", to_string(a.severity));
     row("score", std::to_string(a.score));
     std::string reasons;

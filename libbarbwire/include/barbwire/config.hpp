@@ -231,6 +231,8 @@ struct limits {
     std::size_t max_tracked_openers = 16384; // processes holding recent sensitive opens
     std::size_t max_dedup_entries = 16384;
     std::size_t max_file_identities = 16384; // (dev, ino) -> the path the rules know the file by
+    std::size_t max_holders = 16384;         // live processes that hold a secret past the window (held.hpp)
+    std::size_t max_derived_files = 4096;    // files written by a family that held a secret (taint.hpp)
     friend bool operator==(const limits&, const limits&) = default;
 };
 
@@ -262,6 +264,77 @@ struct trusted_binary {
     friend bool operator==(const trusted_binary&, const trusted_binary&) = default;
 };
 
+// extension `allowlist[i]`: a destination allowed for one program, or for
+// every program. An entry matches a network event when EVERY part it names
+// matches: the sending program (by `exe`, trusted like trusted_binaries:
+// root-owned and not group/other-writable, or by `sha256`), an address in
+// `ips`, a port in `ports`. Parts left out match anything; an entry names at
+// least one. The seed's `whitelist` (ips OR ports, any program) is kept as
+// it was and checked first.
+struct allow_rule {
+    std::string exe;                 // exact kernel executable path; empty: any program (or by sha256)
+    std::string sha256;              // 64 lowercase hex digits; empty: by path, or any program
+    std::vector<ip_network> ips;     // empty: any address
+    std::vector<std::uint16_t> ports; // empty: any port
+
+    [[nodiscard]] bool names_program() const noexcept { return !exe.empty() || !sha256.empty(); }
+    // The program part, with trusted_binary's identity rules.
+    [[nodiscard]] bool program_matches(std::string_view p_exe, std::string_view p_sha256,
+                                       std::optional<std::uint32_t> p_uid,
+                                       std::optional<std::uint32_t> p_mode) const noexcept {
+        if (!names_program()) return true;
+        if (!exe.empty() && p_exe != exe) return false;
+        if (!sha256.empty()) return p_sha256 == sha256;
+        return p_uid && *p_uid == 0 && p_mode && (*p_mode & 022u) == 0;
+    }
+    [[nodiscard]] bool destination_matches(const ip_address& a, std::uint16_t port) const noexcept {
+        if (!ports.empty() && std::find(ports.begin(), ports.end(), port) == ports.end()) return false;
+        if (!ips.empty() && std::none_of(ips.begin(), ips.end(), [&a](const ip_network& n) { return n.contains(a); }))
+            return false;
+        return true;
+    }
+    friend bool operator==(const allow_rule&, const allow_rule&) = default;
+};
+
+// extension `dns`: traffic to a name-service port from a family that holds
+// a secret is evidence of its own (destination category `category`), with a
+// modifier of its own: a send no larger than a name lookup (`max_query_bytes`)
+// scores `modifier` (the built-in rules: -2, so only the strongest secrets
+// alert on lookup-sized traffic), a larger one `oversize_modifier`. Connects
+// to those ports count as lookup-sized. No port is allowlisted for it.
+struct dns_policy {
+    std::vector<std::uint16_t> ports{53};
+    std::string category = "dns";
+    int modifier = 0;
+    std::uint64_t max_query_bytes = 512;
+    int oversize_modifier = 0;
+    friend bool operator==(const dns_policy&, const dns_policy&) = default;
+};
+
+// extension `held`: a process that read a secret keeps it in memory for as
+// long as it lives (a fork inherits it until it execs). Its sends past the
+// window still correlate with that read, with `modifier`, or
+// `stale_modifier` once the read is older than `stale_after`. Only the
+// process itself (and its forks) holds it: relatives past the window do not.
+struct held_policy {
+    bool enabled = true;
+    int modifier = -1;
+    nanoseconds stale_after = std::chrono::minutes{10};
+    int stale_modifier = -2;
+    bool inherit = true; // a fork (without exec) holds what its parent held
+    friend bool operator==(const held_policy&, const held_policy&) = default;
+};
+
+// extension `taint`: a regular file written by a family that holds a
+// secret (within the window, or held) becomes a derived secret: its opens
+// count as opens of the secret it came from, at the origin's base score
+// plus `modifier`, from any session.
+struct taint_policy {
+    bool enabled = true;
+    int modifier = 0;
+    friend bool operator==(const taint_policy&, const taint_policy&) = default;
+};
+
 struct config {
     nanoseconds window = std::chrono::seconds{5};     // seed: window_duration (seconds)
     std::vector<file_category> suspicious_files;
@@ -280,6 +353,10 @@ struct config {
     // program), the repeats within this quiet period counted and summarized.
     // 0: off (only the seed's per-process dedup applies).
     nanoseconds rate_limit_period = std::chrono::seconds{60};
+    std::vector<allow_rule> allowlist;               // extension: destinations allowed per program
+    dns_policy dns;                                  // extension: name-service traffic as evidence
+    held_policy held;                                // extension: secrets kept past the window
+    taint_policy taint;                              // extension: derived secrets (files written)
 
     [[nodiscard]] severity classify(int score) const noexcept {
         if (score >= severity_high) return severity::high;
@@ -291,6 +368,19 @@ struct config {
     [[nodiscard]] bool allowlisted(const ip_address& a, std::uint16_t port) const noexcept {
         if (std::find(allow_ports.begin(), allow_ports.end(), port) != allow_ports.end()) return true;
         return std::any_of(allow_ips.begin(), allow_ips.end(), [&a](const ip_network& n) { return n.contains(a); });
+    }
+    // ... or allowed for this program (allowlist)?
+    [[nodiscard]] bool allowlisted(const ip_address& a, std::uint16_t port, std::string_view exe,
+                                   std::string_view sha256, std::optional<std::uint32_t> exe_uid,
+                                   std::optional<std::uint32_t> exe_mode) const noexcept {
+        if (allowlisted(a, port)) return true;
+        return std::any_of(allowlist.begin(), allowlist.end(), [&](const allow_rule& r) {
+            return r.destination_matches(a, port) && r.program_matches(exe, sha256, exe_uid, exe_mode);
+        });
+    }
+    // Is this a name-service destination (dns.ports)?
+    [[nodiscard]] bool dns_port(std::uint16_t port) const noexcept {
+        return std::find(dns.ports.begin(), dns.ports.end(), port) != dns.ports.end();
     }
 
     friend bool operator==(const config&, const config&) = default;

@@ -56,21 +56,13 @@
 #include "barbwire/dedup.hpp"
 #include "barbwire/detail/lru.hpp"
 #include "barbwire/event.hpp"
+#include "barbwire/evidence.hpp"
+#include "barbwire/held.hpp"
 #include "barbwire/process_table.hpp"
 #include "barbwire/rules.hpp"
+#include "barbwire/taint.hpp"
 
 namespace barbwire {
-
-// A remembered open of a sensitive file.
-struct sensitive_open {
-    nanoseconds ts{0};
-    std::uint64_t dev = 0;
-    std::uint64_t ino = 0;
-    file_match match;
-    std::string path;          // the path opened
-    std::string same_inode_as; // the named path the match came through (file identity); empty: the path's own
-    friend bool operator==(const sensitive_open&, const sensitive_open&) = default;
-};
 
 // The best match of an open: its own path's, or that of the path the rules
 // know its inode by (`named`, empty when the inode is not known), whichever
@@ -115,25 +107,6 @@ struct open_match {
     return out;
 }
 
-namespace detail {
-// A file by identity, (device, inode number): the key of the tables that
-// remember files by inode (file_identities here, identity_mirror in
-// kernel_filter.hpp).
-struct inode_key {
-    std::uint64_t dev = 0;
-    std::uint64_t ino = 0;
-    friend bool operator==(const inode_key&, const inode_key&) = default;
-};
-struct inode_key_hash {
-    std::size_t operator()(const inode_key& k) const noexcept {
-        // splitmix64 finalizer over both halves: inode numbers are dense
-        std::uint64_t x = k.ino ^ (k.dev * 0x9E3779B97F4A7C15ull);
-        x = (x ^ (x >> 30)) * 0xBF58476D1CE4E5B9ull;
-        x = (x ^ (x >> 27)) * 0x94D049BB133111EBull;
-        return static_cast<std::size_t>(x ^ (x >> 31));
-    }
-};
-} // namespace detail
 
 // Identities of the files the rules name: (dev, ino) -> the path the rules
 // know the file by, with that path's match under the current rules (cached,
@@ -249,7 +222,8 @@ public:
     // `same_inode_as` is the named path the match came through, when it came
     // through the file's identity rather than its path.
     void record(pid_type pid, nanoseconds ts, std::string_view path, std::uint64_t dev, std::uint64_t ino,
-                const file_match& match, nanoseconds window, std::string_view same_inode_as = {}) {
+                const file_match& match, nanoseconds window, std::string_view same_inode_as = {},
+                access_path source = access_path::syscall, std::shared_ptr<const derived_origin> derived = {}) {
         detail::slab_index i = map_.find(pid);
         if (i == detail::no_index) {
             if (map_.size() >= max_processes_) evict_one();
@@ -264,7 +238,7 @@ public:
         const auto old_end = std::find_if_not(opens.begin(), opens.end(), too_old);
         expired_ += static_cast<std::uint64_t>(old_end - opens.begin());
         opens.erase(opens.begin(), old_end);
-        insert(opens, ts, path, dev, ino, match, same_inode_as);
+        insert(opens, ts, path, dev, ino, match, same_inode_as, source, std::move(derived));
     }
 
     // The best open of `pid` for a network event at `t`: among opens with
@@ -330,6 +304,14 @@ public:
             const std::optional<exe_facts> facts = who(map_.key(i));
             kept.clear();
             for (auto& o : opens) {
+                if (o.derived) { // a derived secret: its origin's category, found by name
+                    const auto dm =
+                        derived_files::match_for(rules, o.derived->category, rules.source().taint.modifier);
+                    if (!dm || !rules.source().taint.enabled) continue;
+                    o.match = *dm;
+                    kept.push_back(std::move(o));
+                    continue;
+                }
                 const std::optional<file_match> named =
                     o.same_inode_as.empty() ? std::nullopt : rules.match_file(o.same_inode_as);
                 const open_match m =
@@ -340,7 +322,8 @@ public:
                 kept.push_back(std::move(o));
             }
             opens.clear();
-            for (auto& o : kept) insert(opens, o.ts, o.path, o.dev, o.ino, o.match, o.same_inode_as);
+            for (auto& o : kept)
+                insert(opens, o.ts, o.path, o.dev, o.ino, o.match, o.same_inode_as, o.source, std::move(o.derived));
             if (opens.empty()) empty.push_back(i);
         }
         for (auto i : empty) map_.erase(i);
@@ -389,7 +372,8 @@ private:
     // Reuses the string of a superseded open, so a stream of same-category
     // opens allocates nothing.
     void insert(std::vector<sensitive_open>& opens, nanoseconds ts, std::string_view path, std::uint64_t dev,
-                std::uint64_t ino, const file_match& m, std::string_view same_inode_as) {
+                std::uint64_t ino, const file_match& m, std::string_view same_inode_as, access_path source,
+                std::shared_ptr<const derived_origin> derived) {
         // An existing open at least as good and at least as recent (strictly
         // better in one) makes the new one useless.
         for (const auto& o : opens) {
@@ -415,7 +399,7 @@ private:
         named.assign(same_inode_as);
         const auto at = std::upper_bound(opens.begin(), opens.end(), ts,
                                          [](nanoseconds t, const sensitive_open& o) { return t < o.ts; });
-        opens.insert(at, sensitive_open{ts, dev, ino, m, std::move(buffer), std::move(named)});
+        opens.insert(at, sensitive_open{ts, dev, ino, m, std::move(buffer), std::move(named), source, std::move(derived)});
         if (opens.size() > max_per_process_) {
             ++dropped_;
             opens.erase(opens.begin());
@@ -519,6 +503,7 @@ struct correlator_stats {
     std::uint64_t exit_events = 0;
     std::uint64_t open_events = 0;
     std::uint64_t net_events = 0;
+    std::uint64_t write_events = 0; // writes of hot families reported by the kernel (taint)
     std::uint64_t file_events = 0;  // file identities reported by the sensor
     std::uint64_t thread_forks = 0; // forks that created a thread, not a process
     std::uint64_t thread_exits = 0; // exits of a thread that is not the group leader
@@ -527,6 +512,9 @@ struct correlator_stats {
     std::uint64_t identity_opens = 0; // sensitive opens matched through the file's identity (another name of the inode)
     std::uint64_t context_opens = 0;  // opens that matched only context categories (not remembered)
     std::uint64_t trusted_opens = 0;  // opens where a category was skipped because the opener is trusted for it
+    std::uint64_t derived_opens = 0;  // sensitive opens of a derived secret (a file written from a secret)
+    std::uint64_t unusual_opens = 0;  // sensitive opens made through the ia32 compat entry or io_uring
+    std::uint64_t derived_writes = 0; // writes that made (or renewed) a derived secret
     // net event outcomes (each net event lands in exactly one)
     std::uint64_t alerts = 0;
     std::uint64_t suppressed_allowlist = 0;
@@ -545,6 +533,10 @@ struct correlator_stats {
     std::uint64_t alerts_descendant = 0;
     std::uint64_t alerts_sibling = 0;
     std::uint64_t alerts_session = 0;
+    // alerts by what kind of evidence
+    std::uint64_t alerts_held = 0;             // the secret was held (or inherited) past the window
+    std::uint64_t alerts_derived = 0;          // the file was a derived secret
+    std::uint64_t alerts_connection_first = 0; // the connection was open before the read
     // tables
     std::uint64_t process_evictions = 0;
     std::uint64_t processes_expired = 0;
@@ -557,6 +549,8 @@ struct correlator_stats {
     std::uint64_t session_evictions = 0;      // sessions dropped from the family index for capacity
     std::uint64_t session_openers_dropped = 0; // openers over session_openers::max_per_session
     std::uint64_t file_identity_evictions = 0; // file identities dropped for capacity
+    std::uint64_t holder_evictions = 0;        // processes holding secrets dropped for capacity
+    std::uint64_t derived_evictions = 0;       // derived secrets dropped for capacity
     std::uint64_t incidents_opened = 0;             // rate limiting: incidents opened by an alert
     std::uint64_t incident_summaries = 0;           // summaries produced (quiet periods that counted repeats)
     std::uint64_t incident_summaries_dropped = 0;   // summaries dropped undrained (over the incident capacity)
@@ -577,6 +571,12 @@ struct correlator_stats {
     std::size_t file_identities = 0;
     std::size_t file_identities_peak = 0;
     std::size_t file_identities_capacity = 0;
+    std::size_t holders = 0; // processes holding a secret past the window (held.hpp)
+    std::size_t holders_peak = 0;
+    std::size_t holders_capacity = 0;
+    std::size_t derived_files = 0; // derived secrets (taint.hpp)
+    std::size_t derived_files_peak = 0;
+    std::size_t derived_files_capacity = 0;
     std::size_t incidents = 0; // rate limiting: incidents in a quiet period or idle after one
     std::size_t incidents_peak = 0;
     std::size_t incidents_capacity = 0;
@@ -593,6 +593,7 @@ struct correlator_stats {
         {"exit_events", s.exit_events},
         {"open_events", s.open_events},
         {"net_events", s.net_events},
+        {"write_events", s.write_events},
         {"file_events", s.file_events},
         {"thread_forks", s.thread_forks},
         {"thread_exits", s.thread_exits},
@@ -601,6 +602,9 @@ struct correlator_stats {
         {"identity_opens", s.identity_opens},
         {"context_opens", s.context_opens},
         {"trusted_opens", s.trusted_opens},
+        {"derived_opens", s.derived_opens},
+        {"unusual_opens", s.unusual_opens},
+        {"derived_writes", s.derived_writes},
         {"alerts", s.alerts},
         {"suppressed_allowlist", s.suppressed_allowlist},
         {"uncorrelated_net", s.uncorrelated_net},
@@ -616,6 +620,9 @@ struct correlator_stats {
         {"alerts_descendant", s.alerts_descendant},
         {"alerts_sibling", s.alerts_sibling},
         {"alerts_session", s.alerts_session},
+        {"alerts_held", s.alerts_held},
+        {"alerts_derived", s.alerts_derived},
+        {"alerts_connection_first", s.alerts_connection_first},
         {"process_evictions", s.process_evictions},
         {"processes_expired", s.processes_expired},
         {"opener_evictions", s.opener_evictions},
@@ -627,6 +634,8 @@ struct correlator_stats {
         {"session_evictions", s.session_evictions},
         {"session_openers_dropped", s.session_openers_dropped},
         {"file_identity_evictions", s.file_identity_evictions},
+        {"holder_evictions", s.holder_evictions},
+        {"derived_evictions", s.derived_evictions},
         {"incidents_opened", s.incidents_opened},
         {"incident_summaries", s.incident_summaries},
         {"incident_summaries_dropped", s.incident_summaries_dropped},
@@ -646,6 +655,12 @@ struct correlator_stats {
         {"file_identities", s.file_identities},
         {"file_identities_peak", s.file_identities_peak},
         {"file_identities_capacity", s.file_identities_capacity},
+        {"holders", s.holders},
+        {"holders_peak", s.holders_peak},
+        {"holders_capacity", s.holders_capacity},
+        {"derived_files", s.derived_files},
+        {"derived_files_peak", s.derived_files_peak},
+        {"derived_files_capacity", s.derived_files_capacity},
         {"incidents", s.incidents},
         {"incidents_peak", s.incidents_peak},
         {"incidents_capacity", s.incidents_capacity},
@@ -661,7 +676,9 @@ public:
           dedup_(rules_.source().limits.max_dedup_entries),
           sessions_(rules_.source().limits.max_tracked_openers),
           identities_(rules_.source().limits.max_file_identities),
-          incidents_(rules_.source().limits.max_dedup_entries) {
+          incidents_(rules_.source().limits.max_dedup_entries),
+          holders_(rules_.source().limits.max_holders),
+          derived_(rules_.source().limits.max_derived_files) {
         sync_stats();
     }
 
@@ -690,6 +707,7 @@ public:
         case event_kind::exit: on_exit(ev); break;
         case event_kind::open: on_open(ev); break;
         case event_kind::net: break; // above
+        case event_kind::write: on_write(ev); break;
         case event_kind::file: on_file(ev); break;
         }
         after_event(ev.ts);
@@ -748,6 +766,22 @@ public:
         sessions_.set_capacity(l.max_tracked_openers);
         identities_.set_capacity(l.max_file_identities);
         identities_.reclassify(rules_);
+        derived_.set_capacity(l.max_derived_files);
+        derived_.reclassify(rules_, rules_.source().taint.modifier);
+        holders_.set_capacity(l.max_holders);
+        if (!rules_.source().held.enabled) holders_.clear(); // held secrets turned off: nobody holds one
+        holders_.reclassify([this](const sensitive_open& o, const process_ref& reader) -> std::optional<file_match> {
+            if (o.derived) {
+                if (!rules_.source().taint.enabled) return std::nullopt;
+                return derived_files::match_for(rules_, o.derived->category, rules_.source().taint.modifier);
+            }
+            const std::optional<file_match> named =
+                o.same_inode_as.empty() ? std::nullopt : rules_.match_file(o.same_inode_as);
+            const exe_facts who{reader.exe, reader.sha256, std::nullopt, std::nullopt};
+            const open_match m = best_open_match(rules_, o.path, named, o.same_inode_as, &who);
+            if (!m.match || m.match->context) return std::nullopt;
+            return m.match;
+        });
         // Incidents are kept; the new period applies from now on. Rate
         // limiting turned off ends the running periods (summarized).
         if (rules_.source().rate_limit_period.count() == 0) incidents_.flush(newest_ts_, nanoseconds{0});
@@ -776,6 +810,14 @@ public:
     [[nodiscard]] const dedup_table& dedup() const noexcept { return dedup_; }
     [[nodiscard]] const file_identities& identities() const noexcept { return identities_; }
     [[nodiscard]] const incident_table& incidents() const noexcept { return incidents_; }
+    [[nodiscard]] const secret_holders& holders() const noexcept { return holders_; }
+    [[nodiscard]] const derived_files& derived() const noexcept { return derived_; }
+
+    // For a kernel-side mirror (the sensor's filter): the processes that
+    // started or stopped holding a secret of their own, and the files that
+    // became or stopped being derived secrets, since the last call.
+    [[nodiscard]] std::vector<holder_change> drain_holder_changes() { return holders_.drain_changes(); }
+    [[nodiscard]] std::vector<derived_change> drain_derived_changes() { return derived_.drain_changes(); }
 
 private:
     [[nodiscard]] nanoseconds housekeeping_interval() const noexcept {
@@ -789,11 +831,17 @@ private:
         sync_stats();
     }
 
+    // ---- process lifecycle ------------------------------------------------
+
     void on_exec(const event& ev) {
         ++stats_.exec_events;
-        if (processes_.apply(ev) == table_change::replaced) {
+        const table_change c = processes_.apply(ev);
+        if (c == table_change::replaced) {
             ++stats_.pid_reuses;
             opens_.forget(ev.pid);
+            holders_.forget(ev.pid); // a new process: it holds nothing
+        } else {
+            holders_.exec(ev.pid); // a new image: what it inherited at fork is gone
         }
     }
 
@@ -809,13 +857,21 @@ private:
         }
         const table_change c = processes_.apply(ev);
         if (c == table_change::replaced) ++stats_.pid_reuses;
-        if (c == table_change::created || c == table_change::replaced) opens_.forget(f.child_pid);
+        if (c == table_change::created || c == table_change::replaced) {
+            opens_.forget(f.child_pid);
+            // A fork copies the parent's memory, and with it what it holds.
+            const held_policy& hp = rules_.source().held;
+            if (hp.enabled && hp.inherit && holders_.size() != 0)
+                holders_.fork(ev.pid, processes_.generation(ev.pid), f.child_pid, processes_.generation(f.child_pid));
+            else
+                holders_.forget(f.child_pid);
+        }
     }
 
     void on_exit(const event& ev) {
         ++stats_.exit_events;
         if (ev.tid != ev.pid) ++stats_.thread_exits;
-        (void)processes_.apply(ev);
+        if (processes_.apply(ev) == table_change::exited) holders_.forget(ev.pid); // gone: holds nothing
     }
 
     void on_file(const event& ev) {
@@ -824,14 +880,28 @@ private:
         identities_.learn(f.dev, f.ino, f.path, rules_);
     }
 
+    // ---- evidence: opens -------------------------------------------------
+
     void on_open(const event& ev) {
         ++stats_.open_events;
         const auto& o = *ev.as<open_event>();
         const process_info& p = processes_.touch(ev.pid, ev.ts);
         const file_identities::identity* id = identities_.find(o.dev, o.ino);
         const exe_facts who{p.exe, p.exe_sha256, p.exe_uid, p.exe_mode};
-        const open_match m = best_open_match(rules_, o.path, id ? id->match : std::nullopt,
-                                             id ? std::string_view(id->path) : std::string_view{}, &who);
+        open_match m = best_open_match(rules_, o.path, id ? id->match : std::nullopt,
+                                       id ? std::string_view(id->path) : std::string_view{}, &who);
+        // A derived secret (taint.hpp) counts as the secret it came from,
+        // unless the opener is trusted for that secret's category.
+        std::shared_ptr<const derived_origin> derived;
+        if (const derived_files::entry* d = derived_.find(o.dev, o.ino); d != nullptr && rules_.source().taint.enabled) {
+            if (rules_.has_trust() && rules_.trusted(who, d->match.category)) {
+                m.trusted = true;
+            } else if (better_match(d->match, m.match)) {
+                m.match = d->match;
+                m.via_identity = false;
+                derived = d->origin;
+            }
+        }
         if (m.trusted) ++stats_.trusted_opens;
         if (!m.match) return;
         if (m.match->context) {
@@ -840,9 +910,48 @@ private:
         }
         ++stats_.sensitive_opens;
         if (m.via_identity) ++stats_.identity_opens;
+        if (derived) ++stats_.derived_opens;
+        if (o.source != access_path::syscall) ++stats_.unusual_opens;
         if (in_family_session(p)) sessions_.record(p.sid, ev.pid, ev.ts);
-        opens_.record(ev.pid, ev.ts, o.path, o.dev, o.ino, *m.match, rules_.source().window,
-                      m.via_identity ? std::string_view(id->path) : std::string_view{});
+        const std::string_view named = m.via_identity ? std::string_view(id->path) : std::string_view{};
+        opens_.record(ev.pid, ev.ts, o.path, o.dev, o.ino, *m.match, rules_.source().window, named, o.source,
+                      derived);
+        // The process keeps what it read for as long as it lives.
+        if (rules_.source().held.enabled) {
+            const sensitive_open kept{ev.ts, o.dev, o.ino, *m.match, o.path, std::string(named), o.source, derived};
+            holders_.read(ev.pid, processes_.generation(ev.pid), kept, ref(p));
+        }
+    }
+
+    // ---- evidence: writes (derived secrets) ------------------------------
+
+    // A regular file written by a family that read a secret within the
+    // window becomes a derived secret (taint.hpp).
+    void on_write(const event& ev) {
+        ++stats_.write_events;
+        const auto& w = *ev.as<write_event>();
+        const process_info& p = processes_.touch(ev.pid, ev.ts);
+        if (!rules_.source().taint.enabled) return;
+        const candidate c = best_in_family(p, ev.ts);
+        if (c.open == nullptr) return;
+        if (c.open->dev == w.dev && c.open->ino == w.ino) return; // the secret itself, not a copy
+        // A copy of a derived file is derived from the original secret.
+        std::shared_ptr<const derived_origin> origin;
+        if (c.open->derived) {
+            auto o = std::make_shared<derived_origin>(*c.open->derived);
+            o->writer = ref(p);
+            o->written_ts = ev.ts;
+            o->written_path = w.path;
+            origin = std::move(o);
+        } else {
+            origin = std::make_shared<const derived_origin>(
+                derived_origin{c.open->path, std::string(rules_.category_name(c.open->match.category)), c.open->dev,
+                               c.open->ino, c.open->ts, ref(p), ev.ts, w.path});
+        }
+        const auto m = derived_files::match_for(rules_, origin->category, rules_.source().taint.modifier);
+        if (!m) return;
+        derived_.learn(w.dev, w.ino, std::move(origin), *m);
+        ++stats_.derived_writes;
     }
 
     // Family correlation needs a known session that is not init's: sid 0 is
@@ -866,11 +975,15 @@ private:
         }
     }
 
+    // A secret the sender's family can have sent: an open within the window
+    // (the sender's or a relative's), or one the sender still holds.
     struct candidate {
         const sensitive_open* open = nullptr;
-        const process_info* reader = nullptr;
+        const process_info* reader = nullptr; // in the table; null for a held secret (see reader_ref)
+        process_ref reader_ref;               // a held secret's reader, as it was when it read
         relation rel = relation::self;
-        int points = 0; // base score + relation modifier
+        enum retention kept = retention::window;
+        int points = 0; // base score + relation and retention modifiers
     };
 
     void consider(candidate& best, const sensitive_open* o, const process_info* reader, relation rel) const {
@@ -880,7 +993,7 @@ private:
         const int points = o->match.base_score + fr.modifier;
         const bool better = best.open == nullptr || points > best.points ||
                             (points == best.points && (rel < best.rel || (rel == best.rel && o->ts > best.open->ts)));
-        if (better) best = candidate{o, reader, rel, points};
+        if (better) best = candidate{o, reader, {}, rel, retention::window, points};
     }
 
     // The best open of p's family for a network event at t.
@@ -912,112 +1025,233 @@ private:
         return best;
     }
 
+    // What the sender holds past the window: a secret it read itself
+    // (self), or one it inherited at fork (its reader is an ancestor).
+    void consider_held(candidate& best, const process_info& p, nanoseconds t) const {
+        const held_policy& hp = rules_.source().held;
+        if (!hp.enabled || holders_.size() == 0) return;
+        const held_secret* h = holders_.best(p.pid, processes_.generation(p.pid), t);
+        if (h == nullptr) return;
+        const nanoseconds age = t - h->open.ts;
+        if (age <= rules_.source().window) return; // the window's own evidence covers it
+        const relation rel = h->inherited ? relation::ancestor : relation::self;
+        const family_rule& fr = rules_.source().family[rel];
+        if (!fr.enabled) return;
+        const int points = h->open.match.base_score + fr.modifier + held_modifier(age);
+        if (best.open != nullptr && points <= best.points) return; // the window's evidence wins ties
+        best = candidate{&h->open, nullptr, h->reader, rel, h->inherited ? retention::inherited : retention::held,
+                         points};
+    }
+
+    [[nodiscard]] int held_modifier(nanoseconds age) const noexcept {
+        const held_policy& hp = rules_.source().held;
+        return age > hp.stale_after ? hp.stale_modifier : hp.modifier;
+    }
+
+    // ---- the network pipeline: scope -> evidence -> score -> suppress -> emit
+
+    // 1. Scope: the sender, and where it sent.
+    struct net_scope {
+        const event& ev;
+        const net_event& n;
+        const process_info& p;
+    };
+
+    // 3. Score: the points, part by part.
+    struct net_score {
+        int score = 0;
+        std::vector<score_part> parts;
+        const process_info* parent = nullptr;
+        const process_info* grandparent = nullptr;
+        std::string destination_category; // dns.category, or empty
+        int withdrawn = 0;                // baseline downscore: the file category's points
+        baseline_check verdict;
+    };
+
     std::optional<alert> on_net(const event& ev) {
         ++stats_.net_events;
-        const auto& n = *ev.as<net_event>();
-        const config& cfg = rules_.source();
-        const process_info& p = processes_.touch(ev.pid, ev.ts);
-
-        if (rules_.allowlisted(n.addr, n.port)) {
-            ++stats_.suppressed_allowlist;
-            return std::nullopt;
-        }
-        const candidate c = best_in_family(p, ev.ts);
+        const net_scope s{ev, *ev.as<net_event>(), processes_.touch(ev.pid, ev.ts)};
+        if (allowed(s)) return std::nullopt;
+        const candidate c = evidence_for(s);
         if (c.open == nullptr) {
             ++stats_.uncorrelated_net;
             return std::nullopt;
         }
-        const sensitive_open* best = c.open;
+        net_score sc = score(s, c);
+        if (suppressed(s, c, sc)) return std::nullopt;
+        return emit(s, c, std::move(sc));
+    }
+
+    // 1. The seed's whitelist, or an allowlist entry for this program.
+    [[nodiscard]] bool allowed(const net_scope& s) {
+        const exe_facts who{s.p.exe, s.p.exe_sha256, s.p.exe_uid, s.p.exe_mode};
+        if (!rules_.allowlisted(s.n.addr, s.n.port, who)) return false;
+        ++stats_.suppressed_allowlist;
+        return true;
+    }
+
+    // 2. The best secret the sender's family can have sent: within the
+    // window, or held by the sender past it.
+    [[nodiscard]] candidate evidence_for(const net_scope& s) {
+        candidate c = best_in_family(s.p, s.ev.ts);
+        consider_held(c, s.p, s.ev.ts);
+        return c;
+    }
+
+    // 3. Base score, relation, retention, destination, parent and
+    // grandparent: every point with its reason.
+    [[nodiscard]] net_score score(const net_scope& s, const candidate& c) {
+        const config& cfg = rules_.source();
+        net_score sc;
+        const sensitive_open& o = *c.open;
+        sc.parts.push_back({std::string(rules_.category_name(o.match.category)), o.match.base_score});
+        if (o.derived && cfg.taint.modifier != 0) sc.parts.back().points -= cfg.taint.modifier;
+        if (o.derived && cfg.taint.modifier != 0)
+            sc.parts.push_back({"derived copy of " + o.derived->path, cfg.taint.modifier});
         const int rel_mod = cfg.family[c.rel].modifier;
+        if (rel_mod != 0) sc.parts.push_back({"relation: " + std::string(to_string(c.rel)), rel_mod});
+        if (c.kept != retention::window) {
+            const nanoseconds age = s.ev.ts - o.ts;
+            const int hm = held_modifier(age);
+            sc.parts.push_back({std::string(c.kept == retention::held ? "held" : "inherited") + " " +
+                                    detail::duration_text(age) + " past the read",
+                                hm});
+        }
+        if (cfg.dns_port(s.n.port)) {
+            sc.destination_category = cfg.dns.category;
+            if (s.n.bytes > cfg.dns.max_query_bytes)
+                sc.parts.push_back({cfg.dns.category + ": " + std::to_string(s.n.bytes) +
+                                        " bytes, larger than a name lookup",
+                                    cfg.dns.oversize_modifier});
+            else
+                sc.parts.push_back({cfg.dns.category + ": a name-lookup-sized send", cfg.dns.modifier});
+        }
+        sc.parent = processes_.parent(s.p);
+        sc.grandparent = sc.parent != nullptr ? processes_.parent(*sc.parent) : nullptr;
+        if (sc.grandparent != nullptr && sc.grandparent->pid == s.p.pid) sc.grandparent = nullptr; // a cycle
+        const parent_matches pm = sc.parent ? rules_.match_parent(sc.parent->comm, sc.parent->exe,
+                                                                  sc.parent->exe_sha256)
+                                            : parent_matches{};
+        const parent_matches gm = sc.grandparent ? rules_.match_parent(sc.grandparent->comm, sc.grandparent->exe,
+                                                                       sc.grandparent->exe_sha256)
+                                                 : parent_matches{};
+        add_parts(sc.parts, "parent", pm);
+        add_parts(sc.parts, "grandparent", gm);
+        for (const auto& part : sc.parts) sc.score += part.points;
+        return sc;
+    }
 
-        const process_info* parent = processes_.parent(p);
-        const process_info* grandparent = parent != nullptr ? processes_.parent(*parent) : nullptr;
-        if (grandparent != nullptr && grandparent->pid == p.pid) grandparent = nullptr; // a cycle
-        const parent_matches pm =
-            parent ? rules_.match_parent(parent->comm, parent->exe, parent->exe_sha256) : parent_matches{};
-        const parent_matches gm = grandparent
-                                      ? rules_.match_parent(grandparent->comm, grandparent->exe, grandparent->exe_sha256)
-                                      : parent_matches{};
-        int score = best->match.base_score + rel_mod + pm.total() + gm.total();
-
-        if (score < cfg.alert_threshold) {
+    // 4. Below the threshold, seen by the baseline, a repeat of an incident
+    // within its quiet period, or the same destination within the window.
+    [[nodiscard]] bool suppressed(const net_scope& s, const candidate& c, net_score& sc) {
+        const config& cfg = rules_.source();
+        const sensitive_open& o = *c.open;
+        if (sc.score < cfg.alert_threshold) {
             ++stats_.below_threshold;
-            return std::nullopt;
+            return true;
         }
         // The baseline, before rate limiting: what it quiets opens no incident.
-        baseline_check verdict;
-        int withdrawn = 0; // downscore: the file category's points
         if (baseline_) {
-            verdict = baseline_->check(baseline_key{p.exe, p.exe_sha256, c.reader->exe, c.reader->exe_sha256,
-                                                    std::string(rules_.category_name(best->match.category)),
-                                                    classify_destination(n.addr), n.protocol, n.port});
-            switch (verdict.verdict) {
+            const std::string_view reader_exe = c.reader ? std::string_view(c.reader->exe) : c.reader_ref.exe;
+            const std::string_view reader_sha = c.reader ? std::string_view(c.reader->exe_sha256) : c.reader_ref.sha256;
+            sc.verdict = baseline_->check(baseline_key{s.p.exe, s.p.exe_sha256, std::string(reader_exe),
+                                                       std::string(reader_sha),
+                                                       std::string(rules_.category_name(o.match.category)),
+                                                       classify_destination(s.n.addr), s.n.protocol, s.n.port});
+            switch (sc.verdict.verdict) {
             case baseline_verdict::seen: ++stats_.baseline_seen; break;
             case baseline_verdict::changed_binary: ++stats_.baseline_changed; break;
             default: ++stats_.baseline_new; break;
             }
-            if (verdict.verdict == baseline_verdict::seen) {
+            if (sc.verdict.verdict == baseline_verdict::seen) {
                 if (baseline_mode_ == baseline_mode::downscore) {
-                    withdrawn = best->match.base_score;
-                    score -= withdrawn;
+                    sc.withdrawn = o.match.base_score;
+                    sc.score -= sc.withdrawn;
                 }
-                if (baseline_mode_ == baseline_mode::suppress || score < cfg.alert_threshold) {
+                if (baseline_mode_ == baseline_mode::suppress || sc.score < cfg.alert_threshold) {
                     ++stats_.suppressed_baseline;
-                    return std::nullopt;
+                    return true;
                 }
             }
         }
         // Rate limiting: one alert per incident per quiet period.
         const nanoseconds period = cfg.rate_limit_period;
-        const alert::destination_info dest{n.op, n.protocol, n.addr, n.port};
-        incident_key ik;
         if (period.count() > 0) {
-            ik = incident_key_of(p, *best);
-            if (incidents_.suppress(ik, ev.ts, score, cfg.classify(score), ev.pid, processes_.generation(ev.pid), dest,
-                                    period)) {
+            incident_ = incident_key_of(s.p, o);
+            if (incidents_.suppress(incident_, s.ev.ts, sc.score, cfg.classify(sc.score), s.ev.pid,
+                                    processes_.generation(s.ev.pid), destination_of(s.n), period)) {
                 ++stats_.suppressed_rate_limit;
-                return std::nullopt;
+                return true;
             }
         }
-        if (dedup_.suppress(dedup_key{ev.pid, n.addr, n.port, n.protocol, processes_.generation(ev.pid)}, ev.ts,
-                            cfg.window)) {
+        if (dedup_.suppress(dedup_key{s.ev.pid, s.n.addr, s.n.port, s.n.protocol, processes_.generation(s.ev.pid)},
+                            s.ev.ts, cfg.window)) {
             ++stats_.suppressed_dedup;
-            return std::nullopt;
+            return true;
         }
+        return false;
+    }
 
+    [[nodiscard]] static alert::destination_info destination_of(const net_event& n) {
+        alert::destination_info d;
+        d.op = n.op;
+        d.protocol = n.protocol;
+        d.addr = n.addr;
+        d.port = n.port;
+        d.bytes = n.bytes;
+        d.accepted = n.accepted;
+        return d;
+    }
+
+    // Which came first: the read, or the connection the secret left on.
+    [[nodiscard]] static event_order order_of(const net_event& n, const sensitive_open& o) noexcept {
+        if (n.op == net_op::connect) return event_order::read_then_connect;
+        if (n.conn_ts.count() != 0) return n.conn_ts < o.ts ? event_order::connection_then_read : event_order::read_then_send;
+        return n.peer && n.sock == sock_kind::stream ? event_order::unknown_connection : event_order::read_then_send;
+    }
+
+    // 5. The alert.
+    alert emit(const net_scope& s, const candidate& c, net_score sc) {
+        const config& cfg = rules_.source();
+        const sensitive_open& o = *c.open;
+        const process_info& p = s.p;
         alert a;
-        a.ts = ev.ts;
+        a.ts = s.ev.ts;
         a.process = ref(p);
-        a.tid = ev.tid;
-        a.uid = n.uid;
+        a.tid = s.ev.tid;
+        a.uid = s.n.uid;
         a.argv = p.argv;
-        a.file.path = best->path;
-        a.file.dev = best->dev;
-        a.file.ino = best->ino;
-        a.file.same_inode_as = best->same_inode_as;
-        a.file.category = std::string(rules_.category_name(best->match.category));
-        a.file.pattern = std::string(rules_.pattern(best->match));
-        a.file.ts = best->ts;
-        a.destination = {n.op, n.protocol, n.addr, n.port};
-        a.delta = ev.ts - best->ts;
-        a.score = score;
-        a.severity = cfg.classify(score);
-        a.breakdown.push_back({a.file.category, best->match.base_score});
-        if (rel_mod != 0) a.breakdown.push_back({"relation: " + std::string(to_string(c.rel)), rel_mod});
-        add_parts(a.breakdown, "parent", pm);
-        add_parts(a.breakdown, "grandparent", gm);
+        a.file.path = o.path;
+        a.file.dev = o.dev;
+        a.file.ino = o.ino;
+        a.file.same_inode_as = o.same_inode_as;
+        a.file.category = std::string(rules_.category_name(o.match.category));
+        a.file.pattern = o.derived ? std::string() : std::string(rules_.pattern(o.match));
+        a.file.ts = o.ts;
+        a.file.source = o.source;
+        a.file.derived_from = o.derived;
+        a.destination = destination_of(s.n);
+        a.destination.category = std::move(sc.destination_category);
+        a.order = order_of(s.n, o);
+        a.connection_ts = s.n.conn_ts;
+        a.retention = c.kept;
+        a.delta = s.ev.ts - o.ts;
+        a.score = sc.score;
+        a.severity = cfg.classify(sc.score);
+        a.breakdown = std::move(sc.parts);
         if (baseline_) {
-            a.baseline = verdict.verdict;
-            if (verdict.verdict == baseline_verdict::changed_binary)
-                a.breakdown.push_back({std::move(verdict.reason), 0});
-            else if (withdrawn != 0)
-                a.breakdown.push_back({std::string(baseline::seen_reason), -withdrawn});
+            a.baseline = sc.verdict.verdict;
+            if (sc.verdict.verdict == baseline_verdict::changed_binary)
+                a.breakdown.push_back({std::move(sc.verdict.reason), 0});
+            else if (sc.withdrawn != 0)
+                a.breakdown.push_back({std::string(baseline::seen_reason), -sc.withdrawn});
         }
+        const process_info* parent = sc.parent;
         if (p.ppid != 0 && p.ppid != p.pid) a.parent = parent ? ref(*parent) : process_ref{p.ppid, {}, {}, {}};
         if (parent != nullptr && parent->ppid != 0 && parent->ppid != parent->pid && parent->ppid != p.pid)
-            a.grandparent = grandparent ? ref(*grandparent) : process_ref{parent->ppid, {}, {}, {}};
+            a.grandparent = sc.grandparent ? ref(*sc.grandparent) : process_ref{parent->ppid, {}, {}, {}};
         a.relation = c.rel;
-        a.reader = ref(*c.reader);
+        a.reader = c.reader ? ref(*c.reader) : c.reader_ref;
         a.ancestry = ancestry(p);
         switch (c.rel) {
         case relation::self: ++stats_.alerts_self; break;
@@ -1026,12 +1260,16 @@ private:
         case relation::sibling: ++stats_.alerts_sibling; break;
         case relation::session: ++stats_.alerts_session; break;
         }
-        if (period.count() > 0) {
-            auto o = incidents_.record_alert(
-                ik, ev.ts, a.severity, incident_subject{a.process, a.file.path, a.file.dev, a.file.ino, a.file.category},
-                dest, period);
-            a.incident = o.id;
-            a.repeats = std::move(o.repeats);
+        if (c.kept != retention::window) ++stats_.alerts_held;
+        if (o.derived) ++stats_.alerts_derived;
+        if (a.order == event_order::connection_then_read) ++stats_.alerts_connection_first;
+        if (cfg.rate_limit_period.count() > 0) {
+            auto rec = incidents_.record_alert(
+                incident_, s.ev.ts, a.severity,
+                incident_subject{a.process, a.file.path, a.file.dev, a.file.ino, a.file.category}, a.destination,
+                cfg.rate_limit_period);
+            a.incident = rec.id;
+            a.repeats = std::move(rec.repeats);
         }
         ++stats_.alerts;
         return a;
@@ -1116,6 +1354,14 @@ private:
         stats_.dedup_peak = std::max(stats_.dedup_peak, stats_.dedup_entries);
         stats_.dedup_capacity = dedup_.capacity();
         stats_.file_identity_evictions = identities_.evictions();
+        stats_.holder_evictions = holders_.evictions();
+        stats_.derived_evictions = derived_.evictions();
+        stats_.holders = holders_.size();
+        stats_.holders_peak = std::max(stats_.holders_peak, stats_.holders);
+        stats_.holders_capacity = holders_.capacity();
+        stats_.derived_files = derived_.size();
+        stats_.derived_files_peak = std::max(stats_.derived_files_peak, stats_.derived_files);
+        stats_.derived_files_capacity = derived_.capacity();
         stats_.file_identities = identities_.size();
         stats_.file_identities_peak = std::max(stats_.file_identities_peak, stats_.file_identities);
         stats_.file_identities_capacity = identities_.capacity();
@@ -1137,6 +1383,9 @@ private:
     session_openers sessions_;
     file_identities identities_;
     incident_table incidents_;
+    secret_holders holders_;           // secrets kept past the window (held.hpp)
+    derived_files derived_;            // files written from secrets (taint.hpp)
+    incident_key incident_;            // scratch: the incident of the network event in the pipeline
     std::optional<baseline> baseline_; // set_baseline: applied before rate limiting
     baseline_mode baseline_mode_ = baseline_mode::suppress;
     nanoseconds newest_ts_{0}; // the newest event time seen (flush_incidents)

@@ -341,6 +341,16 @@ public:
         return port_allowed(port) || ip_allowed(a);
     }
 
+    // The seed's whitelist, or an `allowlist` entry for this sender
+    // (config::allowlisted, the plain statement; entries are few, so a scan).
+    [[nodiscard]] bool allowlisted(const ip_address& a, std::uint16_t port, const exe_facts& who) const noexcept {
+        if (allowlisted(a, port)) return true;
+        for (const allow_rule& r : cfg_.allowlist)
+            if (r.destination_matches(a, port) && r.program_matches(who.exe, who.sha256, who.uid, who.mode))
+                return true;
+        return false;
+    }
+
 private:
     using rule_index = std::unordered_map<std::string, std::uint32_t, detail::string_hash, std::equal_to<>>;
     struct parent_index {
