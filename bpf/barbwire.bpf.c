@@ -912,6 +912,7 @@ enum bw_sys_action {
 	BW_SYS_IOCTL, /* ioctl: FICLONE / FICLONERANGE into the descriptor in argument 0 */
 };
 
+#if defined(__TARGET_ARCH_x86)
 /* x86-64 system call numbers (arch/x86/entry/syscalls/syscall_64.tbl); x32
  * ones are the same with BW_X32_SYSCALL_BIT, plus a few of their own. */
 static __always_inline int bw_native_action(long nr)
@@ -988,6 +989,41 @@ static __always_inline int bw_compat_action(long nr)
 	}
 	return BW_SYS_NONE;
 }
+#endif
+
+#if defined(__TARGET_ARCH_arm64)
+/* asm-generic numbers (include/uapi/asm-generic/unistd.h). */
+static __always_inline int bw_generic_action(long nr)
+{
+	switch (nr) {
+	case 56:  /* openat */
+	case 265: /* open_by_handle_at */
+	case 437: /* openat2 */
+		return BW_SYS_OPEN;
+	case 38:  /* renameat */
+	case 276: /* renameat2 */
+	case 40:  /* mount */
+	case 39:  /* umount2 */
+	case 429: /* move_mount */
+	case 41:  /* pivot_root */
+		return BW_SYS_BUMP;
+	case 64:  /* write */
+	case 66:  /* writev */
+	case 68:  /* pwrite64 */
+	case 70:  /* pwritev */
+	case 287: /* pwritev2 */
+		return BW_SYS_WRITE;
+	case 71:  /* sendfile */
+		return BW_SYS_COPY;
+	case 76:  /* splice */
+	case 285: /* copy_file_range */
+		return BW_SYS_COPY2;
+	case 29:  /* ioctl */
+		return BW_SYS_IOCTL;
+	}
+	return BW_SYS_NONE;
+}
+#endif
 
 /*
  * Every system call's exit. The per-syscall tracepoints (syscalls:sys_exit_*)
@@ -999,28 +1035,38 @@ static __always_inline int bw_compat_action(long nr)
 SEC("tp_btf/sys_exit")
 int BPF_PROG(handle_sys_exit, struct pt_regs *regs, long ret)
 {
-	long nr = regs->orig_ax;
+	long nr, a0, a1, a2;
 	__u8 source = BW_SRC_SYSCALL;
 	int action;
+#if defined(__TARGET_ARCH_x86)
+	nr = regs->orig_ax;
 	struct task_struct *task = bpf_get_current_task_btf();
 	if (task->thread_info.status & BW_TS_COMPAT) {
 		action = bw_compat_action(nr);
 		source = BW_SRC_COMPAT;
-	} else {
-		action = bw_native_action(nr & ~(long)BW_X32_SYSCALL_BIT);
-	}
-	if (action == BW_SYS_NONE)
-		return 0;
-
-	/* The arguments, as the ABI passed them. */
-	long a0, a2;
-	if (source == BW_SRC_COMPAT) {
+		/* The arguments, as the i386 ABI passed them. */
 		a0 = (__u32)regs->bx;
+		a1 = (__u32)regs->cx;
 		a2 = (__u32)regs->dx;
 	} else {
+		action = bw_native_action(nr & ~(long)BW_X32_SYSCALL_BIT);
 		a0 = regs->di;
+		a1 = regs->si;
 		a2 = regs->dx;
 	}
+#elif defined(__TARGET_ARCH_arm64)
+	/* asm-generic numbers; the return value replaced x0, orig_x0 keeps argument 0.
+	 * Compat (AArch32) system calls are not dispatched. */
+	nr = regs->syscallno;
+	action = bw_generic_action(nr);
+	a0 = regs->orig_x0;
+	a1 = regs->regs[1];
+	a2 = regs->regs[2];
+#else
+#error "the sys_exit dispatcher knows the system call numbers of x86-64 (with ia32 and x32) and arm64"
+#endif
+	if (action == BW_SYS_NONE)
+		return 0;
 
 	long fd = a0;
 	__u8 how = BW_WRITE_WRITE;
@@ -1041,7 +1087,7 @@ int BPF_PROG(handle_sys_exit, struct pt_regs *regs, long ret)
 		how = BW_WRITE_COPY;
 		break;
 	case BW_SYS_IOCTL: {
-		long cmd = source == BW_SRC_COMPAT ? (long)(__u32)regs->cx : (long)(__u32)regs->si;
+		long cmd = (long)(__u32)a1;
 		if (ret != 0 || (cmd != BW_FICLONE && cmd != BW_FICLONERANGE))
 			return 0;
 		/* A reflink copy reports 0 on success: count the file as written. */
@@ -1062,6 +1108,11 @@ int BPF_PROG(handle_sys_exit, struct pt_regs *regs, long ret)
 /* The file an io_uring open put in the ring's fixed-file table. */
 static __always_inline struct file *bw_uring_fixed_file(struct io_kiocb *req, __u32 slot)
 {
+	/* The fixed-file table as Linux 6.13+ lays it out (io_rsrc_node.file_ptr);
+	 * on older kernels this is dead code and fixed-slot opens are not seen. */
+	if (!bpf_core_field_exists(struct io_rsrc_node, file_ptr) || !bpf_core_field_exists(struct io_file_table, data) ||
+	    !bpf_core_field_exists(struct io_rsrc_data, nodes))
+		return NULL;
 	struct io_ring_ctx *ctx = BPF_CORE_READ(req, ctx);
 	if (!ctx)
 		return NULL;

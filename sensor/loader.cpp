@@ -18,6 +18,7 @@
 #include <vector>
 
 #include <bpf/bpf.h>
+#include <bpf/btf.h>
 #include <bpf/libbpf.h>
 
 #include <barbwire/abi/events.h>
@@ -84,6 +85,35 @@ std::string attach_failure(const bpf_program* prog, int err) {
                   "sock_send_length needs Linux 6.3+)";
 }
 
+struct btf_deleter {
+    void operator()(btf* b) const noexcept { btf__free(b); }
+};
+
+// The struct a tracepoint's argument `index` (0: the first after the
+// context) points to, by the kernel's BTF of its btf_trace_<name> typedef;
+// "" when the tracepoint or the argument is absent or not a struct pointer.
+std::string tracepoint_arg_struct(const btf* b, const char* tracepoint, unsigned index) {
+    const std::string name = std::string("btf_trace_") + tracepoint;
+    const __s32 id = btf__find_by_name_kind(b, name.c_str(), BTF_KIND_TYPEDEF);
+    if (id < 0) return {};
+    const btf_type* t = btf__type_by_id(b, static_cast<__u32>(id));
+    t = t != nullptr ? btf__type_by_id(b, t->type) : nullptr; // the pointer to the prototype
+    if (t == nullptr || !btf_is_ptr(t)) return {};
+    t = btf__type_by_id(b, t->type);
+    if (t == nullptr || !btf_is_func_proto(t) || btf_vlen(t) < index + 2) return {};
+    const btf_param* params = btf_params(t);
+    const btf_type* arg = btf__type_by_id(b, params[index + 1].type);
+    while (arg != nullptr && (btf_is_const(arg) || btf_is_volatile(arg) || btf_is_typedef(arg)))
+        arg = btf__type_by_id(b, arg->type);
+    if (arg == nullptr || !btf_is_ptr(arg)) return {};
+    arg = btf__type_by_id(b, arg->type);
+    while (arg != nullptr && (btf_is_const(arg) || btf_is_volatile(arg)))
+        arg = btf__type_by_id(b, arg->type);
+    if (arg == nullptr || !btf_is_struct(arg)) return {};
+    const char* n = btf__name_by_offset(b, arg->name_off);
+    return n != nullptr ? n : "";
+}
+
 } // namespace
 
 struct bpf_loader::impl {
@@ -92,6 +122,7 @@ struct bpf_loader::impl {
     std::size_t attached = 0;
     bool filter = false;
     std::size_t holders = 0; // hot_user tgid entries this sensor wrote and has not removed
+    std::vector<std::string> notices; // hooks this kernel lacks, and what is not seen for it
 
     // Valid only during poll().
     const std::function<void(std::span<const std::byte>)>* on_record = nullptr;
@@ -162,6 +193,23 @@ result<std::unique_ptr<bpf_loader>> bpf_loader::open_and_attach(const loader_opt
     if (int err = bpf_map__set_max_entries(p->skel->maps.verdicts, options.verdict_cache_entries); err)
         return make_error(loader_errc, "setting the verdict cache size failed: " + describe(err));
 
+    // Hooks of newer kernels: without them the sensor runs, and says what it
+    // cannot see. sock_send_length is Linux 6.3+; io_uring_complete passes
+    // the CQE since 6.4 (before, other arguments the program cannot read).
+    if (std::unique_ptr<btf, btf_deleter> vmlinux{btf__load_vmlinux_btf()}; vmlinux) {
+        if (tracepoint_arg_struct(vmlinux.get(), "sock_send_length", 0) != "sock") {
+            bpf_program__set_autoload(p->skel->progs.handle_sock_send_length, false);
+            bpf_program__set_autoload(p->skel->progs.handle_net_dev_queue, false);
+            p->notices.push_back("this kernel has no sock:sock_send_length tracepoint (Linux 6.3+): data sent on "
+                                 "sockets is not seen, only TCP connects; use a newer kernel to see every send");
+        }
+        if (tracepoint_arg_struct(vmlinux.get(), "io_uring_complete", 2) != "io_uring_cqe") {
+            bpf_program__set_autoload(p->skel->progs.handle_io_uring_complete, false);
+            p->notices.push_back("this kernel's io_uring:io_uring_complete tracepoint has an older form (before "
+                                 "Linux 6.4): opens and writes made through io_uring are not seen");
+        }
+    }
+
     if (int err = barbwire_bpf__load(p->skel.get()); err) return make_error(loader_errc, load_failure(err));
 
     // Attach one by one, so a failure names its program. The links live in the
@@ -169,6 +217,7 @@ result<std::unique_ptr<bpf_loader>> bpf_loader::open_and_attach(const loader_opt
     const bpf_object_skeleton* s = p->skel->skeleton;
     for (int i = 0; i < s->prog_cnt; ++i) {
         bpf_program* prog = *s->progs[i].prog;
+        if (!bpf_program__autoload(prog)) continue;
         bpf_link* link = bpf_program__attach(prog);
         if (link == nullptr) {
             const int err = -errno;
@@ -360,6 +409,8 @@ int bpf_loader::clear_holder(std::uint32_t tgid) noexcept {
 }
 
 std::size_t bpf_loader::holders() const noexcept { return impl_->holders; }
+
+const std::vector<std::string>& bpf_loader::notices() const noexcept { return impl_->notices; }
 
 int bpf_loader::seed_session(std::uint32_t tgid, std::uint32_t sid) noexcept {
     if (!impl_->filter) return 0;

@@ -10,6 +10,7 @@
 #include <memory>
 #include <span>
 #include <string>
+#include <vector>
 
 #include <barbwire/clock.hpp>
 #include <barbwire/decode.hpp>
@@ -118,6 +119,10 @@ public:
     int clear_holder(std::uint32_t tgid) noexcept;
     // Holders set and not cleared (the sensor's share of hot_summary.held).
     [[nodiscard]] std::size_t holders() const noexcept;
+
+    // What this kernel lacks (hooks left out at load), one line each: the
+    // sensor prints them as NOTICEs before its ready line.
+    [[nodiscard]] const std::vector<std::string>& notices() const noexcept;
     // The session the correlator knows process `tgid` by (from /proc at
     // start), unless the kernel already knows a newer one. 0 or -errno.
     int seed_session(std::uint32_t tgid, std::uint32_t sid) noexcept;

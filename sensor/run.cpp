@@ -541,6 +541,7 @@ int run_sensor(const run_options& opts) {
         return 2;
     }
     std::unique_ptr<bpf_loader> loader = std::move(*loaded);
+    for (const std::string& n : loader->notices()) errln("NOTICE: " + n);
     // The kernel filter's user-space half. A repeat follows its full open
     // within one ring's worth of records: remember that many full opens.
     filter_feed filter(*loader, std::max<std::size_t>(65536, opts.ring_bytes / sizeof(bw_open_event)),
