@@ -13,7 +13,7 @@
 //               nanoseconds, or a string with a unit: "2s", "1500ms", "250us",
 //               "10ns", "1.5s" (units ns, us, ms, s; the value must be a whole
 //               number of nanoseconds).
-//   "kind"      required. "exec" | "fork" | "exit" | "open" | "connect" | "send" | "file".
+//   "kind"      required. "exec" | "fork" | "exit" | "open" | "write" | "connect" | "send" | "file".
 //   "pid"       required (except for "file", where it defaults to 0). Process
 //               id (kernel tgid), 0..2^32-1.
 //   "tid"       thread id (kernel pid); defaults to pid.
@@ -27,9 +27,16 @@
 //            when unknown
 //   fork     "child_pid" (required, u32), "child_tid" (u32, defaults to child_pid)
 //   exit     "exit_code" (i32)
-//   open     "path" (required, string), "flags" (i32), "dev" "ino" (u64), "uid" (u32)
+//   open     "path" (required, string), "flags" (i32), "dev" "ino" (u64), "uid" (u32),
+//            "source" ("syscall" | "compat" | "io_uring"; default "syscall")
+//   write    "path" (required, string), "dev" "ino" "bytes" (u64), "uid" (u32),
+//            "source" (as open's), "how" ("write" | "copy" | "clone"; default "write")
 //   connect  "addr" (required, IPv4 or IPv6 text), "port" (required, 0..65535),
-//   send     "proto" ("tcp" | "udp"; default "tcp" for connect, "udp" for send), "uid" (u32)
+//   send     "proto" (a name: "tcp" "udp" "icmp" "icmpv6" "udplite", or a number
+//            0..255 as a string or an integer; default "tcp" for connect, "udp"
+//            for send), "uid" (u32), "sock" ("stream" | "dgram" | "raw" |
+//            "seqpacket" | "dccp"; absent: unknown), "peer" "accepted" (boolean),
+//            "bytes" "cookie" (u64), "conn_ts" (a time, as "ts"; 0: unknown)
 //   file     "path" (required, string: an absolute path), "dev" "ino" (required, u64).
 //            Not a kernel record: the sensor's report that inode (dev, ino)
 //            is the file the rules know as path (event.hpp, file_event).
@@ -42,10 +49,15 @@
 // type; a number outside its field's range is an error. A line longer than
 // max_trace_line bytes is an error. A bad line never hides the lines around it.
 //
-// format_trace_line() writes every key (in the order above; "truncated" only
-// when true) with ts as integer nanoseconds, and parse_trace_line() reads it
-// back: parse(format(e)) == e for every event with a valid address family
-// (and, for a file event, an absolute path).
+// format_trace_line() writes every key (in the order above) with ts and
+// conn_ts as integer nanoseconds, except the keys that came with ABI 3
+// (open's "source"; write's "source" and "how"; connect's and send's "sock",
+// "peer", "accepted", "bytes", "conn_ts", "cookie") and "truncated", which
+// it writes only when they differ from their default: a line of an event
+// that has none of them is the line older versions wrote, byte for byte.
+// parse_trace_line() reads it back: parse(format(e)) == e for every event
+// with a valid address family, enums holding named values (decode() makes
+// no other) and, for a file event, an absolute path.
 //
 // Pure: no I/O here. Callers read the bytes and push them through
 // trace_reader (streaming) or read_trace (a whole text).
@@ -269,10 +281,11 @@ template <class T>
     return type_error(key, "a string", v);
 }
 
-// "ts" as a string: a decimal number with a unit (ns, us, ms, s), e.g. "1.5s".
-[[nodiscard]] inline result<nanoseconds> parse_ts_text(std::string_view text) {
+// A time as a string ("ts", "conn_ts"): a decimal number with a unit (ns,
+// us, ms, s), e.g. "1.5s". `key` names the key in error messages.
+[[nodiscard]] inline result<nanoseconds> parse_ts_text(std::string_view text, std::string_view key = "ts") {
     const auto bad = [&](std::string_view why) {
-        return key_error("ts", "\"" + printable(text) + "\" " + std::string(why));
+        return key_error(key, "\"" + printable(text) + "\" " + std::string(why));
     };
     constexpr std::string_view form = "is not a time (expected integer nanoseconds or a number with a unit ns, us, ms or s, like \"1.5s\")";
     std::size_t i = 0;
@@ -314,13 +327,14 @@ template <class T>
     return nanoseconds{static_cast<std::int64_t>(whole * scale + frac_ns)};
 }
 
-enum class line_kind : std::uint8_t { exec, fork, exit, open, connect, send, file };
+enum class line_kind : std::uint8_t { exec, fork, exit, open, connect, send, file, write };
 
 [[nodiscard]] inline std::optional<line_kind> line_kind_from(std::string_view s) noexcept {
     if (s == "exec") return line_kind::exec;
     if (s == "fork") return line_kind::fork;
     if (s == "exit") return line_kind::exit;
     if (s == "open") return line_kind::open;
+    if (s == "write") return line_kind::write;
     if (s == "connect") return line_kind::connect;
     if (s == "send") return line_kind::send;
     if (s == "file") return line_kind::file;
@@ -334,9 +348,59 @@ enum class line_kind : std::uint8_t { exec, fork, exit, open, connect, send, fil
     case event_kind::exit: return "exit";
     case event_kind::open: return "open";
     case event_kind::net: return e.as<net_event>()->op == net_op::send ? "send" : "connect";
+    case event_kind::write: return "write";
     case event_kind::file: return "file";
     }
     return "exec";
+}
+
+// The words of the keys that name an enum value. Each is the inverse of the
+// enum's to_string (event.hpp) over its named values; the default values
+// (sock_kind::unknown) have no word in a trace: the key is left out.
+[[nodiscard]] inline std::optional<access_path> parse_source(std::string_view s) noexcept {
+    if (s == "syscall") return access_path::syscall;
+    if (s == "compat") return access_path::compat;
+    if (s == "io_uring") return access_path::io_uring;
+    return std::nullopt;
+}
+[[nodiscard]] inline std::optional<write_how> parse_how(std::string_view s) noexcept {
+    if (s == "write") return write_how::write;
+    if (s == "copy") return write_how::copy;
+    if (s == "clone") return write_how::clone;
+    return std::nullopt;
+}
+[[nodiscard]] inline std::optional<sock_kind> parse_sock(std::string_view s) noexcept {
+    if (s == "stream") return sock_kind::stream;
+    if (s == "dgram") return sock_kind::dgram;
+    if (s == "raw") return sock_kind::raw;
+    if (s == "seqpacket") return sock_kind::seqpacket;
+    if (s == "dccp") return sock_kind::dccp;
+    return std::nullopt;
+}
+inline constexpr std::string_view source_words = "\"syscall\", \"compat\" or \"io_uring\"";
+inline constexpr std::string_view how_words = "\"write\", \"copy\" or \"clone\"";
+inline constexpr std::string_view sock_words = "\"stream\", \"dgram\", \"raw\", \"seqpacket\" or \"dccp\"";
+inline constexpr std::string_view proto_words =
+    "a protocol name (\"tcp\", \"udp\", \"icmp\", \"icmpv6\", \"udplite\") or number 0..255";
+
+// A word of one of the lists above: a JSON string that `parse` knows.
+template <class Parse>
+[[nodiscard]] inline auto get_word(const nlohmann::json& v, std::string_view key, Parse parse, std::string_view words)
+    -> result<typename decltype(parse(std::string_view{}))::value_type> {
+    if (!v.is_string()) return type_error(key, words, v);
+    const auto& text = v.get_ref<const std::string&>();
+    const auto w = parse(std::string_view(text));
+    if (!w) return key_error(key, "'" + printable(text) + "' is not " + std::string(words));
+    return *w;
+}
+
+// A time ("ts", "conn_ts"): integer nanoseconds or a string with a unit.
+[[nodiscard]] inline result<nanoseconds> get_time(const nlohmann::json& v, std::string_view key) {
+    if (v.is_string()) return parse_ts_text(v.get_ref<const std::string&>(), key);
+    if (!v.is_number_integer()) return type_error(key, "integer nanoseconds or a string like \"1.5s\"", v);
+    auto t = get_int<std::int64_t>(v, key);
+    if (!t) return tl::unexpected(std::move(t).error());
+    return nanoseconds{*t};
 }
 
 // A file line names the file by the absolute path the rules know it by.
@@ -437,11 +501,26 @@ struct error_sax {
         j["dev"] = o->dev;
         j["ino"] = o->ino;
         j["uid"] = o->uid;
+        if (o->source != access_path::syscall) j["source"] = std::string(to_string(o->source));
     } else if (const auto* n = e.as<net_event>()) {
         j["addr"] = n->addr.to_string();
         j["port"] = n->port;
-        j["proto"] = std::string(to_string(n->protocol));
+        j["proto"] = proto_text(n->protocol);
         j["uid"] = n->uid;
+        if (n->sock != sock_kind::unknown) j["sock"] = std::string(to_string(n->sock));
+        if (n->peer) j["peer"] = true;
+        if (n->accepted) j["accepted"] = true;
+        if (n->bytes != 0) j["bytes"] = n->bytes;
+        if (n->conn_ts.count() != 0) j["conn_ts"] = static_cast<std::int64_t>(n->conn_ts.count());
+        if (n->cookie != 0) j["cookie"] = n->cookie;
+    } else if (const auto* w = e.as<write_event>()) {
+        j["path"] = detail::string_to_json(w->path);
+        j["dev"] = w->dev;
+        j["ino"] = w->ino;
+        j["bytes"] = w->bytes;
+        j["uid"] = w->uid;
+        if (w->source != access_path::syscall) j["source"] = std::string(to_string(w->source));
+        if (w->how != write_how::write) j["how"] = std::string(to_string(w->how));
     } else if (const auto* fl = e.as<file_event>()) {
         j["path"] = detail::string_to_json(fl->path);
         j["dev"] = fl->dev;
@@ -465,7 +544,7 @@ struct error_sax {
     const auto lk = detail::line_kind_from(kind_name);
     if (!lk)
         return key_error("kind", "unknown kind '" + detail::printable(kind_name) +
-                                     "' (expected exec, fork, exit, open, connect, send or file)");
+                                     "' (expected exec, fork, exit, open, write, connect, send or file)");
 
     event e;
     exec_event* ex = nullptr;
@@ -473,6 +552,7 @@ struct error_sax {
     exit_event* xt = nullptr;
     open_event* op = nullptr;
     net_event* nt = nullptr;
+    write_event* wr = nullptr;
     file_event* fl = nullptr;
     switch (*lk) {
     case line_kind::exec: ex = &e.body.emplace<exec_event>(); break;
@@ -489,6 +569,7 @@ struct error_sax {
         nt->op = net_op::send;
         nt->protocol = ip_proto::udp;
         break;
+    case line_kind::write: wr = &e.body.emplace<write_event>(); break;
     case line_kind::file: fl = &e.body.emplace<file_event>(); break;
     }
 
@@ -508,15 +589,7 @@ struct error_sax {
         const nlohmann::json& v = it.value();
         if (k == "kind") continue;
         if (k == "ts") {
-            if (v.is_string()) {
-                BW_TRACE_SET(e.ts, detail::parse_ts_text(v.get_ref<const std::string&>()));
-            } else if (v.is_number_integer()) {
-                std::int64_t t = 0;
-                BW_TRACE_SET(t, get_int<std::int64_t>(v, k));
-                e.ts = nanoseconds{t};
-            } else {
-                return detail::type_error(k, "integer nanoseconds or a string like \"1.5s\"", v);
-            }
+            BW_TRACE_SET(e.ts, detail::get_time(v, k));
             have_ts = true;
         } else if (k == "pid") {
             BW_TRACE_SET(e.pid, get_int<pid_type>(v, k));
@@ -590,6 +663,23 @@ struct error_sax {
             BW_TRACE_SET(op->ino, get_int<std::uint64_t>(v, k));
         } else if (op && k == "uid") {
             BW_TRACE_SET(op->uid, get_int<std::uint32_t>(v, k));
+        } else if (op && k == "source") {
+            BW_TRACE_SET(op->source, detail::get_word(v, k, detail::parse_source, detail::source_words));
+        } else if (wr && k == "path") {
+            BW_TRACE_SET(wr->path, detail::get_string(v, k));
+            have_required = true;
+        } else if (wr && k == "dev") {
+            BW_TRACE_SET(wr->dev, get_int<std::uint64_t>(v, k));
+        } else if (wr && k == "ino") {
+            BW_TRACE_SET(wr->ino, get_int<std::uint64_t>(v, k));
+        } else if (wr && k == "bytes") {
+            BW_TRACE_SET(wr->bytes, get_int<std::uint64_t>(v, k));
+        } else if (wr && k == "uid") {
+            BW_TRACE_SET(wr->uid, get_int<std::uint32_t>(v, k));
+        } else if (wr && k == "source") {
+            BW_TRACE_SET(wr->source, detail::get_word(v, k, detail::parse_source, detail::source_words));
+        } else if (wr && k == "how") {
+            BW_TRACE_SET(wr->how, detail::get_word(v, k, detail::parse_how, detail::how_words));
         } else if (nt && k == "addr") {
             if (!v.is_string()) return detail::type_error(k, "an IPv4 or IPv6 address string", v);
             const auto& text = v.get_ref<const std::string&>();
@@ -601,13 +691,29 @@ struct error_sax {
             BW_TRACE_SET(nt->port, get_int<std::uint16_t>(v, k));
             have_port = true;
         } else if (nt && k == "proto") {
-            if (!v.is_string()) return detail::type_error(k, "\"tcp\" or \"udp\"", v);
-            const auto& p = v.get_ref<const std::string&>();
-            if (p == "tcp") nt->protocol = ip_proto::tcp;
-            else if (p == "udp") nt->protocol = ip_proto::udp;
-            else return key_error(k, "'" + detail::printable(p) + "' is not \"tcp\" or \"udp\"");
+            if (v.is_number_integer()) {
+                std::uint8_t n = 0;
+                BW_TRACE_SET(n, get_int<std::uint8_t>(v, k));
+                nt->protocol = static_cast<ip_proto>(n);
+            } else {
+                BW_TRACE_SET(nt->protocol, detail::get_word(v, k, parse_proto, detail::proto_words));
+            }
         } else if (nt && k == "uid") {
             BW_TRACE_SET(nt->uid, get_int<std::uint32_t>(v, k));
+        } else if (nt && k == "sock") {
+            BW_TRACE_SET(nt->sock, detail::get_word(v, k, detail::parse_sock, detail::sock_words));
+        } else if (nt && k == "peer") {
+            if (!v.is_boolean()) return detail::type_error(k, "a boolean", v);
+            nt->peer = v.get<bool>();
+        } else if (nt && k == "accepted") {
+            if (!v.is_boolean()) return detail::type_error(k, "a boolean", v);
+            nt->accepted = v.get<bool>();
+        } else if (nt && k == "bytes") {
+            BW_TRACE_SET(nt->bytes, get_int<std::uint64_t>(v, k));
+        } else if (nt && k == "conn_ts") {
+            BW_TRACE_SET(nt->conn_ts, detail::get_time(v, k));
+        } else if (nt && k == "cookie") {
+            BW_TRACE_SET(nt->cookie, get_int<std::uint64_t>(v, k));
         } else if (fl && k == "path") {
             BW_TRACE_SET(fl->path, detail::get_string(v, k));
             if (!detail::absolute_path(fl->path))
@@ -637,6 +743,7 @@ struct error_sax {
         if (!have_child_tid) fk->child_tid = fk->child_pid;
     }
     if (op && !have_required) return missing("path");
+    if (wr && !have_required) return missing("path");
     if (nt && !have_required) return missing("addr");
     if (nt && !have_port) return missing("port");
     if (fl && !have_required) return missing("path");
@@ -660,6 +767,13 @@ struct error_sax {
     out += ",\"tid\":";
     append_int(out, e.tid);
     if (e.truncated) out += ",\"truncated\":true";
+    // "source" of an open or a write: only when not the default
+    const auto append_source = [&out](access_path source) {
+        if (source == access_path::syscall) return;
+        out += ",\"source\":\"";
+        out += to_string(source);
+        out += '"';
+    };
     if (const auto* x = e.as<exec_event>()) {
         out += ",\"ppid\":";
         append_int(out, x->ppid);
@@ -712,15 +826,52 @@ struct error_sax {
         append_int(out, o->ino);
         out += ",\"uid\":";
         append_int(out, o->uid);
+        append_source(o->source);
     } else if (const auto* n = e.as<net_event>()) {
         out += ",\"addr\":\"";
         out += n->addr.to_string();
         out += "\",\"port\":";
         append_int(out, n->port);
         out += ",\"proto\":\"";
-        out += to_string(n->protocol);
+        out += proto_text(n->protocol);
         out += "\",\"uid\":";
         append_int(out, n->uid);
+        if (n->sock != sock_kind::unknown) {
+            out += ",\"sock\":\"";
+            out += to_string(n->sock);
+            out += '"';
+        }
+        if (n->peer) out += ",\"peer\":true";
+        if (n->accepted) out += ",\"accepted\":true";
+        if (n->bytes != 0) {
+            out += ",\"bytes\":";
+            append_int(out, n->bytes);
+        }
+        if (n->conn_ts.count() != 0) {
+            out += ",\"conn_ts\":";
+            append_int(out, static_cast<std::int64_t>(n->conn_ts.count()));
+        }
+        if (n->cookie != 0) {
+            out += ",\"cookie\":";
+            append_int(out, n->cookie);
+        }
+    } else if (const auto* w = e.as<write_event>()) {
+        out += ",\"path\":";
+        append_json_string(out, w->path);
+        out += ",\"dev\":";
+        append_int(out, w->dev);
+        out += ",\"ino\":";
+        append_int(out, w->ino);
+        out += ",\"bytes\":";
+        append_int(out, w->bytes);
+        out += ",\"uid\":";
+        append_int(out, w->uid);
+        append_source(w->source);
+        if (w->how != write_how::write) {
+            out += ",\"how\":\"";
+            out += to_string(w->how);
+            out += '"';
+        }
     } else if (const auto* fl = e.as<file_event>()) {
         out += ",\"path\":";
         append_json_string(out, fl->path);
@@ -759,17 +910,21 @@ enum class fast_key : std::uint8_t {
     ppid, uid, sid, pgid, comm, exe, argv, exe_dev, exe_ino, sha256, exe_uid, exe_mode,
     child_pid, child_tid,
     exit_code,
-    path, flags, dev, ino,
-    addr, port, proto,
+    path, flags, dev, ino, source,
+    bytes, how,
+    addr, port, proto, sock, peer, accepted, conn_ts, cookie,
     count
 };
 
-[[nodiscard]] constexpr std::uint32_t fast_bit(fast_key k) noexcept {
-    return std::uint32_t{1} << static_cast<unsigned>(k);
+using fast_mask = std::uint64_t;
+static_assert(static_cast<unsigned>(fast_key::count) <= 64, "fast_mask has a bit per key");
+
+[[nodiscard]] constexpr fast_mask fast_bit(fast_key k) noexcept {
+    return fast_mask{1} << static_cast<unsigned>(k);
 }
 
 template <class... K>
-[[nodiscard]] constexpr std::uint32_t fast_bits(K... k) noexcept {
+[[nodiscard]] constexpr fast_mask fast_bits(K... k) noexcept {
     return (fast_bit(k) | ...);
 }
 
@@ -818,6 +973,7 @@ template <std::size_t N>
         if (x == fast_word("dev")) return dev;
         if (x == fast_word("ino")) return ino;
         if (x == fast_word("sid")) return sid;
+        if (x == fast_word("how")) return how;
         break;
     case 4:
         if (x == fast_word("kind")) return kind;
@@ -828,21 +984,28 @@ template <std::size_t N>
         if (x == fast_word("addr")) return addr;
         if (x == fast_word("port")) return port;
         if (x == fast_word("pgid")) return pgid;
+        if (x == fast_word("sock")) return sock;
+        if (x == fast_word("peer")) return peer;
         break;
     case 5:
         if (x == fast_word("flags")) return flags;
         if (x == fast_word("proto")) return proto;
+        if (x == fast_word("bytes")) return bytes;
         break;
     case 6:
         if (x == fast_word("sha256")) return sha256;
+        if (x == fast_word("source")) return source;
+        if (x == fast_word("cookie")) return cookie;
         break;
     case 7:
         if (x == fast_word("exe_dev")) return exe_dev;
         if (x == fast_word("exe_ino")) return exe_ino;
         if (x == fast_word("exe_uid")) return exe_uid;
+        if (x == fast_word("conn_ts")) return conn_ts;
         break;
     case 8:
         if (x == fast_word("exe_mode")) return exe_mode;
+        if (x == fast_word("accepted")) return accepted;
         break;
     case 9: // eight bytes and the last one
         if (x == fast_word("child_pi") && k[8] == 'd') return child_pid;
@@ -857,7 +1020,7 @@ template <std::size_t N>
 
 // The kind for its exact text (as line_kind_from, without memcmp calls).
 [[nodiscard]] inline std::optional<line_kind> fast_kind_of(std::string_view s, const char* limit) noexcept {
-    if (s.size() != 4 && s.size() != 7) return std::nullopt;
+    if (s.size() != 4 && s.size() != 5 && s.size() != 7) return std::nullopt;
     const std::uint64_t x = fast_pack_in(s, limit);
     if (s.size() == 4) {
         if (x == fast_word("exec")) return line_kind::exec;
@@ -866,6 +1029,8 @@ template <std::size_t N>
         if (x == fast_word("open")) return line_kind::open;
         if (x == fast_word("send")) return line_kind::send;
         if (x == fast_word("file")) return line_kind::file;
+    } else if (s.size() == 5) {
+        if (x == fast_word("write")) return line_kind::write;
     } else if (x == fast_word("connect")) {
         return line_kind::connect;
     }
@@ -1001,7 +1166,7 @@ template <class T>
     return true;
 }
 
-// A short string value (kind, ts, addr, proto) as a view: the raw body, or
+// A short string value (kind, ts, addr, proto, a word) as a view: the raw body, or
 // the unescaped text in `scratch`.
 [[nodiscard]] inline bool fast_text(const fast_value& v, std::string& scratch, std::string_view& out) {
     if (v.type != fast_type::string) return false;
@@ -1011,6 +1176,34 @@ template <class T>
     } else {
         out = std::string_view(v.begin, static_cast<std::size_t>(v.end - v.begin));
     }
+    return true;
+}
+
+// A time value ("ts", "conn_ts"): integer nanoseconds or a string with a
+// unit that parse_ts_text takes.
+[[nodiscard]] inline bool fast_time(const fast_value& v, std::string& scratch, nanoseconds& out) {
+    if (v.type == fast_type::string) {
+        std::string_view text;
+        if (!fast_text(v, scratch, text)) return false;
+        const auto r = parse_ts_text(text);
+        if (!r) return false;
+        out = *r;
+        return true;
+    }
+    std::int64_t n = 0;
+    if (!fast_int(v, n)) return false;
+    out = nanoseconds{n};
+    return true;
+}
+
+// A word value (source, how, sock, proto) that `parse` knows.
+template <class T, class Parse>
+[[nodiscard]] inline bool fast_word_value(const fast_value& v, std::string& scratch, Parse parse, T& out) {
+    std::string_view text;
+    if (!fast_text(v, scratch, text)) return false;
+    const auto w = parse(text);
+    if (!w) return false;
+    out = *w;
     return true;
 }
 
@@ -1042,7 +1235,7 @@ template <class T>
 
     // Pass 1: scan the object into one value per key.
     fast_value values[static_cast<std::size_t>(count)];
-    std::uint32_t seen = 0;
+    fast_mask seen = 0;
     p = fast_skip_space(p, end);
     if (p == end || *p != '{') return std::nullopt;
     p = fast_skip_space(p + 1, end);
@@ -1111,15 +1304,15 @@ template <class T>
     if (fast_skip_space(p + 1, end) != end) return std::nullopt;
 
     // Pass 2: the kind decides which keys are allowed and required.
-    constexpr std::uint32_t common = fast_bits(ts, kind, pid, tid, truncated);
+    constexpr fast_mask common = fast_bits(ts, kind, pid, tid, truncated);
     if (!(seen & fast_bit(kind))) return std::nullopt;
     std::string scratch;
     std::string_view kind_name;
     if (!fast_text(values[static_cast<std::size_t>(kind)], scratch, kind_name)) return std::nullopt;
     const auto lk = fast_kind_of(kind_name, kind_name.data() == scratch.data() ? kind_name.data() + kind_name.size() : end);
     if (!lk) return std::nullopt;
-    std::uint32_t allowed = common;
-    std::uint32_t required = fast_bits(ts, pid);
+    fast_mask allowed = common;
+    fast_mask required = fast_bits(ts, pid);
     switch (*lk) {
     case line_kind::exec:
         allowed |= fast_bits(ppid, uid, sid, pgid, comm, exe, argv, exe_dev, exe_ino, sha256, exe_uid, exe_mode);
@@ -1130,12 +1323,16 @@ template <class T>
         break;
     case line_kind::exit: allowed |= fast_bit(exit_code); break;
     case line_kind::open:
-        allowed |= fast_bits(path, flags, dev, ino, uid);
+        allowed |= fast_bits(path, flags, dev, ino, uid, source);
+        required |= fast_bit(path);
+        break;
+    case line_kind::write:
+        allowed |= fast_bits(path, dev, ino, bytes, uid, source, how);
         required |= fast_bit(path);
         break;
     case line_kind::connect:
     case line_kind::send:
-        allowed |= fast_bits(addr, port, proto, uid);
+        allowed |= fast_bits(addr, port, proto, uid, sock, peer, accepted, bytes, conn_ts, cookie);
         required |= fast_bits(addr, port);
         break;
     case line_kind::file:
@@ -1150,27 +1347,23 @@ template <class T>
     // An optional integer key: absent leaves the default, present must fit.
     const auto opt_int = [&](fast_key k, auto& dest) { return !has(k) || fast_int(val(k), dest); };
     const auto opt_string = [&](fast_key k, std::string& dest) { return !has(k) || fast_string(val(k), dest); };
+    const auto opt_bool = [&](fast_key k, bool& dest) {
+        if (!has(k)) return true;
+        if (val(k).type != fast_type::boolean) return false;
+        dest = val(k).flag;
+        return true;
+    };
+    // An optional key holding a word of a list (parse_source, parse_how, ...).
+    const auto opt_word = [&](fast_key k, auto parse, auto& dest) {
+        return !has(k) || fast_word_value(val(k), scratch, parse, dest);
+    };
 
     event e;
-    const fast_value& t = val(ts);
-    if (t.type == fast_type::string) {
-        std::string_view text;
-        if (!fast_text(t, scratch, text)) return std::nullopt;
-        const auto r = parse_ts_text(text);
-        if (!r) return std::nullopt;
-        e.ts = *r;
-    } else {
-        std::int64_t n = 0;
-        if (!fast_int(t, n)) return std::nullopt;
-        e.ts = nanoseconds{n};
-    }
+    if (!fast_time(val(ts), scratch, e.ts)) return std::nullopt;
     if (!opt_int(pid, e.pid)) return std::nullopt; // required (checked above) for all kinds but file
     e.tid = e.pid;
     if (!opt_int(tid, e.tid)) return std::nullopt;
-    if (has(truncated)) {
-        if (val(truncated).type != fast_type::boolean) return std::nullopt;
-        e.truncated = val(truncated).flag;
-    }
+    if (!opt_bool(truncated, e.truncated)) return std::nullopt;
 
     switch (*lk) {
     case line_kind::exec: {
@@ -1216,7 +1409,15 @@ template <class T>
     case line_kind::open: {
         auto& o = e.body.emplace<open_event>();
         if (!fast_string(val(path), o.path) || !opt_int(flags, o.flags) || !opt_int(dev, o.dev) ||
-            !opt_int(ino, o.ino) || !opt_int(uid, o.uid))
+            !opt_int(ino, o.ino) || !opt_int(uid, o.uid) || !opt_word(source, parse_source, o.source))
+            return std::nullopt;
+        break;
+    }
+    case line_kind::write: {
+        auto& w = e.body.emplace<write_event>();
+        if (!fast_string(val(path), w.path) || !opt_int(dev, w.dev) || !opt_int(ino, w.ino) ||
+            !opt_int(bytes, w.bytes) || !opt_int(uid, w.uid) || !opt_word(source, parse_source, w.source) ||
+            !opt_word(how, parse_how, w.how))
             return std::nullopt;
         break;
     }
@@ -1231,13 +1432,20 @@ template <class T>
         const auto a = ip_address::parse(text);
         if (!a) return std::nullopt;
         n.addr = *a;
-        if (!fast_int(val(port), n.port) || !opt_int(uid, n.uid)) return std::nullopt;
+        if (!fast_int(val(port), n.port) || !opt_int(uid, n.uid) || !opt_word(sock, parse_sock, n.sock) ||
+            !opt_bool(peer, n.peer) || !opt_bool(accepted, n.accepted) || !opt_int(bytes, n.bytes) ||
+            !opt_int(cookie, n.cookie))
+            return std::nullopt;
         if (has(proto)) {
-            if (!fast_text(val(proto), scratch, text)) return std::nullopt;
-            if (text == "tcp") n.protocol = ip_proto::tcp;
-            else if (text == "udp") n.protocol = ip_proto::udp;
-            else return std::nullopt;
+            if (val(proto).type == fast_type::integer) {
+                std::uint8_t number = 0;
+                if (!fast_int(val(proto), number)) return std::nullopt;
+                n.protocol = static_cast<ip_proto>(number);
+            } else if (!fast_word_value(val(proto), scratch, parse_proto, n.protocol)) {
+                return std::nullopt;
+            }
         }
+        if (has(conn_ts) && !fast_time(val(conn_ts), scratch, n.conn_ts)) return std::nullopt;
         break;
     }
     case line_kind::file: {
