@@ -340,7 +340,7 @@ inline constexpr int baseline_format_version = 1;
             {"reader_sha256", k.reader_sha256},
             {"category", detail::json_string(k.category)},
             {"destination", std::string(to_string(k.destination))},
-            {"protocol", std::string(to_string(k.protocol))},
+            {"protocol", proto_text(k.protocol)},
             {"port", k.port},
             {"count", n},
         });
@@ -428,10 +428,12 @@ inline constexpr std::string_view baseline_entry_keys[] = {
 
         const json* proto = find_key(e, "protocol");
         const std::string pp = path_key(p, "protocol");
-        if (proto == nullptr) return config_fail(pp, "missing; expected tcp or udp");
-        if (*proto == "tcp") k.protocol = ip_proto::tcp;
-        else if (*proto == "udp") k.protocol = ip_proto::udp;
-        else return config_fail(pp, "expected tcp or udp, got " + describe(*proto));
+        // a name (tcp, udp, ...) or a number 0..255 in a string: what proto_text writes
+        constexpr std::string_view proto_words = "expected tcp or udp (or icmp, icmpv6, udplite, or a protocol number 0..255)";
+        if (proto == nullptr) return config_fail(pp, "missing; " + std::string(proto_words));
+        const auto pv = proto->is_string() ? parse_proto(proto->get_ref<const std::string&>()) : std::nullopt;
+        if (!pv) return config_fail(pp, std::string(proto_words) + ", got " + describe(*proto));
+        k.protocol = *pv;
 
         const json* port = find_key(e, "port");
         if (port == nullptr) return config_fail(path_key(p, "port"), "missing; expected a port from 1 to 65535");

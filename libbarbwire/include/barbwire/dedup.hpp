@@ -508,7 +508,7 @@ private:
         {"repeats", detail::repeat_counts_json(s.repeats)},
         {"last_destination",
          {{"op", std::string(to_string(d.op))},
-          {"protocol", std::string(to_string(d.protocol))},
+          {"protocol", proto_text(d.protocol)},
           {"addr", d.addr.to_string()},
           {"port", d.port},
           {"family", d.addr.family == AF_INET6 ? "ipv6" : "ipv4"}}},
