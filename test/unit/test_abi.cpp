@@ -7,11 +7,13 @@
 #include <set>
 #include <type_traits>
 
+#include <sys/socket.h> // SOCK_*
+
 #include "barbwire/abi/events.h"
 #include "barbwire/decode.hpp"
 
 TEST_CASE("abi: version and limits") {
-    CHECK(BW_ABI_VERSION == 2);
+    CHECK(BW_ABI_VERSION == 3);
     CHECK(BW_COMM_LEN == 16);
     CHECK(BW_PATH_MAX == 512);
     CHECK(BW_ARGV_MAX == 256);
@@ -21,10 +23,45 @@ TEST_CASE("abi: version and limits") {
     CHECK(BW_ARGV_MAX <= UINT16_MAX);
 }
 
+TEST_CASE("abi: the enums of ABI 3 match the event model") {
+    // bw_source: an open's and a write's source; 0 is the default (a native syscall)
+    CHECK(BW_SRC_SYSCALL == 0);
+    CHECK(BW_SRC_COMPAT == 1);
+    CHECK(BW_SRC_IO_URING == 2);
+    CHECK(BW_SRC_MAX == BW_SRC_IO_URING);
+    CHECK(static_cast<int>(barbwire::access_path::syscall) == BW_SRC_SYSCALL);
+    CHECK(static_cast<int>(barbwire::access_path::compat) == BW_SRC_COMPAT);
+    CHECK(static_cast<int>(barbwire::access_path::io_uring) == BW_SRC_IO_URING);
+    // bw_write_how: 0 is no value (a zeroed record is not a valid write)
+    CHECK(BW_WRITE_WRITE == 1);
+    CHECK(BW_WRITE_COPY == 2);
+    CHECK(BW_WRITE_CLONE == 3);
+    CHECK(BW_WRITE_HOW_MAX == BW_WRITE_CLONE);
+    CHECK(static_cast<int>(barbwire::write_how::write) == BW_WRITE_WRITE);
+    CHECK(static_cast<int>(barbwire::write_how::copy) == BW_WRITE_COPY);
+    CHECK(static_cast<int>(barbwire::write_how::clone) == BW_WRITE_CLONE);
+    // net_flags: distinct bits
+    CHECK(BW_NETF_PEER == 0x01);
+    CHECK(BW_NETF_ACCEPTED == 0x02);
+    // sock_type is the kernel's SOCK_* number
+    CHECK(static_cast<int>(barbwire::sock_kind::unknown) == 0);
+    CHECK(static_cast<int>(barbwire::sock_kind::stream) == SOCK_STREAM);
+    CHECK(static_cast<int>(barbwire::sock_kind::dgram) == SOCK_DGRAM);
+    CHECK(static_cast<int>(barbwire::sock_kind::raw) == SOCK_RAW);
+    CHECK(static_cast<int>(barbwire::sock_kind::seqpacket) == SOCK_SEQPACKET);
+    CHECK(static_cast<int>(barbwire::sock_kind::dccp) == SOCK_DCCP);
+    // protocol is the kernel's IPPROTO_* number
+    CHECK(static_cast<int>(barbwire::ip_proto::icmp) == IPPROTO_ICMP);
+    CHECK(static_cast<int>(barbwire::ip_proto::tcp) == IPPROTO_TCP);
+    CHECK(static_cast<int>(barbwire::ip_proto::udp) == IPPROTO_UDP);
+    CHECK(static_cast<int>(barbwire::ip_proto::icmpv6) == IPPROTO_ICMPV6);
+    CHECK(static_cast<int>(barbwire::ip_proto::udplite) == IPPROTO_UDPLITE);
+}
+
 TEST_CASE("abi: record kinds are distinct, dense and match event_kind") {
     const std::set<int> kinds{BW_EVENT_EXEC, BW_EVENT_FORK, BW_EVENT_EXIT, BW_EVENT_OPEN, BW_EVENT_NET,
-                              BW_EVENT_OPEN_REPEAT};
-    CHECK(kinds.size() == 6);
+                              BW_EVENT_OPEN_REPEAT, BW_EVENT_WRITE};
+    CHECK(kinds.size() == 7);
     CHECK(*kinds.begin() == 1);
     CHECK(*kinds.rbegin() == BW_EVENT_KIND_MAX);
     CHECK(static_cast<int>(barbwire::event_kind::exec) == BW_EVENT_EXEC);
@@ -32,6 +69,7 @@ TEST_CASE("abi: record kinds are distinct, dense and match event_kind") {
     CHECK(static_cast<int>(barbwire::event_kind::exit) == BW_EVENT_EXIT);
     CHECK(static_cast<int>(barbwire::event_kind::open) == BW_EVENT_OPEN);
     CHECK(static_cast<int>(barbwire::event_kind::net) == BW_EVENT_NET);
+    CHECK(static_cast<int>(barbwire::event_kind::write) == BW_EVENT_WRITE);
     CHECK(BW_NET_CONNECT != BW_NET_SEND);
     CHECK(static_cast<int>(barbwire::net_op::connect) == BW_NET_CONNECT);
     CHECK(static_cast<int>(barbwire::net_op::send) == BW_NET_SEND);
@@ -43,8 +81,9 @@ TEST_CASE("abi: sizes") {
     CHECK(sizeof(bw_fork_event) == 32);
     CHECK(sizeof(bw_exit_event) == 32);
     CHECK(sizeof(bw_open_event) == 632);
-    CHECK(sizeof(bw_net_event) == 56);
-    CHECK(sizeof(bw_open_repeat_event) == 104);
+    CHECK(sizeof(bw_net_event) == 80);
+    CHECK(sizeof(bw_open_repeat_event) == 112);
+    CHECK(sizeof(bw_write_event) == 568);
     CHECK(sizeof(bw_file_key) == 48);
 }
 
@@ -55,7 +94,9 @@ TEST_CASE("abi: every record starts with the header and is 8-byte aligned") {
     CHECK(offsetof(bw_open_event, hdr) == 0);
     CHECK(offsetof(bw_net_event, hdr) == 0);
     CHECK(offsetof(bw_open_repeat_event, hdr) == 0);
+    CHECK(offsetof(bw_write_event, hdr) == 0);
     CHECK(sizeof(bw_open_repeat_event) % 8 == 0);
+    CHECK(sizeof(bw_write_event) % 8 == 0);
     CHECK(sizeof(bw_exec_event) % 8 == 0);
     CHECK(sizeof(bw_fork_event) % 8 == 0);
     CHECK(sizeof(bw_exit_event) % 8 == 0);
@@ -71,8 +112,9 @@ TEST_CASE("abi: no implicit padding: the fields add up to the record size") {
     CHECK(sizeof(bw_exit_event) == 24 + 4 + 4);
     CHECK(sizeof(bw_file_key) == 5 * 8 + 4 + 4);
     CHECK(sizeof(bw_open_event) == 24 + 8 + 8 + 4 + 4 + 2 + 2 + 4 + BW_PATH_MAX + sizeof(bw_file_key) + 8 + 4 + 4);
-    CHECK(sizeof(bw_open_repeat_event) == 24 + 8 + 8 + 4 + 4 + sizeof(bw_file_key) + 8);
-    CHECK(sizeof(bw_net_event) == 24 + 2 + 2 + 1 + 1 + 2 + 4 + 16 + 4);
+    CHECK(sizeof(bw_open_repeat_event) == 24 + 8 + 8 + 4 + 4 + sizeof(bw_file_key) + 8 + 1 + 7);
+    CHECK(sizeof(bw_net_event) == 24 + 2 + 2 + 1 + 1 + 1 + 1 + 4 + 16 + 4 + 8 + 8 + 8);
+    CHECK(sizeof(bw_write_event) == 24 + 8 + 8 + 8 + 4 + 2 + 1 + 1 + BW_PATH_MAX);
 }
 
 TEST_CASE("abi: field offsets") {
@@ -84,13 +126,27 @@ TEST_CASE("abi: field offsets") {
     CHECK(offsetof(bw_exec_event, exe) == 80);
     CHECK(offsetof(bw_exec_event, argv) == 592);
     CHECK(offsetof(bw_open_event, path_size) == 48);
+    CHECK(offsetof(bw_open_event, source) == 50);
     CHECK(offsetof(bw_open_event, path) == 56);
     CHECK(offsetof(bw_open_event, key) == 568);
     CHECK(offsetof(bw_open_event, filter) == 624);
     CHECK(offsetof(bw_open_repeat_event, key) == 48);
     CHECK(offsetof(bw_open_repeat_event, gen) == 96);
+    CHECK(offsetof(bw_open_repeat_event, source) == 104);
     CHECK(offsetof(bw_net_event, family) == 24);
+    CHECK(offsetof(bw_net_event, sock_type) == 30);
+    CHECK(offsetof(bw_net_event, net_flags) == 31);
     CHECK(offsetof(bw_net_event, addr) == 36);
+    CHECK(offsetof(bw_net_event, bytes) == 56);
+    CHECK(offsetof(bw_net_event, conn_ns) == 64);
+    CHECK(offsetof(bw_net_event, cookie) == 72);
+    CHECK(offsetof(bw_write_event, dev) == 24);
+    CHECK(offsetof(bw_write_event, bytes) == 40);
+    CHECK(offsetof(bw_write_event, uid) == 48);
+    CHECK(offsetof(bw_write_event, path_size) == 52);
+    CHECK(offsetof(bw_write_event, source) == 54);
+    CHECK(offsetof(bw_write_event, how) == 55);
+    CHECK(offsetof(bw_write_event, path) == 56);
 }
 
 TEST_CASE("abi: records are trivially copyable (memcpy from the ring buffer is valid)") {
@@ -100,4 +156,5 @@ TEST_CASE("abi: records are trivially copyable (memcpy from the ring buffer is v
     CHECK(std::is_trivially_copyable_v<bw_open_event>);
     CHECK(std::is_trivially_copyable_v<bw_net_event>);
     CHECK(std::is_trivially_copyable_v<bw_open_repeat_event>);
+    CHECK(std::is_trivially_copyable_v<bw_write_event>);
 }

@@ -58,6 +58,31 @@ bw_net_event net_record() {
     return r;
 }
 
+bw_write_event write_record(std::string_view path) {
+    bw_write_event r{};
+    r.hdr = header(BW_EVENT_WRITE, sizeof(r));
+    r.dev = 0x803;
+    r.ino = 5150;
+    r.bytes = 3389;
+    r.uid = 1000;
+    r.source = BW_SRC_SYSCALL;
+    r.how = BW_WRITE_WRITE;
+    std::memcpy(r.path, path.data(), path.size());
+    r.path_size = static_cast<std::uint16_t>(path.size());
+    return r;
+}
+
+bw_open_repeat_event repeat_record() {
+    bw_open_repeat_event r{};
+    r.hdr = header(BW_EVENT_OPEN_REPEAT, sizeof(r));
+    r.dev = 0x803;
+    r.ino = r.key.ino = 77;
+    r.flags = 0x8000;
+    r.uid = 1000;
+    r.gen = 5;
+    return r;
+}
+
 bw_exec_event exec_record() {
     bw_exec_event r{};
     r.hdr = header(BW_EVENT_EXEC, sizeof(r));
@@ -97,8 +122,15 @@ TEST_CASE("record_size matches the ABI structs") {
     CHECK(record_size(event_kind::fork) == 32);
     CHECK(record_size(event_kind::exit) == 32);
     CHECK(record_size(event_kind::open) == 632);
-    CHECK(record_size(event_kind::net) == 56);
+    CHECK(record_size(event_kind::net) == 80);
+    CHECK(record_size(event_kind::write) == 568);
+    CHECK(record_size(event_kind::file) == 0);
     CHECK(max_record_size == 848);
+    CHECK(record_size_of_kind(BW_EVENT_OPEN_REPEAT) == 112);
+    CHECK(record_size_of_kind(BW_EVENT_WRITE) == 568);
+    CHECK(record_size_of_kind(BW_EVENT_NET) == 80);
+    CHECK(record_size_of_kind(0) == 0);
+    CHECK(record_size_of_kind(BW_EVENT_KIND_MAX + 1) == 0);
 }
 
 TEST_CASE("decode: exec record") {
@@ -260,6 +292,201 @@ TEST_CASE("decode: IPv6 UDP send") {
     CHECK(n->port == 53);
 }
 
+TEST_CASE("decode: write record") {
+    auto r = write_record("/home/a/.cache/k");
+    r.source = BW_SRC_IO_URING;
+    r.how = BW_WRITE_COPY;
+    auto e = decode(bytes_of(r));
+    REQUIRE(e.has_value());
+    CHECK(e->ts == nanoseconds{123456789});
+    CHECK(e->pid == 10);
+    CHECK(e->tid == 11);
+    CHECK_FALSE(e->truncated);
+    REQUIRE(e->kind() == event_kind::write);
+    const auto& w = *e->as<write_event>();
+    CHECK(w.path == "/home/a/.cache/k");
+    CHECK(w.dev == 0x803);
+    CHECK(w.ino == 5150);
+    CHECK(w.bytes == 3389);
+    CHECK(w.uid == 1000);
+    CHECK(w.source == access_path::io_uring);
+    CHECK(w.how == write_how::copy);
+
+    for (std::uint8_t how = BW_WRITE_WRITE; how <= BW_WRITE_HOW_MAX; ++how) {
+        for (std::uint8_t src = 0; src <= BW_SRC_MAX; ++src) {
+            r.how = how;
+            r.source = src;
+            const auto d = decode(bytes_of(r));
+            REQUIRE(d.has_value());
+            CHECK(static_cast<unsigned>(d->as<write_event>()->how) == how);
+            CHECK(static_cast<unsigned>(d->as<write_event>()->source) == src);
+        }
+    }
+    r.hdr.flags = BW_F_TRUNCATED;
+    CHECK(decode(bytes_of(r))->truncated);
+}
+
+TEST_CASE("decode: write path is bounded by path_size and by the first NUL") {
+    auto path_of = [](bw_write_event r) {
+        auto e = decode(bytes_of(r));
+        REQUIRE(e.has_value());
+        return e->as<write_event>()->path;
+    };
+    auto r = write_record("/tmp/stolen");
+    r.path_size = 4;
+    CHECK(path_of(r) == "/tmp");
+    r = write_record("/tmp/stolen");
+    r.path[4] = '\0';
+    CHECK(path_of(r) == "/tmp");
+    r = write_record("/tmp/stolen");
+    r.path_size = 0;
+    CHECK(path_of(r).empty());
+    r = write_record("/tmp/stolen");
+    std::memset(r.path + 11, 'Z', 100); // stale bytes past path_size
+    CHECK(path_of(r) == "/tmp/stolen");
+    const std::string full(BW_PATH_MAX, 'p');
+    r = write_record(full);
+    REQUIRE(r.path_size == BW_PATH_MAX);
+    CHECK(path_of(r) == full);
+}
+
+TEST_CASE("decode: open source") {
+    for (const auto& [src, want] : {std::pair{BW_SRC_SYSCALL, access_path::syscall},
+                                    std::pair{BW_SRC_COMPAT, access_path::compat},
+                                    std::pair{BW_SRC_IO_URING, access_path::io_uring}}) {
+        auto r = open_record("/etc/shadow");
+        r.source = static_cast<std::uint8_t>(src);
+        r._pad0 = 0xFF; // padding is ignored
+        auto e = decode(bytes_of(r));
+        REQUIRE(e.has_value());
+        CHECK(e->as<open_event>()->source == want);
+        CHECK(e->as<open_event>()->path == "/etc/shadow");
+    }
+}
+
+TEST_CASE("decode: net fields of ABI 3 (socket type, flags, bytes, connection time, cookie, any protocol)") {
+    auto r = net_record();
+    r.op = BW_NET_SEND;
+    r.sock_type = 1; // SOCK_STREAM
+    r.net_flags = BW_NETF_PEER;
+    r.bytes = 3389;
+    r.conn_ns = 1'000'000'000;
+    r.cookie = 0xABCDEF0123456789ull;
+    auto e = decode(bytes_of(r));
+    REQUIRE(e.has_value());
+    const auto* n = e->as<net_event>();
+    REQUIRE(n != nullptr);
+    CHECK(n->op == net_op::send);
+    CHECK(n->protocol == ip_proto::tcp);
+    CHECK(n->sock == sock_kind::stream);
+    CHECK(n->peer);
+    CHECK_FALSE(n->accepted);
+    CHECK(n->bytes == 3389);
+    CHECK(n->conn_ts == nanoseconds{1'000'000'000});
+    CHECK(n->cookie == 0xABCDEF0123456789ull);
+
+    SECTION("flags: each bit, and unknown bits ignored") {
+        r.net_flags = BW_NETF_ACCEPTED;
+        CHECK_FALSE(decode(bytes_of(r))->as<net_event>()->peer);
+        CHECK(decode(bytes_of(r))->as<net_event>()->accepted);
+        r.net_flags = BW_NETF_PEER | BW_NETF_ACCEPTED;
+        CHECK(decode(bytes_of(r))->as<net_event>()->peer);
+        CHECK(decode(bytes_of(r))->as<net_event>()->accepted);
+        r.net_flags = 0xFC;
+        CHECK_FALSE(decode(bytes_of(r))->as<net_event>()->peer);
+        CHECK_FALSE(decode(bytes_of(r))->as<net_event>()->accepted);
+    }
+    SECTION("every socket type the kernel side reports") {
+        for (const auto& [t, want] : {std::pair{0, sock_kind::unknown}, std::pair{1, sock_kind::stream},
+                                      std::pair{2, sock_kind::dgram}, std::pair{3, sock_kind::raw},
+                                      std::pair{5, sock_kind::seqpacket}, std::pair{6, sock_kind::dccp}}) {
+            r.sock_type = static_cast<std::uint8_t>(t);
+            auto d = decode(bytes_of(r));
+            REQUIRE(d.has_value());
+            CHECK(d->as<net_event>()->sock == want);
+        }
+    }
+    SECTION("any protocol number: ICMP, a raw socket's") {
+        r.port = 0;
+        for (unsigned p = 0; p <= 255; ++p) {
+            r.protocol = static_cast<std::uint8_t>(p);
+            auto d = decode(bytes_of(r));
+            REQUIRE(d.has_value());
+            CHECK(static_cast<unsigned>(d->as<net_event>()->protocol) == p);
+        }
+        r.protocol = IPPROTO_ICMP;
+        CHECK(decode(bytes_of(r))->as<net_event>()->protocol == ip_proto::icmp);
+        r.protocol = IPPROTO_ICMPV6;
+        CHECK(decode(bytes_of(r))->as<net_event>()->protocol == ip_proto::icmpv6);
+    }
+    SECTION("a connection time above INT64_MAX keeps its bits") {
+        r.conn_ns = 0xFFFFFFFFFFFFFFFFull;
+        auto d = decode(bytes_of(r));
+        CHECK(d->as<net_event>()->conn_ts == nanoseconds{-1});
+        const auto back = *encode(*d);
+        bw_net_event again;
+        std::memcpy(&again, back.data(), sizeof(again));
+        CHECK(again.conn_ns == 0xFFFFFFFFFFFFFFFFull);
+    }
+    SECTION("the explicit padding is ignored") {
+        r._pad1 = 0xFFFFFFFF;
+        const auto d = decode(bytes_of(r));
+        r._pad1 = 0;
+        CHECK(*d == *decode(bytes_of(r)));
+    }
+}
+
+TEST_CASE("decode_record: the open_repeat record is 112 bytes and carries the open's source") {
+    CHECK(sizeof(bw_open_repeat_event) == 112);
+    auto r = repeat_record();
+    r.source = BW_SRC_COMPAT;
+    auto rec = decode_record(bytes_of(r));
+    REQUIRE(rec.has_value());
+    REQUIRE(rec->as_repeat() != nullptr);
+    CHECK(rec->as_repeat()->source == access_path::compat);
+    CHECK(rec->as_repeat()->ino == 77);
+    CHECK(rec->as_repeat()->gen == 5);
+    // encode_repeat writes the same bytes back
+    CHECK(encode_repeat(*rec->as_repeat()) == bytes_of(r));
+    for (std::uint8_t src = 0; src <= BW_SRC_MAX; ++src) {
+        open_repeat o = *rec->as_repeat();
+        o.source = static_cast<access_path>(src);
+        const auto b = encode_repeat(o);
+        REQUIRE(b.size() == 112);
+        CHECK(*decode_record(b)->as_repeat() == o);
+    }
+    // the ABI 2 size (104 bytes) is short now, and more is oversized
+    auto old = r;
+    old.hdr.size = 104;
+    auto err = decode_record(bytes_of(old, 104));
+    REQUIRE_FALSE(err.has_value());
+    CHECK(err.error().code == errc::short_record);
+    CHECK(err.error().message == "open_repeat record is 104 bytes, needs 112");
+    auto big = r;
+    big.hdr.size = 120;
+    err = decode_record(bytes_of(big, 120));
+    REQUIRE_FALSE(err.has_value());
+    CHECK(err.error().code == errc::oversized_record);
+    CHECK(err.error().message == "open_repeat record is 120 bytes, expected 112");
+    // and no prefix of it decodes
+    const auto whole = bytes_of(r);
+    for (std::size_t n = 0; n < whole.size(); ++n)
+        CHECK_FALSE(decode_record(std::span<const std::byte>(whole.data(), n)).has_value());
+    // too small a buffer: encode_repeat_into writes nothing
+    std::array<std::byte, 111> small{};
+    CHECK(encode_repeat_into(*rec->as_repeat(), small) == 0);
+}
+
+TEST_CASE("decode never reads past the span: a prefix of a write or a net record is rejected") {
+    for (const auto& rec : {bytes_of(write_record("/tmp/x")), bytes_of(net_record())}) {
+        for (std::size_t n = 0; n < rec.size(); ++n) {
+            auto r = decode(std::span<const std::byte>(rec.data(), n));
+            REQUIRE_FALSE(r.has_value());
+            CHECK((r.error().code == errc::short_record || r.error().code == errc::size_mismatch));
+        }
+    }
+}
+
 TEST_CASE("decode errors: short_record") {
     SECTION("empty input") {
         auto err = decode_error({});
@@ -284,7 +511,14 @@ TEST_CASE("decode errors: short_record") {
         r.hdr.size = 24;
         auto err = decode_error(bytes_of(r, 24));
         CHECK(err.code == errc::short_record);
-        CHECK(err.message == "net record is 24 bytes, needs 56");
+        CHECK(err.message == "net record is 24 bytes, needs 80");
+    }
+    SECTION("a write of the ABI 2 net size") {
+        auto r = write_record("/x");
+        r.hdr.size = 56;
+        auto err = decode_error(bytes_of(r, 56));
+        CHECK(err.code == errc::short_record);
+        CHECK(err.message == "write record is 56 bytes, needs 568");
     }
 }
 
@@ -294,6 +528,11 @@ TEST_CASE("decode errors: oversized_record") {
     auto err = decode_error(bytes_of(r, 40));
     CHECK(err.code == errc::oversized_record);
     CHECK(err.message == "fork record is 40 bytes, expected 32");
+    auto w = write_record("/x");
+    w.hdr.size = 576;
+    auto werr = decode_error(bytes_of(w, 576));
+    CHECK(werr.code == errc::oversized_record);
+    CHECK(werr.message == "write record is 576 bytes, expected 568");
 }
 
 TEST_CASE("decode errors: size_mismatch") {
@@ -302,24 +541,34 @@ TEST_CASE("decode errors: size_mismatch") {
     auto err = decode_error(bytes_of(r));
     CHECK(err.code == errc::size_mismatch);
     CHECK(err.message == "open record header says 600 bytes, got 632");
+    auto w = write_record("/x");
+    w.hdr.size = 632; // an open's size on a write
+    auto werr = decode_error(bytes_of(w));
+    CHECK(werr.code == errc::size_mismatch);
+    CHECK(werr.message == "write record header says 632 bytes, got 568");
 }
 
 TEST_CASE("decode errors: unknown_kind") {
-    for (std::uint16_t kind : {std::uint16_t{0}, std::uint16_t{7}, std::uint16_t{0xFFFF}}) {
+    for (std::uint16_t kind : {std::uint16_t{0}, std::uint16_t{8}, std::uint16_t{0xFFFF}}) {
         auto r = open_record("/x");
         r.hdr.kind = kind;
         auto err = decode_error(bytes_of(r));
         CHECK(err.code == errc::unknown_kind);
-        CHECK(err.message == "unknown record kind " + std::to_string(kind) + " (known: 1..6)");
+        CHECK(err.message == "unknown record kind " + std::to_string(kind) + " (known: 1..7)");
     }
 }
 
 TEST_CASE("decode errors: bad_version") {
     auto r = open_record("/x");
-    r.hdr.version = 1; // the layout before the kernel filter
+    r.hdr.version = 2; // the layout before ABI 3 (the same size: only _pad0 became source)
     auto err = decode_error(bytes_of(r));
     CHECK(err.code == errc::bad_version);
-    CHECK(err.message == "record has ABI version 1, expected 2");
+    CHECK(err.message == "record has ABI version 2, expected 3");
+    r.hdr.version = 1; // the layout before the kernel filter
+    CHECK(decode_error(bytes_of(r)).message == "record has ABI version 1, expected 3");
+    auto w = write_record("/x");
+    w.hdr.version = 2; // there was no write record in ABI 2
+    CHECK(decode_error(bytes_of(w)).code == errc::bad_version);
 }
 
 TEST_CASE("decode errors: the check order is header, version, kind, size field, length, fields") {
@@ -343,8 +592,10 @@ TEST_CASE("decode errors: the check order is header, version, kind, size field, 
     SECTION("record length before fields") {
         auto r = net_record();
         r.family = 1;
+        r.hdr.size = 88;
+        CHECK(decode_error(bytes_of(r, 88)).code == errc::oversized_record);
         r.hdr.size = 60;
-        CHECK(decode_error(bytes_of(r, 60)).code == errc::oversized_record);
+        CHECK(decode_error(bytes_of(r, 60)).code == errc::short_record);
     }
 }
 
@@ -368,12 +619,64 @@ TEST_CASE("decode errors: bad_field") {
         r.op = 0;
         CHECK(decode_error(bytes_of(r)).code == errc::bad_field);
     }
-    SECTION("net protocol") {
-        auto r = net_record();
-        r.protocol = 1; // ICMP
+    SECTION("net sock_type") {
+        for (std::uint8_t t : {std::uint8_t{4}, std::uint8_t{7}, std::uint8_t{10}, std::uint8_t{255}}) {
+            auto r = net_record();
+            r.sock_type = t; // 4 is SOCK_RDM: not a socket the kernel side reports
+            auto err = decode_error(bytes_of(r));
+            CHECK(err.code == errc::bad_field);
+            CHECK(err.message == "net record sock_type " + std::to_string(t) +
+                                     " is not 0 or a SOCK_* value (1, 2, 3, 5, 6)");
+        }
+    }
+    SECTION("open source") {
+        for (std::uint8_t src : {std::uint8_t{3}, std::uint8_t{255}}) {
+            auto r = open_record("/x");
+            r.source = src;
+            auto err = decode_error(bytes_of(r));
+            CHECK(err.code == errc::bad_field);
+            CHECK(err.message == "open record source " + std::to_string(src) + " is not a BW_SRC_* value (0..2)");
+        }
+    }
+    SECTION("open_repeat source (decode_record)") {
+        auto r = repeat_record();
+        r.source = 3;
+        auto rec = decode_record(bytes_of(r));
+        REQUIRE_FALSE(rec.has_value());
+        CHECK(rec.error().code == errc::bad_field);
+        CHECK(rec.error().message == "open_repeat record source 3 is not a BW_SRC_* value (0..2)");
+        // decode() reports the bad field too, before refusing the repeat
+        CHECK(decode_error(bytes_of(r)).message == rec.error().message);
+        r.source = BW_SRC_MAX;
+        CHECK(decode_record(bytes_of(r)).has_value());
+    }
+    SECTION("write path_size") {
+        auto r = write_record("/x");
+        r.path_size = BW_PATH_MAX + 1;
         auto err = decode_error(bytes_of(r));
         CHECK(err.code == errc::bad_field);
-        CHECK(err.message == "net record protocol 1 is neither TCP (6) nor UDP (17)");
+        CHECK(err.message == "write record path_size 513 exceeds the 512-byte path field");
+        r.source = 9; // path_size is checked first
+        r.how = 0;
+        CHECK(decode_error(bytes_of(r)).message == err.message);
+    }
+    SECTION("write source") {
+        auto r = write_record("/x");
+        r.source = 3;
+        auto err = decode_error(bytes_of(r));
+        CHECK(err.code == errc::bad_field);
+        CHECK(err.message == "write record source 3 is not a BW_SRC_* value (0..2)");
+        r.how = 0; // source is checked before how
+        CHECK(decode_error(bytes_of(r)).message == err.message);
+    }
+    SECTION("write how") {
+        for (std::uint8_t how : {std::uint8_t{0}, std::uint8_t{4}, std::uint8_t{255}}) {
+            auto r = write_record("/x");
+            r.how = how; // 0: a zeroed record is no valid write
+            auto err = decode_error(bytes_of(r));
+            CHECK(err.code == errc::bad_field);
+            CHECK(err.message == "write record how " + std::to_string(how) + " is not a BW_WRITE_* value (1..3)");
+        }
     }
     SECTION("open path_size") {
         auto r = open_record("/x");
@@ -396,6 +699,18 @@ TEST_CASE("decode errors: bad_field") {
         auto x = exec_record();
         x.argv_size = BW_ARGV_MAX;
         CHECK(decode(bytes_of(x)).has_value());
+        auto w = write_record("/x");
+        w.path_size = BW_PATH_MAX;
+        w.source = BW_SRC_MAX;
+        w.how = BW_WRITE_HOW_MAX;
+        CHECK(decode(bytes_of(w)).has_value());
+        o.source = BW_SRC_MAX;
+        CHECK(decode(bytes_of(o)).has_value());
+        for (std::uint8_t t : {0, 1, 2, 3, 5, 6}) {
+            auto n = net_record();
+            n.sock_type = t;
+            CHECK(decode(bytes_of(n)).has_value());
+        }
     }
 }
 
@@ -446,6 +761,73 @@ TEST_CASE("encode: the record is zeroed and laid out as the ABI says") {
     CHECK(r._pad1 == 0);
 }
 
+TEST_CASE("encode: write and net records are laid out as the ABI says") {
+    write_event w{"/tmp/k", 1, 2, 3, 4, access_path::io_uring, write_how::clone};
+    auto b = *encode(make_event(w));
+    REQUIRE(b.size() == sizeof(bw_write_event));
+    bw_write_event r;
+    std::memcpy(&r, b.data(), sizeof(r));
+    CHECK(r.hdr.kind == BW_EVENT_WRITE);
+    CHECK(r.hdr.version == BW_ABI_VERSION);
+    CHECK(r.hdr.flags == 0);
+    CHECK(r.hdr.size == sizeof(bw_write_event));
+    CHECK(r.hdr.tgid == 300);
+    CHECK(r.hdr.pid == 301);
+    CHECK(r.dev == 1);
+    CHECK(r.ino == 2);
+    CHECK(r.bytes == 3);
+    CHECK(r.uid == 4);
+    CHECK(r.source == BW_SRC_IO_URING);
+    CHECK(r.how == BW_WRITE_CLONE);
+    CHECK(r.path_size == 6);
+    CHECK(std::string_view(r.path, 6) == "/tmp/k");
+    for (std::size_t i = 6; i < sizeof(r.path); ++i) CHECK(r.path[i] == '\0');
+
+    net_event n;
+    n.op = net_op::send;
+    n.protocol = ip_proto::icmp;
+    n.addr = *ip_address::parse("192.0.2.1");
+    n.sock = sock_kind::dgram;
+    n.peer = false;
+    n.accepted = true;
+    n.bytes = 64;
+    n.conn_ts = nanoseconds{77};
+    n.cookie = 88;
+    b = *encode(make_event(n));
+    REQUIRE(b.size() == sizeof(bw_net_event));
+    bw_net_event nr;
+    std::memcpy(&nr, b.data(), sizeof(nr));
+    CHECK(nr.hdr.kind == BW_EVENT_NET);
+    CHECK(nr.family == AF_INET);
+    CHECK(nr.protocol == IPPROTO_ICMP);
+    CHECK(nr.op == BW_NET_SEND);
+    CHECK(nr.sock_type == 2);
+    CHECK(nr.net_flags == BW_NETF_ACCEPTED);
+    CHECK(nr.bytes == 64);
+    CHECK(nr.conn_ns == 77);
+    CHECK(nr.cookie == 88);
+    CHECK(nr._pad1 == 0);
+    for (std::size_t i = 4; i < 16; ++i) CHECK(nr.addr[i] == 0);
+
+    open_event o;
+    o.path = "/x";
+    o.source = access_path::compat;
+    b = *encode(make_event(o));
+    bw_open_event orec;
+    std::memcpy(&orec, b.data(), sizeof(orec));
+    CHECK(orec.source == BW_SRC_COMPAT);
+    CHECK(orec._pad0 == 0);
+}
+
+TEST_CASE("encode: a write path that does not fit is cut and flagged") {
+    write_event w;
+    w.path = "/" + std::string(BW_PATH_MAX, 'p');
+    auto back = decode(*encode(make_event(w)));
+    REQUIRE(back.has_value());
+    CHECK(back->truncated);
+    CHECK(back->as<write_event>()->path == w.path.substr(0, BW_PATH_MAX));
+}
+
 TEST_CASE("round trip decode(*encode(e)) == e for each kind") {
     exec_event x;
     x.ppid = 1;
@@ -474,8 +856,41 @@ TEST_CASE("round trip decode(*encode(e)) == e for each kind") {
     n6.protocol = ip_proto::udp;
     n6.addr = *ip_address::parse("fe80::1:2");
     n6.port = 0;
-    for (const event_body& body : {event_body{x}, event_body{f}, event_body{xt}, event_body{o}, event_body{n4},
-                                   event_body{n6}}) {
+    open_event ou = o;
+    ou.source = access_path::io_uring;
+    open_event oc = o;
+    oc.source = access_path::compat;
+    net_event ns;
+    ns.op = net_op::send;
+    ns.protocol = ip_proto{47};
+    ns.addr = *ip_address::parse("2001:db8::47");
+    ns.sock = sock_kind::raw;
+    ns.peer = true;
+    ns.accepted = true;
+    ns.bytes = 0xFFFFFFFFFFFFFFFFull;
+    ns.conn_ts = nanoseconds{-1}; // a kernel ktime above INT64_MAX: the bits come back
+    ns.cookie = 0xFFFFFFFFFFFFFFFFull;
+    net_event nc;
+    nc.addr = *ip_address::parse("192.0.2.1");
+    nc.port = 443;
+    nc.sock = sock_kind::stream;
+    nc.conn_ts = nanoseconds{123456789};
+    nc.cookie = 4097;
+    write_event w{"/tmp/.k", 0x803, 5150, 3389, 1000, access_path::syscall, write_how::write};
+    write_event wc{"/tmp/.k2", 1, 2, 0, 0xFFFFFFFF, access_path::io_uring, write_how::copy};
+    write_event wl{std::string(BW_PATH_MAX, 'w'), 0xFFFFFFFFFFFFFFFFull, 0xFFFFFFFFFFFFFFFFull, 1, 0,
+                   access_path::compat, write_how::clone};
+    std::vector<event_body> bodies = {event_body{x},  event_body{f},  event_body{xt}, event_body{o},
+                                      event_body{n4}, event_body{n6}, event_body{ou}, event_body{oc},
+                                      event_body{ns}, event_body{nc}, event_body{w},  event_body{wc},
+                                      event_body{wl}};
+    for (unsigned p = 0; p <= 255; ++p) {
+        net_event any = n4;
+        any.op = net_op::send;
+        any.protocol = static_cast<ip_proto>(p); // a raw socket's protocol may be any number
+        bodies.emplace_back(any);
+    }
+    for (const event_body& body : bodies) {
         auto e = make_event(body);
         for (bool truncated : {false, true}) {
             e.truncated = truncated;
@@ -569,7 +984,8 @@ TEST_CASE("file events are not kernel records: encode says so, decode never make
     e.body = file_event{"/etc/shadow", 65024, 941};
     CHECK(record_size(event_kind::file) == 0);
     CHECK_FALSE(is_kernel_record(event_kind::file));
-    for (auto k : {event_kind::exec, event_kind::fork, event_kind::exit, event_kind::open, event_kind::net})
+    for (auto k : {event_kind::exec, event_kind::fork, event_kind::exit, event_kind::open, event_kind::net,
+                   event_kind::write})
         CHECK(is_kernel_record(k));
 
     const auto r = encode(e);
@@ -589,7 +1005,7 @@ TEST_CASE("file events are not kernel records: encode says so, decode never make
     const auto d = decode(bytes_of(o));
     REQUIRE_FALSE(d.has_value());
     CHECK(d.error().code == errc::unknown_kind);
-    CHECK(d.error().message == "unknown record kind 100 (known: 1..6)");
+    CHECK(d.error().message == "unknown record kind 100 (known: 1..7)");
 }
 
 // ---------------------------------------------------------------------------
@@ -661,8 +1077,35 @@ std::vector<std::vector<std::byte>> into_corpus() {
     bad_family.family = 3;
     auto bad_op = net_record();
     bad_op.op = 7;
-    auto bad_proto = net_record();
-    bad_proto.protocol = 1;
+    auto bad_sock = net_record();
+    bad_sock.sock_type = 4;
+    auto bad_open_source = short_open;
+    bad_open_source.source = 3;
+    auto bad_repeat_source = repeat;
+    bad_repeat_source.source = 7;
+    auto long_write = write_record("/home/someone/.config/some-application/credentials/copy-of-production.json");
+    long_write.source = BW_SRC_IO_URING;
+    long_write.how = BW_WRITE_COPY;
+    long_write.hdr.flags = BW_F_TRUNCATED;
+    auto short_write = write_record("/tmp/k");
+    auto empty_write = write_record("");
+    empty_write.how = BW_WRITE_CLONE;
+    auto bad_write_path = write_record("/x");
+    bad_write_path.path_size = BW_PATH_MAX + 1;
+    auto bad_write_source = write_record("/x");
+    bad_write_source.source = 3;
+    auto bad_write_how = write_record("/x");
+    bad_write_how.how = 0;
+    auto uring_open = open_record("/root/.ssh/id_ed25519");
+    uring_open.source = BW_SRC_IO_URING;
+    auto full_net = net_record();
+    full_net.op = BW_NET_SEND;
+    full_net.protocol = 47;
+    full_net.sock_type = 3;
+    full_net.net_flags = BW_NETF_PEER | BW_NETF_ACCEPTED;
+    full_net.bytes = 1400;
+    full_net.conn_ns = 99;
+    full_net.cookie = 4097;
     auto bad_repeat = repeat;
     bad_repeat.key.ino = 78;
     auto bad_version = short_open;
@@ -693,7 +1136,21 @@ std::vector<std::vector<std::byte>> into_corpus() {
     out.push_back(bytes_of(no_argv));
     out.push_back(bytes_of(bad_family));
     out.push_back(bytes_of(bad_op));
-    out.push_back(bytes_of(bad_proto));
+    out.push_back(bytes_of(bad_sock));
+    out.push_back(bytes_of(long_write));
+    out.push_back(bytes_of(short_write));
+    out.push_back(bytes_of(bad_write_path));
+    out.push_back(bytes_of(uring_open));
+    out.push_back(bytes_of(empty_write));
+    out.push_back(bytes_of(bad_open_source));
+    out.push_back(bytes_of(full_net));
+    out.push_back(bytes_of(bad_write_source));
+    out.push_back(bytes_of(long_write));
+    out.push_back(bytes_of(bad_repeat_source));
+    out.push_back(bytes_of(bad_write_how));
+    out.push_back(bytes_of(short_write));
+    out.push_back(bytes_of(net_record()));
+    out.push_back(bytes_of(full_net));
     out.push_back(bytes_of(bad_repeat));
     out.push_back(bytes_of(bad_version));
     out.push_back(bytes_of(bad_kind));
@@ -711,6 +1168,19 @@ std::vector<std::vector<std::byte>> into_corpus() {
     h = header(BW_EVENT_OPEN_REPEAT, 120);
     std::memcpy(long_repeat.data(), &h, sizeof(h));
     out.push_back(long_repeat);
+    auto old_repeat = bytes_of(repeat, 104);        // the ABI 2 size
+    h = header(BW_EVENT_OPEN_REPEAT, 104);
+    std::memcpy(old_repeat.data(), &h, sizeof(h));
+    out.push_back(old_repeat);
+    out.push_back(bytes_of(short_write, 100));      // a prefix of a write
+    auto long_write_bytes = bytes_of(short_write, 600);
+    h = header(BW_EVENT_WRITE, 600);
+    std::memcpy(long_write_bytes.data(), &h, sizeof(h));
+    out.push_back(long_write_bytes);                // oversized_record
+    auto old_net = bytes_of(net_record(), 56);      // the ABI 2 size
+    h = header(BW_EVENT_NET, 56);
+    std::memcpy(old_net.data(), &h, sizeof(h));
+    out.push_back(old_net);                         // short_record
     out.push_back(bytes_of(fork));
     out.push_back(bytes_of(long_exec));
     out.push_back(bytes_of(exec_record()));
@@ -741,8 +1211,8 @@ TEST_CASE("decode_into: the same events and errors as decode(), into one reused 
             ++bad;
         }
     }
-    CHECK(good >= 15);
-    CHECK(bad >= 15);
+    CHECK(good >= 25);
+    CHECK(bad >= 25);
 }
 
 TEST_CASE("decode_record_into: the same records and errors as decode_record(), into one reused record") {
@@ -877,4 +1347,55 @@ TEST_CASE("decode_into: unaligned input at every offset") {
         REQUIRE(decode_into(std::span<const std::byte>(buf.data() + off, rec.size()), out));
         CHECK(out == want);
     }
+}
+
+TEST_CASE("decode_into with event_slots: a stream of writes, opens and sends keeps one event per kind") {
+    event_slots slots;
+    CHECK(slots.by_kind.size() == BW_EVENT_KIND_MAX + 1);
+    auto long_write = write_record("/home/someone/.config/some-application/credentials/copy-of-production.json");
+    long_write.how = BW_WRITE_CLONE;
+    const auto open_bytes = bytes_of(open_record("/root/.aws/credentials"));
+    auto send = net_record();
+    send.op = BW_NET_SEND;
+    send.bytes = 3389;
+    send.sock_type = 1;
+
+    auto w = decode_into(bytes_of(long_write), slots);
+    REQUIRE(w.has_value());
+    CHECK(*w == &slots.by_kind[BW_EVENT_WRITE]);
+    CHECK((*w)->as<write_event>()->how == write_how::clone);
+    auto o = decode_into(open_bytes, slots);
+    REQUIRE(o.has_value());
+    CHECK(*o == &slots.by_kind[BW_EVENT_OPEN]);
+    // the write's slot is untouched by the open
+    CHECK(slots.by_kind[BW_EVENT_WRITE] == *decode(bytes_of(long_write)));
+    auto n = decode_into(bytes_of(send), slots);
+    REQUIRE(n.has_value());
+    CHECK(*n == &slots.by_kind[BW_EVENT_NET]);
+    CHECK((*n)->as<net_event>()->bytes == 3389);
+
+    // a short write after the long one: nothing of the long one is left
+    const auto* before = slots.by_kind[BW_EVENT_WRITE].as<write_event>()->path.data();
+    const auto short_bytes = bytes_of(write_record("/tmp/k"));
+    w = decode_into(short_bytes, slots);
+    REQUIRE(w.has_value());
+    CHECK(**w == *decode(short_bytes));
+    CHECK((*w)->as<write_event>()->path == "/tmp/k");
+    CHECK((*w)->as<write_event>()->how == write_how::write);
+    CHECK((*w)->as<write_event>()->path.data() == before); // the string kept its storage
+
+    // a bad write leaves every slot as it was
+    const event_slots kept = slots;
+    auto bad = write_record("/x");
+    bad.how = 9;
+    auto err = decode_into(bytes_of(bad), slots);
+    REQUIRE_FALSE(err.has_value());
+    CHECK(err.error().message == "write record how 9 is not a BW_WRITE_* value (1..3)");
+    for (std::size_t k = 0; k < slots.by_kind.size(); ++k) CHECK(slots.by_kind[k] == kept.by_kind[k]);
+
+    // a repeat is refused and lands nowhere
+    err = decode_into(bytes_of(repeat_record()), slots);
+    REQUIRE_FALSE(err.has_value());
+    CHECK(err.error().code == errc::unknown_kind);
+    for (std::size_t k = 0; k < slots.by_kind.size(); ++k) CHECK(slots.by_kind[k] == kept.by_kind[k]);
 }

@@ -66,6 +66,9 @@ TEST_CASE("event: kind() follows the body") {
     CHECK(e.kind() == event_kind::net);
     e.body = file_event{};
     CHECK(e.kind() == event_kind::file);
+    e.body = write_event{};
+    CHECK(e.kind() == event_kind::write);
+    CHECK(static_cast<unsigned>(event_kind::write) == BW_EVENT_WRITE);
 }
 
 TEST_CASE("file_event: not a kernel record, a sensor-made identity") {
@@ -115,12 +118,56 @@ TEST_CASE("event: to_string of the enums") {
     CHECK(to_string(event_kind::open) == "open");
     CHECK(to_string(event_kind::net) == "net");
     CHECK(to_string(event_kind::file) == "file");
+    CHECK(to_string(event_kind::write) == "write");
     CHECK(to_string(net_op::connect) == "connect");
     CHECK(to_string(net_op::send) == "send");
     CHECK(to_string(ip_proto::tcp) == "tcp");
     CHECK(to_string(ip_proto::udp) == "udp");
     CHECK(static_cast<int>(ip_proto::tcp) == 6);
     CHECK(static_cast<int>(ip_proto::udp) == 17);
+    CHECK(to_string(ip_proto::icmp) == "icmp");
+    CHECK(to_string(ip_proto::icmpv6) == "icmpv6");
+    CHECK(to_string(ip_proto::udplite) == "udplite");
+    CHECK(to_string(ip_proto{47}).empty()); // a number without a name: see proto_text
+    CHECK(to_string(access_path::syscall) == "syscall");
+    CHECK(to_string(access_path::compat) == "compat");
+    CHECK(to_string(access_path::io_uring) == "io_uring");
+    CHECK(to_string(write_how::write) == "write");
+    CHECK(to_string(write_how::copy) == "copy");
+    CHECK(to_string(write_how::clone) == "clone");
+    CHECK(to_string(sock_kind::unknown).empty());
+    CHECK(to_string(sock_kind::stream) == "stream");
+    CHECK(to_string(sock_kind::dgram) == "dgram");
+    CHECK(to_string(sock_kind::raw) == "raw");
+    CHECK(to_string(sock_kind::seqpacket) == "seqpacket");
+    CHECK(to_string(sock_kind::dccp) == "dccp");
+    CHECK(to_string(sock_kind{4}).empty()); // SOCK_RDM: not a socket the kernel side reports
+}
+
+TEST_CASE("ip_proto: proto_text and parse_proto are inverses over every number") {
+    CHECK(proto_text(ip_proto::tcp) == "tcp");
+    CHECK(proto_text(ip_proto::udp) == "udp");
+    CHECK(proto_text(ip_proto::icmp) == "icmp");
+    CHECK(proto_text(ip_proto::icmpv6) == "icmpv6");
+    CHECK(proto_text(ip_proto::udplite) == "udplite");
+    CHECK(proto_text(ip_proto{0}) == "0");
+    CHECK(proto_text(ip_proto{47}) == "47");
+    CHECK(proto_text(ip_proto{255}) == "255");
+    for (unsigned p = 0; p <= 255; ++p) {
+        const auto proto = static_cast<ip_proto>(p);
+        INFO(p);
+        const std::string text = proto_text(proto);
+        CHECK(parse_proto(text) == proto);
+        // a named protocol is also read by its number
+        CHECK(parse_proto(std::to_string(p)) == proto);
+        CHECK((to_string(proto).empty() ? text == std::to_string(p) : text == to_string(proto)));
+    }
+    for (std::string_view bad : {"", "256", "999", "1000", "-1", "+6", "06", "00", " 6", "6 ", "6.0", "0x6", "TCP",
+                                 "Udp", "sctp", "proto 47", "icmp6"}) {
+        INFO(bad);
+        CHECK_FALSE(parse_proto(bad).has_value());
+    }
+    CHECK_FALSE(parse_proto("6\0"s).has_value()); // embedded NUL
 }
 
 TEST_CASE("fork_event: is_thread") {
@@ -143,5 +190,54 @@ TEST_CASE("event: equality covers every field") {
     CHECK_FALSE(a == b);
     b = a;
     b.body = exit_event{.exit_code = 2};
+    CHECK_FALSE(a == b);
+}
+
+TEST_CASE("event: equality covers the fields of ABI 3") {
+    open_event o{"/x", 0, 1, 2, 3};
+    open_event o2 = o;
+    CHECK(o == o2);
+    o2.source = access_path::io_uring;
+    CHECK_FALSE(o == o2);
+
+    const write_event w{"/tmp/k", 1, 2, 3, 4, access_path::syscall, write_how::write};
+    CHECK(w == write_event{"/tmp/k", 1, 2, 3, 4});
+    const auto differs = [&](auto change) {
+        write_event x = w;
+        change(x);
+        return !(x == w);
+    };
+    CHECK(differs([](write_event& x) { x.path = "/tmp/j"; }));
+    CHECK(differs([](write_event& x) { x.dev = 9; }));
+    CHECK(differs([](write_event& x) { x.ino = 9; }));
+    CHECK(differs([](write_event& x) { x.bytes = 9; }));
+    CHECK(differs([](write_event& x) { x.uid = 9; }));
+    CHECK(differs([](write_event& x) { x.source = access_path::compat; }));
+    CHECK(differs([](write_event& x) { x.how = write_how::clone; }));
+
+    net_event n;
+    const auto net_differs = [&](auto change) {
+        net_event x = n;
+        change(x);
+        return !(x == n);
+    };
+    CHECK(n.sock == sock_kind::unknown);
+    CHECK_FALSE(n.peer);
+    CHECK_FALSE(n.accepted);
+    CHECK(n.bytes == 0);
+    CHECK(n.conn_ts == nanoseconds{0});
+    CHECK(n.cookie == 0);
+    CHECK(net_differs([](net_event& x) { x.sock = sock_kind::stream; }));
+    CHECK(net_differs([](net_event& x) { x.peer = true; }));
+    CHECK(net_differs([](net_event& x) { x.accepted = true; }));
+    CHECK(net_differs([](net_event& x) { x.bytes = 1; }));
+    CHECK(net_differs([](net_event& x) { x.conn_ts = nanoseconds{1}; }));
+    CHECK(net_differs([](net_event& x) { x.cookie = 1; }));
+    CHECK(net_differs([](net_event& x) { x.protocol = ip_proto{47}; }));
+
+    // a write and an open of the same file are different events
+    event a, b;
+    a.body = open_event{"/tmp/k", 0, 1, 2, 4};
+    b.body = write_event{"/tmp/k", 1, 2, 0, 4};
     CHECK_FALSE(a == b);
 }
