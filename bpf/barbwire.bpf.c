@@ -380,7 +380,7 @@ struct bw_heat {
 };
 
 static __always_inline void bw_heat_of(__u32 kind, __u32 id, __u64 now, __u64 window, __u64 consumed,
-				       struct bw_heat *out)
+				       bool with_held, struct bw_heat *out)
 {
 	struct bw_hot_key k = {.kind = kind, .id = id};
 	struct bw_hot *h = bpf_map_lookup_elem(&hot, &k);
@@ -398,7 +398,7 @@ static __always_inline void bw_heat_of(__u32 kind, __u32 id, __u64 now, __u64 wi
 				out->pos = pos;
 		}
 		__u64 held = h->held_ns;
-		if (kind == BW_HOT_TGID && held) {
+		if (with_held && kind == BW_HOT_TGID && held) {
 			out->hot = true; /* a secret inherited at fork, not exec'd away */
 			if (held > out->mark)
 				out->mark = held;
@@ -409,7 +409,7 @@ static __always_inline void bw_heat_of(__u32 kind, __u32 id, __u64 now, __u64 wi
 		__u64 at = *u;
 		/* A process keeps the secrets it read for as long as it lives; a
 		 * session relates its members only within the window. */
-		if (at && (kind == BW_HOT_TGID || bw_within(at, now, window))) {
+		if (at && ((with_held && kind == BW_HOT_TGID) || bw_within(at, now, window))) {
 			out->hot = true;
 			if (at > out->mark)
 				out->mark = at;
@@ -417,23 +417,25 @@ static __always_inline void bw_heat_of(__u32 kind, __u32 id, __u64 now, __u64 wi
 	}
 }
 
-/* May a connect, send or write of the current process at `now` correlate
- * with an open? Only with one of its own (within the window, or held), or
- * of its session (sid > 1, within the window). */
-static __always_inline bool bw_family_heat(__u32 tgid, __u64 now, struct bw_heat *out)
+/* May a connect or send (with_held) or a write (not: only reads within the
+ * window taint a file) of the current process at `now` correlate with an
+ * open? Only with one of its own (within the window, or held), or of its
+ * session (sid > 1, within the window). */
+static __always_inline bool bw_family_heat(__u32 tgid, __u64 now, bool with_held, struct bw_heat *out)
 {
 	__u64 window = filter_state.window_ns;
 	__u64 consumed = bpf_ringbuf_query(&events, BPF_RB_CONS_POS);
 	/* Nothing hot and nothing held anywhere (the common case): no
 	 * per-family lookup. Read after `consumed`, like hot_user below. */
-	if (*(volatile __u64 *)&hot_summary.held == 0 && *(volatile __u64 *)&hot_summary.maybe_pos <= consumed &&
+	if ((!with_held || *(volatile __u64 *)&hot_summary.held == 0) &&
+	    *(volatile __u64 *)&hot_summary.maybe_pos <= consumed &&
 	    !bw_within(*(volatile __u64 *)&hot_summary.sure_ns, now, window) &&
 	    !bw_within(*(volatile __u64 *)&hot_summary.user_ns, now, window))
 		return false;
-	bw_heat_of(BW_HOT_TGID, tgid, now, window, consumed, out);
+	bw_heat_of(BW_HOT_TGID, tgid, now, window, consumed, with_held, out);
 	__u32 sid = bw_family_sid(tgid);
 	if (sid > 1)
-		bw_heat_of(BW_HOT_SID, sid, now, window, consumed, out);
+		bw_heat_of(BW_HOT_SID, sid, now, window, consumed, with_held, out);
 	return out->hot;
 }
 
@@ -442,7 +444,7 @@ static __always_inline bool bw_wanted(__u32 tgid, __u64 now, struct bw_heat *hea
 {
 	if (!filter_enabled)
 		return true;
-	if (bw_family_heat(tgid, now, heat))
+	if (bw_family_heat(tgid, now, true, heat))
 		return true;
 	bw_count(BW_CTR_NET_COLD);
 	return false;
@@ -819,8 +821,8 @@ static __always_inline int bw_on_write_file(struct file *file, __u64 bytes, __u8
 		return 0;
 	__u64 now = bpf_ktime_get_ns();
 	struct bw_heat heat = {};
-	if (filter_enabled && !bw_family_heat(tgid, now, &heat))
-		return 0; /* the common case: nobody holds anything */
+	if (filter_enabled && !bw_family_heat(tgid, now, false, &heat))
+		return 0; /* the common case: no family read a secret within the window */
 	struct inode *inode = file->f_inode;
 	if (!inode)
 		return 0;
@@ -869,8 +871,9 @@ static __always_inline int bw_on_write_fd(long fd, long ret, __u8 source, __u8 h
 {
 	if (ret <= 0)
 		return 0;
-	/* Quick exit before the descriptor walk when no family is hot. */
-	if (filter_enabled && *(volatile __u64 *)&hot_summary.held == 0) {
+	/* Quick exit before the descriptor walk when no family is hot within
+	 * the window (held secrets do not taint: see bw_on_write_file). */
+	if (filter_enabled) {
 		__u64 window = filter_state.window_ns;
 		__u64 now = bpf_ktime_get_ns();
 		if (*(volatile __u64 *)&hot_summary.maybe_pos <= bpf_ringbuf_query(&events, BPF_RB_CONS_POS) &&

@@ -132,13 +132,30 @@ TEST_CASE("seed scenario: python under bash reads /etc/shadow then connects", "[
     CHECK(*a->grandparent == process_ref{50, "tmux: server", "/usr/bin/tmux: server", ""});
     CHECK(c.stats().alerts == 1);
 
-    // the same scenario with the connect at t = 6 s: the open is out of the window
+    // the same scenario with the connect at t = 6 s: the open is out of the
+    // window, but python still holds what it read (held, -1)
     correlator late(seed_config());
     shell_family(late);
     CHECK_FALSE(late.process(open_ev(0s, 200, "/etc/shadow")));
-    CHECK_FALSE(late.process(net_ev(6s, 200, "203.0.113.5", 443)));
-    CHECK(late.stats().alerts == 0);
-    CHECK(late.stats().uncorrelated_net == 1);
+    auto h = late.process(net_ev(6s, 200, "203.0.113.5", 443));
+    REQUIRE(h);
+    CHECK(h->retention == retention::held);
+    CHECK(h->relation == relation::self);
+    CHECK(h->score == 4);
+    CHECK(h->breakdown == std::vector<score_part>{{"credential access", 3},
+                                                  {"held 6.000 s past the read", -1},
+                                                  {"suspicious parent: bash", 2}});
+    CHECK(late.stats().alerts_held == 1);
+
+    // ... and with held secrets off, the seed's behaviour: nothing
+    config off = seed_config();
+    off.held.enabled = false;
+    correlator seed(off);
+    shell_family(seed);
+    CHECK_FALSE(seed.process(open_ev(0s, 200, "/etc/shadow")));
+    CHECK_FALSE(seed.process(net_ev(6s, 200, "203.0.113.5", 443)));
+    CHECK(seed.stats().alerts == 0);
+    CHECK(seed.stats().uncorrelated_net == 1);
 }
 
 TEST_CASE("window boundary: exactly window correlates, one ns more does not", "[correlator]") {
@@ -152,8 +169,10 @@ TEST_CASE("window boundary: exactly window correlates, one ns more does not", "[
     CHECK(a->severity == severity::medium);
     CHECK_FALSE(a->parent);
     CHECK_FALSE(a->grandparent);
+    // one ns past the window: 301 still holds it, held -1: 2, below the threshold
     CHECK_FALSE(c.process(net_ev(6s + 1ns, 301, "203.0.113.5", 443)));
-    CHECK(c.stats().uncorrelated_net == 1);
+    CHECK(c.stats().below_threshold == 1);
+    CHECK(c.stats().uncorrelated_net == 0);
 }
 
 TEST_CASE("an open after the network event does not count", "[correlator]") {
@@ -549,7 +568,7 @@ TEST_CASE("stats: every net event lands in exactly one outcome", "[correlator]")
     CHECK(j.at("alerts") == 1);
     CHECK(j.at("suppressed_dedup") == 1);
     CHECK(j.at("processes") == 6);
-    CHECK(j.size() == 62);
+    CHECK(j.size() == 77);
     CHECK(j.at("suppressed_baseline") == 0);
     CHECK(j.at("baseline_seen") == 0);
     CHECK(j.at("file_events") == 0);
