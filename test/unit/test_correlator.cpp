@@ -1561,3 +1561,309 @@ TEST_CASE("the built-in rules: libc files are context; ssh, sudo and git are tru
 }
 
 } // namespace quiet
+
+// ---------------------------------------------------------------------------
+// Issue 12: every way a secret leaves (sends, any order, held secrets,
+// derived files, DNS, allowlists by program).
+// ---------------------------------------------------------------------------
+
+namespace {
+
+// Built-in-like rules, with no rate limiting so each event stands alone.
+config egress_rules() {
+    config c;
+    c.window = 5s;
+    c.suspicious_files = {
+        {"password hashes", 5, {"/etc/shadow"}},
+        {"ssh private keys", 5, {".ssh/id_rsa"}},
+        {"netrc", 4, {"/.netrc"}},
+        {"name service files", 0, {"/etc/passwd"}, true},
+    };
+    c.trusted_binaries.push_back({"/usr/bin/ssh", "", {"ssh private keys"}});
+    c.rate_limit_period = nanoseconds{0};
+    c.dns.modifier = -2;
+    return c;
+}
+
+event send_ev(nanoseconds ts, pid_type pid, const char* addr, std::uint16_t port, nanoseconds conn_ts,
+              std::uint64_t bytes = 100, ip_proto proto = ip_proto::tcp, bool peer = true) {
+    event e = net_ev(ts, pid, addr, port, net_op::send, proto);
+    auto& n = *e.as<net_event>();
+    n.conn_ts = conn_ts;
+    n.bytes = bytes;
+    n.peer = peer;
+    n.sock = proto == ip_proto::tcp ? sock_kind::stream : sock_kind::dgram;
+    return e;
+}
+
+event write_ev(nanoseconds ts, pid_type pid, std::string path, std::uint64_t ino) {
+    write_event w;
+    w.path = std::move(path);
+    w.dev = 2049;
+    w.ino = ino;
+    w.bytes = 100;
+    return event{ts, pid, pid, false, w};
+}
+
+event root_exec(nanoseconds ts, pid_type pid, pid_type ppid, std::uint32_t sid, std::string comm, std::string exe) {
+    event e = sexec(ts, pid, ppid, sid, pid, std::move(comm));
+    auto& x = *e.as<exec_event>();
+    x.exe = std::move(exe);
+    x.exe_uid = 0;
+    x.exe_mode = 0755;
+    return e;
+}
+
+} // namespace
+
+TEST_CASE("egress: a send says which came first, the connection or the read", "[correlator][egress]") {
+    correlator c(egress_rules());
+    CHECK_FALSE(c.process(sexec(0s, 300, 250, 300, 300, "bash")));
+    // bash: exec 3<>/dev/tcp/...; cat key >&3 (cat writes to the socket bash opened)
+    CHECK_FALSE(c.process(sexec(1s, 301, 300, 300, 301, "cat")));
+    CHECK_FALSE(c.process(open_ev(2s, 301, "/etc/shadow")));
+    auto a = c.process(send_ev(2100ms, 301, "127.0.0.1", 9000, 500ms));
+    REQUIRE(a);
+    CHECK(a->destination.op == net_op::send);
+    CHECK(a->destination.bytes == 100);
+    CHECK(a->order == event_order::connection_then_read);
+    CHECK(a->connection_ts == 500ms);
+    CHECK(a->retention == retention::window);
+    CHECK(c.stats().alerts_connection_first == 1);
+    // a connection opened after the read
+    auto b = c.process(send_ev(2200ms, 301, "127.0.0.2", 9000, 2100ms));
+    REQUIRE(b);
+    CHECK(b->order == event_order::read_then_send);
+    // a connect is always after the read it completes
+    auto d = c.process(net_ev(2300ms, 301, "127.0.0.3", 9000));
+    REQUIRE(d);
+    CHECK(d->order == event_order::read_then_connect);
+    // a stream whose start the sensor did not see; a datagram
+    auto e = c.process(send_ev(2400ms, 301, "127.0.0.4", 9000, 0s));
+    REQUIRE(e);
+    CHECK(e->order == event_order::unknown_connection);
+    auto f = c.process(send_ev(2500ms, 301, "127.0.0.5", 9000, 0s, 100, ip_proto::udp, false));
+    REQUIRE(f);
+    CHECK(f->order == event_order::read_then_send);
+    CHECK(f->destination.protocol == ip_proto::udp);
+    // the JSON says it too
+    const auto j = to_json(*a);
+    CHECK(j["order"] == "connection, then read, then send");
+    CHECK(j["connection_ts_ns"] == 500'000'000);
+    CHECK(j["destination"]["bytes"] == 100);
+    CHECK(j["retention"] == "window");
+    CHECK(render_text(*a).find("connection, then read, then send") != std::string::npos);
+}
+
+TEST_CASE("egress: a send on a raw or ICMP socket correlates like any other", "[correlator][egress]") {
+    correlator c(egress_rules());
+    CHECK_FALSE(c.process(open_ev(1s, 400, "/etc/shadow")));
+    auto a = c.process(send_ev(2s, 400, "127.0.0.9", 0, 0s, 658, ip_proto::icmp, false));
+    REQUIRE(a);
+    CHECK(a->destination.protocol == ip_proto::icmp);
+    CHECK(to_json(*a)["destination"]["protocol"] == "icmp");
+    auto b = c.process(send_ev(3s, 400, "127.0.0.9", 0, 0s, 20, static_cast<ip_proto>(47), false));
+    REQUIRE(b);
+    CHECK(to_json(*b)["destination"]["protocol"] == "47");
+}
+
+TEST_CASE("held: the reader keeps the secret past the window; its relatives do not", "[correlator][held]") {
+    correlator c(egress_rules());
+    CHECK_FALSE(c.process(sexec(0s, 300, 250, 300, 300, "bash")));
+    CHECK_FALSE(c.process(sexec(0s, 301, 300, 300, 301, "python3")));
+    CHECK_FALSE(c.process(open_ev(1s, 301, "/root/.ssh/id_rsa")));
+    // python sleeps 20 s, then sends: held, -1
+    auto a = c.process(net_ev(21s, 301, "127.0.0.1", 9000));
+    REQUIRE(a);
+    CHECK(a->retention == retention::held);
+    CHECK(a->relation == relation::self);
+    CHECK(a->score == 4);
+    CHECK(a->delta == 20s);
+    CHECK(reasons(*a) == std::vector<std::string>{"ssh private keys", "held 20.000 s past the read"});
+    CHECK(to_json(*a)["retention"] == "held");
+    CHECK(render_text(*a).find("read by the sender itself") != std::string::npos);
+    // past held.stale_after (10 min): -2
+    auto b = c.process(net_ev(21s + 11min, 301, "127.0.0.2", 9000));
+    REQUIRE(b);
+    CHECK(b->score == 3);
+    // a shell that ran `cat key`, and much later an unrelated curl: quiet
+    CHECK_FALSE(c.process(sexec(30s, 310, 300, 300, 310, "cat")));
+    CHECK_FALSE(c.process(open_ev(30s, 310, "/etc/shadow")));
+    CHECK_FALSE(c.process(exit_ev(30100ms, 310)));
+    CHECK_FALSE(c.process(fork_ev(60s, 300, 311)));
+    CHECK_FALSE(c.process(sexec(60s, 311, 300, 300, 311, "curl")));
+    CHECK_FALSE(c.process(net_ev(61s, 311, "127.0.0.1", 9000)));
+    CHECK(c.stats().alerts_held == 2);
+}
+
+TEST_CASE("held: a fork inherits the secret until it execs; exit and pid reuse end it", "[correlator][held]") {
+    correlator c(egress_rules());
+    CHECK_FALSE(c.process(sexec(0s, 300, 250, 300, 300, "bash")));
+    CHECK_FALSE(c.process(sexec(0s, 301, 300, 300, 301, "python3")));
+    CHECK_FALSE(c.process(open_ev(1s, 301, "/etc/shadow")));
+    CHECK_FALSE(c.process(fork_ev(20s, 301, 302))); // os.fork(): the child has the memory
+    auto a = c.process(net_ev(21s, 302, "127.0.0.1", 9000));
+    REQUIRE(a);
+    CHECK(a->retention == retention::inherited);
+    CHECK(a->relation == relation::ancestor);
+    CHECK(a->reader.pid == 301);
+    CHECK(a->score == 4);
+    // the child execs: its memory, and the secret with it, is gone
+    CHECK_FALSE(c.process(sexec(22s, 302, 301, 300, 301, "curl")));
+    CHECK_FALSE(c.process(net_ev(23s, 302, "127.0.0.2", 9000)));
+    // the reader exits: a new process on its pid holds nothing
+    CHECK_FALSE(c.process(exit_ev(24s, 301)));
+    CHECK_FALSE(c.process(fork_ev(25s, 300, 301)));
+    CHECK_FALSE(c.process(net_ev(26s, 301, "127.0.0.3", 9000)));
+    CHECK(c.holders().size() == 0);
+}
+
+TEST_CASE("held: trusted reads are not held; held can be turned off", "[correlator][held]") {
+    correlator c(egress_rules());
+    CHECK_FALSE(c.process(root_exec(0s, 500, 250, 500, "ssh", "/usr/bin/ssh")));
+    CHECK_FALSE(c.process(open_ev(1s, 500, "/root/.ssh/id_rsa")));
+    CHECK_FALSE(c.process(net_ev(30s, 500, "127.0.0.1", 22)));
+    CHECK(c.holders().size() == 0);
+
+    config off = egress_rules();
+    off.held.enabled = false;
+    correlator d(off);
+    CHECK_FALSE(d.process(open_ev(1s, 600, "/etc/shadow")));
+    CHECK_FALSE(d.process(net_ev(30s, 600, "127.0.0.1", 9000)));
+    CHECK(d.stats().uncorrelated_net == 1);
+    auto changes = d.drain_holder_changes();
+    CHECK(changes.empty());
+}
+
+TEST_CASE("held: the kernel mirror hears of each holder and its end", "[correlator][held]") {
+    correlator c(egress_rules());
+    CHECK_FALSE(c.process(open_ev(1s, 700, "/etc/shadow")));
+    CHECK_FALSE(c.process(open_ev(2s, 700, "/root/.netrc")));
+    auto ch = c.drain_holder_changes();
+    REQUIRE(ch.size() == 2);
+    CHECK(ch[0] == holder_change{700, true, 1s});
+    CHECK(ch[1] == holder_change{700, true, 2s});
+    CHECK_FALSE(c.process(exit_ev(3s, 700)));
+    ch = c.drain_holder_changes();
+    REQUIRE(ch.size() == 1);
+    CHECK(ch[0] == holder_change{700, false, 0s});
+}
+
+TEST_CASE("taint: a file written from a secret is that secret, read from any session", "[correlator][taint]") {
+    correlator c(egress_rules());
+    // session 300: cat /etc/shadow > /tmp/x
+    CHECK_FALSE(c.process(sexec(0s, 300, 250, 300, 300, "bash")));
+    CHECK_FALSE(c.process(sexec(1s, 301, 300, 300, 301, "cat")));
+    CHECK_FALSE(c.process(open_ev(1s, 301, "/etc/shadow", 11)));
+    CHECK_FALSE(c.process(write_ev(1100ms, 301, "/tmp/x", 77)));
+    CHECK(c.derived().size() == 1);
+    auto dc = c.drain_derived_changes();
+    REQUIRE(dc.size() == 1);
+    CHECK(dc[0] == derived_change{2049, 77, true});
+    // much later, session 400 (setsid): reads /tmp/x and sends it
+    CHECK_FALSE(c.process(sexec(100s, 400, 1, 400, 400, "python3")));
+    CHECK_FALSE(c.process(open_ev(100s, 400, "/tmp/x", 77)));
+    auto a = c.process(net_ev(101s, 400, "127.0.0.1", 9000));
+    REQUIRE(a);
+    CHECK(a->file.path == "/tmp/x");
+    CHECK(a->file.category == "password hashes");
+    REQUIRE(a->file.derived_from);
+    CHECK(a->file.derived_from->path == "/etc/shadow");
+    CHECK(a->file.derived_from->writer.pid == 301);
+    CHECK(a->file.derived_from->written_ts == 1100ms);
+    CHECK(a->score == 5);
+    CHECK(c.stats().alerts_derived == 1);
+    const auto j = to_json(*a);
+    CHECK(j["file"]["derived_from"]["path"] == "/etc/shadow");
+    CHECK(j["file"]["derived_from"]["writer"]["pid"] == 301);
+    CHECK(render_text(*a).find("from /etc/shadow") != std::string::npos);
+    // a copy of the copy keeps the original origin
+    CHECK_FALSE(c.process(write_ev(100500ms, 400, "/tmp/y", 78)));
+    CHECK_FALSE(c.process(sexec(200s, 500, 1, 500, 500, "curl")));
+    CHECK_FALSE(c.process(open_ev(200s, 500, "/tmp/y", 78)));
+    auto b = c.process(net_ev(201s, 500, "127.0.0.1", 9000));
+    REQUIRE(b);
+    REQUIRE(b->file.derived_from);
+    CHECK(b->file.derived_from->path == "/etc/shadow");
+    CHECK(b->file.derived_from->written_path == "/tmp/y");
+}
+
+TEST_CASE("taint: what does not derive", "[correlator][taint]") {
+    config cfg = egress_rules();
+    correlator c(cfg);
+    CHECK_FALSE(c.process(open_ev(1s, 301, "/etc/shadow", 11)));
+    CHECK_FALSE(c.process(write_ev(7s, 301, "/tmp/late", 80)));   // past the window: held, but not tainting
+    CHECK_FALSE(c.process(write_ev(2s, 301, "/etc/shadow", 11))); // the secret itself
+    CHECK_FALSE(c.process(write_ev(2s, 999, "/tmp/other", 81)));  // a process that read nothing
+    CHECK(c.derived().size() == 0);
+    cfg.taint.enabled = false;
+    correlator d(cfg);
+    CHECK_FALSE(d.process(open_ev(1s, 301, "/etc/shadow", 11)));
+    CHECK_FALSE(d.process(write_ev(2s, 301, "/tmp/x", 77)));
+    CHECK(d.derived().size() == 0);
+    // a program trusted for the secret's category opens the copy: not counted
+    correlator e(egress_rules());
+    CHECK_FALSE(e.process(open_ev(1s, 301, "/root/.ssh/id_rsa", 12)));
+    CHECK_FALSE(e.process(write_ev(2s, 301, "/tmp/k", 90)));
+    CHECK_FALSE(e.process(root_exec(50s, 600, 1, 600, "ssh", "/usr/bin/ssh")));
+    CHECK_FALSE(e.process(open_ev(51s, 600, "/tmp/k", 90)));
+    CHECK_FALSE(e.process(net_ev(52s, 600, "127.0.0.1", 22)));
+    CHECK(e.stats().trusted_opens == 1);
+}
+
+TEST_CASE("dns: traffic to a name-service port is its own category, scored by size", "[correlator][dns]") {
+    correlator c(egress_rules());
+    CHECK_FALSE(c.process(open_ev(1s, 800, "/etc/shadow")));
+    auto a = c.process(send_ev(2s, 800, "127.0.0.53", 53, 0s, 60, ip_proto::udp, false));
+    REQUIRE(a);
+    CHECK(a->destination.category == "dns");
+    CHECK(a->score == 3);
+    CHECK(reasons(*a) == std::vector<std::string>{"password hashes", "dns: a name-lookup-sized send"});
+    CHECK(to_json(*a)["destination"]["category"] == "dns");
+    auto b = c.process(send_ev(2s, 800, "127.0.0.1", 53, 0s, 900, ip_proto::udp, false));
+    REQUIRE(b);
+    CHECK(b->score == 5);
+    CHECK(reasons(*b)[1] == "dns: 900 bytes, larger than a name lookup");
+    // a weaker secret on a lookup-sized query stays below the threshold
+    CHECK_FALSE(c.process(open_ev(3s, 801, "/root/.netrc")));
+    CHECK_FALSE(c.process(send_ev(4s, 801, "127.0.0.53", 53, 0s, 60, ip_proto::udp, false)));
+    CHECK(c.stats().below_threshold == 1);
+    // without a secret nothing happens at all
+    CHECK_FALSE(c.process(send_ev(5s, 802, "127.0.0.53", 53, 0s, 60, ip_proto::udp, false)));
+    CHECK(c.stats().uncorrelated_net == 1);
+}
+
+TEST_CASE("allowlist: a destination allowed for one program only", "[correlator][allowlist]") {
+    config cfg = egress_rules();
+    allow_rule r;
+    r.exe = "/usr/bin/curl";
+    r.ports = {443};
+    cfg.allowlist.push_back(r);
+    allow_rule by_hash;
+    by_hash.sha256 = std::string(64, 'a');
+    by_hash.ips = {*ip_network::parse("10.0.0.0/8")};
+    cfg.allowlist.push_back(by_hash);
+    correlator c(cfg);
+    CHECK_FALSE(c.process(root_exec(0s, 900, 1, 900, "curl", "/usr/bin/curl")));
+    CHECK_FALSE(c.process(open_ev(1s, 900, "/etc/shadow")));
+    CHECK_FALSE(c.process(net_ev(2s, 900, "203.0.113.5", 443))); // curl to 443: allowed
+    CHECK(c.stats().suppressed_allowlist == 1);
+    CHECK(c.process(net_ev(2s, 900, "203.0.113.5", 8443))); // curl elsewhere: not
+    // python to 443: not allowed for python
+    CHECK_FALSE(c.process(root_exec(0s, 901, 1, 901, "python3", "/usr/bin/python3")));
+    CHECK_FALSE(c.process(open_ev(1s, 901, "/etc/shadow")));
+    CHECK(c.process(net_ev(2s, 901, "203.0.113.5", 443)));
+    // a curl the user can write is not the trusted curl
+    event own = root_exec(0s, 902, 1, 902, "curl", "/usr/bin/curl");
+    own.as<exec_event>()->exe_uid = 1000;
+    CHECK_FALSE(c.process(own));
+    CHECK_FALSE(c.process(open_ev(1s, 902, "/etc/shadow")));
+    CHECK(c.process(net_ev(2s, 902, "203.0.113.5", 443)));
+    // by hash: only to 10/8
+    event hashed = root_exec(0s, 903, 1, 903, "tool", "/opt/tool");
+    hashed.as<exec_event>()->exe_sha256 = std::string(64, 'a');
+    CHECK_FALSE(c.process(hashed));
+    CHECK_FALSE(c.process(open_ev(1s, 903, "/etc/shadow")));
+    CHECK_FALSE(c.process(net_ev(2s, 903, "10.1.2.3", 443)));
+    CHECK(c.process(net_ev(2s, 903, "203.0.113.5", 443)));
+}
