@@ -66,7 +66,8 @@ for 5 rounds). Three figures are paired:
            out here; the table's "sensor cpu s" includes it.
 Issue 12's bound is sensor/floor <= 1.05 for every workload: "met" when the
 interval's upper end is at most 1.05, "not shown" when the median is but the
-interval reaches past it, "NOT met" when the median is above it.
+interval reaches past it, "NOT met" when the median is above it; with fewer
+than 5 rounds "(few rounds)" follows, and no claim is made.
 
 Also reported per workload and variant, as before (issue 6): median elapsed
 times, ratio of the medians and median of the per-round ratios against no
@@ -273,12 +274,21 @@ class SensorRun:
 
     def stop(self):
         """SIGINT; waits for the exit with wait4 (rusage). Returns the stats dict."""
+        # Reaped here with wait4 (for its rusage), never by Popen: no poll(),
+        # and os.kill rather than Popen.send_signal, which polls first.
+        pid, status, ru = os.wait4(self.proc.pid, os.WNOHANG)
+        if pid != 0:
+            self._reaped(status, ru)
+            for t in self.threads:
+                t.join(10)
+            raise RunError(f"the monitor exited on its own during the workload (exit {self.rc}): "
+                           f"{' '.join(self.argv)}; stderr:\n" + "\n".join(self.err[-20:]))
         try:
             self.hwm_kib = proc_hwm_kib(self.proc.pid)
             self.cpu_at_stop = proc_cpu_s(self.proc.pid)
         except OSError:
             pass
-        self.proc.send_signal(signal.SIGINT)
+        os.kill(self.proc.pid, signal.SIGINT)
         deadline = time.monotonic() + EXIT_TIMEOUT
         while True:
             pid, status, ru = os.wait4(self.proc.pid, os.WNOHANG)
@@ -288,14 +298,17 @@ class SensorRun:
                 self.kill()
                 raise RunError(f"sensor did not exit within {EXIT_TIMEOUT:.0f} s of SIGINT")
             time.sleep(0.02)
-        self.rc = os.waitstatus_to_exitcode(status)
-        self.proc.returncode = self.rc  # reaped here, not by Popen
-        self.rusage = ru
+        self._reaped(status, ru)
         for t in self.threads:
             t.join(10)
         if self.rc != 0:
             raise RunError(f"sensor exited {self.rc}; stderr:\n" + "\n".join(self.err[-20:]))
         return self.stats()
+
+    def _reaped(self, status, ru):
+        self.rc = os.waitstatus_to_exitcode(status)
+        self.proc.returncode = self.rc  # reaped here, not by Popen
+        self.rusage = ru
 
     def kill(self):
         if self.proc is not None and self.proc.poll() is None:
@@ -492,14 +505,23 @@ def paired(runs, num, den):
     return out
 
 
+MIN_VERDICT_CONF = 0.90  # 5 rounds give 93.75%; fewer rounds give no useful interval
+
+
 def floor_verdict(ci, bound=FLOOR_BOUND):
+    """'met' (the interval is at most bound), 'not shown' (the median is, the
+    interval is not), 'NOT met' (the median is above); with an interval of
+    coverage below MIN_VERDICT_CONF (fewer than 5 rounds), '(few rounds)'
+    follows: no claim either way."""
     if ci is None:
         return "-"
     if ci["hi"] <= bound:
-        return "met"
-    if ci["median"] <= bound:
-        return "not shown"
-    return "NOT met"
+        v = "met"
+    elif ci["median"] <= bound:
+        v = "not shown"
+    else:
+        v = "NOT met"
+    return v if ci["conf"] >= MIN_VERDICT_CONF else v + " (few rounds)"
 
 
 # ---------------------------------------------------------------- one workload
@@ -713,9 +735,12 @@ def print_table(results, variants):
                   f"{verdict(rss < RSS_BOUND_MIB)}); kernel drops in all runs {drops} (bound 0: {verdict(drops == 0)})")
             vs = [(n, r["variants"][v].get("floor_verdict")) for n, r in wl.items()]
             if any(x is not None for _, x in vs):
-                counts = {k: [n for n, x in vs if x == k] for k in ("met", "not shown", "NOT met")}
+                kinds = ("met", "not shown", "NOT met")
+                counts = {k: [n for n, x in vs if x and x.split(" (")[0] == k] for k in kinds}
+                few = any(x and "few rounds" in x for _, x in vs)
                 print(f"sensor '{v}': sensor/floor <= {FLOOR_BOUND:.2f} (wall) in {len(wl)} workloads: "
-                      + "; ".join(f"{k} {len(ns)}" + (f" ({', '.join(ns)})" if ns else "") for k, ns in counts.items()))
+                      + "; ".join(f"{k} {len(ns)}" + (f" ({', '.join(ns)})" if ns else "") for k, ns in counts.items())
+                      + ("; FEWER THAN 5 ROUNDS: no claim" if few else ""))
         hooks = results.get("hooks") or {}
         if hooks:
             same = len({tuple(h) for h in hooks.values()}) == 1
