@@ -3,7 +3,7 @@
 under the live sensor and under the no-op floor, interleaved in one run, side
 by side.
 
-  sudo python3 bench/sensor_bench.py [--build build] [--rounds 9] [--only W,W]
+  sudo python3 bench/sensor_bench.py [--build build] [--rounds 6] [--only W,W]
         [--scale F] [--sensor-args "..."] [--variant NAME="ARGS"]... [--floor]
         [--build-config minimal|full|bpf] [--settle S] [--latency-attacks N]
         [--no-warmup] [--bpf-stats] [--json FILE]
@@ -43,8 +43,11 @@ run fails if the floor's hooks are not exactly a sensor variant's.
 Rounds. Each round runs every variant once, in an order from a Williams
 design (a balanced Latin square: over a full cycle of rounds every variant
 runs in every position equally often and follows every other variant equally
-often), so neither a slow drift of the machine nor the previous run's
-after-effects favour one variant. --settle seconds (default 0.5) pass between
+often; a cycle is as many rounds as variants, or twice that for an odd count:
+6 rounds for none, one sensor and the floor), so neither a slow drift of the
+machine nor the previous run's after-effects favour one variant. Choose
+--rounds as a multiple of the cycle (6, 12, 18, ...); the harness says when it
+is not. --settle seconds (default 0.5) pass between
 runs. One warm-up round at a fifth of the size comes first (for build: one
 build with no sensor).
 
@@ -568,6 +571,9 @@ def bench_workload(a, name, variants, seen_hooks):
             for n in names:
                 one_run(workload_cmd(a, warm), argvs[n])
     orders = williams_orders(len(names))
+    if a.rounds % len(orders):
+        log(f"{name}: {a.rounds} rounds is not a multiple of the order cycle ({len(orders)} orders for "
+            f"{len(names)} variants): positions are not exactly balanced")
     for r in range(a.rounds):
         for i in orders[r % len(orders)]:
             n = names[i]
@@ -780,7 +786,9 @@ def main():
     ap = argparse.ArgumentParser(description=__doc__.split("\n\n")[0],
                                  formatter_class=argparse.RawDescriptionHelpFormatter, epilog=__doc__)
     ap.add_argument("--build", default="build", help="meson build dir (default: build)")
-    ap.add_argument("--rounds", type=int, default=9, help="rounds per workload (default 9)")
+    ap.add_argument("--rounds", type=int, default=6,
+                    help="rounds per workload (default 6: with none, one sensor and the floor, one full cycle of "
+                         "the Williams design, and the fewest rounds whose interval of the median covers 95%%)")
     ap.add_argument("--only", help="comma-separated workloads: " + ",".join(WORKLOADS) + ",latency")
     ap.add_argument("--scale", default="1",
                     help="multiply each workload's count by this (e.g. 0.3; 'tiny' = 0.001) for shorter runs")
