@@ -1,85 +1,129 @@
 #!/usr/bin/env python3
-"""Sensor overhead benchmark (issue 6): syscall workloads run alternately with
-and without the live sensor, in one run, side by side.
+"""Sensor overhead benchmark (issues 6 and 12): workloads run with no sensor,
+under the live sensor and under the no-op floor, interleaved in one run, side
+by side.
 
-  sudo python3 bench/sensor_bench.py [--build build] [--rounds 5] [--only W,W]
+  sudo python3 bench/sensor_bench.py [--build build] [--rounds 6] [--only W,W]
         [--scale F] [--sensor-args "..."] [--variant NAME="ARGS"]... [--floor]
-        [--latency-attacks N] [--no-warmup] [--bpf-stats] [--json FILE]
+        [--build-config minimal|full|bpf] [--settle S] [--latency-attacks N]
+        [--no-warmup] [--bpf-stats] [--json FILE]
 
-Workloads (bench/workload, built with -O2/-O3 by bench/meson.build):
+Workloads (bench/workload, built at -O2 by bench/meson.build, and
+bench/build_workload.py):
   open-heavy     1,000,000 open+close of one file in a temp dir
   connect-heavy  200,000 TCP connects to a loopback port with nothing listening (refused)
   fork-exec      2,000 fork + exec of /bin/true, each waited for
   many-files     20,000 files (made first, not timed), then 15 rounds opening each once
+  send-heavy     200,000 writes of 64 bytes on an established loopback TCP connection
+                 (TCP_NODELAY), then 100,000 sendto()s of 64 bytes on an unconnected UDP
+                 socket to a loopback receiver; reader threads drain both
+  build          a clean parallel build (meson setup + ninja -j nproc) of a copy of
+                 this project's sources, made once before the rounds (--build-config:
+                 minimal = -Dtests=false -Dbench=false -Dexamples=false, the default;
+                 full; bpf = only the BPF object and skeleton, the default at
+                 --scale below 0.05); --scale does not shrink it otherwise
   latency        the end-to-end alert latency (test/e2e/latency_test.py's measure()):
                  N attacks (default 200), each in its own session, with the sensor of
                  each variant; p50/p95/p99/max against the 250 ms p99 target
 
-For each workload, each round runs the workload once with no sensor and once
-under each sensor variant (default: one variant, "sensor" = built-in rules plus
---sensor-args), in an order that alternates from round to round. A sensor is
-`BUILD/sensor/barbwire run --format json --verbose ARGS`, started fresh for
-every run; the workload starts after its `barbwire: ready` line and the sensor
-is stopped with SIGINT after the workload exits (it drains the ring first).
+Variants. "none" runs the workload alone. A sensor variant (default: one,
+"sensor" = built-in rules plus --sensor-args; --variant NAME="ARGS" for
+several) is `BUILD/sensor/barbwire run --format json --verbose ARGS`, started
+fresh for every run: the workload starts after its `barbwire: ready` line and
+the sensor is stopped with SIGINT after the workload exits (it drains the
+ring first). --floor adds "noop-floor": `BUILD/bench/noop_attach`, no-op BPF
+programs generated from the sensor's own object (bench/gen_noop.py), one on
+each hook the sensor attaches, started and stopped like a sensor. Attaching
+those hooks at all costs something no sensor work can remove (every syscall
+of every task takes the kernel's tracing path, each hook calls a BPF
+program); the floor measures it. After every monitor's ready line the harness
+reads the hooks it attached (its BPF links, from /proc/PID/fdinfo), and the
+run fails if the floor's hooks are not exactly a sensor variant's.
 
---floor adds one more variant, "noop-floor", run in the same rounds:
-`BUILD/bench/noop_attach` (bench/noop.bpf.c), a program returning 0 on every
-hook the sensor attaches, started and stopped like a sensor. Attaching a
-syscall tracepoint at all sends every syscall of every task through the
-kernel's slow tracing path; the floor measures that cost, which no work in
-the sensor can remove. With a floor, the summary splits each sensor variant's
-ratio into the floor's ratio times the variant's median over the floor's
-median ("above the floor"). The floor has no events or drops, is left out of
---bpf-stats and of the latency measurement, and its RSS is not the sensor's.
+Rounds. Each round runs every variant once, in an order from a Williams
+design (a balanced Latin square: over a full cycle of rounds every variant
+runs in every position equally often and follows every other variant equally
+often; a cycle is as many rounds as variants, or twice that for an odd count:
+6 rounds for none, one sensor and the floor), so neither a slow drift of the
+machine nor the previous run's after-effects favour one variant. Choose
+--rounds as a multiple of the cycle (6, 12, 18, ...); the harness says when it
+is not. --settle seconds (default 0.5) pass between
+runs. One warm-up round at a fifth of the size comes first (for build: one
+build with no sensor).
 
-Reported per workload and variant:
-  - the workload's own elapsed time (the measured part only, from its JSON line):
-    median without, median with, ratio of the medians, and median of the
-    per-round ratios (with / without of the same round);
-  - the workload's CPU time ratio (BPF programs run in the workload's context);
-  - the sensor's CPU time (user+system) from its ready line to its exit
-    (/proc/PID/stat at ready, wait4 rusage at exit), median over rounds;
-  - the sensor's peak RSS (VmHWM just before SIGINT and wait4 ru_maxrss; the
-    larger; max over rounds);
-  - events and kernel drops from the sensor's exit stats (stderr).
-The acceptance bounds of issue 6 are shown next to each figure ("met" or
-"NOT met"); they are reported, never asserted. The exit status is non-zero only
+Statistics. Within a round the variants ran minutes apart at most, so the
+harness pairs them: for each round it takes the ratio of two variants'
+figures (floor/none, sensor/none, sensor/floor) and reports the median of
+those per-round ratios with a distribution-free confidence interval for the
+median (order statistics of the ratios: the interval [r(k), r(n+1-k)] with
+the smallest k whose binomial coverage is at least 95%; with fewer than 6
+rounds no such k exists and [min, max] is given with its coverage, e.g. 94%
+for 5 rounds). Three figures are paired:
+  wall     the workload's elapsed time (the measured part, from its JSON line);
+  cpu      the workload's CPU time, user+system of its process tree (BPF
+           programs run in the workload's context, inside its syscalls);
+  cpu+mon  that plus the monitor's own CPU time while the workload ran
+           (/proc/PID/stat at its ready line and just before SIGINT: the
+           sensor's user-space work; the floor's is about 0). Its exit (last
+           drain, tearing down links and maps) is a fixed cost per run, left
+           out here; the table's "sensor cpu s" includes it.
+Issue 12's bound is sensor/floor <= 1.05 for every workload: "met" when the
+interval's upper end is at most 1.05, "not shown" when the median is but the
+interval reaches past it, "NOT met" when the median is above it; with fewer
+than 5 rounds "(few rounds)" follows, and no claim is made.
+
+Also reported per workload and variant, as before (issue 6): median elapsed
+times, ratio of the medians and median of the per-round ratios against no
+sensor with issue 6's bounds, the sensor's CPU time (/proc/PID/stat at ready,
+wait4 rusage at exit), its peak RSS (VmHWM just before SIGINT and wait4
+ru_maxrss, the larger; max over rounds), events and kernel drops from its exit
+stats. Bounds are reported, never asserted. The exit status is non-zero only
 when something failed to run (a workload error, a sensor that would not start
-or exit cleanly, a failed latency check).
+or exit cleanly, a floor whose hooks differ from the sensor's, a failed
+latency check).
 
 Root is needed (the sensor loads BPF). Nothing is pinned to a core. Runs are
-measured in wall time on whatever machine state there is: quote ratios
-measured side by side in one run, and record the load average printed.
+measured on whatever machine state there is: quote ratios measured side by
+side in one run, with their intervals, and the load average printed.
 """
 import argparse
 import json
+import math
 import os
 import platform
 import re
+import shutil
 import signal
 import statistics
 import subprocess
 import sys
+import tempfile
 import threading
 import time
 
 HERE = os.path.dirname(os.path.abspath(__file__))
 ROOT = os.path.dirname(HERE)
+BUILD_WORKLOAD = os.path.join(HERE, "build_workload.py")
 
 READY_PREFIX = "barbwire: ready"
 READY_TIMEOUT = 60.0
 EXIT_TIMEOUT = 60.0
 
-# name -> (workload arguments at scale 1, acceptance bound on the slowdown ratio)
+# name -> (workload arguments at scale 1, issue 6's bound on the slowdown against no sensor, or None)
 WORKLOADS = {
     "open-heavy": (["open-heavy", 1_000_000], 1.20),
     "connect-heavy": (["connect-heavy", 200_000], 1.10),
     "fork-exec": (["fork-exec", 2_000], 1.10),
     "many-files": (["many-files", 20_000, 15], 1.25),
+    "send-heavy": (["send-heavy", 200_000, 100_000], None),
+    "build": (["build"], None),
 }
+FLOOR_BOUND = 1.05  # issue 12: every workload at most 1.05x the no-op floor of the same run
 RSS_BOUND_MIB = 64.0
 LATENCY_P99_BOUND_MS = 250.0
 DEFAULT_LATENCY_ATTACKS = 200
+CONFIDENCE = 0.95
+METRICS = ("wall", "cpu", "cpu+mon")
 
 
 class RunError(Exception):
@@ -99,6 +143,13 @@ def scaled_args(name, scale):
         else:
             out.append(str(max(1, int(round(v * scale)))))
     return out
+
+
+def workload_cmd(a, wargs):
+    """The command that runs one workload and prints its JSON line."""
+    if wargs[0] == "build":
+        return [sys.executable, BUILD_WORKLOAD, "run", a.build_src, "--config", a.build_config]
+    return [a.workload_exe, *wargs]
 
 
 def loadavg():
@@ -127,6 +178,47 @@ def proc_hwm_kib(pid):
     return 0
 
 
+def fdinfo(pid, fd):
+    out = {}
+    with open(f"/proc/{pid}/fdinfo/{fd}") as f:
+        for line in f:
+            k, _, v = line.partition(":")
+            out[k.strip()] = v.strip()
+    return out
+
+
+# fdinfo fields of a BPF link that are not part of where it is attached
+LINK_IDENTITY_FIELDS = {"pos", "flags", "mnt_id", "ino", "link_id", "prog_tag", "prog_id", "cookie", "link_type",
+                        "tp_name"}
+
+
+def attached_hooks(pid):
+    """The hooks a process has attached BPF programs to: one (link type, target,
+    program type, other attach fields) per BPF link it holds, sorted. Read from
+    /proc/PID/fdinfo: a raw_tracepoint link (tp_btf, raw_tp) shows tp_name, a
+    perf link (tracepoint/) its tracepoint's name."""
+    progs, links = {}, []
+    for fd in os.listdir(f"/proc/{pid}/fd"):
+        try:
+            target = os.readlink(f"/proc/{pid}/fd/{fd}")
+            if target == "anon_inode:bpf-prog":
+                info = fdinfo(pid, fd)
+                progs[info.get("prog_id")] = info.get("prog_type", "?")
+            elif target == "anon_inode:bpf_link":
+                links.append(fdinfo(pid, fd))
+        except OSError:
+            continue
+    hooks = []
+    for l in links:
+        extra = ",".join(f"{k}={v}" for k, v in sorted(l.items()) if k not in LINK_IDENTITY_FIELDS)
+        hooks.append((l.get("link_type", "?"), l.get("tp_name", ""), progs.get(l.get("prog_id"), "?"), extra))
+    return sorted(hooks)
+
+
+def describe_hooks(hooks):
+    return ", ".join(f"{t}:{n}" for t, n, _, _ in hooks)
+
+
 STATS_RE = re.compile(r"stopped after ([0-9.]+) s: (\d+) events? \(([^)]*)\).*?(\d+) kernel drops?")
 
 
@@ -138,8 +230,9 @@ def sensor_argv(bw, args):
 
 
 class SensorRun:
-    """One sensor process: `barbwire run --format json --verbose ARGS`
-    (sensor_argv), or the floor's noop_attach; the same ready and stats lines."""
+    """One monitor process: `barbwire run --format json --verbose ARGS`
+    (sensor_argv), or the floor's noop_attach; the same ready and stats lines.
+    At ready it records the process's CPU time and the hooks it attached."""
 
     def __init__(self, argv):
         self.argv = list(argv)
@@ -149,6 +242,8 @@ class SensorRun:
         self.ready = threading.Event()
         self.threads = []
         self.cpu_at_ready = None
+        self.cpu_at_stop = None
+        self.hooks = []
         self.hwm_kib = 0
         self.rusage = None
         self.rc = None
@@ -166,6 +261,7 @@ class SensorRun:
                 self.kill()
                 raise RunError(f"sensor did not get ready ({' '.join(self.argv)}); stderr:\n" + "\n".join(self.err))
         self.cpu_at_ready = proc_cpu_s(self.proc.pid)
+        self.hooks = attached_hooks(self.proc.pid)
         return self
 
     def _pump_err(self):
@@ -181,11 +277,21 @@ class SensorRun:
 
     def stop(self):
         """SIGINT; waits for the exit with wait4 (rusage). Returns the stats dict."""
+        # Reaped here with wait4 (for its rusage), never by Popen: no poll(),
+        # and os.kill rather than Popen.send_signal, which polls first.
+        pid, status, ru = os.wait4(self.proc.pid, os.WNOHANG)
+        if pid != 0:
+            self._reaped(status, ru)
+            for t in self.threads:
+                t.join(10)
+            raise RunError(f"the monitor exited on its own during the workload (exit {self.rc}): "
+                           f"{' '.join(self.argv)}; stderr:\n" + "\n".join(self.err[-20:]))
         try:
             self.hwm_kib = proc_hwm_kib(self.proc.pid)
+            self.cpu_at_stop = proc_cpu_s(self.proc.pid)
         except OSError:
             pass
-        self.proc.send_signal(signal.SIGINT)
+        os.kill(self.proc.pid, signal.SIGINT)
         deadline = time.monotonic() + EXIT_TIMEOUT
         while True:
             pid, status, ru = os.wait4(self.proc.pid, os.WNOHANG)
@@ -195,14 +301,17 @@ class SensorRun:
                 self.kill()
                 raise RunError(f"sensor did not exit within {EXIT_TIMEOUT:.0f} s of SIGINT")
             time.sleep(0.02)
-        self.rc = os.waitstatus_to_exitcode(status)
-        self.proc.returncode = self.rc  # reaped here, not by Popen
-        self.rusage = ru
+        self._reaped(status, ru)
         for t in self.threads:
             t.join(10)
         if self.rc != 0:
             raise RunError(f"sensor exited {self.rc}; stderr:\n" + "\n".join(self.err[-20:]))
         return self.stats()
+
+    def _reaped(self, status, ru):
+        self.rc = os.waitstatus_to_exitcode(status)
+        self.proc.returncode = self.rc  # reaped here, not by Popen
+        self.rusage = ru
 
     def kill(self):
         if self.proc is not None and self.proc.poll() is None:
@@ -239,23 +348,26 @@ class SensorRun:
             "sensor_seconds": float(m.group(1)),
             "alerts_lines": self.out_lines,
             "cpu_s": cpu_total - (self.cpu_at_ready or 0.0),
+            "cpu_during_s": (self.cpu_at_stop - self.cpu_at_ready
+                             if self.cpu_at_stop is not None and self.cpu_at_ready is not None else None),
             "cpu_total_s": cpu_total,
             "peak_rss_mib": max(self.hwm_kib, ru.ru_maxrss) / 1024.0,
+            "hooks": len(self.hooks),
             "stats_line": text,
             "verbose_stats": verbose,
         }
 
 
-def run_workload(exe, args):
+def run_workload(cmd):
     t0 = time.monotonic()
-    p = subprocess.run([exe, *args], stdin=subprocess.DEVNULL, capture_output=True, text=True, cwd="/tmp")
+    p = subprocess.run(cmd, stdin=subprocess.DEVNULL, capture_output=True, text=True, cwd="/tmp")
     outer = time.monotonic() - t0
     if p.returncode != 0:
-        raise RunError(f"workload {' '.join(args)} exited {p.returncode}: {p.stderr.strip()}")
+        raise RunError(f"workload {' '.join(cmd)} exited {p.returncode}: {p.stderr.strip()}")
     try:
         r = json.loads(p.stdout.strip().splitlines()[-1])
     except (ValueError, IndexError):
-        raise RunError(f"workload {' '.join(args)} printed no JSON line: {p.stdout!r} {p.stderr!r}")
+        raise RunError(f"workload {' '.join(cmd)} printed no JSON line: {p.stdout!r} {p.stderr!r}")
     r["outer_wall_s"] = outer
     return r
 
@@ -271,7 +383,7 @@ def bpf_progs():
     return {x["id"]: x for x in json.loads(p.stdout or "[]")}
 
 
-def bpf_stats_run(exe, wargs, argv):
+def bpf_stats_run(cmd, argv):
     """A diagnostic run (not part of the ratios): the workload under a fresh
     sensor with kernel.bpf_stats_enabled=1, and the run count and run time of
     each of the sensor's BPF programs over the workload. The sensor's programs
@@ -287,7 +399,7 @@ def bpf_stats_run(exe, wargs, argv):
             mine = {i: x for i, x in bpf_progs().items() if i not in before_ids and x.get("name", "").startswith("handle_")}
             if not mine:
                 raise RunError("no new BPF programs named handle_* appeared while the sensor started")
-            w = run_workload(exe, wargs)
+            w = run_workload(cmd)
             after = bpf_progs()
             st = s.stop()
         finally:
@@ -306,17 +418,20 @@ def bpf_stats_run(exe, wargs, argv):
             "bpf_total_s": sum(p["run_time_s"] for p in progs.values())}
 
 
-def one_run(exe, wargs, argv):
-    """The workload once, under a fresh sensor (the process argv) when argv is not None."""
+def one_run(cmd, argv):
+    """The workload once, under a fresh monitor (the process argv) when argv is not None."""
     if argv is None:
-        return {"workload": run_workload(exe, wargs)}
+        return {"workload": run_workload(cmd)}
     s = SensorRun(argv).start()
     try:
-        w = run_workload(exe, wargs)
+        w = run_workload(cmd)
         st = s.stop()
     finally:
         s.kill()
-    return {"workload": w, "sensor": st}
+    return {"workload": w, "sensor": st, "hooks": s.hooks}
+
+
+# ---------------------------------------------------------------- statistics
 
 
 def med(xs):
@@ -324,64 +439,190 @@ def med(xs):
     return statistics.median(xs) if xs else None
 
 
-def bench_workload(a, name, variants, exe):
+def williams_orders(n):
+    """Orders of n variants (lists of indices) from a Williams design: each
+    variant in each position equally often, and each ordered pair of
+    neighbours equally often, over the returned rows (n rows for even n, 2n
+    for odd n). Round r runs the variants in row r mod len(rows)."""
+    first, lo, hi = [0], 1, n - 1
+    while len(first) < n:
+        if len(first) % 2 == 1:
+            first.append(lo)
+            lo += 1
+        else:
+            first.append(hi)
+            hi -= 1
+    rows = [[(x + i) % n for x in first] for i in range(n)]
+    if n % 2 == 1 and n > 1:
+        rows += [list(reversed(r)) for r in rows]
+    return rows
+
+
+def binom_cdf_half(k, n):
+    """P(B <= k) for B ~ Binomial(n, 1/2)."""
+    return sum(math.comb(n, i) for i in range(k + 1)) / 2 ** n
+
+
+def median_ci(xs, conf=CONFIDENCE):
+    """The median of xs with a distribution-free confidence interval: the
+    order statistics [x(k), x(n+1-k)] for the largest k whose coverage
+    1 - 2 P(B <= k-1), B ~ Bin(n, 1/2), is at least conf; k = 1 ([min, max])
+    when even that falls short (fewer than 6 values at 95%), with its lower
+    coverage reported. Returns a dict, or None for no values."""
+    xs = sorted(x for x in xs if x is not None)
+    n = len(xs)
+    if n == 0:
+        return None
+    k = 1
+    while k + 1 <= (n + 1) // 2 and 1 - 2 * binom_cdf_half(k, n) >= conf:
+        k += 1
+    return {"median": statistics.median(xs), "lo": xs[k - 1], "hi": xs[n - k],
+            "conf": max(0.0, 1 - 2 * binom_cdf_half(k - 1, n)), "n": n, "ratios": xs}
+
+
+def metric(run, name):
+    w = run["workload"]
+    if name == "wall":
+        return w["wall_s"]
+    if name == "cpu":
+        return w["cpu_s"]
+    if name == "cpu+mon":
+        # the monitor's CPU time while the workload ran (ready to SIGINT): its
+        # exit (the last drain, tearing down links and maps) is left out, a
+        # fixed cost per run that would weigh on short runs only
+        return w["cpu_s"] + ((run["sensor"]["cpu_during_s"] or 0.0) if "sensor" in run else 0.0)
+    raise ValueError(name)
+
+
+def paired(runs, num, den):
+    """{metric: median_ci of the per-round ratios num/den} over the rounds both ran in."""
+    by_round = {x["round"]: x for x in runs[den]}
+    out = {}
+    for m in METRICS:
+        ratios = []
+        for x in runs[num]:
+            y = by_round.get(x["round"])
+            if y is not None and metric(y, m) > 0:
+                ratios.append(metric(x, m) / metric(y, m))
+        out[m] = median_ci(ratios)
+    return out
+
+
+MIN_VERDICT_CONF = 0.90  # 5 rounds give 93.75%; fewer rounds give no useful interval
+
+
+def floor_verdict(ci, bound=FLOOR_BOUND):
+    """'met' (the interval is at most bound), 'not shown' (the median is, the
+    interval is not), 'NOT met' (the median is above); with an interval of
+    coverage below MIN_VERDICT_CONF (fewer than 5 rounds), '(few rounds)'
+    follows: no claim either way."""
+    if ci is None:
+        return "-"
+    if ci["hi"] <= bound:
+        v = "met"
+    elif ci["median"] <= bound:
+        v = "not shown"
+    else:
+        v = "NOT met"
+    return v if ci["conf"] >= MIN_VERDICT_CONF else v + " (few rounds)"
+
+
+# ---------------------------------------------------------------- one workload
+
+
+def check_hooks(name, res, seen):
+    """Every monitor must attach the same hooks in every run, and the floor
+    exactly the hooks of each sensor variant (seen: variant -> hooks)."""
+    v, hooks = res["variant"], res.get("hooks")
+    if hooks is None:
+        return
+    if v not in seen:
+        seen[v] = hooks
+    elif seen[v] != hooks:
+        raise RunError(f"{name}: {v} attached other hooks than in its earlier run: {describe_hooks(hooks)}")
+    if FLOOR in seen:
+        for s, h in seen.items():
+            if s == FLOOR:
+                continue
+            # program types are compared too (a raw_tp is not a tp_btf), attach fields too
+            if h != seen[FLOOR]:
+                only_s = sorted(set(h) - set(seen[FLOOR]))
+                only_f = sorted(set(seen[FLOOR]) - set(h))
+                raise RunError(f"{name}: the floor's hooks differ from sensor '{s}''s ({len(seen[FLOOR])} vs "
+                               f"{len(h)} links); only the sensor's: {describe_hooks(only_s) or '-'}; only the "
+                               f"floor's: {describe_hooks(only_f) or '-'}. Rebuild (bench/noop.bpf.c is generated "
+                               f"from bpf/barbwire.bpf.o) and check bench/gen_noop.py")
+
+
+def bench_workload(a, name, variants, seen_hooks):
     """variants: [(name, argv)], the sensor variants and the floor (if any)."""
     wargs = scaled_args(name, a.scale)
+    cmd = workload_cmd(a, wargs)
     names = ["none"] + [v for v, _ in variants]
+    argvs = dict([("none", None)] + list(variants))
     runs = {n: [] for n in names}
     if a.warmup:
-        warm = scaled_args(name, a.scale / 5)
-        log(f"{name}: warm-up ({' '.join(warm)}) without and with the sensor")
-        one_run(exe, warm, None)
-        for _, argv in variants:
-            one_run(exe, warm, argv)
+        if name == "build":
+            log(f"{name}: warm-up (one build, config {a.build_config}, no sensor)")
+            one_run(cmd, None)
+        else:
+            warm = scaled_args(name, a.scale / 5)
+            log(f"{name}: warm-up ({' '.join(warm)}) without and with each monitor")
+            for n in names:
+                one_run(workload_cmd(a, warm), argvs[n])
+    orders = williams_orders(len(names))
+    if a.rounds % len(orders):
+        log(f"{name}: {a.rounds} rounds is not a multiple of the order cycle ({len(orders)} orders for "
+            f"{len(names)} variants): positions are not exactly balanced")
     for r in range(a.rounds):
-        order = list(zip(names, [None] + [v for _, v in variants]))
-        if r % 2 == 1:
-            order.reverse()
-        for n, argv in order:
-            res = one_run(exe, wargs, argv)
+        for i in orders[r % len(orders)]:
+            n = names[i]
+            if a.settle > 0:
+                time.sleep(a.settle)
+            res = one_run(cmd, argvs[n])
             res["round"] = r
+            res["variant"] = n
+            check_hooks(name, res, seen_hooks)
             runs[n].append(res)
             w = res["workload"]
             extra = ""
             if "sensor" in res:
                 s = res["sensor"]
-                extra = (f", sensor cpu {s['cpu_s']:.2f} s, rss {s['peak_rss_mib']:.1f} MiB, "
-                         f"{s['events']} events, {s['kernel_drops']} drops")
+                extra = (f", mon cpu {s['cpu_s']:.2f} s, rss {s['peak_rss_mib']:.1f} MiB, "
+                         f"{s['events']} events, {s['kernel_drops']} drops, {len(res['hooks'])} hooks")
             log(f"{name} round {r + 1}/{a.rounds} {n:>10}: {w['wall_s']:.3f} s wall, {w['cpu_s']:.3f} s cpu{extra}"
                 f"  [load {loadavg()}]")
     base = runs["none"]
-    out = {"args": wargs, "bound": WORKLOADS[name][1], "runs": runs, "variants": {}}
+    out = {"args": wargs, "command": cmd, "bound": WORKLOADS[name][1], "floor_bound": FLOOR_BOUND,
+           "order": [[names[i] for i in row] for row in orders], "runs": runs, "variants": {}, "paired": {}}
     if a.bpf_stats:
         out["bpf_stats"] = {}
         for v, argv in variants:
             if v == FLOOR:
                 continue
-            d = bpf_stats_run(exe, wargs, argv)
+            d = bpf_stats_run(cmd, argv)
             out["bpf_stats"][v] = d
             top = sorted(d["bpf_programs"].items(), key=lambda kv: -kv[1]["run_time_s"])
             log(f"{name} bpf stats {v}: {d['bpf_total_s']:.3f} s in BPF programs over the workload (" +
                 ", ".join(f"{k} {x['run_cnt']} runs {x['ns_per_run']:.0f} ns/run" for k, x in top[:4]) + ")")
     base_wall = med([x["workload"]["wall_s"] for x in base])
     base_cpu = med([x["workload"]["cpu_s"] for x in base])
+    base_by_round = {x["round"]: x for x in base}
     out["none"] = {"median_wall_s": base_wall, "median_cpu_s": base_cpu,
                    "ops_per_s": base[0]["workload"]["ops"] / base_wall if base_wall else None}
     for v, _ in variants:
         rs = runs[v]
         wall = med([x["workload"]["wall_s"] for x in rs])
         cpu = med([x["workload"]["cpu_s"] for x in rs])
-        pairs = []
-        for x in rs:
-            b = next((y for y in base if y["round"] == x["round"]), None)
-            if b and b["workload"]["wall_s"] > 0:
-                pairs.append(x["workload"]["wall_s"] / b["workload"]["wall_s"])
+        pairs = paired(runs, v, "none")
+        out["paired"][f"{v}/none"] = pairs
         out["variants"][v] = {
             "median_wall_s": wall,
             "median_cpu_s": cpu,
             "ratio": wall / base_wall if base_wall else None,
-            "ratio_pairs_median": med(pairs),
-            "ratio_pairs": pairs,
+            "ratio_pairs_median": pairs["wall"]["median"] if pairs["wall"] else None,
+            "ratio_pairs": [metric(x, "wall") / metric(base_by_round[x["round"]], "wall") for x in rs
+                            if x["round"] in base_by_round and metric(base_by_round[x["round"]], "wall") > 0],
             "cpu_ratio": cpu / base_cpu if base_cpu else None,
             "sensor_cpu_s": med([x["sensor"]["cpu_s"] for x in rs]),
             "sensor_cpu_pct_of_wall": med([100.0 * x["sensor"]["cpu_s"] / x["workload"]["wall_s"]
@@ -391,18 +632,20 @@ def bench_workload(a, name, variants, exe):
             "events_min": min(x["sensor"]["events"] for x in rs),
             "kernel_drops_max": max(x["sensor"]["kernel_drops"] for x in rs),
             "kernel_drops_total": sum(x["sensor"]["kernel_drops"] for x in rs),
+            "hooks": len(rs[0]["hooks"]) if rs else None,
         }
     floor = out["variants"].get(FLOOR)
     if floor:
-        floor_runs = {x["round"]: x for x in runs[FLOOR]}
         for v, x in out["variants"].items():
             if v == FLOOR:
                 continue
-            pairs = [y["workload"]["wall_s"] / floor_runs[y["round"]]["workload"]["wall_s"]
-                     for y in runs[v] if y["round"] in floor_runs and floor_runs[y["round"]]["workload"]["wall_s"] > 0]
+            pairs = paired(runs, v, FLOOR)
+            out["paired"][f"{v}/{FLOOR}"] = pairs
             x["above_floor"] = (x["median_wall_s"] / floor["median_wall_s"]
                                 if x["median_wall_s"] is not None and floor["median_wall_s"] else None)
-            x["above_floor_pairs_median"] = med(pairs)
+            x["above_floor_pairs_median"] = pairs["wall"]["median"] if pairs["wall"] else None
+            x["above_floor_ci"] = pairs["wall"]
+            x["floor_verdict"] = floor_verdict(pairs["wall"])
     return out
 
 
@@ -421,6 +664,9 @@ def bench_latency(a, variants):
     return out
 
 
+# ---------------------------------------------------------------- report
+
+
 def verdict(ok):
     return "met" if ok else "NOT met"
 
@@ -429,36 +675,48 @@ def fmt(x, spec):
     return "-" if x is None else format(x, spec)
 
 
+def fmt_ci(ci):
+    if ci is None:
+        return "-"
+    return f"{ci['median']:.3f} [{ci['lo']:.3f}, {ci['hi']:.3f}]"
+
+
 def print_table(results, variants):
     """variants: [(name, argv)], the sensor variants and the floor (if any)."""
     vw = max([8] + [len(v) for v, _ in variants])
+    wl = results.get("workloads", {})
     print()
-    print(f"{'workload':<14} {'sensor':<{vw}} {'median s':>9} {'ratio':>6} {'pairs':>6} {'bound':>6} {'':>7} "
-          f"{'wl cpu x':>8} {'sensor cpu s':>12} {'cpu %':>6} {'peak RSS':>9} {'events':>10} {'drops':>6}")
-    for name, r in results.get("workloads", {}).items():
+    print(f"{'workload':<14} {'variant':<{vw}} {'median s':>9} {'ratio':>6} {'pairs':>6} {'bound':>6} {'':>7} "
+          f"{'wl cpu x':>8} {'sensor cpu s':>12} {'cpu %':>6} {'peak RSS':>9} {'events':>10} {'drops':>6} {'hooks':>5}")
+    for name, r in wl.items():
         print(f"{name:<14} {'none':<{vw}} {fmt(r['none']['median_wall_s'], '9.3f')}")
         for v, _ in variants:
             x = r["variants"][v]
-            ok = x["ratio"] is not None and x["ratio"] <= r["bound"]
+            b = r["bound"]
+            ok = "-" if b is None else verdict(x["ratio"] is not None and x["ratio"] <= b)
             print(f"{'':<14} {v:<{vw}} {fmt(x['median_wall_s'], '9.3f')} {fmt(x['ratio'], '6.3f')} "
-                  f"{fmt(x['ratio_pairs_median'], '6.3f')} {r['bound']:>6.2f} {verdict(ok):>7} "
+                  f"{fmt(x['ratio_pairs_median'], '6.3f')} {fmt(b, '6.2f')} {ok:>7} "
                   f"{fmt(x['cpu_ratio'], '8.3f')} {fmt(x['sensor_cpu_s'], '12.2f')} "
                   f"{fmt(x['sensor_cpu_pct_of_wall'], '6.1f')} {x['peak_rss_mib']:>5.1f} MiB "
-                  f"{int(x['events']):>10} {x['kernel_drops_max']:>6}")
-    wl = results.get("workloads", {})
-    if any(FLOOR in r["variants"] for r in wl.values()):
+                  f"{int(x['events']):>10} {x['kernel_drops_max']:>6} {fmt(x['hooks'], '5d')}")
+    if any(r["paired"] for r in wl.values()):
         print()
-        print(f"above the floor ({FLOOR}: no-op BPF programs on the same hooks; ratio = floor ratio x above):")
+        print(f"paired per-round ratios: median [{CONFIDENCE:.0%} interval of the median] over n rounds "
+              f"(conf: the interval's exact coverage); issue 12 bound: sensor/{FLOOR} <= {FLOOR_BOUND:.2f} (wall)")
+        cw = 22
+        rw = max([12] + [len(k) for r in wl.values() for k in r["paired"]])
+        print(f"{'workload':<14} {'ratio':<{rw}} " + " ".join(f"{m:<{cw}}" for m in METRICS) +
+              f" {'n':>3} {'conf':>5}  bound")
         for name, r in wl.items():
-            f = r["variants"].get(FLOOR)
-            if not f:
-                continue
-            for v, x in r["variants"].items():
-                if v == FLOOR:
-                    continue
-                print(f"  {name}: {v} {fmt(x['ratio'], '.3f')} = floor {fmt(f['ratio'], '.3f')} x "
-                      f"{fmt(x.get('above_floor'), '.3f')} above the floor (pairs: "
-                      f"{fmt(x.get('above_floor_pairs_median'), '.3f')})")
+            first = True
+            keys = [f"{FLOOR}/none"] + [k for v, _ in variants if v != FLOOR for k in (f"{v}/none", f"{v}/{FLOOR}")]
+            for k in [k for k in keys if k in r["paired"]]:
+                p = r["paired"][k]
+                ci = p["wall"]
+                bound = floor_verdict(ci) if k.endswith(f"/{FLOOR}") else ""
+                print(f"{name if first else '':<14} {k:<{rw}} " + " ".join(f"{fmt_ci(p[m]):<{cw}}" for m in METRICS) +
+                      f" {fmt(ci and ci['n'], '3d')} {fmt(ci and ci['conf'], '5.1%')}  {bound}")
+                first = False
     if any("bpf_stats" in r for r in wl.values()):
         print()
         print("in-kernel cost (a separate run with kernel.bpf_stats_enabled=1; not part of the ratios):")
@@ -481,6 +739,23 @@ def print_table(results, variants):
             drops = sum(r["variants"][v]["kernel_drops_total"] for r in wl.values())
             print(f"sensor '{v}': peak RSS through all workloads {rss:.1f} MiB (bound < {RSS_BOUND_MIB:.0f} MiB: "
                   f"{verdict(rss < RSS_BOUND_MIB)}); kernel drops in all runs {drops} (bound 0: {verdict(drops == 0)})")
+            vs = [(n, r["variants"][v].get("floor_verdict")) for n, r in wl.items()]
+            if any(x is not None for _, x in vs):
+                kinds = ("met", "not shown", "NOT met")
+                counts = {k: [n for n, x in vs if x and x.split(" (")[0] == k] for k in kinds}
+                few = any(x and "few rounds" in x for _, x in vs)
+                print(f"sensor '{v}': sensor/floor <= {FLOOR_BOUND:.2f} (wall) in {len(wl)} workloads: "
+                      + "; ".join(f"{k} {len(ns)}" + (f" ({', '.join(ns)})" if ns else "") for k, ns in counts.items())
+                      + ("; FEWER THAN 5 ROUNDS: no claim" if few else ""))
+        hooks = results.get("hooks") or {}
+        if hooks:
+            same = len({tuple(h) for h in hooks.values()}) == 1
+            if same:
+                print(f"hooks: {', '.join(hooks)} each attached the same "
+                      f"{len(next(iter(hooks.values())))} BPF links: {describe_hooks(next(iter(hooks.values())))}")
+            else:
+                for v, hs in hooks.items():
+                    print(f"hooks of '{v}': {len(hs)} ({describe_hooks(hs)})")
     lat = results.get("latency")
     if lat:
         print()
@@ -490,11 +765,12 @@ def print_table(results, variants):
                   f"p95 {x['p95_ms']:.1f} ms, p99 {x['p99_ms']:.1f} ms, max {x['max_ms']:.1f} ms "
                   f"(p99 bound {LATENCY_P99_BOUND_MS:.0f} ms: {verdict(ok)})")
     print()
-    print("ratio: median with / median without; pairs: median of the per-round ratios; wl cpu x: the workload's "
-          "CPU time ratio; sensor cpu s: the sensor's user+system time from ready to exit (median); cpu %: that "
-          "as a share of the workload's wall time; peak RSS: max over rounds; events: median; drops: max over rounds"
-          + ("; above the floor: the variant's median / the noop-floor's median (pairs: median of the per-round "
-             "ratios)" if any(v == FLOOR for v, _ in variants) else ""))
+    print("median s: the workload's median elapsed time; ratio: median with / median without; pairs: median of the "
+          "per-round ratios; bound: issue 6's (against no sensor); wl cpu x: the workload's CPU time ratio; sensor "
+          "cpu s: the monitor's user+system time from ready to exit (median); cpu %: that as a share of the "
+          "workload's wall time; peak RSS: max over rounds; events: median; drops: max over rounds; hooks: BPF links "
+          "the monitor attached. Paired: wall = the workload's elapsed time, cpu = its CPU time (process tree), "
+          "cpu+mon = that plus the monitor's CPU time while the workload ran.")
 
 
 def parse_variant(s):
@@ -510,10 +786,16 @@ def main():
     ap = argparse.ArgumentParser(description=__doc__.split("\n\n")[0],
                                  formatter_class=argparse.RawDescriptionHelpFormatter, epilog=__doc__)
     ap.add_argument("--build", default="build", help="meson build dir (default: build)")
-    ap.add_argument("--rounds", type=int, default=5, help="rounds per workload (default 5)")
+    ap.add_argument("--rounds", type=int, default=6,
+                    help="rounds per workload (default 6: with none, one sensor and the floor, one full cycle of "
+                         "the Williams design, and the fewest rounds whose interval of the median covers 95%%)")
     ap.add_argument("--only", help="comma-separated workloads: " + ",".join(WORKLOADS) + ",latency")
     ap.add_argument("--scale", default="1",
-                    help="multiply each workload's count by this (e.g. 0.01; 'tiny' = 0.001) for a quick run")
+                    help="multiply each workload's count by this (e.g. 0.3; 'tiny' = 0.001) for shorter runs")
+    ap.add_argument("--build-config", choices=["minimal", "full", "bpf"],
+                    help="what the build workload builds (bench/build_workload.py; default: minimal, or bpf when "
+                         "--scale is below 0.05)")
+    ap.add_argument("--settle", type=float, default=0.5, help="seconds between two runs (default 0.5)")
     ap.add_argument("--sensor-args", default="", help="extra arguments for `barbwire run` (the 'sensor' variant)")
     ap.add_argument("--variant", action="append", type=parse_variant, default=[],
                     help='a sensor variant NAME="ARGS" (repeatable), e.g. --variant filter-on="--kernel-filter on" '
@@ -530,16 +812,18 @@ def main():
     ap.add_argument("--json", help="write every measurement to this file")
     a = ap.parse_args()
     a.scale = 0.001 if a.scale == "tiny" else float(a.scale)
-    if a.scale <= 0 or a.rounds < 1 or a.latency_attacks < 1:
-        ap.error("--scale, --rounds and --latency-attacks must be positive")
+    if a.scale <= 0 or a.rounds < 1 or a.latency_attacks < 1 or a.settle < 0:
+        ap.error("--scale, --rounds and --latency-attacks must be positive, --settle not negative")
+    if a.build_config is None:
+        a.build_config = "bpf" if a.scale < 0.05 else "minimal"
     a.bw = os.path.abspath(os.path.join(a.build, "sensor", "barbwire"))
-    exe = os.path.abspath(os.path.join(a.build, "bench", "workload"))
+    a.workload_exe = os.path.abspath(os.path.join(a.build, "bench", "workload"))
     noop = os.path.abspath(os.path.join(a.build, "bench", "noop_attach"))
     only = a.only.split(",") if a.only else list(WORKLOADS) + ["latency"]
     for w in only:
         if w not in WORKLOADS and w != "latency":
             ap.error(f"unknown workload {w!r}")
-    for p in (a.bw, exe) + ((noop,) if a.floor else ()):
+    for p in (a.bw, a.workload_exe) + ((noop,) if a.floor else ()):
         if not os.access(p, os.X_OK):
             log(f"sensor_bench: {p} is missing; build first (meson compile -C {a.build})")
             return 2
@@ -562,7 +846,8 @@ def main():
         "commit": subprocess.run(["git", "-C", ROOT, "rev-parse", "--short", "HEAD"], capture_output=True,
                                  text=True).stdout.strip(),
         "command": " ".join(sys.argv),
-        "rounds": a.rounds, "scale": a.scale,
+        "rounds": a.rounds, "scale": a.scale, "settle_s": a.settle, "confidence": CONFIDENCE,
+        "build_config": a.build_config if "build" in only else None,
         "variants": {n: v for n, v in variants},
         "floor": [noop] if a.floor else None,
         "workloads": {},
@@ -571,15 +856,27 @@ def main():
         f"{', '.join(n + (' (' + ' '.join(v) + ')' if v else '') for n, v in variants)}"
         f"{', ' + FLOOR if a.floor else ''}; load {loadavg()}")
     failed = False
+    seen_hooks = {}
+    src_top = None
     try:
+        if "build" in only:
+            import build_workload  # noqa: E402  (bench/build_workload.py)
+            src_top = tempfile.mkdtemp(prefix="barbwire-bench-src-")
+            a.build_src = os.path.join(src_top, "src")
+            n = build_workload.prepare(a.build_src, ROOT)
+            log(f"build: {n} source files copied to {a.build_src} (config {a.build_config})")
         for w in only:
             if w == "latency":
                 results["latency"] = bench_latency(a, variants)
             else:
-                results["workloads"][w] = bench_workload(a, w, procs, exe)
+                results["workloads"][w] = bench_workload(a, w, procs, seen_hooks)
     except RunError as e:
         log(f"sensor_bench: FAILED: {e}")
         failed = True
+    finally:
+        if src_top:
+            shutil.rmtree(src_top, ignore_errors=True)
+    results["hooks"] = seen_hooks
     results["machine"]["loadavg_end"] = loadavg()
     print(f"\nsensor_bench: {os.cpu_count()} cores, kernel {platform.release()}, commit {results['commit']}, "
           f"load average at start {results['machine']['loadavg_start']}, at end {results['machine']['loadavg_end']}")
@@ -593,4 +890,5 @@ def main():
 
 
 if __name__ == "__main__":
+    sys.path.insert(0, HERE)
     sys.exit(main())

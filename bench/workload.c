@@ -1,10 +1,19 @@
-// Syscall workloads for the sensor-overhead benchmark (issue 6).
+// Syscall workloads for the sensor-overhead benchmark (issues 6 and 12).
 //
 //   workload open-heavy    [N=1000000]      N open+close of one file in a temp dir
 //   workload connect-heavy [N=200000]       N TCP connects to a refused loopback port
 //   workload fork-exec     [N=2000]         N fork + exec of /bin/true, waiting for each
 //   workload many-files    [F=20000] [R=15] F files made in a temp dir (not timed),
 //                                           then R rounds that open+close each once
+//   workload send-heavy    [T=200000] [U=100000]
+//                                           T writes of 64 bytes on an established
+//                                           loopback TCP connection (TCP_NODELAY), then
+//                                           U sendto()s of 64 bytes on an unconnected
+//                                           UDP socket to a loopback receiver; a reader
+//                                           thread drains each (its CPU time counts)
+//
+// (The macro workload, a clean parallel build of the project, is
+// bench/build_workload.py: it prints the same JSON line.)
 //
 // Each prints one JSON line on stdout:
 //   {"workload":"open-heavy","n":1000000,"ops":1000000,"wall_s":..,"cpu_s":..,"user_s":..,"sys_s":..}
@@ -20,6 +29,9 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <netinet/in.h>
+#include <netinet/tcp.h>
+#include <poll.h>
+#include <pthread.h>
 #include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -29,6 +41,7 @@
 #include <sys/stat.h>
 #include <sys/types.h>
 #include <sys/wait.h>
+#include <sys/eventfd.h>
 #include <time.h>
 #include <unistd.h>
 
@@ -252,12 +265,231 @@ out:
     return rc;
 }
 
+// ---------------------------------------------------------------- send-heavy
+
+enum { SEND_BYTES = 64, DRAIN_BUF = 1 << 16 };
+
+
+struct tcp_drain {
+    int fd;
+    unsigned long long bytes;
+    int err; // errno of a failed read, 0 when it ended at EOF
+};
+
+// Reads the accepted end until EOF (the writer's shutdown).
+static void* tcp_drain_main(void* arg) {
+    struct tcp_drain* d = arg;
+    static char buf[DRAIN_BUF];
+    for (;;) {
+        ssize_t r = read(d->fd, buf, sizeof buf);
+        if (r > 0) {
+            d->bytes += (unsigned long long)r;
+        } else if (r == 0) {
+            return NULL;
+        } else if (errno != EINTR) {
+            d->err = errno;
+            return NULL;
+        }
+    }
+}
+
+struct udp_drain {
+    int fd;
+    int stop_fd; // eventfd: the sender is done; drain what is queued and return
+    unsigned long datagrams;
+    int err;
+};
+
+// Receives datagrams until told to stop, then empties the queue; up to
+// UDP_BATCH a call (recvmmsg), as a busy receiver would.
+enum { UDP_BATCH = 256 };
+
+static void* udp_drain_main(void* arg) {
+    struct udp_drain* d = arg;
+    static char bufs[UDP_BATCH][SEND_BYTES * 2];
+    static struct iovec iov[UDP_BATCH];
+    static struct mmsghdr msgs[UDP_BATCH];
+    for (int i = 0; i < UDP_BATCH; ++i) {
+        iov[i].iov_base = bufs[i];
+        iov[i].iov_len = sizeof bufs[i];
+        msgs[i].msg_hdr.msg_iov = &iov[i];
+        msgs[i].msg_hdr.msg_iovlen = 1;
+    }
+    int stopping = 0;
+    for (;;) {
+        int r = recvmmsg(d->fd, msgs, UDP_BATCH, MSG_DONTWAIT, NULL);
+        if (r > 0) {
+            d->datagrams += (unsigned long)r;
+            continue;
+        }
+        if (r < 0 && errno == EINTR) continue;
+        if (r < 0 && errno != EAGAIN && errno != EWOULDBLOCK) {
+            d->err = errno;
+            return NULL;
+        }
+        if (stopping) return NULL; // queue empty after the stop: done
+        struct pollfd p[2] = {{.fd = d->fd, .events = POLLIN}, {.fd = d->stop_fd, .events = POLLIN}};
+        if (poll(p, 2, -1) < 0 && errno != EINTR) {
+            d->err = errno;
+            return NULL;
+        }
+        if (p[1].revents & POLLIN) stopping = 1;
+    }
+}
+
+static int loopback_socket(int type, struct sockaddr_in* addr) {
+    int fd = socket(AF_INET, type | SOCK_CLOEXEC, 0);
+    if (fd < 0) return -1;
+    memset(addr, 0, sizeof *addr);
+    addr->sin_family = AF_INET;
+    addr->sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+    socklen_t alen = sizeof *addr;
+    if (bind(fd, (struct sockaddr*)addr, sizeof *addr) != 0 || getsockname(fd, (struct sockaddr*)addr, &alen) != 0) {
+        const int e = errno;
+        close(fd);
+        errno = e;
+        return -1;
+    }
+    return fd;
+}
+
+static int send_heavy(unsigned long tcp_writes, unsigned long udp_sends) {
+    // Set-up, not timed: an established TCP connection over loopback and a
+    // bound UDP receiver, each with a reader thread draining it.
+    struct sockaddr_in laddr, uaddr;
+    int lfd = -1, cfd = -1, afd = -1, ufd = -1, sfd = -1, stop_fd = -1, rc = 1;
+    int tcp_started = 0, udp_started = 0;
+    pthread_t tcp_thread, udp_thread;
+    struct tcp_drain td = {0};
+    struct udp_drain ud = {0};
+    static char payload[SEND_BYTES];
+    memset(payload, 'x', sizeof payload);
+
+    lfd = loopback_socket(SOCK_STREAM, &laddr);
+    if (lfd < 0 || listen(lfd, 1) != 0) {
+        fail("a loopback TCP listener");
+        goto out;
+    }
+    cfd = socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0);
+    if (cfd < 0 || connect(cfd, (struct sockaddr*)&laddr, sizeof laddr) != 0) {
+        fail("connect to the loopback listener");
+        goto out;
+    }
+    afd = accept4(lfd, NULL, NULL, SOCK_CLOEXEC);
+    if (afd < 0) {
+        fail("accept");
+        goto out;
+    }
+    // Every write is its own segment (no Nagle coalescing): the worst case for
+    // per-packet hooks, and the same packet count in every run.
+    const int one = 1;
+    if (setsockopt(cfd, IPPROTO_TCP, TCP_NODELAY, &one, sizeof one) != 0) {
+        fail("TCP_NODELAY");
+        goto out;
+    }
+    ufd = loopback_socket(SOCK_DGRAM, &uaddr);
+    if (ufd < 0) {
+        fail("a loopback UDP receiver");
+        goto out;
+    }
+    // A deep receive queue, so a reader that falls behind loses few datagrams
+    // (root may exceed net.core.rmem_max; otherwise the ordinary option).
+    const int rcvbuf = 16 << 20;
+    if (setsockopt(ufd, SOL_SOCKET, SO_RCVBUFFORCE, &rcvbuf, sizeof rcvbuf) != 0)
+        (void)setsockopt(ufd, SOL_SOCKET, SO_RCVBUF, &rcvbuf, sizeof rcvbuf);
+    sfd = socket(AF_INET, SOCK_DGRAM | SOCK_CLOEXEC, 0); // never connected: every send names its destination
+    stop_fd = eventfd(0, EFD_CLOEXEC);
+    if (sfd < 0 || stop_fd < 0) {
+        fail("a UDP sender");
+        goto out;
+    }
+    td.fd = afd;
+    ud.fd = ufd;
+    ud.stop_fd = stop_fd;
+    if ((errno = pthread_create(&tcp_thread, NULL, tcp_drain_main, &td)) != 0) {
+        fail("start the TCP reader");
+        goto out;
+    }
+    tcp_started = 1;
+    if ((errno = pthread_create(&udp_thread, NULL, udp_drain_main, &ud)) != 0) {
+        fail("start the UDP reader");
+        goto out;
+    }
+    udp_started = 1;
+
+    struct span s;
+    span_start(&s);
+    // Timed: the TCP writes, until the reader has seen every byte (EOF).
+    const double t0 = now_s();
+    for (unsigned long i = 0; i < tcp_writes; ++i) {
+        ssize_t w = write(cfd, payload, sizeof payload);
+        if (w != (ssize_t)sizeof payload) {
+            if (w < 0 && errno == EINTR) {
+                --i;
+                continue;
+            }
+            fail(w < 0 ? "TCP write" : "TCP write (short)");
+            goto out;
+        }
+    }
+    shutdown(cfd, SHUT_WR);
+    pthread_join(tcp_thread, NULL);
+    tcp_started = 0;
+    const double t1 = now_s();
+    // Timed: the UDP sends, until the reader has emptied its queue.
+    unsigned long udp_errors = 0;
+    for (unsigned long i = 0; i < udp_sends; ++i) {
+        if (sendto(sfd, payload, sizeof payload, 0, (struct sockaddr*)&uaddr, sizeof uaddr) != (ssize_t)sizeof payload)
+            ++udp_errors; // ENOBUFS/EAGAIN under pressure: counted, not retried
+    }
+    const uint64_t one64 = 1;
+    if (write(stop_fd, &one64, sizeof one64) != (ssize_t)sizeof one64) {
+        fail("stop the UDP reader");
+        goto out;
+    }
+    pthread_join(udp_thread, NULL);
+    udp_started = 0;
+    const double t2 = now_s();
+
+    const unsigned long long want = (unsigned long long)tcp_writes * SEND_BYTES;
+    char extra[256];
+    snprintf(extra, sizeof extra,
+             ",\"tcp_writes\":%lu,\"tcp_bytes_read\":%llu,\"tcp_wall_s\":%.6f,\"udp_sends\":%lu,\"udp_received\":%lu,"
+             "\"udp_send_errors\":%lu,\"udp_wall_s\":%.6f,\"bytes_per_send\":%d",
+             tcp_writes, td.bytes, t1 - t0, udp_sends, ud.datagrams, udp_errors, t2 - t1, SEND_BYTES);
+    span_report(&s, "send-heavy", tcp_writes + udp_sends, tcp_writes + udp_sends, extra);
+    if (td.err != 0 || ud.err != 0) {
+        errno = td.err ? td.err : ud.err;
+        fail(td.err ? "TCP reader" : "UDP reader");
+    } else if (td.bytes != want) {
+        fprintf(stderr, "workload: send-heavy: the TCP reader got %llu bytes of %llu\n", td.bytes, want);
+    } else if (udp_errors == udp_sends) {
+        fprintf(stderr, "workload: send-heavy: every UDP send failed\n");
+    } else {
+        rc = 0;
+    }
+out:
+    if (tcp_started) {
+        shutdown(cfd, SHUT_WR);
+        pthread_join(tcp_thread, NULL);
+    }
+    if (udp_started) {
+        const uint64_t v = 1;
+        if (write(stop_fd, &v, sizeof v) == (ssize_t)sizeof v) pthread_join(udp_thread, NULL);
+    }
+    int fds[] = {lfd, cfd, afd, ufd, sfd, stop_fd};
+    for (size_t i = 0; i < sizeof fds / sizeof fds[0]; ++i)
+        if (fds[i] >= 0) close(fds[i]);
+    return rc;
+}
+
 static int usage(void) {
     fprintf(stderr,
             "usage: workload open-heavy [N=1000000]\n"
             "       workload connect-heavy [N=200000]\n"
             "       workload fork-exec [N=2000]\n"
-            "       workload many-files [FILES=20000] [ROUNDS=15]\n");
+            "       workload many-files [FILES=20000] [ROUNDS=15]\n"
+            "       workload send-heavy [TCP_WRITES=200000] [UDP_SENDS=100000]\n");
     return 2;
 }
 
@@ -271,5 +503,6 @@ int main(int argc, char** argv) {
     if (strcmp(mode, "connect-heavy") == 0 && argc <= 3) return connect_heavy(a ? a : 200000);
     if (strcmp(mode, "fork-exec") == 0 && argc <= 3) return fork_exec(a ? a : 2000);
     if (strcmp(mode, "many-files") == 0 && argc <= 4) return many_files(a ? a : 20000, b ? b : 15);
+    if (strcmp(mode, "send-heavy") == 0 && argc <= 4) return send_heavy(a ? a : 200000, b ? b : 100000);
     return usage();
 }
