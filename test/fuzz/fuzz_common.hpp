@@ -37,6 +37,7 @@ inline bool fits_record(const event& e) {
         return used <= BW_ARGV_MAX;
     }
     if (const auto* o = e.as<open_event>()) return ok(o->path, BW_PATH_MAX);
+    if (const auto* w = e.as<write_event>()) return ok(w->path, BW_PATH_MAX);
     if (e.as<file_event>() != nullptr) return false; // no record at all
     if (const auto* n = e.as<net_event>()) {
         if (n->addr.family != AF_INET && n->addr.family != AF_INET6) return false;
@@ -56,6 +57,7 @@ inline bool has_nul(const event& e) {
             if (nul(a)) return true;
     }
     if (const auto* o = e.as<open_event>()) return nul(o->path);
+    if (const auto* w = e.as<write_event>()) return nul(w->path);
     return false;
 }
 

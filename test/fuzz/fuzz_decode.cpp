@@ -17,6 +17,7 @@ extern "C" int LLVMFuzzerTestOneInput(const std::uint8_t* data, std::size_t size
     } else if (const open_repeat* r = rec->as_repeat()) {
         BW_FUZZ_CHECK(size == sizeof(bw_open_repeat_event));
         BW_FUZZ_CHECK(r->key.ino == r->ino);
+        BW_FUZZ_CHECK(detail::parse_source(to_string(r->source)) == r->source);
         BW_FUZZ_CHECK(!decode(bytes).has_value()); // no event on its own
         auto again = decode_record(encode_repeat(*r));
         BW_FUZZ_CHECK(again.has_value() && again->as_repeat() != nullptr && *again->as_repeat() == *r);
@@ -44,6 +45,14 @@ extern "C" int LLVMFuzzerTestOneInput(const std::uint8_t* data, std::size_t size
     }
     BW_FUZZ_CHECK(is_kernel_record(ev->kind())); // never a file event: the sensor makes those
     BW_FUZZ_CHECK(size == record_size(ev->kind()));
+    // enums hold named values only, so the trace format has a word for each
+    if (const auto* o = ev->as<open_event>()) BW_FUZZ_CHECK(detail::parse_source(to_string(o->source)) == o->source);
+    if (const auto* w = ev->as<write_event>()) {
+        BW_FUZZ_CHECK(detail::parse_source(to_string(w->source)) == w->source);
+        BW_FUZZ_CHECK(detail::parse_how(to_string(w->how)) == w->how);
+    }
+    if (const auto* n = ev->as<net_event>())
+        BW_FUZZ_CHECK(n->sock == sock_kind::unknown || detail::parse_sock(to_string(n->sock)) == n->sock);
     // decode(encode(ev)) == ev: a decoded event always fits its record
     BW_FUZZ_CHECK(fuzz::fits_record(*ev));
     fuzz::check_round_trips(*ev);

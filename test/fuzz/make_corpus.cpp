@@ -4,7 +4,9 @@
 //   build/test/fuzz/make_corpus test/fuzz/corpus
 //
 // corpus/decode/: binary ring-buffer records: a valid one of every kind, cut
-// ones, a wrong version, unknown kinds, bad fields, garbage.
+// ones, a wrong version, unknown kinds, bad fields, garbage. Files of the
+// same name are overwritten; files this program no longer writes (and the
+// found_* inputs libFuzzer added) are left alone.
 // corpus/trace/:  trace texts (the first byte picks the reader's chunk size):
 // valid lines of every kind, and broken ones.
 
@@ -103,6 +105,39 @@ int main(int argc, char** argv) {
     n6.protocol = ip_proto::udp;
     n6.addr = *ip_address::parse("2001:db8::53");
     n6.port = 53;
+    // ABI 3: an io_uring open, sends of any socket with their socket facts, writes
+    open_event ou = o;
+    ou.source = access_path::io_uring;
+    net_event ntcp;
+    ntcp.op = net_op::send;
+    ntcp.protocol = ip_proto::tcp;
+    ntcp.addr = *ip_address::parse("203.0.113.7");
+    ntcp.port = 443;
+    ntcp.sock = sock_kind::stream;
+    ntcp.peer = true;
+    ntcp.bytes = 3389;
+    ntcp.conn_ts = nanoseconds{900'000'000};
+    ntcp.cookie = 4097;
+    net_event nraw;
+    nraw.op = net_op::send;
+    nraw.protocol = ip_proto{47};
+    nraw.addr = *ip_address::parse("198.51.100.1");
+    nraw.sock = sock_kind::raw;
+    nraw.bytes = 1400;
+    nraw.conn_ts = nanoseconds{-1}; // a ktime above INT64_MAX
+    nraw.cookie = ~std::uint64_t{0};
+    net_event nicmp;
+    nicmp.op = net_op::send;
+    nicmp.protocol = ip_proto::icmpv6;
+    nicmp.addr = *ip_address::parse("2001:db8::1");
+    nicmp.sock = sock_kind::dgram;
+    nicmp.bytes = 64;
+    net_event naccept = n4;
+    naccept.accepted = true;
+    naccept.sock = sock_kind::seqpacket;
+    const write_event w{"/tmp/.k", 0x803, 5150, 3389, 1000, access_path::syscall, write_how::write};
+    const write_event wc{"/home/a/.cache/copy", 0x803, 5151, 0, 1000, access_path::compat, write_how::copy};
+    const write_event wu{"/home/a/clone", 1, 2, 4096, 0, access_path::io_uring, write_how::clone};
 
     const std::vector<std::pair<std::string, event>> valid = {
         {"exec", base(x)},
@@ -110,8 +145,16 @@ int main(int argc, char** argv) {
         {"fork_thread", base(fork_event{.child_pid = 100, .child_tid = 102})},
         {"exit", base(exit_event{.exit_code = 1})},
         {"open", base(o)},
+        {"open_io_uring", base(ou)},
         {"connect_v4", base(n4)},
+        {"connect_accepted", base(naccept)},
         {"send_v6", base(n6)},
+        {"send_tcp", base(ntcp)},
+        {"send_raw", base(nraw)},
+        {"send_icmpv6", base(nicmp)},
+        {"write", base(w)},
+        {"write_copy", base(wc)},
+        {"write_clone", base(wu)},
     };
     bool ok = true;
     for (const auto& [name, e] : valid) ok &= write_bytes(dec, "valid_" + name, *encode(e));
@@ -128,6 +171,7 @@ int main(int argc, char** argv) {
     const auto open_bytes = *encode(base(o));
     const auto exec_bytes = *encode(base(x));
     const auto net_bytes = *encode(base(n4));
+    const auto write_rec = *encode(base(w));
     ok &= write_bytes(dec, "short_header", {open_bytes.begin(), open_bytes.begin() + 10});
     ok &= write_bytes(dec, "cut_open", {open_bytes.begin(), open_bytes.begin() + 100});
     auto with_size = [](std::vector<std::byte> b, std::size_t n) {
@@ -137,17 +181,40 @@ int main(int argc, char** argv) {
         return b;
     };
     ok &= write_bytes(dec, "short_exec_consistent_size", with_size(exec_bytes, 64));
-    ok &= write_bytes(dec, "oversized_net", with_size(net_bytes, 64));
+    ok &= write_bytes(dec, "oversized_net", with_size(net_bytes, 88));
     ok &= write_bytes(dec, "wrong_version",
                       patched<bw_open_event>(open_bytes, [](bw_open_event& r) { r.hdr.version = 1; }));
-    ok &= write_bytes(dec, "unknown_kind", patched<bw_open_event>(open_bytes, [](bw_open_event& r) { r.hdr.kind = 7; }));
+    ok &= write_bytes(dec, "unknown_kind", patched<bw_open_event>(open_bytes, [](bw_open_event& r) { r.hdr.kind = 8; }));
     // event_kind::file's number: not a kernel record, never decoded
     ok &= write_bytes(dec, "file_kind", patched<bw_open_event>(open_bytes, [](bw_open_event& r) { r.hdr.kind = 100; }));
     ok &= write_bytes(dec, "size_field_wrong",
                       patched<bw_open_event>(open_bytes, [](bw_open_event& r) { r.hdr.size = 4096; }));
     ok &= write_bytes(dec, "bad_family", patched<bw_net_event>(net_bytes, [](bw_net_event& r) { r.family = 1; }));
     ok &= write_bytes(dec, "bad_op", patched<bw_net_event>(net_bytes, [](bw_net_event& r) { r.op = 9; }));
-    ok &= write_bytes(dec, "bad_protocol", patched<bw_net_event>(net_bytes, [](bw_net_event& r) { r.protocol = 1; }));
+    ok &= write_bytes(dec, "bad_sock_type", patched<bw_net_event>(net_bytes, [](bw_net_event& r) { r.sock_type = 4; }));
+    // any protocol number is valid (a raw socket's); net_flags bits other than peer/accepted are ignored
+    ok &= write_bytes(dec, "net_any_protocol_flags", patched<bw_net_event>(net_bytes, [](bw_net_event& r) {
+                          r.protocol = 250;
+                          r.net_flags = 0xFF;
+                          r.sock_type = 6;
+                      }));
+    ok &= write_bytes(dec, "bad_open_source",
+                      patched<bw_open_event>(open_bytes, [](bw_open_event& r) { r.source = 3; }));
+    ok &= write_bytes(dec, "bad_write_path_size",
+                      patched<bw_write_event>(write_rec, [](bw_write_event& r) { r.path_size = 513; }));
+    ok &= write_bytes(dec, "bad_write_source",
+                      patched<bw_write_event>(write_rec, [](bw_write_event& r) { r.source = 3; }));
+    ok &= write_bytes(dec, "bad_write_how", patched<bw_write_event>(write_rec, [](bw_write_event& r) { r.how = 0; }));
+    ok &= write_bytes(dec, "write_how_too_big",
+                      patched<bw_write_event>(write_rec, [](bw_write_event& r) { r.how = 4; }));
+    ok &= write_bytes(dec, "cut_write", {write_rec.begin(), write_rec.begin() + 100});
+    ok &= write_bytes(dec, "short_write_consistent_size", with_size(write_rec, 64));
+    ok &= write_bytes(dec, "oversized_write", with_size(write_rec, 576));
+    ok &= write_bytes(dec, "net_abi2_size", with_size(net_bytes, 56));
+    ok &= write_bytes(dec, "write_stale_bytes", patched<bw_write_event>(write_rec, [](bw_write_event& r) {
+                          std::memset(r.path + 10, 'Z', 100); // after the NUL, within the field
+                          r.hdr.flags = 0xFF;
+                      }));
     ok &= write_bytes(dec, "bad_path_size",
                       patched<bw_open_event>(open_bytes, [](bw_open_event& r) { r.path_size = 600; }));
     ok &= write_bytes(dec, "bad_argv_size",
@@ -156,7 +223,7 @@ int main(int argc, char** argv) {
                       patched<bw_open_event>(open_bytes, [](bw_open_event& r) {
                           std::memset(r.path + 20, 'Z', 100); // after the NUL, within the field
                           r.hdr.flags = 0xFF;
-                          r._pad0 = 0xFFFF;
+                          r._pad0 = 0xFF;
                       }));
     // the kernel filter: tagged full opens and repeat records (BW_EVENT_OPEN_REPEAT)
     const file_key fk{0xffff888001234500ull, 0xffff888005550000ull, 0xffff888001234000ull, 77, 0x0000000b1234abcdull, 9};
@@ -177,12 +244,16 @@ int main(int argc, char** argv) {
     rep.uid = 1000;
     rep.key = fk;
     rep.gen = 3;
+    rep.source = access_path::compat;
     const auto rep_bytes = encode_repeat(rep);
     ok &= write_bytes(dec, "valid_open_repeat", rep_bytes);
     ok &= write_bytes(dec, "repeat_ino_mismatch",
                       patched<bw_open_repeat_event>(rep_bytes, [](bw_open_repeat_event& r) { r.ino = 78; }));
     ok &= write_bytes(dec, "repeat_short_consistent_size", with_size(rep_bytes, 64));
-    ok &= write_bytes(dec, "repeat_oversized", with_size(rep_bytes, 112));
+    ok &= write_bytes(dec, "repeat_oversized", with_size(rep_bytes, 120));
+    ok &= write_bytes(dec, "repeat_abi2_size", with_size(rep_bytes, 104));
+    ok &= write_bytes(dec, "repeat_bad_source",
+                      patched<bw_open_repeat_event>(rep_bytes, [](bw_open_repeat_event& r) { r.source = 3; }));
     ok &= write_bytes(dec, "open_bad_filter",
                       patched<bw_open_event>(open_bytes, [](bw_open_event& r) { r.filter = 9; }));
 
@@ -208,6 +279,29 @@ int main(int argc, char** argv) {
                      "{\"ts\": \"1.5s\", \"kind\": \"open\", \"pid\": 100, \"path\": \"/home/a/.ssh/id_rsa\"}\r\n"
                      "{\"ts\": \"250us\", \"kind\": \"fork\", \"pid\": 100, \"child_pid\": 101}\n"
                      "{\"ts\": 2000000000, \"kind\": \"connect\", \"pid\": 100, \"addr\": \"::1\", \"port\": 22, \"proto\": \"udp\"}");
+    ok &= write_text(tr, "abi3_lines", 13,
+                     "{\"ts\": \"1s\", \"kind\": \"open\", \"pid\": 100, \"path\": \"/home/a/.ssh/id_rsa\", \"source\": \"io_uring\"}\n"
+                     "{\"ts\": \"1.1s\", \"kind\": \"write\", \"pid\": 100, \"path\": \"/tmp/.k\", \"bytes\": 3389, \"how\": \"copy\"}\n"
+                     "{\"ts\": \"1.2s\", \"kind\": \"write\", \"pid\": 100, \"path\": {\"hex\": \"2fff\"}, \"source\": \"compat\"}\n"
+                     "{\"ts\": \"2s\", \"kind\": \"send\", \"pid\": 100, \"addr\": \"203.0.113.7\", \"port\": 443, \"proto\": \"tcp\", "
+                     "\"sock\": \"stream\", \"peer\": true, \"accepted\": false, \"bytes\": 3389, \"conn_ts\": \"1.5s\", \"cookie\": 4097}\n"
+                     "{\"ts\": \"2s\", \"kind\": \"send\", \"pid\": 100, \"addr\": \"198.51.100.1\", \"port\": 0, \"proto\": 47, \"sock\": \"raw\"}\n"
+                     "{\"ts\": \"2s\", \"kind\": \"send\", \"pid\": 100, \"addr\": \"198.51.100.1\", \"port\": 0, \"proto\": \"icmp\", \"conn_ts\": -1}\n"
+                     "{\"ts\": \"2s\", \"kind\": \"connect\", \"pid\": 100, \"addr\": \"::1\", \"port\": 22, \"proto\": \"\\u0036\"}\n"
+                     "{\"ts\":3,\"kind\":\"write\",\"pid\":1,\"tid\":1,\"path\":\"/x\",\"dev\":0,\"ino\":0,\"bytes\":0,\"uid\":0,\"source\":\"io_uring\",\"how\":\"clone\"}");
+    ok &= write_text(tr, "abi3_broken_lines", 6,
+                     "{\"ts\": 1, \"kind\": \"write\", \"pid\": 1}\n"
+                     "{\"ts\": 1, \"kind\": \"write\", \"pid\": 1, \"path\": \"/x\", \"how\": \"move\"}\n"
+                     "{\"ts\": 1, \"kind\": \"write\", \"pid\": 1, \"path\": \"/x\", \"flags\": 0}\n"
+                     "{\"ts\": 1, \"kind\": \"open\", \"pid\": 1, \"path\": \"/x\", \"source\": 2}\n"
+                     "{\"ts\": 1, \"kind\": \"send\", \"pid\": 1, \"addr\": \"::1\", \"port\": 0, \"proto\": 256}\n"
+                     "{\"ts\": 1, \"kind\": \"send\", \"pid\": 1, \"addr\": \"::1\", \"port\": 0, \"proto\": \"06\"}\n"
+                     "{\"ts\": 1, \"kind\": \"send\", \"pid\": 1, \"addr\": \"::1\", \"port\": 0, \"sock\": \"unknown\"}\n"
+                     "{\"ts\": 1, \"kind\": \"send\", \"pid\": 1, \"addr\": \"::1\", \"port\": 0, \"peer\": 1}\n"
+                     "{\"ts\": 1, \"kind\": \"send\", \"pid\": 1, \"addr\": \"::1\", \"port\": 0, \"conn_ts\": \"1.5ns\"}\n"
+                     "{\"ts\": 1, \"kind\": \"send\", \"pid\": 1, \"addr\": \"::1\", \"port\": 0, \"cookie\": -1}\n"
+                     "{\"ts\": 1, \"kind\": \"exit\", \"pid\": 1, \"how\": \"copy\"}\n"
+                     "{\"ts\": 2, \"kind\": \"exit\", \"pid\": 2}");
     ok &= write_text(tr, "file_lines", 9,
                      "{\"ts\": \"0s\", \"kind\": \"file\", \"path\": \"/etc/shadow\", \"dev\": 65024, \"ino\": 941}\n"
                      "{\"ts\": 1, \"kind\": \"file\", \"path\": {\"hex\": \"2fff\"}, \"dev\": 1, \"ino\": 2}\n"
