@@ -319,15 +319,113 @@ class TcpListener(_LoopbackPeer):
 
 
 class UdpReceiver(_LoopbackPeer):
-    """A UDP socket bound on loopback (port 0 = ephemeral); records datagrams' sources."""
+    """A UDP socket bound on loopback (port 0 = ephemeral); records each datagram's
+    source and payload."""
 
     def __init__(self, host="127.0.0.1", port=0):
+        self.datagrams = []      # (peer port, payload bytes)
         super().__init__(host, port, socket.SOCK_DGRAM, "receivers")
 
     def _take(self):
-        return self.sock.recvfrom(2048)[1]
+        data, peer = self.sock.recvfrom(65536)
+        self.datagrams.append((peer[1], data))
+        return peer
 
     received_from = _LoopbackPeer.heard_from
+
+    def payloads(self):
+        return [d for _, d in list(self.datagrams)]
+
+    def received(self, data, timeout=3.0):
+        """True once the datagrams received, in order, contain `data` (bytes)."""
+        return _wait_for_bytes(lambda: b"".join(self.payloads()), data, timeout)
+
+
+def _wait_for_bytes(get, data, timeout):
+    deadline = time.monotonic() + timeout
+    while True:
+        if data in get():
+            return True
+        if time.monotonic() >= deadline:
+            return False
+        time.sleep(0.02)
+
+
+class DataListener(_LoopbackPeer):
+    """A TCP listener on loopback (port 0 = ephemeral, or the one given) that keeps
+    every byte each accepted connection sends until it closes (a thread per
+    connection), by the client's port."""
+
+    def __init__(self, host="127.0.0.1", port=0):
+        self.streams = {}        # client port -> bytearray
+        self._conns = []
+        super().__init__(host, port, socket.SOCK_STREAM, "listeners")
+
+    def _take(self):
+        c, peer = self.sock.accept()
+        buf = self.streams.setdefault(peer[1], bytearray())
+        t = threading.Thread(target=self._read, args=(c, buf), daemon=True)
+        self._conns.append((c, t))
+        t.start()
+        return peer
+
+    @staticmethod
+    def _read(c, buf):
+        c.settimeout(30.0)
+        try:
+            while True:
+                chunk = c.recv(65536)
+                if not chunk:
+                    break
+                buf.extend(chunk)
+        except OSError:
+            pass
+        finally:
+            c.close()
+
+    accepted_from = _LoopbackPeer.heard_from
+
+    def received(self, data, timeout=3.0):
+        """True once one connection has sent bytes containing `data` (bytes)."""
+        return _wait_for_bytes(lambda: b"\0".join(bytes(b) for b in list(self.streams.values())), data, timeout)
+
+    def close(self):
+        super().close()
+        for c, t in self._conns:
+            t.join(1)
+
+
+class IcmpReceiver:
+    """A raw ICMP socket of this process that keeps the payload of every echo request
+    it sees from 127.0.0.1 (the test's own loopback traffic; receiving sends nothing)."""
+
+    def __init__(self):
+        self.sock = socket.socket(socket.AF_INET, socket.SOCK_RAW, socket.IPPROTO_ICMP)
+        self.echoes = []         # payloads after the ICMP header
+        self._stop = False
+        self._t = threading.Thread(target=self._loop, daemon=True)
+        self._t.start()
+
+    def _loop(self):
+        while not self._stop:
+            r, _, _ = select.select([self.sock], [], [], 0.1)
+            if not r:
+                continue
+            try:
+                pkt, peer = self.sock.recvfrom(65536)
+            except OSError:
+                continue
+            ihl = (pkt[0] & 0x0F) * 4
+            if peer[0] == "127.0.0.1" and len(pkt) >= ihl + 8 and pkt[ihl] == 8:     # echo request
+                self.echoes.append(pkt[ihl + 8:])
+
+    def received(self, data, timeout=3.0):
+        return _wait_for_bytes(lambda: b"\0".join(list(self.echoes)), data, timeout)
+
+    def close(self):
+        self._stop = True
+        self._t.join(2)
+        self.sock.close()
 
 
 class HttpListener(_LoopbackPeer):
