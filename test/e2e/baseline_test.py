@@ -305,15 +305,25 @@ def suites():
 
 
 def benign_workloads():
-    """One instance of every workload class of benign_test.py. Each benign case but the
-    attack control (attack_*) must be one of them, so that no benign case is left out
-    of learning."""
-    wls = [cls() for cls in bt.Workload.__subclasses__()]
+    """One instance of every workload class of benign_test.py (subclasses of subclasses
+    too). Each benign case but the attack control (attack_*) must be one of them, so
+    that no benign case is left out of learning. A workload known to alert today
+    (`alerts_today`, not registered in meson.build) is left out of learning, which
+    would learn its alert and so no longer be the benign suite alone."""
+    classes, todo = [], list(bt.Workload.__subclasses__())
+    while todo:
+        cls = todo.pop(0)
+        classes.append(cls)
+        todo += cls.__subclasses__()
+    wls = [cls() for cls in classes]
     names = {w.name for w in wls}
     cases = {n[len("case_"):] for n in vars(bt) if n.startswith("case_")}
     missing = sorted(c for c in cases - names if not c.startswith("attack_"))
     check(not missing, f"benign cases without a Workload class, which learning cannot run: {missing}")
-    return wls
+    left_out = [w.name for w in wls if getattr(w, "alerts_today", False)]
+    if left_out:
+        print(f"learning: left out (they alert today, see benign_test.py): {left_out}")
+    return [w for w in wls if not getattr(w, "alerts_today", False)]
 
 
 def category_of(pattern):
