@@ -3,7 +3,10 @@
 // Loads the programs through bpf_loader, performs actions in child processes
 // (and a thread), and checks that the decoded records describe exactly what
 // happened: kernel-resolved paths with the dev/ino stat(2) reports, fork, exec
-// and exit of the right tasks, TCP connect and UDP send destinations.
+// and exit of the right tasks, TCP connects, every send on an AF_INET/AF_INET6
+// socket (TCP, UDP, ICMP; write, sendto, sendmmsg, io_uring) with its
+// destination from kernel memory, opens through the ia32 entry and io_uring,
+// and writes into regular files (write, copy, clone).
 //
 // Not root: prints why and exits 77 (meson's skip), unless CI=true, where a
 // skipped privileged test is a failure.
@@ -12,13 +15,22 @@
 
 #include <arpa/inet.h>
 #include <fcntl.h>
+#include <linux/fs.h> // FICLONE
 #include <netinet/in.h>
+#include <netinet/ip_icmp.h>
 #include <pthread.h>
+#include <sys/ioctl.h>
+#include <sys/mman.h>
+#include <sys/sendfile.h>
 #include <sys/socket.h>
 #include <sys/stat.h>
 #include <sys/syscall.h>
 #include <sys/wait.h>
 #include <unistd.h>
+
+#ifdef BW_HAVE_LIBURING
+#include <liburing.h>
+#endif
 
 #include <chrono>
 #include <climits>
@@ -191,6 +203,51 @@ std::optional<barbwire::net_event> net_of(pid_t pid, barbwire::net_op op) {
         if (n.op == op) return n;
     return std::nullopt;
 }
+
+// Every send record of `pid` (op send), with its event.
+std::vector<std::pair<event, barbwire::net_event>> sends_of(pid_t pid) {
+    std::vector<std::pair<event, barbwire::net_event>> out;
+    for (auto& [e, n] : sensor().of<barbwire::net_event>(pid))
+        if (n.op == barbwire::net_op::send) out.emplace_back(e, n);
+    return out;
+}
+
+// The write records of `pid` into the file `path`.
+std::vector<barbwire::write_event> writes_of(pid_t pid, const std::string& path) {
+    std::vector<barbwire::write_event> out;
+    for (auto& [e, w] : sensor().of<barbwire::write_event>(pid))
+        if (w.path == path) out.push_back(w);
+    return out;
+}
+
+#if defined(__x86_64__)
+// A system call through the ia32 compat entry (int $0x80) from this 64-bit
+// process: the i386 number and up to three arguments, which must be 32-bit
+// values (pointers into a MAP_32BIT page). Returns the raw result (-errno on
+// failure). The 64-bit int $0x80 path zeroes r8-r11 on return.
+long ia32_syscall(long nr, long a, long b, long c) {
+    long ret;
+    __asm__ volatile("int $0x80"
+                     : "=a"(ret)
+                     : "a"(nr), "b"(a), "c"(b), "d"(c)
+                     : "memory", "r8", "r9", "r10", "r11");
+    return ret;
+}
+
+// A page below 4 GiB holding `text` (the ia32 entry takes 32-bit pointers).
+char* low_page(const std::string& text) {
+    void* p = ::mmap(nullptr, 4096, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS | MAP_32BIT, -1, 0);
+    if (p == MAP_FAILED) return nullptr;
+    std::snprintf(static_cast<char*>(p), 4096, "%s", text.c_str());
+    return static_cast<char*>(p);
+}
+
+// Whether this kernel runs ia32 system calls (CONFIG_IA32_EMULATION, not
+// disabled with ia32_emulation=0): getpid (20) through int $0x80.
+bool ia32_available() {
+    return ia32_syscall(20, 0, 0, 0) == static_cast<long>(::getpid());
+}
+#endif
 
 } // namespace
 
@@ -406,7 +463,8 @@ struct listener {
             sin6->sin6_addr = in6addr_loopback;
             len = sizeof(sockaddr_in6);
         }
-        if (::bind(fd, reinterpret_cast<sockaddr*>(&ss), len) != 0 || (type == SOCK_STREAM && ::listen(fd, 4) != 0)) {
+        // a deep backlog: nothing accepts, and a case may connect a dozen times
+        if (::bind(fd, reinterpret_cast<sockaddr*>(&ss), len) != 0 || (type == SOCK_STREAM && ::listen(fd, 128) != 0)) {
             ::close(fd);
             fd = -1;
             return;
@@ -487,6 +545,11 @@ TEST_CASE("UDP sendto and sendmsg with an address give op send, protocol udp") {
     CHECK(n->protocol == barbwire::ip_proto::udp);
     CHECK(n->addr.to_string() == "127.0.0.1");
     CHECK(n->port == l4.port);
+    CHECK(n->sock == barbwire::sock_kind::dgram);
+    CHECK(n->bytes == 1);
+    CHECK_FALSE(n->accepted);
+    CHECK(n->conn_ts.count() == 0); // no connection
+    CHECK(n->cookie != 0);
 
     listener l6(AF_INET6, SOCK_DGRAM);
     if (l6.fd < 0) {
@@ -513,7 +576,11 @@ TEST_CASE("UDP sendto and sendmsg with an address give op send, protocol udp") {
     CHECK(n->port == l6.port);
 }
 
-TEST_CASE("no record for a UDP send without an address, a failed send, or a TCP sendto") {
+TEST_CASE("a send on a connected UDP socket and a sendto on a TCP socket are sends; a failed send is none") {
+    // ABI 3 sees every send on an AF_INET/AF_INET6 socket (sock:sock_send_length):
+    // a connected socket's send has no address of its own, a TCP socket's
+    // sendto address is ignored by the kernel, and neither matters: the
+    // destination is where the data went.
     listener u(AF_INET, SOCK_DGRAM);
     listener t(AF_INET, SOCK_STREAM);
     REQUIRE(u.fd >= 0);
@@ -523,18 +590,473 @@ TEST_CASE("no record for a UDP send without an address, a failed send, or a TCP 
         sockaddr_storage ss = u.address(len);
         const int s = ::socket(AF_INET, SOCK_DGRAM, 0);
         if (::connect(s, reinterpret_cast<const sockaddr*>(&ss), len) != 0) return 2;
-        if (::send(s, "x", 1, 0) != 1) return 3; // connected: no explicit address
-        // A failing sendto (bad fd) with an address.
+        if (::send(s, "ab", 2, 0) != 2) return 3; // connected: no explicit address
+        // A failing sendto (bad fd) with an address, and a send on a TCP socket
+        // that is not connected: nothing is sent, nothing is reported.
         if (::sendto(-1, "x", 1, 0, reinterpret_cast<const sockaddr*>(&ss), len) != -1) return 4;
-        // An address on a TCP socket: the connect record is what counts, not a send.
+        const int idle = ::socket(AF_INET, SOCK_STREAM, 0);
+        if (::send(idle, "x", 1, MSG_NOSIGNAL) != -1) return 7;
+        // An address on a connected TCP socket: a send to the connection's peer.
         sockaddr_storage ts = t.address(len);
         const int c = ::socket(AF_INET, SOCK_STREAM, 0);
         if (::connect(c, reinterpret_cast<const sockaddr*>(&ts), len) != 0) return 5;
-        if (::sendto(c, "x", 1, 0, reinterpret_cast<const sockaddr*>(&ts), len) != 1) return 6;
+        if (::sendto(c, "xyz", 3, 0, reinterpret_cast<const sockaddr*>(&ts), len) != 3) return 6;
         return 0;
     });
-    CHECK_FALSE(net_of(pid, barbwire::net_op::send).has_value());
-    CHECK(net_of(pid, barbwire::net_op::connect).has_value());
+    const auto sends = sends_of(pid);
+    REQUIRE(sends.size() == 2);
+    const auto& [ue, un] = sends[0];
+    CHECK(un.protocol == barbwire::ip_proto::udp);
+    CHECK(un.sock == barbwire::sock_kind::dgram);
+    CHECK(un.addr.to_string() == "127.0.0.1");
+    CHECK(un.port == u.port);
+    CHECK(un.bytes == 2);
+    const auto& [te, tn] = sends[1];
+    CHECK(tn.protocol == barbwire::ip_proto::tcp);
+    CHECK(tn.sock == barbwire::sock_kind::stream);
+    CHECK(tn.peer);
+    CHECK(tn.addr.to_string() == "127.0.0.1");
+    CHECK(tn.port == t.port);
+    CHECK(tn.bytes == 3);
+    const auto c = net_of(pid, barbwire::net_op::connect);
+    REQUIRE(c.has_value());
+    CHECK(c->port == t.port);
+    CHECK(tn.cookie == c->cookie);
+}
+
+TEST_CASE("writes on a TCP connection are sends to its peer, with the connection's start and socket cookie") {
+    listener t(AF_INET, SOCK_STREAM);
+    REQUIRE(t.fd >= 0);
+    const pid_t pid = run_child([&] {
+        socklen_t len = 0;
+        const sockaddr_storage ts = t.address(len);
+        const int c = ::socket(AF_INET, SOCK_STREAM, 0);
+        if (::connect(c, reinterpret_cast<const sockaddr*>(&ts), len) != 0) return 2;
+        char buf[100] = {};
+        if (::write(c, buf, 100) != 100) return 3;
+        ::usleep(2000);
+        if (::write(c, buf, 50) != 50) return 4;
+        return 0;
+    });
+    std::optional<std::pair<event, barbwire::net_event>> conn;
+    for (auto& [e, n] : sensor().of<barbwire::net_event>(pid))
+        if (n.op == barbwire::net_op::connect) conn.emplace(e, n);
+    REQUIRE(conn.has_value());
+    const auto& [ce, cn] = *conn;
+    // A connect starts its connection's clock at SYN_SENT: the record's own time.
+    CHECK(cn.conn_ts == ce.ts);
+    CHECK(cn.cookie != 0);
+    CHECK(cn.sock == barbwire::sock_kind::stream);
+    CHECK_FALSE(cn.accepted);
+    const auto sends = sends_of(pid);
+    REQUIRE(sends.size() == 2); // the filter is off: nothing is folded
+    const std::uint64_t want_bytes[] = {100, 50};
+    for (std::size_t i = 0; i < sends.size(); ++i) {
+        const auto& [e, n] = sends[i];
+        CHECK(n.protocol == barbwire::ip_proto::tcp);
+        CHECK(n.sock == barbwire::sock_kind::stream);
+        CHECK(n.peer);
+        CHECK_FALSE(n.accepted);
+        CHECK(n.addr.to_string() == "127.0.0.1");
+        CHECK(n.port == t.port);
+        CHECK(n.bytes == want_bytes[i]);
+        CHECK(n.conn_ts == cn.conn_ts); // the connection's start, kept on the socket
+        CHECK(n.cookie == cn.cookie);
+        CHECK(e.ts >= n.conn_ts);
+        CHECK(n.uid == ::getuid());
+    }
+}
+
+TEST_CASE("a send on an accepted connection says so, with the accept as its start and the client as destination") {
+    int pfd[2];
+    REQUIRE(::pipe(pfd) == 0);
+    const pid_t pid = run_child([&] {
+        // A bind shell in miniature: listen, take a connection, send on it.
+        const int l = ::socket(AF_INET, SOCK_STREAM, 0);
+        sockaddr_in sin{};
+        sin.sin_family = AF_INET;
+        sin.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+        if (::bind(l, reinterpret_cast<sockaddr*>(&sin), sizeof(sin)) != 0 || ::listen(l, 1) != 0) return 2;
+        socklen_t len = sizeof(sin);
+        ::getsockname(l, reinterpret_cast<sockaddr*>(&sin), &len);
+        const int c = ::socket(AF_INET, SOCK_STREAM, 0);
+        if (::connect(c, reinterpret_cast<sockaddr*>(&sin), sizeof(sin)) != 0) return 3;
+        sockaddr_in local{};
+        len = sizeof(local);
+        ::getsockname(c, reinterpret_cast<sockaddr*>(&local), &len);
+        const std::uint16_t client_port = ntohs(local.sin_port);
+        if (::write(pfd[1], &client_port, sizeof(client_port)) != sizeof(client_port)) return 4;
+        const int a = ::accept(l, nullptr, nullptr);
+        if (a < 0) return 5;
+        return ::write(a, "hello", 5) == 5 ? 0 : 6;
+    });
+    std::uint16_t client_port = 0;
+    REQUIRE(::read(pfd[0], &client_port, sizeof(client_port)) == sizeof(client_port));
+    ::close(pfd[0]);
+    ::close(pfd[1]);
+    const auto conn = net_of(pid, barbwire::net_op::connect);
+    REQUIRE(conn.has_value());
+    const auto sends = sends_of(pid);
+    REQUIRE(sends.size() == 1);
+    const auto& [e, n] = sends[0];
+    CHECK(n.accepted);
+    CHECK(n.peer);
+    CHECK(n.protocol == barbwire::ip_proto::tcp);
+    CHECK(n.addr.to_string() == "127.0.0.1");
+    CHECK(n.port == client_port); // the peer of an accepted connection is the client
+    CHECK(n.bytes == 5);
+    // The accepted connection started when the handshake completed: after
+    // the client's SYN, before the send.
+    CHECK(n.conn_ts.count() != 0);
+    CHECK(n.conn_ts >= conn->conn_ts);
+    CHECK(n.conn_ts <= e.ts);
+    CHECK(n.cookie != conn->cookie); // another socket
+}
+
+TEST_CASE("sendmmsg: one send record per datagram, each with its bytes and destination") {
+    listener u(AF_INET, SOCK_DGRAM);
+    REQUIRE(u.fd >= 0);
+    const pid_t pid = run_child([&] {
+        socklen_t len = 0;
+        sockaddr_storage ss = u.address(len);
+        const int s = ::socket(AF_INET, SOCK_DGRAM, 0);
+        char a[3] = {'a', 'b', 'c'}, b[4] = {'d', 'e', 'f', 'g'};
+        iovec iov[2] = {{a, sizeof(a)}, {b, sizeof(b)}};
+        mmsghdr m[2]{};
+        for (int k = 0; k < 2; ++k) {
+            m[k].msg_hdr.msg_name = &ss;
+            m[k].msg_hdr.msg_namelen = len;
+            m[k].msg_hdr.msg_iov = &iov[k];
+            m[k].msg_hdr.msg_iovlen = 1;
+        }
+        return ::sendmmsg(s, m, 2, 0) == 2 ? 0 : 3;
+    });
+    const auto sends = sends_of(pid);
+    REQUIRE(sends.size() == 2);
+    CHECK(sends[0].second.bytes == 3);
+    CHECK(sends[1].second.bytes == 4);
+    for (const auto& [e, n] : sends) {
+        CHECK(n.protocol == barbwire::ip_proto::udp);
+        CHECK(n.addr.to_string() == "127.0.0.1");
+        CHECK(n.port == u.port);
+        CHECK(n.sock == barbwire::sock_kind::dgram);
+    }
+    CHECK(sends[0].second.cookie == sends[1].second.cookie);
+}
+
+TEST_CASE("an ICMP echo on a raw socket is a send: protocol icmp, no port, the address from the IP header") {
+    const pid_t pid = run_child([&] {
+        const int r = ::socket(AF_INET, SOCK_RAW, IPPROTO_ICMP);
+        if (r < 0) return 2;
+        unsigned char pkt[sizeof(icmphdr) + 12] = {};
+        auto* h = reinterpret_cast<icmphdr*>(pkt);
+        h->type = ICMP_ECHO;
+        h->un.echo.id = htons(0x6277);
+        h->un.echo.sequence = htons(1);
+        std::memcpy(pkt + sizeof(icmphdr), "barbwire-e2e", 12);
+        std::uint32_t sum = 0;
+        for (std::size_t i = 0; i < sizeof(pkt); i += 2) sum += static_cast<std::uint32_t>(pkt[i] << 8 | pkt[i + 1]);
+        while (sum >> 16) sum = (sum & 0xffff) + (sum >> 16);
+        h->checksum = htons(static_cast<std::uint16_t>(~sum));
+        sockaddr_in to{};
+        to.sin_family = AF_INET;
+        to.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+        return ::sendto(r, pkt, sizeof(pkt), 0, reinterpret_cast<sockaddr*>(&to), sizeof(to)) ==
+                       static_cast<ssize_t>(sizeof(pkt))
+                   ? 0
+                   : 3;
+    });
+    const auto sends = sends_of(pid);
+    REQUIRE(sends.size() == 1);
+    const auto& n = sends[0].second;
+    CHECK(n.protocol == barbwire::ip_proto::icmp);
+    CHECK(n.sock == barbwire::sock_kind::raw);
+    CHECK(n.port == 0);
+    CHECK(n.addr.family == AF_INET);
+    CHECK(n.addr.to_string() == "127.0.0.1");
+    CHECK(n.bytes == sizeof(icmphdr) + 12);
+}
+
+TEST_CASE("a datagram from an AF_INET6 socket to ::ffff:127.0.0.1 is reported as the IPv4 packet it became") {
+    // The destination is read from the IP header the kernel built (kernel
+    // memory), not from the sockaddr the program passed.
+    listener u(AF_INET, SOCK_DGRAM);
+    REQUIRE(u.fd >= 0);
+    const pid_t pid = run_child([&] {
+        const int s = ::socket(AF_INET6, SOCK_DGRAM, 0);
+        if (s < 0) return 2;
+        sockaddr_in6 to{};
+        to.sin6_family = AF_INET6;
+        to.sin6_port = htons(u.port);
+        if (::inet_pton(AF_INET6, "::ffff:127.0.0.1", &to.sin6_addr) != 1) return 3;
+        return ::sendto(s, "m", 1, 0, reinterpret_cast<sockaddr*>(&to), sizeof(to)) == 1 ? 0 : 4;
+    });
+    const auto sends = sends_of(pid);
+    REQUIRE(sends.size() == 1);
+    const auto& n = sends[0].second;
+    CHECK(n.addr.family == AF_INET);
+    CHECK(n.addr.to_string() == "127.0.0.1");
+    CHECK(n.port == u.port);
+    CHECK(n.protocol == barbwire::ip_proto::udp);
+}
+
+#ifdef BW_HAVE_LIBURING
+namespace {
+
+// A small io_uring with one sparse fixed-file slot, for the child processes below.
+struct uring {
+    io_uring ring{};
+    bool ok = false;
+    uring() {
+        if (::io_uring_queue_init(8, &ring, 0) != 0) return;
+        int files[1] = {-1};
+        ok = ::io_uring_register_files(&ring, files, 1) == 0;
+    }
+    ~uring() {
+        if (ok) ::io_uring_queue_exit(&ring);
+    }
+    io_uring_sqe* sqe() { return ::io_uring_get_sqe(&ring); }
+    // Submits what was prepared and returns the completion's result (-errno on failure).
+    int run() {
+        if (::io_uring_submit(&ring) < 0) return -EIO;
+        io_uring_cqe* cqe = nullptr;
+        if (::io_uring_wait_cqe(&ring, &cqe) != 0) return -EIO;
+        const int res = cqe->res;
+        ::io_uring_cqe_seen(&ring, cqe);
+        return res;
+    }
+};
+
+} // namespace
+
+TEST_CASE("an io_uring send on a TCP connection and an io_uring sendmsg of a datagram are sends") {
+    listener t(AF_INET, SOCK_STREAM);
+    listener u(AF_INET, SOCK_DGRAM);
+    REQUIRE(t.fd >= 0);
+    REQUIRE(u.fd >= 0);
+    const pid_t pid = run_child([&] {
+        uring r;
+        if (!r.ok) return 2;
+        socklen_t len = 0;
+        const sockaddr_storage ts = t.address(len);
+        const int c = ::socket(AF_INET, SOCK_STREAM, 0);
+        if (::connect(c, reinterpret_cast<const sockaddr*>(&ts), len) != 0) return 3;
+        ::io_uring_prep_send(r.sqe(), c, "uring-s", 7, 0);
+        if (r.run() != 7) return 4;
+        sockaddr_storage us = u.address(len);
+        const int d = ::socket(AF_INET, SOCK_DGRAM, 0);
+        char payload[9] = {'u', 'r', 'i', 'n', 'g', '-', 'm', 's', 'g'};
+        iovec iov{payload, sizeof(payload)};
+        msghdr mh{};
+        mh.msg_name = &us;
+        mh.msg_namelen = len;
+        mh.msg_iov = &iov;
+        mh.msg_iovlen = 1;
+        ::io_uring_prep_sendmsg(r.sqe(), d, &mh, 0);
+        return r.run() == 9 ? 0 : 5;
+    });
+    const auto sends = sends_of(pid);
+    REQUIRE(sends.size() == 2);
+    const auto& tn = sends[0].second;
+    CHECK(tn.protocol == barbwire::ip_proto::tcp);
+    CHECK(tn.port == t.port);
+    CHECK(tn.bytes == 7);
+    CHECK(tn.peer);
+    CHECK(tn.conn_ts.count() != 0);
+    const auto& un = sends[1].second;
+    CHECK(un.protocol == barbwire::ip_proto::udp);
+    CHECK(un.port == u.port);
+    CHECK(un.addr.to_string() == "127.0.0.1");
+    CHECK(un.bytes == 9);
+}
+
+TEST_CASE("opens through io_uring, into the descriptor table and into a fixed-file slot, have source io_uring") {
+    temp_dir dir;
+    const std::string a = dir.path + "/uring-fd.txt", b = dir.path + "/uring-fixed.txt";
+    write_file(a, "k");
+    write_file(b, "k");
+    const auto before = sensor().loader->counters();
+    const pid_t pid = run_child([&] {
+        uring r;
+        if (!r.ok) return 2;
+        ::io_uring_prep_openat(r.sqe(), AT_FDCWD, a.c_str(), O_RDONLY, 0);
+        if (r.run() < 0) return 3;
+        ::io_uring_prep_openat_direct(r.sqe(), AT_FDCWD, b.c_str(), O_RDONLY, 0, 0);
+        return r.run() == 0 ? 0 : 4;
+    });
+    for (const auto& path : {a, b}) {
+        INFO("io_uring open of " << path);
+        const auto opens = opens_of(pid, path);
+        REQUIRE(opens.size() == 1);
+        const auto st = stat_of(path);
+        CHECK(opens[0].source == barbwire::access_path::io_uring);
+        CHECK(opens[0].dev == st.st_dev);
+        CHECK(opens[0].ino == st.st_ino);
+        CHECK((opens[0].flags & O_ACCMODE) == O_RDONLY);
+    }
+    CHECK(sensor().loader->counters().opens_io_uring - before.opens_io_uring >= 2);
+}
+#else
+TEST_CASE("io_uring opens and sends (built without liburing)") {
+    WARN("test_kernel_events was built without liburing (apt-get install liburing-dev): io_uring cases not run");
+}
+#endif
+
+#if defined(__x86_64__)
+TEST_CASE("opens through the ia32 compat entry (int $0x80) have source compat and the kernel's path") {
+    if (!ia32_available()) {
+        WARN("this kernel runs no ia32 system calls (no IA32_EMULATION, or ia32_emulation=0): nothing to see");
+        return;
+    }
+    temp_dir dir;
+    std::filesystem::create_directory(dir.path + "/d");
+    const std::string file = dir.path + "/d/compat.txt";
+    write_file(file, "k");
+    const auto before = sensor().loader->counters();
+    const pid_t pid = run_child([&] {
+        // open (5) by a twisted path, and openat (295) relative to the cwd
+        char* twisted = low_page(dir.path + "/d/../d//compat.txt");
+        char* rel = low_page("compat.txt");
+        if (twisted == nullptr || rel == nullptr) return 2;
+        if (ia32_syscall(5, reinterpret_cast<long>(twisted), O_RDONLY, 0) < 0) return 3;
+        if (::chdir((dir.path + "/d").c_str()) != 0) return 4;
+        return ia32_syscall(295, AT_FDCWD, reinterpret_cast<long>(rel), O_RDONLY) >= 0 ? 0 : 5;
+    });
+    const auto opens = opens_of(pid, file);
+    REQUIRE(opens.size() == 2);
+    const auto st = stat_of(file);
+    for (const auto& o : opens) {
+        CHECK(o.source == barbwire::access_path::compat);
+        CHECK(o.dev == st.st_dev);
+        CHECK(o.ino == st.st_ino);
+    }
+    CHECK(sensor().loader->counters().opens_compat - before.opens_compat >= 2);
+}
+#endif
+
+namespace {
+
+bool can_reflink(const std::string& dir) {
+    write_file(dir + "/reflink-probe-src", "probe");
+    const int in = ::open((dir + "/reflink-probe-src").c_str(), O_RDONLY);
+    const int out = ::open((dir + "/reflink-probe-dst").c_str(), O_WRONLY | O_CREAT, 0600);
+    const bool ok = in >= 0 && out >= 0 && ::ioctl(out, FICLONE, in) == 0;
+    ::close(in);
+    ::close(out);
+    return ok;
+}
+
+// A directory where FICLONE works: `dir` itself when its file system has
+// reflinks, else a small btrfs image loop-mounted under it when mkfs.btrfs is
+// installed (btrfs-progs), else none (path empty). Unmounted at the end.
+struct reflink_dir {
+    std::string path;
+    std::string mnt; // the loop mount, when one was made
+    bool mounted = false;
+    explicit reflink_dir(const std::string& dir) {
+        if (can_reflink(dir)) {
+            path = dir;
+            return;
+        }
+        if (std::system("command -v mkfs.btrfs >/dev/null 2>&1") != 0) return;
+        const std::string img = dir + "/btrfs.img";
+        mnt = dir + "/btrfs";
+        std::filesystem::create_directory(mnt);
+        const std::string cmd = "truncate -s 128M " + img + " && mkfs.btrfs -q " + img + " >/dev/null 2>&1 && mount -o loop " +
+                                img + " " + mnt + " 2>/dev/null";
+        if (std::system(cmd.c_str()) != 0) return;
+        mounted = true;
+        if (can_reflink(mnt)) path = mnt;
+    }
+    ~reflink_dir() {
+        if (mounted && std::system(("umount " + mnt).c_str()) != 0) std::fprintf(stderr, "note: umount %s failed\n", mnt.c_str());
+    }
+};
+
+} // namespace
+
+TEST_CASE("writes into regular files: write, copy (sendfile, copy_file_range, splice), ia32, io_uring, clone") {
+    temp_dir dir;
+    const std::string src = dir.path + "/src", by_sendfile = dir.path + "/by-sendfile",
+                      by_cfr = dir.path + "/by-copy-file-range", by_splice = dir.path + "/by-splice",
+                      by_ia32 = dir.path + "/by-ia32", by_uring = dir.path + "/by-uring";
+    // A reflink copy (FICLONE) needs a file system that has them (btrfs, xfs); ext4 and tmpfs refuse.
+    const reflink_dir rdir(dir.path);
+    const bool can_clone = !rdir.path.empty();
+    const std::string clone_src = rdir.path + "/clone-src", by_clone = rdir.path + "/by-clone";
+    if (can_clone) write_file(clone_src, "secret");
+    bool ia32 = false;
+#if defined(__x86_64__)
+    ia32 = ia32_available();
+#endif
+    const pid_t pid = run_child([&] {
+        const int s = ::open(src.c_str(), O_RDWR | O_CREAT | O_TRUNC, 0600);
+        if (s < 0 || ::write(s, "secret", 6) != 6) return 2;
+        const auto out = [](const std::string& p) { return ::open(p.c_str(), O_WRONLY | O_CREAT | O_TRUNC, 0600); };
+        off_t off = 0;
+        if (::sendfile(out(by_sendfile), s, &off, 6) != 6) return 3;
+        loff_t in_off = 0;
+        if (::copy_file_range(s, &in_off, out(by_cfr), nullptr, 6, 0) != 6) return 4;
+        int p[2];
+        if (::pipe(p) != 0 || ::write(p[1], "abc", 3) != 3) return 5;
+        if (::splice(p[0], nullptr, out(by_splice), nullptr, 3, 0) != 3) return 6;
+#if defined(__x86_64__)
+        if (ia32) {
+            char* text = low_page("ia32");
+            if (text == nullptr || ia32_syscall(4, out(by_ia32), reinterpret_cast<long>(text), 4) != 4) return 7;
+        }
+#endif
+#ifdef BW_HAVE_LIBURING
+        uring r;
+        if (!r.ok) return 8;
+        ::io_uring_prep_write(r.sqe(), out(by_uring), "uring", 5, 0);
+        if (r.run() != 5) return 9;
+#endif
+        if (can_clone && ::ioctl(out(by_clone), FICLONE, ::open(clone_src.c_str(), O_RDONLY)) != 0) return 10;
+        return 0;
+    });
+    struct want {
+        std::string path;
+        std::uint64_t bytes;
+        barbwire::write_how how;
+        barbwire::access_path source;
+        bool expected;
+    };
+    const want wants[] = {
+        {src, 6, barbwire::write_how::write, barbwire::access_path::syscall, true},
+        {by_sendfile, 6, barbwire::write_how::copy, barbwire::access_path::syscall, true},
+        {by_cfr, 6, barbwire::write_how::copy, barbwire::access_path::syscall, true},
+        {by_splice, 3, barbwire::write_how::copy, barbwire::access_path::syscall, true},
+        {by_ia32, 4, barbwire::write_how::write, barbwire::access_path::compat, ia32},
+#ifdef BW_HAVE_LIBURING
+        {by_uring, 5, barbwire::write_how::write, barbwire::access_path::io_uring, true},
+#endif
+        {by_clone, 1, barbwire::write_how::clone, barbwire::access_path::syscall, can_clone},
+    };
+    for (const auto& w : wants) {
+        INFO("writes into " << w.path);
+        const auto got = writes_of(pid, w.path);
+        if (!w.expected) {
+            CHECK(got.empty());
+            continue;
+        }
+        REQUIRE(got.size() == 1);
+        const auto st = stat_of(w.path);
+        CHECK(got[0].how == w.how);
+        CHECK(got[0].source == w.source);
+        // (btrfs: stat reports the subvolume's anonymous device, the record the file system's)
+        if (!(rdir.mounted && w.path == by_clone)) CHECK(got[0].dev == st.st_dev);
+        CHECK(got[0].ino == st.st_ino);
+        CHECK(got[0].uid == ::getuid());
+        if (w.how != barbwire::write_how::clone) CHECK(got[0].bytes == w.bytes);
+    }
+    if (!can_clone)
+        WARN("no reflinks on " << dir.path << "'s file system and no mkfs.btrfs (btrfs-progs) for a loop-mounted "
+                                              "one: the clone (FICLONE) record is not checked");
+    if (!ia32) WARN("no ia32 system calls on this kernel: the compat write is not checked");
+    // A pipe is not a regular file: its write gave no record.
+    for (auto& [e, w] : sensor().of<barbwire::write_event>(pid)) CHECK(w.path.rfind(dir.path, 0) == 0);
+    if (rdir.mounted) CHECK(rdir.path == dir.path + "/btrfs");
 }
 
 TEST_CASE("a path deeper than the walk's step limit is flagged truncated and keeps its end") {
@@ -793,26 +1315,35 @@ std::pair<barbwire::open_event, barbwire::filter_tag> wait_full_open(filtered_lo
 TEST_CASE("kernel filter: a boring verdict keeps a file's opens in the kernel") {
     filtered_loader f;
     temp_dir dir;
-    const std::string file = dir.path + "/boring.txt";
-    write_file(file, "k");
-    const auto st = stat_of(file);
-    stepped_child child({[&] { return open_close(file); }, [&] { return open_close(file, 1000); }});
-    child.step();
-    const auto [first, tag] = wait_full_open(f, child.pid, st.st_ino);
-    CHECK(first.path == file);
-    CHECK(tag.filter == barbwire::open_filter::miss);
-    CHECK(tag.key.ino == static_cast<std::uint64_t>(st.st_ino));
-    CHECK(tag.gen == f.loader->generation());
-    const auto before = f.loader->counters();
-    REQUIRE(f.loader->set_verdict(tag.key, tag.gen, barbwire::file_verdict::boring) == 0);
-    child.step();
-    child.finish();
-    f.drain_until_exit(child.pid);
-    const auto after = f.loader->counters();
-    CHECK(after.opens_boring - before.opens_boring >= 1000);
-    CHECK(f.full_opens(child.pid, st.st_ino).size() == 1); // only the first
-    CHECK(f.repeats(child.pid, st.st_ino).empty());
-    CHECK(f.bad == 0);
+    // A rename anywhere on the host (a build, a package manager) makes every
+    // verdict stale, and the opens after it are shipped again: that run
+    // proves nothing, so it is tried again (a few times) on a new file.
+    for (int attempt = 1;; ++attempt) {
+        const std::string file = dir.path + "/boring-" + std::to_string(attempt) + ".txt";
+        write_file(file, "k");
+        const auto st = stat_of(file);
+        stepped_child child({[&] { return open_close(file); }, [&] { return open_close(file, 1000); }});
+        child.step();
+        const auto [first, tag] = wait_full_open(f, child.pid, st.st_ino);
+        CHECK(first.path == file);
+        CHECK(tag.filter == barbwire::open_filter::miss);
+        CHECK(tag.key.ino == static_cast<std::uint64_t>(st.st_ino));
+        const auto before = f.loader->counters();
+        REQUIRE(f.loader->set_verdict(tag.key, tag.gen, barbwire::file_verdict::boring) == 0);
+        child.step();
+        child.finish();
+        f.drain_until_exit(child.pid);
+        const auto after = f.loader->counters();
+        if (f.loader->generation() != tag.gen && attempt < 5) {
+            WARN("attempt " << attempt << ": the filter generation moved (a rename on this host); again");
+            continue;
+        }
+        CHECK(after.opens_boring - before.opens_boring >= 1000);
+        CHECK(f.full_opens(child.pid, st.st_ino).size() == 1); // only the first
+        CHECK(f.repeats(child.pid, st.st_ino).empty());
+        CHECK(f.bad == 0);
+        break;
+    }
 }
 
 TEST_CASE("kernel filter: while the verdict is pending, opens come as repeats without a path") {
@@ -985,7 +1516,8 @@ TEST_CASE("kernel filter: the sensor can mark a session hot (the correlator's se
     timespec ts{};
     ::clock_gettime(CLOCK_MONOTONIC, &ts);
     const auto now = std::chrono::seconds{ts.tv_sec} + std::chrono::nanoseconds{ts.tv_nsec};
-    REQUIRE(f.loader->mark_hot(0, static_cast<std::uint32_t>(child.pid), now) == 0);
+    // the child called setsid(): its session id is its pid
+    REQUIRE(f.loader->mark_session(static_cast<std::uint32_t>(child.pid), now) == 0);
     child.step();
     child.finish();
     f.drain_until_exit(child.pid);
@@ -1040,6 +1572,173 @@ TEST_CASE("kernel filter: a hot process that moves to a new session (setsid + ex
     f.poll(50ms);
     CHECK(shipped() - warm - cold == 1);
 }
+
+namespace {
+
+// CLOCK_MONOTONIC now, the clock of bpf_ktime_get_ns.
+barbwire::nanoseconds monotonic_now() {
+    timespec ts{};
+    ::clock_gettime(CLOCK_MONOTONIC, &ts);
+    return std::chrono::seconds{ts.tv_sec} + std::chrono::nanoseconds{ts.tv_nsec};
+}
+
+// The network records (connects and sends) that reached `port`, by anyone.
+std::size_t nets_to(const filtered_loader& f, std::uint16_t port, std::optional<barbwire::net_op> op = {}) {
+    std::size_t n = 0;
+    for (const auto& r : f.records)
+        if (const event* e = r.as_event(); e && e->kind() == barbwire::event_kind::net)
+            if (const auto* x = e->as<barbwire::net_event>(); x->port == port && (!op || x->op == *op)) ++n;
+    return n;
+}
+
+} // namespace
+
+TEST_CASE("kernel filter: a hot family's repeated sends on one socket to one destination are folded") {
+    filtered_loader f;
+    listener t(AF_INET, SOCK_STREAM);
+    listener u1(AF_INET, SOCK_DGRAM), u2(AF_INET, SOCK_DGRAM);
+    REQUIRE(t.fd >= 0);
+    REQUIRE(u1.fd >= 0);
+    REQUIRE(u2.fd >= 0);
+    temp_dir dir;
+    const std::string file = dir.path + "/makes-it-hot";
+    write_file(file, "k");
+    const auto sends = [&] {
+        socklen_t len = 0;
+        const sockaddr_storage ts = t.address(len);
+        const int c = ::socket(AF_INET, SOCK_STREAM, 0);
+        if (::connect(c, reinterpret_cast<const sockaddr*>(&ts), len) != 0) return 2;
+        for (int i = 0; i < 20; ++i)
+            if (::write(c, "0123456789", 10) != 10) return 3;
+        const int d = ::socket(AF_INET, SOCK_DGRAM, 0);
+        const sockaddr_storage a = u1.address(len), b = u2.address(len);
+        const auto to = [&](const sockaddr_storage& ss) {
+            return ::sendto(d, "x", 1, 0, reinterpret_cast<const sockaddr*>(&ss), len) == 1;
+        };
+        // u1 five times, u2, then u1 again: a new destination ships, so does the return to u1
+        for (int i = 0; i < 5; ++i)
+            if (!to(a)) return 4;
+        if (!to(b) || !to(a)) return 5;
+        return 0;
+    };
+    // An open with no verdict yet keeps the process hot until the reader
+    // passes it; this test reads nothing until the child is done.
+    stepped_child child({[&] { return open_close(file); }, sends}, true);
+    const auto before = f.loader->counters();
+    child.step();
+    child.step();
+    child.finish();
+    const auto after = f.loader->counters();
+    f.drain_until_exit(child.pid);
+    CHECK(nets_to(f, t.port, barbwire::net_op::connect) == 1);
+    CHECK(nets_to(f, t.port, barbwire::net_op::send) == 1);  // 20 writes, one record
+    CHECK(nets_to(f, u1.port, barbwire::net_op::send) == 2); // the first, and the return after u2
+    CHECK(nets_to(f, u2.port, barbwire::net_op::send) == 1);
+    CHECK(after.sends_folded - before.sends_folded >= 19 + 4);
+    CHECK(f.bad == 0);
+}
+
+TEST_CASE("kernel filter: a process holding a secret is hot past the window; a fork inherits it, an exec does not") {
+    filtered_loader f(16u << 20, 1s);
+    listener l(AF_INET, SOCK_STREAM);
+    REQUIRE(l.fd >= 0);
+    // bash connects through /dev/tcp itself (a builtin redirection: no exec, no open)
+    const std::string script = ": > /dev/tcp/127.0.0.1/" + std::to_string(l.port);
+    const auto exec_bash = [&] {
+        ::execl("/bin/bash", "bash", "-c", script.c_str(), static_cast<char*>(nullptr));
+        ::_exit(127);
+    };
+    const auto in_child = [](const std::function<int()>& fn) {
+        const pid_t c = ::fork();
+        if (c == 0) ::_exit(fn());
+        int st = 0;
+        return c > 0 && ::waitpid(c, &st, 0) == c && WIFEXITED(st) ? WEXITSTATUS(st) : 8;
+    };
+    // As the sensor would, answer bash's start-up opens boring first, so the
+    // exec'd bash below is cold unless something else makes it hot.
+    const auto answer_boring = [&] {
+        f.poll(50ms);
+        for (const auto& r : f.records)
+            if (r.tag.filter == barbwire::open_filter::miss)
+                REQUIRE(f.loader->set_verdict(r.tag.key, r.tag.gen, barbwire::file_verdict::boring) == 0);
+    };
+    const pid_t warm = run_child([&] { return in_child([&] { exec_bash(); return 0; }); });
+    f.drain_until_exit(warm);
+    answer_boring();
+    const std::size_t warm_shipped = nets_to(f, l.port);
+    const auto gen = f.loader->generation();
+
+    stepped_child holder({[&] { return tcp_connect(l.port); },                          // 1: cold
+                          [&] { return tcp_connect(l.port); },                          // 2: a holder
+                          [&] { return in_child([&] { return tcp_connect(l.port); }); }, // 3: its fork
+                          [&] { return in_child([&] { exec_bash(); return 0; }); },     // 4: an exec
+                          [&] { return tcp_connect(l.port); }},                         // 5: no more
+                         true);
+    holder.step();
+    f.poll(50ms);
+    CHECK(nets_to(f, l.port) - warm_shipped == 0);
+    // It read a secret ten windows ago and still holds it.
+    REQUIRE(f.loader->set_holder(static_cast<std::uint32_t>(holder.pid), monotonic_now() - 10s) == 0);
+    CHECK(f.loader->holders() == 1);
+    holder.step();
+    f.poll(50ms);
+    CHECK(nets_to(f, l.port) - warm_shipped == 1);
+    holder.step(); // a fork has its memory, secret included
+    f.poll(50ms);
+    CHECK(nets_to(f, l.port) - warm_shipped == 2);
+    holder.step(); // a fork that execs has not
+    f.poll(50ms);
+    const std::size_t after_exec = nets_to(f, l.port) - warm_shipped;
+    if (f.loader->generation() == gen) CHECK(after_exec == 2); // (another process's rename makes bash's opens misses)
+    REQUIRE(f.loader->clear_holder(static_cast<std::uint32_t>(holder.pid)) == 0);
+    CHECK(f.loader->holders() == 0);
+    holder.step();
+    holder.finish();
+    f.drain_until_exit(holder.pid);
+    CHECK(nets_to(f, l.port) - warm_shipped == after_exec);
+}
+
+#if defined(__x86_64__)
+TEST_CASE("kernel filter: a rename through the ia32 entry bumps the generation") {
+    if (!ia32_available()) {
+        WARN("this kernel runs no ia32 system calls: nothing to see");
+        return;
+    }
+    filtered_loader f;
+    temp_dir dir;
+    write_file(dir.path + "/a", "k");
+    const auto before = f.loader->counters().generation_bumps;
+    const auto gen = f.loader->generation();
+    run_child([&] {
+        char* from = low_page(dir.path + "/a");
+        char* to = low_page(dir.path + "/b");
+        return from && to && ia32_syscall(38, reinterpret_cast<long>(from), reinterpret_cast<long>(to), 0) == 0 ? 0 : 2;
+    });
+    CHECK(std::filesystem::exists(dir.path + "/b"));
+    CHECK(f.loader->counters().generation_bumps - before >= 1);
+    CHECK(f.loader->generation() > gen);
+}
+#endif
+
+#ifdef BW_HAVE_LIBURING
+TEST_CASE("kernel filter: a rename through io_uring bumps the generation") {
+    filtered_loader f;
+    temp_dir dir;
+    write_file(dir.path + "/a", "k");
+    const auto before = f.loader->counters().generation_bumps;
+    const auto gen = f.loader->generation();
+    const std::string from = dir.path + "/a", to = dir.path + "/b"; // alive until the request completes
+    run_child([&] {
+        uring r;
+        if (!r.ok) return 2;
+        ::io_uring_prep_renameat(r.sqe(), AT_FDCWD, from.c_str(), AT_FDCWD, to.c_str(), 0);
+        return r.run() == 0 ? 0 : 3;
+    });
+    CHECK(std::filesystem::exists(dir.path + "/b"));
+    CHECK(f.loader->counters().generation_bumps - before >= 1);
+    CHECK(f.loader->generation() > gen);
+}
+#endif
 
 TEST_CASE("kernel filter: under a flood, opens are shed and process lifecycle records still arrive") {
     // A 1 MiB ring that is not read during the burst: opens past 3/4 of it
@@ -1101,5 +1800,12 @@ TEST_CASE("every record decodes, none is from the sensor itself, nothing was dro
     for (const event& e : sensor().events) CHECK(e.pid != static_cast<std::uint32_t>(::getpid()));
     const auto c = sensor().loader->counters();
     CHECK(c.drops == 0);
-    CHECK(sensor().loader->attached_programs() == 17);
+    // Eight tp_btf programs (docs/kernel.md, "Programs"): sched_process_fork,
+    // exec and exit, sys_exit, io_uring_complete, inet_sock_set_state,
+    // net_dev_queue and sock_send_length. A kernel without the newer hooks
+    // gets fewer, each named in a notice.
+    const auto& notices = sensor().loader->notices();
+    for (const auto& n : notices) WARN("loader notice: " << n);
+    if (notices.empty()) CHECK(sensor().loader->attached_programs() == 8);
+    else CHECK(sensor().loader->attached_programs() < 8);
 }
