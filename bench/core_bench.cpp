@@ -83,7 +83,7 @@ struct chunk {
 };
 
 // Slots for the per-kind profile: exec..net by their number, file last.
-constexpr std::size_t kinds = 7;
+constexpr std::size_t kinds = 9; // event_kind 1..7 by number, and file last
 std::size_t kind_slot(barbwire::event_kind k) {
     const auto v = static_cast<std::size_t>(k);
     return v < kinds - 1 ? v : kinds - 1;

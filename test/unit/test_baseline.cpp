@@ -329,7 +329,14 @@ TEST_CASE("JSON errors name the field", "[baseline]") {
         s.replace(at, from.size(), to);
         return one(s);
     };
-    CHECK_THAT(with(R"("port": 8080)", R"("port": 0)"), StartsWith("entries[0].port: expected a port from 1 to 65535"));
+    CHECK_THAT(with(R"("port": 8080)", R"("port": 65536)"),
+               StartsWith("entries[0].port: expected a port from 0 to 65535"));
+    // port 0: an ICMP or raw IP send, learned like any other (issue 12)
+    {
+        std::string zero = e;
+        zero.replace(zero.find(R"("port": 8080)"), 12, R"("port": 0)");
+        CHECK(parse_baseline_text(R"({"version": 1, "entries": [)" + zero + "]}").has_value());
+    }
     CHECK_THAT(with(R"("port": 8080)", R"("port": 70000)"), StartsWith("entries[0].port"));
     CHECK_THAT(with(R"("port": 8080)", R"("prot": 8080)"), StartsWith("entries[0].prot: unknown key (did you mean port?)"));
     CHECK_THAT(with(R"("destination": "loopback")", R"("destination": "lan")"),

@@ -436,8 +436,9 @@ inline constexpr std::string_view baseline_entry_keys[] = {
         k.protocol = *pv;
 
         const json* port = find_key(e, "port");
-        if (port == nullptr) return config_fail(path_key(p, "port"), "missing; expected a port from 1 to 65535");
-        auto pn = get_int(*port, path_key(p, "port"), 1, 65535, "a port");
+        // 0: a destination without ports (ICMP, raw IP sends)
+        if (port == nullptr) return config_fail(path_key(p, "port"), "missing; expected a port from 0 to 65535");
+        auto pn = get_int(*port, path_key(p, "port"), 0, 65535, "a port");
         if (!pn) return tl::unexpected(pn.error());
         k.port = static_cast<std::uint16_t>(*pn);
 

@@ -38,7 +38,7 @@ enum class net_op : std::uint8_t {
 
 // The IP protocol of a network event. The named ones are those the kernel
 // side reports by name; a raw socket's protocol can be any other number,
-// kept as it is (to_string gives "proto N").
+// kept as it is (to_string gives "", proto_text its number).
 enum class ip_proto : std::uint8_t {
     icmp = IPPROTO_ICMP,
     tcp = IPPROTO_TCP,
