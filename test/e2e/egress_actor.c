@@ -74,8 +74,9 @@ static int open_ia32(const char* path) {
     if (low == MAP_FAILED) return -1;
     snprintf(low, 4096, "%s", path);
     long ret;
-    // __NR_open (5) in the i386 table: open(path, O_RDONLY)
-    __asm__ volatile("int $0x80" : "=a"(ret) : "a"(5L), "b"(low), "c"(0L), "d"(0L) : "memory");
+    // __NR_open (5) in the i386 table: open(path, O_RDONLY). From 64-bit code the
+    // int $0x80 path returns with r8-r11 zeroed: the compiler must not keep values there.
+    __asm__ volatile("int $0x80" : "=a"(ret) : "a"(5L), "b"(low), "c"(0L), "d"(0L) : "memory", "r8", "r9", "r10", "r11");
     munmap(low, 4096);
     if (ret < 0) {
         errno = (int)-ret;
