@@ -140,6 +140,50 @@ def case_config_unknown_key():
         os.unlink(c)
 
 
+def bad_seed_config(extra, *needles):
+    """The seed's file plus `extra` (issue 12's keys): one error line naming the
+    file, the key's path and its line, exit status 2, nothing replayed."""
+    with open(seed_config()) as f:
+        text = f.read()
+    first_extra_line = text.count("\n") + 1
+    c = write_tmp(text + extra, ".yml")
+    try:
+        rc, out, err = run("replay", path(EXAMPLE), "--config", c)
+        one_line_error(rc, err, 2, c, *needles)
+        check(out == "", f"nothing may be replayed with a bad config: {out!r}")
+        line = int(err.rsplit("(line ", 1)[1].split(")")[0])
+        check(line >= first_extra_line, f"the line should be in the appended text (>= {first_extra_line}): {err!r}")
+    finally:
+        os.unlink(c)
+
+
+def case_config_bad_allowlist():
+    bad_seed_config("allowlist:\n  - exe: curl\n    ports: [443]\n",
+                    "allowlist[0].exe", "not an absolute path", '"curl"')
+    bad_seed_config("allowlist:\n  - exe: /usr/bin/curl\n    ips: []\n", "allowlist[0].ips", "must not be empty")
+    bad_seed_config("allowlist:\n  - {}\n", "allowlist[0]", "allows nothing")
+
+
+def case_config_bad_dns():
+    bad_seed_config("dns:\n  ports: [53]\n  max_query_bytes: 0\n",
+                    "dns.max_query_bytes", "from 1 to 65535", "got an integer (0)")
+
+
+def case_config_bad_held():
+    # the seed's window is 5 s: a held secret cannot turn stale before it
+    bad_seed_config("held:\n  stale_after: 2\n", "held.stale_after", "shorter than window_duration", "at least 5")
+    bad_seed_config("held: false\n", "held", "{enabled: false}")
+
+
+def case_config_bad_taint():
+    bad_seed_config("taint:\n  enabled: yes\n", "taint.enabled", "expected true", '"yes"')
+
+
+def case_config_bad_limits():
+    bad_seed_config("limits:\n  max_holders: 0\n", "limits.max_holders", "from 1 to 4194304")
+    bad_seed_config("limits:\n  max_derived_file: 10\n", "limits.max_derived_file", "did you mean max_derived_files")
+
+
 def case_config_missing():
     rc, _, err = run("replay", path(EXAMPLE), "--config", "/nonexistent/rules.yml")
     one_line_error(rc, err, 2, "/nonexistent/rules.yml", "--config")

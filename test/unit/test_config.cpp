@@ -68,24 +68,42 @@ TEST_CASE("config struct defaults") {
     CHECK(c.limits.max_tracked_openers == 16384);
     CHECK(c.limits.max_dedup_entries == 16384);
     CHECK(c.limits.max_file_identities == 16384);
+    CHECK(c.limits.max_holders == 16384);
+    CHECK(c.limits.max_derived_files == 4096);
+    CHECK(c.allowlist.empty());
+    CHECK(c.dns.ports == std::vector<std::uint16_t>{53});
+    CHECK(c.dns.category == "dns");
+    CHECK(c.dns.modifier == 0);
+    CHECK(c.dns.max_query_bytes == 512);
+    CHECK(c.dns.oversize_modifier == 0);
+    CHECK(c.held.enabled);
+    CHECK(c.held.modifier == -1);
+    CHECK(c.held.stale_after == std::chrono::minutes{10});
+    CHECK(c.held.stale_modifier == -2);
+    CHECK(c.held.inherit);
+    CHECK(c.taint.enabled);
+    CHECK(c.taint.modifier == 0);
     CHECK(c.classify(2) == barbwire::severity::low);
     CHECK(c.classify(3) == barbwire::severity::medium);
     CHECK(c.classify(5) == barbwire::severity::high);
 }
 
 // The struct defaults, except that a document without a `family` section
-// keeps the seed's single-process correlation.
+// keeps the seed's single-process correlation, and one without `held` and
+// `taint` sections the seed's window-only, file-blind correlation.
 config single_process_defaults() {
     config c;
     for (relation r : all_relations)
         if (r != relation::self) c.family[r] = family_rule{false, 0};
+    c.held.enabled = false;
+    c.taint.enabled = false;
     return c;
 }
 
 TEST_CASE("an empty document or mapping is the struct defaults, correlating single processes") {
     CHECK(parsed(json(nullptr)) == single_process_defaults());
     CHECK(parsed(json::object()) == single_process_defaults());
-    CHECK_FALSE(parsed(json::object()) == config{}); // config{} correlates families
+    CHECK_FALSE(parsed(json::object()) == config{}); // config{} correlates families, holds, follows files
     // null lists and mappings are empty ones (YAML `whitelist:` with nothing under it)
     auto c = parsed(json{{"suspicious_files", nullptr}, {"whitelist", {{"ips", nullptr}}}, {"limits", nullptr}});
     CHECK(c == single_process_defaults());
@@ -138,9 +156,13 @@ TEST_CASE("default_config: secrets are evidence, libc's public files are context
     REQUIRE(c.legit_parents.size() == 3);
     CHECK(c.legit_parents[1].value == "containerd");
     CHECK(c.legit_parents[1].modifier == -2);
-    REQUIRE(c.allow_ips.size() == 4);
-    CHECK(c.allow_ips[3] == barbwire::ip_network{ip("1.0.0.1"), 32});
-    CHECK(c.allow_ports == std::vector<std::uint16_t>{53});
+    // no blanket allowlists (issue 12): DNS is scored, not allowlisted
+    CHECK(c.allow_ips.empty());
+    CHECK(c.allow_ports.empty());
+    CHECK(c.allowlist.empty());
+    CHECK(c.dns == barbwire::dns_policy{{53}, "dns", -2, 512, 0});
+    CHECK(c.held == barbwire::held_policy{});
+    CHECK(c.taint == barbwire::taint_policy{});
     CHECK(c.severity_medium == 3);
     CHECK(c.severity_high == 5);
     CHECK(c.alert_threshold == 3);
@@ -278,6 +300,16 @@ TEST_CASE("wrong type for each top-level key names the key") {
         {"alert_threshold", "3", "alert_threshold: expected an integer score from 0 to 1000, got a string (\"3\")"},
         {"alert_threshold", 2.5, "alert_threshold: expected an integer score"},
         {"limits", 5, "limits: expected a mapping with keys max_processes"},
+        {"allowlist", json::object(), "allowlist: expected a list of allowlist entries ({exe, sha256, ips, ports}), got a mapping"},
+        {"allowlist", "/usr/bin/curl", "allowlist: expected a list of allowlist entries"},
+        {"dns", json::array({53}), "dns: expected a mapping with keys ports, category, modifier, max_query_bytes, "
+                                   "oversize_modifier, got a list"},
+        {"dns", 53, "dns: expected a mapping with keys ports"},
+        {"held", false, "held: expected a mapping such as {enabled: false} (to turn it off), got a boolean (false)"},
+        {"held", 600, "held: expected a mapping with keys enabled, modifier, stale_after, stale_modifier, inherit, "
+                      "got an integer (600)"},
+        {"taint", true, "taint: expected a mapping such as {enabled: false} (to turn it off), got a boolean (true)"},
+        {"taint", "on", "taint: expected a mapping with keys enabled, modifier, got a string (\"on\")"},
     };
     for (const auto& r : rows) {
         auto m = error_of(json{{r.key, r.value}});
@@ -577,9 +609,28 @@ TEST_CASE("to_json round-trips") {
                          {"whitelist", {{"ips", {"10.0.0.0/8", "fd00::/8", "::1"}}, {"ports", {443}}}},
                          {"severity_thresholds", {{"medium", 1}, {"high", 2}}},
                          {"alert_threshold", 0},
-                         {"limits", {{"max_processes", 7}, {"max_opens_per_process", 3}, {"max_tracked_openers", 2}, {"max_dedup_entries", 9}, {"max_file_identities", 11}}}});
+                         {"limits", {{"max_processes", 7}, {"max_opens_per_process", 3}, {"max_tracked_openers", 2}, {"max_dedup_entries", 9}, {"max_file_identities", 11},
+                                     {"max_holders", 13}, {"max_derived_files", 17}}},
+                         {"allowlist", {{{"exe", "/usr/bin/curl"}, {"ips", {"10.0.0.0/8", "fd00::/8"}}, {"ports", {443, 8443}}},
+                                        {{"sha256", std::string(64, 'e')}},
+                                        {{"exe", "/opt/a"}, {"sha256", std::string(64, 'f')}, {"ports", {22}}},
+                                        {{"ips", {"192.0.2.1"}}}}},
+                         {"dns", {{"ports", {53, 5353}}, {"category", "name service"}, {"modifier", -3}, {"max_query_bytes", 300}, {"oversize_modifier", 2}}},
+                         {"held", {{"enabled", false}, {"modifier", -4}, {"stale_after", 1.5}, {"stale_modifier", -5}, {"inherit", false}}},
+                         {"taint", {{"enabled", false}, {"modifier", -6}}}});
     json j = barbwire::to_json(e);
     CHECK(j["limits"]["max_file_identities"] == 11);
+    CHECK(j["limits"]["max_holders"] == 13);
+    CHECK(j["limits"]["max_derived_files"] == 17);
+    CHECK(j["allowlist"][0] == json{{"exe", "/usr/bin/curl"}, {"ips", {"10.0.0.0/8", "fd00::/8"}}, {"ports", {443, 8443}}});
+    CHECK(j["allowlist"][1] == json{{"sha256", std::string(64, 'e')}}); // parts left out are not written
+    CHECK(j["allowlist"][3] == json{{"ips", {"192.0.2.1"}}});
+    CHECK(j["dns"] == json{{"ports", {53, 5353}}, {"category", "name service"}, {"modifier", -3}, {"max_query_bytes", 300}, {"oversize_modifier", 2}});
+    CHECK(j["held"] == json{{"enabled", false}, {"modifier", -4}, {"stale_after", 1.5}, {"stale_modifier", -5}, {"inherit", false}});
+    CHECK(j["taint"] == json{{"enabled", false}, {"modifier", -6}});
+    // the built-in rules write every issue 12 key, with no allowlist
+    CHECK(barbwire::to_json(d)["allowlist"] == json::array());
+    CHECK(barbwire::to_json(d)["held"]["stale_after"] == json(600));
     CHECK(j["window_duration"] == json(0.25));
     CHECK(j["whitelist"]["ips"] == json{"10.0.0.0/8", "fd00::/8", "::1"});
     CHECK(j["suspicious_parents"][0] == json{{"exe", "/usr/bin/nc"}, {"modifier", 4}});
@@ -595,7 +646,19 @@ TEST_CASE("to_json round-trips") {
         auto r = parse_config(barbwire::to_json(w));
         REQUIRE(r.has_value());
         CHECK(r->window.count() == ns);
+        // and so do awkward stale_after values at least as long as the window
+        w.held.stale_after = barbwire::nanoseconds{ns + 1};
+        r = parse_config(barbwire::to_json(w));
+        REQUIRE(r.has_value());
+        CHECK(r->held.stale_after.count() == ns + 1);
     }
+    // a config built in code with stale_after below the window (every held
+    // read stale either way) is written with stale_after = window
+    config short_stale;
+    short_stale.window = std::chrono::seconds{30};
+    short_stale.held.stale_after = std::chrono::seconds{10};
+    CHECK(barbwire::to_json(short_stale)["held"]["stale_after"] == json(30));
+    CHECK(parse_config(barbwire::to_json(short_stale)).has_value());
 }
 
 TEST_CASE("parse_config_json: JSON text, duplicate keys, syntax errors") {
@@ -799,3 +862,316 @@ TEST_CASE("the built-in trust rules name real categories, and trust no category 
 }
 
 } // namespace quiet_tests
+
+// ---------------------------------------------------------------------------
+// Issue 12: allowlist (destinations per program), dns, held, taint, and the
+// limits of the holder and derived-file tables.
+namespace egress_tests {
+
+using barbwire::allow_rule;
+using barbwire::dns_policy;
+using barbwire::held_policy;
+using barbwire::ip_network;
+using barbwire::taint_policy;
+
+const std::string HA(64, 'a');
+
+json allow(json entries) { return json{{"allowlist", std::move(entries)}}; }
+
+TEST_CASE("allowlist: a program, a destination, or both", "[config][allowlist]") {
+    const config c = parsed(allow({{{"exe", "/usr/bin/curl"}, {"ips", {"10.0.0.0/8", "2001:db8::/32"}}, {"ports", {443}}},
+                                   {{"sha256", HA}, {"ports", {8443, 22}}},
+                                   {{"exe", "/opt/agent/bin/agent"}, {"sha256", HA}},
+                                   {{"exe", "/usr/sbin/chronyd"}},
+                                   {{"ips", {"192.0.2.10"}}, {"ports", {514}}},
+                                   {{"ports", {123}}}}));
+    REQUIRE(c.allowlist.size() == 6);
+    CHECK(c.allowlist[0] == allow_rule{"/usr/bin/curl", "", {{ip("10.0.0.0"), 8}, {ip("2001:db8::"), 32}}, {443}});
+    CHECK(c.allowlist[1] == allow_rule{"", HA, {}, {8443, 22}});
+    CHECK(c.allowlist[2] == allow_rule{"/opt/agent/bin/agent", HA, {}, {}});
+    CHECK(c.allowlist[3] == allow_rule{"/usr/sbin/chronyd", "", {}, {}});
+    CHECK(c.allowlist[4] == allow_rule{"", "", {{ip("192.0.2.10"), 32}}, {514}});
+    CHECK(c.allowlist[5] == allow_rule{"", "", {}, {123}});
+    // the seed's whitelist is separate and untouched
+    CHECK(c.allow_ips.empty());
+    CHECK(c.allow_ports.empty());
+    // absent and null mean no entries
+    CHECK(parsed(json::object()).allowlist.empty());
+    CHECK(parsed(allow(nullptr)).allowlist.empty());
+    CHECK(parsed(allow(json::array())).allowlist.empty());
+    CHECK(parsed(barbwire::to_json(c)) == c);
+}
+
+TEST_CASE("allowlist: every part an entry names must match; ips and ports are AND-ed", "[config][allowlist]") {
+    const config c = parsed(allow({{{"exe", "/usr/bin/curl"}, {"ips", {"10.0.0.0/8"}}, {"ports", {443}}},
+                                   {{"sha256", HA}, {"ports", {22}}},
+                                   {{"ips", {"192.0.2.10"}}, {"ports", {514}}}}));
+    const auto in10 = ip("10.1.2.3"), out10 = ip("11.1.2.3");
+    // curl, root-owned and not group/other-writable, to 10/8 port 443 only
+    CHECK(c.allowlisted(in10, 443, "/usr/bin/curl", "", 0u, 0755u));
+    CHECK(c.allowlisted(ip("::ffff:10.9.9.9"), 443, "/usr/bin/curl", "", 0u, 0755u)); // IPv4-mapped
+    CHECK_FALSE(c.allowlisted(out10, 443, "/usr/bin/curl", "", 0u, 0755u));
+    CHECK_FALSE(c.allowlisted(in10, 80, "/usr/bin/curl", "", 0u, 0755u));
+    CHECK_FALSE(c.allowlisted(in10, 443, "/usr/bin/wget", "", 0u, 0755u));
+    // a path names a program only when root owns it and nobody else can write it
+    CHECK_FALSE(c.allowlisted(in10, 443, "/usr/bin/curl", "", 1000u, 0755u));
+    CHECK_FALSE(c.allowlisted(in10, 443, "/usr/bin/curl", "", 0u, 0775u));
+    CHECK_FALSE(c.allowlisted(in10, 443, "/usr/bin/curl", "", 0u, 0757u));
+    CHECK_FALSE(c.allowlisted(in10, 443, "/usr/bin/curl", "", std::nullopt, 0755u));
+    CHECK_FALSE(c.allowlisted(in10, 443, "/usr/bin/curl", "", 0u, std::nullopt));
+    // a hash names the content wherever it lives and whoever owns it; unknown never matches
+    CHECK(c.allowlisted(out10, 22, "/home/u/tool", HA, 1000u, 0777u));
+    CHECK_FALSE(c.allowlisted(out10, 22, "/home/u/tool", "", 0u, 0755u));
+    CHECK_FALSE(c.allowlisted(out10, 22, "/home/u/tool", std::string(64, 'b'), 0u, 0755u));
+    CHECK_FALSE(c.allowlisted(out10, 23, "/home/u/tool", HA, 0u, 0755u));
+    // no program: the destination for every program, address AND port (the whitelist is OR)
+    CHECK(c.allowlisted(ip("192.0.2.10"), 514, "", "", std::nullopt, std::nullopt));
+    CHECK_FALSE(c.allowlisted(ip("192.0.2.10"), 515, "/usr/bin/x", "", 0u, 0755u));
+    CHECK_FALSE(c.allowlisted(ip("192.0.2.11"), 514, "/usr/bin/x", "", 0u, 0755u));
+    // the two-argument form is the seed's whitelist alone
+    CHECK_FALSE(c.allowlisted(ip("192.0.2.10"), 514));
+    // the whitelist still applies to every program, before the allowlist
+    config w = c;
+    w.allow_ports = {53};
+    CHECK(w.allowlisted(out10, 53, "/tmp/x", "", 1000u, 0777u));
+
+    // exe and sha256 together: both must agree
+    const config both = parsed(allow({{{"exe", "/opt/a"}, {"sha256", HA}}}));
+    CHECK(both.allowlisted(out10, 1, "/opt/a", HA, 1000u, 0777u));
+    CHECK_FALSE(both.allowlisted(out10, 1, "/opt/b", HA, 0u, 0755u));
+    CHECK_FALSE(both.allowlisted(out10, 1, "/opt/a", "", 0u, 0755u)); // a root-owned file is not enough
+}
+
+TEST_CASE("allowlist: every mistake is one line naming the field", "[config][allowlist]") {
+    CHECK(error_of(allow({"/usr/bin/curl"})) ==
+          "allowlist[0]: expected a mapping with one or more of exe, sha256, ips and ports, got a string (\"/usr/bin/curl\")");
+    CHECK(error_of(allow({json::object()})) ==
+          "allowlist[0]: allows nothing; expected at least one of exe (executable path), sha256 (its hash), ips "
+          "(addresses or networks) and ports");
+    CHECK(error_of(allow({{{"ports", {443}}}, {{"exe", "curl"}}})) ==
+          "allowlist[1].exe: is not an absolute path (\"curl\"); expected the executable path the kernel reports, such "
+          "as \"/usr/bin/curl\"");
+    CHECK(error_of(allow({{{"exe", ""}}})) ==
+          "allowlist[0].exe: must not be empty; expected an absolute executable path such as \"/usr/bin/curl\"");
+    CHECK(error_of(allow({{{"exe", 5}}})).rfind("allowlist[0].exe: expected an absolute executable path", 0) == 0);
+    CHECK(error_of(allow({{{"exe", std::string("/a\0b", 4)}}})).rfind("allowlist[0].exe: contains a NUL byte", 0) == 0);
+    CHECK(error_of(allow({{{"sha256", std::string(64, 'A')}}})).rfind(
+              "allowlist[0].sha256: expected the SHA-256 of the executable as 64 lowercase hexadecimal digits "
+              "(sha256sum output), got a string (\"AAAA", 0) == 0);
+    CHECK(error_of(allow({{{"sha256", "abc"}}})) ==
+          "allowlist[0].sha256: expected the SHA-256 of the executable as 64 lowercase hexadecimal digits (sha256sum "
+          "output), got a string (\"abc\")");
+    CHECK(error_of(allow({{{"sha256", std::string(65, 'a')}}})).rfind("allowlist[0].sha256:", 0) == 0);
+    CHECK(error_of(allow({{{"sha256", std::string(63, 'a') + "g"}}})).rfind("allowlist[0].sha256:", 0) == 0);
+    // a list that is given must not be empty: [] would read as "none" but mean "any"
+    CHECK(error_of(allow({{{"exe", "/usr/bin/curl"}, {"ips", json::array()}}})) ==
+          "allowlist[0].ips: must not be empty; list the addresses or networks to allow, or leave ips out to allow "
+          "every address");
+    CHECK(error_of(allow({{{"exe", "/usr/bin/curl"}, {"ips", nullptr}}})).rfind("allowlist[0].ips: must not be empty", 0) == 0);
+    CHECK(error_of(allow({{{"exe", "/usr/bin/curl"}, {"ports", json::array()}}})) ==
+          "allowlist[0].ports: must not be empty; list the ports to allow, or leave ports out to allow every port");
+    CHECK(error_of(allow({{{"ports", nullptr}}})).rfind("allowlist[0].ports: must not be empty", 0) == 0);
+    // addresses and ports as in whitelist
+    CHECK(error_of(allow({{{"ips", "10.0.0.0/8"}}})) ==
+          "allowlist[0].ips: expected a list of IP addresses or CIDR networks, got a string (\"10.0.0.0/8\")");
+    CHECK(error_of(allow({{{"ips", {8}}}})).rfind("allowlist[0].ips[0]: expected an IP address or CIDR network string", 0) == 0);
+    CHECK(error_of(allow({{{"ips", {"example.com"}}}})).rfind("allowlist[0].ips[0]: \"example.com\" is not an IP address", 0) == 0);
+    CHECK(error_of(allow({{{"ips", {"10.0.0.1/8"}}}})).find("(did you mean \"10.0.0.0/8\"?)") != std::string::npos);
+    CHECK(error_of(allow({{{"ips", {"0.0.0.0/0"}}}})).find("/0, which would allowlist every destination") != std::string::npos);
+    CHECK(error_of(allow({{{"ips", {"10.0.0.0/8", "192.0.2.1", "10.0.0.0/8"}}}})) ==
+          "allowlist[0].ips[2]: duplicate entry \"10.0.0.0/8\" (also allowlist[0].ips[0]); remove one");
+    CHECK(error_of(allow({{{"ports", {443, 0}}}})) ==
+          "allowlist[0].ports[1]: expected a destination port from 1 to 65535, got an integer (0)");
+    CHECK(error_of(allow({{{"ports", {"443"}}}})).rfind("allowlist[0].ports[0]: expected a destination port from 1 to 65535, got a string", 0) == 0);
+    CHECK(error_of(allow({{{"ports", {443, 22, 443}}}})) ==
+          "allowlist[0].ports[2]: duplicate port 443 (also allowlist[0].ports[0]); remove one");
+    // the same entry twice
+    CHECK(error_of(allow({{{"exe", "/usr/bin/curl"}, {"ports", {443}}}, {{"ports", {80}}}, {{"exe", "/usr/bin/curl"}, {"ports", {443}}}})) ==
+          "allowlist[2]: is the same entry as allowlist[0]; remove one");
+    // unknown keys, with a suggestion
+    CHECK(error_of(allow({{{"exe", "/usr/bin/curl"}, {"ip", {"10.0.0.0/8"}}}})) ==
+          "allowlist[0].ip: unknown key (did you mean ips?); known keys here: exe, sha256, ips, ports");
+    CHECK(error_of(allow({{{"exe", "/usr/bin/curl"}, {"categories", {"x"}}}})).rfind("allowlist[0].categories: unknown key", 0) == 0);
+    CHECK(error_of(json{{"allow_list", json::array()}}).rfind("allow_list: unknown key (did you mean allowlist?)", 0) == 0);
+}
+
+TEST_CASE("dns: name-service ports scored as evidence, not allowlisted", "[config][dns]") {
+    // absent: the struct's defaults
+    CHECK(parsed(json::object()).dns == dns_policy{});
+    CHECK(parsed(json{{"dns", nullptr}}).dns == dns_policy{});
+    CHECK(parsed(json{{"dns", json::object()}}).dns == dns_policy{});
+    const config c = parsed(json{{"dns", {{"ports", {53, 853, 5353}}, {"category", "name lookups"}, {"modifier", -3},
+                                          {"max_query_bytes", 1232}, {"oversize_modifier", 1}}}});
+    CHECK(c.dns == dns_policy{{53, 853, 5353}, "name lookups", -3, 1232, 1});
+    CHECK(c.dns_port(853));
+    CHECK_FALSE(c.dns_port(443));
+    // keys left out keep their defaults
+    const config m = parsed(json{{"dns", {{"modifier", -2}}}});
+    CHECK(m.dns == dns_policy{{53}, "dns", -2, 512, 0});
+    // a dns port is not an allowlisted one
+    CHECK_FALSE(m.allowlisted(ip("8.8.8.8"), 53));
+    CHECK_FALSE(m.allowlisted(ip("8.8.8.8"), 53, "/usr/bin/curl", "", 0u, 0755u));
+    // bounds
+    CHECK(parsed(json{{"dns", {{"modifier", -100}, {"oversize_modifier", 100}, {"max_query_bytes", 1}}}}).dns.max_query_bytes == 1);
+    CHECK(parsed(json{{"dns", {{"max_query_bytes", 65535}, {"ports", {65535, 1}}}}}).dns.max_query_bytes == 65535);
+    CHECK(parsed(json{{"dns", {{"category", std::string(128, 'd')}}}}).dns.category.size() == 128);
+    CHECK(parsed(barbwire::to_json(c)) == c);
+}
+
+TEST_CASE("dns: every mistake is one line naming the field", "[config][dns]") {
+    const auto dns = [](json j) { return error_of(json{{"dns", std::move(j)}}); };
+    CHECK(dns({{"ports", json::array()}}) ==
+          "dns.ports: must not be empty; expected the name-service ports, such as [53], or leave ports out for [53]");
+    CHECK(dns({{"ports", nullptr}}).rfind("dns.ports: must not be empty", 0) == 0);
+    CHECK(dns({{"ports", 53}}) == "dns.ports: expected a list of destination ports, got an integer (53)");
+    CHECK(dns({{"ports", {53, 53}}}) == "dns.ports[1]: duplicate port 53 (also dns.ports[0]); remove one");
+    CHECK(dns({{"ports", {65536}}}) == "dns.ports[0]: expected a destination port from 1 to 65535, got an integer (65536)");
+    CHECK(dns({{"ports", {0}}}) == "dns.ports[0]: expected a destination port from 1 to 65535, got an integer (0)");
+    CHECK(dns({{"category", ""}}) == "dns.category: must not be empty; expected a category name such as \"dns\"");
+    CHECK(dns({{"category", 5}}) == "dns.category: expected a category name such as \"dns\", got an integer (5)");
+    CHECK(dns({{"category", "a\nb"}}).rfind("dns.category: contains a control character", 0) == 0);
+    CHECK(dns({{"category", std::string(129, 'd')}}) ==
+          "dns.category: is 129 bytes long; expected a category name such as \"dns\" of at most 128 bytes");
+    CHECK(dns({{"modifier", -101}}) == "dns.modifier: expected an integer score modifier from -100 to 100, got an integer (-101)");
+    CHECK(dns({{"modifier", "-2"}}).rfind("dns.modifier: expected an integer score modifier from -100 to 100, got a string", 0) == 0);
+    CHECK(dns({{"modifier", -2.5}}).find("got a non-integer number (-2.5)") != std::string::npos);
+    CHECK(dns({{"oversize_modifier", 101}}) ==
+          "dns.oversize_modifier: expected an integer score modifier from -100 to 100, got an integer (101)");
+    CHECK(dns({{"max_query_bytes", 0}}) == "dns.max_query_bytes: expected a size in bytes from 1 to 65535, got an integer (0)");
+    CHECK(dns({{"max_query_bytes", 65536}}).rfind("dns.max_query_bytes: expected a size in bytes from 1 to 65535", 0) == 0);
+    CHECK(dns({{"max_query_bytes", true}}).find("got a boolean (true)") != std::string::npos);
+    CHECK(dns({{"port", {53}}}) ==
+          "dns.port: unknown key (did you mean ports?); known keys here: ports, category, modifier, max_query_bytes, "
+          "oversize_modifier");
+    CHECK(dns({{"max_querybytes", 512}}).rfind("dns.max_querybytes: unknown key (did you mean max_query_bytes?)", 0) == 0);
+    CHECK(error_of(json{{"dsn", json::object()}}).rfind("dsn: unknown key (did you mean dns?)", 0) == 0);
+}
+
+TEST_CASE("held: secrets kept past the window, stale after a while", "[config][held]") {
+    // a file without the section keeps the seed's meaning: a read correlates within the window only
+    CHECK(parsed(json::object()).held == held_policy{false, -1, std::chrono::minutes{10}, -2, true});
+    CHECK(parsed(json{{"window_duration", 5}, {"family", json::object()}}).held.enabled == false);
+    // the section, even empty, turns it on with the defaults
+    CHECK(parsed(json{{"held", nullptr}}).held == held_policy{});
+    CHECK(parsed(json{{"held", json::object()}}).held == held_policy{});
+    const config c = parsed(json{{"held", {{"enabled", false}, {"modifier", 0}, {"stale_after", 3600},
+                                           {"stale_modifier", -3}, {"inherit", false}}}});
+    CHECK(c.held == held_policy{false, 0, std::chrono::hours{1}, -3, false});
+    CHECK(parsed(json{{"window_duration", 2}, {"held", {{"stale_after", 2.5}}}}).held.stale_after.count() == 2'500'000'000);
+    CHECK(parsed(json{{"held", {{"stale_after", 86400}}}}).held.stale_after == std::chrono::hours{24});
+    // keys left out keep their defaults
+    CHECK(parsed(json{{"held", {{"modifier", -2}}}}).held == held_policy{true, -2, std::chrono::minutes{10}, -2, true});
+    // stale_after may equal the window
+    CHECK(parsed(json{{"window_duration", 30}, {"held", {{"stale_after", 30}}}}).held.stale_after == std::chrono::seconds{30});
+    CHECK(parsed(json{{"window_duration", 0.5}, {"held", {{"stale_after", 0.5}}}}).held.stale_after.count() == 500'000'000);
+    // the default never comes before the window: a longer window moves it
+    CHECK(parsed(json{{"window_duration", 3600}}).held.stale_after == std::chrono::hours{1});
+    CHECK(parsed(json{{"window_duration", 3600}, {"held", {{"modifier", 0}}}}).held.stale_after == std::chrono::hours{1});
+    CHECK(parsed(json{{"window_duration", 599}}).held.stale_after == std::chrono::minutes{10});
+    CHECK(parsed(barbwire::to_json(c)) == c);
+}
+
+TEST_CASE("held: every mistake is one line naming the field", "[config][held]") {
+    const auto held = [](json j) { return error_of(json{{"held", std::move(j)}}); };
+    CHECK(held({{"enabled", "yes"}}) ==
+          "held.enabled: expected true (a process that read a secret keeps it past the window) or false, got a string (\"yes\")");
+    CHECK(held({{"enabled", 1}}).rfind("held.enabled: expected true", 0) == 0);
+    CHECK(held({{"enabled", nullptr}}).find("got null") != std::string::npos);
+    CHECK(held({{"inherit", 0}}) ==
+          "held.inherit: expected true (a fork holds what its parent held until it execs) or false, got an integer (0)");
+    CHECK(held({{"modifier", 101}}) == "held.modifier: expected an integer score modifier from -100 to 100, got an integer (101)");
+    CHECK(held({{"stale_modifier", -101}}) ==
+          "held.stale_modifier: expected an integer score modifier from -100 to 100, got an integer (-101)");
+    CHECK(held({{"stale_after", 0}}) ==
+          "held.stale_after: expected a number of seconds greater than 0 and at most 86400 (1 day), such as 5 or 2.5, "
+          "got an integer (0)");
+    CHECK(held({{"stale_after", "10m"}}).rfind("held.stale_after: expected a number of seconds", 0) == 0);
+    CHECK(held({{"stale_after", 86401}}).find("at most 86400") != std::string::npos);
+    CHECK(held({{"stale_after", -1.5}}).rfind("held.stale_after: expected a number of seconds", 0) == 0);
+    CHECK(error_of(json{{"held", {{"stale_after", 2}}}}) ==
+          "held.stale_after: is 2 s, shorter than window_duration (5 s); a read correlates without the held modifiers "
+          "while it is within the window, so it can only become stale after the window; expected at least 5");
+    CHECK(error_of(json{{"window_duration", 2.5}, {"held", {{"stale_after", 2.25}}}}) ==
+          "held.stale_after: is 2.25 s, shorter than window_duration (2.5 s); a read correlates without the held "
+          "modifiers while it is within the window, so it can only become stale after the window; expected at least 2.5");
+    CHECK(held({{"stale_afer", 600}}).rfind("held.stale_afer: unknown key (did you mean stale_after?)", 0) == 0);
+    CHECK(held({{"enable", true}}) ==
+          "held.enable: unknown key (did you mean enabled?); known keys here: enabled, modifier, stale_after, "
+          "stale_modifier, inherit");
+    CHECK(error_of(json{{"hold", json::object()}}).rfind("hold: unknown key (did you mean held?)", 0) == 0);
+}
+
+TEST_CASE("taint: derived secrets", "[config][taint]") {
+    CHECK(parsed(json::object()).taint == taint_policy{false, 0}); // the seed's meaning: files are not followed
+    CHECK(parsed(json{{"held", json::object()}}).taint.enabled == false); // each section stands for itself
+    CHECK(parsed(json{{"taint", nullptr}}).taint == taint_policy{});
+    CHECK(parsed(json{{"taint", json::object()}}).taint == taint_policy{});
+    const config c = parsed(json{{"taint", {{"enabled", false}, {"modifier", -1}}}});
+    CHECK(c.taint == taint_policy{false, -1});
+    CHECK(parsed(json{{"taint", {{"modifier", 2}}}}).taint == taint_policy{true, 2});
+    CHECK(parsed(barbwire::to_json(c)) == c);
+
+    const auto taint = [](json j) { return error_of(json{{"taint", std::move(j)}}); };
+    CHECK(taint({{"enabled", "false"}}) ==
+          "taint.enabled: expected true (a file written by a family holding a secret becomes a derived secret) or "
+          "false, got a string (\"false\")");
+    CHECK(taint({{"modifier", 100.5}}).rfind("taint.modifier: expected an integer score modifier from -100 to 100", 0) == 0);
+    CHECK(taint({{"modifier", -101}}) == "taint.modifier: expected an integer score modifier from -100 to 100, got an integer (-101)");
+    CHECK(taint({{"modifer", 1}}) == "taint.modifer: unknown key (did you mean modifier?); known keys here: enabled, modifier");
+    CHECK(error_of(json{{"taints", json::object()}}).rfind("taints: unknown key (did you mean taint?)", 0) == 0);
+}
+
+TEST_CASE("limits: holders and derived files", "[config][held][taint]") {
+    const config c = parsed(json{{"limits", {{"max_holders", 1}, {"max_derived_files", 1048576}}}});
+    CHECK(c.limits.max_holders == 1);
+    CHECK(c.limits.max_derived_files == 1048576);
+    CHECK(parsed(json{{"limits", {{"max_holders", 4194304}}}}).limits.max_holders == 4194304);
+    CHECK(parsed(json{{"limits", {{"max_processes", 5}}}}).limits.max_derived_files == 4096);
+    CHECK(error_of(json{{"limits", {{"max_holders", 0}}}}) ==
+          "limits.max_holders: expected an integer from 1 to 4194304, got an integer (0)");
+    CHECK(error_of(json{{"limits", {{"max_holders", 4194305}}}}).rfind("limits.max_holders: expected an integer from 1 to 4194304", 0) == 0);
+    CHECK(error_of(json{{"limits", {{"max_derived_files", 0}}}}) ==
+          "limits.max_derived_files: expected an integer from 1 to 1048576, got an integer (0)");
+    CHECK(error_of(json{{"limits", {{"max_derived_files", 1048577}}}}).rfind(
+              "limits.max_derived_files: expected an integer from 1 to 1048576", 0) == 0);
+    CHECK(error_of(json{{"limits", {{"max_derived_files", "4096"}}}}).rfind("limits.max_derived_files:", 0) == 0);
+    CHECK(error_of(json{{"limits", {{"max_holder", 5}}}}).rfind("limits.max_holder: unknown key (did you mean max_holders?)", 0) == 0);
+    CHECK(error_of(json{{"limits", {{"max_derivedfiles", 5}}}}).find("did you mean max_derived_files?") != std::string::npos);
+}
+
+TEST_CASE("the built-in rules allowlist nothing: port 53 and public resolvers are not hidden", "[config][dns]") {
+    const config d = barbwire::default_config();
+    const barbwire::rule_set rs(d);
+    for (const char* a : {"8.8.8.8", "8.8.4.4", "1.1.1.1", "1.0.0.1", "127.0.0.53", "2001:4860:4860::8888", "203.0.113.5"})
+        for (std::uint16_t port : {53, 443, 853}) {
+            INFO(a << " port " << port);
+            const auto addr = ip(a);
+            CHECK_FALSE(d.allowlisted(addr, port));
+            CHECK_FALSE(d.allowlisted(addr, port, "/usr/bin/curl", "", 0u, 0755u));
+            CHECK_FALSE(d.allowlisted(addr, port, "/usr/lib/systemd/systemd-resolved", "", 0u, 0755u));
+            CHECK_FALSE(rs.allowlisted(addr, port));
+            CHECK_FALSE(rs.allowlisted(addr, port, barbwire::exe_facts{"/usr/bin/curl", "", 0u, 0755u}));
+        }
+    // port 53 is a name-service port, scored lower on lookup-sized traffic
+    CHECK(d.dns_port(53));
+    CHECK_FALSE(d.dns_port(853));
+    CHECK(d.dns.modifier == -2);
+    CHECK(d.dns.oversize_modifier == 0);
+    CHECK(d.dns.max_query_bytes == 512);
+    // the strongest secrets still reach the threshold on a lookup-sized send by their reader
+    int best = 0;
+    for (const auto& f : d.suspicious_files)
+        if (!f.context) best = std::max(best, f.base_score);
+    CHECK(best + d.dns.modifier >= d.alert_threshold);
+    // the embedded text spells out dns, held and taint, and has no whitelist
+    const json tree = json::parse(barbwire::default_config_json);
+    CHECK_FALSE(tree.contains("whitelist"));
+    CHECK_FALSE(tree.contains("allowlist"));
+    CHECK(tree.contains("dns"));
+    CHECK(tree.contains("held"));
+    CHECK(tree.contains("taint"));
+    CHECK(tree["held"] == json{{"enabled", true}, {"modifier", -1}, {"stale_after", 600}, {"stale_modifier", -2}, {"inherit", true}});
+    CHECK(tree["taint"] == json{{"enabled", true}, {"modifier", 0}});
+}
+
+} // namespace egress_tests

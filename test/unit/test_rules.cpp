@@ -473,3 +473,147 @@ TEST_CASE("trust: path-only entries need root and no group/other write; hashes m
     CHECK(skipped);
     CHECK(rs.category_name(m->category) == "hashes");
 }
+
+// ---------------------------------------------------------------------------
+// Issue 12: `allowlist` entries name a program (by path, trusted only when
+// root-owned and not group/other-writable, or by hash) and/or destinations.
+
+namespace {
+
+// The documented meaning (docs/config.md, "allowlist"), written out apart
+// from allow_rule's members: the seed's whitelist (address OR port, any
+// program), or an entry whose every named part matches (program AND an
+// address AND a port).
+bool reference_allowlisted(const config& c, const ip_address& a, std::uint16_t port, const exe_facts& w) {
+    for (std::uint16_t p : c.allow_ports)
+        if (p == port) return true;
+    for (const ip_network& n : c.allow_ips)
+        if (n.contains(a)) return true;
+    for (const allow_rule& r : c.allowlist) {
+        bool program = true;
+        if (!r.exe.empty() && w.exe != r.exe) program = false;
+        if (!r.sha256.empty()) {
+            if (w.sha256 != r.sha256) program = false; // an unknown (empty) hash never equals one
+        } else if (!r.exe.empty()) {
+            if (!w.uid || *w.uid != 0 || !w.mode || (*w.mode & 0020u) || (*w.mode & 0002u)) program = false;
+        }
+        bool address = r.ips.empty();
+        for (const ip_network& n : r.ips) address = address || n.contains(a);
+        bool port_ok = r.ports.empty();
+        for (std::uint16_t p : r.ports) port_ok = port_ok || p == port;
+        if (program && address && port_ok) return true;
+    }
+    return false;
+}
+
+} // namespace
+
+TEST_CASE("allowlist: rule_set agrees with config::allowlisted on random programs, destinations and allowlists",
+          "[rules][allowlist]") {
+    std::mt19937_64 rng(12);
+    const std::string h1(64, 'a'), h2(64, 'b');
+    const std::vector<std::string> exes = {"/usr/bin/curl", "/usr/bin/wget", "/tmp/curl", "", "/opt/a"};
+    const std::vector<std::string> hashes = {"", h1, h2};
+    const std::vector<std::optional<std::uint32_t>> uids = {std::nullopt, 0u, 1000u};
+    const std::vector<std::optional<std::uint32_t>> modes = {std::nullopt, 0755u, 0775u, 0757u, 04755u, 0700u, 0777u};
+    const std::vector<ip_network> nets = {net("10.0.0.0", 8),      net("10.1.0.0", 16),    net("192.0.2.10", 32),
+                                          net("2001:db8::", 32),   net("fe80::1", 128),    net("198.51.100.0", 24)};
+    const std::vector<std::uint16_t> ports = {22, 53, 443, 8443, 123};
+    // a reference into the pool: exe_facts holds string_views
+    const auto pick = [&rng](const auto& v) -> const auto& { return v[rng() % v.size()]; };
+    const auto some = [&](const auto& pool) {
+        std::decay_t<decltype(pool)> out;
+        for (const auto& x : pool)
+            if (rng() % 3 == 0) out.push_back(x);
+        return out;
+    };
+    const auto random_address = [&]() {
+        ip_address a;
+        switch (rng() % 4) {
+        case 0: { // IPv4 near 10/8, 192.0.2.10, 198.51.100/24
+            a.family = AF_INET;
+            const std::uint8_t firsts[] = {10, 192, 198, 11};
+            a.bytes[0] = firsts[rng() % 4];
+            a.bytes[1] = static_cast<std::uint8_t>(rng() % 2 ? (a.bytes[0] == 10 ? 1 : (a.bytes[0] == 192 ? 0 : 51)) : rng());
+            a.bytes[2] = static_cast<std::uint8_t>(rng() % 2 ? (a.bytes[0] == 192 ? 2 : 100) : rng());
+            a.bytes[3] = static_cast<std::uint8_t>(rng() % 2 ? 10 : rng());
+            break;
+        }
+        case 1: // IPv4-mapped IPv6
+            a.family = AF_INET6;
+            a.bytes[10] = a.bytes[11] = 0xff;
+            a.bytes[12] = static_cast<std::uint8_t>(rng() % 2 ? 10 : 192);
+            a.bytes[13] = static_cast<std::uint8_t>(rng() % 2 ? 1 : 0);
+            a.bytes[14] = 2;
+            a.bytes[15] = static_cast<std::uint8_t>(rng() % 2 ? 10 : rng());
+            break;
+        default: // IPv6 near 2001:db8::/32 and fe80::1
+            a.family = AF_INET6;
+            for (auto& b : a.bytes) b = static_cast<std::uint8_t>(rng() % 4 == 0 ? rng() : 0);
+            if (rng() % 2) {
+                a.bytes[0] = 0x20, a.bytes[1] = 0x01, a.bytes[2] = 0x0d;
+                a.bytes[3] = static_cast<std::uint8_t>(rng() % 2 ? 0xb8 : rng());
+            } else {
+                a.bytes[0] = 0xfe, a.bytes[1] = 0x80;
+                a.bytes[15] = static_cast<std::uint8_t>(rng() % 2 ? 1 : rng());
+            }
+        }
+        return a;
+    };
+
+    int allowed = 0, checks = 0;
+    for (int round = 0; round < 400; ++round) {
+        config c;
+        if (rng() % 4 == 0) c.allow_ports = some(ports);
+        if (rng() % 4 == 0) c.allow_ips = some(nets);
+        for (int n = static_cast<int>(rng() % 5); n > 0; --n) {
+            allow_rule r;
+            if (rng() % 2) r.exe = pick(std::vector<std::string>{"/usr/bin/curl", "/opt/a", "/tmp/curl"});
+            if (rng() % 3 == 0) r.sha256 = rng() % 2 ? h1 : h2;
+            if (rng() % 2) r.ips = some(nets);
+            if (rng() % 2) r.ports = some(ports);
+            c.allowlist.push_back(std::move(r));
+        }
+        const rule_set rs(c);
+        for (int i = 0; i < 250; ++i) {
+            const ip_address a = random_address();
+            const std::uint16_t port = rng() % 4 == 0 ? static_cast<std::uint16_t>(rng()) : pick(ports);
+            const exe_facts w{pick(exes), pick(hashes), pick(uids), pick(modes)};
+            const bool plain = c.allowlisted(a, port, w.exe, w.sha256, w.uid, w.mode);
+            INFO("round " << round << ": " << a.to_string() << " port " << port << " exe " << w.exe << " sha "
+                          << w.sha256 << " uid " << (w.uid ? std::to_string(*w.uid) : "?") << " mode "
+                          << (w.mode ? std::to_string(*w.mode) : "?"));
+            REQUIRE(rs.allowlisted(a, port, w) == plain);
+            REQUIRE(reference_allowlisted(c, a, port, w) == plain);
+            // the whitelist alone is a part of it
+            if (c.allowlisted(a, port)) REQUIRE(plain);
+            REQUIRE(rs.allowlisted(a, port) == c.allowlisted(a, port));
+            allowed += plain;
+            ++checks;
+        }
+    }
+    // both outcomes are well represented
+    CHECK(allowed > checks / 20);
+    CHECK(allowed < checks - checks / 20);
+}
+
+TEST_CASE("allowlist: a program by path needs a root-owned file nobody else can write", "[rules][allowlist]") {
+    config c;
+    c.allowlist = {{"/usr/bin/curl", "", {net("10.0.0.0", 8)}, {443}}, {"", std::string(64, 'a'), {}, {}}};
+    const rule_set rs(c);
+    const ip_address in = ip("10.2.3.4");
+    CHECK(rs.allowlisted(in, 443, {"/usr/bin/curl", "", 0u, 0755u}));
+    CHECK(rs.allowlisted(in, 443, {"/usr/bin/curl", "", 0u, 04755u}));
+    CHECK_FALSE(rs.allowlisted(in, 443, {"/usr/bin/curl", "", 1000u, 0755u}));
+    CHECK_FALSE(rs.allowlisted(in, 443, {"/usr/bin/curl", "", 0u, 0775u}));
+    CHECK_FALSE(rs.allowlisted(in, 443, {"/usr/bin/curl", "", 0u, 0757u}));
+    CHECK_FALSE(rs.allowlisted(in, 443, {"/usr/bin/curl", "", std::nullopt, 0755u}));
+    CHECK_FALSE(rs.allowlisted(in, 443, {"/home/u/curl", "", 0u, 0755u}));
+    CHECK_FALSE(rs.allowlisted(in, 80, {"/usr/bin/curl", "", 0u, 0755u}));
+    CHECK_FALSE(rs.allowlisted(ip("11.2.3.4"), 443, {"/usr/bin/curl", "", 0u, 0755u}));
+    // by hash: any destination, wherever the binary lives, whoever owns it
+    CHECK(rs.allowlisted(ip("203.0.113.5"), 4444, {"/tmp/x", std::string(64, 'a'), 1000u, 0777u}));
+    CHECK_FALSE(rs.allowlisted(ip("203.0.113.5"), 4444, {"/tmp/x", "", 0u, 0755u}));
+    // the two-argument form is the seed's whitelist alone
+    CHECK_FALSE(rs.allowlisted(in, 443));
+}

@@ -111,6 +111,24 @@ void check_seed(const config& c) {
     CHECK(c.allow_ips[3] == net("1.0.0.1"));
     CHECK(c.allow_ips[3].prefix == 32);
     CHECK(c.allow_ports == std::vector<std::uint16_t>{53});
+    // The seed's file has none of issue 12's keys: no per-program allowlist,
+    // the struct defaults of dns, and held and taint off (a read correlates
+    // within the window only, as the seed meant). Its whitelist keeps its
+    // meaning: port 53 and the four resolvers are allowlisted for every
+    // program, before any dns scoring.
+    CHECK(c.allowlist.empty());
+    CHECK(c.dns == barbwire::dns_policy{});
+    CHECK_FALSE(c.held.enabled);
+    CHECK_FALSE(c.taint.enabled);
+    for (const char* a : {"8.8.8.8", "1.0.0.1", "203.0.113.5"}) {
+        auto addr = barbwire::ip_address::parse(a);
+        REQUIRE(addr.has_value());
+        CHECK(c.allowlisted(*addr, 53));
+        CHECK(c.allowlisted(*addr, 53, "/tmp/x", "", 1000u, 0777u));
+    }
+    auto google = barbwire::ip_address::parse("8.8.8.8");
+    REQUIRE(google.has_value());
+    CHECK(c.allowlisted(*google, 443, "/tmp/x", "", std::nullopt, std::nullopt));
     CHECK(c.severity_medium == 3);
     CHECK(c.severity_high == 5);
     CHECK(c.alert_threshold == 3);
@@ -242,7 +260,7 @@ TEST_CASE("validation errors carry the line of the offending value") {
     CHECK(config_error(replace("alert_threshold: 3", "alert_treshold: 3")) ==
           "alert_treshold: unknown key (did you mean alert_threshold?); known keys here: window_duration, "
           "suspicious_files, suspicious_parents, legit_parents, whitelist, severity_thresholds, alert_threshold, "
-          "limits, family, rate_limit, trusted_binaries (line 81)");
+          "limits, family, rate_limit, trusted_binaries, allowlist, dns, held, taint (line 81)");
     CHECK(config_error(replace("\"1.0.0.1\"", "\"1.0.0.256\"")).find("whitelist.ips[3]: \"1.0.0.256\" is not an IP address") == 0);
     CHECK(config_error(replace("\"1.0.0.1\"", "\"1.0.0.256\"")).find("(line 73)") != std::string::npos);
     CHECK(config_error(replace("  medium: 3", "  medium: 8")).find("(line 78)") != std::string::npos);
@@ -360,12 +378,15 @@ TEST_CASE("parse_config_text: JSON or YAML by the first character") {
     REQUIRE(y.has_value());
     CHECK(*y == *j);
 
-    // an empty file is the struct defaults, correlating single processes (no family section)
+    // an empty file is the struct defaults, correlating single processes within
+    // the window (no family, held or taint section)
     auto e = parse_config_text("");
     REQUIRE(e.has_value());
     config single = config{};
     for (auto r : barbwire::all_relations)
         if (r != barbwire::relation::self) single.family[r] = barbwire::family_rule{false, 0};
+    single.held.enabled = false;
+    single.taint.enabled = false;
     CHECK(*e == single);
     CHECK(config_error("- a\n").rfind("config: expected a mapping of settings", 0) == 0);
 }
@@ -377,4 +398,90 @@ TEST_CASE("default_config_json round-trips through the YAML path too") {
     auto c = barbwire::parse_config(*y);
     REQUIRE(c.has_value());
     CHECK(*c == barbwire::default_config());
+}
+
+TEST_CASE("issue 12's keys in YAML: allowlist, dns, held, taint, limits") {
+    const std::string h(64, 'c');
+    const std::string text = "window_duration: 5\n"
+                             "allowlist:\n"
+                             "  - exe: /usr/bin/curl          # root-owned, not group/other-writable\n"
+                             "    ips: [\"10.0.0.0/8\", \"fd00::/8\"]\n"
+                             "    ports: [443]\n"
+                             "  - sha256: " + h + "\n"
+                             "    ports:\n"
+                             "      - 22\n"
+                             "  - ips:\n"
+                             "      - 192.0.2.10\n"
+                             "dns:\n"
+                             "  ports: [53, 5353]\n"
+                             "  modifier: -2\n"
+                             "  max_query_bytes: 512\n"
+                             "held:\n"
+                             "  enabled: true\n"
+                             "  stale_after: 1800\n"
+                             "  stale_modifier: -3\n"
+                             "  inherit: false\n"
+                             "taint:\n"
+                             "  enabled: false\n"
+                             "limits:\n"
+                             "  max_holders: 1000\n"
+                             "  max_derived_files: 100\n";
+    auto c = parse_config_text(text);
+    INFO((c ? "" : c.error().message));
+    REQUIRE(c.has_value());
+    REQUIRE(c->allowlist.size() == 3);
+    CHECK(c->allowlist[0] == barbwire::allow_rule{"/usr/bin/curl", "", {net("10.0.0.0/8"), net("fd00::/8")}, {443}});
+    CHECK(c->allowlist[1] == barbwire::allow_rule{"", h, {}, {22}});
+    CHECK(c->allowlist[2] == barbwire::allow_rule{"", "", {net("192.0.2.10")}, {}});
+    CHECK(c->dns == barbwire::dns_policy{{53, 5353}, "dns", -2, 512, 0});
+    CHECK(c->held == barbwire::held_policy{true, -1, std::chrono::minutes{30}, -3, false});
+    CHECK(c->taint == barbwire::taint_policy{false, 0});
+    CHECK(c->limits.max_holders == 1000);
+    CHECK(c->limits.max_derived_files == 100);
+    // the same through JSON text
+    auto again = parse_config_text(barbwire::to_json(*c).dump(2));
+    REQUIRE(again.has_value());
+    CHECK(*again == *c);
+
+    // empty sections (a key with nothing under it) take the defaults, on...
+    auto e = parse_config_text("allowlist:\ndns:\nheld:\ntaint:\n");
+    REQUIRE(e.has_value());
+    CHECK(e->allowlist.empty());
+    CHECK(e->dns == barbwire::dns_policy{});
+    CHECK(e->held == barbwire::held_policy{});
+    CHECK(e->taint == barbwire::taint_policy{});
+    // ...but a list inside an allowlist entry may not be empty, nor dns.ports
+    CHECK(config_error("allowlist:\n  - exe: /usr/bin/curl\n    ips:\n") ==
+          "allowlist[0].ips: must not be empty; list the addresses or networks to allow, or leave ips out to allow "
+          "every address (line 3)");
+    CHECK(config_error("dns:\n  ports: []\n").rfind("dns.ports: must not be empty", 0) == 0);
+}
+
+TEST_CASE("issue 12's keys in YAML: errors name the path and the line") {
+    CHECK(config_error("allowlist:\n  - ports: [443]\n  - exe: curl\n") ==
+          "allowlist[1].exe: is not an absolute path (\"curl\"); expected the executable path the kernel reports, such "
+          "as \"/usr/bin/curl\" (line 3)");
+    CHECK(config_error("allowlist:\n  - sha256: ABC\n").rfind("allowlist[0].sha256: expected the SHA-256", 0) == 0);
+    CHECK(config_error("allowlist:\n  - {}\n") ==
+          "allowlist[0]: allows nothing; expected at least one of exe (executable path), sha256 (its hash), ips "
+          "(addresses or networks) and ports (line 2)");
+    CHECK(config_error("allowlist:\n  - ports: [443, 443]\n") ==
+          "allowlist[0].ports[1]: duplicate port 443 (also allowlist[0].ports[0]); remove one (line 2)");
+    CHECK(config_error("allowlist:\n  - ip: [10.0.0.0/8]\n").rfind("allowlist[0].ip: unknown key (did you mean ips?)", 0) == 0);
+    CHECK(config_error("dns:\n  modifier: \"-2\"\n") ==
+          "dns.modifier: expected an integer score modifier from -100 to 100, got a string (\"-2\") (line 2)");
+    CHECK(config_error("dns:\n  ports:\n    - 53\n    - 70000\n") ==
+          "dns.ports[1]: expected a destination port from 1 to 65535, got an integer (70000) (line 4)");
+    // YAML 1.1 booleans are strings
+    CHECK(config_error("held:\n  enabled: yes\n") ==
+          "held.enabled: expected true (a process that read a secret keeps it past the window) or false, got a string "
+          "(\"yes\") (line 2)");
+    CHECK(config_error("held: false\n") ==
+          "held: expected a mapping such as {enabled: false} (to turn it off), got a boolean (false) (line 1)");
+    CHECK(config_error("window_duration: 60\nheld:\n  stale_after: 30\n") ==
+          "held.stale_after: is 30 s, shorter than window_duration (60 s); a read correlates without the held modifiers "
+          "while it is within the window, so it can only become stale after the window; expected at least 60 (line 3)");
+    CHECK(config_error("taint:\n  modifer: 1\n").rfind("taint.modifer: unknown key (did you mean modifier?)", 0) == 0);
+    CHECK(config_error("limits:\n  max_holders: 0\n") ==
+          "limits.max_holders: expected an integer from 1 to 4194304, got an integer (0) (line 2)");
 }

@@ -5,7 +5,8 @@
 // The schema is the seed's (window_duration, suspicious_files, suspicious_parents,
 // legit_parents, whitelist, severity_thresholds, alert_threshold) plus a few
 // documented extensions (`comm:`/`exe:` parent keys, CIDR allowlist entries,
-// `limits`, `context` categories, `trusted_binaries`). docs/config.md is the
+// `limits`, `context` categories, `trusted_binaries`, `family`, `rate_limit`,
+// and issue 12's `allowlist`, `dns`, `held`, `taint`). docs/config.md is the
 // reference for every key; docs/rules.md explains the built-in rules.
 //
 // Validation is strict: an unknown key anywhere is an error (with a "did you
@@ -401,6 +402,9 @@ inline constexpr std::size_t max_opens_per_process = 4096;
 inline constexpr std::size_t max_tracked_openers = 4194304;
 inline constexpr std::size_t max_dedup_entries = 16777216;
 inline constexpr std::size_t max_file_identities = 1048576;
+inline constexpr std::size_t max_holders = 4194304;      // live processes: PID_MAX_LIMIT
+inline constexpr std::size_t max_derived_files = 1048576; // like max_file_identities
+inline constexpr std::int64_t max_query_bytes = 65535;    // a DNS message over UDP or TCP
 } // namespace config_bounds
 
 namespace detail {
@@ -635,10 +639,10 @@ using key_list = std::span<const std::string_view>;
 
 // ---------------------------------------------------------------------------
 
-inline constexpr std::array<std::string_view, 11> root_keys = {
+inline constexpr std::array<std::string_view, 15> root_keys = {
     "window_duration", "suspicious_files", "suspicious_parents", "legit_parents",
     "whitelist",       "severity_thresholds", "alert_threshold", "limits", "family",
-    "rate_limit", "trusted_binaries",
+    "rate_limit", "trusted_binaries", "allowlist", "dns", "held", "taint",
 };
 
 // 64 lowercase hexadecimal digits.
@@ -662,6 +666,97 @@ inline constexpr std::array<std::string_view, 11> root_keys = {
     auto ns = std::llround(s * 1e9);
     if (ns < 1) return config_fail(path, "is shorter than 1 nanosecond; " + expected);
     return nanoseconds{ns};
+}
+
+// "5", "2.5", "0.000000001": a duration in seconds as a config file writes it.
+[[nodiscard]] inline std::string seconds_text(nanoseconds d) {
+    constexpr std::int64_t ns_per_s = 1'000'000'000;
+    const std::int64_t n = d.count();
+    std::string s = std::to_string(n / ns_per_s);
+    if (std::int64_t frac = n % ns_per_s; frac != 0) {
+        std::string f = std::to_string(frac);
+        f.insert(0, 9 - f.size(), '0');
+        while (!f.empty() && f.back() == '0') f.pop_back();
+        s += "." + f;
+    }
+    return s;
+}
+
+// true or false; `meaning` says what true does.
+[[nodiscard]] inline config_result<bool> get_bool(const json& v, const std::string& path, std::string_view meaning) {
+    if (!v.is_boolean())
+        return config_fail(path, "expected true (" + std::string(meaning) + ") or false, got " + describe(v));
+    return v.get<bool>();
+}
+
+// A score modifier, -100..100.
+[[nodiscard]] inline config_result<int> get_modifier(const json& v, const std::string& path) {
+    auto m = get_int(v, path, -config_bounds::max_modifier, config_bounds::max_modifier, "an integer score modifier");
+    if (!m) return tl::unexpected(m.error());
+    return static_cast<int>(*m);
+}
+
+// An absolute executable path, as the kernel reports it ("/usr/bin/ssh").
+[[nodiscard]] inline config_result<std::string> get_exe_path(const json& v, const std::string& path,
+                                                             std::string_view example) {
+    const std::string ex = quote(example);
+    auto s = get_string(v, path, "an absolute executable path such as " + ex, config_bounds::max_pattern);
+    if (!s) return tl::unexpected(s.error());
+    if ((*s)[0] != '/')
+        return config_fail(path, "is not an absolute path (" + quote(*s) +
+                                     "); expected the executable path the kernel reports, such as " + ex);
+    return s;
+}
+
+// The SHA-256 of an executable: 64 lowercase hexadecimal digits. Uppercase is
+// rejected rather than folded, so the rule reads as the alert's sha256 field.
+[[nodiscard]] inline config_result<std::string> get_sha256(const json& v, const std::string& path) {
+    if (!v.is_string() || !is_sha256_hex(v.get_ref<const std::string&>()))
+        return config_fail(path, "expected the SHA-256 of the executable as 64 lowercase hexadecimal digits "
+                                 "(sha256sum output), got " + describe(v));
+    return v.get<std::string>();
+}
+
+// A list of IP addresses or CIDR networks without duplicates (null: empty).
+[[nodiscard]] inline config_result<std::vector<ip_network>> parse_networks(const json& v, const std::string& path) {
+    auto list = get_list(v, path, "IP addresses or CIDR networks");
+    if (!list) return tl::unexpected(list.error());
+    std::vector<ip_network> out;
+    for (std::size_t i = 0; i < (*list)->size(); ++i) {
+        const json& e = (**list)[i];
+        std::string ep = path_index(path, i);
+        if (!e.is_string())
+            return config_fail(ep, "expected an IP address or CIDR network string such as \"8.8.8.8\" or "
+                                   "\"10.0.0.0/8\", got " + describe(e));
+        const auto& text = e.get_ref<const std::string&>();
+        auto n = parse_network(text);
+        if (!n) return config_fail(ep, quote(text) + " " + n.error());
+        for (std::size_t k = 0; k < out.size(); ++k)
+            if (out[k] == *n)
+                return config_fail(ep, "duplicate entry " + quote(text) + " (also " + path_index(path, k) +
+                                           "); remove one");
+        out.push_back(*n);
+    }
+    return out;
+}
+
+// A list of destination ports 1..65535 without duplicates (null: empty).
+[[nodiscard]] inline config_result<std::vector<std::uint16_t>> parse_ports(const json& v, const std::string& path) {
+    auto list = get_list(v, path, "destination ports");
+    if (!list) return tl::unexpected(list.error());
+    std::vector<std::uint16_t> out;
+    for (std::size_t i = 0; i < (*list)->size(); ++i) {
+        std::string ep = path_index(path, i);
+        auto p = get_int((**list)[i], ep, 1, 65535, "a destination port");
+        if (!p) return tl::unexpected(p.error());
+        auto port = static_cast<std::uint16_t>(*p);
+        for (std::size_t k = 0; k < out.size(); ++k)
+            if (out[k] == port)
+                return config_fail(ep, "duplicate port " + std::to_string(port) + " (also " + path_index(path, k) +
+                                           "); remove one");
+        out.push_back(port);
+    }
+    return out;
 }
 
 [[nodiscard]] inline config_result<std::vector<file_category>> parse_files(const json& v, const std::string& path) {
@@ -815,20 +910,14 @@ parse_trusted(const json& v, const std::string& path, const std::vector<file_cat
         if (auto ok = check_keys(e, ep, keys); !ok) return tl::unexpected(ok.error());
         trusted_binary t;
         if (const json* x = find_key(e, "exe")) {
-            const std::string xp = path_key(ep, "exe");
-            auto s = get_string(*x, xp, "an absolute executable path such as \"/usr/bin/ssh\"", config_bounds::max_pattern);
+            auto s = get_exe_path(*x, path_key(ep, "exe"), "/usr/bin/ssh");
             if (!s) return tl::unexpected(s.error());
-            if ((*s)[0] != '/')
-                return config_fail(xp, "is not an absolute path (" + quote(*s) +
-                                           "); expected the executable path the kernel reports, such as \"/usr/bin/ssh\"");
             t.exe = std::move(*s);
         }
         if (const json* h = find_key(e, "sha256")) {
-            if (!h->is_string() || !is_sha256_hex(h->get_ref<const std::string&>()))
-                return config_fail(path_key(ep, "sha256"),
-                                   "expected the SHA-256 of the executable as 64 lowercase hexadecimal digits "
-                                   "(sha256sum output), got " + describe(*h));
-            t.sha256 = h->get<std::string>();
+            auto s = get_sha256(*h, path_key(ep, "sha256"));
+            if (!s) return tl::unexpected(s.error());
+            t.sha256 = std::move(*s);
         }
         if (t.exe.empty() && t.sha256.empty())
             return config_fail(ep, "names no executable; expected exe (executable path), sha256 (its hash) or both");
@@ -874,6 +963,60 @@ parse_trusted(const json& v, const std::string& path, const std::vector<file_cat
     return out;
 }
 
+// allowlist: [{exe, sha256, ips, ports}]. Every part is optional, but an
+// entry names at least one; a list that is given must not be empty (an empty
+// list would read as "none" but mean "any").
+[[nodiscard]] inline config_result<std::vector<allow_rule>> parse_allowlist(const json& v, const std::string& path) {
+    static constexpr std::array<std::string_view, 4> keys = {"exe", "sha256", "ips", "ports"};
+    auto list = get_list(v, path, "allowlist entries ({exe, sha256, ips, ports})");
+    if (!list) return tl::unexpected(list.error());
+    std::vector<allow_rule> out;
+    for (std::size_t i = 0; i < (*list)->size(); ++i) {
+        const json& e = (**list)[i];
+        std::string ep = path_index(path, i);
+        if (!e.is_object())
+            return config_fail(ep, "expected a mapping with one or more of exe, sha256, ips and ports, got " +
+                                       describe(e));
+        if (auto ok = check_keys(e, ep, keys); !ok) return tl::unexpected(ok.error());
+        if (e.empty())
+            return config_fail(ep, "allows nothing; expected at least one of exe (executable path), sha256 (its "
+                                   "hash), ips (addresses or networks) and ports");
+        allow_rule r;
+        if (const json* x = find_key(e, "exe")) {
+            auto s = get_exe_path(*x, path_key(ep, "exe"), "/usr/bin/curl");
+            if (!s) return tl::unexpected(s.error());
+            r.exe = std::move(*s);
+        }
+        if (const json* h = find_key(e, "sha256")) {
+            auto s = get_sha256(*h, path_key(ep, "sha256"));
+            if (!s) return tl::unexpected(s.error());
+            r.sha256 = std::move(*s);
+        }
+        if (const json* ips = find_key(e, "ips")) {
+            const std::string ip_path = path_key(ep, "ips");
+            auto n = parse_networks(*ips, ip_path);
+            if (!n) return tl::unexpected(n.error());
+            if (n->empty())
+                return config_fail(ip_path, "must not be empty; list the addresses or networks to allow, or leave "
+                                            "ips out to allow every address");
+            r.ips = std::move(*n);
+        }
+        if (const json* ports = find_key(e, "ports")) {
+            const std::string port_path = path_key(ep, "ports");
+            auto p = parse_ports(*ports, port_path);
+            if (!p) return tl::unexpected(p.error());
+            if (p->empty())
+                return config_fail(port_path, "must not be empty; list the ports to allow, or leave ports out to "
+                                              "allow every port");
+            r.ports = std::move(*p);
+        }
+        for (std::size_t k = 0; k < out.size(); ++k)
+            if (out[k] == r) return config_fail(ep, "is the same entry as " + path_index(path, k) + "; remove one");
+        out.push_back(std::move(r));
+    }
+    return out;
+}
+
 [[nodiscard]] inline std::string_view field_key(process_field f) noexcept {
     switch (f) {
     case process_field::exe: return "exe";
@@ -892,6 +1035,12 @@ parse_trusted(const json& v, const std::string& path, const std::vector<file_cat
         for (relation r : all_relations)
             if (r != relation::self) c.family[r] = family_rule{false, 0};
     }
+    // Likewise `held` and `taint` (issue 12): without the section, a read
+    // correlates only within the window and written files are not followed,
+    // so the seed's file alerts exactly as the seed did. The built-in rules
+    // (and any file that says `held:` / `taint:`) turn them on.
+    if (root.is_null() || (root.is_object() && !root.contains("held"))) c.held.enabled = false;
+    if (root.is_null() || (root.is_object() && !root.contains("taint"))) c.taint.enabled = false;
     if (root.is_null()) return c; // an empty file: every key takes its default
     if (!root.is_object())
         return config_fail("", "expected a mapping of settings (window_duration, suspicious_files, ...), got " +
@@ -925,38 +1074,14 @@ parse_trusted(const json& v, const std::string& path, const std::vector<file_cat
         auto wl = get_object(*v, "whitelist", keys);
         if (!wl) return tl::unexpected(wl.error());
         if (const json* ips = find_key(**wl, "ips")) {
-            auto list = get_list(*ips, "whitelist.ips", "IP addresses or CIDR networks");
-            if (!list) return tl::unexpected(list.error());
-            for (std::size_t i = 0; i < (*list)->size(); ++i) {
-                const json& e = (**list)[i];
-                std::string ep = path_index("whitelist.ips", i);
-                if (!e.is_string())
-                    return config_fail(ep, "expected an IP address or CIDR network string such as \"8.8.8.8\" or "
-                                           "\"10.0.0.0/8\", got " + describe(e));
-                const auto& text = e.get_ref<const std::string&>();
-                auto n = parse_network(text);
-                if (!n) return config_fail(ep, quote(text) + " " + n.error());
-                for (std::size_t k = 0; k < c.allow_ips.size(); ++k)
-                    if (c.allow_ips[k] == *n)
-                        return config_fail(ep, "duplicate entry " + quote(text) + " (also " +
-                                                   path_index("whitelist.ips", k) + "); remove one");
-                c.allow_ips.push_back(*n);
-            }
+            auto n = parse_networks(*ips, "whitelist.ips");
+            if (!n) return tl::unexpected(n.error());
+            c.allow_ips = std::move(*n);
         }
         if (const json* ports = find_key(**wl, "ports")) {
-            auto list = get_list(*ports, "whitelist.ports", "destination ports");
-            if (!list) return tl::unexpected(list.error());
-            for (std::size_t i = 0; i < (*list)->size(); ++i) {
-                std::string ep = path_index("whitelist.ports", i);
-                auto p = get_int((**list)[i], ep, 1, 65535, "a destination port");
-                if (!p) return tl::unexpected(p.error());
-                auto port = static_cast<std::uint16_t>(*p);
-                for (std::size_t k = 0; k < c.allow_ports.size(); ++k)
-                    if (c.allow_ports[k] == port)
-                        return config_fail(ep, "duplicate port " + std::to_string(port) + " (also " +
-                                                   path_index("whitelist.ports", k) + "); remove one");
-                c.allow_ports.push_back(port);
-            }
+            auto p = parse_ports(*ports, "whitelist.ports");
+            if (!p) return tl::unexpected(p.error());
+            c.allow_ports = std::move(*p);
         }
     }
     if (const json* v = find_key(root, "severity_thresholds")) {
@@ -984,9 +1109,9 @@ parse_trusted(const json& v, const std::string& path, const std::vector<file_cat
         c.alert_threshold = static_cast<int>(*r);
     }
     if (const json* v = find_key(root, "limits")) {
-        static constexpr std::array<std::string_view, 5> keys = {"max_processes", "max_opens_per_process",
-                                                                 "max_tracked_openers", "max_dedup_entries",
-                                                                 "max_file_identities"};
+        static constexpr std::array<std::string_view, 7> keys = {
+            "max_processes",       "max_opens_per_process", "max_tracked_openers", "max_dedup_entries",
+            "max_file_identities", "max_holders",           "max_derived_files"};
         auto lim = get_object(*v, "limits", keys);
         if (!lim) return tl::unexpected(lim.error());
         struct field {
@@ -994,12 +1119,14 @@ parse_trusted(const json& v, const std::string& path, const std::vector<file_cat
             std::size_t max;
             std::size_t* out;
         };
-        const std::array<field, 5> fields{{
+        const std::array<field, 7> fields{{
             {"max_processes", config_bounds::max_processes, &c.limits.max_processes},
             {"max_opens_per_process", config_bounds::max_opens_per_process, &c.limits.max_opens_per_process},
             {"max_tracked_openers", config_bounds::max_tracked_openers, &c.limits.max_tracked_openers},
             {"max_dedup_entries", config_bounds::max_dedup_entries, &c.limits.max_dedup_entries},
             {"max_file_identities", config_bounds::max_file_identities, &c.limits.max_file_identities},
+            {"max_holders", config_bounds::max_holders, &c.limits.max_holders},
+            {"max_derived_files", config_bounds::max_derived_files, &c.limits.max_derived_files},
         }};
         for (const auto& f : fields) {
             if (const json* x = find_key(**lim, f.key)) {
@@ -1053,6 +1180,109 @@ parse_trusted(const json& v, const std::string& path, const std::vector<file_cat
                 if (!p) return tl::unexpected(p.error());
                 c.rate_limit_period = *p;
             }
+        }
+    }
+    if (const json* v = find_key(root, "allowlist")) {
+        auto a = parse_allowlist(*v, "allowlist");
+        if (!a) return tl::unexpected(a.error());
+        c.allowlist = std::move(*a);
+    }
+    if (const json* v = find_key(root, "dns")) {
+        static constexpr std::array<std::string_view, 5> keys = {"ports", "category", "modifier", "max_query_bytes",
+                                                                 "oversize_modifier"};
+        auto d = get_object(*v, "dns", keys);
+        if (!d) return tl::unexpected(d.error());
+        if (const json* x = find_key(**d, "ports")) {
+            auto p = parse_ports(*x, "dns.ports");
+            if (!p) return tl::unexpected(p.error());
+            if (p->empty())
+                return config_fail("dns.ports", "must not be empty; expected the name-service ports, such as [53], or "
+                                                "leave ports out for [53]");
+            c.dns.ports = std::move(*p);
+        }
+        if (const json* x = find_key(**d, "category")) {
+            auto s = get_string(*x, "dns.category", "a category name such as \"dns\"", config_bounds::max_category_name,
+                                true);
+            if (!s) return tl::unexpected(s.error());
+            c.dns.category = std::move(*s);
+        }
+        if (const json* x = find_key(**d, "modifier")) {
+            auto m = get_modifier(*x, "dns.modifier");
+            if (!m) return tl::unexpected(m.error());
+            c.dns.modifier = *m;
+        }
+        if (const json* x = find_key(**d, "max_query_bytes")) {
+            auto b = get_int(*x, "dns.max_query_bytes", 1, config_bounds::max_query_bytes, "a size in bytes");
+            if (!b) return tl::unexpected(b.error());
+            c.dns.max_query_bytes = static_cast<std::uint64_t>(*b);
+        }
+        if (const json* x = find_key(**d, "oversize_modifier")) {
+            auto m = get_modifier(*x, "dns.oversize_modifier");
+            if (!m) return tl::unexpected(m.error());
+            c.dns.oversize_modifier = *m;
+        }
+    }
+    bool stale_given = false;
+    if (const json* v = find_key(root, "held")) {
+        static constexpr std::array<std::string_view, 5> keys = {"enabled", "modifier", "stale_after",
+                                                                 "stale_modifier", "inherit"};
+        if (v->is_boolean())
+            return config_fail("held", "expected a mapping such as {enabled: false} (to turn it off), got " +
+                                           describe(*v));
+        auto h = get_object(*v, "held", keys);
+        if (!h) return tl::unexpected(h.error());
+        if (const json* x = find_key(**h, "enabled")) {
+            auto b = get_bool(*x, "held.enabled", "a process that read a secret keeps it past the window");
+            if (!b) return tl::unexpected(b.error());
+            c.held.enabled = *b;
+        }
+        if (const json* x = find_key(**h, "modifier")) {
+            auto m = get_modifier(*x, "held.modifier");
+            if (!m) return tl::unexpected(m.error());
+            c.held.modifier = *m;
+        }
+        if (const json* x = find_key(**h, "stale_after")) {
+            auto w = parse_window(*x, "held.stale_after");
+            if (!w) return tl::unexpected(w.error());
+            if (*w < c.window)
+                return config_fail("held.stale_after",
+                                   "is " + seconds_text(*w) + " s, shorter than window_duration (" +
+                                       seconds_text(c.window) + " s); a read correlates without the held "
+                                       "modifiers while it is within the window, so it can only become stale "
+                                       "after the window; expected at least " + seconds_text(c.window));
+            c.held.stale_after = *w;
+            stale_given = true;
+        }
+        if (const json* x = find_key(**h, "stale_modifier")) {
+            auto m = get_modifier(*x, "held.stale_modifier");
+            if (!m) return tl::unexpected(m.error());
+            c.held.stale_modifier = *m;
+        }
+        if (const json* x = find_key(**h, "inherit")) {
+            auto b = get_bool(*x, "held.inherit", "a fork holds what its parent held until it execs");
+            if (!b) return tl::unexpected(b.error());
+            c.held.inherit = *b;
+        }
+    }
+    // The default stale_after (10 minutes) never comes before the window: a
+    // longer window_duration moves it to the window.
+    if (!stale_given && c.held.stale_after < c.window) c.held.stale_after = c.window;
+    if (const json* v = find_key(root, "taint")) {
+        static constexpr std::array<std::string_view, 2> keys = {"enabled", "modifier"};
+        if (v->is_boolean())
+            return config_fail("taint", "expected a mapping such as {enabled: false} (to turn it off), got " +
+                                            describe(*v));
+        auto t = get_object(*v, "taint", keys);
+        if (!t) return tl::unexpected(t.error());
+        if (const json* x = find_key(**t, "enabled")) {
+            auto b = get_bool(*x, "taint.enabled", "a file written by a family holding a secret becomes a derived secret");
+            if (!b) return tl::unexpected(b.error());
+            c.taint.enabled = *b;
+        }
+        if (const json* x = find_key(**t, "modifier")) {
+            auto m = get_modifier(*x, "taint.modifier");
+            if (!m) return tl::unexpected(m.error());
+            c.taint.modifier = *m;
         }
     }
     return c;
@@ -1154,11 +1384,14 @@ inline std::optional<ip_network> ip_network::parse(std::string_view text) {
 [[nodiscard]] inline nlohmann::json to_json(const config& c) {
     using nlohmann::json;
     json j = json::object();
-    constexpr std::int64_t ns_per_s = 1'000'000'000;
-    if (c.window.count() % ns_per_s == 0)
-        j["window_duration"] = c.window.count() / ns_per_s;
-    else
-        j["window_duration"] = static_cast<double>(c.window.count()) / 1e9;
+    // Whole seconds as an integer, anything else as a number that parses back
+    // to the same nanoseconds.
+    const auto seconds = [](nanoseconds d) -> json {
+        constexpr std::int64_t ns_per_s = 1'000'000'000;
+        if (d.count() % ns_per_s == 0) return d.count() / ns_per_s;
+        return static_cast<double>(d.count()) / 1e9;
+    };
+    j["window_duration"] = seconds(c.window);
     json files = json::array();
     for (const auto& f : c.suspicious_files) {
         json cat = {{"category", f.name}, {"base_score", f.base_score}, {"patterns", f.patterns}};
@@ -1189,6 +1422,8 @@ inline std::optional<ip_network> ip_network::parse(std::string_view text) {
         {"max_tracked_openers", c.limits.max_tracked_openers},
         {"max_dedup_entries", c.limits.max_dedup_entries},
         {"max_file_identities", c.limits.max_file_identities},
+        {"max_holders", c.limits.max_holders},
+        {"max_derived_files", c.limits.max_derived_files},
     };
     json fam = json::object();
     for (relation r : all_relations) {
@@ -1207,10 +1442,35 @@ inline std::optional<ip_network> ip_network::parse(std::string_view text) {
     j["trusted_binaries"] = std::move(trusted);
     if (c.rate_limit_period.count() == 0)
         j["rate_limit"] = false;
-    else if (c.rate_limit_period.count() % ns_per_s == 0)
-        j["rate_limit"] = {{"period", c.rate_limit_period.count() / ns_per_s}};
     else
-        j["rate_limit"] = {{"period", static_cast<double>(c.rate_limit_period.count()) / 1e9}};
+        j["rate_limit"] = {{"period", seconds(c.rate_limit_period)}};
+    json allow = json::array();
+    for (const auto& r : c.allowlist) {
+        json e = json::object();
+        if (!r.exe.empty()) e["exe"] = r.exe;
+        if (!r.sha256.empty()) e["sha256"] = r.sha256;
+        if (!r.ips.empty()) {
+            json a = json::array();
+            for (const auto& n : r.ips) a.push_back(n.to_string());
+            e["ips"] = std::move(a);
+        }
+        if (!r.ports.empty()) e["ports"] = r.ports;
+        allow.push_back(std::move(e));
+    }
+    j["allowlist"] = std::move(allow);
+    j["dns"] = {{"ports", c.dns.ports},
+                {"category", c.dns.category},
+                {"modifier", c.dns.modifier},
+                {"max_query_bytes", c.dns.max_query_bytes},
+                {"oversize_modifier", c.dns.oversize_modifier}};
+    j["held"] = {{"enabled", c.held.enabled},
+                 {"modifier", c.held.modifier},
+                 // parse_config keeps stale_after >= window; a config built in code may not,
+                 // and then every held read is stale, as with stale_after == window.
+                 {"stale_after", seconds(std::max(c.held.stale_after, c.window))},
+                 {"stale_modifier", c.held.stale_modifier},
+                 {"inherit", c.held.inherit}};
+    j["taint"] = {{"enabled", c.taint.enabled}, {"modifier", c.taint.modifier}};
     return j;
 }
 

@@ -19,6 +19,13 @@
 //   - trusted binaries: the programs whose job is to read a category (ssh its
 //     keys, sudo the password hashes, git its credential store), by path, and
 //     so only when the file is root-owned and not group/other-writable.
+// No blanket allowlists (issue 12): there is no `whitelist` and no
+// `allowlist`, so no port or address (not even DNS's) hides a family that
+// holds a secret. `dns` scores name-service traffic as evidence of its own:
+// a lookup-sized send -2 (only the strongest secrets alert on it), a larger
+// one at full score; a family that read no secret sends nothing that can
+// alert, so everyday name resolution stays quiet. `held` and `taint` are
+// written out with their defaults so a reader sees them.
 // `limits` is absent, so the struct defaults apply.
 
 #include <string_view>
@@ -69,10 +76,9 @@ inline constexpr std::string_view default_rules_json = R"json({
     {"program": "containerd", "modifier": -2},
     {"program": "dockerd", "modifier": -2}
   ],
-  "whitelist": {
-    "ips": ["8.8.8.8", "8.8.4.4", "1.1.1.1", "1.0.0.1"],
-    "ports": [53]
-  },
+  "dns": {"ports": [53], "category": "dns", "modifier": -2, "max_query_bytes": 512, "oversize_modifier": 0},
+  "held": {"enabled": true, "modifier": -1, "stale_after": 600, "stale_modifier": -2, "inherit": true},
+  "taint": {"enabled": true, "modifier": 0},
   "severity_thresholds": {"medium": 3, "high": 5},
   "alert_threshold": 3,
   "family": {"self": 0, "ancestor": 0, "descendant": 0, "sibling": 0, "session": -1},
