@@ -402,7 +402,7 @@ def case_baseline_bad_file():
             ("{not json", ["JSON parse error"]),
             ("", ["JSON parse error"]),
             (json.dumps({"version": 2, "entries": []}), ["version", "is 2"]),
-            (json.dumps({"version": 1, "entries": [dict(tool_entry(), port=0)]}), ["entries[0].port"]),
+            (json.dumps({"version": 1, "entries": [dict(tool_entry(), port=65536)]}), ["entries[0].port"]),
             (json.dumps({"version": 1, "entries": [dict(tool_entry(), sha256="xyz")]}), ["entries[0].sha256"]),
             (json.dumps({"version": 1, "entries": [dict(tool_entry(), destination="lan")]}),
              ["entries[0].destination", "loopback, private or public"]),
