@@ -326,8 +326,9 @@ struct held_policy {
     friend bool operator==(const held_policy&, const held_policy&) = default;
 };
 
-// extension `taint`: a regular file written by a family that holds a
-// secret (within the window, or held) becomes a derived secret: its opens
+// extension `taint`: a regular file written by a family that read a
+// secret within the window becomes a derived secret (a secret merely held
+// longer than that does not taint what the process writes): its opens
 // count as opens of the secret it came from, at the origin's base score
 // plus `modifier`, from any session.
 struct taint_policy {
