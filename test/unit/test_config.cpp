@@ -134,8 +134,11 @@ TEST_CASE("default_config: secrets are evidence, libc's public files are context
     for (const auto& f : c.suspicious_files) names.push_back(f.name);
     CHECK(names == std::vector<std::string>{"password hashes", "ssh private keys", "cloud credentials",
                                             "kubernetes credentials", "browser credential stores",
-                                            "password manager stores", "netrc", "git credentials",
-                                            "database passwords", "container registry credentials",
+                                            "password manager stores", "cryptocurrency wallets", "netrc",
+                                            "git credentials", "database passwords",
+                                            "container registry credentials", "package registry tokens",
+                                            "developer service tokens", "AI tool credentials",
+                                            "messaging app tokens", "remote access credentials",
                                             "shell history", "name service files", "ssh public files"});
     for (const auto& f : c.suspicious_files) {
         INFO(f.name);
@@ -232,6 +235,57 @@ TEST_CASE("default_config: each category matches its examples") {
         {"/home/ann/.zsh_history", "shell history"},
         {"/home/ann/.local/share/fish/fish_history", "shell history"},
         {"/home/ann/.python_history", "shell history"},
+        // issue 12: the stores of the 2024-2026 stealers (docs/rules.md, "How the study was done")
+        {"/home/ann/.aws/sso/cache/0123abcd.json", "cloud credentials"},
+        {"/home/ann/.aws/cli/cache/0123abcd.json", "cloud credentials"},
+        {"/home/ann/.oci/oci_api_key.pem", "cloud credentials"},
+        {"/home/ann/.config/doctl/config.yaml", "cloud credentials"},
+        {"/home/ann/.s3cfg", "cloud credentials"},
+        {"/etc/passwd-s3fs", "cloud credentials"}, // evidence beats the context "/etc/passwd"
+        {"/etc/rancher/k3s/k3s.yaml", "kubernetes credentials"},
+        {"/home/ann/.config/BraveSoftware/Brave-Browser/Default/Network/Cookies", "browser credential stores"},
+        {"/home/ann/.config/BraveSoftware/Brave-Browser/Profile 2/Login Data", "browser credential stores"},
+        {"/home/ann/.vault-token", "password manager stores"},
+        {"/home/ann/.config/Bitwarden CLI/data.json", "password manager stores"},
+        {"/home/ann/.kde4/share/apps/kwallet/kdewallet.kwl", "password manager stores"},
+        {"/home/ann/.bitcoin/wallet.dat", "cryptocurrency wallets"},
+        {"/home/ann/.bitcoin/wallets/main/wallet.dat", "cryptocurrency wallets"},
+        {"/home/ann/Downloads/old-wallet/wallet.dat", "cryptocurrency wallets"},
+        {"/home/ann/.electrum/wallets/default_wallet", "cryptocurrency wallets"},
+        {"/home/ann/.ethereum/keystore/UTC--2025-01-01T00-00-00.0Z--0123abcd", "cryptocurrency wallets"},
+        {"/home/ann/.ethereum/sepolia/keystore/UTC--2025-01-01T00-00-00.0Z--0123abcd", "cryptocurrency wallets"},
+        {"/home/ann/.config/solana/id.json", "cryptocurrency wallets"},
+        {"/home/ann/.config/Exodus/exodus.wallet/seed.seco", "cryptocurrency wallets"},
+        {"/home/ann/.config/google-chrome/Default/Local Extension Settings/nkbihfbeogaeaoehlefnkodbefgpgknn/"
+         "000003.log",
+         "cryptocurrency wallets"},
+        {"/home/ann/.config/BraveSoftware/Brave-Browser/Default/Local Extension Settings/"
+         "bfnaelmomeimhlpmgjnjophhpkkoljpa/LOG",
+         "cryptocurrency wallets"},
+        {"/home/ann/.npmrc", "package registry tokens"},
+        {"/home/ann/src/app/.npmrc", "package registry tokens"},
+        {"/home/ann/.yarnrc.yml", "package registry tokens"},
+        {"/home/ann/.pypirc", "package registry tokens"},
+        {"/home/ann/.cargo/credentials.toml", "package registry tokens"},
+        {"/home/ann/.gem/credentials", "package registry tokens"},
+        {"/home/ann/.config/composer/auth.json", "package registry tokens"},
+        {"/home/ann/.config/gh/hosts.yml", "developer service tokens"},
+        {"/home/ann/.terraform.d/credentials.tfrc.json", "developer service tokens"},
+        {"/home/ann/.claude/.credentials.json", "AI tool credentials"},
+        {"/home/ann/.codex/auth.json", "AI tool credentials"},
+        {"/home/ann/.gemini/oauth_creds.json", "AI tool credentials"},
+        {"/home/ann/.config/github-copilot/apps.json", "AI tool credentials"},
+        {"/home/ann/.local/share/amazon-q/data.sqlite3", "AI tool credentials"},
+        {"/home/ann/.config/Claude/claude_desktop_config.json", "AI tool credentials"},
+        {"/home/ann/.kiro/settings/mcp.json", "AI tool credentials"},
+        {"/home/ann/.config/discord/Local Storage/leveldb/000005.ldb", "messaging app tokens"},
+        {"/home/ann/.config/Slack/Network/Cookies", "messaging app tokens"},
+        {"/home/ann/.local/share/TelegramDesktop/tdata/key_datas", "messaging app tokens"},
+        {"/home/ann/.local/share/TelegramDesktop/tdata/D877F783D5D3EF8C/maps", "messaging app tokens"},
+        {"/home/ann/.var/app/org.telegram.desktop/data/TelegramDesktop/tdata/key_datas", "messaging app tokens"},
+        {"/home/ann/.config/filezilla/sitemanager.xml", "remote access credentials"},
+        {"/home/ann/.local/share/remmina/group_rdp_x_10-0-0-1.remmina", "remote access credentials"},
+        {"/home/ann/.config/rclone/rclone.conf", "remote access credentials"},
         // libc's public files: context, never evidence
         {"/etc/passwd", "name service files (context)"},
         {"/etc/group", "name service files (context)"},
@@ -252,6 +306,20 @@ TEST_CASE("default_config: each category matches its examples") {
         {"/etc/localtime", ""},
         {"/proc/self/maps", ""},
         {"/tmp/pip-unpack-1234/x.whl", ""},
+        // issue 12: read by their owner on every run, or not secrets: left out (docs/rules.md)
+        {"/home/ann/src/app/.env", ""},
+        {"/home/ann/src/app/.env.local", ""},
+        {"/home/ann/.config/pip/pip.conf", ""},
+        {"/home/ann/.m2/settings.xml", ""},
+        {"/home/ann/.claude.json", ""},
+        {"/home/ann/.claude/settings.json", ""},
+        {"/home/ann/.npm/_cacache/index-v5/00/ab", ""},
+        {"/home/ann/.cargo/registry/index/x", ""},
+        {"/home/ann/.config/google-chrome/Default/Local Extension Settings/ghbmnnjooekpmoecnnnilnnbdlolhkhi/LOG", ""},
+        {"/home/ann/.local/share/TelegramDesktop/tdata/user_data/cache/0/x", ""},
+        {"/proc/1234/environ", ""},
+        {"/proc/1234/mem", ""},
+        {"/etc/environment", ""},
     };
     for (const auto& e : examples) {
         INFO(e.path);
@@ -600,7 +668,7 @@ TEST_CASE("to_json round-trips") {
     CHECK(*back == d);
     CHECK(barbwire::to_json(d)["window_duration"] == json(5));
     CHECK(barbwire::to_json(d)["legit_parents"][0] == json{{"program", "systemd"}, {"modifier", -2}});
-    CHECK(barbwire::to_json(d)["suspicious_files"][11]["context"] == json(true));
+    CHECK(barbwire::to_json(d)["suspicious_files"][17]["context"] == json(true));
     CHECK_FALSE(barbwire::to_json(d)["suspicious_files"][0].contains("context")); // false is not written
     CHECK(barbwire::to_json(d)["trusted_binaries"][0] == json{{"exe", "/usr/bin/ssh"}, {"categories", {"ssh private keys"}}});
 
