@@ -61,11 +61,16 @@ const volatile __u64 wakeup_bytes = 0;   /* wake the reader once this much is qu
 const volatile __u32 filter_enabled = 0; /* the in-kernel filter (verdict cache, hot families) */
 const volatile __u64 shed_open_bytes = 0; /* shed opens, repeats and writes once this much is queued; 0: never */
 const volatile __u64 shed_net_bytes = 0;  /* shed connects and sends once this much is queued; 0: never */
+const volatile __u32 boring_mask = 0;     /* buckets of the boring front - 1; 0: no front */
 
 /* Generation and window, in .bss: user space maps it and bumps gen atomically too. */
 struct bw_filter_state filter_state = {};
 /* The hottest marks over all families: a fast "nothing is hot" check. */
 struct bw_hot_summary hot_summary = {};
+/* A bloom filter of sensitive_inodes' keys, kept by the sensor (it sets the
+ * bits before it adds an entry, and clears them only by rewriting the whole
+ * filter from what is left): an inode with a clear bit is not sensitive. */
+__u64 inode_bloom[BW_INODE_BLOOM_WORDS] = {};
 
 struct {
 	__uint(type, BPF_MAP_TYPE_RINGBUF);
@@ -104,6 +109,40 @@ struct {
 	__type(key, __u32);
 	__type(value, struct bw_recent);
 } recent SEC(".maps");
+
+/* Directory verdicts (struct bw_dir_verdict), written by user space, keyed
+ * by the directory's own file key. */
+struct {
+	__uint(type, BPF_MAP_TYPE_LRU_HASH);
+	__uint(max_entries, 16384);
+	__type(key, struct bw_file_key);
+	__type(value, struct bw_dir_verdict);
+} dirs SEC(".maps");
+
+/* A per-CPU front of directory verdicts, direct-mapped by the directory's
+ * name hash: the directories files are opened in are few and hot. */
+#define BW_RECENT_DIRS 64
+struct bw_recent_dir {
+	struct bw_file_key key;
+	struct bw_dir_verdict v;
+};
+struct {
+	__uint(type, BPF_MAP_TYPE_PERCPU_ARRAY);
+	__uint(max_entries, BW_RECENT_DIRS);
+	__type(key, __u32);
+	__type(value, struct bw_recent_dir);
+} recent_dirs SEC(".maps");
+
+/* The front of boring verdicts, written by the sensor alone (struct
+ * bw_boring_slot in the ABI header): two slots per bucket. Its size is set
+ * by user space before load. */
+struct {
+	__uint(type, BPF_MAP_TYPE_ARRAY);
+	__uint(max_entries, 2);
+	__uint(map_flags, BPF_F_MMAPABLE);
+	__type(key, __u32);
+	__type(value, struct bw_boring_slot);
+} boring SEC(".maps");
 
 /* The inodes of the files the rules name whose category counts (not
  * context), and of the derived secrets (files written by families that
@@ -264,9 +303,8 @@ extern void *bpf_rdonly_cast(const void *obj, __u32 btf_id) __ksym;
 /* The struct file behind descriptor `fd` of the current task, or NULL.
  * Direct loads through BTF pointers (no helper call per field): this runs
  * on every successful open of the host. */
-static __always_inline struct file *bw_fd_file(long fd)
+static __always_inline struct file *bw_task_fd_file(struct task_struct *task, long fd)
 {
-	struct task_struct *task = (struct task_struct *)bpf_get_current_task_btf();
 	struct fdtable *fdt = task->files->fdt;
 	if (!fdt || fd < 0)
 		return NULL;
@@ -279,6 +317,11 @@ static __always_inline struct file *bw_fd_file(long fd)
 	if (!f)
 		return NULL;
 	return bpf_rdonly_cast(f, bpf_core_type_id_kernel(struct file));
+}
+
+static __always_inline struct file *bw_fd_file(long fd)
+{
+	return bw_task_fd_file((struct task_struct *)bpf_get_current_task_btf(), fd);
 }
 
 static __always_inline __u32 bw_pid_nr(struct task_struct *task, enum pid_type type)
@@ -653,7 +696,8 @@ int BPF_PROG(handle_sched_process_exit, struct task_struct *task, bool group_dea
 /* Ships a full open record: the path is resolved here. False when the ring
  * had no room (counted in drops) or was past its mark (counted as shed). */
 static __always_inline bool bw_ship_open(struct file *file, struct inode *inode, __u64 id, __u64 now,
-					 const struct bw_file_key *key, __u64 gen, __u32 filter, __u8 source)
+					 const struct bw_file_key *key, __u64 gen, __u32 filter, __u8 source,
+					 const struct bw_file_key *dir)
 {
 	if (bw_over_mark(shed_open_bytes)) {
 		bw_count(BW_CTR_SHED_OPEN);
@@ -672,6 +716,8 @@ static __always_inline bool bw_ship_open(struct file *file, struct inode *inode,
 	e->path_size = bw_resolve_path(&file->f_path, e->path, &e->hdr.flags);
 	if (key)
 		e->key = *key;
+	if (dir)
+		e->dir = *dir;
 	e->gen = gen;
 	e->filter = filter;
 	if (filter == BW_OPEN_MISS) {
@@ -709,6 +755,112 @@ static __always_inline bool bw_ship_repeat(struct file *file, struct inode *inod
 	return true;
 }
 
+/* Is (key, gen) in the boring front? Each slot is read between two loads
+ * of its sequence number, which the sensor makes odd while it writes the
+ * slot: a slot caught mid-write is ignored, never half-believed. */
+static __always_inline bool bw_boring_front(const struct bw_file_key *k, __u64 gen)
+{
+	if (boring_mask == 0)
+		return false;
+	__u32 first = bw_boring_bucket(k, boring_mask) * 2;
+	for (__u32 w = 0; w < 2; w++) {
+		__u32 i = first + w;
+		struct bw_boring_slot *s = bpf_map_lookup_elem(&boring, &i);
+		if (!s)
+			return false;
+		__u32 seq = *(volatile __u32 *)&s->seq;
+		if (seq & 1)
+			continue;
+		asm volatile("" ::: "memory");
+		bool same = s->gen == gen && s->key.dentry == k->dentry && s->key.mnt == k->mnt &&
+			    s->key.parent == k->parent && s->key.ino == k->ino && s->key.name == k->name &&
+			    s->key.generation == k->generation;
+		asm volatile("" ::: "memory");
+		if (same && *(volatile __u32 *)&s->seq == seq)
+			return true;
+	}
+	return false;
+}
+
+/* May (dev, ino) be in sensitive_inodes? False only when it is not. */
+static __always_inline bool bw_inode_maybe_sensitive(__u64 dev, __u64 ino)
+{
+	__u32 b1, b2;
+	bw_inode_bloom_bits(dev, ino, &b1, &b2);
+	__u64 w1 = *(volatile __u64 *)&inode_bloom[(b1 >> 6) & (BW_INODE_BLOOM_WORDS - 1)];
+	__u64 w2 = *(volatile __u64 *)&inode_bloom[(b2 >> 6) & (BW_INODE_BLOOM_WORDS - 1)];
+	return ((w1 >> (b1 & 63)) & 1) && ((w2 >> (b2 & 63)) & 1);
+}
+
+/* The key of the directory `dir` (in mount `mnt`), like a file's. */
+static __always_inline void bw_dir_key(struct dentry *dir, __u64 mnt, struct bw_file_key *dk)
+{
+	struct inode *di = dir->d_inode;
+	dk->dentry = (__u64)dir;
+	dk->mnt = mnt;
+	dk->parent = (__u64)dir->d_parent;
+	dk->name = dir->d_name.hash_len;
+	if (di) {
+		dk->ino = di->i_ino;
+		dk->generation = di->i_generation;
+	}
+}
+
+/* Does the verdict on the file's directory make this open boring? Its name
+ * fails every check of the verdict (kernel_filter.hpp, dir_name_may_match,
+ * is the same in C++) and its inode is not sensitive. False: undecided
+ * here, the per-file verdict decides. */
+static __always_inline bool bw_dir_says_boring(struct dentry *dentry, const struct bw_file_key *dk, __u64 gen,
+					       __u64 dev, __u64 ino)
+{
+	__u32 slot = (__u32)dk->name & (BW_RECENT_DIRS - 1);
+	struct bw_recent_dir *rd = bpf_map_lookup_elem(&recent_dirs, &slot);
+	if (!rd)
+		return false;
+	if (!(rd->v.gen == gen && rd->key.dentry == dk->dentry && rd->key.mnt == dk->mnt &&
+	      rd->key.parent == dk->parent && rd->key.ino == dk->ino && rd->key.name == dk->name &&
+	      rd->key.generation == dk->generation)) {
+		struct bw_dir_verdict *v = bpf_map_lookup_elem(&dirs, dk);
+		if (!v || v->gen != gen)
+			return false;
+		rd->key = *dk;
+		rd->v = *v;
+	}
+	__u32 len = dentry->d_name.len;
+	if (len > BW_DIR_NAME_MAX)
+		return false;
+	/* The name's first 32 bytes as four little-endian words, by direct
+	 * loads (a faulting load reads 0). Bytes past `len` are never looked at. */
+	const __u64 *nm = bpf_rdonly_cast(dentry->d_name.name, 0);
+	__u64 w[5];
+	w[0] = nm[0];
+	w[1] = nm[1];
+	w[2] = nm[2];
+	w[3] = nm[3];
+	w[4] = 0;
+	if (len >= 4) {
+		__u32 bit = bw_name_bloom_bit((__u32)w[0]);
+		if ((rd->v.prefix_bloom[(bit >> 6) & 3] >> (bit & 63)) & 1)
+			return false;
+	}
+	for (int c = 0; c < BW_DIR_CONTAINS; c++) {
+		__u32 n = rd->v.contains_len[c];
+		if (n == 0 || n > 8 || n > len)
+			continue;
+		__u64 want = *(__u64 *)rd->v.contains[c];
+		__u64 mask = n == 8 ? ~0ULL : (1ULL << (8 * n)) - 1;
+		for (__u32 i = 0; i + n <= len && i < BW_DIR_NAME_MAX; i++) {
+			__u32 q = (i >> 3) & 3, r8 = (i & 7) * 8;
+			__u64 word = w[q] >> r8;
+			if (r8)
+				word |= w[q + 1] << (64 - r8);
+			if ((word & mask) == want)
+				return false;
+		}
+	}
+	return !bw_inode_maybe_sensitive(dev, ino);
+}
+
 /* A successful open of `file` by the current task, however it was made. */
 static __always_inline int bw_on_open_file(struct file *file, __u8 source)
 {
@@ -732,7 +884,7 @@ static __always_inline int bw_on_open_file(struct file *file, __u8 source)
 		bw_count(BW_CTR_OPEN_IO_URING);
 
 	if (!filter_enabled) {
-		if (bw_ship_open(file, inode, id, bpf_ktime_get_ns(), NULL, 0, BW_OPEN_UNFILTERED, source))
+		if (bw_ship_open(file, inode, id, bpf_ktime_get_ns(), NULL, 0, BW_OPEN_UNFILTERED, source, NULL))
 			bw_count(BW_CTR_OPEN_UNFILTERED);
 		return 0;
 	}
@@ -757,6 +909,26 @@ static __always_inline int bw_on_open_file(struct file *file, __u8 source)
 		bw_count(BW_CTR_OPEN_BORING);
 		return 0;
 	}
+	/* The directory's verdict decides most boring opens: its entry is hot. */
+	struct bw_file_key dkey = {};
+	bw_dir_key(dentry->d_parent, key.mnt, &dkey);
+	__u64 dev = bw_user_dev(inode->i_sb->s_dev);
+	if (bw_dir_says_boring(dentry, &dkey, gen, dev, key.ino)) {
+		if (r) {
+			r->key = key;
+			r->gen = gen;
+		}
+		bw_count(BW_CTR_OPEN_BORING);
+		return 0;
+	}
+	if (bw_boring_front(&key, gen)) {
+		if (r) {
+			r->key = key;
+			r->gen = gen;
+		}
+		bw_count(BW_CTR_OPEN_BORING);
+		return 0;
+	}
 
 	struct bw_verdict *v = bpf_map_lookup_elem(&verdicts, &key);
 	if (v && v->gen == gen) {
@@ -771,7 +943,7 @@ static __always_inline int bw_on_open_file(struct file *file, __u8 source)
 		}
 		__u64 now = bpf_ktime_get_ns();
 		if (state == BW_VERDICT_SENSITIVE) {
-			if (bw_ship_open(file, inode, id, now, &key, gen, BW_OPEN_SENSITIVE, source)) {
+			if (bw_ship_open(file, inode, id, now, &key, gen, BW_OPEN_SENSITIVE, source, &dkey)) {
 				bw_count(BW_CTR_OPEN_SENSITIVE);
 				bw_mark_hot(tgid, now, 0);
 			}
@@ -787,16 +959,16 @@ static __always_inline int bw_on_open_file(struct file *file, __u8 source)
 	}
 
 	__u64 now = bpf_ktime_get_ns();
-	struct bw_inode_key ik = {.dev = bw_user_dev(inode->i_sb->s_dev), .ino = key.ino};
-	if (bpf_map_lookup_elem(&sensitive_inodes, &ik)) {
-		if (bw_ship_open(file, inode, id, now, &key, gen, BW_OPEN_SENSITIVE_INODE, source)) {
+	struct bw_inode_key ik = {.dev = dev, .ino = key.ino};
+	if (bw_inode_maybe_sensitive(dev, key.ino) && bpf_map_lookup_elem(&sensitive_inodes, &ik)) {
+		if (bw_ship_open(file, inode, id, now, &key, gen, BW_OPEN_SENSITIVE_INODE, source, &dkey)) {
 			bw_count(BW_CTR_OPEN_SENSITIVE_INODE);
 			bw_mark_hot(tgid, now, 0);
 		}
 		return 0;
 	}
 	/* No verdict at this generation: ship it in full, and let user space decide. */
-	if (bw_ship_open(file, inode, id, now, &key, gen, BW_OPEN_MISS, source)) {
+	if (bw_ship_open(file, inode, id, now, &key, gen, BW_OPEN_MISS, source, &dkey)) {
 		bw_count(BW_CTR_OPEN_MISS);
 		/* after the submit: the producer position is past this record */
 		bw_mark_hot(tgid, 0, bpf_ringbuf_query(&events, BPF_RB_PROD_POS));
@@ -1043,16 +1215,22 @@ int BPF_PROG(handle_sys_exit, struct pt_regs *regs, long ret)
 	int action;
 #if defined(__TARGET_ARCH_x86)
 	nr = regs->orig_ax;
+	/* Most system calls are no action in either table: leave before
+	 * anything else is loaded. */
+	int native = bw_native_action(nr & ~(long)BW_X32_SYSCALL_BIT);
+	int compat = bw_compat_action(nr);
+	if (native == BW_SYS_NONE && compat == BW_SYS_NONE)
+		return 0;
 	struct task_struct *task = bpf_get_current_task_btf();
 	if (task->thread_info.status & BW_TS_COMPAT) {
-		action = bw_compat_action(nr);
+		action = compat;
 		source = BW_SRC_COMPAT;
 		/* The arguments, as the i386 ABI passed them. */
 		a0 = (__u32)regs->bx;
 		a1 = (__u32)regs->cx;
 		a2 = (__u32)regs->dx;
 	} else {
-		action = bw_native_action(nr & ~(long)BW_X32_SYSCALL_BIT);
+		action = native;
 		a0 = regs->di;
 		a1 = regs->si;
 		a2 = regs->dx;
@@ -1077,7 +1255,11 @@ int BPF_PROG(handle_sys_exit, struct pt_regs *regs, long ret)
 	case BW_SYS_OPEN:
 		if (ret < 0)
 			return 0;
+#if defined(__TARGET_ARCH_x86)
+		return bw_on_open_file(bw_task_fd_file(task, ret), source);
+#else
 		return bw_on_open_file(bw_fd_file(ret), source);
+#endif
 	case BW_SYS_BUMP:
 		return bw_bump_on_success(ret);
 	case BW_SYS_WRITE:

@@ -14,7 +14,9 @@
 #include <cstring>
 #include <exception>
 #include <string_view>
+#include <sys/mman.h>
 #include <unistd.h>
+#include <set>
 #include <vector>
 
 #include <bpf/bpf.h>
@@ -123,6 +125,14 @@ struct bpf_loader::impl {
     bool filter = false;
     std::size_t holders = 0; // hot_user tgid entries this sensor wrote and has not removed
     std::vector<std::string> notices; // hooks this kernel lacks, and what is not seen for it
+    // The boring front (struct bw_boring_slot), mapped; this sensor is its only writer.
+    bw_boring_slot* front = nullptr;
+    std::size_t front_bytes = 0;
+    std::uint32_t front_mask = 0;        // buckets - 1
+    std::vector<std::uint8_t> front_next; // per bucket: the way to replace next
+    // The keys of sensitive_inodes, to rewrite the kernel's bloom filter of
+    // them after a removal.
+    std::set<std::pair<std::uint64_t, std::uint64_t>> inodes;
 
     // Valid only during poll().
     const std::function<void(std::span<const std::byte>)>* on_record = nullptr;
@@ -131,6 +141,7 @@ struct bpf_loader::impl {
 
     ~impl() {
         ring.reset(); // the reader maps the ring buffer: release it first
+        if (front != nullptr) ::munmap(front, front_bytes);
         skel.reset();
     }
 
@@ -192,6 +203,18 @@ result<std::unique_ptr<bpf_loader>> bpf_loader::open_and_attach(const loader_opt
                                            std::to_string(max_verdict_cache_entries));
     if (int err = bpf_map__set_max_entries(p->skel->maps.verdicts, options.verdict_cache_entries); err)
         return make_error(loader_errc, "setting the verdict cache size failed: " + describe(err));
+    // The boring front: as many slots as the verdict cache has entries
+    // (64 bytes each), in two-way buckets. Its reads rely on x86's memory
+    // order (events.h); elsewhere it stays off.
+#if defined(__x86_64__) || defined(__i386__)
+    const bool front = options.kernel_filter;
+#else
+    const bool front = false;
+#endif
+    const std::uint32_t front_slots = front ? options.verdict_cache_entries : 2;
+    if (int err = bpf_map__set_max_entries(p->skel->maps.boring, front_slots); err)
+        return make_error(loader_errc, "setting the boring front's size failed: " + describe(err));
+    p->skel->rodata->boring_mask = front ? front_slots / 2 - 1 : 0;
 
     // Hooks of newer kernels: without them the sensor runs, and says what it
     // cannot see. sock_send_length is Linux 6.3+; io_uring_complete passes
@@ -225,6 +248,23 @@ result<std::unique_ptr<bpf_loader>> bpf_loader::open_and_attach(const loader_opt
         }
         *s->progs[i].link = link;
         ++p->attached;
+    }
+
+    if (front) {
+        const long page = ::sysconf(_SC_PAGESIZE);
+        const std::size_t want = std::size_t{front_slots} * sizeof(bw_boring_slot);
+        p->front_bytes = (want + static_cast<std::size_t>(page) - 1) / static_cast<std::size_t>(page) *
+                         static_cast<std::size_t>(page);
+        void* m = ::mmap(nullptr, p->front_bytes, PROT_READ | PROT_WRITE, MAP_SHARED,
+                         bpf_map__fd(p->skel->maps.boring), 0);
+        if (m == MAP_FAILED) {
+            const int err = errno;
+            return make_error(loader_errc, "mapping the boring-verdict front failed: " + describe(err) +
+                                               "; raise RLIMIT_MEMLOCK (ulimit -l) or lower --verdict-cache");
+        }
+        p->front = static_cast<bw_boring_slot*>(m);
+        p->front_mask = front_slots / 2 - 1;
+        p->front_next.assign(front_slots / 2, 0);
     }
 
     p->ring.reset(ring_buffer__new(bpf_map__fd(p->skel->maps.events), &impl::on_sample, p.get(), nullptr));
@@ -320,9 +360,44 @@ std::uint64_t bpf_loader::generation() const noexcept {
     return __atomic_load_n(&impl_->skel->bss->filter_state.gen, __ATOMIC_SEQ_CST);
 }
 
+namespace {
+// One slot of the boring front, written as a seqcount (events.h): odd
+// while the fields change. The kernel only reads; this sensor is the only
+// writer, so plain stores in this order, with compiler fences, are enough
+// on x86.
+void write_front_slot(bw_boring_slot& s, const bw_file_key& k, std::uint64_t gen) noexcept {
+    const std::uint32_t seq = __atomic_load_n(&s.seq, __ATOMIC_RELAXED);
+    __atomic_store_n(&s.seq, seq | 1u, __ATOMIC_RELAXED);
+    __atomic_thread_fence(__ATOMIC_RELEASE);
+    s.key = k;
+    s.gen = gen;
+    __atomic_thread_fence(__ATOMIC_RELEASE);
+    __atomic_store_n(&s.seq, (seq | 1u) + 1u, __ATOMIC_RELAXED);
+}
+bool same_key(const bw_file_key& a, const bw_file_key& b) noexcept {
+    return a.dentry == b.dentry && a.mnt == b.mnt && a.parent == b.parent && a.ino == b.ino && a.name == b.name &&
+           a.generation == b.generation;
+}
+} // namespace
+
 int bpf_loader::set_verdict(const barbwire::file_key& key, std::uint64_t gen, file_verdict v) noexcept {
     if (!impl_->filter) return 0;
     const bw_file_key k = detail::abi_key(key);
+    if (v == file_verdict::boring && impl_->front != nullptr) {
+        // The front first: a way holding this key, else one holding a stale
+        // generation, else the one not replaced last time.
+        const std::uint32_t b = bw_boring_bucket(&k, impl_->front_mask);
+        bw_boring_slot* ways = impl_->front + std::size_t{b} * 2;
+        int w = -1;
+        for (int i = 0; i < 2 && w < 0; ++i)
+            if (same_key(ways[i].key, k)) w = i;
+        const std::uint64_t now_gen = generation();
+        for (int i = 0; i < 2 && w < 0; ++i)
+            if (ways[i].gen != now_gen) w = i;
+        if (w < 0) w = impl_->front_next[b];
+        impl_->front_next[b] = static_cast<std::uint8_t>(w ^ 1);
+        write_front_slot(ways[w], k, gen);
+    }
     bw_verdict value{};
     value.gen = gen;
     value.state = static_cast<__u32>(v);
@@ -342,12 +417,40 @@ int bpf_loader::set_sensitive_inode(std::uint64_t dev, std::uint64_t ino, bool s
     k.dev = dev;
     k.ino = ino;
     const int fd = bpf_map__fd(impl_->skel->maps.sensitive_inodes);
+    __u64* bloom = impl_->skel->bss->inode_bloom;
+    auto& known = impl_->inodes;
+    const auto it = known.find(std::make_pair(dev, ino));
     if (sensitive) {
+        // The bloom first: whoever finds the entry finds its bits set.
+        std::uint32_t b1 = 0, b2 = 0;
+        bw_inode_bloom_bits(dev, ino, &b1, &b2);
+        __atomic_or_fetch(&bloom[(b1 >> 6) % BW_INODE_BLOOM_WORDS], std::uint64_t{1} << (b1 & 63), __ATOMIC_SEQ_CST);
+        __atomic_or_fetch(&bloom[(b2 >> 6) % BW_INODE_BLOOM_WORDS], std::uint64_t{1} << (b2 & 63), __ATOMIC_SEQ_CST);
         const __u8 one = 1;
-        return bpf_map_update_elem(fd, &k, &one, BPF_ANY) == 0 ? 0 : -errno;
+        if (bpf_map_update_elem(fd, &k, &one, BPF_ANY) != 0) return -errno;
+        known.emplace(dev, ino);
+        return 0;
     }
-    if (bpf_map_delete_elem(fd, &k) == 0 || errno == ENOENT) return 0;
-    return -errno;
+    if (bpf_map_delete_elem(fd, &k) != 0 && errno != ENOENT) return -errno;
+    if (it == known.end()) return 0;
+    known.erase(it);
+    // Rewrite the bloom from what is left, word by word: every word only
+    // loses bits no remaining inode needs.
+    std::vector<std::uint64_t> fresh(BW_INODE_BLOOM_WORDS, 0);
+    for (const auto& [d, i] : known) {
+        std::uint32_t b1 = 0, b2 = 0;
+        bw_inode_bloom_bits(d, i, &b1, &b2);
+        fresh[(b1 >> 6) % BW_INODE_BLOOM_WORDS] |= std::uint64_t{1} << (b1 & 63);
+        fresh[(b2 >> 6) % BW_INODE_BLOOM_WORDS] |= std::uint64_t{1} << (b2 & 63);
+    }
+    for (std::size_t w = 0; w < BW_INODE_BLOOM_WORDS; ++w) __atomic_store_n(&bloom[w], fresh[w], __ATOMIC_SEQ_CST);
+    return 0;
+}
+
+int bpf_loader::set_dir_verdict(const barbwire::file_key& dir, const bw_dir_verdict& v) noexcept {
+    if (!impl_->filter) return 0;
+    const bw_file_key k = detail::abi_key(dir);
+    return bpf_map_update_elem(bpf_map__fd(impl_->skel->maps.dirs), &k, &v, BPF_ANY) == 0 ? 0 : -errno;
 }
 
 namespace {

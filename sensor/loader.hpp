@@ -106,8 +106,13 @@ public:
     int set_verdict(const barbwire::file_key& key, std::uint64_t gen, file_verdict v) noexcept;
     // Drops the cached verdict of `key` (its next open is shipped in full). 0 or -errno.
     int forget_verdict(const barbwire::file_key& key) noexcept;
-    // Adds (dev, ino) to the sensitive-inode map, or removes it. 0 or -errno.
+    // Adds (dev, ino) to the sensitive-inode map, or removes it, keeping the
+    // kernel's bloom filter of the map's keys (bits set before an entry is
+    // added; the filter rewritten from what is left after a removal). 0 or -errno.
     int set_sensitive_inode(std::uint64_t dev, std::uint64_t ino, bool sensitive) noexcept;
+    // The verdict on the directory keyed `dir` (kernel_filter.hpp,
+    // dir_verdict_of). 0 or -errno.
+    int set_dir_verdict(const barbwire::file_key& dir, const bw_dir_verdict& v) noexcept;
     // Session `sid` (as the correlator knows it; <= 1: none) had a sensitive
     // open at `ts` (kernel time): its members' network events within the
     // window are shipped. Call before the next record is consumed. 0 or -errno.

@@ -161,6 +161,8 @@ struct filter_counters {
     std::uint64_t verdicts = 0;         // verdicts written into the kernel's cache
     std::uint64_t verdicts_sensitive = 0;
     std::uint64_t verdict_errors = 0;   // map writes that failed
+    std::uint64_t dir_verdicts = 0;     // directory verdicts written into the kernel
+    std::uint64_t dirs_declined = 0;    // directories whose rules give no verdict (decided per file)
     std::uint64_t inode_edits = 0;      // sensitive-inode map entries added or removed
     std::uint64_t inode_errors = 0;
     std::uint64_t hot_marks = 0;        // sensitive opens marking their session hot
@@ -194,6 +196,30 @@ public:
         } else {
             ++c_.verdict_errors;
         }
+        answer_directory(tag, ev, corr);
+    }
+
+    // The verdict on the directory of a full open (once per directory and
+    // generation): its other files' opens are then decided in the kernel
+    // by name, with no per-file lookup. Not for a cut path (its directory
+    // is not known) nor a file at a mount's root.
+    void answer_directory(const filter_tag& tag, const event& ev, const correlator& corr) {
+        if (ev.truncated || tag.dir.dentry == 0) return;
+        const auto& o = *ev.as<open_event>();
+        const std::size_t slash = o.path.rfind('/');
+        if (slash == std::string::npos) return;
+        if (dirs_answered_.size() > max_dirs_answered) dirs_answered_.clear();
+        auto [it, fresh] = dirs_answered_.try_emplace(tag.dir, tag.gen);
+        if (!fresh && it->second == tag.gen) return;
+        it->second = tag.gen;
+        const std::string_view dir = slash == 0 ? std::string_view("/") : std::string_view(o.path).substr(0, slash);
+        const std::optional<bw_dir_verdict> dv = dir_verdict_of(corr.compiled_rules(), dir, tag.gen);
+        if (!dv) {
+            ++c_.dirs_declined;
+            return;
+        }
+        if (loader_.set_dir_verdict(tag.dir, *dv) == 0) ++c_.dir_verdicts;
+        else ++c_.verdict_errors;
     }
 
     // A repeat record: the open event it stands for (a sensitive file), or nothing.
@@ -334,6 +360,9 @@ private:
     bpf_loader& loader_;
     bool enabled_ = false;
     std::unordered_map<pid_type, nanoseconds> marked_; // processes marked hot: their last sensitive open
+    // Directories answered, with the generation: no second map write for them.
+    std::unordered_map<barbwire::file_key, std::uint64_t, barbwire::detail::file_key_hash> dirs_answered_;
+    static constexpr std::size_t max_dirs_answered = 65536;
     repeat_expander expander_;
     identity_mirror mirror_;
     filter_counters c_;
@@ -392,6 +421,8 @@ nlohmann::json filter_json(const filter_feed& f) {
             {"verdicts", c.verdicts},
             {"verdicts_sensitive", c.verdicts_sensitive},
             {"verdict_errors", c.verdict_errors},
+            {"dir_verdicts", c.dir_verdicts},
+            {"dirs_declined", c.dirs_declined},
             {"repeats_expanded", x.expanded},
             {"repeats_boring", x.boring},
             {"repeats_unknown", x.unknown},

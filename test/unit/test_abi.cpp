@@ -80,7 +80,7 @@ TEST_CASE("abi: sizes") {
     CHECK(sizeof(bw_exec_event) == 848);
     CHECK(sizeof(bw_fork_event) == 32);
     CHECK(sizeof(bw_exit_event) == 32);
-    CHECK(sizeof(bw_open_event) == 632);
+    CHECK(sizeof(bw_open_event) == 680);
     CHECK(sizeof(bw_net_event) == 80);
     CHECK(sizeof(bw_open_repeat_event) == 112);
     CHECK(sizeof(bw_write_event) == 568);
@@ -111,7 +111,8 @@ TEST_CASE("abi: no implicit padding: the fields add up to the record size") {
     CHECK(sizeof(bw_fork_event) == 24 + 4 + 4);
     CHECK(sizeof(bw_exit_event) == 24 + 4 + 4);
     CHECK(sizeof(bw_file_key) == 5 * 8 + 4 + 4);
-    CHECK(sizeof(bw_open_event) == 24 + 8 + 8 + 4 + 4 + 2 + 2 + 4 + BW_PATH_MAX + sizeof(bw_file_key) + 8 + 4 + 4);
+    CHECK(sizeof(bw_open_event) == 24 + 8 + 8 + 4 + 4 + 2 + 2 + 4 + BW_PATH_MAX + sizeof(bw_file_key) + 8 + 4 + 4 +
+                                           sizeof(bw_file_key));
     CHECK(sizeof(bw_open_repeat_event) == 24 + 8 + 8 + 4 + 4 + sizeof(bw_file_key) + 8 + 1 + 7);
     CHECK(sizeof(bw_net_event) == 24 + 2 + 2 + 1 + 1 + 1 + 1 + 4 + 16 + 4 + 8 + 8 + 8);
     CHECK(sizeof(bw_write_event) == 24 + 8 + 8 + 8 + 4 + 2 + 1 + 1 + BW_PATH_MAX);

@@ -47,7 +47,10 @@ TEST_CASE("to_json: stable field names and values", "[alert]") {
       "file": {"path": "/etc/passwd", "dev": 2049, "ino": 1234, "category": "credential access",
                "pattern": "/etc/passwd", "ts_ns": 1000000000000},
       "destination": {"op": "connect", "protocol": "tcp", "addr": "2404:6800:4007:821::200e",
-                      "port": 80, "family": "ipv6"},
+                      "port": 80, "family": "ipv6", "bytes": 0, "category": null, "accepted": false},
+      "order": "read, then connect",
+      "connection_ts_ns": null,
+      "retention": "window",
       "delta_ns": 2000000000,
       "parent": {"pid": 13387, "comm": "fish", "exe": "/usr/bin/fish", "sha256": null},
       "grandparent": {"pid": 9483, "comm": "tmux: server", "exe": "", "sha256": null},
@@ -68,8 +71,9 @@ TEST_CASE("to_json: absent lineage is null, IPv4 UDP send", "[alert]") {
     const json j = to_json(a);
     CHECK(j.at("parent").is_null());
     CHECK(j.at("grandparent").is_null());
-    CHECK(j.at("destination") == json{{"op", "send"}, {"protocol", "udp"}, {"addr", "203.0.113.5"},
-                                      {"port", 5353}, {"family", "ipv4"}});
+    CHECK(j.at("destination") == json{{"op", "send"},     {"protocol", "udp"}, {"addr", "203.0.113.5"},
+                                      {"port", 5353},     {"family", "ipv4"},  {"bytes", 0},
+                                      {"category", nullptr}, {"accepted", false}});
 }
 
 TEST_CASE("to_json: invalid UTF-8 becomes U+FFFD, so dump() cannot throw", "[alert]") {
@@ -133,6 +137,7 @@ TEST_CASE("render_text: IPv4 send, no lineage, unknown comm", "[alert]") {
     a.process.exe.clear();
     a.process.sha256.clear();
     a.destination = {net_op::send, ip_proto::udp, *ip_address::parse("203.0.113.5"), 53};
+    a.order = event_order::read_then_send;
     a.severity = severity::medium;
     a.score = 3;
     a.breakdown = {{"credential access", 3}};
@@ -142,7 +147,8 @@ TEST_CASE("render_text: IPv4 send, no lineage, unknown comm", "[alert]") {
         "┌─ barbwire alert — PID 41890  ─────────────\n"
         "│  command  : ?\n"
         "│  file     : /etc/passwd\n"
-        "│  send     : 203.0.113.5:53\n"
+        "│  send     : 203.0.113.5:53 udp\n"
+        "│  order    : read, then send\n"
         "│  severity : MEDIUM\n"
         "│  score    : 3\n"
         "│  reasons  : credential access\n"

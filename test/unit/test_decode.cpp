@@ -121,7 +121,7 @@ TEST_CASE("record_size matches the ABI structs") {
     CHECK(record_size(event_kind::exec) == 848);
     CHECK(record_size(event_kind::fork) == 32);
     CHECK(record_size(event_kind::exit) == 32);
-    CHECK(record_size(event_kind::open) == 632);
+    CHECK(record_size(event_kind::open) == 680);
     CHECK(record_size(event_kind::net) == 80);
     CHECK(record_size(event_kind::write) == 568);
     CHECK(record_size(event_kind::file) == 0);
@@ -504,7 +504,7 @@ TEST_CASE("decode errors: short_record") {
         r.hdr.size = 40;
         auto err = decode_error(bytes_of(r, 40));
         CHECK(err.code == errc::short_record);
-        CHECK(err.message == "open record is 40 bytes, needs 632");
+        CHECK(err.message == "open record is 40 bytes, needs 680");
     }
     SECTION("a header alone") {
         auto r = net_record();
@@ -540,12 +540,12 @@ TEST_CASE("decode errors: size_mismatch") {
     r.hdr.size = 600;
     auto err = decode_error(bytes_of(r));
     CHECK(err.code == errc::size_mismatch);
-    CHECK(err.message == "open record header says 600 bytes, got 632");
+    CHECK(err.message == "open record header says 600 bytes, got 680");
     auto w = write_record("/x");
-    w.hdr.size = 632; // an open's size on a write
+    w.hdr.size = 680; // an open's size on a write
     auto werr = decode_error(bytes_of(w));
     CHECK(werr.code == errc::size_mismatch);
-    CHECK(werr.message == "write record header says 632 bytes, got 568");
+    CHECK(werr.message == "write record header says 680 bytes, got 568");
 }
 
 TEST_CASE("decode errors: unknown_kind") {
@@ -586,7 +586,7 @@ TEST_CASE("decode errors: the check order is header, version, kind, size field, 
     }
     SECTION("size field before record length") {
         auto r = open_record("/x");
-        r.hdr.size = 632; // the right size for the kind, but only 100 bytes given
+        r.hdr.size = 680; // the right size for the kind, but only 100 bytes given
         CHECK(decode_error(bytes_of(r, 100)).code == errc::size_mismatch);
     }
     SECTION("record length before fields") {
@@ -1156,7 +1156,7 @@ std::vector<std::vector<std::byte>> into_corpus() {
     out.push_back(bytes_of(bad_kind));
     out.push_back(bytes_of(bad_size));
     out.push_back({});                              // no header
-    out.push_back(bytes_of(short_open, 40));        // a prefix (size field says 632)
+    out.push_back(bytes_of(short_open, 40));        // a prefix (size field says 680)
     auto shortened = short_open;
     shortened.hdr.size = 600;
     out.push_back(bytes_of(shortened, 600));        // short_record

@@ -671,3 +671,151 @@ TEST_CASE("model: dropping boring opens and cold network events loses no alert")
     CHECK(total_held > 5);
     CHECK(total_derived > 5);
 }
+
+// ---------------------------------------------------------------------------
+// Directory verdicts: a name that passes none of the kernel's checks never
+// makes a path that matches a counting category.
+// ---------------------------------------------------------------------------
+
+namespace {
+// Rules of random shapes: patterns with and without slashes, leading or
+// trailing ones, short pieces, from a small alphabet so they collide often.
+config random_shape_rules(unsigned seed) {
+    std::mt19937 rng(seed);
+    const std::vector<std::string> bits = {"a", "b", "ab", "ba", "abc", "cab", "bcab", "abca", ".", "x.y", "aa"};
+    config c;
+    for (int k = 0; k < 6; ++k) {
+        file_category cat{"cat" + std::to_string(k), 1 + static_cast<int>(rng() % 5), {}};
+        cat.context = rng() % 6 == 0;
+        for (int i = 0; i < 4; ++i) {
+            std::string p;
+            const int parts = 1 + static_cast<int>(rng() % 3);
+            for (int j = 0; j < parts; ++j) {
+                if (j > 0 || rng() % 2) p += "/";
+                p += bits[rng() % bits.size()];
+            }
+            if (rng() % 5 == 0) p += "/";
+            cat.patterns.push_back(p);
+        }
+        c.suspicious_files.push_back(std::move(cat));
+    }
+    return c;
+}
+} // namespace
+
+TEST_CASE("dir_verdict_of: random rule shapes, random paths: never a wrong 'no'") {
+    std::size_t decided = 0;
+    for (unsigned seed = 1; seed <= 200; ++seed) {
+        const rule_set rules(random_shape_rules(seed));
+        std::mt19937 rng(seed * 7919);
+        const std::vector<std::string> bits = {"a", "b", "ab", "ba", "abc", "cab", "bcab", "abca", ".", "x.y",
+                                               "aa", "zz", "abcab"};
+        for (int d = 0; d < 40; ++d) {
+            std::string dir;
+            const int depth = static_cast<int>(rng() % 4);
+            for (int k = 0; k < depth; ++k) dir += "/" + bits[rng() % bits.size()];
+            if (dir.empty()) dir = "/";
+            const auto v = dir_verdict_of(rules, dir, 1);
+            if (!v) continue;
+            const std::string s = dir == "/" ? "/" : dir + "/";
+            for (int n = 0; n < 30; ++n) {
+                std::string name = bits[rng() % bits.size()];
+                if (rng() % 2) name += bits[rng() % bits.size()];
+                if (rng() % 3 == 0) name += bits[rng() % bits.size()];
+                if (dir_name_may_match(*v, name)) continue;
+                ++decided;
+                INFO("seed " << seed << ": " << s + name);
+                CHECK_FALSE(counts(rules.match_file(s + name)));
+            }
+        }
+    }
+    CHECK(decided > 1000);
+}
+
+TEST_CASE("dir_verdict_of: the checks say maybe for every name a rule can match") {
+    const rule_set rules(default_config());
+    // directory paths and names built from pieces of the rules' own patterns,
+    // so that near misses and real matches are frequent
+    std::vector<std::string> pieces = {"tmp", "home", "a", ".ssh", "id_rsa", ".aws", "credentials", "etc", "shadow",
+                                       "x.kdbx", ".kdbx", "kdbx", "logins.json", "Login Data", ".netrc", "netrc",
+                                       ".config", "gcloud", "f000123", "abc", ".password-store", "wallet.dat",
+                                       "Local Storage", "leveldb", "id", "rsa", ".git-credentials", "npmrc", ".npmrc"};
+    for (const file_category& c : rules.source().suspicious_files)
+        for (const std::string& p : c.patterns) {
+            std::size_t from = 0;
+            while (from <= p.size()) {
+                const std::size_t to = p.find('/', from);
+                const std::string part = p.substr(from, to == std::string::npos ? std::string::npos : to - from);
+                if (!part.empty()) pieces.push_back(part);
+                if (to == std::string::npos) break;
+                from = to + 1;
+            }
+        }
+    std::mt19937 rng(7);
+    const auto piece = [&] { return pieces[rng() % pieces.size()]; };
+    std::size_t verdicts = 0, decided_boring = 0, maybe = 0;
+    for (int d = 0; d < 3000; ++d) {
+        std::string dir;
+        const int depth = static_cast<int>(rng() % 5);
+        for (int k = 0; k < depth; ++k) dir += "/" + piece();
+        if (dir.empty()) dir = "/";
+        const auto v = dir_verdict_of(rules, dir, 9);
+        if (!v) continue;
+        ++verdicts;
+        CHECK(v->gen == 9);
+        const std::string s = dir == "/" ? "/" : dir + "/";
+        for (int n = 0; n < 40; ++n) {
+            std::string name = piece();
+            if (rng() % 3 == 0) name += piece();
+            if (rng() % 4 == 0) name = "x" + name;
+            if (rng() % 5 == 0) name += ".bak";
+            const bool may = dir_name_may_match(*v, name);
+            if (may) {
+                ++maybe;
+                continue;
+            }
+            ++decided_boring;
+            INFO(s + name);
+            CHECK_FALSE(counts(rules.match_file(s + name)));
+        }
+    }
+    // not vacuous: many directories get a verdict, and it decides most names
+    CHECK(verdicts > 1000);
+    CHECK(decided_boring > maybe);
+}
+
+TEST_CASE("dir_verdict_of: what gets no verdict, and the usual directories") {
+    const rule_set rules(default_config());
+    CHECK(dir_verdict_of(rules, "/tmp/bench-1234", 1));
+    CHECK(dir_verdict_of(rules, "/usr/lib/x86_64-linux-gnu", 1));
+    CHECK(dir_verdict_of(rules, "/", 1));
+    CHECK_FALSE(dir_verdict_of(rules, "relative/dir", 1));
+    // a directory every child of which matches (a directory pattern)
+    CHECK_FALSE(dir_verdict_of(rules, "/root/.password-store", 1));
+    CHECK_FALSE(dir_verdict_of(rules, "/root/.password-store/sub", 1));
+    // in ~/.ssh, the names id_rsa... are the ones that may match
+    const auto ssh = dir_verdict_of(rules, "/home/a/.ssh", 1);
+    REQUIRE(ssh);
+    CHECK(dir_name_may_match(*ssh, "id_rsa"));
+    CHECK(dir_name_may_match(*ssh, "id_ed25519"));
+    CHECK_FALSE(dir_name_may_match(*ssh, "config"));
+    // a name of more than BW_DIR_NAME_MAX bytes is decided per file
+    CHECK(dir_name_may_match(*ssh, std::string(BW_DIR_NAME_MAX + 1, 'c')));
+    // slash-less patterns: any name containing them, wherever
+    const auto tmp = dir_verdict_of(rules, "/tmp", 1);
+    REQUIRE(tmp);
+    CHECK(dir_name_may_match(*tmp, "my.kdbx"));
+    CHECK(dir_name_may_match(*tmp, "a.kdbx.old"));
+    CHECK_FALSE(dir_name_may_match(*tmp, "f000123"));
+    // a rule needing a prefix of fewer than four bytes, or too many
+    // contained strings, gives no verdict
+    config c;
+    c.suspicious_files = {{"short", 5, {"/ab"}}};
+    CHECK_FALSE(dir_verdict_of(rule_set(c), "/tmp", 1));
+    c.suspicious_files = {{"many", 5, {"aa", "bb", "cc"}}};
+    CHECK_FALSE(dir_verdict_of(rule_set(c), "/tmp", 1));
+    c.suspicious_files = {{"long", 5, {"123456789"}}};
+    CHECK_FALSE(dir_verdict_of(rule_set(c), "/tmp", 1));
+    c.suspicious_files = {{"context only", 0, {"/etc/"}, true}};
+    CHECK(dir_verdict_of(rule_set(c), "/etc", 1)); // context never counts
+}

@@ -440,10 +440,13 @@ namespace detail {
     if (!a.destination.category.empty()) dest += " [" + text_safe(a.destination.category) + "]";
     if (a.destination.accepted) dest += " (a connection accepted here)";
     row(a.destination.op == net_op::send ? "send" : "connect", dest);
-    std::string order(to_string(a.order));
-    if (a.order == event_order::connection_then_read && a.connection_ts.count() != 0)
-        order += " (connected " + detail::duration_text(a.file.ts - a.connection_ts) + " before the read)";
-    row("order", order);
+    // A connect always follows the read it completes; a send says which came first.
+    if (a.destination.op == net_op::send) {
+        std::string order(to_string(a.order));
+        if (a.order == event_order::connection_then_read && a.connection_ts.count() != 0)
+            order += " (connected " + detail::duration_text(a.file.ts - a.connection_ts) + " before the read)";
+        row("order", order);
+    }
     if (a.retention != retention::window)
         row("held", std::string(a.retention == retention::held ? "read by the sender itself "
                                                                   : "inherited at fork from the reader, read ") +

@@ -138,7 +138,8 @@ BW_CHECK_FIELD(bw_open_event, key, 568, 48);
 BW_CHECK_FIELD(bw_open_event, gen, 616, 8);
 BW_CHECK_FIELD(bw_open_event, filter, 624, 4);
 BW_CHECK_FIELD(bw_open_event, _pad2, 628, 4);
-static_assert(sizeof(bw_open_event) == 632, "bw_open_event changed size");
+BW_CHECK_FIELD(bw_open_event, dir, 632, 48);
+static_assert(sizeof(bw_open_event) == 680, "bw_open_event changed size");
 
 BW_CHECK_FIELD(bw_file_key, dentry, 0, 8);
 BW_CHECK_FIELD(bw_file_key, mnt, 8, 8);
@@ -172,6 +173,15 @@ BW_CHECK_FIELD(bw_write_event, path, 56, BW_PATH_MAX);
 static_assert(sizeof(bw_write_event) == 568, "bw_write_event changed size");
 
 // The kernel filter's maps: user space writes these layouts.
+BW_CHECK_FIELD(bw_boring_slot, seq, 0, 4);
+BW_CHECK_FIELD(bw_boring_slot, key, 8, 48);
+BW_CHECK_FIELD(bw_boring_slot, gen, 56, 8);
+static_assert(sizeof(bw_boring_slot) == 64, "bw_boring_slot changed size: it must stay one cache line");
+BW_CHECK_FIELD(bw_dir_verdict, gen, 0, 8);
+BW_CHECK_FIELD(bw_dir_verdict, prefix_bloom, 8, 32);
+BW_CHECK_FIELD(bw_dir_verdict, contains, 40, 16);
+BW_CHECK_FIELD(bw_dir_verdict, contains_len, 56, 2);
+static_assert(sizeof(bw_dir_verdict) == 64, "bw_dir_verdict changed size");
 BW_CHECK_FIELD(bw_verdict, gen, 0, 8);
 BW_CHECK_FIELD(bw_verdict, state, 8, 4);
 static_assert(sizeof(bw_verdict) == 16, "bw_verdict changed size");
@@ -258,6 +268,7 @@ struct filter_tag {
     file_key key;
     std::uint64_t gen = 0;
     open_filter filter = open_filter::unfiltered;
+    file_key dir; // the key of the directory the file is in (for the directory verdict)
     friend bool operator==(const filter_tag&, const filter_tag&) = default;
 };
 
@@ -612,6 +623,7 @@ template <class Target>
                 tag->key = key_of(key);
                 tag->gen = BW_FIELD(bw_open_event, gen);
                 tag->filter = static_cast<open_filter>(filter);
+                tag->dir = key_of(BW_FIELD(bw_open_event, dir));
             }
         }
         return {};
@@ -827,6 +839,7 @@ struct event_slots {
             r.key = detail::abi_key(tag.key);
             r.gen = tag.gen;
             r.filter = static_cast<std::uint32_t>(tag.filter);
+            r.dir = detail::abi_key(tag.dir);
         }
         store(r, cut);
         break;

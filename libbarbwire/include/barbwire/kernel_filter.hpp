@@ -25,7 +25,9 @@
 //
 // Pure: no I/O, no clock, no threads. The sensor does the map writes.
 
+#include <array>
 #include <cstddef>
+#include <cstring>
 #include <cstdint>
 #include <optional>
 #include <string>
@@ -69,6 +71,90 @@ enum class file_verdict : std::uint8_t {
                                              std::uint64_t dev, std::uint64_t ino) {
     const file_identities::identity* id = ids.peek(dev, ino);
     return verdict_of(rules, path, id != nullptr ? id->match : std::nullopt);
+}
+
+// ---------------------------------------------------------------------------
+// Directory verdicts (bw_dir_verdict): which child names of a directory
+// could match a rule, so that the kernel drops the opens of the others with
+// the directory's entry (hot in the cache whatever the number of files)
+// instead of one per-file lookup each.
+//
+// Rules match by substring of the path S + name, where S is the directory's
+// path with a trailing '/'. Name by name, a counting pattern p can only:
+//   - lie within S: then every child matches, and the directory gets no
+//     verdict (its files are decided one by one);
+//   - have no '/': then it matches exactly the names that contain p;
+//   - have its last '/' at S's last '/', which needs the part of p before
+//     that '/' to end S: then it matches the names that start with X, the
+//     part after it (X empty: every name, no verdict);
+//   - anything else puts p's last '/' at an earlier '/' of S, and then p,
+//     whose last part has no '/', lies within S (the first case).
+// The verdict keeps "starts with X" as a bloom bit of X's first four bytes
+// (a name shorter than four bytes starts with no such X) and "contains p"
+// as up to BW_DIR_CONTAINS strings of at most 8 bytes. A directory whose
+// rules need a shorter prefix, more or longer contained strings gets no
+// verdict. dir_name_may_match() is the kernel's check, in C++.
+// ---------------------------------------------------------------------------
+
+// The kernel's check of a name against a directory verdict: true when the
+// name may match (the open goes on to the per-file verdict).
+[[nodiscard]] inline bool dir_name_may_match(const bw_dir_verdict& v, std::string_view name) noexcept {
+    if (name.size() > BW_DIR_NAME_MAX) return true;
+    if (name.size() >= 4) {
+        std::uint32_t first4 = 0;
+        for (int i = 3; i >= 0; --i) first4 = (first4 << 8) | static_cast<unsigned char>(name[static_cast<std::size_t>(i)]);
+        const std::uint32_t bit = bw_name_bloom_bit(first4);
+        if ((v.prefix_bloom[bit >> 6] >> (bit & 63)) & 1u) return true;
+    }
+    for (std::size_t c = 0; c < BW_DIR_CONTAINS; ++c) {
+        const std::size_t n = v.contains_len[c];
+        if (n == 0) continue;
+        const std::string_view needle(reinterpret_cast<const char*>(v.contains[c]), n);
+        if (name.find(needle) != std::string_view::npos) return true;
+    }
+    return false;
+}
+
+// The verdict on the directory at `dir_path` (absolute; "/" for the root),
+// decided at generation `gen`; nullopt when the rules give it none (its
+// files are then decided one by one, as before).
+[[nodiscard]] inline std::optional<bw_dir_verdict> dir_verdict_of(const rule_set& rules, std::string_view dir_path,
+                                                                  std::uint64_t gen) {
+    if (dir_path.empty() || dir_path.front() != '/') return std::nullopt;
+    const std::string s = dir_path == "/" ? std::string("/") : std::string(dir_path) + "/";
+    bw_dir_verdict v{};
+    v.gen = gen;
+    std::size_t contains = 0;
+    for (const file_category& cat : rules.source().suspicious_files) {
+        if (cat.context) continue; // never evidence: never sensitive
+        for (const std::string& p : cat.patterns) {
+            if (p.empty() || s.find(p) != std::string::npos) return std::nullopt; // every child matches
+            const std::size_t k = p.rfind('/');
+            if (k == std::string::npos) { // "name contains p"
+                if (p.size() > 8) return std::nullopt;
+                bool seen = false;
+                for (std::size_t c = 0; c < contains; ++c)
+                    seen = seen || std::string_view(reinterpret_cast<const char*>(v.contains[c]), v.contains_len[c]) == p;
+                if (seen) continue;
+                if (contains == BW_DIR_CONTAINS) return std::nullopt;
+                std::memcpy(v.contains[contains], p.data(), p.size());
+                v.contains_len[contains] = static_cast<std::uint8_t>(p.size());
+                ++contains;
+                continue;
+            }
+            // p's last '/' at s's last '/': the part before it must end s (before that '/')
+            const std::string_view before(p.data(), k);
+            const std::string_view dir(s.data(), s.size() - 1);
+            if (before.size() > dir.size() || dir.substr(dir.size() - before.size()) != before) continue;
+            const std::string_view x(p.data() + k + 1, p.size() - k - 1);
+            if (x.size() < 4) return std::nullopt; // every name (x empty), or too short for the bloom
+            std::uint32_t first4 = 0;
+            for (int i = 3; i >= 0; --i) first4 = (first4 << 8) | static_cast<unsigned char>(x[static_cast<std::size_t>(i)]);
+            const std::uint32_t bit = bw_name_bloom_bit(first4);
+            v.prefix_bloom[bit >> 6] |= std::uint64_t{1} << (bit & 63);
+        }
+    }
+    return v;
 }
 
 namespace detail {

@@ -135,6 +135,7 @@ struct bw_open_event {
 	__u64 gen;              /* the filter generation the key was looked up at */
 	__u32 filter;           /* enum bw_open_filter */
 	__u32 _pad2;
+	struct bw_file_key dir; /* the key of the directory the file is in (its own bw_file_key) */
 };
 
 /*
@@ -226,6 +227,72 @@ struct bw_verdict {
 	__u32 state; /* enum bw_verdict_state */
 	__u32 _pad0;
 };
+
+/*
+ * The front of boring verdicts (map `boring`: a BPF_F_MMAPABLE array of
+ * slots that the sensor alone writes through its mapping and the kernel
+ * reads): a file whose verdict the sensor decided BORING at generation
+ * `gen` is also put in one of the two slots of its bucket, so most boring
+ * opens cost one cache line instead of a hash-map lookup. A slot is
+ * written like a seqcount: `seq` made odd, the fields, `seq` made even; a
+ * reader that sees an odd `seq`, or another `seq` after the fields, ignores
+ * the slot (x86's store and load order makes that enough; other
+ * architectures leave the front off).
+ */
+struct bw_boring_slot {
+	__u32 seq;
+	__u32 _pad0;
+	struct bw_file_key key;
+	__u64 gen;
+};
+
+/* The bucket of a key (slots 2*b and 2*b+1); `mask` = buckets - 1. Only the
+ * key's numbers are mixed, not its kernel pointers (the BPF verifier allows
+ * no arithmetic on those); the name's hash is salted by its parent dentry. */
+static __inline __u32 bw_boring_bucket(const struct bw_file_key *k, __u32 mask)
+{
+	__u64 h = k->name ^ (k->ino << 17) ^ k->generation;
+	h *= 0x9E3779B97F4A7C15ULL;
+	return (__u32)(h >> 32) & mask;
+}
+
+/*
+ * The verdict on a directory (map `dirs`, keyed by the directory's own
+ * bw_file_key; user space writes it from the path of a full open record):
+ * which child names could match a rule. An open of a regular file in the
+ * directory, at generation `gen`, whose name is at most BW_DIR_NAME_MAX
+ * bytes, fails every check below, and whose inode is not sensitive, is
+ * boring: no per-file lookup. The checks only say "maybe" (the open then
+ * goes on to the per-file verdict), never "no" when a rule could match
+ * (kernel_filter.hpp, dir_verdict_of, derives them from the rules).
+ */
+#define BW_DIR_NAME_MAX 32
+#define BW_DIR_CONTAINS 2
+struct bw_dir_verdict {
+	__u64 gen;
+	__u64 prefix_bloom[4]; /* bit bw_name_bloom_bit(first 4 bytes of X) for every prefix X a name may start with */
+	__u8 contains[BW_DIR_CONTAINS][8]; /* a name containing one of these (contains_len bytes) may match */
+	__u8 contains_len[BW_DIR_CONTAINS]; /* 1..8; 0: unused */
+	__u8 _pad[6];
+};
+
+/* The prefix bloom's bit (0..255) of a name's first four bytes, read as a
+ * little-endian word. */
+static __inline __u32 bw_name_bloom_bit(__u32 first4)
+{
+	return (first4 * 0x9E3779B1U) >> 24;
+}
+
+/* The two bits (0..65535) of (dev, ino) in the sensitive-inode bloom
+ * (bw_filter_state's sibling in .bss, `inode_bloom`, 1024 words written by
+ * the sensor): an inode with either bit clear is not in `sensitive_inodes`. */
+static __inline void bw_inode_bloom_bits(__u64 dev, __u64 ino, __u32 *b1, __u32 *b2)
+{
+	__u64 h = (ino ^ (dev << 40) ^ (dev >> 24)) * 0x9E3779B97F4A7C15ULL;
+	*b1 = (__u32)(h >> 48);
+	*b2 = (__u32)(h >> 16) & 0xffff;
+}
+#define BW_INODE_BLOOM_WORDS 1024
 
 /* Sensitive-inode map key (map `sensitive_inodes`, value __u8 1). */
 struct bw_inode_key {
