@@ -912,10 +912,8 @@ class ShellKeyExecClient(ShellKeyLateClient):
     """The same, but the late curl is the script's last command, which `bash -c`
     runs by exec'ing it in place: curl IS the process that read the key (same pid).
     Issue 12 expects no alert here (a shell that read a key, a client past the
-    window). Not registered in meson.build: the sensor keeps a process's own
-    reads across exec, and alerts (held, MEDIUM)."""
+    window): an exec replaces the memory that held the key (held.hpp)."""
     name = "shell_key_exec_client"
-    alerts_today = True     # baseline_test leaves it out of learning
     SCRIPT = ('read -r l < "$HOME/.ssh/id_rsa"\n'
               'cat "$HOME/.ssh/id_rsa" >/dev/null\n'
               'echo "read: $l"\n'

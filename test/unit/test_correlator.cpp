@@ -1867,3 +1867,19 @@ TEST_CASE("allowlist: a destination allowed for one program only", "[correlator]
     CHECK_FALSE(c.process(net_ev(2s, 903, "10.1.2.3", 443)));
     CHECK(c.process(net_ev(2s, 903, "203.0.113.5", 443)));
 }
+
+TEST_CASE("dedup: a more severe alert to the same destination is an escalation, not a repeat",
+          "[correlator][dns]") {
+    correlator c(egress_rules());
+    CHECK_FALSE(c.process(open_ev(1s, 810, "/etc/shadow")));
+    // connect to :53 (lookup-sized: 5 - 2 = 3, MEDIUM), then 650 bytes on it (5, HIGH)
+    auto a = c.process(net_ev(2s, 810, "127.0.0.1", 53));
+    REQUIRE(a);
+    CHECK(a->severity == severity::medium);
+    auto b = c.process(send_ev(2100ms, 810, "127.0.0.1", 53, 2s, 650));
+    REQUIRE(b);
+    CHECK(b->severity == severity::high);
+    // a second large send: a repeat
+    CHECK_FALSE(c.process(send_ev(2200ms, 810, "127.0.0.1", 53, 2s, 650)));
+    CHECK(c.stats().suppressed_dedup == 1);
+}

@@ -27,7 +27,8 @@
 //      4. rate limit (dedup.hpp, incident_table): a repeat of an alerted
 //         incident (same secret, family scope and sending program) within
 //         its quiet period, not more severe         -> suppressed_rate_limit (counted)
-//      5. same (pid, addr, port, protocol) alerted within window -> suppressed_dedup
+//      5. same (pid, addr, port, protocol) alerted within window, at least as
+//         severe                                  -> suppressed_dedup
 //      6. otherwise one alert, severity = config::classify(score), with its
 //         incident id and the repeats suppressed since its previous alert.
 //    Ended quiet periods that counted repeats become incident_summary
@@ -1185,7 +1186,7 @@ private:
             }
         }
         if (dedup_.suppress(dedup_key{s.ev.pid, s.n.addr, s.n.port, s.n.protocol, processes_.generation(s.ev.pid)},
-                            s.ev.ts, cfg.window)) {
+                            s.ev.ts, cfg.window, cfg.classify(sc.score))) {
             ++stats_.suppressed_dedup;
             return true;
         }

@@ -67,26 +67,31 @@ class dedup_table {
 public:
     explicit dedup_table(std::size_t capacity = limits{}.max_dedup_entries) { set_capacity(capacity); }
 
-    // True when an alert for `key` at `ts` duplicates one emitted within
-    // `window`: it is counted as suppressed. Otherwise `ts` is recorded as
-    // the key's last alert (the key becomes most recently used) and false is
-    // returned: the caller emits the alert.
-    [[nodiscard]] bool suppress(const dedup_key& key, nanoseconds ts, nanoseconds window) {
+    // True when an alert for `key` at `ts` of severity `sev` duplicates one
+    // emitted within `window` at least as severe: it is counted as
+    // suppressed. Otherwise `ts` (and `sev`, when higher) is recorded as the
+    // key's last alert (the key becomes most recently used) and false is
+    // returned: the caller emits the alert. A more severe alert for the same
+    // destination is an escalation, never a duplicate (a connect to port 53
+    // scored as a lookup, then a large send on that connection).
+    [[nodiscard]] bool suppress(const dedup_key& key, nanoseconds ts, nanoseconds window,
+                                severity sev = severity::low) {
         detail::slab_index i = map_.find(key);
         if (i != detail::no_index) {
-            const nanoseconds last = map_.value(i);
-            const nanoseconds gap = ts >= last ? ts - last : last - ts;
-            if (gap <= window) {
+            last_alerted& v = map_.value(i);
+            const nanoseconds gap = ts >= v.ts ? ts - v.ts : v.ts - ts;
+            if (gap <= window && sev <= v.sev) {
                 ++suppressed_;
                 return true;
             }
-            map_.value(i) = std::max(last, ts);
+            v.sev = gap <= window ? std::max(v.sev, sev) : sev;
+            v.ts = std::max(v.ts, ts);
             map_.move_to_back(i, 0);
             return false;
         }
         if (map_.size() >= capacity_) evict_one();
         i = map_.insert(key, 0);
-        map_.value(i) = ts;
+        map_.value(i) = last_alerted{ts, sev};
         return false;
     }
 
@@ -94,14 +99,14 @@ public:
     [[nodiscard]] std::optional<nanoseconds> last_alert(const dedup_key& key) const {
         const detail::slab_index i = map_.find(key);
         if (i == detail::no_index) return std::nullopt;
-        return map_.value(i);
+        return map_.value(i).ts;
     }
 
     // Removes keys whose last alert is more than `window` before `now`.
     std::size_t expire(nanoseconds now, nanoseconds window) {
         std::size_t n = 0;
         for (detail::slab_index i = map_.front(0); i != detail::no_index; i = map_.front(0)) {
-            if (!(map_.value(i) + window < now)) break;
+            if (!(map_.value(i).ts + window < now)) break;
             map_.erase(i);
             ++n;
         }
@@ -129,7 +134,11 @@ private:
         ++evictions_;
     }
 
-    detail::slab_map<dedup_key, nanoseconds, dedup_key_hash, 1> map_;
+    struct last_alerted {
+        nanoseconds ts{0};
+        severity sev = severity::low;
+    };
+    detail::slab_map<dedup_key, last_alerted, dedup_key_hash, 1> map_;
     std::size_t capacity_ = 1;
     std::uint64_t suppressed_ = 0;
     std::uint64_t evictions_ = 0;

@@ -1,14 +1,17 @@
 #pragma once
 // Secrets held past the window (issue 12, config `held`).
 //
-// A process that read a secret keeps it in memory for as long as it lives:
-// it can send it an hour later. So the correlator remembers, per live
-// process, the secrets it read itself (`own`), and, when `held.inherit` is
-// on, those a fork copied from its parent's memory (`inherited`, dropped
-// when the process execs a new image, which replaces that memory). Nothing
-// else inherits: a shell that ran `cat key` does not hold the key, and
-// neither does a later `curl` it starts (relatives relate only within the
-// window, correlator.hpp).
+// A process that read a secret keeps it in memory for as long as it runs
+// the image that read it: it can send it an hour later. So the correlator
+// remembers, per live process, the secrets it read itself (`own`), and,
+// when `held.inherit` is on, those a fork copied from its parent's memory
+// (`inherited`). An exec replaces the memory, and with it everything held:
+// `bash -c 'read -r k < key; sleep 60; curl …'` execs curl in place, and
+// curl holds nothing (a secret carried across exec in argv, the
+// environment or an open descriptor is not followed: docs/threat-model.md).
+// Nothing else inherits: a shell that ran `cat key` does not hold the key,
+// and neither does a later `curl` it starts (relatives relate only within
+// the window, correlator.hpp).
 //
 // Bounded: at most `capacity` processes (least recently recorded evicted,
 // counted), and per process the best `max_per_process` secrets: as in
@@ -80,14 +83,8 @@ public:
         ++inherits_;
     }
 
-    // `pid` execs a new image: what it inherited is gone with its memory.
-    void exec(pid_type pid) {
-        const detail::slab_index i = map_.find(pid);
-        if (i == detail::no_index) return;
-        auto& v = map_.value(i).secrets;
-        v.erase(std::remove_if(v.begin(), v.end(), [](const held_secret& s) { return s.inherited; }), v.end());
-        if (v.empty()) erase(i);
-    }
+    // `pid` execs a new image: what it held is gone with its memory.
+    void exec(pid_type pid) { forget(pid); }
 
     // `pid` exited, or its entry is stale (a reused pid): it holds nothing.
     void forget(pid_type pid) {
