@@ -77,7 +77,7 @@ class bpf_loader {
 public:
     // Opens, loads and attaches every program. On failure returns ONE line
     // saying what failed and what to do (not root, no BTF, no ring buffer
-    // support, tracefs missing, ...). libbpf's own output appears only with
+    // support, a hook missing, ...). libbpf's own output appears only with
     // options.verbose.
     [[nodiscard]] static result<std::unique_ptr<bpf_loader>> open_and_attach(const loader_options& options);
 

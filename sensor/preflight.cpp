@@ -5,7 +5,6 @@
 #include <cstring>
 
 #include <linux/capability.h>
-#include <sys/mount.h>
 #include <sys/stat.h>
 #include <sys/syscall.h>
 #include <sys/utsname.h>
@@ -117,20 +116,6 @@ check_result<void> check_btf(const std::string& btf_path) {
     return tl::unexpected("no kernel BTF at " + btf_path + " (" + std::strerror(errno) +
                           "): the sensor's CO-RE programs need a kernel built with CONFIG_DEBUG_INFO_BTF=y; use such a "
                           "kernel (most distribution kernels since 2020)");
-}
-
-check_result<bool> ensure_tracefs(const std::string& mount_point) {
-    if (exists(mount_point + "/events")) return false;
-    if (::mount("nodev", mount_point.c_str(), "tracefs", 0, nullptr) != 0) {
-        return tl::unexpected("tracefs is not mounted at " + mount_point + " and mounting it failed (" +
-                              std::strerror(errno) + "); mount it with `mount -t tracefs nodev " + mount_point +
-                              "` (in a container, bind-mount the host's " + mount_point + ")");
-    }
-    if (!exists(mount_point + "/events")) {
-        return tl::unexpected("mounted tracefs at " + mount_point + " but it has no events/ directory; is this kernel "
-                              "built with CONFIG_FTRACE and tracepoints?");
-    }
-    return true;
 }
 
 } // namespace barbwire::sensor

@@ -1,7 +1,7 @@
 #pragma once
 // Checks made before the sensor touches the kernel, each failing with ONE
 // line that says what is wrong and what to do: privileges, kernel version,
-// BTF, tracefs. The decisions are pure functions (unit-tested in
+// BTF (every program is tp_btf: no tracefs is needed). The decisions are pure functions (unit-tested in
 // test/unit/test_sensor_preflight.cpp); the check_* functions read the system.
 
 #include <cstddef>
@@ -30,8 +30,7 @@ inline constexpr int min_kernel_minor = 8;
 // the missing capabilities the sensor needs, comma-separated, or an empty
 // string when it may run. CAP_SYS_ADMIN alone covers everything (the kernel
 // accepts it in place of CAP_BPF and CAP_PERFMON); otherwise CAP_BPF and
-// CAP_PERFMON are needed (mounting tracefs then also needs CAP_SYS_ADMIN,
-// which check_tracefs reports on its own).
+// CAP_PERFMON are needed.
 [[nodiscard]] std::string missing_capabilities(std::uint64_t effective);
 
 // The privilege error line for `missing` (from missing_capabilities) and the
@@ -59,8 +58,5 @@ struct kernel_version {
 [[nodiscard]] check_result<void> check_kernel();
 // The kernel's BTF at `btf_path` (/sys/kernel/btf/vmlinux), which CO-RE needs.
 [[nodiscard]] check_result<void> check_btf(const std::string& btf_path = "/sys/kernel/btf/vmlinux");
-// /sys/kernel/tracing/events exists, mounting tracefs there when it does not.
-// Returns true when this call mounted it.
-[[nodiscard]] check_result<bool> ensure_tracefs(const std::string& mount_point = "/sys/kernel/tracing");
 
 } // namespace barbwire::sensor

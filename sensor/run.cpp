@@ -511,7 +511,7 @@ constexpr auto named_files_interval = std::chrono::seconds{10};
 int run_sensor(const run_options& opts) {
     // 1. Preflight. Privileges come first: an unprivileged user gets exactly
     // that one line. The user's own inputs (rules, output files) are checked
-    // before anything on the system is changed (tracefs mount).
+    // before the BPF programs are loaded.
     if (auto r = check_privileges(); !r) {
         errln(r.error());
         return 2;

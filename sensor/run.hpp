@@ -1,7 +1,7 @@
 #pragma once
 // `barbwire run` and `barbwire record`: the live sensor loop.
 //
-//   preflight (privileges first) -> rules -> outputs -> kernel, BTF, tracefs
+//   preflight (privileges first) -> rules -> outputs -> kernel, BTF
 //   -> load and attach the BPF programs -> seed the process table from /proc
 //   -> the files the rules name, by device and inode (file_names.hpp)
 //   -> "barbwire: ready: ..." on stderr -> poll / decode / correlate / alert
@@ -36,7 +36,7 @@ struct run_options {
 
 // Exit status: 0 after SIGINT/SIGTERM (or when standard output was closed),
 // 1 when a failure stopped a running sensor (ring buffer, trace file),
-// 2 when it could not start (privileges, kernel, BTF, tracefs, config,
+// 2 when it could not start (privileges, kernel, BTF, config,
 // output file, loading the BPF programs).
 [[nodiscard]] int run_sensor(const run_options& opts);
 

@@ -81,16 +81,3 @@ TEST_CASE("check_btf names the missing file", "[sensor][preflight]") {
     CHECK(check_btf("/proc/self/stat"));
 }
 
-TEST_CASE("ensure_tracefs leaves a mounted tracefs alone and reports a failed mount", "[sensor][preflight]") {
-    const fs::path dir = fs::temp_directory_path() / ("bw-tracefs-" + std::to_string(::getpid()));
-    fs::create_directories(dir / "events");
-    auto r = ensure_tracefs(dir.string());
-    REQUIRE(r);
-    CHECK_FALSE(*r); // nothing mounted
-    fs::remove_all(dir);
-
-    auto missing = ensure_tracefs("/nonexistent/tracing");
-    REQUIRE_FALSE(missing);
-    CHECK(missing.error().find("/nonexistent/tracing") != std::string::npos);
-    CHECK(missing.error().find("mount -t tracefs") != std::string::npos);
-}
