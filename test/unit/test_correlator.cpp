@@ -568,7 +568,7 @@ TEST_CASE("stats: every net event lands in exactly one outcome", "[correlator]")
     CHECK(j.at("alerts") == 1);
     CHECK(j.at("suppressed_dedup") == 1);
     CHECK(j.at("processes") == 6);
-    CHECK(j.size() == 77);
+    CHECK(j.size() == 78);
     CHECK(j.at("suppressed_baseline") == 0);
     CHECK(j.at("baseline_seen") == 0);
     CHECK(j.at("file_events") == 0);
@@ -1882,4 +1882,22 @@ TEST_CASE("dedup: a more severe alert to the same destination is an escalation, 
     // a second large send: a repeat
     CHECK_FALSE(c.process(send_ev(2200ms, 810, "127.0.0.1", 53, 2s, 650)));
     CHECK(c.stats().suppressed_dedup == 1);
+}
+
+TEST_CASE("an open that cannot read the secret is no evidence", "[correlator]") {
+    correlator c(egress_rules());
+    event w = open_ev(1s, 820, "/root/.netrc");
+    w.as<open_event>()->flags = O_WRONLY | O_CREAT | O_TRUNC;
+    CHECK_FALSE(c.process(w));
+    event p = open_ev(1s, 820, "/etc/shadow");
+    p.as<open_event>()->flags = O_PATH;
+    CHECK_FALSE(c.process(p));
+    CHECK_FALSE(c.process(net_ev(2s, 820, "203.0.113.5", 443)));
+    CHECK(c.stats().unread_opens == 2);
+    CHECK(c.stats().uncorrelated_net == 1);
+    // read-write does read
+    event rw = open_ev(3s, 820, "/etc/shadow");
+    rw.as<open_event>()->flags = O_RDWR;
+    CHECK_FALSE(c.process(rw));
+    CHECK(c.process(net_ev(4s, 820, "203.0.113.5", 443)));
 }

@@ -48,6 +48,8 @@
 #include <utility>
 #include <vector>
 
+#include <fcntl.h> // O_ACCMODE, O_WRONLY, O_PATH: pure constants
+
 #include <nlohmann/json.hpp>
 
 #include "barbwire/alert.hpp"
@@ -513,6 +515,7 @@ struct correlator_stats {
     std::uint64_t identity_opens = 0; // sensitive opens matched through the file's identity (another name of the inode)
     std::uint64_t context_opens = 0;  // opens that matched only context categories (not remembered)
     std::uint64_t trusted_opens = 0;  // opens where a category was skipped because the opener is trusted for it
+    std::uint64_t unread_opens = 0;   // opens of a secret that cannot read it (write-only, O_PATH): no evidence
     std::uint64_t derived_opens = 0;  // sensitive opens of a derived secret (a file written from a secret)
     std::uint64_t unusual_opens = 0;  // sensitive opens made through the ia32 compat entry or io_uring
     std::uint64_t derived_writes = 0; // writes that made (or renewed) a derived secret
@@ -603,6 +606,7 @@ struct correlator_stats {
         {"identity_opens", s.identity_opens},
         {"context_opens", s.context_opens},
         {"trusted_opens", s.trusted_opens},
+        {"unread_opens", s.unread_opens},
         {"derived_opens", s.derived_opens},
         {"unusual_opens", s.unusual_opens},
         {"derived_writes", s.derived_writes},
@@ -909,6 +913,12 @@ private:
             ++stats_.context_opens; // no evidence: never a candidate
             return;
         }
+        // An open that cannot read (write-only, or O_PATH) takes no secret:
+        // a script creating ~/.netrc, an installer writing a key it was given.
+        if (!can_read(o.flags)) {
+            ++stats_.unread_opens;
+            return;
+        }
         ++stats_.sensitive_opens;
         if (m.via_identity) ++stats_.identity_opens;
         if (derived) ++stats_.derived_opens;
@@ -953,6 +963,12 @@ private:
         if (!m) return;
         derived_.learn(w.dev, w.ino, std::move(origin), *m);
         ++stats_.derived_writes;
+    }
+
+    // Whether an open with these open(2) flags can read the file: not
+    // O_WRONLY, not O_PATH (the kernel keeps the access mode in f_flags).
+    [[nodiscard]] static bool can_read(std::int32_t flags) noexcept {
+        return (flags & O_ACCMODE) != O_WRONLY && (flags & O_PATH) == 0;
     }
 
     // Family correlation needs a known session that is not init's: sid 0 is
