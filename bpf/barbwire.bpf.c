@@ -62,6 +62,11 @@ const volatile __u32 filter_enabled = 0; /* the in-kernel filter (verdict cache,
 const volatile __u64 shed_open_bytes = 0; /* shed opens, repeats and writes once this much is queued; 0: never */
 const volatile __u64 shed_net_bytes = 0;  /* shed connects and sends once this much is queued; 0: never */
 const volatile __u32 boring_mask = 0;     /* buckets of the boring front - 1; 0: no front */
+/* The sys_exit dispatcher's tables: action (enum bw_sys_action) by system
+ * call number, native (x32 numbers with the x32 bit cleared) and ia32,
+ * filled by the loader from bw_sys_action_x86_64 / _ia32 (events.h). */
+const volatile __u8 sys_native[BW_SYS_TABLE] = {};
+const volatile __u8 sys_compat[BW_SYS_TABLE] = {};
 
 /* Generation and window, in .bss: user space maps it and bumps gen atomically too. */
 struct bw_filter_state filter_state = {};
@@ -194,13 +199,13 @@ struct {
 } counters SEC(".maps");
 
 /*
- * Per socket (socket-local storage, freed with the socket): when its
- * connection started, the destination of the last datagram it queued, and
- * what was shipped for it last (so a hot process streaming a file over one
- * connection ships one record per new mark or window, not one per write).
+ * Per socket (socket-local storage, freed with the socket, created only
+ * while some family is hot): the destination of the last datagram it
+ * queued, and what was shipped for it last (so a hot process streaming a
+ * file over one connection ships one record per new mark or window, not
+ * one per write).
  */
 struct bw_sock_state {
-	__u64 conn_ns;   /* connect (SYN_SENT) or accept (SYN_RECV -> ESTABLISHED); 0: before the sensor */
 	__u64 last_ns;   /* the last send shipped */
 	__u64 last_mark; /* the family's newest time mark at that send */
 	__u64 last_pos;  /* the family's newest pending ring position at that send */
@@ -211,8 +216,7 @@ struct bw_sock_state {
 	__u16 pkt_port;
 	__u16 pkt_family;
 	__u8 pkt_proto;
-	__u8 accepted;
-	__u8 _pad[2];
+	__u8 _pad[3];
 };
 struct {
 	__uint(type, BPF_MAP_TYPE_SK_STORAGE);
@@ -220,6 +224,24 @@ struct {
 	__type(key, int);
 	__type(value, struct bw_sock_state);
 } sock_state SEC(".maps");
+
+/* When each TCP connection started (connect or accept), by socket cookie,
+ * direct-mapped: no allocation per connection (socket storage for every
+ * connect cost connect-heavy loops more than the rest of the sensor). A slot
+ * is overwritten by the connection 65536 cookies later, whose age is then
+ * the only one known for that slot; an older connection's age becomes
+ * unknown (conn_ns 0 in its records). */
+#define BW_CONN_SLOTS 65536
+struct bw_conn_start {
+	__u64 cookie;
+	__u64 ns;       /* bit 0: an accepted connection */
+};
+struct {
+	__uint(type, BPF_MAP_TYPE_ARRAY);
+	__uint(max_entries, BW_CONN_SLOTS);
+	__type(key, __u32);
+	__type(value, struct bw_conn_start);
+} conn_start SEC(".maps");
 
 /* Writes shipped per (process, file): a file written over and over by a hot
  * process ships one write record per window or new mark. */
@@ -366,12 +388,39 @@ static __always_inline void bw_raise(__u64 *slot, __u64 v)
 
 /* Raises the summary with a new mark (0: that field unchanged). Whatever a
  * reader of `hot` may see, the summary holds at least as hot a mark. */
+/* Sets summary flag bits with one more count step (events.h): after the
+ * mark they cover is raised, so whoever sees them clear either ran before
+ * the raise or sees a newer count and fails to clear them. */
+static __always_inline void bw_set_hot_flags(__u64 bits)
+{
+	__u64 old = *(volatile __u64 *)&hot_summary.flags;
+	for (int i = 0; i < BW_RAISE_TRIES; i++) {
+		__u64 seen = __sync_val_compare_and_swap(&hot_summary.flags, old, (old | bits) + BW_HOT_STEP);
+		if (seen == old)
+			break;
+		old = seen;
+	}
+}
+
 static __always_inline void bw_raise_summary(__u64 sure_ns, __u64 maybe_pos)
 {
 	if (sure_ns)
 		bw_raise(&hot_summary.sure_ns, sure_ns);
 	if (maybe_pos)
 		bw_raise(&hot_summary.maybe_pos, maybe_pos);
+	if (sure_ns || maybe_pos)
+		bw_set_hot_flags((sure_ns ? BW_HOT_TIME : 0) | (maybe_pos ? BW_HOT_PENDING : 0));
+}
+
+/* Nothing hot anywhere, by the summary alone (the common case): nothing
+ * held (when held secrets count), no open whose verdict may be unanswered,
+ * no time mark that may be in the window. Plain loads: no helper call, no
+ * clock. False means "maybe": the caller checks in full. */
+static __always_inline bool bw_all_cold(bool with_held)
+{
+	if (with_held && *(volatile __u64 *)&hot_summary.held != 0)
+		return false;
+	return (*(volatile __u64 *)&hot_summary.flags & (BW_HOT_TIME | BW_HOT_PENDING)) == 0;
 }
 
 /* Raises the hot mark of a process or session: `sure_ns` (a sensitive open
@@ -466,10 +515,14 @@ static __always_inline void bw_heat_of(__u32 kind, __u32 id, __u64 now, __u64 wi
  * session (sid > 1, within the window). */
 static __always_inline bool bw_family_heat(__u32 tgid, __u64 now, bool with_held, struct bw_heat *out)
 {
+	/* Nothing hot and nothing held anywhere (the common case): plain loads
+	 * of the summary's flags, no lookup, no helper. */
+	if (bw_all_cold(with_held))
+		return false;
 	__u64 window = filter_state.window_ns;
+	/* The reader's position first, then the summary and hot_user (the
+	 * sensor writes hot_user before it moves past the record). */
 	__u64 consumed = bpf_ringbuf_query(&events, BPF_RB_CONS_POS);
-	/* Nothing hot and nothing held anywhere (the common case): no
-	 * per-family lookup. Read after `consumed`, like hot_user below. */
 	if ((!with_held || *(volatile __u64 *)&hot_summary.held == 0) &&
 	    *(volatile __u64 *)&hot_summary.maybe_pos <= consumed &&
 	    !bw_within(*(volatile __u64 *)&hot_summary.sure_ns, now, window) &&
@@ -1046,9 +1099,12 @@ static __always_inline int bw_on_write_fd(long fd, long ret, __u8 source, __u8 h
 	/* Quick exit before the descriptor walk when no family is hot within
 	 * the window (held secrets do not taint: see bw_on_write_file). */
 	if (filter_enabled) {
+		if (bw_all_cold(false))
+			return 0;
+		__u64 consumed = bpf_ringbuf_query(&events, BPF_RB_CONS_POS);
 		__u64 window = filter_state.window_ns;
 		__u64 now = bpf_ktime_get_ns();
-		if (*(volatile __u64 *)&hot_summary.maybe_pos <= bpf_ringbuf_query(&events, BPF_RB_CONS_POS) &&
+		if (*(volatile __u64 *)&hot_summary.maybe_pos <= consumed &&
 		    !bw_within(*(volatile __u64 *)&hot_summary.sure_ns, now, window) &&
 		    !bw_within(*(volatile __u64 *)&hot_summary.user_ns, now, window))
 			return 0;
@@ -1075,96 +1131,6 @@ static __always_inline int bw_bump_on_success(long ret)
 /* ------------------------------------------------------------------------ */
 /* System calls: one dispatcher at raw sys_exit, native and ia32 alike        */
 /* ------------------------------------------------------------------------ */
-
-/* What the dispatcher does with a system call. */
-enum bw_sys_action {
-	BW_SYS_NONE = 0,
-	BW_SYS_OPEN,  /* returns a new descriptor of an opened file */
-	BW_SYS_BUMP,  /* rename or mount: bumps the filter generation on success */
-	BW_SYS_WRITE, /* writes into the descriptor in argument 0 */
-	BW_SYS_COPY,  /* sendfile: into the descriptor in argument 0 */
-	BW_SYS_COPY2, /* splice, copy_file_range: into the descriptor in argument 2 */
-	BW_SYS_IOCTL, /* ioctl: FICLONE / FICLONERANGE into the descriptor in argument 0 */
-};
-
-#if defined(__TARGET_ARCH_x86)
-/* x86-64 system call numbers (arch/x86/entry/syscalls/syscall_64.tbl); x32
- * ones are the same with BW_X32_SYSCALL_BIT, plus a few of their own. */
-static __always_inline int bw_native_action(long nr)
-{
-	switch (nr) {
-	case 2:   /* open */
-	case 85:  /* creat */
-	case 257: /* openat */
-	case 304: /* open_by_handle_at */
-	case 437: /* openat2 */
-		return BW_SYS_OPEN;
-	case 82:  /* rename */
-	case 264: /* renameat */
-	case 316: /* renameat2 */
-	case 165: /* mount */
-	case 166: /* umount2 */
-	case 429: /* move_mount */
-	case 155: /* pivot_root */
-		return BW_SYS_BUMP;
-	case 1:   /* write */
-	case 18:  /* pwrite64 */
-	case 20:  /* writev */
-	case 296: /* pwritev */
-	case 328: /* pwritev2 */
-	case 516: /* x32 writev */
-	case 535: /* x32 pwritev */
-	case 547: /* x32 pwritev2 */
-		return BW_SYS_WRITE;
-	case 40:  /* sendfile */
-		return BW_SYS_COPY;
-	case 275: /* splice */
-	case 326: /* copy_file_range */
-		return BW_SYS_COPY2;
-	case 16:  /* ioctl */
-	case 514: /* x32 ioctl */
-		return BW_SYS_IOCTL;
-	}
-	return BW_SYS_NONE;
-}
-
-/* ia32 compat numbers (arch/x86/entry/syscalls/syscall_32.tbl). */
-static __always_inline int bw_compat_action(long nr)
-{
-	switch (nr) {
-	case 5:   /* open */
-	case 8:   /* creat */
-	case 295: /* openat */
-	case 342: /* open_by_handle_at */
-	case 437: /* openat2 */
-		return BW_SYS_OPEN;
-	case 38:  /* rename */
-	case 302: /* renameat */
-	case 353: /* renameat2 */
-	case 21:  /* mount */
-	case 22:  /* umount */
-	case 52:  /* umount2 */
-	case 429: /* move_mount */
-	case 217: /* pivot_root */
-		return BW_SYS_BUMP;
-	case 4:   /* write */
-	case 146: /* writev */
-	case 181: /* pwrite64 */
-	case 334: /* pwritev */
-	case 379: /* pwritev2 */
-		return BW_SYS_WRITE;
-	case 187: /* sendfile */
-	case 239: /* sendfile64 */
-		return BW_SYS_COPY;
-	case 313: /* splice */
-	case 377: /* copy_file_range */
-		return BW_SYS_COPY2;
-	case 54:  /* ioctl */
-		return BW_SYS_IOCTL;
-	}
-	return BW_SYS_NONE;
-}
-#endif
 
 #if defined(__TARGET_ARCH_arm64)
 /* asm-generic numbers (include/uapi/asm-generic/unistd.h). */
@@ -1215,10 +1181,13 @@ int BPF_PROG(handle_sys_exit, struct pt_regs *regs, long ret)
 	int action;
 #if defined(__TARGET_ARCH_x86)
 	nr = regs->orig_ax;
-	/* Most system calls are no action in either table: leave before
-	 * anything else is loaded. */
-	int native = bw_native_action(nr & ~(long)BW_X32_SYSCALL_BIT);
-	int compat = bw_compat_action(nr);
+	/* Most system calls are no action in either table: two byte loads from
+	 * the read-only tables, and they leave. */
+	long idx = nr & ~(long)BW_X32_SYSCALL_BIT;
+	if (idx < 0 || idx >= BW_SYS_TABLE)
+		return 0;
+	int native = sys_native[idx];
+	int compat = nr >= 0 && nr < BW_SYS_TABLE ? sys_compat[nr] : BW_SYS_NONE;
 	if (native == BW_SYS_NONE && compat == BW_SYS_NONE)
 		return 0;
 	struct task_struct *task = bpf_get_current_task_btf();
@@ -1424,10 +1393,12 @@ int BPF_PROG(handle_inet_sock_set_state, const struct sock *sk, int oldstate, in
 	if (family != BW_AF_INET && family != BW_AF_INET6)
 		return 0;
 	__u64 now = bpf_ktime_get_ns();
-	struct bw_sock_state *st = bw_sock_state_of(sk, true);
-	if (st && st->conn_ns == 0) {
-		st->conn_ns = now;
-		st->accepted = accepted;
+	__u64 cookie = bpf_get_socket_cookie((struct sock *)sk);
+	__u32 slot = (__u32)cookie & (BW_CONN_SLOTS - 1);
+	struct bw_conn_start *cs = bpf_map_lookup_elem(&conn_start, &slot);
+	if (cs) {
+		cs->cookie = cookie;
+		cs->ns = (now & ~1ULL) | (accepted ? 1 : 0);
 	}
 	if (accepted)
 		return 0; /* in softirq: no owning task yet; its sends are seen below */
@@ -1452,7 +1423,7 @@ int BPF_PROG(handle_inet_sock_set_state, const struct sock *sk, int oldstate, in
 	e->net_flags = BW_NETF_PEER;
 	e->uid = (__u32)bpf_get_current_uid_gid();
 	e->conn_ns = now;
-	e->cookie = bpf_get_socket_cookie((struct sock *)sk);
+	e->cookie = cookie;
 	bw_submit_net(e);
 	return 0;
 }
@@ -1476,13 +1447,18 @@ int BPF_PROG(handle_net_dev_queue, struct sk_buff *skb)
 	__u16 family = sk->__sk_common.skc_family;
 	if (family != BW_AF_INET && family != BW_AF_INET6)
 		return 0;
-	if (filter_enabled && *(volatile __u64 *)&hot_summary.held == 0) {
-		__u64 now = bpf_ktime_get_ns();
-		__u64 window = filter_state.window_ns;
-		if (*(volatile __u64 *)&hot_summary.maybe_pos <= bpf_ringbuf_query(&events, BPF_RB_CONS_POS) &&
-		    !bw_within(*(volatile __u64 *)&hot_summary.sure_ns, now, window) &&
-		    !bw_within(*(volatile __u64 *)&hot_summary.user_ns, now, window))
+	if (filter_enabled) {
+		if (bw_all_cold(true))
 			return 0;
+		__u64 consumed = bpf_ringbuf_query(&events, BPF_RB_CONS_POS);
+		if (*(volatile __u64 *)&hot_summary.held == 0) {
+			__u64 now = bpf_ktime_get_ns();
+			__u64 window = filter_state.window_ns;
+			if (*(volatile __u64 *)&hot_summary.maybe_pos <= consumed &&
+			    !bw_within(*(volatile __u64 *)&hot_summary.sure_ns, now, window) &&
+			    !bw_within(*(volatile __u64 *)&hot_summary.user_ns, now, window))
+				return 0;
+		}
 	}
 	unsigned char *head = skb->head;
 	__u16 nh = skb->network_header;
@@ -1560,6 +1536,11 @@ int BPF_PROG(handle_sock_send_length, struct sock *sk, int ret, int flags)
 	__u16 family = sk->__sk_common.skc_family;
 	if (family != BW_AF_INET && family != BW_AF_INET6)
 		return 0;
+	/* The common case, before anything else: nothing hot anywhere. */
+	if (filter_enabled && bw_all_cold(true)) {
+		bw_count(BW_CTR_NET_COLD);
+		return 0;
+	}
 	__u64 id = bpf_get_current_pid_tgid();
 	__u32 tgid = id >> 32;
 	if (bw_is_self(tgid))
@@ -1615,11 +1596,15 @@ int BPF_PROG(handle_sock_send_length, struct sock *sk, int ret, int flags)
 	e->protocol = tmp.protocol;
 	e->op = BW_NET_SEND;
 	e->sock_type = type;
-	e->net_flags = tmp.net_flags | (st && st->accepted ? BW_NETF_ACCEPTED : 0);
+	__u64 cookie = bpf_get_socket_cookie(sk);
+	__u32 cslot = (__u32)cookie & (BW_CONN_SLOTS - 1);
+	struct bw_conn_start *cs = bpf_map_lookup_elem(&conn_start, &cslot);
+	__u64 conn = cs && cs->cookie == cookie ? cs->ns : 0;
+	e->net_flags = tmp.net_flags | ((conn & 1) ? BW_NETF_ACCEPTED : 0);
 	e->uid = (__u32)bpf_get_current_uid_gid();
 	e->bytes = (__u64)ret;
-	e->conn_ns = st ? st->conn_ns : 0;
-	e->cookie = bpf_get_socket_cookie(sk);
+	e->conn_ns = conn & ~1ULL;
+	e->cookie = cookie;
 	bw_submit_net(e);
 	return 0;
 }

@@ -133,6 +133,10 @@ struct bpf_loader::impl {
     // The keys of sensitive_inodes, to rewrite the kernel's bloom filter of
     // them after a removal.
     std::set<std::pair<std::uint64_t, std::uint64_t>> inodes;
+    // The ring buffer's consumer position (its first page, mapped read-only
+    // a second time): what the reader has consumed, for cool_down.
+    const __u64* consumer = nullptr;
+    std::size_t consumer_bytes = 0;
 
     // Valid only during poll().
     const std::function<void(std::span<const std::byte>)>* on_record = nullptr;
@@ -142,6 +146,7 @@ struct bpf_loader::impl {
     ~impl() {
         ring.reset(); // the reader maps the ring buffer: release it first
         if (front != nullptr) ::munmap(front, front_bytes);
+        if (consumer != nullptr) ::munmap(const_cast<__u64*>(consumer), consumer_bytes);
         skel.reset();
     }
 
@@ -192,6 +197,14 @@ result<std::unique_ptr<bpf_loader>> bpf_loader::open_and_attach(const loader_opt
     p->skel->rodata->shed_open_bytes = options.ring_bytes / 4 * 3;
     p->skel->rodata->shed_net_bytes = options.ring_bytes / 8 * 7;
     p->skel->rodata->filter_enabled = options.kernel_filter ? 1 : 0;
+#if defined(__x86_64__)
+    // The sys_exit dispatcher's tables, from the one statement of which
+    // system calls count (events.h).
+    for (long nr = 0; nr < BW_SYS_TABLE; ++nr) {
+        p->skel->rodata->sys_native[nr] = static_cast<__u8>(bw_sys_action_x86_64(nr));
+        p->skel->rodata->sys_compat[nr] = static_cast<__u8>(bw_sys_action_ia32(nr));
+    }
+#endif
     p->skel->bss->filter_state.window_ns = static_cast<__u64>(std::max<nanoseconds::rep>(options.window.count(), 0));
     p->filter = options.kernel_filter;
     if (int err = bpf_map__set_max_entries(p->skel->maps.events, static_cast<__u32>(options.ring_bytes)); err)
@@ -265,6 +278,16 @@ result<std::unique_ptr<bpf_loader>> bpf_loader::open_and_attach(const loader_opt
         p->front = static_cast<bw_boring_slot*>(m);
         p->front_mask = front_slots / 2 - 1;
         p->front_next.assign(front_slots / 2, 0);
+    }
+
+    if (options.kernel_filter) {
+        const long page = ::sysconf(_SC_PAGESIZE);
+        void* m = ::mmap(nullptr, static_cast<std::size_t>(page), PROT_READ, MAP_SHARED,
+                         bpf_map__fd(p->skel->maps.events), 0);
+        if (m != MAP_FAILED) { // without it the summary flags are never cleared: correct, just slower
+            p->consumer = static_cast<const __u64*>(m);
+            p->consumer_bytes = static_cast<std::size_t>(page);
+        }
     }
 
     p->ring.reset(ring_buffer__new(bpf_map__fd(p->skel->maps.events), &impl::on_sample, p.get(), nullptr));
@@ -460,6 +483,15 @@ void raise_shared(__u64* slot, __u64 v) noexcept {
     while (cur < v && !__atomic_compare_exchange_n(slot, &cur, v, false, __ATOMIC_SEQ_CST, __ATOMIC_SEQ_CST)) {
     }
 }
+
+// The summary's BW_HOT_TIME bit with one more count step, after a time
+// mark was raised (events.h), as the kernel does it.
+void set_time_hot(__u64* w) noexcept {
+    __u64 cur = __atomic_load_n(w, __ATOMIC_SEQ_CST);
+    while (!__atomic_compare_exchange_n(w, &cur, (cur | BW_HOT_TIME) + BW_HOT_STEP, false, __ATOMIC_SEQ_CST,
+                                        __ATOMIC_SEQ_CST)) {
+    }
+}
 } // namespace
 
 int bpf_loader::mark_session(std::uint32_t sid, nanoseconds ts) noexcept {
@@ -469,6 +501,7 @@ int bpf_loader::mark_session(std::uint32_t sid, nanoseconds ts) noexcept {
     const __u64 at = static_cast<__u64>(ts.count());
     // The summary first: a reader that finds the summary cold reads no map.
     raise_shared(&impl_->skel->bss->hot_summary.user_ns, at);
+    set_time_hot(&impl_->skel->bss->hot_summary.flags);
     bw_hot_key k{};
     k.kind = BW_HOT_SID;
     k.id = sid;
@@ -489,6 +522,7 @@ int bpf_loader::set_holder(std::uint32_t tgid, nanoseconds ts) noexcept {
     if (known && cur >= at) return 0;
     // The counts first: the summary is never below the entries it covers.
     raise_shared(&impl_->skel->bss->hot_summary.user_ns, at);
+    set_time_hot(&impl_->skel->bss->hot_summary.flags);
     if (!known) __atomic_add_fetch(&impl_->skel->bss->hot_summary.held, 1, __ATOMIC_SEQ_CST);
     if (bpf_map_update_elem(fd, &k, &at, BPF_ANY) != 0) {
         const int err = -errno;
@@ -512,6 +546,31 @@ int bpf_loader::clear_holder(std::uint32_t tgid) noexcept {
 }
 
 std::size_t bpf_loader::holders() const noexcept { return impl_->holders; }
+
+bool bpf_loader::cool_down(nanoseconds now) noexcept {
+    if (!impl_->filter || impl_->consumer == nullptr) return false;
+    auto& sum = impl_->skel->bss->hot_summary;
+    __u64 seen = __atomic_load_n(&sum.flags, __ATOMIC_SEQ_CST);
+    if ((seen & (BW_HOT_TIME | BW_HOT_PENDING)) == 0) return false;
+    // Read after `seen`: a mark raised before `seen` is visible here; one
+    // raised after it changes the count, and the exchange below fails.
+    __u64 clear = 0;
+    if (seen & BW_HOT_TIME) {
+        const __u64 newest = std::max(__atomic_load_n(&sum.sure_ns, __ATOMIC_SEQ_CST),
+                                      __atomic_load_n(&sum.user_ns, __ATOMIC_SEQ_CST));
+        const __u64 window = __atomic_load_n(&impl_->skel->bss->filter_state.window_ns, __ATOMIC_SEQ_CST);
+        const auto t = static_cast<__u64>(std::max<nanoseconds::rep>(now.count(), 0));
+        // a mark within the window of `now` may be within the window of an event to come
+        if (newest + window < t) clear |= BW_HOT_TIME;
+    }
+    if (seen & BW_HOT_PENDING) {
+        const __u64 pending = __atomic_load_n(&sum.maybe_pos, __ATOMIC_SEQ_CST);
+        const __u64 consumed = __atomic_load_n(impl_->consumer, __ATOMIC_SEQ_CST);
+        if (consumed >= pending) clear |= BW_HOT_PENDING; // every maybe-sensitive open was read and answered
+    }
+    if (clear == 0) return false;
+    return __atomic_compare_exchange_n(&sum.flags, &seen, seen & ~clear, false, __ATOMIC_SEQ_CST, __ATOMIC_SEQ_CST);
+}
 
 const std::vector<std::string>& bpf_loader::notices() const noexcept { return impl_->notices; }
 

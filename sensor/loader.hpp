@@ -124,6 +124,11 @@ public:
     int clear_holder(std::uint32_t tgid) noexcept;
     // Holders set and not cleared (the sensor's share of hot_summary.held).
     [[nodiscard]] std::size_t holders() const noexcept;
+    // Clears the summary's "a time mark may be in the window" bit when
+    // every time mark is older than the window at `now` (kernel time) and
+    // none was raised meanwhile, so that cold checks stop reading the
+    // clock. Call every poll. True when it cleared the bit.
+    bool cool_down(nanoseconds now) noexcept;
 
     // What this kernel lacks (hooks left out at load), one line each: the
     // sensor prints them as NOTICEs before its ready line.

@@ -803,6 +803,9 @@ int run_sensor(const run_options& opts) {
                 errln("config reload failed, keeping the previous rules: " + fresh.error().message);
             }
         }
+        // The kernel's cold checks read no clock once every time mark is
+        // older than the window (bw_hot_summary.time_hot).
+        (void)loader->cool_down(monotonic_now());
         // Housekeeping by the clock. While recording, the correlator keeps
         // only its own event-time housekeeping, which a replay repeats
         // exactly; clock-driven expiry could make replayed alerts differ.

@@ -202,7 +202,8 @@ BW_CHECK_FIELD(bw_hot_summary, sure_ns, 0, 8);
 BW_CHECK_FIELD(bw_hot_summary, maybe_pos, 8, 8);
 BW_CHECK_FIELD(bw_hot_summary, user_ns, 16, 8);
 BW_CHECK_FIELD(bw_hot_summary, held, 24, 8);
-static_assert(sizeof(bw_hot_summary) == 32, "bw_hot_summary changed size");
+BW_CHECK_FIELD(bw_hot_summary, flags, 32, 8);
+static_assert(sizeof(bw_hot_summary) == 40, "bw_hot_summary changed size");
 static_assert(sizeof(bw_counters) == 256, "bw_counters changed size");
 static_assert(BW_CTR_COUNT <= sizeof(bw_counters::v) / sizeof(bw_counters::v[0]), "bw_counters has no room");
 

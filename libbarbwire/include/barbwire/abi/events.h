@@ -339,7 +339,19 @@ struct bw_hot_summary {
 	__u64 held;      /* processes that may hold a secret past the window: the sensor's
 			    hot_user tgid entries plus the kernel's inherited ones (bw_hot.held_ns);
 			    raised and lowered atomically by both sides, never below the truth */
+	__u64 flags;     /* BW_HOT_TIME: a time mark (sure_ns, user_ns) may be within the window;
+			    BW_HOT_PENDING: maybe_pos may be beyond the reader; upper bits count
+			    the raises. While neither bit is set (and nothing is held), every
+			    family is cold, which a check reads with no helper call and no
+			    clock. Set, with a count step (compare-and-exchange), by whoever
+			    raises such a mark, after the mark; cleared only by the sensor, by a
+			    compare-and-exchange from the value it read before it found every
+			    time mark older than the window, or its consumer position past
+			    maybe_pos: a raise in between changes the count and makes it fail */
 };
+#define BW_HOT_TIME 1ULL
+#define BW_HOT_PENDING 2ULL
+#define BW_HOT_STEP 4ULL
 
 /* Per-CPU counters of the kernel side (map `counters`, one struct per CPU). */
 enum bw_counter {
@@ -368,5 +380,101 @@ enum bw_counter {
 struct bw_counters {
 	__u64 v[32]; /* indexed by enum bw_counter; room to grow */
 };
+
+/* Entries of the dispatcher's lookup tables (system call numbers 0..1023;
+ * x32's with the x32 bit cleared). */
+#define BW_SYS_TABLE 1024
+
+/* What the kernel side's sys_exit dispatcher does with a system call
+ * (bpf/barbwire.bpf.c). The x86 tables below are the one statement of which
+ * numbers count; user space fills the BPF program's read-only lookup tables
+ * from them before load. */
+enum bw_sys_action {
+	BW_SYS_NONE = 0,
+	BW_SYS_OPEN,  /* returns a new descriptor of an opened file */
+	BW_SYS_BUMP,  /* rename or mount: bumps the filter generation on success */
+	BW_SYS_WRITE, /* writes into the descriptor in argument 0 */
+	BW_SYS_COPY,  /* sendfile: into the descriptor in argument 0 */
+	BW_SYS_COPY2, /* splice, copy_file_range: into the descriptor in argument 2 */
+	BW_SYS_IOCTL, /* ioctl: FICLONE / FICLONERANGE into the descriptor in argument 0 */
+};
+
+/* x86-64 system call numbers (arch/x86/entry/syscalls/syscall_64.tbl); x32
+ * ones are the same with BW_X32_SYSCALL_BIT, plus a few of their own. */
+static __inline int bw_sys_action_x86_64(long nr)
+{
+	switch (nr) {
+	case 2:   /* open */
+	case 85:  /* creat */
+	case 257: /* openat */
+	case 304: /* open_by_handle_at */
+	case 437: /* openat2 */
+		return BW_SYS_OPEN;
+	case 82:  /* rename */
+	case 264: /* renameat */
+	case 316: /* renameat2 */
+	case 165: /* mount */
+	case 166: /* umount2 */
+	case 429: /* move_mount */
+	case 155: /* pivot_root */
+		return BW_SYS_BUMP;
+	case 1:   /* write */
+	case 18:  /* pwrite64 */
+	case 20:  /* writev */
+	case 296: /* pwritev */
+	case 328: /* pwritev2 */
+	case 516: /* x32 writev */
+	case 535: /* x32 pwritev */
+	case 547: /* x32 pwritev2 */
+		return BW_SYS_WRITE;
+	case 40:  /* sendfile */
+		return BW_SYS_COPY;
+	case 275: /* splice */
+	case 326: /* copy_file_range */
+		return BW_SYS_COPY2;
+	case 16:  /* ioctl */
+	case 514: /* x32 ioctl */
+		return BW_SYS_IOCTL;
+	}
+	return BW_SYS_NONE;
+}
+
+/* ia32 compat numbers (arch/x86/entry/syscalls/syscall_32.tbl). */
+static __inline int bw_sys_action_ia32(long nr)
+{
+	switch (nr) {
+	case 5:   /* open */
+	case 8:   /* creat */
+	case 295: /* openat */
+	case 342: /* open_by_handle_at */
+	case 437: /* openat2 */
+		return BW_SYS_OPEN;
+	case 38:  /* rename */
+	case 302: /* renameat */
+	case 353: /* renameat2 */
+	case 21:  /* mount */
+	case 22:  /* umount */
+	case 52:  /* umount2 */
+	case 429: /* move_mount */
+	case 217: /* pivot_root */
+		return BW_SYS_BUMP;
+	case 4:   /* write */
+	case 146: /* writev */
+	case 181: /* pwrite64 */
+	case 334: /* pwritev */
+	case 379: /* pwritev2 */
+		return BW_SYS_WRITE;
+	case 187: /* sendfile */
+	case 239: /* sendfile64 */
+		return BW_SYS_COPY;
+	case 313: /* splice */
+	case 377: /* copy_file_range */
+		return BW_SYS_COPY2;
+	case 54:  /* ioctl */
+		return BW_SYS_IOCTL;
+	}
+	return BW_SYS_NONE;
+}
+
 
 #endif /* BARBWIRE_ABI_EVENTS_H */
