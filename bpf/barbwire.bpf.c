@@ -845,18 +845,17 @@ static __always_inline bool bw_inode_maybe_sensitive(__u64 dev, __u64 ino)
 	return ((w1 >> (b1 & 63)) & 1) && ((w2 >> (b2 & 63)) & 1);
 }
 
-/* The key of the directory `dir` (in mount `mnt`), like a file's. */
+/* The key of the directory `dir` (in mount `mnt`): its dentry, mount,
+ * parent and name hash. No inode fields: a directory verdict depends on the
+ * path string alone, and a freed dentry reused with the same parent and
+ * name hash (salted by the parent) is, but for a hash collision, the same
+ * name in the same place, so the same path. */
 static __always_inline void bw_dir_key(struct dentry *dir, __u64 mnt, struct bw_file_key *dk)
 {
-	struct inode *di = dir->d_inode;
 	dk->dentry = (__u64)dir;
 	dk->mnt = mnt;
 	dk->parent = (__u64)dir->d_parent;
 	dk->name = dir->d_name.hash_len;
-	if (di) {
-		dk->ino = di->i_ino;
-		dk->generation = di->i_generation;
-	}
 }
 
 /* Does the verdict on the file's directory make this open boring? Its name
@@ -967,10 +966,8 @@ static __always_inline int bw_on_open_file(struct file *file, __u8 source)
 	bw_dir_key(dentry->d_parent, key.mnt, &dkey);
 	__u64 dev = bw_user_dev(inode->i_sb->s_dev);
 	if (bw_dir_says_boring(dentry, &dkey, gen, dev, key.ino)) {
-		if (r) {
-			r->key = key;
-			r->gen = gen;
-		}
+		/* Not into `recent`: the directory's entry is about as cheap,
+		 * and a stream of new files would only churn it. */
 		bw_count(BW_CTR_OPEN_BORING);
 		return 0;
 	}
