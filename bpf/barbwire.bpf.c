@@ -1389,13 +1389,15 @@ int BPF_PROG(handle_inet_sock_set_state, const struct sock *sk, int oldstate, in
 	__u16 family = sk->__sk_common.skc_family;
 	if (family != BW_AF_INET && family != BW_AF_INET6)
 		return 0;
-	__u64 now = bpf_ktime_get_ns();
+	/* Even: bit 0 of the stored start says "accepted", and the connect
+	 * record below must carry the same start as every later send. */
+	__u64 now = bpf_ktime_get_ns() & ~1ULL;
 	__u64 cookie = bpf_get_socket_cookie((struct sock *)sk);
 	__u32 slot = (__u32)cookie & (BW_CONN_SLOTS - 1);
 	struct bw_conn_start *cs = bpf_map_lookup_elem(&conn_start, &slot);
 	if (cs) {
 		cs->cookie = cookie;
-		cs->ns = (now & ~1ULL) | (accepted ? 1 : 0);
+		cs->ns = now | (accepted ? 1 : 0);
 	}
 	if (accepted)
 		return 0; /* in softirq: no owning task yet; its sends are seen below */
