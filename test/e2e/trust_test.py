@@ -96,7 +96,7 @@ def case_lineage_systemd():
     need(SYSTEMD)
     unshare, mount = need_tool("unshare"), need_tool("mount")
     bash = os.path.realpath(shutil.which("bash") or "/bin/bash")
-    py = os.path.realpath(sys.executable)
+    py = os.path.realpath(need("/usr/bin/python3"))  # Debian's: its stdlib is found from /usr/bin
     paths = {}
 
     def prepare(ws):
@@ -162,7 +162,7 @@ def case_bind_mounted_ssh():
     keygen = need("/usr/bin/ssh-keygen")
     unshare, mount = need_tool("unshare"), need_tool("mount")
     bash = os.path.realpath(shutil.which("bash") or "/bin/bash")
-    py = os.path.realpath(sys.executable)
+    py = os.path.realpath(need("/usr/bin/python3"))  # Debian's: its stdlib is found from /usr/bin
     paths = {}
 
     def prepare(ws):
