@@ -592,9 +592,20 @@ int run_sensor(const run_options& opts) {
         hasher.set_host_root("");
     }
     package_db packages;
+    // dpkg replaces an md5sums file by rename, so the directory's mtime
+    // changes with every install, upgrade and removal: a reload that finds
+    // it unchanged keeps the database (reading it again costs about half a
+    // second on the event loop, docs/design.md).
+    std::optional<std::pair<std::int64_t, std::int64_t>> dpkg_mtime;
     const auto load_packages = [&] {
         const auto t = std::chrono::steady_clock::now();
         const std::string root = hasher.host_root();
+        struct stat info_sb {};
+        std::optional<std::pair<std::int64_t, std::int64_t>> now_mtime;
+        if (::stat((root + "/var/lib/dpkg/info").c_str(), &info_sb) == 0)
+            now_mtime = std::pair<std::int64_t, std::int64_t>{info_sb.st_mtim.tv_sec, info_sb.st_mtim.tv_nsec};
+        if (now_mtime && dpkg_mtime == now_mtime) return; // unchanged since the last read
+        dpkg_mtime = now_mtime;
         char link[64] = {};
         const ssize_t n = ::readlink((root + "/bin").c_str(), link, sizeof(link) - 1);
         const std::string_view bin_target(link, n > 0 ? static_cast<std::size_t>(n) : 0);

@@ -440,7 +440,9 @@ namespace detail {
     if (!a.process.exe.empty()) command += " (" + text_safe(a.process.exe) + ")";
     row("command", command);
     if (!a.process.sha256.empty()) row("sha256", text_safe(a.process.sha256));
-    {
+    // Only when trust has something to say: a file that is not the host's,
+    // or an entry naming the path that was refused.
+    if (!a.trust.refused.empty() || a.trust.host_file == std::optional<bool>(false)) {
         std::string trust = !a.trust.host_file ? std::string("host file unknown")
                             : *a.trust.host_file ? std::string("the host's file")
                                                  : std::string("NOT the host's file");
