@@ -16,7 +16,9 @@
 //      1. destination IP or port allowlisted      -> no alert (suppressed_allowlist)
 //      2. no open of P with 0 <= t - open.ts <= window -> no alert (uncorrelated_net)
 //      3. score = best base_score (ties: most recent open)
-//               + modifiers of P's parent + modifiers of P's grandparent
+//               + raising modifiers of P's parent and of P's grandparent
+//               + the one strongest verified lowering of the two (issue 13:
+//                 add_lowering; never a base-5 secret below the threshold)
 //         score < alert_threshold                  -> no alert (below_threshold)
 //      3b. a baseline (set_baseline) that has seen the correlation: suppress
 //         -> no alert (suppressed_baseline); downscore -> the file
