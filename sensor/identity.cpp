@@ -1,8 +1,10 @@
 #include "identity.hpp"
 
+#include <algorithm>
 #include <cerrno>
 #include <memory>
 
+#include <dirent.h>
 #include <fcntl.h>
 #include <sys/stat.h>
 #include <unistd.h>
@@ -49,10 +51,13 @@ file_key key_of(const struct stat& sb) {
 
 } // namespace
 
-std::optional<std::string> sha256_fd(int fd, std::uint64_t max_bytes, std::vector<unsigned char>& buf) {
+std::optional<file_digests> digests_fd(int fd, std::uint64_t max_bytes, std::vector<unsigned char>& buf) {
     if (buf.empty()) buf.resize(std::size_t{1} << 16);
-    md_ctx_ptr ctx(EVP_MD_CTX_new());
-    if (!ctx || EVP_DigestInit_ex(ctx.get(), EVP_sha256(), nullptr) != 1) return std::nullopt;
+    md_ctx_ptr sha(EVP_MD_CTX_new());
+    md_ctx_ptr md5(EVP_MD_CTX_new());
+    if (!sha || !md5 || EVP_DigestInit_ex(sha.get(), EVP_sha256(), nullptr) != 1 ||
+        EVP_DigestInit_ex(md5.get(), EVP_md5(), nullptr) != 1)
+        return std::nullopt;
     std::uint64_t total = 0;
     for (;;) {
         const ssize_t n = ::read(fd, buf.data(), buf.size());
@@ -63,12 +68,177 @@ std::optional<std::string> sha256_fd(int fd, std::uint64_t max_bytes, std::vecto
         if (n == 0) break;
         total += static_cast<std::uint64_t>(n);
         if (total > max_bytes) return std::nullopt;
-        if (EVP_DigestUpdate(ctx.get(), buf.data(), static_cast<std::size_t>(n)) != 1) return std::nullopt;
+        if (EVP_DigestUpdate(sha.get(), buf.data(), static_cast<std::size_t>(n)) != 1 ||
+            EVP_DigestUpdate(md5.get(), buf.data(), static_cast<std::size_t>(n)) != 1)
+            return std::nullopt;
     }
     unsigned char md[EVP_MAX_MD_SIZE];
     unsigned int len = 0;
-    if (EVP_DigestFinal_ex(ctx.get(), md, &len) != 1) return std::nullopt;
+    if (EVP_DigestFinal_ex(sha.get(), md, &len) != 1) return std::nullopt;
+    file_digests d;
+    d.sha256 = to_hex(md, len);
+    if (EVP_DigestFinal_ex(md5.get(), md, &len) != 1 || len != d.md5.size()) return std::nullopt;
+    std::copy_n(md, d.md5.size(), d.md5.begin());
+    return d;
+}
+
+std::optional<std::string> sha256_fd(int fd, std::uint64_t max_bytes, std::vector<unsigned char>& buf) {
+    auto d = digests_fd(fd, max_bytes, buf);
+    if (!d) return std::nullopt;
+    return std::move(d->sha256);
+}
+
+std::string md5_hex(std::string_view bytes) {
+    unsigned char md[EVP_MAX_MD_SIZE];
+    unsigned int len = 0;
+    if (EVP_Digest(bytes.data(), bytes.size(), md, &len, EVP_md5(), nullptr) != 1) return {};
     return to_hex(md, len);
+}
+
+std::optional<md5_digest> parse_md5(std::string_view hex) {
+    if (hex.size() != 32) return std::nullopt;
+    const auto nibble = [](char c) -> int {
+        if (c >= '0' && c <= '9') return c - '0';
+        if (c >= 'a' && c <= 'f') return c - 'a' + 10;
+        if (c >= 'A' && c <= 'F') return c - 'A' + 10;
+        return -1;
+    };
+    md5_digest out{};
+    for (std::size_t i = 0; i < out.size(); ++i) {
+        const int hi = nibble(hex[2 * i]), lo = nibble(hex[2 * i + 1]);
+        if (hi < 0 || lo < 0) return std::nullopt;
+        out[i] = static_cast<unsigned char>(hi << 4 | lo);
+    }
+    return out;
+}
+
+// ---- package_db
+
+std::uint64_t package_db::key_of(std::string_view path) {
+    unsigned char md[EVP_MAX_MD_SIZE];
+    unsigned int len = 0;
+    if (EVP_Digest(path.data(), path.size(), md, &len, EVP_sha256(), nullptr) != 1) return 0;
+    std::uint64_t k = 0;
+    for (int i = 0; i < 8; ++i) k = k << 8 | md[i];
+    return k;
+}
+
+void package_db::add(std::string_view package, std::string_view text) {
+    const auto pkg = static_cast<std::uint32_t>(names_.size());
+    bool used = false;
+    std::string path;
+    while (!text.empty()) {
+        const std::size_t nl = text.find('\n');
+        std::string_view line = text.substr(0, nl);
+        text = nl == std::string_view::npos ? std::string_view{} : text.substr(nl + 1);
+        if (line.empty()) continue;
+        // "<32 hex>  <path>" (two spaces; dpkg writes relative paths).
+        const auto md5 = line.size() > 34 ? parse_md5(line.substr(0, 32)) : std::nullopt;
+        if (!md5 || line[32] != ' ' || line[33] != ' ') {
+            ++stats_.bad_lines;
+            continue;
+        }
+        std::string_view rel = line.substr(34);
+        while (!rel.empty() && rel.front() == '/') rel.remove_prefix(1);
+        if (rel.empty()) {
+            ++stats_.bad_lines;
+            continue;
+        }
+        if (records_.size() >= max_entries_) {
+            ++stats_.dropped;
+            continue;
+        }
+        path.assign(1, '/');
+        path += rel;
+        records_.push_back(record{key_of(path), *md5, pkg});
+        used = true;
+    }
+    if (used) names_.emplace_back(package);
+}
+
+void package_db::seal() {
+    std::sort(records_.begin(), records_.end(),
+              [](const record& a, const record& b) { return a.path_key < b.path_key; });
+    records_.shrink_to_fit();
+    names_.shrink_to_fit();
+    stats_.entries = records_.size();
+}
+
+package_db package_db::load(const std::string& info_dir, bool usr_merged, std::size_t max_entries) {
+    package_db db;
+    db.max_entries_ = max_entries;
+    db.usr_merged_ = usr_merged;
+    DIR* d = ::opendir(info_dir.c_str());
+    if (d == nullptr) {
+        db.stats_.unreadable_dir = true;
+        return db;
+    }
+    constexpr std::string_view suffix = ".md5sums";
+    std::string text;
+    std::vector<char> chunk(std::size_t{1} << 16);
+    while (const dirent* de = ::readdir(d)) {
+        const std::string_view name = de->d_name;
+        if (name.size() <= suffix.size() || name.substr(name.size() - suffix.size()) != suffix) continue;
+        std::string_view package = name.substr(0, name.size() - suffix.size());
+        if (const auto colon = package.find(':'); colon != std::string_view::npos) package = package.substr(0, colon);
+        const std::string file = info_dir + "/" + std::string(name);
+        const int fd = ::open(file.c_str(), O_RDONLY | O_CLOEXEC | O_NOCTTY | O_NONBLOCK);
+        if (fd < 0) continue;
+        text.clear();
+        bool ok = true;
+        for (;;) {
+            const ssize_t n = ::read(fd, chunk.data(), chunk.size());
+            if (n < 0 && errno == EINTR) continue;
+            if (n < 0) ok = false;
+            if (n <= 0) break;
+            text.append(chunk.data(), static_cast<std::size_t>(n));
+            if (text.size() > (std::size_t{64} << 20)) { // no real md5sums file is this large
+                ok = false;
+                break;
+            }
+        }
+        ::close(fd);
+        if (!ok) continue;
+        ++db.stats_.files;
+        db.add(package, text);
+    }
+    ::closedir(d);
+    db.seal();
+    return db;
+}
+
+std::string_view package_db::lookup(std::string_view path, const md5_digest& md5) const {
+    const std::uint64_t k = key_of(path);
+    auto it = std::lower_bound(records_.begin(), records_.end(), k,
+                               [](const record& r, std::uint64_t v) { return r.path_key < v; });
+    for (; it != records_.end() && it->path_key == k; ++it)
+        if (it->md5 == md5) return names_[it->package];
+    return {};
+}
+
+std::string_view package_db::package_of(std::string_view path, const md5_digest& md5) const {
+    if (path.empty() || path.front() != '/' || records_.empty()) return {};
+    if (const auto p = lookup(path, md5); !p.empty()) return p;
+    if (!usr_merged_) return {};
+    // /usr-merge: /bin, /sbin, /lib* are /usr/bin, ... and dpkg lists
+    // either name.
+    static constexpr std::string_view merged[] = {"/bin/", "/sbin/", "/lib/", "/lib32/", "/lib64/", "/libx32/"};
+    constexpr std::string_view usr = "/usr";
+    if (path.substr(0, usr.size() + 1) == "/usr/") {
+        const std::string_view rest = path.substr(usr.size());
+        for (const auto m : merged)
+            if (rest.substr(0, m.size()) == m) return lookup(rest, md5);
+        return {};
+    }
+    for (const auto m : merged)
+        if (path.substr(0, m.size()) == m) return lookup(std::string(usr) + std::string(path), md5);
+    return {};
+}
+
+std::size_t package_db::memory_bytes() const noexcept {
+    std::size_t n = records_.capacity() * sizeof(record) + names_.capacity() * sizeof(std::string);
+    for (const auto& s : names_) n += s.capacity() > 15 ? s.capacity() + 1 : 0;
+    return n;
 }
 
 std::string sha256_hex(std::string_view bytes) {
@@ -112,7 +282,8 @@ std::string hash_cache::hash_fd(int fd) {
         ++stats_.failures;
         return {};
     }
-    return hash_opened(fd, key_of(sb), S_ISREG(sb.st_mode));
+    const entry* e = hash_opened(fd, key_of(sb), S_ISREG(sb.st_mode));
+    return e ? e->sha256 : std::string();
 }
 
 std::string hash_cache::hash_path(const std::string& path) {
@@ -124,41 +295,99 @@ std::string hash_cache::hash_path(const std::string& path) {
     return hash_fd(g.fd);
 }
 
-std::string hash_cache::hash_opened(int fd, const file_key& key, bool regular) {
+const hash_cache::entry* hash_cache::hash_opened(int fd, const file_key& key, bool regular) {
     if (!regular) {
         ++stats_.failures;
-        return {};
+        return nullptr;
     }
     if (key.size > opts_.max_bytes) {
         ++stats_.too_large;
-        return {};
+        return nullptr;
     }
     if (const auto it = index_.find(key); it != index_.end()) {
         ++stats_.hits;
         lru_.splice(lru_.begin(), lru_, it->second);
-        return it->second->sha256;
+        return &*it->second;
     }
     ++stats_.misses;
     if (::lseek(fd, 0, SEEK_SET) != 0) {
         ++stats_.failures;
-        return {};
+        return nullptr;
     }
-    auto digest = sha256_fd(fd, opts_.max_bytes, buf_);
+    auto digest = digests_fd(fd, opts_.max_bytes, buf_);
     struct stat after {};
     if (!digest || ::fstat(fd, &after) != 0 || !(key_of(after) == key)) {
         // Unreadable, grew past the bound, or written to while we read it:
         // nothing trustworthy to report or cache.
         ++stats_.failures;
-        return {};
+        return nullptr;
     }
-    lru_.push_front(entry{key, *digest});
+    lru_.push_front(entry{key, std::move(digest->sha256), digest->md5});
     index_.emplace(key, lru_.begin());
     while (index_.size() > opts_.capacity) {
         index_.erase(lru_.back().key);
         lru_.pop_back();
         ++stats_.evictions;
     }
-    return std::move(*digest);
+    return &lru_.front();
+}
+
+verified_file hash_cache::examine(int fd, const struct stat& sb, std::string_view path) {
+    verified_file v;
+    v.uid = static_cast<std::uint32_t>(sb.st_uid);
+    v.mode = static_cast<std::uint32_t>(sb.st_mode) & 07777u;
+    if (const entry* e = hash_opened(fd, key_of(sb), S_ISREG(sb.st_mode))) {
+        v.sha256 = e->sha256;
+        if (packages_ != nullptr) v.package = std::string(packages_->package_of(path, e->md5));
+    }
+    return v;
+}
+
+std::optional<bool> hash_cache::host_file(std::string_view path, std::uint64_t dev, std::uint64_t ino) const {
+    if (path.empty() || path.front() != '/') return std::nullopt;
+    const std::string at = opts_.host_root + std::string(path);
+    struct stat sb {};
+    if (::stat(at.c_str(), &sb) != 0) {
+        // No such file on the host (deleted, or only in another mount
+        // namespace): not the host's file. Anything else: unknown.
+        if (errno == ENOENT || errno == ENOTDIR) return false;
+        return std::nullopt;
+    }
+    return static_cast<std::uint64_t>(sb.st_dev) == dev && static_cast<std::uint64_t>(sb.st_ino) == ino;
+}
+
+verified_file hash_cache::verify_file(std::string_view path, std::uint64_t dev, std::uint64_t ino, pid_type pid) {
+    if (path.empty() || path.front() != '/') return {};
+    const bool have_id = dev != 0 || ino != 0;
+    const auto is_it = [&](const struct stat& sb) {
+        return !have_id ||
+               (static_cast<std::uint64_t>(sb.st_dev) == dev && static_cast<std::uint64_t>(sb.st_ino) == ino);
+    };
+    // The host's file at the path.
+    {
+        const std::string at = opts_.host_root + std::string(path);
+        const fd_guard g{open_for_hash(at.c_str())};
+        struct stat sb {};
+        if (g.fd >= 0 && ::fstat(g.fd, &sb) == 0 && is_it(sb)) {
+            verified_file v = examine(g.fd, sb, path);
+            v.host_file = true;
+            return v;
+        }
+    }
+    verified_file v;
+    v.host_file = have_id ? host_file(path, dev, ino) : std::nullopt;
+    // Not the host's: the content the process sees under that name.
+    if (pid != 0 && have_id) {
+        const std::string at = opts_.proc_root + "/" + std::to_string(pid) + "/root" + std::string(path);
+        const fd_guard g{open_for_hash(at.c_str())};
+        struct stat sb {};
+        if (g.fd >= 0 && ::fstat(g.fd, &sb) == 0 && is_it(sb)) {
+            const std::optional<bool> host = v.host_file;
+            v = examine(g.fd, sb, path);
+            v.host_file = host;
+        }
+    }
+    return v;
 }
 
 std::string hash_cache::exe_sha256(pid_type pid, std::string_view exe_path, std::uint64_t exe_dev,
@@ -173,11 +402,11 @@ exe_identity hash_cache::exe_identify(pid_type pid, std::string_view exe_path, s
         return !have_id ||
                (static_cast<std::uint64_t>(sb.st_dev) == exe_dev && static_cast<std::uint64_t>(sb.st_ino) == exe_ino);
     };
+    // The host file check compares the host's file at the path with the
+    // event's inode (or, without one, the inode that was examined).
     const auto identify = [&](int fd, const struct stat& sb) {
-        exe_identity id;
-        id.uid = static_cast<std::uint32_t>(sb.st_uid);
-        id.mode = static_cast<std::uint32_t>(sb.st_mode) & 07777u;
-        id.sha256 = hash_opened(fd, key_of(sb), S_ISREG(sb.st_mode));
+        exe_identity id = examine(fd, sb, exe_path);
+        id.host_file = host_file(exe_path, static_cast<std::uint64_t>(sb.st_dev), static_cast<std::uint64_t>(sb.st_ino));
         return id;
     };
     // 1. /proc/<pid>/exe: the very file the process runs, even when its path
@@ -199,7 +428,9 @@ exe_identity hash_cache::exe_identify(pid_type pid, std::string_view exe_path, s
         if (g.fd >= 0 && ::fstat(g.fd, &sb) == 0 && names_event_file(sb)) return identify(g.fd, sb);
     }
     ++stats_.failures;
-    return {};
+    exe_identity none;
+    if (have_id) none.host_file = host_file(exe_path, exe_dev, exe_ino);
+    return none;
 }
 
 } // namespace barbwire::sensor

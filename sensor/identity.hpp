@@ -13,6 +13,7 @@
 //
 // Unit-tested in test/unit/test_sensor_identity.cpp.
 
+#include <array>
 #include <cstddef>
 #include <cstdint>
 #include <list>
@@ -21,6 +22,8 @@
 #include <string_view>
 #include <unordered_map>
 #include <vector>
+
+#include <sys/stat.h>
 
 #include <barbwire/event.hpp>
 
@@ -33,6 +36,94 @@ namespace barbwire::sensor {
 
 // SHA-256 of a byte string, lowercase hex (for tests and small inputs).
 [[nodiscard]] std::string sha256_hex(std::string_view bytes);
+
+using md5_digest = std::array<unsigned char, 16>;
+
+// Both digests of a file, computed in one read: SHA-256 (hex) for trust and
+// baselines, MD5 (raw) to compare with what dpkg recorded for the path.
+struct file_digests {
+    std::string sha256;
+    md5_digest md5{};
+};
+// As sha256_fd, both digests in the same pass.
+[[nodiscard]] std::optional<file_digests> digests_fd(int fd, std::uint64_t max_bytes, std::vector<unsigned char>& buf);
+
+// MD5 of a byte string, lowercase hex (for tests).
+[[nodiscard]] std::string md5_hex(std::string_view bytes);
+// 32 hex digits -> 16 bytes; nullopt when malformed.
+[[nodiscard]] std::optional<md5_digest> parse_md5(std::string_view hex);
+
+// Package provenance (docs/design.md, "Issue 13: identity"): what dpkg
+// recorded of the files it installed, from /var/lib/dpkg/info/*.md5sums
+// (lines "<md5 hex>  <path without its leading slash>"; the package is the
+// file name up to ".md5sums" and any ":arch"). A file is from a package
+// when a package lists its path with the MD5 of its content.
+//
+// Memory: one 32-byte record per listed file (the path is kept as the first
+// 8 bytes of its SHA-256, a key no one can aim a path at, not as text), and
+// each package name once; the number of records is bounded by max_entries.
+class package_db {
+public:
+    struct load_stats {
+        std::size_t files = 0;         // md5sums files read
+        std::size_t entries = 0;       // records kept
+        std::size_t bad_lines = 0;     // lines not of the md5sums shape
+        std::size_t dropped = 0;       // records past max_entries
+        bool unreadable_dir = false;   // the directory could not be listed
+    };
+
+    package_db() = default;
+
+    // Reads every *.md5sums of `info_dir`. `usr_merged`: /bin, /sbin and
+    // /lib* are symlinks into /usr, so dpkg may list /bin/x for /usr/bin/x
+    // and the other way round (both are looked up).
+    [[nodiscard]] static package_db load(const std::string& info_dir, bool usr_merged,
+                                         std::size_t max_entries = std::size_t{1} << 21);
+
+    // Adds one md5sums file's text (for load and for tests). `package` is
+    // the package name.
+    void add(std::string_view package, std::string_view md5sums_text);
+    // Sorts the records: call once after the last add().
+    void seal();
+
+    // The package that lists `path` (absolute, or its /usr-merge alias)
+    // with this MD5; empty when none.
+    [[nodiscard]] std::string_view package_of(std::string_view path, const md5_digest& md5) const;
+
+    [[nodiscard]] std::size_t size() const noexcept { return records_.size(); }
+    [[nodiscard]] std::size_t packages() const noexcept { return names_.size(); }
+    // Bytes held (records and names, not allocator overhead).
+    [[nodiscard]] std::size_t memory_bytes() const noexcept;
+    [[nodiscard]] const load_stats& stats() const noexcept { return stats_; }
+    [[nodiscard]] bool usr_merged() const noexcept { return usr_merged_; }
+
+private:
+    struct record {
+        std::uint64_t path_key = 0;
+        md5_digest md5{};
+        std::uint32_t package = 0;
+    };
+    [[nodiscard]] static std::uint64_t key_of(std::string_view path);
+    [[nodiscard]] std::string_view lookup(std::string_view path, const md5_digest& md5) const;
+
+    std::vector<record> records_;
+    std::vector<std::string> names_;
+    std::size_t max_entries_ = std::size_t{1} << 21;
+    bool usr_merged_ = false;
+    load_stats stats_;
+};
+
+// What the sensor can say about one file named by a path, for trust: the
+// host's file at that path, from which package, its content's SHA-256,
+// owner and mode. For an executable (exe_identify) and for any other file
+// (hash_cache::verify_file, e.g. a script an interpreter runs).
+struct verified_file {
+    std::optional<bool> host_file; // (dev, ino) is the file at `path` in the host's mount namespace
+    std::string package;           // a package lists `path` with this content's MD5; empty: none/unknown
+    std::string sha256;            // empty when unknown
+    std::optional<std::uint32_t> uid;
+    std::optional<std::uint32_t> mode; // st_mode & 07777
+};
 
 // What identifies one version of a file's content.
 struct file_key {
@@ -57,17 +148,18 @@ struct hash_cache_options {
     std::uint64_t max_bytes = std::uint64_t{256} << 20; // larger executables stay unknown
     std::size_t buffer_bytes = std::size_t{1} << 16;  // read buffer
     std::string proc_root = "/proc";                   // "/proc" except in tests
+    // Where the host's mount namespace is seen from: "/proc/1/root" (the
+    // sensor runs on the host, and init's root is the host's), "" for the
+    // sensor's own root, a directory in tests.
+    std::string host_root = "/proc/1/root";
 };
 
 // What the sensor learns about the executable of an exec event: its
 // SHA-256 and, from the same fstat, its owner and permission bits
 // (st_mode & 07777). Each is unknown (empty / nullopt) when the file could
 // not be examined; owner and mode are known even for a file too large to hash.
-struct exe_identity {
-    std::string sha256;
-    std::optional<std::uint32_t> uid;
-    std::optional<std::uint32_t> mode;
-};
+// The host file and package facts are filled as verify_file says.
+using exe_identity = verified_file;
 
 class hash_cache {
 public:
@@ -86,6 +178,24 @@ public:
     [[nodiscard]] exe_identity exe_identify(pid_type pid, std::string_view exe_path, std::uint64_t exe_dev,
                                             std::uint64_t exe_ino);
 
+    // The verdict on a file named `path` whose identity is (dev, ino) (both
+    // 0: unknown, then whatever the path names): host_file is whether the
+    // host's file at `path` is that inode (false when it is another file or
+    // there is none; nullopt when the host's path cannot be examined), and
+    // the content (sha256, package, owner, mode) is that of the host's file
+    // when it is the one, else of `pid`'s view of `path` (/proc/<pid>/root)
+    // when that is (dev, ino). Cached like the hashes.
+    [[nodiscard]] verified_file verify_file(std::string_view path, std::uint64_t dev, std::uint64_t ino,
+                                           pid_type pid = 0);
+
+    // Whether the host's file at `path` is (dev, ino); nullopt when unknown.
+    [[nodiscard]] std::optional<bool> host_file(std::string_view path, std::uint64_t dev, std::uint64_t ino) const;
+
+    // The package database used for `package` (none: packages stay empty).
+    void set_packages(const package_db* db) noexcept { packages_ = db; }
+    void set_host_root(std::string root) { opts_.host_root = std::move(root); }
+    [[nodiscard]] const std::string& host_root() const noexcept { return opts_.host_root; }
+
     // The SHA-256 of an open regular file (keyed by its fstat). Empty when unknown.
     [[nodiscard]] std::string hash_fd(int fd);
 
@@ -103,18 +213,22 @@ private:
     struct entry {
         file_key key;
         std::string sha256;
+        md5_digest md5{};
     };
 
     // Opens `path` read-only for hashing; -1 on failure.
     static int open_for_hash(const char* path);
-    // hash_fd with the fstat already done.
-    std::string hash_opened(int fd, const file_key& key, bool regular);
+    // hash_fd with the fstat already done; the cache entry, or nullptr.
+    const entry* hash_opened(int fd, const file_key& key, bool regular);
+    // Owner, mode, digests and package of an opened file named `path`.
+    verified_file examine(int fd, const struct stat& sb, std::string_view path);
 
     hash_cache_options opts_;
     std::list<entry> lru_; // most recently used first
     std::unordered_map<file_key, std::list<entry>::iterator, key_hash> index_;
     std::vector<unsigned char> buf_;
     hash_cache_stats stats_;
+    const package_db* packages_ = nullptr;
 };
 
 } // namespace barbwire::sensor

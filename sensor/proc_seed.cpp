@@ -150,6 +150,8 @@ event seed_event(const process_info& p, nanoseconds ts, bool truncated) {
     x.exe_sha256 = p.exe_sha256;
     x.exe_uid = p.exe_uid;
     x.exe_mode = p.exe_mode;
+    x.exe_host_file = p.exe_host_file;
+    x.exe_package = p.exe_package;
     event e;
     e.ts = ts;
     e.pid = p.pid;

@@ -584,6 +584,44 @@ int run_sensor(const run_options& opts) {
     // Executables are hashed here, before anything enters the correlator
     // (and the trace), so alerts and recordings carry process.sha256.
     hash_cache hasher;
+    // Identity (docs/design.md, "Issue 13: identity"): the host's mount
+    // namespace through init's root, and dpkg's record of what it installed.
+    if (struct stat root_sb {}; ::stat("/proc/1/root/", &root_sb) != 0) {
+        errln("NOTICE: /proc/1/root cannot be examined (" + std::string(std::strerror(errno)) +
+              "); the host's files are those of the sensor's own mount namespace");
+        hasher.set_host_root("");
+    }
+    package_db packages;
+    // dpkg replaces an md5sums file by rename, so the directory's mtime
+    // changes with every install, upgrade and removal: a reload that finds
+    // it unchanged keeps the database (reading it again costs about half a
+    // second on the event loop, docs/design.md).
+    std::optional<std::pair<std::int64_t, std::int64_t>> dpkg_mtime;
+    const auto load_packages = [&] {
+        const auto t = std::chrono::steady_clock::now();
+        const std::string root = hasher.host_root();
+        struct stat info_sb {};
+        std::optional<std::pair<std::int64_t, std::int64_t>> now_mtime;
+        if (::stat((root + "/var/lib/dpkg/info").c_str(), &info_sb) == 0)
+            now_mtime = std::pair<std::int64_t, std::int64_t>{info_sb.st_mtim.tv_sec, info_sb.st_mtim.tv_nsec};
+        if (now_mtime && dpkg_mtime == now_mtime) return; // unchanged since the last read
+        dpkg_mtime = now_mtime;
+        char link[64] = {};
+        const ssize_t n = ::readlink((root + "/bin").c_str(), link, sizeof(link) - 1);
+        const std::string_view bin_target(link, n > 0 ? static_cast<std::size_t>(n) : 0);
+        packages = package_db::load(root + "/var/lib/dpkg/info", bin_target == "usr/bin" || bin_target == "/usr/bin");
+        hasher.set_packages(&packages);
+        const auto ms = std::chrono::duration_cast<std::chrono::milliseconds>(std::chrono::steady_clock::now() - t);
+        if (packages.stats().unreadable_dir) {
+            errln("NOTICE: no dpkg database (" + root + "/var/lib/dpkg/info): no executable is package-verified, "
+                  "so trust by path holds for none (pin a sha256 instead)");
+        } else if (opts.verbose) {
+            errln("dpkg: " + std::to_string(packages.size()) + " files of " + std::to_string(packages.packages()) +
+                  " packages, " + std::to_string(packages.memory_bytes() / 1024) + " KiB, read in " +
+                  std::to_string(ms.count()) + " ms");
+        }
+    };
+    load_packages();
     const nanoseconds seed_ts = monotonic_now();
     proc_scan scan = scan_proc(seed_ts);
     for (auto& sp : scan.processes) {
@@ -593,6 +631,8 @@ int run_sensor(const run_options& opts) {
             p.exe_sha256 = std::move(id.sha256);
             if (id.uid) p.exe_uid = id.uid; // else keep what the /proc scan's stat found
             if (id.mode) p.exe_mode = id.mode;
+            p.exe_host_file = id.host_file;
+            p.exe_package = std::move(id.package);
         }
     }
     if (writer) {
@@ -747,6 +787,8 @@ int run_sensor(const run_options& opts) {
                 x->exe_sha256 = std::move(id.sha256);
                 x->exe_uid = id.uid;
                 x->exe_mode = id.mode;
+                x->exe_host_file = id.host_file;
+                x->exe_package = std::move(id.package);
             }
             const auto kind = static_cast<std::size_t>(ev->kind());
             if (kind < kind_slots) ++counts.by_kind[kind];
@@ -788,6 +830,7 @@ int run_sensor(const run_options& opts) {
         }
         if (g_reload != 0) {
             g_reload = 0;
+            load_packages(); // dpkg installs and upgrades change what is verified
             if (!opts.config) {
                 errln("SIGHUP: no --config file to reload; keeping the built-in rules");
             } else if (auto fresh = load_config(opts.config)) {

@@ -443,6 +443,14 @@ def trusted_owner(name, paths):
     return None
 
 
+def from_package(path):
+    """Whether dpkg lists `path` (dpkg -S), as the sensor's package provenance needs."""
+    dpkg = shutil.which("dpkg-query")
+    if dpkg is None:
+        return False
+    return subprocess.run([dpkg, "-S", path], capture_output=True).returncode == 0
+
+
 def case_benign_trusted_owners():
     """Owners reading their own stores, each trusted for its category by root-owned path:
     rclone (/usr/bin/rclone, Debian's package; 'remote access credentials') lists a WebDAV
@@ -467,6 +475,15 @@ def case_benign_trusted_owners():
         paths["rclone"] = os.path.join(home, ".config", "rclone", "rclone.conf")
         paths["terraform"] = write(os.path.join(home, ".terraform.d", "credentials.tfrc.json"), TF_CREDS)
         os.makedirs(ws.path("tf"))
+        if "terraform" in exe and not from_package(exe["terraform"]):
+            # Issue 13: trust by path needs package provenance; a terraform installed by
+            # hand (HashiCorp's zip in /usr/local/bin) is trusted by its pinned sha256,
+            # as docs/rules.md says to do: the built-in rules plus that pin.
+            rules = h.builtin_rules_json(ROOT)
+            rules["trusted_binaries"].append({"exe": exe["terraform"], "sha256": h.sha256_of(exe["terraform"]),
+                                              "categories": [DEVTOKENS]})
+            print(f"terraform at {exe['terraform']} is from no package: trusted by its sha256")
+            return json.dumps(rules)
         return None
 
     with h.scenario(BW, prepare, record=True, listener="http") as (ws, sensor, lst):

@@ -10,6 +10,23 @@
 #include <barbwire/config.hpp>
 #include <barbwire/rules.hpp>
 
+namespace {
+// A program the sensor verified: the host's file at its path, shipped
+// unmodified by a package.
+barbwire::exe_facts verified(std::string_view exe, std::string_view sha256, std::optional<std::uint32_t> uid,
+                             std::optional<std::uint32_t> mode) {
+    barbwire::exe_facts f;
+    f.exe = exe;
+    f.sha256 = sha256;
+    f.uid = uid;
+    f.mode = mode;
+    f.host_file = true;
+    f.package = "pkg";
+    return f;
+}
+} // namespace
+
+
 using barbwire::config;
 using barbwire::errc;
 using barbwire::parse_config;
@@ -883,31 +900,66 @@ TEST_CASE("trusted_binaries: every mistake is one line naming the field", "[conf
 TEST_CASE("trusted_binary::matches: path-only trust needs a root-owned file nobody else can write", "[config][trust]") {
     using barbwire::trusted_binary;
     const trusted_binary by_path{"/usr/bin/ssh", "", {}};
-    CHECK(by_path.matches("/usr/bin/ssh", "", 0u, 0755u));
-    CHECK(by_path.matches("/usr/bin/ssh", "", 0u, 04711u));     // setuid bits are not write bits
-    CHECK_FALSE(by_path.matches("/usr/bin/ssh", "", 1000u, 0755u)); // a user's file: that user can replace it
-    CHECK_FALSE(by_path.matches("/usr/bin/ssh", "", 0u, 0775u));    // group-writable
-    CHECK_FALSE(by_path.matches("/usr/bin/ssh", "", 0u, 0757u));    // other-writable
-    CHECK_FALSE(by_path.matches("/usr/bin/ssh", "", std::nullopt, 0755u)); // unknown owner
-    CHECK_FALSE(by_path.matches("/usr/bin/ssh", "", 0u, std::nullopt));    // unknown mode
-    CHECK_FALSE(by_path.matches("/tmp/ssh", "", 0u, 0755u));
-    CHECK_FALSE(by_path.matches("/usr/bin/ssh2", "", 0u, 0755u));
-    CHECK_FALSE(by_path.matches("", "", 0u, 0755u));
+    CHECK(by_path.matches(verified("/usr/bin/ssh", "", 0u, 0755u)));
+    CHECK(by_path.matches(verified("/usr/bin/ssh", "", 0u, 04711u)));     // setuid bits are not write bits
+    CHECK_FALSE(by_path.matches(verified("/usr/bin/ssh", "", 1000u, 0755u))); // a user's file: that user can replace it
+    CHECK_FALSE(by_path.matches(verified("/usr/bin/ssh", "", 0u, 0775u)));    // group-writable
+    CHECK_FALSE(by_path.matches(verified("/usr/bin/ssh", "", 0u, 0757u)));    // other-writable
+    CHECK_FALSE(by_path.matches(verified("/usr/bin/ssh", "", std::nullopt, 0755u))); // unknown owner
+    CHECK_FALSE(by_path.matches(verified("/usr/bin/ssh", "", 0u, std::nullopt)));    // unknown mode
+    CHECK_FALSE(by_path.matches(verified("/tmp/ssh", "", 0u, 0755u)));
+    CHECK_FALSE(by_path.matches(verified("/usr/bin/ssh2", "", 0u, 0755u)));
+    CHECK_FALSE(by_path.matches(verified("", "", 0u, 0755u)));
 
     const std::string h1 = std::string(64, 'a'), h2 = std::string(64, 'b');
     const trusted_binary by_hash{"", h1, {}};
-    CHECK(by_hash.matches("/home/u/bin/tool", h1, 1000u, 0777u)); // the content is the identity
-    CHECK_FALSE(by_hash.matches("/home/u/bin/tool", h2, 0u, 0755u));
-    CHECK_FALSE(by_hash.matches("/usr/bin/ssh", "", 0u, 0755u)); // an unknown hash never matches
+    CHECK(by_hash.matches(verified("/home/u/bin/tool", h1, 1000u, 0777u))); // the content is the identity
+    CHECK_FALSE(by_hash.matches(verified("/home/u/bin/tool", h2, 0u, 0755u)));
+    CHECK_FALSE(by_hash.matches(verified("/usr/bin/ssh", "", 0u, 0755u))); // an unknown hash never matches
     const trusted_binary both{"/opt/agent", h1, {}};
-    CHECK(both.matches("/opt/agent", h1, 1000u, 0777u));
-    CHECK_FALSE(both.matches("/tmp/agent", h1, 0u, 0755u)); // the path must match too
-    CHECK_FALSE(both.matches("/opt/agent", h2, 0u, 0755u)); // and the hash: a root-owned file is not enough
+    CHECK(both.matches(verified("/opt/agent", h1, 1000u, 0777u)));
+    CHECK_FALSE(both.matches(verified("/tmp/agent", h1, 0u, 0755u))); // the path must match too
+    CHECK_FALSE(both.matches(verified("/opt/agent", h2, 0u, 0755u))); // and the hash: a root-owned file is not enough
 
     const trusted_binary some{"/usr/bin/ssh", "", {"keys"}};
     CHECK(some.covers("keys"));
     CHECK_FALSE(some.covers("hashes"));
     CHECK(by_path.covers("anything"));
+}
+
+TEST_CASE("trusted_binary::matches: path-only trust needs the host's file, unmodified", "[config][trust]") {
+    using barbwire::trusted_binary;
+    const trusted_binary by_path{"/usr/bin/ssh", "", {}};
+    auto f = verified("/usr/bin/ssh", "", 0u, 0755u);
+    CHECK(by_path.matches(f));
+    CHECK(barbwire::path_trust_refusal(f).empty());
+    f.host_file = false; // a bind mount, a copy, another mount namespace
+    CHECK_FALSE(by_path.matches(f));
+    CHECK(barbwire::path_trust_refusal(f).find("not the host's file") == 0);
+    f.host_file = std::nullopt;
+    CHECK_FALSE(by_path.matches(f));
+    CHECK(barbwire::path_trust_refusal(f).find("unknown whether") == 0);
+    f.host_file = true;
+    f.package = ""; // modified, or no package ships it
+    CHECK_FALSE(by_path.matches(f));
+    CHECK(barbwire::path_trust_refusal(f).find("not verified unmodified") == 0);
+    // a pinned sha256 is the identity: no host file or package needed
+    const std::string h1(64, 'a');
+    const trusted_binary pinned{"/usr/bin/ssh", h1, {}};
+    auto g = verified("/usr/bin/ssh", h1, 1000u, 0777u);
+    g.host_file = false;
+    g.package = "";
+    CHECK(pinned.matches(g));
+    // the allowlist's program part follows the same rules
+    barbwire::allow_rule r;
+    r.exe = "/usr/bin/curl";
+    auto c = verified("/usr/bin/curl", "", 0u, 0755u);
+    CHECK(r.program_matches(c));
+    c.host_file = false;
+    CHECK_FALSE(r.program_matches(c));
+    c.host_file = true;
+    c.package = "";
+    CHECK_FALSE(r.program_matches(c));
 }
 
 TEST_CASE("the built-in trust rules name real categories, and trust no category twice per binary", "[config][trust]") {
@@ -976,38 +1028,38 @@ TEST_CASE("allowlist: every part an entry names must match; ips and ports are AN
                                    {{"ips", {"192.0.2.10"}}, {"ports", {514}}}}));
     const auto in10 = ip("10.1.2.3"), out10 = ip("11.1.2.3");
     // curl, root-owned and not group/other-writable, to 10/8 port 443 only
-    CHECK(c.allowlisted(in10, 443, "/usr/bin/curl", "", 0u, 0755u));
-    CHECK(c.allowlisted(ip("::ffff:10.9.9.9"), 443, "/usr/bin/curl", "", 0u, 0755u)); // IPv4-mapped
-    CHECK_FALSE(c.allowlisted(out10, 443, "/usr/bin/curl", "", 0u, 0755u));
-    CHECK_FALSE(c.allowlisted(in10, 80, "/usr/bin/curl", "", 0u, 0755u));
-    CHECK_FALSE(c.allowlisted(in10, 443, "/usr/bin/wget", "", 0u, 0755u));
+    CHECK(c.allowlisted(in10, 443, verified("/usr/bin/curl", "", 0u, 0755u)));
+    CHECK(c.allowlisted(ip("::ffff:10.9.9.9"), 443, verified("/usr/bin/curl", "", 0u, 0755u))); // IPv4-mapped
+    CHECK_FALSE(c.allowlisted(out10, 443, verified("/usr/bin/curl", "", 0u, 0755u)));
+    CHECK_FALSE(c.allowlisted(in10, 80, verified("/usr/bin/curl", "", 0u, 0755u)));
+    CHECK_FALSE(c.allowlisted(in10, 443, verified("/usr/bin/wget", "", 0u, 0755u)));
     // a path names a program only when root owns it and nobody else can write it
-    CHECK_FALSE(c.allowlisted(in10, 443, "/usr/bin/curl", "", 1000u, 0755u));
-    CHECK_FALSE(c.allowlisted(in10, 443, "/usr/bin/curl", "", 0u, 0775u));
-    CHECK_FALSE(c.allowlisted(in10, 443, "/usr/bin/curl", "", 0u, 0757u));
-    CHECK_FALSE(c.allowlisted(in10, 443, "/usr/bin/curl", "", std::nullopt, 0755u));
-    CHECK_FALSE(c.allowlisted(in10, 443, "/usr/bin/curl", "", 0u, std::nullopt));
+    CHECK_FALSE(c.allowlisted(in10, 443, verified("/usr/bin/curl", "", 1000u, 0755u)));
+    CHECK_FALSE(c.allowlisted(in10, 443, verified("/usr/bin/curl", "", 0u, 0775u)));
+    CHECK_FALSE(c.allowlisted(in10, 443, verified("/usr/bin/curl", "", 0u, 0757u)));
+    CHECK_FALSE(c.allowlisted(in10, 443, verified("/usr/bin/curl", "", std::nullopt, 0755u)));
+    CHECK_FALSE(c.allowlisted(in10, 443, verified("/usr/bin/curl", "", 0u, std::nullopt)));
     // a hash names the content wherever it lives and whoever owns it; unknown never matches
-    CHECK(c.allowlisted(out10, 22, "/home/u/tool", HA, 1000u, 0777u));
-    CHECK_FALSE(c.allowlisted(out10, 22, "/home/u/tool", "", 0u, 0755u));
-    CHECK_FALSE(c.allowlisted(out10, 22, "/home/u/tool", std::string(64, 'b'), 0u, 0755u));
-    CHECK_FALSE(c.allowlisted(out10, 23, "/home/u/tool", HA, 0u, 0755u));
+    CHECK(c.allowlisted(out10, 22, verified("/home/u/tool", HA, 1000u, 0777u)));
+    CHECK_FALSE(c.allowlisted(out10, 22, verified("/home/u/tool", "", 0u, 0755u)));
+    CHECK_FALSE(c.allowlisted(out10, 22, verified("/home/u/tool", std::string(64, 'b'), 0u, 0755u)));
+    CHECK_FALSE(c.allowlisted(out10, 23, verified("/home/u/tool", HA, 0u, 0755u)));
     // no program: the destination for every program, address AND port (the whitelist is OR)
-    CHECK(c.allowlisted(ip("192.0.2.10"), 514, "", "", std::nullopt, std::nullopt));
-    CHECK_FALSE(c.allowlisted(ip("192.0.2.10"), 515, "/usr/bin/x", "", 0u, 0755u));
-    CHECK_FALSE(c.allowlisted(ip("192.0.2.11"), 514, "/usr/bin/x", "", 0u, 0755u));
+    CHECK(c.allowlisted(ip("192.0.2.10"), 514, verified("", "", std::nullopt, std::nullopt)));
+    CHECK_FALSE(c.allowlisted(ip("192.0.2.10"), 515, verified("/usr/bin/x", "", 0u, 0755u)));
+    CHECK_FALSE(c.allowlisted(ip("192.0.2.11"), 514, verified("/usr/bin/x", "", 0u, 0755u)));
     // the two-argument form is the seed's whitelist alone
     CHECK_FALSE(c.allowlisted(ip("192.0.2.10"), 514));
     // the whitelist still applies to every program, before the allowlist
     config w = c;
     w.allow_ports = {53};
-    CHECK(w.allowlisted(out10, 53, "/tmp/x", "", 1000u, 0777u));
+    CHECK(w.allowlisted(out10, 53, verified("/tmp/x", "", 1000u, 0777u)));
 
     // exe and sha256 together: both must agree
     const config both = parsed(allow({{{"exe", "/opt/a"}, {"sha256", HA}}}));
-    CHECK(both.allowlisted(out10, 1, "/opt/a", HA, 1000u, 0777u));
-    CHECK_FALSE(both.allowlisted(out10, 1, "/opt/b", HA, 0u, 0755u));
-    CHECK_FALSE(both.allowlisted(out10, 1, "/opt/a", "", 0u, 0755u)); // a root-owned file is not enough
+    CHECK(both.allowlisted(out10, 1, verified("/opt/a", HA, 1000u, 0777u)));
+    CHECK_FALSE(both.allowlisted(out10, 1, verified("/opt/b", HA, 0u, 0755u)));
+    CHECK_FALSE(both.allowlisted(out10, 1, verified("/opt/a", "", 0u, 0755u))); // a root-owned file is not enough
 }
 
 TEST_CASE("allowlist: every mistake is one line naming the field", "[config][allowlist]") {
@@ -1078,7 +1130,7 @@ TEST_CASE("dns: name-service ports scored as evidence, not allowlisted", "[confi
     CHECK(m.dns == dns_policy{{53}, "dns", -2, 512, 0});
     // a dns port is not an allowlisted one
     CHECK_FALSE(m.allowlisted(ip("8.8.8.8"), 53));
-    CHECK_FALSE(m.allowlisted(ip("8.8.8.8"), 53, "/usr/bin/curl", "", 0u, 0755u));
+    CHECK_FALSE(m.allowlisted(ip("8.8.8.8"), 53, verified("/usr/bin/curl", "", 0u, 0755u)));
     // bounds
     CHECK(parsed(json{{"dns", {{"modifier", -100}, {"oversize_modifier", 100}, {"max_query_bytes", 1}}}}).dns.max_query_bytes == 1);
     CHECK(parsed(json{{"dns", {{"max_query_bytes", 65535}, {"ports", {65535, 1}}}}}).dns.max_query_bytes == 65535);
@@ -1215,10 +1267,10 @@ TEST_CASE("the built-in rules allowlist nothing: port 53 and public resolvers ar
             INFO(a << " port " << port);
             const auto addr = ip(a);
             CHECK_FALSE(d.allowlisted(addr, port));
-            CHECK_FALSE(d.allowlisted(addr, port, "/usr/bin/curl", "", 0u, 0755u));
-            CHECK_FALSE(d.allowlisted(addr, port, "/usr/lib/systemd/systemd-resolved", "", 0u, 0755u));
+            CHECK_FALSE(d.allowlisted(addr, port, verified("/usr/bin/curl", "", 0u, 0755u)));
+            CHECK_FALSE(d.allowlisted(addr, port, verified("/usr/lib/systemd/systemd-resolved", "", 0u, 0755u)));
             CHECK_FALSE(rs.allowlisted(addr, port));
-            CHECK_FALSE(rs.allowlisted(addr, port, barbwire::exe_facts{"/usr/bin/curl", "", 0u, 0755u}));
+            CHECK_FALSE(rs.allowlisted(addr, port, verified("/usr/bin/curl", "", 0u, 0755u)));
         }
     // port 53 is a name-service port, scored lower on lookup-sized traffic
     CHECK(d.dns_port(53));

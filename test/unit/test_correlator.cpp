@@ -82,14 +82,27 @@ event net_ev(nanoseconds ts, pid_type pid, const char* addr, std::uint16_t port,
     return event{ts, pid, tid == 0 ? pid : tid, false, n};
 }
 
+// An ancestor whose identity the sensor verified: a root process running
+// the host's file at its path, shipped unmodified by a package.
+event verified_exec(event e) {
+    auto& x = *e.as<exec_event>();
+    x.uid = 0;
+    x.exe_uid = 0;
+    x.exe_mode = 0755;
+    x.exe_host_file = true;
+    x.exe_package = "pkg";
+    return e;
+}
+
 // tmux: server (50) -> bash (100) -> python (200)
 void shell_family(correlator& c, std::string_view parent = "bash", std::string_view gparent = "tmux: server") {
     // real binaries in system directories, so legit name rules are backed
     const auto exe_of = [](std::string_view n) {
         return n == "systemd" ? std::string("/usr/lib/systemd/systemd") : "/usr/bin/" + std::string(n);
     };
-    REQUIRE_FALSE(c.process(exec_ev(0s, 50, 1, std::string(gparent), exe_of(gparent))));
-    REQUIRE_FALSE(c.process(exec_ev(0s, 100, 50, std::string(parent), "/usr/bin/" + std::string(parent))));
+    REQUIRE_FALSE(c.process(verified_exec(exec_ev(0s, 50, 1, std::string(gparent), exe_of(gparent)))));
+    REQUIRE_FALSE(
+        c.process(verified_exec(exec_ev(0s, 100, 50, std::string(parent), "/usr/bin/" + std::string(parent)))));
     REQUIRE_FALSE(c.process(exec_ev(0s, 200, 100, "python", "/usr/bin/python3")));
 }
 
@@ -298,7 +311,9 @@ TEST_CASE("parent modifiers raise and lower the score", "[correlator]") {
         CHECK(a->severity == severity::medium);
         CHECK(a->breakdown == std::vector<score_part>{{"credential access", 3},
                                                       {"suspicious parent: bash", 2},
-                                                      {"legit grandparent: systemd", -2}});
+                                                      {"legit grandparent: systemd (verified: "
+                                                       "/usr/lib/systemd/systemd, package pkg)",
+                                                       -2}});
     }
     SECTION("one process matching a suspicious and a legit rule gets both") {
         config cfg = seed_config();
@@ -310,7 +325,8 @@ TEST_CASE("parent modifiers raise and lower the score", "[correlator]") {
         REQUIRE(a);
         CHECK(a->score == 4);
         CHECK(reasons(*a) == std::vector<std::string>{"credential access", "suspicious parent: bash",
-                                                      "legit parent: /usr/bin/bash"});
+                                                      "legit parent: /usr/bin/bash (verified: /usr/bin/bash, "
+                                                      "package pkg)"});
     }
     SECTION("the breakdown always sums to the score") {
         correlator c(seed_config());
@@ -1310,6 +1326,8 @@ event member(nanoseconds ts, pid_type pid, std::string comm, std::string exe, st
     e.exe_uid = uid;
     e.exe_mode = mode;
     e.exe_sha256 = std::move(sha);
+    e.exe_host_file = true; // the host's file, from a package: path trust turns on owner and mode
+    e.exe_package = "pkg";
     return event{ts, pid, pid, false, e};
 }
 
@@ -1611,6 +1629,8 @@ event root_exec(nanoseconds ts, pid_type pid, pid_type ppid, std::uint32_t sid, 
     x.exe = std::move(exe);
     x.exe_uid = 0;
     x.exe_mode = 0755;
+    x.exe_host_file = true;
+    x.exe_package = "pkg";
     return e;
 }
 
@@ -1900,4 +1920,196 @@ TEST_CASE("an open that cannot read the secret is no evidence", "[correlator]") 
     rw.as<open_event>()->flags = O_RDWR;
     CHECK_FALSE(c.process(rw));
     CHECK(c.process(net_ev(4s, 820, "203.0.113.5", 443)));
+}
+
+// ---- Issue 13: ancestry explains; it does not excuse.
+namespace {
+
+config lineage_rules() {
+    config c;
+    c.suspicious_files = {{"password hashes", 5, {"/etc/shadow"}}, {"credential access", 3, {"/etc/passwd"}}};
+    c.suspicious_parents.push_back({process_field::comm, "bash", 2});
+    for (const char* d : {"systemd", "containerd"}) c.legit_parents.push_back({process_field::comm, d, -2});
+    c.alert_threshold = 3;
+    c.severity_medium = 3;
+    c.severity_high = 5;
+    c.rate_limit_period = 0s;
+    return c;
+}
+
+// gparent (50) -> parent (100) -> reader (200), each as built by `edit`.
+void lineage(correlator& c, event gparent, event parent) {
+    REQUIRE_FALSE(c.process(gparent));
+    REQUIRE_FALSE(c.process(parent));
+    REQUIRE_FALSE(c.process(exec_ev(0s, 200, 100, "python", "/usr/bin/python3")));
+}
+
+event systemd_at(pid_type pid, pid_type ppid) {
+    return verified_exec(exec_ev(0s, pid, ppid, "systemd", "/usr/lib/systemd/systemd"));
+}
+
+int points_of(const alert& a, std::string_view prefix) {
+    for (const auto& p : a.breakdown)
+        if (p.reason.rfind(prefix, 0) == 0) return p.points;
+    return 999;
+}
+
+bool has_reason(const alert& a, std::string_view part) {
+    for (const auto& p : a.breakdown)
+        if (p.reason.find(part) != std::string::npos) return true;
+    return false;
+}
+
+} // namespace
+
+TEST_CASE("lineage: a lowering applies once per alert, not once per generation", "[correlator][lineage]") {
+    correlator c(lineage_rules());
+    lineage(c, systemd_at(50, 1), systemd_at(100, 50));
+    CHECK_FALSE(c.process(open_ev(1s, 200, "/etc/shadow")));
+    auto a = c.process(net_ev(2s, 200, "203.0.113.5", 443));
+    REQUIRE(a); // 5 - 2 = 3, not 5 - 2 - 2 = 1
+    CHECK(a->score == 3);
+    CHECK(points_of(*a, "legit parent: systemd (verified: /usr/lib/systemd/systemd, package pkg)") == -2);
+    CHECK(has_reason(*a, "legit grandparent: systemd (verified"));
+    CHECK(has_reason(*a, "not applied: one lowering per alert"));
+    int sum = 0;
+    for (const auto& p : a->breakdown) sum += p.points;
+    CHECK(sum == a->score);
+}
+
+TEST_CASE("lineage: the strongest verified lowering is the one applied", "[correlator][lineage]") {
+    config cfg = lineage_rules();
+    cfg.legit_parents.insert(cfg.legit_parents.begin(), parent_rule{process_field::exe, "/usr/bin/cron", -1});
+    correlator c(cfg);
+    lineage(c, systemd_at(50, 1), verified_exec(exec_ev(0s, 100, 50, "cron", "/usr/bin/cron")));
+    CHECK_FALSE(c.process(open_ev(1s, 200, "/etc/shadow")));
+    auto a = c.process(net_ev(2s, 200, "203.0.113.5", 443));
+    REQUIRE(a);
+    CHECK(a->score == 3); // the grandparent's -2, not the parent's -1, and not both
+    CHECK(points_of(*a, "legit grandparent: systemd") == -2);
+    CHECK(points_of(*a, "legit parent: /usr/bin/cron") == 0);
+}
+
+TEST_CASE("lineage: raising modifiers still count per generation", "[correlator][lineage]") {
+    correlator c(lineage_rules());
+    lineage(c, verified_exec(exec_ev(0s, 50, 1, "bash", "/usr/bin/bash")),
+            verified_exec(exec_ev(0s, 100, 50, "bash", "/usr/bin/bash")));
+    CHECK_FALSE(c.process(open_ev(1s, 200, "/etc/passwd")));
+    auto a = c.process(net_ev(2s, 200, "203.0.113.5", 443));
+    REQUIRE(a);
+    CHECK(a->score == 7); // 3 + 2 + 2
+}
+
+TEST_CASE("lineage: an unverified ancestor lowers nothing, and the alert says why", "[correlator][lineage]") {
+    struct variant {
+        const char* name;
+        void (*edit)(exec_event&);
+        const char* why;
+    };
+    const variant variants[] = {
+        {"a bind mount or another mount namespace", [](exec_event& x) { x.exe_host_file = false; },
+         "not verified: not the host's file at /usr/lib/systemd/systemd"},
+        {"unknown host file", [](exec_event& x) { x.exe_host_file.reset(); }, "not verified: unknown whether"},
+        {"modified or from no package", [](exec_event& x) { x.exe_package.clear(); },
+         "not verified: not verified unmodified"},
+        {"a user's own service manager (systemd --user)", [](exec_event& x) { x.uid = 1000; },
+         "not verified: runs as uid 1000, not root"},
+        {"foreign code", [](exec_event& x) { x.foreign = 1; }, "not verified: foreign code in it"},
+        {"a user-writable file", [](exec_event& x) { x.exe_mode = 0777; },
+         "not verified: writable by group or others"},
+    };
+    for (const variant& v : variants) {
+        DYNAMIC_SECTION(v.name) {
+            correlator c(lineage_rules());
+            event g = systemd_at(50, 1), p = systemd_at(100, 50);
+            v.edit(*g.as<exec_event>());
+            v.edit(*p.as<exec_event>());
+            lineage(c, g, p);
+            CHECK_FALSE(c.process(open_ev(1s, 200, "/etc/shadow")));
+            auto a = c.process(net_ev(2s, 200, "203.0.113.5", 443));
+            REQUIRE(a);
+            CHECK(a->score == 5);
+            CHECK(points_of(*a, "parent named systemd not verified") == 0);
+            CHECK(points_of(*a, "grandparent named systemd not verified") == 0);
+            CHECK(has_reason(*a, v.why));
+        }
+    }
+}
+
+TEST_CASE("lineage: a lowering never takes a base-5 secret below the threshold", "[correlator][lineage]") {
+    config cfg = lineage_rules();
+    cfg.legit_parents[0].modifier = -4;
+    SECTION("shadow (5) under a verified -4: clamped to the threshold") {
+        correlator c(cfg);
+        lineage(c, verified_exec(exec_ev(0s, 50, 1, "init", "/usr/sbin/init")), systemd_at(100, 50));
+        CHECK_FALSE(c.process(open_ev(1s, 200, "/etc/shadow")));
+        auto a = c.process(net_ev(2s, 200, "203.0.113.5", 443));
+        REQUIRE(a);
+        CHECK(a->score == 3);
+        CHECK(points_of(*a, "legit parent: systemd") == -2);
+        CHECK(has_reason(*a, "limited from -4: a secret of base score 5 stays at the alert threshold"));
+    }
+    SECTION("a weaker secret (3) is lowered in full") {
+        correlator c(cfg);
+        lineage(c, verified_exec(exec_ev(0s, 50, 1, "init", "/usr/sbin/init")), systemd_at(100, 50));
+        CHECK_FALSE(c.process(open_ev(1s, 200, "/etc/passwd")));
+        CHECK_FALSE(c.process(net_ev(2s, 200, "203.0.113.5", 443)));
+        CHECK(c.stats().below_threshold == 1);
+    }
+    SECTION("below the threshold for other reasons: the lowering adds nothing more") {
+        config low = cfg;
+        low.alert_threshold = 6; // shadow alone (5) does not alert
+        correlator c(low);
+        lineage(c, verified_exec(exec_ev(0s, 50, 1, "init", "/usr/sbin/init")), systemd_at(100, 50));
+        CHECK_FALSE(c.process(open_ev(1s, 200, "/etc/shadow")));
+        CHECK_FALSE(c.process(net_ev(2s, 200, "203.0.113.5", 443)));
+    }
+}
+
+TEST_CASE("lineage: a sha256-pinned legit rule is verified by content", "[correlator][lineage]") {
+    config cfg = lineage_rules();
+    const std::string h(64, 'c');
+    cfg.legit_parents = {{process_field::sha256, h, -2}};
+    correlator c(cfg);
+    event p = verified_exec(exec_ev(0s, 100, 50, "agent", "/opt/agent/bin/agent"));
+    p.as<exec_event>()->exe_sha256 = h;
+    p.as<exec_event>()->exe_host_file = false; // the content is the identity
+    p.as<exec_event>()->exe_package.clear();
+    lineage(c, verified_exec(exec_ev(0s, 50, 1, "init", "/usr/sbin/init")), p);
+    CHECK_FALSE(c.process(open_ev(1s, 200, "/etc/shadow")));
+    auto a = c.process(net_ev(2s, 200, "203.0.113.5", 443));
+    REQUIRE(a);
+    CHECK(a->score == 3);
+    CHECK(has_reason(*a, "sha256 pinned by the rule"));
+}
+
+TEST_CASE("trust by path: refused for a file that is not the host's, and the alert says why",
+          "[correlator][trust]") {
+    config cfg = lineage_rules();
+    cfg.suspicious_files.push_back({"ssh private keys", 5, {".ssh/id_rsa"}});
+    cfg.trusted_binaries = {{"/usr/bin/ssh", "", {"ssh private keys"}}};
+    for (const bool host : {true, false}) {
+        DYNAMIC_SECTION("host file " << host) {
+            correlator c(cfg);
+            event ssh = verified_exec(exec_ev(0s, 300, 1, "ssh", "/usr/bin/ssh"));
+            ssh.as<exec_event>()->uid = 1000;
+            ssh.as<exec_event>()->exe_host_file = host;
+            REQUIRE_FALSE(c.process(ssh));
+            CHECK_FALSE(c.process(open_ev(1s, 300, "/home/u/.ssh/id_rsa")));
+            auto a = c.process(net_ev(2s, 300, "127.0.0.1", 22));
+            CHECK(a.has_value() == !host);
+            CHECK(c.stats().trusted_opens == (host ? 1u : 0u));
+            if (a) {
+                CHECK(a->trust.host_file == std::optional<bool>(false));
+                CHECK(a->trust.package == "pkg");
+                CHECK(a->trust.refused ==
+                      "trusted_binaries entry /usr/bin/ssh refused: not the host's file at /usr/bin/ssh (a bind "
+                      "mount, a copy, an overlay or another mount namespace)");
+                const auto j = to_json(*a);
+                CHECK(j["process"]["trust"]["host_file"] == false);
+                CHECK(j["process"]["trust"]["package"] == "pkg");
+                CHECK(render_text(*a).find("NOT the host's file") != std::string::npos);
+            }
+        }
+    }
 }

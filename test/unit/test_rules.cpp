@@ -358,10 +358,16 @@ TEST_CASE("context categories rank after every category that counts, whatever th
 
 namespace {
 
+// A program the sensor verified: the host's file at its path, from a package.
+exe_facts V(std::string_view exe, std::string_view sha256, std::optional<std::uint32_t> uid,
+            std::optional<std::uint32_t> mode) {
+    return exe_facts{exe, sha256, uid, mode, true, "pkg", 0};
+}
+
 // The plain statement of trust, straight from config.hpp.
 bool reference_trusted(const config& c, const exe_facts& w, const std::string& category) {
     return std::any_of(c.trusted_binaries.begin(), c.trusted_binaries.end(), [&](const trusted_binary& t) {
-        return t.matches(w.exe, w.sha256, w.uid, w.mode) && t.covers(category);
+        return t.matches(w) && t.covers(category);
     });
 }
 
@@ -420,11 +426,14 @@ TEST_CASE("trust: rule_set agrees with trusted_binary::matches and ::covers", "[
     const std::vector<std::string> hashes = {"", h1, h2, std::string(64, 'c')};
     const std::vector<std::optional<std::uint32_t>> uids = {std::nullopt, 0u, 1000u};
     const std::vector<std::optional<std::uint32_t>> modes = {std::nullopt, 0755u, 0775u, 0757u, 04755u, 0700u};
+    const std::vector<std::optional<bool>> host_files = {std::nullopt, true, true, false};
+    const std::vector<std::string> packages = {"", "pkg", "pkg"};
     const std::vector<std::string> pieces = {"/home/u/", ".ssh/", "id_rsa", "key", "shadow", "netrc", "hist",
                                              "passwd", "known", "/x"};
     for (int i = 0; i < 20000; ++i) {
-        const exe_facts w{exes[rng() % exes.size()], hashes[rng() % hashes.size()], uids[rng() % uids.size()],
-                          modes[rng() % modes.size()]};
+        exe_facts w{exes[rng() % exes.size()], hashes[rng() % hashes.size()], uids[rng() % uids.size()],
+                    modes[rng() % modes.size()], host_files[rng() % host_files.size()],
+                    packages[rng() % packages.size()], 0};
         for (std::uint32_t cat = 0; cat < c.suspicious_files.size(); ++cat) {
             INFO(w.exe << " " << w.sha256 << " cat " << cat);
             REQUIRE(rs.trusted(w, cat) == reference_trusted(c, w, c.suspicious_files[cat].name));
@@ -452,23 +461,37 @@ TEST_CASE("trust: path-only entries need root and no group/other write; hashes m
     const rule_set rs(c);
     CHECK(rs.has_trust());
     CHECK_FALSE(rule_set(config{}).has_trust());
-    CHECK(rs.trusted({"/usr/bin/ssh", "", 0u, 0755u}, 0));
-    CHECK_FALSE(rs.trusted({"/usr/bin/ssh", "", 0u, 0755u}, 1));          // category-limited
-    CHECK_FALSE(rs.trusted({"/usr/bin/ssh", "", 1000u, 0755u}, 0));       // a user's copy under the same path
-    CHECK_FALSE(rs.trusted({"/usr/bin/ssh", "", 0u, 0777u}, 0));          // writable by others
-    CHECK_FALSE(rs.trusted({"/usr/bin/ssh", "", 0u, 0775u}, 0));          // writable by the group
-    CHECK_FALSE(rs.trusted({"/usr/bin/ssh", "", std::nullopt, 0755u}, 0)); // unknown owner (an old trace)
-    CHECK_FALSE(rs.trusted({"/home/u/ssh", "", 0u, 0755u}, 0));           // a copy elsewhere
-    CHECK(rs.trusted({"/home/u/anything", h, 1000u, 0777u}, 1));          // the hash is the identity
-    CHECK_FALSE(rs.trusted({"/home/u/anything", std::string(64, 'e'), 0u, 0755u}, 1));
-    CHECK_FALSE(rs.trusted({"/home/u/anything", "", 0u, 0755u}, 1));      // unknown hash
+    CHECK(rs.trusted(V("/usr/bin/ssh", "", 0u, 0755u), 0));
+    CHECK_FALSE(rs.trusted(V("/usr/bin/ssh", "", 0u, 0755u), 1));          // category-limited
+    CHECK_FALSE(rs.trusted(V("/usr/bin/ssh", "", 1000u, 0755u), 0));       // a user's copy under the same path
+    CHECK_FALSE(rs.trusted(V("/usr/bin/ssh", "", 0u, 0777u), 0));          // writable by others
+    CHECK_FALSE(rs.trusted(V("/usr/bin/ssh", "", 0u, 0775u), 0));          // writable by the group
+    CHECK_FALSE(rs.trusted(V("/usr/bin/ssh", "", std::nullopt, 0755u), 0)); // unknown owner (an old trace)
+    CHECK_FALSE(rs.trusted(V("/home/u/ssh", "", 0u, 0755u), 0));           // a copy elsewhere
+    {
+        exe_facts bind = V("/usr/bin/ssh", "", 0u, 0755u);
+        bind.host_file = false; // a bind mount over the path, or another mount namespace
+        CHECK_FALSE(rs.trusted(bind, 0));
+        CHECK(rs.trust_refusal(bind, 0, ip_address{}, 22) ==
+              "trusted_binaries entry /usr/bin/ssh refused: not the host's file at /usr/bin/ssh (a bind mount, a "
+              "copy, an overlay or another mount namespace)");
+        CHECK(rs.trust_refusal(bind, 1, ip_address{}, 22).empty()); // no entry for that category
+        exe_facts modified = V("/usr/bin/ssh", "", 0u, 0755u);
+        modified.package = {};
+        CHECK_FALSE(rs.trusted(modified, 0));
+        CHECK(rs.trust_refusal(modified, 0, ip_address{}, 22).find("not verified unmodified") != std::string::npos);
+        CHECK(rs.trust_refusal(V("/usr/bin/ssh", "", 0u, 0755u), 0, ip_address{}, 22).empty()); // trusted
+    }
+    CHECK(rs.trusted(V("/home/u/anything", h, 1000u, 0777u), 1));          // the hash is the identity
+    CHECK_FALSE(rs.trusted(V("/home/u/anything", std::string(64, 'e'), 0u, 0755u), 1));
+    CHECK_FALSE(rs.trusted(V("/home/u/anything", "", 0u, 0755u), 1));      // unknown hash
     bool skipped = false;
-    CHECK_FALSE(rs.match_file_for("/home/u/.ssh/id_rsa", {"/usr/bin/ssh", "", 0u, 0755u}, skipped));
+    CHECK_FALSE(rs.match_file_for("/home/u/.ssh/id_rsa", V("/usr/bin/ssh", "", 0u, 0755u), skipped));
     CHECK(skipped);
-    CHECK(rs.match_file_for("/home/u/.ssh/id_rsa", {"/usr/bin/cat", "", 0u, 0755u}, skipped));
+    CHECK(rs.match_file_for("/home/u/.ssh/id_rsa", V("/usr/bin/cat", "", 0u, 0755u), skipped));
     CHECK_FALSE(skipped);
     // trusted for keys only: an open that is also in another category still counts there
-    const auto m = rs.match_file_for("/etc/shadow/.ssh/id_rsa", {"/usr/bin/ssh", "", 0u, 0755u}, skipped);
+    const auto m = rs.match_file_for("/etc/shadow/.ssh/id_rsa", V("/usr/bin/ssh", "", 0u, 0755u), skipped);
     REQUIRE(m);
     CHECK(skipped);
     CHECK(rs.category_name(m->category) == "hashes");
@@ -496,6 +519,7 @@ bool reference_allowlisted(const config& c, const ip_address& a, std::uint16_t p
             if (w.sha256 != r.sha256) program = false; // an unknown (empty) hash never equals one
         } else if (!r.exe.empty()) {
             if (!w.uid || *w.uid != 0 || !w.mode || (*w.mode & 0020u) || (*w.mode & 0002u)) program = false;
+            if (w.host_file != std::optional<bool>(true) || w.package.empty()) program = false;
         }
         bool address = r.ips.empty();
         for (const ip_network& n : r.ips) address = address || n.contains(a);
@@ -578,8 +602,10 @@ TEST_CASE("allowlist: rule_set agrees with config::allowlisted on random program
         for (int i = 0; i < 250; ++i) {
             const ip_address a = random_address();
             const std::uint16_t port = rng() % 4 == 0 ? static_cast<std::uint16_t>(rng()) : pick(ports);
-            const exe_facts w{pick(exes), pick(hashes), pick(uids), pick(modes)};
-            const bool plain = c.allowlisted(a, port, w.exe, w.sha256, w.uid, w.mode);
+            const exe_facts w{pick(exes), pick(hashes), pick(uids), pick(modes),
+                              rng() % 4 == 0 ? std::optional<bool>(false) : std::optional<bool>(true),
+                              rng() % 4 == 0 ? std::string_view() : std::string_view("pkg"), 0};
+            const bool plain = c.allowlisted(a, port, w);
             INFO("round " << round << ": " << a.to_string() << " port " << port << " exe " << w.exe << " sha "
                           << w.sha256 << " uid " << (w.uid ? std::to_string(*w.uid) : "?") << " mode "
                           << (w.mode ? std::to_string(*w.mode) : "?"));
@@ -602,18 +628,18 @@ TEST_CASE("allowlist: a program by path needs a root-owned file nobody else can 
     c.allowlist = {{"/usr/bin/curl", "", {net("10.0.0.0", 8)}, {443}}, {"", std::string(64, 'a'), {}, {}}};
     const rule_set rs(c);
     const ip_address in = ip("10.2.3.4");
-    CHECK(rs.allowlisted(in, 443, {"/usr/bin/curl", "", 0u, 0755u}));
-    CHECK(rs.allowlisted(in, 443, {"/usr/bin/curl", "", 0u, 04755u}));
-    CHECK_FALSE(rs.allowlisted(in, 443, {"/usr/bin/curl", "", 1000u, 0755u}));
-    CHECK_FALSE(rs.allowlisted(in, 443, {"/usr/bin/curl", "", 0u, 0775u}));
-    CHECK_FALSE(rs.allowlisted(in, 443, {"/usr/bin/curl", "", 0u, 0757u}));
-    CHECK_FALSE(rs.allowlisted(in, 443, {"/usr/bin/curl", "", std::nullopt, 0755u}));
-    CHECK_FALSE(rs.allowlisted(in, 443, {"/home/u/curl", "", 0u, 0755u}));
-    CHECK_FALSE(rs.allowlisted(in, 80, {"/usr/bin/curl", "", 0u, 0755u}));
-    CHECK_FALSE(rs.allowlisted(ip("11.2.3.4"), 443, {"/usr/bin/curl", "", 0u, 0755u}));
+    CHECK(rs.allowlisted(in, 443, V("/usr/bin/curl", "", 0u, 0755u)));
+    CHECK(rs.allowlisted(in, 443, V("/usr/bin/curl", "", 0u, 04755u)));
+    CHECK_FALSE(rs.allowlisted(in, 443, V("/usr/bin/curl", "", 1000u, 0755u)));
+    CHECK_FALSE(rs.allowlisted(in, 443, V("/usr/bin/curl", "", 0u, 0775u)));
+    CHECK_FALSE(rs.allowlisted(in, 443, V("/usr/bin/curl", "", 0u, 0757u)));
+    CHECK_FALSE(rs.allowlisted(in, 443, V("/usr/bin/curl", "", std::nullopt, 0755u)));
+    CHECK_FALSE(rs.allowlisted(in, 443, V("/home/u/curl", "", 0u, 0755u)));
+    CHECK_FALSE(rs.allowlisted(in, 80, V("/usr/bin/curl", "", 0u, 0755u)));
+    CHECK_FALSE(rs.allowlisted(ip("11.2.3.4"), 443, V("/usr/bin/curl", "", 0u, 0755u)));
     // by hash: any destination, wherever the binary lives, whoever owns it
-    CHECK(rs.allowlisted(ip("203.0.113.5"), 4444, {"/tmp/x", std::string(64, 'a'), 1000u, 0777u}));
-    CHECK_FALSE(rs.allowlisted(ip("203.0.113.5"), 4444, {"/tmp/x", "", 0u, 0755u}));
+    CHECK(rs.allowlisted(ip("203.0.113.5"), 4444, V("/tmp/x", std::string(64, 'a'), 1000u, 0777u)));
+    CHECK_FALSE(rs.allowlisted(ip("203.0.113.5"), 4444, V("/tmp/x", "", 0u, 0755u)));
     // the two-argument form is the seed's whitelist alone
     CHECK_FALSE(rs.allowlisted(in, 443));
 }

@@ -263,3 +263,149 @@ TEST_CASE("exe_sha256 of this very process through the real /proc", "[sensor][id
                        static_cast<std::uint64_t>(sb.st_ino)) == mine);
     CHECK(c.stats().hits == 1);
 }
+
+// ---- Issue 13: package provenance and the host's file.
+
+TEST_CASE("md5_hex matches the RFC 1321 test vectors", "[sensor][identity][package]") {
+    CHECK(md5_hex("") == "d41d8cd98f00b204e9800998ecf8427e");
+    CHECK(md5_hex("abc") == "900150983cd24fb0d6963f7d28e17f72");
+    CHECK(md5_hex("12345678901234567890123456789012345678901234567890123456789012345678901234567890") ==
+          "57edf4a22be3c955ac49da2e2107b67a");
+    CHECK_FALSE(parse_md5("xyz"));
+    CHECK_FALSE(parse_md5(std::string(31, 'a') + "g"));
+    const auto d = parse_md5("900150983CD24FB0D6963F7D28E17F72");
+    REQUIRE(d);
+    CHECK((*d)[0] == 0x90);
+}
+
+TEST_CASE("digests_fd: SHA-256 and MD5 in one read", "[sensor][identity][package]") {
+    temp_dir t;
+    std::string content;
+    for (int i = 0; i < 20000; ++i) content += static_cast<char>(i * 7);
+    write(t / "f", content);
+    const int fd = ::open((t / "f").c_str(), O_RDONLY);
+    REQUIRE(fd >= 0);
+    std::vector<unsigned char> buf(1000);
+    const auto d = digests_fd(fd, 1 << 20, buf);
+    ::close(fd);
+    REQUIRE(d);
+    CHECK(d->sha256 == sha256_hex(content));
+    CHECK(*parse_md5(md5_hex(content)) == d->md5);
+}
+
+TEST_CASE("package_db: a path with the recorded MD5 is from its package", "[sensor][identity][package]") {
+    const std::string ssh_md5 = md5_hex("genuine ssh");
+    package_db db;
+    db.add("openssh-client", ssh_md5 + "  usr/bin/ssh\n" + md5_hex("scp") + "  usr/bin/scp\nnot a line\n\n");
+    db.add("bash", md5_hex("bash") + "  bin/bash\n");
+    db.add("nothing", "garbage\n");
+    db.seal();
+    CHECK(db.size() == 3);
+    CHECK(db.packages() == 2); // a file that lists nothing adds no name
+    CHECK(db.stats().bad_lines == 2);
+    CHECK(db.package_of("/usr/bin/ssh", *parse_md5(ssh_md5)) == "openssh-client");
+    CHECK(db.package_of("/usr/bin/ssh", *parse_md5(md5_hex("modified ssh"))).empty()); // content differs
+    CHECK(db.package_of("/usr/bin/sshx", *parse_md5(ssh_md5)).empty());                // path differs
+    CHECK(db.package_of("usr/bin/ssh", *parse_md5(ssh_md5)).empty());                  // not absolute
+    // /usr-merge aliases only where the system is merged
+    CHECK(db.package_of("/usr/bin/bash", *parse_md5(md5_hex("bash"))).empty());
+    CHECK(db.package_of("/bin/bash", *parse_md5(md5_hex("bash"))) == "bash");
+    CHECK(db.memory_bytes() >= 3 * 32);
+}
+
+TEST_CASE("package_db::load reads *.md5sums, strips :arch, bounds entries, merges /usr", "[sensor][identity][package]") {
+    temp_dir t;
+    write(t / "bash.md5sums", md5_hex("bash") + "  bin/bash\n");
+    write(t / "coreutils:amd64.md5sums", md5_hex("cat") + "  usr/bin/cat\n" + md5_hex("ls") + "  usr/bin/ls\n");
+    write(t / "bash.list", "/bin/bash\n"); // not an md5sums file
+    const package_db db = package_db::load(t.dir.string(), true);
+    CHECK(db.stats().files == 2);
+    CHECK(db.size() == 3);
+    CHECK(db.package_of("/usr/bin/bash", *parse_md5(md5_hex("bash"))) == "bash"); // dpkg lists /bin/bash
+    CHECK(db.package_of("/bin/cat", *parse_md5(md5_hex("cat"))) == "coreutils");  // and the other way round
+    CHECK(db.package_of("/usr/local/bin/cat", *parse_md5(md5_hex("cat"))).empty());
+    const package_db small_db = package_db::load(t.dir.string(), true, 2);
+    CHECK(small_db.size() == 2);
+    CHECK(small_db.stats().dropped == 1);
+    CHECK(package_db::load((t / "missing").string(), true).stats().unreadable_dir);
+}
+
+TEST_CASE("host_file and verify_file: the host's file at the path, not a copy", "[sensor][identity][package]") {
+    temp_dir t;
+    // a host root with /usr/bin/tool, and a copy of it elsewhere
+    fs::create_directories(t / "host" / "usr" / "bin");
+    write(t / "host" / "usr" / "bin" / "tool", "genuine tool");
+    ::chmod((t / "host" / "usr" / "bin" / "tool").c_str(), 0755);
+    write(t / "copy", "genuine tool");
+    struct stat hb {}, cb {};
+    REQUIRE(::stat((t / "host" / "usr" / "bin" / "tool").c_str(), &hb) == 0);
+    REQUIRE(::stat((t / "copy").c_str(), &cb) == 0);
+    package_db db;
+    db.add("tools", md5_hex("genuine tool") + "  usr/bin/tool\n");
+    db.seal();
+    hash_cache_options o = small(16);
+    o.host_root = (t / "host").string();
+    hash_cache c(o);
+    c.set_packages(&db);
+    const auto u64 = [](auto v) { return static_cast<std::uint64_t>(v); };
+
+    CHECK(c.host_file("/usr/bin/tool", u64(hb.st_dev), u64(hb.st_ino)) == std::optional<bool>(true));
+    CHECK(c.host_file("/usr/bin/tool", u64(cb.st_dev), u64(cb.st_ino)) == std::optional<bool>(false));
+    CHECK(c.host_file("/usr/bin/none", u64(hb.st_dev), u64(hb.st_ino)) == std::optional<bool>(false));
+    CHECK_FALSE(c.host_file("relative", 1, 1));
+
+    const verified_file v = c.verify_file("/usr/bin/tool", u64(hb.st_dev), u64(hb.st_ino));
+    CHECK(v.host_file == std::optional<bool>(true));
+    CHECK(v.package == "tools");
+    CHECK(v.sha256 == sha256_hex("genuine tool"));
+    CHECK(v.uid == std::optional<std::uint32_t>(static_cast<std::uint32_t>(::getuid())));
+    CHECK(v.mode == std::optional<std::uint32_t>(0755u));
+
+    // the same content under the same name, but another inode: not the host's
+    const verified_file w = c.verify_file("/usr/bin/tool", u64(cb.st_dev), u64(cb.st_ino));
+    CHECK(w.host_file == std::optional<bool>(false));
+    CHECK(w.sha256.empty()); // no process view given to read it through
+
+    // an executable: the process's file, the host's check by path
+    SECTION("exe_identify: the process runs a copy at the trusted path") {
+        fs::create_directories(t / "proc" / "4242");
+        fs::create_symlink(t / "copy", t / "proc" / "4242" / "exe");
+        hash_cache_options po = o;
+        po.proc_root = (t / "proc").string();
+        hash_cache pc(po);
+        pc.set_packages(&db);
+        const exe_identity id = pc.exe_identify(4242, "/usr/bin/tool", u64(cb.st_dev), u64(cb.st_ino));
+        CHECK(id.host_file == std::optional<bool>(false));
+        CHECK(id.package == "tools"); // the content is genuine: only the host check refuses it
+        CHECK(id.sha256 == sha256_hex("genuine tool"));
+    }
+}
+
+TEST_CASE("exe_identify of this very process: the host's file (own root)", "[sensor][identity][package]") {
+    hash_cache_options o;
+    o.host_root = "";
+    hash_cache c(o);
+    const std::string exe = fs::read_symlink("/proc/self/exe").string();
+    struct stat sb {};
+    REQUIRE(::stat("/proc/self/exe", &sb) == 0);
+    const exe_identity id = c.exe_identify(static_cast<pid_type>(::getpid()), exe, static_cast<std::uint64_t>(sb.st_dev),
+                                           static_cast<std::uint64_t>(sb.st_ino));
+    CHECK(id.host_file == std::optional<bool>(true));
+    CHECK(id.package.empty()); // no package database given
+}
+
+TEST_CASE("package_db on this host's dpkg database, when there is one", "[sensor][identity][package]") {
+    if (!fs::exists("/var/lib/dpkg/info") || !fs::exists("/usr/bin/dpkg")) return;
+    const package_db db = package_db::load("/var/lib/dpkg/info", fs::is_symlink("/bin"));
+    CHECK(db.size() > 0);
+    hash_cache_options o;
+    o.host_root = "";
+    hash_cache c(o);
+    c.set_packages(&db);
+    struct stat sb {};
+    REQUIRE(::stat("/usr/bin/dpkg", &sb) == 0);
+    const verified_file v = c.verify_file("/usr/bin/dpkg", static_cast<std::uint64_t>(sb.st_dev),
+                                          static_cast<std::uint64_t>(sb.st_ino));
+    CHECK(v.host_file == std::optional<bool>(true));
+    CHECK(v.package == "dpkg");
+}

@@ -1110,7 +1110,7 @@ TEST_CASE("fast path: hand-picked lines, taken or left to the full parser") {
 TEST_CASE("fast path: key and kind words") {
     const std::vector<std::string> keys = {"ts", "kind", "pid", "tid", "truncated", "ppid", "uid", "sid", "pgid",
                                            "comm", "exe", "argv", "exe_dev", "exe_ino", "sha256", "exe_uid",
-                                           "exe_mode", "child_pid",
+                                           "exe_mode", "exe_host_file", "exe_package", "child_pid",
                                            "child_tid", "exit_code", "path", "flags", "dev", "ino", "source",
                                            "bytes", "how", "addr", "port", "proto", "sock", "peer", "accepted",
                                            "conn_ts", "cookie"};
@@ -1546,5 +1546,38 @@ TEST_CASE("trace: lines of events without the ABI 3 keys are the lines older ver
             d.conn_ts = 0ns;
             CHECK(d == *n);
         }
+    }
+}
+
+TEST_CASE("trace: exe_host_file and exe_package (issue 13) round-trip; old traces load without them",
+          "[trace][trust]") {
+    const std::string head = R"({"ts": 1, "kind": "exec", "pid": 7, "exe": "/usr/bin/ssh")";
+    SECTION("absent: unknown and none, and the writer leaves them out") {
+        const auto e = parse_ok(head + "}");
+        CHECK_FALSE(e.as<exec_event>()->exe_host_file);
+        CHECK(e.as<exec_event>()->exe_package.empty());
+        CHECK(format_trace_line(e).find("exe_host_file") == std::string::npos);
+        CHECK(format_trace_line(e).find("exe_package") == std::string::npos);
+        CHECK_FALSE(to_json(e).contains("exe_package"));
+    }
+    SECTION("present: read by both paths, written back the same") {
+        for (const bool host : {true, false}) {
+            const std::string line = head + R"(, "exe_host_file": )" + (host ? "true" : "false") +
+                                     R"(, "exe_package": "openssh-client"})";
+            INFO(line);
+            const event e = parse_ok(line);
+            CHECK(e.as<exec_event>()->exe_host_file == std::optional<bool>(host));
+            CHECK(e.as<exec_event>()->exe_package == "openssh-client");
+            CHECK(fast_agrees(line));
+            const std::string out = format_trace_line(e);
+            CHECK(detail::fast_parse_line(out).has_value());
+            CHECK(parse_ok(out) == e);
+            CHECK(to_json(e)["exe_host_file"] == host);
+            CHECK(parse_ok(to_json(e).dump()) == e);
+        }
+    }
+    SECTION("bad values: one error naming the key") {
+        CHECK(parse_err(head + R"(, "exe_host_file": 1})").rfind("key 'exe_host_file'", 0) == 0);
+        CHECK(parse_err(head + R"(, "exe_package": 5})").rfind("key 'exe_package'", 0) == 0);
     }
 }

@@ -124,11 +124,11 @@ void check_seed(const config& c) {
         auto addr = barbwire::ip_address::parse(a);
         REQUIRE(addr.has_value());
         CHECK(c.allowlisted(*addr, 53));
-        CHECK(c.allowlisted(*addr, 53, "/tmp/x", "", 1000u, 0777u));
+        CHECK(c.allowlisted(*addr, 53, barbwire::exe_facts{"/tmp/x", "", 1000u, 0777u, false, "", 0}));
     }
     auto google = barbwire::ip_address::parse("8.8.8.8");
     REQUIRE(google.has_value());
-    CHECK(c.allowlisted(*google, 443, "/tmp/x", "", std::nullopt, std::nullopt));
+    CHECK(c.allowlisted(*google, 443, barbwire::exe_facts{"/tmp/x", "", std::nullopt, std::nullopt, std::nullopt, "", 0}));
     CHECK(c.severity_medium == 3);
     CHECK(c.severity_high == 5);
     CHECK(c.alert_threshold == 3);

@@ -112,6 +112,15 @@ enum class event_order : std::uint8_t {
 struct alert {
     nanoseconds ts{0};            // time of the network event
     process_ref process;          // the process that made the network call
+
+    // Issue 13: what the trust rules knew of the sender's executable, and
+    // why a rule naming its path did not apply (JSON `process.trust`).
+    struct trust_info {
+        std::optional<bool> host_file; // the host's file at that path; nullopt: unknown
+        std::string package;           // the dpkg package that ships it unmodified; empty: none
+        std::string refused;           // why a trusted_binaries/allowlist entry for its path was refused; empty: none
+        friend bool operator==(const trust_info&, const trust_info&) = default;
+    } trust;
     pid_type tid = 0;
     std::uint32_t uid = 0;
     std::vector<std::string> argv;
@@ -360,6 +369,11 @@ namespace detail {
     process["tid"] = a.tid;
     process["uid"] = a.uid;
     process["argv"] = std::move(argv);
+    process["trust"] = {
+        {"host_file", a.trust.host_file ? json(*a.trust.host_file) : json(nullptr)},
+        {"package", a.trust.package.empty() ? json(nullptr) : json(detail::json_string(a.trust.package))},
+        {"refused", a.trust.refused.empty() ? json(nullptr) : json(detail::json_string(a.trust.refused))},
+    };
 
     json out = {
         {"version", 1},
@@ -426,6 +440,16 @@ namespace detail {
     if (!a.process.exe.empty()) command += " (" + text_safe(a.process.exe) + ")";
     row("command", command);
     if (!a.process.sha256.empty()) row("sha256", text_safe(a.process.sha256));
+    // Only when trust has something to say: a file that is not the host's,
+    // or an entry naming the path that was refused.
+    if (!a.trust.refused.empty() || a.trust.host_file == std::optional<bool>(false)) {
+        std::string trust = !a.trust.host_file ? std::string("host file unknown")
+                            : *a.trust.host_file ? std::string("the host's file")
+                                                 : std::string("NOT the host's file");
+        trust += a.trust.package.empty() ? ", no package" : ", package " + text_safe(a.trust.package);
+        if (!a.trust.refused.empty()) trust += "; " + text_safe(a.trust.refused);
+        row("trust", trust);
+    }
     std::string file = text_safe(a.file.path);
     if (!a.file.same_inode_as.empty()) file += " (same inode as " + text_safe(a.file.same_inode_as) + ")";
     if (a.file.source != access_path::syscall) file += " [via " + std::string(to_string(a.file.source)) + "]";

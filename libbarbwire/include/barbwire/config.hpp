@@ -237,6 +237,37 @@ struct limits {
     friend bool operator==(const limits&, const limits&) = default;
 };
 
+// What the trust rules look at in a program: a process's executable, as
+// the sensor examined it (docs/rules.md, "Trust by path").
+struct exe_facts {
+    std::string_view exe;    // kernel executable path; empty when unknown
+    std::string_view sha256; // empty when unknown
+    std::optional<std::uint32_t> uid;  // owner of the executable
+    std::optional<std::uint32_t> mode; // its st_mode & 07777
+    std::optional<bool> host_file;     // the exe's inode is the host's file at `exe`; nullopt: unknown
+    std::string_view package;          // the dpkg package that ships `exe` with this content; empty: none
+    std::uint32_t foreign = 0;         // foreign code seen in the process (bitmask); 0: none
+};
+
+// Why trust by path alone (a rule that names `exe` and pins no sha256) does
+// not hold for `who`, or "" when it holds. The path is only a name: it holds
+// when the file running is the host's file at that path (not a bind mount,
+// a copy, an overlay or a file in another mount namespace that carries the
+// name), unmodified (a dpkg package lists that path with this content's
+// MD5), owned by root and not writable by group or others (whoever can
+// write the file can replace what runs under the trusted name).
+[[nodiscard]] inline std::string_view path_trust_refusal(const exe_facts& who) noexcept {
+    if (who.exe.empty()) return "the executable is unknown";
+    if (!who.host_file) return "unknown whether it is the host's file at that path";
+    if (!*who.host_file)
+        return "not the host's file at that path (a bind mount, a copy, an overlay or another mount namespace)";
+    if (who.package.empty()) return "not verified unmodified: no dpkg package lists this path with this content";
+    if (!who.uid || !who.mode) return "its owner or mode is unknown";
+    if (*who.uid != 0) return "not owned by root";
+    if ((*who.mode & 022u) != 0) return "writable by group or others";
+    return {};
+}
+
 // extension `trusted_binaries[i]`: an executable whose opens of files in
 // the listed categories (all categories when the list is empty) do not count:
 // they are not remembered as sensitive opens, so they never make an alert.
@@ -246,18 +277,17 @@ struct trusted_binary {
     std::string sha256;                  // 64 lowercase hex digits; empty: trust by path alone
     std::vector<std::string> categories; // category names; empty: every category
 
-    // Path rule: a path alone (no sha256) trusts only a file owned by root
-    // (uid 0) that neither group nor others may write (mode & 022 == 0),
-    // because whoever can write the file can replace what runs under the
-    // trusted name. An unknown owner or mode (nullopt) is not trusted.
-    // A sha256 must equal the executable's hash (unknown never matches),
-    // and the path too when given.
-    [[nodiscard]] bool matches(std::string_view p_exe, std::string_view p_sha256, std::optional<std::uint32_t> p_uid,
-                               std::optional<std::uint32_t> p_mode) const noexcept {
-        if (!exe.empty() && p_exe != exe) return false;
-        if (!sha256.empty()) return p_sha256 == sha256;
+    // Path rule: a path alone (no sha256) trusts only the host's file at
+    // that path, unmodified (package provenance), owned by root (uid 0) and
+    // not writable by group or others: path_trust_refusal says which part
+    // failed. Anything unknown is not trusted. A sha256 must equal the
+    // executable's hash (unknown never matches), and the path too when given:
+    // the content is then the identity.
+    [[nodiscard]] bool matches(const exe_facts& who) const noexcept {
+        if (!exe.empty() && who.exe != exe) return false;
+        if (!sha256.empty()) return who.sha256 == sha256;
         if (exe.empty()) return false; // parse_config never produces this
-        return p_uid && *p_uid == 0 && p_mode && (*p_mode & 022u) == 0;
+        return path_trust_refusal(who).empty();
     }
     [[nodiscard]] bool covers(std::string_view category) const noexcept {
         return categories.empty() || std::find(categories.begin(), categories.end(), category) != categories.end();
@@ -268,7 +298,7 @@ struct trusted_binary {
 // extension `allowlist[i]`: a destination allowed for one program, or for
 // every program. An entry matches a network event when EVERY part it names
 // matches: the sending program (by `exe`, trusted like trusted_binaries:
-// root-owned and not group/other-writable, or by `sha256`), an address in
+// the host's file, unmodified, root-owned and not group/other-writable, or by `sha256`), an address in
 // `ips`, a port in `ports`. Parts left out match anything; an entry names at
 // least one. The seed's `whitelist` (ips OR ports, any program) is kept as
 // it was and checked first.
@@ -280,13 +310,11 @@ struct allow_rule {
 
     [[nodiscard]] bool names_program() const noexcept { return !exe.empty() || !sha256.empty(); }
     // The program part, with trusted_binary's identity rules.
-    [[nodiscard]] bool program_matches(std::string_view p_exe, std::string_view p_sha256,
-                                       std::optional<std::uint32_t> p_uid,
-                                       std::optional<std::uint32_t> p_mode) const noexcept {
+    [[nodiscard]] bool program_matches(const exe_facts& who) const noexcept {
         if (!names_program()) return true;
-        if (!exe.empty() && p_exe != exe) return false;
-        if (!sha256.empty()) return p_sha256 == sha256;
-        return p_uid && *p_uid == 0 && p_mode && (*p_mode & 022u) == 0;
+        if (!exe.empty() && who.exe != exe) return false;
+        if (!sha256.empty()) return who.sha256 == sha256;
+        return path_trust_refusal(who).empty();
     }
     [[nodiscard]] bool destination_matches(const ip_address& a, std::uint16_t port) const noexcept {
         if (!ports.empty() && std::find(ports.begin(), ports.end(), port) == ports.end()) return false;
@@ -372,12 +400,10 @@ struct config {
         return std::any_of(allow_ips.begin(), allow_ips.end(), [&a](const ip_network& n) { return n.contains(a); });
     }
     // ... or allowed for this program (allowlist)?
-    [[nodiscard]] bool allowlisted(const ip_address& a, std::uint16_t port, std::string_view exe,
-                                   std::string_view sha256, std::optional<std::uint32_t> exe_uid,
-                                   std::optional<std::uint32_t> exe_mode) const noexcept {
+    [[nodiscard]] bool allowlisted(const ip_address& a, std::uint16_t port, const exe_facts& who) const noexcept {
         if (allowlisted(a, port)) return true;
         return std::any_of(allowlist.begin(), allowlist.end(), [&](const allow_rule& r) {
-            return r.destination_matches(a, port) && r.program_matches(exe, sha256, exe_uid, exe_mode);
+            return r.destination_matches(a, port) && r.program_matches(who);
         });
     }
     // Is this a name-service destination (dns.ports)?

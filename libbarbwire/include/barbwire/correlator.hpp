@@ -16,7 +16,9 @@
 //      1. destination IP or port allowlisted      -> no alert (suppressed_allowlist)
 //      2. no open of P with 0 <= t - open.ts <= window -> no alert (uncorrelated_net)
 //      3. score = best base_score (ties: most recent open)
-//               + modifiers of P's parent + modifiers of P's grandparent
+//               + raising modifiers of P's parent and of P's grandparent
+//               + the one strongest verified lowering of the two (issue 13:
+//                 add_lowering; never a base-5 secret below the threshold)
 //         score < alert_threshold                  -> no alert (below_threshold)
 //      3b. a baseline (set_baseline) that has seen the correlation: suppress
 //         -> no alert (suppressed_baseline); downscore -> the file
@@ -765,7 +767,7 @@ public:
         opens_.reclassify(rules_, [this](pid_type pid) -> std::optional<exe_facts> {
             const process_info* p = processes_.find(pid);
             if (p == nullptr) return std::nullopt;
-            return exe_facts{p->exe, p->exe_sha256, p->exe_uid, p->exe_mode};
+            return facts_of(*p);
         });
         dedup_.set_capacity(l.max_dedup_entries);
         sessions_.set_capacity(l.max_tracked_openers);
@@ -782,7 +784,9 @@ public:
             }
             const std::optional<file_match> named =
                 o.same_inode_as.empty() ? std::nullopt : rules_.match_file(o.same_inode_as);
-            const exe_facts who{reader.exe, reader.sha256, std::nullopt, std::nullopt};
+            exe_facts who; // a reader that may be gone: only its path and hash are kept
+            who.exe = reader.exe;
+            who.sha256 = reader.sha256;
             const open_match m = best_open_match(rules_, o.path, named, o.same_inode_as, &who);
             if (!m.match || m.match->context) return std::nullopt;
             return m.match;
@@ -892,7 +896,7 @@ private:
         const auto& o = *ev.as<open_event>();
         const process_info& p = processes_.touch(ev.pid, ev.ts);
         const file_identities::identity* id = identities_.find(o.dev, o.ino);
-        const exe_facts who{p.exe, p.exe_sha256, p.exe_uid, p.exe_mode};
+        const exe_facts who = facts_of(p);
         open_match m = best_open_match(rules_, o.path, id ? id->match : std::nullopt,
                                        id ? std::string_view(id->path) : std::string_view{}, &who);
         // A derived secret (taint.hpp) counts as the secret it came from,
@@ -1101,7 +1105,7 @@ private:
 
     // 1. The seed's whitelist, or an allowlist entry for this program.
     [[nodiscard]] bool allowed(const net_scope& s) {
-        const exe_facts who{s.p.exe, s.p.exe_sha256, s.p.exe_uid, s.p.exe_mode};
+        const exe_facts who = facts_of(s.p);
         if (!rules_.allowlisted(s.n.addr, s.n.port, who)) return false;
         ++stats_.suppressed_allowlist;
         return true;
@@ -1152,10 +1156,84 @@ private:
         const parent_matches gm = sc.grandparent ? rules_.match_parent(sc.grandparent->comm, sc.grandparent->exe,
                                                                        sc.grandparent->exe_sha256)
                                                  : parent_matches{};
-        add_parts(sc.parts, "parent", pm);
-        add_parts(sc.parts, "grandparent", gm);
+        add_raising(sc.parts, "parent", pm);
+        add_raising(sc.parts, "grandparent", gm);
         for (const auto& part : sc.parts) sc.score += part.points;
+        sc.score += add_lowering(sc.parts, o.match.base_score, sc.score,
+                                 {{"parent", sc.parent, pm}, {"grandparent", sc.grandparent, gm}});
         return sc;
+    }
+
+    // 3b. Lineage that lowers (legit_parents): ancestry explains, it does
+    // not excuse. A lowering needs an ancestor whose identity is verified
+    // (lowering_refusal); of the verified ones, only the strongest applies,
+    // once per alert; and it never takes a secret of base score
+    // lowering_floor_base_score or more below the alert threshold. Every
+    // lowering rule that matched gets a part saying what happened to it.
+    // Returns the points added (0 or negative).
+    struct lineage_step {
+        std::string_view who; // "parent" or "grandparent"
+        const process_info* p = nullptr;
+        const parent_matches& m;
+    };
+    int add_lowering(std::vector<score_part>& parts, int base_score, int score_before,
+                     std::initializer_list<lineage_step> steps) const {
+        const config& cfg = rules_.source();
+        const lineage_step* best = nullptr;
+        for (const lineage_step& st : steps) {
+            if (st.p == nullptr || !st.m.legit) continue;
+            const parent_rule& rule = cfg.legit_parents[st.m.legit->rule];
+            const std::string why =
+                lowering_refusal(facts_of(*st.p), st.p->uid, rule.field == process_field::sha256);
+            if (!why.empty()) {
+                parts.push_back({std::string(st.who) + " " + lineage_name(rule) + " " + std::string(st.m.legit->value) +
+                                     " not verified: " + why,
+                                 0});
+                continue;
+            }
+            if (best == nullptr || st.m.legit->modifier < best->m.legit->modifier) best = &st;
+        }
+        int applied = 0;
+        for (const lineage_step& st : steps) {
+            if (st.p == nullptr || !st.m.legit) continue;
+            const parent_rule& rule = cfg.legit_parents[st.m.legit->rule];
+            if (!lowering_refusal(facts_of(*st.p), st.p->uid, rule.field == process_field::sha256).empty()) continue;
+            std::string reason = "legit " + std::string(st.who) + ": " + std::string(st.m.legit->value) + " (verified: " +
+                                 verified_text(*st.p, rule) + ")";
+            if (&st != best) {
+                parts.push_back({std::move(reason) + ", not applied: one lowering per alert", 0});
+                continue;
+            }
+            applied = st.m.legit->modifier;
+            if (base_score >= lowering_floor_base_score && score_before + applied < cfg.alert_threshold) {
+                const int limit = std::min(0, cfg.alert_threshold - score_before);
+                if (applied < limit) {
+                    reason += ", limited from " + std::to_string(applied) + ": a secret of base score " +
+                              std::to_string(base_score) + " stays at the alert threshold";
+                    applied = limit;
+                }
+            }
+            parts.push_back({std::move(reason), applied});
+        }
+        return applied;
+    }
+
+    [[nodiscard]] static std::string lineage_name(const parent_rule& r) {
+        switch (r.field) {
+        case process_field::exe: return "at";
+        case process_field::sha256: return "with sha256";
+        case process_field::comm: break;
+        }
+        return "named";
+    }
+
+    [[nodiscard]] static std::string verified_text(const process_info& p, const parent_rule& r) {
+        if (r.field == process_field::sha256) return p.exe + ", sha256 pinned by the rule";
+        return p.exe + ", package " + p.exe_package;
+    }
+
+    [[nodiscard]] static exe_facts facts_of(const process_info& p) noexcept {
+        return exe_facts{p.exe, p.exe_sha256, p.exe_uid, p.exe_mode, p.exe_host_file, p.exe_package, p.foreign};
     }
 
     // 4. Below the threshold, seen by the baseline, a repeat of an incident
@@ -1235,6 +1313,9 @@ private:
         alert a;
         a.ts = s.ev.ts;
         a.process = ref(p);
+        a.trust.host_file = p.exe_host_file;
+        a.trust.package = p.exe_package;
+        a.trust.refused = rules_.trust_refusal(facts_of(p), o.match.category, s.n.addr, s.n.port);
         a.tid = s.ev.tid;
         a.uid = s.n.uid;
         a.argv = p.argv;
@@ -1340,12 +1421,11 @@ private:
         return out;
     }
 
-    static void add_parts(std::vector<score_part>& parts, std::string_view who, const parent_matches& m) {
+    // Raising (suspicious_parents) modifiers count per generation.
+    static void add_raising(std::vector<score_part>& parts, std::string_view who, const parent_matches& m) {
         if (m.suspicious)
             parts.push_back({"suspicious " + std::string(who) + ": " + std::string(m.suspicious->value),
                              m.suspicious->modifier});
-        if (m.legit)
-            parts.push_back({"legit " + std::string(who) + ": " + std::string(m.legit->value), m.legit->modifier});
     }
 
     static process_ref ref(const process_info& p) { return {p.pid, p.comm, p.exe, p.exe_sha256}; }

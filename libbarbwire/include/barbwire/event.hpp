@@ -200,6 +200,16 @@ struct exec_event {
     // root-owned file that group and others cannot write.
     std::optional<std::uint32_t> exe_uid;
     std::optional<std::uint32_t> exe_mode;
+    // Owned by helper "trust" (identity):
+    std::optional<bool> exe_host_file; // the exe's (dev, ino) is the file at `exe` in the
+                                       // host's mount namespace (sensor stats it via
+                                       // /proc/1/root); nullopt: unknown
+    std::string exe_package;           // the dpkg package whose md5sums list `exe` and whose
+                                       // recorded md5 equals the file's; empty: none/unknown
+    // Owned by helper "foreign" (declared here verbatim from the shared interface):
+    std::uint32_t foreign = 0;          // bitmask, enum foreign_code in event.hpp:
+                                        // preload_env=1, audit_env=2, preload_file=4,
+                                        // ptraced=8, mem_written=16
     friend bool operator==(const exec_event&, const exec_event&) = default;
 };
 

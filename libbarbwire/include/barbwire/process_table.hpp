@@ -77,6 +77,16 @@ struct process_info {
     std::uint64_t exe_ino = 0;
     std::optional<std::uint32_t> exe_uid;  // owner of the executable; nullopt when unknown
     std::optional<std::uint32_t> exe_mode; // its st_mode & 07777; nullopt when unknown
+    // Owned by helper "trust" (identity):
+    std::optional<bool> exe_host_file; // the exe's (dev, ino) is the file at `exe` in the
+                                       // host's mount namespace (sensor stats it via
+                                       // /proc/1/root); nullopt: unknown
+    std::string exe_package;           // the dpkg package whose md5sums list `exe` and whose
+                                       // recorded md5 equals the file's; empty: none/unknown
+    // Owned by helper "foreign" (declared here verbatim from the shared interface):
+    std::uint32_t foreign = 0;          // bitmask, enum foreign_code in event.hpp:
+                                        // preload_env=1, audit_env=2, preload_file=4,
+                                        // ptraced=8, mem_written=16
     std::vector<std::string> argv;
     nanoseconds first_seen{0};
     nanoseconds last_seen{0};
@@ -271,6 +281,9 @@ private:
         p.exe_dev = p.exe_ino = 0;
         p.exe_uid.reset();
         p.exe_mode.reset();
+        p.exe_host_file.reset();
+        p.exe_package.clear();
+        p.foreign = 0;
         if (af == argv_follows::no) p.argv.clear();
         p.first_seen = p.last_seen = ts;
         p.exit_ts.reset();
@@ -394,6 +407,9 @@ private:
         p.exe_ino = e.exe_ino;
         p.exe_uid = e.exe_uid;
         p.exe_mode = e.exe_mode;
+        p.exe_host_file = e.exe_host_file;
+        p.exe_package = e.exe_package;
+        p.foreign = e.foreign;
         p.argv = e.argv;
         p.last_seen = std::max(p.last_seen, ev.ts);
         p.origin = process_origin::exec;
@@ -433,6 +449,9 @@ private:
             child.exe_ino = parent.exe_ino;
             child.exe_uid = parent.exe_uid;
             child.exe_mode = parent.exe_mode;
+            child.exe_host_file = parent.exe_host_file;
+            child.exe_package = parent.exe_package;
+            child.foreign = parent.foreign;
             child.argv = parent.argv;
         } else {
             child.argv.clear();

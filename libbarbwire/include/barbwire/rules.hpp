@@ -61,13 +61,29 @@ struct file_match {
     friend bool operator==(const file_match&, const file_match&) = default;
 };
 
-// What the trust rules look at in the process that opened a file.
-struct exe_facts {
-    std::string_view exe;    // kernel executable path; empty when unknown
-    std::string_view sha256; // empty when unknown
-    std::optional<std::uint32_t> uid;  // owner of the executable
-    std::optional<std::uint32_t> mode; // its st_mode & 07777
-};
+// exe_facts (config.hpp): what the trust rules look at in a process.
+
+// A secret whose base score is at least this one is never taken below the
+// alert threshold by a lowering (legit_parents) modifier.
+inline constexpr int lowering_floor_base_score = 5;
+
+// Why an ancestor may not lower a score (a legit_parents rule it matches),
+// or "" when its identity is verified: no foreign code in it, it runs as
+// root (a user's own service manager, `systemd --user`, runs as the user),
+// and its executable is the host's file at its path, unmodified, root-owned
+// and not group/other-writable (path_trust_refusal) -- or its hash is the
+// one a `sha256` rule pins (`pinned`).
+[[nodiscard]] inline std::string lowering_refusal(const exe_facts& who, std::uint32_t process_uid, bool pinned) {
+    if (who.foreign != 0) return "foreign code in it";
+    if (process_uid != 0) return "runs as uid " + std::to_string(process_uid) + ", not root (a user's own service manager)";
+    if (pinned) return {};
+    const std::string_view why = path_trust_refusal(who);
+    if (why.empty()) return {};
+    std::string out(why);
+    if (const auto at = out.find("at that path"); at != std::string::npos)
+        out.replace(at, 12, "at " + std::string(who.exe));
+    return out;
+}
 
 enum class parent_kind : std::uint8_t { suspicious, legit };
 
@@ -260,7 +276,7 @@ public:
         const auto check = [&](const std::vector<std::uint32_t>& entries) {
             for (std::uint32_t i : entries) {
                 const trusted_binary& t = cfg_.trusted_binaries[i];
-                if (!t.matches(who.exe, who.sha256, who.uid, who.mode)) continue;
+                if (!t.matches(who)) continue;
                 const auto& cats = trust_cats_[i];
                 if (cats.empty() || std::binary_search(cats.begin(), cats.end(), category)) return true;
             }
@@ -273,6 +289,39 @@ public:
         return false;
     }
     [[nodiscard]] bool has_trust() const noexcept { return !trust_.empty(); }
+
+    // Why a rule naming `who`'s executable path did not trust it for
+    // `category` (a trusted_binaries entry) or for this destination (an
+    // allowlist entry), or "" when no entry names the path or one applied.
+    // For the alert: "trusted_binaries entry /usr/bin/ssh refused: not the
+    // host's file at /usr/bin/ssh (a bind mount, ...)".
+    [[nodiscard]] std::string trust_refusal(const exe_facts& who, std::uint32_t category, const ip_address& a,
+                                            std::uint16_t port) const {
+        if (who.exe.empty()) return {};
+        const auto refused = [&](std::string_view list, std::string_view sha256) -> std::string {
+            std::string why;
+            if (!sha256.empty()) why = "its sha256 differs from the pinned one";
+            else why = lowering_refusal(exe_facts{who.exe, who.sha256, who.uid, who.mode, who.host_file,
+                                                  who.package, 0},
+                                        0, false);
+            return std::string(list) + " entry " + std::string(who.exe) + " refused: " + why;
+        };
+        std::string first; // the first refusal; any entry that applies wins
+        if (auto it = trust_by_exe_.find(who.exe); it != trust_by_exe_.end())
+            for (std::uint32_t i : it->second) {
+                const trusted_binary& t = cfg_.trusted_binaries[i];
+                const auto& cats = trust_cats_[i];
+                if (!cats.empty() && !std::binary_search(cats.begin(), cats.end(), category)) continue;
+                if (t.matches(who)) return {};
+                if (first.empty()) first = refused("trusted_binaries", t.sha256);
+            }
+        for (const allow_rule& r : cfg_.allowlist) {
+            if (r.exe != who.exe || !r.destination_matches(a, port)) continue;
+            if (r.program_matches(who)) return {};
+            if (first.empty()) first = refused("allowlist", r.sha256);
+        }
+        return first;
+    }
 
     // The best category of `path` that counts for a process `who` opening
     // it: as match_file, but skipping the categories `who` is trusted for.
@@ -346,7 +395,7 @@ public:
     [[nodiscard]] bool allowlisted(const ip_address& a, std::uint16_t port, const exe_facts& who) const noexcept {
         if (allowlisted(a, port)) return true;
         for (const allow_rule& r : cfg_.allowlist)
-            if (r.destination_matches(a, port) && r.program_matches(who.exe, who.sha256, who.uid, who.mode))
+            if (r.destination_matches(a, port) && r.program_matches(who))
                 return true;
         return false;
     }

@@ -24,7 +24,9 @@
 //            "sha256" (string: the executable's SHA-256, empty when unknown),
 //            "exe_uid" (u32: the executable's owner), "exe_mode" (its permission
 //            bits: an octal string "0755", or an integer 0..4095); both absent
-//            when unknown
+//            when unknown; "exe_host_file" (boolean: the exe is the host's file
+//            at that path; absent when unknown), "exe_package" (string: the dpkg
+//            package that ships it unmodified; absent when none)
 //   fork     "child_pid" (required, u32), "child_tid" (u32, defaults to child_pid)
 //   exit     "exit_code" (i32)
 //   open     "path" (required, string), "flags" (i32), "dev" "ino" (u64), "uid" (u32),
@@ -490,6 +492,8 @@ struct error_sax {
         j["sha256"] = detail::string_to_json(x->exe_sha256);
         if (x->exe_uid) j["exe_uid"] = *x->exe_uid;
         if (x->exe_mode) j["exe_mode"] = detail::format_octal_mode(*x->exe_mode);
+        if (x->exe_host_file) j["exe_host_file"] = *x->exe_host_file;
+        if (!x->exe_package.empty()) j["exe_package"] = detail::string_to_json(x->exe_package);
     } else if (const auto* f = e.as<fork_event>()) {
         j["child_pid"] = f->child_pid;
         j["child_tid"] = f->child_tid;
@@ -628,6 +632,11 @@ struct error_sax {
             BW_TRACE_SET(ex->exe_sha256, detail::get_string(v, k));
         } else if (ex && k == "exe_uid") {
             BW_TRACE_SET(ex->exe_uid, get_int<std::uint32_t>(v, k));
+        } else if (ex && k == "exe_host_file") {
+            if (!v.is_boolean()) return detail::type_error(k, "a boolean", v);
+            ex->exe_host_file = v.get<bool>();
+        } else if (ex && k == "exe_package") {
+            BW_TRACE_SET(ex->exe_package, detail::get_string(v, k));
         } else if (ex && k == "exe_mode") {
             if (v.is_string()) {
                 const auto& text = v.get_ref<const std::string&>();
@@ -807,6 +816,11 @@ struct error_sax {
             out += detail::format_octal_mode(*x->exe_mode);
             out += '"';
         }
+        if (x->exe_host_file) out += *x->exe_host_file ? ",\"exe_host_file\":true" : ",\"exe_host_file\":false";
+        if (!x->exe_package.empty()) {
+            out += ",\"exe_package\":";
+            append_json_string(out, x->exe_package);
+        }
     } else if (const auto* f = e.as<fork_event>()) {
         out += ",\"child_pid\":";
         append_int(out, f->child_pid);
@@ -907,7 +921,7 @@ namespace detail {
 // The keys of the trace format, as bits of a mask.
 enum class fast_key : std::uint8_t {
     ts, kind, pid, tid, truncated,
-    ppid, uid, sid, pgid, comm, exe, argv, exe_dev, exe_ino, sha256, exe_uid, exe_mode,
+    ppid, uid, sid, pgid, comm, exe, argv, exe_dev, exe_ino, sha256, exe_uid, exe_mode, exe_host_file, exe_package,
     child_pid, child_tid,
     exit_code,
     path, flags, dev, ino, source,
@@ -1012,6 +1026,12 @@ template <std::size_t N>
         if (x == fast_word("child_ti") && k[8] == 'd') return child_tid;
         if (x == fast_word("exit_cod") && k[8] == 'e') return exit_code;
         if (x == fast_word("truncate") && k[8] == 'd') return truncated;
+        break;
+    case 11:
+        if (x == fast_word("exe_pack") && k.substr(8) == "age") return exe_package;
+        break;
+    case 13:
+        if (x == fast_word("exe_host") && k.substr(8) == "_file") return exe_host_file;
         break;
     default: break;
     }
@@ -1315,7 +1335,8 @@ template <class T, class Parse>
     fast_mask required = fast_bits(ts, pid);
     switch (*lk) {
     case line_kind::exec:
-        allowed |= fast_bits(ppid, uid, sid, pgid, comm, exe, argv, exe_dev, exe_ino, sha256, exe_uid, exe_mode);
+        allowed |= fast_bits(ppid, uid, sid, pgid, comm, exe, argv, exe_dev, exe_ino, sha256, exe_uid, exe_mode,
+                             exe_host_file, exe_package);
         break;
     case line_kind::fork:
         allowed |= fast_bits(child_pid, child_tid);
@@ -1370,8 +1391,12 @@ template <class T, class Parse>
         auto& x = e.body.emplace<exec_event>();
         if (!opt_int(ppid, x.ppid) || !opt_int(uid, x.uid) || !opt_int(sid, x.sid) || !opt_int(pgid, x.pgid) ||
             !opt_int(exe_dev, x.exe_dev) || !opt_int(exe_ino, x.exe_ino) || !opt_string(comm, x.comm) ||
-            !opt_string(exe, x.exe) || !opt_string(sha256, x.exe_sha256))
+            !opt_string(exe, x.exe) || !opt_string(sha256, x.exe_sha256) || !opt_string(exe_package, x.exe_package))
             return std::nullopt;
+        if (has(exe_host_file)) {
+            if (val(exe_host_file).type != fast_type::boolean) return std::nullopt;
+            x.exe_host_file = val(exe_host_file).flag;
+        }
         if (has(exe_uid)) {
             std::uint32_t u = 0;
             if (!fast_int(val(exe_uid), u)) return std::nullopt;
