@@ -202,4 +202,32 @@ exe_identity hash_cache::exe_identify(pid_type pid, std::string_view exe_path, s
     return {};
 }
 
+exe_identity hash_cache::script_identify(pid_type pid, std::string_view path, std::uint64_t dev, std::uint64_t ino) {
+    if (path.empty() || path.front() != '/' || (dev == 0 && ino == 0)) {
+        ++stats_.failures;
+        return {};
+    }
+    const auto try_open = [&](const std::string& name) -> exe_identity {
+        constexpr int flags = O_RDONLY | O_CLOEXEC | O_NOCTTY | O_NONBLOCK | O_NOFOLLOW;
+        int fd = ::open(name.c_str(), flags | O_NOATIME);
+        if (fd < 0 && errno == EPERM) fd = ::open(name.c_str(), flags);
+        const fd_guard g{fd};
+        struct stat sb {};
+        if (g.fd < 0 || ::fstat(g.fd, &sb) != 0) return {};
+        if (static_cast<std::uint64_t>(sb.st_dev) != dev || static_cast<std::uint64_t>(sb.st_ino) != ino) return {};
+        exe_identity id;
+        id.uid = static_cast<std::uint32_t>(sb.st_uid);
+        id.mode = static_cast<std::uint32_t>(sb.st_mode) & 07777u;
+        id.sha256 = hash_opened(g.fd, key_of(sb), S_ISREG(sb.st_mode));
+        return id;
+    };
+    if (pid != 0) {
+        exe_identity id = try_open(opts_.proc_root + "/" + std::to_string(pid) + "/root" + std::string(path));
+        if (id.uid) return id;
+    }
+    exe_identity id = try_open(std::string(path));
+    if (!id.uid) ++stats_.failures;
+    return id;
+}
+
 } // namespace barbwire::sensor

@@ -86,6 +86,15 @@ public:
     [[nodiscard]] exe_identity exe_identify(pid_type pid, std::string_view exe_path, std::uint64_t exe_dev,
                                             std::uint64_t exe_ino);
 
+    // The script an interpreter of `pid` opened (script_event): owner, mode
+    // and SHA-256 of the file at the kernel-resolved `path` as `pid` sees it
+    // (/proc/<pid>/root<path>, else `path`), opened without following a
+    // final symlink, and only when it is still inode (dev, ino) of the event.
+    // A file swapped in since (rename, a new symlink) is another inode:
+    // unknown (empty, nullopt), never the new file's identity.
+    [[nodiscard]] exe_identity script_identify(pid_type pid, std::string_view path, std::uint64_t dev,
+                                               std::uint64_t ino);
+
     // The SHA-256 of an open regular file (keyed by its fstat). Empty when unknown.
     [[nodiscard]] std::string hash_fd(int fd);
 

@@ -67,6 +67,29 @@
 
 namespace barbwire {
 
+// Is this executable good enough to vouch for the script it runs: owned by
+// root and writable by nobody else (the path rule of trusted_binaries)? An
+// interpreter anyone can replace could run anything under a trusted
+// script's name.
+[[nodiscard]] inline bool interpreter_vouches(const process_info& p) noexcept {
+    return p.exe_uid && *p.exe_uid == 0 && p.exe_mode && (*p.exe_mode & 022u) == 0;
+}
+
+// The program identity of a process for trust, allowlists and baselines
+// (docs/rules.md, "Scripts and foreign code"): its script when an
+// interpreter runs one, else its executable. A script counts only by its
+// own identity: a pending script (not opened yet), a script under an
+// interpreter that does not vouch for it, or a script of unknown owner
+// carries no uid, mode or hash, so nothing trusts it; the interpreter's
+// own identity never stands in for it. `foreign` travels along: any bit
+// withholds every trust.
+[[nodiscard]] inline exe_facts program_facts(const process_info& p) noexcept {
+    if (!p.script) return exe_facts{p.exe, p.exe_sha256, p.exe_uid, p.exe_mode, p.foreign};
+    const script_identity& s = *p.script;
+    if (s.ino == 0 || !interpreter_vouches(p)) return exe_facts{s.path, {}, std::nullopt, std::nullopt, p.foreign};
+    return exe_facts{s.path, s.sha256, s.uid, s.mode, p.foreign};
+}
+
 // The best match of an open: its own path's, or that of the path the rules
 // know its inode by (`named`, empty when the inode is not known), whichever
 // is better: a match that counts beats a context one, then the higher base
@@ -714,6 +737,8 @@ public:
         case event_kind::net: break; // above
         case event_kind::write: on_write(ev); break;
         case event_kind::file: on_file(ev); break;
+        case event_kind::foreign:
+        case event_kind::script: processes_.apply(ev); break;
         }
         after_event(ev.ts);
         return std::nullopt;
@@ -765,7 +790,7 @@ public:
         opens_.reclassify(rules_, [this](pid_type pid) -> std::optional<exe_facts> {
             const process_info* p = processes_.find(pid);
             if (p == nullptr) return std::nullopt;
-            return exe_facts{p->exe, p->exe_sha256, p->exe_uid, p->exe_mode};
+            return program_facts(*p);
         });
         dedup_.set_capacity(l.max_dedup_entries);
         sessions_.set_capacity(l.max_tracked_openers);
@@ -892,7 +917,7 @@ private:
         const auto& o = *ev.as<open_event>();
         const process_info& p = processes_.touch(ev.pid, ev.ts);
         const file_identities::identity* id = identities_.find(o.dev, o.ino);
-        const exe_facts who{p.exe, p.exe_sha256, p.exe_uid, p.exe_mode};
+        const exe_facts who = program_facts(p);
         open_match m = best_open_match(rules_, o.path, id ? id->match : std::nullopt,
                                        id ? std::string_view(id->path) : std::string_view{}, &who);
         // A derived secret (taint.hpp) counts as the secret it came from,
@@ -1101,7 +1126,7 @@ private:
 
     // 1. The seed's whitelist, or an allowlist entry for this program.
     [[nodiscard]] bool allowed(const net_scope& s) {
-        const exe_facts who{s.p.exe, s.p.exe_sha256, s.p.exe_uid, s.p.exe_mode};
+        const exe_facts who = program_facts(s.p);
         if (!rules_.allowlisted(s.n.addr, s.n.port, who)) return false;
         ++stats_.suppressed_allowlist;
         return true;
@@ -1152,8 +1177,9 @@ private:
         const parent_matches gm = sc.grandparent ? rules_.match_parent(sc.grandparent->comm, sc.grandparent->exe,
                                                                        sc.grandparent->exe_sha256)
                                                  : parent_matches{};
-        add_parts(sc.parts, "parent", pm);
-        add_parts(sc.parts, "grandparent", gm);
+        add_parts(sc.parts, "parent", without_foreign_legit(pm, sc.parent));
+        add_parts(sc.parts, "grandparent", without_foreign_legit(gm, sc.grandparent));
+        foreign_parts(sc.parts, s.p, c.reader);
         for (const auto& part : sc.parts) sc.score += part.points;
         return sc;
     }
@@ -1169,12 +1195,20 @@ private:
         }
         // The baseline, before rate limiting: what it quiets opens no incident.
         if (baseline_) {
-            const std::string_view reader_exe = c.reader ? std::string_view(c.reader->exe) : c.reader_ref.exe;
-            const std::string_view reader_sha = c.reader ? std::string_view(c.reader->exe_sha256) : c.reader_ref.sha256;
-            sc.verdict = baseline_->check(baseline_key{s.p.exe, s.p.exe_sha256, std::string(reader_exe),
+            // Program identities (a script's, not its interpreter's). A
+            // process with foreign code is not its program: what the
+            // baseline learned for the program does not cover it.
+            const exe_facts sender = program_facts(s.p);
+            const exe_facts reader = c.reader ? program_facts(*c.reader) : exe_facts{};
+            const std::string_view reader_exe = c.reader ? reader.exe : std::string_view(c.reader_ref.exe);
+            const std::string_view reader_sha = c.reader ? reader.sha256 : std::string_view(c.reader_ref.sha256);
+            sc.verdict = baseline_->check(baseline_key{std::string(sender.exe), std::string(sender.sha256),
+                                                       std::string(reader_exe),
                                                        std::string(reader_sha),
                                                        std::string(rules_.category_name(o.match.category)),
                                                        classify_destination(s.n.addr), s.n.protocol, s.n.port});
+            if (sc.verdict.verdict == baseline_verdict::seen && (sender.foreign != 0 || reader.foreign != 0))
+                sc.verdict = baseline_check{baseline_verdict::new_behaviour, {}};
             switch (sc.verdict.verdict) {
             case baseline_verdict::seen: ++stats_.baseline_seen; break;
             case baseline_verdict::changed_binary: ++stats_.baseline_changed; break;
@@ -1238,6 +1272,8 @@ private:
         a.tid = s.ev.tid;
         a.uid = s.n.uid;
         a.argv = p.argv;
+        a.script = p.script;
+        a.foreign = p.foreign;
         a.file.path = o.path;
         a.file.dev = o.dev;
         a.file.ino = o.ino;
@@ -1338,6 +1374,27 @@ private:
             cur = par;
         }
         return out;
+    }
+
+    // A parent running foreign code vouches for nothing: its legit match goes.
+    [[nodiscard]] static parent_matches without_foreign_legit(parent_matches m, const process_info* par) {
+        if (par != nullptr && par->foreign != 0) m.legit.reset();
+        return m;
+    }
+
+    // Why trust was withheld: one part (0 points: the secret counted in
+    // full) for the sender's foreign code, and the reader's when another.
+    static void foreign_parts(std::vector<score_part>& parts, const process_info& sender, const process_info* reader) {
+        const auto add = [&parts](std::string_view who, const process_info& p) {
+            if (p.foreign == 0) return;
+            std::string reason = "foreign code in " + std::string(who) + " (";
+            const auto reasons = foreign_reasons(p.foreign);
+            for (std::size_t i = 0; i < reasons.size(); ++i) reason += (i ? ", " : "") + reasons[i];
+            reason += "): no trust, allowlist or baseline for its program";
+            parts.push_back({std::move(reason), 0});
+        };
+        add("sender", sender);
+        if (reader != nullptr && reader != &sender) add("reader", *reader);
     }
 
     static void add_parts(std::vector<score_part>& parts, std::string_view who, const parent_matches& m) {

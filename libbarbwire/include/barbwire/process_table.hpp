@@ -78,6 +78,15 @@ struct process_info {
     std::optional<std::uint32_t> exe_uid;  // owner of the executable; nullopt when unknown
     std::optional<std::uint32_t> exe_mode; // its st_mode & 07777; nullopt when unknown
     std::vector<std::string> argv;
+    // The script an interpreter runs (exec_event::script, then script_event):
+    // its program identity for trust, allowlists and baselines. A pending one
+    // (dev 0, ino 0, no hash) is a script whose file is not known yet.
+    std::optional<script_identity> script;
+    // foreign_code bits: code from outside the program got in. Set at exec
+    // (preload environment or file, traced at exec), by foreign events (a
+    // ptrace attach, a memory write: until the next exec), and inherited
+    // at fork (a child copies the memory its parent had).
+    std::uint32_t foreign = 0;
     nanoseconds first_seen{0};
     nanoseconds last_seen{0};
     std::optional<nanoseconds> exit_ts; // set once the process has exited
@@ -108,6 +117,16 @@ public:
         if (const auto* e = ev.as<exec_event>()) return on_exec(ev, *e);
         if (const auto* f = ev.as<fork_event>()) return on_fork(ev, *f);
         if (ev.as<exit_event>() != nullptr) return on_exit(ev);
+        if (const auto* f = ev.as<foreign_event>()) {
+            touch(ev.pid, ev.ts);
+            if (f->target == 0) return table_change::touched;
+            map_.value(touch_index(f->target, ev.ts)).info.foreign |= f->bits & foreign_all;
+            return table_change::touched;
+        }
+        if (const auto* s = ev.as<script_event>()) {
+            map_.value(touch_index(ev.pid, ev.ts)).info.script = s->script;
+            return table_change::touched;
+        }
         touch(ev.pid, ev.ts);
         return table_change::touched;
     }
@@ -272,6 +291,8 @@ private:
         p.exe_uid.reset();
         p.exe_mode.reset();
         if (af == argv_follows::no) p.argv.clear();
+        p.script.reset();
+        p.foreign = 0;
         p.first_seen = p.last_seen = ts;
         p.exit_ts.reset();
         p.origin = process_origin::unknown;
@@ -395,6 +416,8 @@ private:
         p.exe_uid = e.exe_uid;
         p.exe_mode = e.exe_mode;
         p.argv = e.argv;
+        p.script = e.script;
+        p.foreign = e.foreign; // a new image: what was written into the old one is gone
         p.last_seen = std::max(p.last_seen, ev.ts);
         p.origin = process_origin::exec;
         if (relink) link_parent(i);
@@ -434,6 +457,8 @@ private:
             child.exe_uid = parent.exe_uid;
             child.exe_mode = parent.exe_mode;
             child.argv = parent.argv;
+            child.script = parent.script;
+            child.foreign = parent.foreign;
         } else {
             child.argv.clear();
         }

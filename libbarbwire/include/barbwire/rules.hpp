@@ -62,11 +62,17 @@ struct file_match {
 };
 
 // What the trust rules look at in the process that opened a file.
+//
+// These are the facts of the process's PROGRAM (program_facts in
+// correlator.hpp): its script when an interpreter runs one, else its
+// executable. `foreign` (foreign_code bits) withholds every trust: a
+// process running code from outside its program is not that program.
 struct exe_facts {
-    std::string_view exe;    // kernel executable path; empty when unknown
+    std::string_view exe;    // kernel executable path (or the script's path); empty when unknown
     std::string_view sha256; // empty when unknown
-    std::optional<std::uint32_t> uid;  // owner of the executable
+    std::optional<std::uint32_t> uid;  // owner of the executable (or script)
     std::optional<std::uint32_t> mode; // its st_mode & 07777
+    std::uint32_t foreign = 0;         // foreign_code bits: any withholds trust
 };
 
 enum class parent_kind : std::uint8_t { suspicious, legit };
@@ -256,7 +262,7 @@ public:
     // Is a process running this executable trusted for opens in `category`
     // (trusted_binary::matches and ::covers, for any entry)?
     [[nodiscard]] bool trusted(const exe_facts& who, std::uint32_t category) const {
-        if (trust_.empty()) return false;
+        if (trust_.empty() || who.foreign != 0) return false;
         const auto check = [&](const std::vector<std::uint32_t>& entries) {
             for (std::uint32_t i : entries) {
                 const trusted_binary& t = cfg_.trusted_binaries[i];
@@ -346,7 +352,8 @@ public:
     [[nodiscard]] bool allowlisted(const ip_address& a, std::uint16_t port, const exe_facts& who) const noexcept {
         if (allowlisted(a, port)) return true;
         for (const allow_rule& r : cfg_.allowlist)
-            if (r.destination_matches(a, port) && r.program_matches(who.exe, who.sha256, who.uid, who.mode))
+            if (r.destination_matches(a, port) && (!r.names_program() || who.foreign == 0) &&
+                r.program_matches(who.exe, who.sha256, who.uid, who.mode))
                 return true;
         return false;
     }
