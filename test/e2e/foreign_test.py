@@ -259,10 +259,13 @@ def script_rules(python, trusted_script):
     interpreter itself for cloud credentials: a script under python must get neither
     unless it is the trusted script."""
     rules = h.builtin_rules_json(ROOT)
-    rules.setdefault("trusted_binaries", []).extend([
-        {"exe": trusted_script, "categories": [CLOUD]},
-        {"exe": python, "categories": [CLOUD]},
-    ])
+    trusted = rules.setdefault("trusted_binaries", [])
+    trusted.append({"exe": trusted_script, "categories": [CLOUD]})
+    mine = [t for t in trusted if t.get("exe") == python and "sha256" not in t]
+    if mine:  # the built-in rules trust python for shell history: one entry per executable
+        mine[0].setdefault("categories", []).append(CLOUD)
+    else:
+        trusted.append({"exe": python, "categories": [CLOUD]})
     return json.dumps(rules)
 
 

@@ -621,7 +621,8 @@ struct error_sax {
         j["target"] = fg->target;
         j["bits"] = detail::foreign_to_json(fg->bits);
     } else if (const auto* sc = e.as<script_event>()) {
-        for (auto& [k, v] : detail::script_to_json(sc->script).items()) j[k] = v;
+        const nlohmann::json obj = detail::script_to_json(sc->script);
+        for (auto it = obj.begin(); it != obj.end(); ++it) j[it.key()] = it.value();
     } else if (const auto* f = e.as<fork_event>()) {
         j["child_pid"] = f->child_pid;
         j["child_tid"] = f->child_tid;
