@@ -632,6 +632,430 @@ int BPF_PROG(handle_sched_process_fork, struct task_struct *parent, struct task_
 	return 0;
 }
 
+/* ------------------------------------------------------------------------ */
+/* Foreign code and scripts (docs/kernel.md, "Foreign code and scripts")      */
+/* ------------------------------------------------------------------------ */
+
+/* Written by user space after load (start and reload). */
+struct bw_interp_name interp_names[BW_INTERP_MAX] = {};
+__u32 interp_count = 0;     /* entries of interp_names in use */
+__u32 preload_file_set = 0; /* /etc/ld.so.preload is not empty (the sensor's last look) */
+/* Entries put into script_wait and not yet taken out (an LRU eviction
+ * leaves it high, never low): while zero, opens skip the lookup. */
+__u64 script_waiting = 0;
+
+#define BW_AT_BASE 7
+#define BW_AT_SECURE 23
+#define BW_AUXV_PAIRS 28      /* AT_VECTOR_SIZE is 2 * (AT_VECTOR_SIZE_ARCH + AT_VECTOR_SIZE_BASE + 1) words */
+#define BW_ENV_CHUNK 4096     /* the environment is read in chunks of this many bytes */
+#define BW_ENV_STRIDE (BW_ENV_CHUNK - 16) /* overlapping, so "\0LD_PRELOAD=" is whole in one */
+#define BW_ENV_CHUNKS 4       /* scan bound: about 16 KiB of environment */
+#define BW_ENV_BUF 8192       /* power of two above BW_ENV_CHUNK + 16: indexes are masked */
+#define BW_SCRIPT_OPENS 256   /* regular-file opens after a script exec before giving up */
+#define BW_SCRIPT_NAME_MAX 32        /* a script's last path component, compared with an opened file's name */
+#define BW_FMODE_WRITE 0x2
+#define BW_PROC_SUPER_MAGIC 0x9fa0
+#define BW_PTRACE_TRACEME 0
+#define BW_PTRACE_ATTACH 16
+#define BW_PTRACE_SEIZE 0x4206
+
+struct bw_script_wait {
+	char path[BW_SCRIPT_MAX]; /* the script's name as the exec gave it, zero-padded */
+	char base[BW_SCRIPT_NAME_MAX];   /* its last component, zero-padded */
+	__u32 opens_left;
+	__u32 _pad0;
+};
+
+struct {
+	__uint(type, BPF_MAP_TYPE_LRU_HASH);
+	__uint(max_entries, 4096);
+	__type(key, __u32); /* tgid */
+	__type(value, struct bw_script_wait);
+} script_wait SEC(".maps");
+
+struct bw_foreign_scratch {
+	char env[BW_ENV_BUF];
+	unsigned long auxv[2 * BW_AUXV_PAIRS];
+	char uname[BW_SCRIPT_MAX];
+	char dname[BW_SCRIPT_NAME_MAX];
+	struct bw_script_wait w;
+};
+
+struct {
+	__uint(type, BPF_MAP_TYPE_PERCPU_ARRAY);
+	__uint(max_entries, 1);
+	__type(key, __u32);
+	__type(value, struct bw_foreign_scratch);
+} foreign_scratch SEC(".maps");
+
+#ifndef bpf_ksym_exists /* older libbpf */
+#define bpf_ksym_exists(sym) (!!(sym))
+#endif
+extern struct task_struct *bpf_task_from_vpid(s32 vpid) __ksym __weak;
+extern struct task_struct *bpf_task_from_pid(s32 pid) __ksym __weak;
+extern void bpf_task_release(struct task_struct *p) __ksym __weak;
+
+/* The environment scan's state, for bpf_loop over the words of one chunk. */
+struct bw_env_scan {
+	__u32 chunk; /* index of the chunk in the buffer */
+	__u32 len;   /* bytes of this chunk read */
+	__u32 found; /* BW_FOREIGN_PRELOAD_ENV | BW_FOREIGN_AUDIT_ENV */
+};
+
+/* Does the variable starting at env[pos] ('L') start "LD_PRELOAD=" or
+ * "LD_AUDIT="? pos - 1 is a NUL (or the start), checked by the caller. */
+static __always_inline __u32 bw_env_var_at(const char *env, __u32 pos, __u32 len)
+{
+	if (pos + 11 > len)
+		return 0;
+	if (env[(pos + 1) & (BW_ENV_BUF - 1)] != 'D' || env[(pos + 2) & (BW_ENV_BUF - 1)] != '_')
+		return 0;
+	char c3 = env[(pos + 3) & (BW_ENV_BUF - 1)];
+	if (c3 == 'P' && env[(pos + 4) & (BW_ENV_BUF - 1)] == 'R' && env[(pos + 5) & (BW_ENV_BUF - 1)] == 'E' &&
+	    env[(pos + 6) & (BW_ENV_BUF - 1)] == 'L' && env[(pos + 7) & (BW_ENV_BUF - 1)] == 'O' &&
+	    env[(pos + 8) & (BW_ENV_BUF - 1)] == 'A' && env[(pos + 9) & (BW_ENV_BUF - 1)] == 'D' &&
+	    env[(pos + 10) & (BW_ENV_BUF - 1)] == '=')
+		return BW_FOREIGN_PRELOAD_ENV;
+	if (c3 == 'A' && env[(pos + 4) & (BW_ENV_BUF - 1)] == 'U' && env[(pos + 5) & (BW_ENV_BUF - 1)] == 'D' &&
+	    env[(pos + 6) & (BW_ENV_BUF - 1)] == 'I' && env[(pos + 7) & (BW_ENV_BUF - 1)] == 'T' &&
+	    env[(pos + 8) & (BW_ENV_BUF - 1)] == '=')
+		return BW_FOREIGN_AUDIT_ENV;
+	return 0;
+}
+
+/* One 8-byte word of the chunk: only a word holding an 'L' is looked at
+ * byte by byte (the has-zero-byte trick on word ^ "LLLLLLLL"). */
+static long bw_env_word(__u64 i, void *ctx)
+{
+	struct bw_env_scan *st = ctx;
+	__u32 zero = 0;
+	struct bw_foreign_scratch *s = bpf_map_lookup_elem(&foreign_scratch, &zero);
+	if (!s)
+		return 1;
+	__u32 at = (__u32)i * 8;
+	if (at >= st->len)
+		return 1;
+	__u64 w = *(__u64 *)&s->env[at & (BW_ENV_BUF - 1) & ~7U];
+	__u64 x = w ^ 0x4C4C4C4C4C4C4C4CULL;
+	if (((x - 0x0101010101010101ULL) & ~x & 0x8080808080808080ULL) == 0)
+		return 0;
+	for (int b = 0; b < 8; b++) {
+		__u32 pos = at + b;
+		if (s->env[pos & (BW_ENV_BUF - 1)] != 'L')
+			continue;
+		if (pos == 0) {
+			if (st->chunk != 0) /* the previous chunk had it, with its NUL */
+				continue;
+		} else if (s->env[(pos - 1) & (BW_ENV_BUF - 1)] != 0) {
+			continue;
+		}
+		st->found |= bw_env_var_at(s->env, pos, st->len);
+	}
+	return 0;
+}
+
+/* LD_PRELOAD / LD_AUDIT in the new image's environment (its stack was just
+ * written by exec: resident). At most BW_ENV_CHUNKS chunks; a longer
+ * environment sets BW_EXECF_ENV_LONG. */
+static __always_inline __u32 bw_env_foreign(struct mm_struct *mm, __u16 *xflags)
+{
+	unsigned long start = BPF_CORE_READ(mm, env_start);
+	unsigned long end = BPF_CORE_READ(mm, env_end);
+	if (end <= start)
+		return 0;
+	unsigned long total = end - start;
+	__u32 zero = 0;
+	struct bw_foreign_scratch *s = bpf_map_lookup_elem(&foreign_scratch, &zero);
+	if (!s)
+		return 0;
+	struct bw_env_scan st = {};
+	for (__u32 c = 0; c < BW_ENV_CHUNKS; c++) {
+		unsigned long off = (unsigned long)c * BW_ENV_STRIDE;
+		if (off >= total)
+			break;
+		unsigned long n = total - off;
+		if (n > BW_ENV_CHUNK)
+			n = BW_ENV_CHUNK;
+		barrier_var(n);
+		if (n == 0 || n > BW_ENV_CHUNK)
+			break;
+		if (bpf_probe_read_user(s->env, n, (const void *)(start + off)) != 0)
+			break;
+		st.chunk = c;
+		st.len = n;
+		bpf_loop((n + 7) / 8, bw_env_word, &st, 0);
+	}
+	if (total > (unsigned long)(BW_ENV_CHUNKS - 1) * BW_ENV_STRIDE + BW_ENV_CHUNK)
+		*xflags |= BW_EXECF_ENV_LONG;
+	return st.found;
+}
+
+/* The new image's auxiliary vector: AT_BASE (the program interpreter's
+ * load address: 0 for a static binary, which has no loader to preload
+ * into) and AT_SECURE (the loader's secure mode). */
+static __always_inline __u16 bw_auxv_flags(struct mm_struct *mm)
+{
+	__u32 zero = 0;
+	struct bw_foreign_scratch *s = bpf_map_lookup_elem(&foreign_scratch, &zero);
+	if (!s)
+		return 0;
+	if (bpf_probe_read_kernel(s->auxv, sizeof(s->auxv), &mm->saved_auxv) != 0)
+		return 0;
+	__u16 flags = 0;
+	for (int i = 0; i < BW_AUXV_PAIRS; i++) {
+		unsigned long type = s->auxv[2 * i];
+		if (type == 0)
+			break;
+		if (type == BW_AT_BASE && s->auxv[2 * i + 1] != 0)
+			flags |= BW_EXECF_DYNAMIC;
+		if (type == BW_AT_SECURE && s->auxv[2 * i + 1] != 0)
+			flags |= BW_EXECF_SECURE;
+	}
+	return flags;
+}
+
+/* Is the new comm one of the interpreters? */
+static __always_inline bool bw_is_interpreter(const char *comm)
+{
+	__u32 n = *(volatile __u32 *)&interp_count;
+	if (n == 0)
+		return false;
+	__u64 c0 = *(const __u64 *)comm, c1 = *(const __u64 *)(comm + 8);
+	for (__u32 i = 0; i < BW_INTERP_MAX; i++) {
+		if (i >= n)
+			break;
+		const struct bw_interp_name *in = &interp_names[i];
+		if ((c0 & in->mask[0]) == in->name[0] && (c1 & in->mask[1]) == in->name[1])
+			return true;
+	}
+	return false;
+}
+
+/* The last '/' of the script's name (bpf_loop over its bytes): its last
+ * component starts after it. */
+struct bw_last_slash {
+	__u32 last;
+};
+static long bw_find_slash(__u64 i, void *ctx)
+{
+	struct bw_last_slash *st = ctx;
+	__u32 zero = 0;
+	struct bw_foreign_scratch *s = bpf_map_lookup_elem(&foreign_scratch, &zero);
+	if (!s)
+		return 1;
+	char ch = s->w.path[i & (BW_SCRIPT_MAX - 1)];
+	if (ch == 0)
+		return 1;
+	if (ch == '/')
+		st->last = (__u32)i + 1;
+	return 0;
+}
+
+/* After a script exec: remember, for the process, the script's name (as
+ * the exec gave it, in w->path: the scratch's) and its last component, so
+ * the first open of a regular file of that name is shipped as the script.
+ * Copies the name into the exec record. */
+static __always_inline void bw_script_expect(__u32 tgid, struct bw_script_wait *w, struct bw_exec_event *e)
+{
+	bpf_probe_read_kernel_str(e->script, sizeof(e->script), w->path);
+	struct bw_last_slash st = {};
+	bpf_loop(BW_SCRIPT_MAX, bw_find_slash, &st, 0);
+	bpf_probe_read_kernel_str(w->base, sizeof(w->base), &w->path[st.last & (BW_SCRIPT_MAX - 1)]);
+	w->opens_left = BW_SCRIPT_OPENS;
+	if (bpf_map_update_elem(&script_wait, &tgid, w, BPF_ANY) == 0)
+		__sync_fetch_and_add(&script_waiting, 1);
+}
+
+static __always_inline void bw_script_forget(__u32 tgid)
+{
+	if (*(volatile __u64 *)&script_waiting == 0)
+		return;
+	if (bpf_map_delete_elem(&script_wait, &tgid) == 0)
+		__sync_fetch_and_sub(&script_waiting, 1);
+}
+
+/* The exec's foreign bits, flags, and script (a #! exec: the kernel's
+ * interpreter differs from the file exec'd; or a known interpreter given a
+ * script argument). */
+static __always_inline void bw_exec_foreign(struct task_struct *task, struct linux_binprm *bprm, __u32 tgid,
+					    struct bw_exec_event *e)
+{
+	struct mm_struct *mm = BPF_CORE_READ(task, mm);
+	__u16 xflags = bw_auxv_flags(mm);
+	__u32 foreign = 0;
+	if (BPF_CORE_READ(task, ptrace) != 0)
+		foreign |= BW_FOREIGN_PTRACED; /* traced at exec: the tracer can change the new image too */
+	if ((xflags & (BW_EXECF_DYNAMIC | BW_EXECF_SECURE)) == BW_EXECF_DYNAMIC) {
+		/* The loader honours LD_PRELOAD / LD_AUDIT only when it runs
+		 * (dynamic) and not in secure mode (where it takes no paths). */
+		foreign |= bw_env_foreign(mm, &xflags);
+	}
+	if ((xflags & BW_EXECF_DYNAMIC) && *(volatile __u32 *)&preload_file_set)
+		foreign |= BW_FOREIGN_PRELOAD_FILE;
+
+	bw_script_forget(tgid); /* a new image: the old one's script is not awaited */
+	__u32 zero = 0;
+	struct bw_foreign_scratch *s = bpf_map_lookup_elem(&foreign_scratch, &zero);
+	if (s) {
+		struct bw_script_wait *w = &s->w;
+		__builtin_memset(w, 0, sizeof(*w));
+		const char *fname = BPF_CORE_READ(bprm, filename);
+		const char *interp = BPF_CORE_READ(bprm, interp);
+		bool script = false;
+		if (fname && interp && fname != interp) {
+			/* #! (or binfmt_misc): the interpreter is given the file's name. */
+			script = bpf_probe_read_kernel_str(w->path, sizeof(w->path), fname) > 1;
+		} else if (bw_is_interpreter(e->comm) && e->argv_size > 0) {
+			/* argv[1], when it is not an option: read again from the new
+			 * image's stack, after argv[0]'s NUL. */
+			unsigned long start = BPF_CORE_READ(mm, arg_start);
+			long a1 = bpf_probe_read_user_str(w->path, sizeof(w->path), (const void *)start);
+			if (a1 > 0 && a1 < (long)sizeof(w->path) && a1 < e->argv_size) {
+				__builtin_memset(w->path, 0, sizeof(w->path));
+				long n = bpf_probe_read_user_str(w->path, sizeof(w->path) - 1, (const void *)(start + a1));
+				script = n > 1 && w->path[0] != '-';
+			}
+			if (!script)
+				__builtin_memset(w->path, 0, sizeof(w->path));
+		}
+		if (script) {
+			xflags |= BW_EXECF_SCRIPT;
+			bw_script_expect(tgid, w, e);
+		}
+	}
+	e->exec_flags = xflags;
+	e->foreign = foreign;
+}
+
+/* Ships "the actor (current) got code into target". */
+static __always_inline void bw_ship_foreign(__u32 target, __u32 bits, __u32 how)
+{
+	__u64 id = bpf_get_current_pid_tgid();
+	if (bw_is_self(id >> 32))
+		return;
+	struct bw_foreign_event *e = bw_reserve(BW_EVENT_FOREIGN, sizeof(*e));
+	if (!e)
+		return;
+	__builtin_memset(e, 0, sizeof(*e));
+	bw_header(&e->hdr, BW_EVENT_FOREIGN, sizeof(*e), (__u32)id, id >> 32);
+	e->target_tgid = target;
+	e->bits = bits;
+	e->how = how;
+	bw_submit(e);
+}
+
+/* The tgid (initial namespace) of the process with thread id `vpid` as the
+ * current task's pid namespace numbers it; 0 when not found. */
+static __always_inline __u32 bw_tgid_of_vpid(long vpid)
+{
+	struct task_struct *t = NULL;
+	if (bpf_ksym_exists(bpf_task_from_vpid))
+		t = bpf_task_from_vpid((s32)vpid);
+	else if (bpf_ksym_exists(bpf_task_from_pid))
+		t = bpf_task_from_pid((s32)vpid); /* the initial namespace's numbers */
+	if (!t)
+		return 0;
+	__u32 tgid = t->tgid;
+	bpf_task_release(t);
+	return tgid;
+}
+
+/* A successful ptrace: ATTACH and SEIZE name the tracee; TRACEME makes the
+ * caller traced by its parent. */
+static __always_inline int bw_on_ptrace(long req, long pid)
+{
+	__u32 how;
+	__u32 target;
+	if (req == BW_PTRACE_TRACEME) {
+		how = BW_FOREIGN_HOW_TRACEME;
+		target = bpf_get_current_pid_tgid() >> 32;
+	} else if (req == BW_PTRACE_ATTACH || req == BW_PTRACE_SEIZE) {
+		how = req == BW_PTRACE_ATTACH ? BW_FOREIGN_HOW_ATTACH : BW_FOREIGN_HOW_SEIZE;
+		target = bw_tgid_of_vpid(pid);
+	} else {
+		return 0;
+	}
+	if (target != 0)
+		bw_ship_foreign(target, BW_FOREIGN_PTRACED, how);
+	return 0;
+}
+
+/* An open of a regular file by the current task: /proc/PID/mem for
+ * writing marks PID; the file a pending script exec waits for is shipped.
+ * `uname` is the name the open was given (user memory), or NULL. */
+static __always_inline void bw_open_foreign(struct file *file, struct inode *inode, __u32 tgid, const char *uname)
+{
+	if ((file->f_mode & BW_FMODE_WRITE) && inode->i_sb->s_magic == BW_PROC_SUPER_MAGIC) {
+		struct dentry *d = file->f_path.dentry;
+		if (d->d_name.len == 3) {
+			char name[4] = {};
+			bpf_probe_read_kernel(name, 3, d->d_name.name);
+			if (name[0] == 'm' && name[1] == 'e' && name[2] == 'm') {
+				struct proc_inode *pi = container_of(inode, struct proc_inode, vfs_inode);
+				__u32 target = BPF_CORE_READ(pi, pid, numbers[0].nr);
+				if (target != 0) {
+					/* a thread id: its process */
+					struct task_struct *t = bpf_ksym_exists(bpf_task_from_pid) ? bpf_task_from_pid(target) : NULL;
+					if (t) {
+						target = t->tgid;
+						bpf_task_release(t);
+					}
+					bw_ship_foreign(target, BW_FOREIGN_MEM_WRITTEN, BW_FOREIGN_HOW_PROC_MEM);
+				}
+			}
+		}
+	}
+	if (*(volatile __u64 *)&script_waiting == 0)
+		return;
+	struct bw_script_wait *w = bpf_map_lookup_elem(&script_wait, &tgid);
+	if (!w)
+		return;
+	__u32 zero = 0;
+	struct bw_foreign_scratch *s = bpf_map_lookup_elem(&foreign_scratch, &zero);
+	if (!s)
+		return;
+	bool match = true;
+	/* the opened file's own name against the script's last component */
+	__builtin_memset(s->dname, 0, sizeof(s->dname));
+	struct dentry *d = file->f_path.dentry;
+	if (d->d_name.len < BW_SCRIPT_NAME_MAX) {
+		bpf_probe_read_kernel_str(s->dname, sizeof(s->dname), d->d_name.name);
+		for (int i = 0; i < BW_SCRIPT_NAME_MAX / 8; i++)
+			if (((__u64 *)s->dname)[i] != ((__u64 *)w->base)[i])
+				match = false;
+	} else {
+		match = false;
+	}
+	if (!match && uname) {
+		/* the name the open was given against the name the exec gave */
+		__builtin_memset(s->uname, 0, sizeof(s->uname));
+		if (bpf_probe_read_user_str(s->uname, sizeof(s->uname) - 1, uname) > 1) {
+			match = true;
+			for (int i = 0; i < BW_SCRIPT_MAX / 8; i++)
+				if (((__u64 *)s->uname)[i] != ((__u64 *)w->path)[i])
+					match = false;
+		}
+	}
+	if (!match) {
+		if (w->opens_left <= 1)
+			bw_script_forget(tgid);
+		else
+			w->opens_left--;
+		return;
+	}
+	bw_script_forget(tgid);
+	struct bw_script_event *e = bw_reserve(BW_EVENT_SCRIPT, sizeof(*e));
+	if (!e)
+		return;
+	__builtin_memset(e, 0, sizeof(*e));
+	__u64 id = bpf_get_current_pid_tgid();
+	bw_header(&e->hdr, BW_EVENT_SCRIPT, sizeof(*e), (__u32)id, tgid);
+	e->dev = bw_user_dev(inode->i_sb->s_dev);
+	e->ino = inode->i_ino;
+	e->path_size = bw_resolve_path(&file->f_path, e->path, &e->hdr.flags);
+	bw_submit(e);
+}
+
 /*
  * A process that is hot and execs into another session (setsid, then exec)
  * makes that session hot: the correlator relates the members of its new
@@ -709,6 +1133,7 @@ int BPF_PROG(handle_sched_process_exec, struct task_struct *task, pid_t old_pid,
 		if (bpf_probe_read_user(e->argv, n & (2 * BW_ARGV_MAX - 1), (const void *)start) == 0)
 			e->argv_size = (__u16)n;
 	}
+	bw_exec_foreign(task, bprm, tgid, e);
 	bw_submit(e);
 marks:
 	bw_exec_carry_hot(task, tgid);
@@ -731,6 +1156,8 @@ int BPF_PROG(handle_sched_process_exit, struct task_struct *task, bool group_dea
 		bw_forget_held(tgid, true);
 		bpf_map_delete_elem(&proc_sid, &tgid);
 	}
+	if (group_dead)
+		bw_script_forget(tgid);
 
 	struct bw_exit_event *e = bw_reserve(BW_EVENT_EXIT, sizeof(*e));
 	if (!e)
@@ -914,7 +1341,7 @@ static __always_inline bool bw_dir_says_boring(struct dentry *dentry, const stru
 }
 
 /* A successful open of `file` by the current task, however it was made. */
-static __always_inline int bw_on_open_file(struct file *file, __u8 source)
+static __always_inline int bw_on_open_file(struct file *file, __u8 source, const char *uname)
 {
 	if (!file)
 		return 0;
@@ -930,6 +1357,7 @@ static __always_inline int bw_on_open_file(struct file *file, __u8 source)
 	umode_t mode = inode->i_mode;
 	if ((mode & BW_S_IFMT) != BW_S_IFREG)
 		return 0;
+	bw_open_foreign(file, inode, tgid, uname);
 	if (source == BW_SRC_COMPAT)
 		bw_count(BW_CTR_OPEN_COMPAT);
 	else if (source == BW_SRC_IO_URING)
@@ -1158,6 +1586,10 @@ static __always_inline int bw_generic_action(long nr)
 		return BW_SYS_COPY2;
 	case 29:  /* ioctl */
 		return BW_SYS_IOCTL;
+	case 117: /* ptrace */
+		return BW_SYS_PTRACE;
+	case 271: /* process_vm_writev */
+		return BW_SYS_VM_WRITE;
 	}
 	return BW_SYS_NONE;
 }
@@ -1222,10 +1654,25 @@ int BPF_PROG(handle_sys_exit, struct pt_regs *regs, long ret)
 		if (ret < 0)
 			return 0;
 #if defined(__TARGET_ARCH_x86)
-		return bw_on_open_file(bw_task_fd_file(task, ret), source);
+		/* openat and openat2 name the file in argument 1 */
+		return bw_on_open_file(bw_task_fd_file(task, ret), source,
+				       source == BW_SRC_SYSCALL && (nr == 257 || nr == 437) ? (const char *)a1 : NULL);
 #else
-		return bw_on_open_file(bw_fd_file(ret), source);
+		return bw_on_open_file(bw_fd_file(ret), source, nr == 56 || nr == 437 ? (const char *)a1 : NULL);
 #endif
+	case BW_SYS_PTRACE:
+		if (ret != 0)
+			return 0;
+		return bw_on_ptrace(a0, a1);
+	case BW_SYS_VM_WRITE:
+		if (ret <= 0)
+			return 0;
+		{
+			__u32 target = bw_tgid_of_vpid(a0);
+			if (target != 0)
+				bw_ship_foreign(target, BW_FOREIGN_MEM_WRITTEN, BW_FOREIGN_HOW_VM_WRITE);
+		}
+		return 0;
 	case BW_SYS_BUMP:
 		return bw_bump_on_success(ret);
 	case BW_SYS_WRITE:
@@ -1299,9 +1746,9 @@ int BPF_PROG(handle_io_uring_complete, struct io_ring_ctx *ring, void *req_ptr, 
 		/* The request's command area is its struct io_open. */
 		__u32 file_slot = BPF_CORE_READ((struct io_open *)req_ptr, file_slot);
 		if (file_slot == 0)
-			return bw_on_open_file(bw_fd_file(res), BW_SRC_IO_URING);
+			return bw_on_open_file(bw_fd_file(res), BW_SRC_IO_URING, NULL);
 		__u32 slot = file_slot == BW_IORING_FILE_INDEX_ALLOC ? (__u32)res : file_slot - 1;
-		return bw_on_open_file(bw_uring_fixed_file(req, slot), BW_SRC_IO_URING);
+		return bw_on_open_file(bw_uring_fixed_file(req, slot), BW_SRC_IO_URING, NULL);
 	}
 	case IORING_OP_WRITE:
 	case IORING_OP_WRITEV:

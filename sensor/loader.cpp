@@ -367,6 +367,34 @@ kernel_counters bpf_loader::counters() const {
 
 bool bpf_loader::filter_enabled() const noexcept { return impl_->filter; }
 
+void bpf_loader::set_interpreters(const std::vector<std::string>& names) noexcept {
+    auto* bss = impl_->skel->bss;
+    const std::size_t n = std::min<std::size_t>(names.size(), BW_INTERP_MAX);
+    // Turn the table off while it changes: an exec in between sees none.
+    __atomic_store_n(&bss->interp_count, 0u, __ATOMIC_SEQ_CST);
+    for (std::size_t i = 0; i < n; ++i) {
+        std::string_view name = names[i];
+        const bool prefix = !name.empty() && name.back() == '*';
+        if (prefix) name.remove_suffix(1);
+        unsigned char bytes[16] = {}, mask[16] = {};
+        const std::size_t len = std::min<std::size_t>(name.size(), 15);
+        for (std::size_t k = 0; k < len; ++k) {
+            bytes[k] = static_cast<unsigned char>(name[k]);
+            mask[k] = 0xff;
+        }
+        if (!prefix) mask[len] = 0xff; // the terminating NUL too: an exact name
+        bw_interp_name e{};
+        std::memcpy(e.name, bytes, sizeof(bytes));
+        std::memcpy(e.mask, mask, sizeof(mask));
+        bss->interp_names[i] = e;
+    }
+    __atomic_store_n(&bss->interp_count, static_cast<__u32>(n), __ATOMIC_SEQ_CST);
+}
+
+void bpf_loader::set_preload_file(bool nonempty) noexcept {
+    __atomic_store_n(&impl_->skel->bss->preload_file_set, nonempty ? 1u : 0u, __ATOMIC_SEQ_CST);
+}
+
 void bpf_loader::set_window(nanoseconds window) noexcept {
     if (!impl_->filter) return;
     const auto ns = static_cast<std::uint64_t>(std::max<nanoseconds::rep>(window.count(), 0));

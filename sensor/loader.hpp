@@ -94,6 +94,14 @@ public:
     // Sums the per-CPU counters.
     [[nodiscard]] kernel_counters counters() const;
 
+    // --- foreign code and scripts (docs/kernel.md) -------------------------------
+    // The interpreters whose exec with a script argument is a script exec
+    // (config::interpreters; at most BW_INTERP_MAX, the rest ignored).
+    void set_interpreters(const std::vector<std::string>& names) noexcept;
+    // Whether /etc/ld.so.preload is not empty: every dynamically linked exec
+    // from now on carries BW_FOREIGN_PRELOAD_FILE.
+    void set_preload_file(bool nonempty) noexcept;
+
     // --- the in-kernel filter (no-ops returning 0 when it is off) ---------------
     [[nodiscard]] bool filter_enabled() const noexcept;
     // The rules' window: a network event is shipped when its family opened a

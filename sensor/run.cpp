@@ -13,6 +13,7 @@
 #include <utility>
 
 #include <fcntl.h>
+#include <sys/stat.h>
 #include <unistd.h>
 
 #include <barbwire/correlator.hpp>
@@ -134,11 +135,72 @@ private:
 
 // --- counters ------------------------------------------------------------------
 
-constexpr std::size_t kind_slots = 8;  // indexed by event_kind / BW_EVENT_*
+constexpr std::size_t kind_slots = 10; // indexed by event_kind / BW_EVENT_*
 constexpr std::size_t errc_slots = 16; // indexed by errc
 
-constexpr std::array<event_kind, 6> all_kinds = {event_kind::exec, event_kind::fork, event_kind::exit,
-                                                 event_kind::open, event_kind::net, event_kind::write};
+constexpr std::array<event_kind, 8> all_kinds = {event_kind::exec,  event_kind::fork, event_kind::exit,
+                                                 event_kind::open,  event_kind::net,  event_kind::write,
+                                                 event_kind::foreign, event_kind::script};
+
+// The system-wide preload file (/etc/ld.so.preload, in the sensor's mount
+// namespace): the dynamic loader loads every library it names into every
+// dynamically linked program. Looked at when the sensor starts, on reload
+// and at most every 50 ms of the event loop (a stat; the content is read
+// again only when the stat changes).
+class preload_watch {
+public:
+    explicit preload_watch(std::string path = "/etc/ld.so.preload") : path_(std::move(path)) {}
+
+    // Looks again (or when `force`, or the first time); true when what
+    // nonempty() says may have changed since the last call.
+    bool changed(bool force = false) {
+        const auto now = std::chrono::steady_clock::now();
+        if (!force && looked_ && now - last_ < std::chrono::milliseconds{50}) return false;
+        last_ = now;
+        struct stat sb {};
+        const bool exists = ::stat(path_.c_str(), &sb) == 0 && S_ISREG(sb.st_mode);
+        const std::array<std::int64_t, 5> id = {exists ? 1 : 0, static_cast<std::int64_t>(sb.st_ino),
+                                                 static_cast<std::int64_t>(sb.st_size), sb.st_mtim.tv_sec,
+                                                 sb.st_mtim.tv_nsec};
+        if (looked_ && !force && id == id_) return false;
+        const bool first = !looked_;
+        looked_ = true;
+        id_ = id;
+        const bool before = nonempty_;
+        nonempty_ = exists && names_something();
+        return first || force || before != nonempty_;
+    }
+    [[nodiscard]] bool nonempty() const noexcept { return nonempty_; }
+
+private:
+    // The loader takes white-space separated names, '#' starting a comment
+    // to the line's end: anything else is a library to preload.
+    [[nodiscard]] bool names_something() const {
+        const int fd = ::open(path_.c_str(), O_RDONLY | O_CLOEXEC | O_NONBLOCK | O_NOFOLLOW);
+        if (fd < 0) return true; // unreadable but there: assume it names something
+        char buf[4096];
+        bool comment = false, found = false;
+        for (;;) {
+            const ssize_t n = ::read(fd, buf, sizeof(buf));
+            if (n <= 0) break;
+            for (ssize_t i = 0; i < n && !found; ++i) {
+                const char c = buf[i];
+                if (c == '\n') comment = false;
+                else if (c == '#') comment = true;
+                else if (!comment && c != ' ' && c != '\t' && c != '\r' && c != ':') found = true;
+            }
+            if (found) break;
+        }
+        ::close(fd);
+        return found;
+    }
+
+    std::string path_;
+    bool looked_ = false;
+    bool nonempty_ = false;
+    std::array<std::int64_t, 5> id_{};
+    std::chrono::steady_clock::time_point last_{};
+};
 
 struct loop_counters {
     std::uint64_t events = 0;
@@ -573,6 +635,11 @@ int run_sensor(const run_options& opts) {
     }
     std::unique_ptr<bpf_loader> loader = std::move(*loaded);
     for (const std::string& n : loader->notices()) errln("NOTICE: " + n);
+    // Foreign code: the interpreters whose script argument is the program,
+    // and whether the system-wide preload file names anything.
+    loader->set_interpreters(corr.rules().interpreters);
+    preload_watch preload;
+    if (preload.changed()) loader->set_preload_file(preload.nonempty());
     // The kernel filter's user-space half. A repeat follows its full open
     // within one ring's worth of records: remember that many full opens.
     filter_feed filter(*loader, std::max<std::size_t>(65536, opts.ring_bytes / sizeof(bw_open_event)),
@@ -789,6 +856,15 @@ int run_sensor(const run_options& opts) {
                 x->exe_mode = id.mode;
                 x->exe_host_file = id.host_file;
                 x->exe_package = std::move(id.package);
+            } else if (auto* sc = ev->as<script_event>()) {
+                // The script the interpreter opened: only while it is still
+                // that inode, the host's file or the process's view of it.
+                verified_file v = hasher.verify_file(sc->script.path, sc->script.dev, sc->script.ino, ev->pid);
+                sc->script.sha256 = std::move(v.sha256);
+                sc->script.uid = v.uid;
+                sc->script.mode = v.mode;
+                sc->script.package = std::move(v.package);
+                sc->script.host_file = v.host_file;
             }
             const auto kind = static_cast<std::size_t>(ev->kind());
             if (kind < kind_slots) ++counts.by_kind[kind];
@@ -837,6 +913,8 @@ int run_sensor(const run_options& opts) {
                 bls->adjust(*fresh);
                 corr.reload(std::move(*fresh));
                 filter.on_rules(corr); // new verdicts, identities and window in the kernel
+                loader->set_interpreters(corr.rules().interpreters);
+                if (preload.changed(true)) loader->set_preload_file(preload.nonempty());
                 errln("config reloaded from " + *opts.config);
                 if (writer) writer->comment("rules reloaded from " + *opts.config + " at ts " +
                                             std::to_string(monotonic_now().count()));
@@ -846,6 +924,7 @@ int run_sensor(const run_options& opts) {
                 errln("config reload failed, keeping the previous rules: " + fresh.error().message);
             }
         }
+        if (preload.changed()) loader->set_preload_file(preload.nonempty());
         // The kernel's cold checks read no clock once every time mark is
         // older than the window (bw_hot_summary.time_hot).
         (void)loader->cool_down(monotonic_now());

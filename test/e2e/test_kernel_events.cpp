@@ -20,6 +20,8 @@
 #include <netinet/ip_icmp.h>
 #include <pthread.h>
 #include <sys/ioctl.h>
+#include <sys/ptrace.h>
+#include <sys/uio.h>
 #include <sys/mman.h>
 #include <sys/sendfile.h>
 #include <sys/socket.h>
@@ -412,6 +414,161 @@ TEST_CASE("exec of a #! script reports the interpreter, as /proc/PID/exe does") 
     CHECK(execs[0].second.exe_ino == stat_of(sh).st_ino);
     REQUIRE_FALSE(execs[0].second.argv.empty());
     CHECK(execs[0].second.argv.back() == script);
+}
+
+// The events of the child a run_child() body forked (its one process fork).
+pid_t forked_child_of(pid_t pid) {
+    std::optional<std::uint32_t> child;
+    for (auto& [e, f] : sensor().of<barbwire::fork_event>(pid))
+        if (!f.is_thread(static_cast<std::uint32_t>(pid))) child = f.child_pid;
+    REQUIRE(child.has_value());
+    sensor().drain_until_exit(static_cast<pid_t>(*child));
+    return static_cast<pid_t>(*child);
+}
+
+TEST_CASE("issue 13: a #! exec names its script, and the interpreter's open of it is shipped as the script") {
+    temp_dir dir;
+    const std::string script = dir.path + "/named-script.sh";
+    write_file(script, "#!/bin/sh\nexit 0\n");
+    REQUIRE(::chmod(script.c_str(), 0755) == 0);
+    const pid_t pid = run_child([&] {
+        const pid_t c = ::fork();
+        if (c == 0) {
+            ::execl(script.c_str(), script.c_str(), static_cast<char*>(nullptr));
+            ::_exit(127);
+        }
+        int st = 0;
+        return c > 0 && ::waitpid(c, &st, 0) == c && WIFEXITED(st) && WEXITSTATUS(st) == 0 ? 0 : 2;
+    });
+    const pid_t child = forked_child_of(pid);
+    const auto execs = sensor().of<barbwire::exec_event>(child);
+    REQUIRE(execs.size() == 1);
+    REQUIRE(execs[0].second.script.has_value());
+    CHECK(execs[0].second.script->path == script);
+    CHECK(execs[0].second.script->ino == 0);
+    const auto scripts = sensor().of<barbwire::script_event>(child);
+    REQUIRE(scripts.size() == 1);
+    const auto st = stat_of(script);
+    CHECK(scripts[0].second.script.path == script);
+    CHECK(scripts[0].second.script.dev == st.st_dev);
+    CHECK(scripts[0].second.script.ino == st.st_ino);
+    // a plain exec names no script
+    const pid_t p2 = run_child([] {
+        const pid_t c = ::fork();
+        if (c == 0) {
+            ::execl("/bin/true", "true", static_cast<char*>(nullptr));
+            ::_exit(127);
+        }
+        int st2 = 0;
+        return c > 0 && ::waitpid(c, &st2, 0) == c ? 0 : 2;
+    });
+    const auto plain = sensor().of<barbwire::exec_event>(forked_child_of(p2));
+    REQUIRE(plain.size() == 1);
+    CHECK_FALSE(plain[0].second.script.has_value());
+    CHECK(plain[0].second.foreign == 0);
+}
+
+TEST_CASE("issue 13: LD_PRELOAD and LD_AUDIT in a dynamic exec's environment are foreign code, wherever they are") {
+    struct variant {
+        const char* what;
+        std::vector<std::string> env;
+        std::uint32_t want;
+    };
+    const std::string pad(5000, 'x'); // pushes what follows into the environment's second chunk
+    const variant variants[] = {
+        {"no preload", {"PATH=/usr/bin", "LDX_PRELOAD=1", "XLD_PRELOAD=/x.so"}, 0},
+        {"LD_PRELOAD first", {"LD_PRELOAD=/nonexistent/bw.so", "PATH=/usr/bin"}, barbwire::preload_env},
+        {"LD_AUDIT last", {"PATH=/usr/bin", "LD_AUDIT=/nonexistent/bw.so"}, barbwire::audit_env},
+        {"both, after 5000 bytes", {"PAD=" + pad, "LD_AUDIT=/nonexistent/a.so", "LD_PRELOAD=/nonexistent/p.so"},
+         barbwire::preload_env | barbwire::audit_env},
+    };
+    for (const auto& v : variants) {
+        INFO(v.what);
+        const pid_t pid = run_child([&] {
+            const pid_t c = ::fork();
+            if (c == 0) {
+                std::vector<char*> envp;
+                for (const auto& e : v.env) envp.push_back(const_cast<char*>(e.c_str()));
+                envp.push_back(nullptr);
+                const int devnull = ::open("/dev/null", O_WRONLY);
+                ::dup2(devnull, 2); // ld.so complains about the missing library
+                char* argv[] = {const_cast<char*>("true"), nullptr};
+                ::execve("/bin/true", argv, envp.data());
+                ::_exit(127);
+            }
+            int st = 0;
+            return c > 0 && ::waitpid(c, &st, 0) == c ? 0 : 2;
+        });
+        const auto execs = sensor().of<barbwire::exec_event>(forked_child_of(pid));
+        REQUIRE(execs.size() == 1);
+        CHECK(execs[0].second.foreign == v.want);
+    }
+}
+
+TEST_CASE("issue 13: ptrace attach, TRACEME, process_vm_writev and a /proc/PID/mem write-open ship foreign records") {
+    int ready[2];
+    REQUIRE(::pipe(ready) == 0);
+    const pid_t victim = ::fork();
+    REQUIRE(victim >= 0);
+    if (victim == 0) {
+        ::close(ready[0]);
+        static volatile char cell = 'v';
+        const void* addr = const_cast<char*>(&cell);
+        (void)!::write(ready[1], &addr, sizeof(addr));
+        ::pause();
+        ::_exit(0);
+    }
+    ::close(ready[1]);
+    void* addr = nullptr;
+    REQUIRE(::read(ready[0], &addr, sizeof(addr)) == static_cast<ssize_t>(sizeof(addr)));
+    ::close(ready[0]);
+    const pid_t actor = run_child([&] {
+        if (::ptrace(PTRACE_ATTACH, victim, nullptr, nullptr) != 0) return 3;
+        int st = 0;
+        if (::waitpid(victim, &st, 0) != victim) return 4;
+        char c = 0;
+        iovec local{&c, 1}, remote{addr, 1};
+        if (::process_vm_readv(victim, &local, 1, &remote, 1, 0) != 1) return 5;
+        if (::process_vm_writev(victim, &local, 1, &remote, 1, 0) != 1) return 6;
+        const int fd = ::open(("/proc/" + std::to_string(victim) + "/mem").c_str(), O_RDWR);
+        if (fd < 0) return 7;
+        ::close(fd);
+        ::ptrace(PTRACE_DETACH, victim, nullptr, nullptr);
+        return 0;
+    });
+    ::kill(victim, SIGKILL);
+    ::waitpid(victim, nullptr, 0);
+    std::vector<barbwire::foreign_event> got;
+    for (auto& [e, f] : sensor().of<barbwire::foreign_event>(actor)) got.push_back(f);
+    for (const auto& f : got) UNSCOPED_INFO("foreign target " << f.target << " bits " << f.bits);
+    const auto count = [&](std::uint32_t bits) {
+        return std::count(got.begin(), got.end(), barbwire::foreign_event{static_cast<std::uint32_t>(victim), bits});
+    };
+    CHECK(count(barbwire::ptraced) == 1);
+    CHECK(count(barbwire::mem_written) == 2); // process_vm_writev and the /proc/PID/mem open
+    // process_vm_readv is not a write
+    CHECK(got.size() == 3);
+
+    // PTRACE_TRACEME, then exec: the record names the caller; its exec is traced
+    const pid_t parent = run_child([] {
+        const pid_t c = ::fork();
+        if (c == 0) {
+            if (::ptrace(PTRACE_TRACEME, 0, nullptr, nullptr) != 0) ::_exit(3);
+            ::execl("/bin/true", "true", static_cast<char*>(nullptr));
+            ::_exit(127);
+        }
+        int st = 0;
+        if (::waitpid(c, &st, 0) != c || !WIFSTOPPED(st)) return 2;
+        ::ptrace(PTRACE_DETACH, c, nullptr, nullptr);
+        return ::waitpid(c, &st, 0) == c ? 0 : 4;
+    });
+    const pid_t traced = forked_child_of(parent);
+    const auto me = sensor().of<barbwire::foreign_event>(traced);
+    REQUIRE(me.size() == 1);
+    CHECK(me[0].second == barbwire::foreign_event{static_cast<std::uint32_t>(traced), barbwire::ptraced});
+    const auto execs = sensor().of<barbwire::exec_event>(traced);
+    REQUIRE(execs.size() == 1);
+    CHECK(execs[0].second.foreign == barbwire::ptraced);
 }
 
 TEST_CASE("exit codes and threads") {

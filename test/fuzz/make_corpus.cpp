@@ -139,8 +139,24 @@ int main(int argc, char** argv) {
     const write_event wc{"/home/a/.cache/copy", 0x803, 5151, 0, 1000, access_path::compat, write_how::copy};
     const write_event wu{"/home/a/clone", 1, 2, 4096, 0, access_path::io_uring, write_how::clone};
 
+    // ABI 4: an exec with foreign code and a pending script, foreign and script records
+    exec_event xs = x;
+    xs.comm = "sync.py";
+    xs.exe = "/usr/bin/python3.11";
+    xs.foreign = preload_env | ptraced;
+    xs.script.emplace();
+    xs.script->path = "/usr/lib/cloud/sync.py";
+    script_event sc;
+    sc.script.path = "/usr/lib/cloud/sync.py";
+    sc.script.dev = 0x803;
+    sc.script.ino = 812;
+
     const std::vector<std::pair<std::string, event>> valid = {
         {"exec", base(x)},
+        {"exec_script_foreign", base(xs)},
+        {"foreign_ptraced", base(foreign_event{.target = 300, .bits = ptraced})},
+        {"foreign_mem_written", base(foreign_event{.target = 301, .bits = mem_written})},
+        {"script", base(sc)},
         {"fork", base(fork_event{.child_pid = 200, .child_tid = 200})},
         {"fork_thread", base(fork_event{.child_pid = 100, .child_tid = 102})},
         {"exit", base(exit_event{.exit_code = 1})},
@@ -184,7 +200,7 @@ int main(int argc, char** argv) {
     ok &= write_bytes(dec, "oversized_net", with_size(net_bytes, 88));
     ok &= write_bytes(dec, "wrong_version",
                       patched<bw_open_event>(open_bytes, [](bw_open_event& r) { r.hdr.version = 1; }));
-    ok &= write_bytes(dec, "unknown_kind", patched<bw_open_event>(open_bytes, [](bw_open_event& r) { r.hdr.kind = 8; }));
+    ok &= write_bytes(dec, "unknown_kind", patched<bw_open_event>(open_bytes, [](bw_open_event& r) { r.hdr.kind = 10; }));
     // event_kind::file's number: not a kernel record, never decoded
     ok &= write_bytes(dec, "file_kind", patched<bw_open_event>(open_bytes, [](bw_open_event& r) { r.hdr.kind = 100; }));
     ok &= write_bytes(dec, "size_field_wrong",
@@ -217,6 +233,21 @@ int main(int argc, char** argv) {
                       }));
     ok &= write_bytes(dec, "bad_path_size",
                       patched<bw_open_event>(open_bytes, [](bw_open_event& r) { r.path_size = 600; }));
+    const auto foreign_rec = *encode(base(foreign_event{.target = 300, .bits = ptraced}));
+    const auto script_rec = *encode(base(sc));
+    const auto exec_script_rec = *encode(base(xs));
+    ok &= write_bytes(dec, "bad_exec_foreign",
+                      patched<bw_exec_event>(exec_script_rec, [](bw_exec_event& r) { r.foreign = 0x80; }));
+    ok &= write_bytes(dec, "exec_script_unterminated", patched<bw_exec_event>(exec_script_rec, [](bw_exec_event& r) {
+                          std::memset(r.script, 'S', sizeof(r.script));
+                      }));
+    ok &= write_bytes(dec, "bad_foreign_bits",
+                      patched<bw_foreign_event>(foreign_rec, [](bw_foreign_event& r) { r.bits = 0; }));
+    ok &= write_bytes(dec, "bad_foreign_how",
+                      patched<bw_foreign_event>(foreign_rec, [](bw_foreign_event& r) { r.how = 9; }));
+    ok &= write_bytes(dec, "bad_script_path_size",
+                      patched<bw_script_event>(script_rec, [](bw_script_event& r) { r.path_size = 513; }));
+    ok &= write_bytes(dec, "cut_script", {script_rec.begin(), script_rec.begin() + 40});
     ok &= write_bytes(dec, "bad_argv_size",
                       patched<bw_exec_event>(exec_bytes, [](bw_exec_event& r) { r.argv_size = 257; }));
     ok &= write_bytes(dec, "stale_bytes",
@@ -289,6 +320,15 @@ int main(int argc, char** argv) {
                      "{\"ts\": \"2s\", \"kind\": \"send\", \"pid\": 100, \"addr\": \"198.51.100.1\", \"port\": 0, \"proto\": \"icmp\", \"conn_ts\": -1}\n"
                      "{\"ts\": \"2s\", \"kind\": \"connect\", \"pid\": 100, \"addr\": \"::1\", \"port\": 22, \"proto\": \"\\u0036\"}\n"
                      "{\"ts\":3,\"kind\":\"write\",\"pid\":1,\"tid\":1,\"path\":\"/x\",\"dev\":0,\"ino\":0,\"bytes\":0,\"uid\":0,\"source\":\"io_uring\",\"how\":\"clone\"}");
+    ok &= write_text(tr, "issue13_lines", 11,
+                     "{\"ts\": 1, \"kind\": \"exec\", \"pid\": 40, \"script\": {\"path\": \"./s.py\"}, \"foreign\": [\"preload_env\", \"audit_env\"]}\n"
+                     "{\"ts\": 2, \"kind\": \"script\", \"pid\": 40, \"path\": \"/opt/s.py\", \"dev\": 1, \"ino\": 2, \"uid\": 0, \"mode\": \"0755\", \"host_file\": true}\n"
+                     "{\"ts\": 3, \"kind\": \"foreign\", \"pid\": 41, \"target\": 40, \"bits\": [\"ptraced\", \"mem_written\"]}\n"
+                     "{\"ts\": 4, \"kind\": \"foreign\", \"pid\": 41, \"target\": 40, \"bits\": []}\n"
+                     "{\"ts\": 4, \"kind\": \"foreign\", \"pid\": 41, \"bits\": [\"ptraced\"]}\n"
+                     "{\"ts\": 4, \"kind\": \"script\", \"pid\": 41, \"mode\": 99999}\n"
+                     "{\"ts\": 4, \"kind\": \"exec\", \"pid\": 41, \"script\": {\"path\": {\"hex\": \"2fff\"}, \"x\": 1}}\n"
+                     "{\"ts\": 4, \"kind\": \"exec\", \"pid\": 41, \"foreign\": [1]}");
     ok &= write_text(tr, "abi3_broken_lines", 6,
                      "{\"ts\": 1, \"kind\": \"write\", \"pid\": 1}\n"
                      "{\"ts\": 1, \"kind\": \"write\", \"pid\": 1, \"path\": \"/x\", \"how\": \"move\"}\n"

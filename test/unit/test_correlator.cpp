@@ -2111,5 +2111,228 @@ TEST_CASE("trust by path: refused for a file that is not the host's, and the ale
                 CHECK(render_text(*a).find("NOT the host's file") != std::string::npos);
             }
         }
+// ---------------------------------------------------------------------------
+// Issue 13: foreign code and scripts.
+// ---------------------------------------------------------------------------
+namespace foreign_tests {
+
+using quiet::member;
+using quiet::quiet_rules;
+using quiet::session;
+
+event script_ev(nanoseconds ts, pid_type pid, std::string path, std::uint64_t ino, std::optional<std::uint32_t> uid,
+                std::optional<std::uint32_t> mode, std::string sha = std::string(64, 'c')) {
+    script_event s;
+    s.script.path = std::move(path);
+    s.script.dev = 2049;
+    s.script.ino = ino;
+    s.script.uid = uid;
+    s.script.mode = mode;
+    s.script.sha256 = std::move(sha);
+    return event{ts, pid, pid, false, s};
+}
+
+// python3 (root-owned 0755) exec'd for a script: the exec names it, pending.
+event interp_exec(nanoseconds ts, pid_type pid, std::string script_arg, std::optional<std::uint32_t> exe_uid = 0u) {
+    event e = member(ts, pid, "python3", "/usr/bin/python3.11", exe_uid, 0755u, pid);
+    exec_event& x = *e.as<exec_event>();
+    x.script.emplace();
+    x.script->path = std::move(script_arg);
+    return e;
+}
+
+bool has_part(const alert& a, std::string_view text) {
+    return std::any_of(a.breakdown.begin(), a.breakdown.end(),
+                       [&](const score_part& p) { return p.reason.find(text) != std::string::npos && p.points == 0; });
+}
+
+} // namespace foreign_tests
+
+TEST_CASE("foreign code: a trusted ssh with LD_PRELOAD, LD_AUDIT or /etc/ld.so.preload is not trusted",
+          "[correlator][foreign]") {
+    using namespace foreign_tests;
+    for (const std::uint32_t bits : {0u, std::uint32_t{preload_env}, std::uint32_t{audit_env},
+                                     std::uint32_t{preload_file}}) {
+        INFO("foreign bits " << bits);
+        correlator c(quiet_rules());
+        session(c);
+        event e = member(0s, 200, "ssh", "/usr/bin/ssh", 0u, 0755u, 200);
+        e.as<exec_event>()->foreign = bits;
+        REQUIRE_FALSE(c.process(e));
+        CHECK_FALSE(c.process(open_ev(1s, 200, "/home/u/.ssh/id_rsa")));
+        const auto a = c.process(net_ev(2s, 200, "203.0.113.5", 443));
+        CHECK(a.has_value() == (bits != 0));
+        if (!a) continue;
+        CHECK(a->foreign == bits);
+        CHECK(a->file.category == "ssh private keys");
+        CHECK(has_part(*a, "foreign code in sender (" + foreign_reasons(bits).at(0) + ")"));
+        const auto j = to_json(*a);
+        CHECK(j.at("process").at("foreign") == nlohmann::json::array({foreign_reasons(bits).at(0)}));
+        CHECK(render_text(*a).find("foreign  : " + foreign_reasons(bits).at(0) + ": not trusted") != std::string::npos);
+    }
+}
+
+TEST_CASE("foreign code: ptrace and memory writes mark the target until it execs; children inherit",
+          "[correlator][foreign]") {
+    using namespace foreign_tests;
+    correlator c(quiet_rules());
+    session(c);
+    REQUIRE_FALSE(c.process(member(0s, 200, "ssh", "/usr/bin/ssh", 0u, 0755u, 200)));
+    // a debugger (pid 300) attaches to ssh
+    REQUIRE_FALSE(c.process(event{1s, 300, 300, false, foreign_event{200, ptraced}}));
+    CHECK(c.processes().find(200)->foreign == ptraced);
+    CHECK(c.processes().find(300)->foreign == 0); // the actor is not marked
+    // a child forked after the attach inherits the mark
+    REQUIRE_FALSE(c.process(fork_ev(2s, 200, 201)));
+    CHECK(c.processes().find(201)->foreign == ptraced);
+    CHECK_FALSE(c.process(open_ev(3s, 201, "/home/u/.ssh/id_rsa")));
+    const auto a = c.process(net_ev(4s, 201, "203.0.113.5", 443));
+    REQUIRE(a);
+    CHECK(has_part(*a, "ptrace attached"));
+    // process_vm_writev into ssh adds its bit
+    REQUIRE_FALSE(c.process(event{5s, 300, 300, false, foreign_event{200, mem_written}}));
+    CHECK(c.processes().find(200)->foreign == (ptraced | mem_written));
+    // a new image: the old one's injected code is gone (a tracer still attached
+    // at exec sets ptraced in the exec itself)
+    REQUIRE_FALSE(c.process(member(6s, 200, "ssh", "/usr/bin/ssh", 0u, 0755u, 200)));
+    CHECK(c.processes().find(200)->foreign == 0);
+    CHECK_FALSE(c.process(open_ev(7s, 200, "/home/u/.ssh/id_rsa")));
+    CHECK_FALSE(c.process(net_ev(8s, 200, "203.0.113.5", 443)));
+}
+
+TEST_CASE("foreign code: a legit parent running foreign code lowers nothing; an allowlist entry for the program "
+          "does not cover it",
+          "[correlator][foreign]") {
+    using namespace foreign_tests;
+    config cfg = quiet_rules();
+    cfg.legit_parents.push_back({process_field::exe, "/usr/lib/systemd/systemd", -2});
+    cfg.suspicious_files.push_back({"cloud credentials", 5, {"/.aws/credentials"}});
+    allow_rule r;
+    r.exe = "/usr/bin/aws-sync";
+    r.ports = {443};
+    cfg.allowlist.push_back(r);
+    for (const bool injected : {false, true}) {
+        INFO("injected " << injected);
+        correlator c(cfg);
+        session(c);
+        REQUIRE_FALSE(c.process(member(0s, 200, "systemd", "/usr/lib/systemd/systemd", 0u, 0755u, 200)));
+        if (injected) REQUIRE_FALSE(c.process(event{0s, 999, 999, false, foreign_event{200, ptraced}}));
+        REQUIRE_FALSE(c.process(member(1s, 201, "cat", "/usr/bin/cat", 0u, 0755u, 200, {}, 200)));
+        CHECK_FALSE(c.process(open_ev(2s, 201, "/etc/shadow")));
+        const auto a = c.process(net_ev(3s, 201, "203.0.113.5", 443));
+        REQUIRE(a);
+        const bool lowered = std::any_of(a->breakdown.begin(), a->breakdown.end(),
+                                         [](const score_part& p) { return p.reason.rfind("legit parent", 0) == 0; });
+        CHECK(lowered == !injected);
+        // the allowlisted program: quiet unless foreign code runs in it
+        event e = member(4s, 202, "aws-sync", "/usr/bin/aws-sync", 0u, 0755u, 202);
+        if (injected) e.as<exec_event>()->foreign = preload_env;
+        REQUIRE_FALSE(c.process(e));
+        CHECK_FALSE(c.process(open_ev(5s, 202, "/home/u/.aws/credentials")));
+        CHECK(c.process(net_ev(6s, 202, "203.0.113.5", 443)).has_value() == injected);
+    }
+}
+
+TEST_CASE("scripts: a root-owned script is trusted by its path; the interpreter's trust never applies to a script",
+          "[correlator][script]") {
+    using namespace foreign_tests;
+    config cfg = quiet_rules();
+    cfg.suspicious_files.push_back({"cloud credentials", 5, {"/.aws/credentials"}});
+    cfg.trusted_binaries.push_back({"/usr/lib/cloud/sync.py", "", {"cloud credentials"}});
+    cfg.trusted_binaries.push_back({"/usr/bin/python3.11", "", {"cloud credentials"}});
+    struct variant {
+        const char* what;
+        std::string path;
+        std::optional<std::uint32_t> uid, mode, exe_uid;
+        bool opened; // the script_event arrived
+        bool trusted;
+    };
+    const variant variants[] = {
+        {"the trusted script, root-owned 0755", "/usr/lib/cloud/sync.py", 0u, 0755u, 0u, true, true},
+        {"an attacker's script in /tmp", "/tmp/sync.py", 1000u, 0755u, 0u, true, false},
+        {"the trusted path, but user-owned", "/usr/lib/cloud/sync.py", 1000u, 0755u, 0u, true, false},
+        {"the trusted path, group-writable", "/usr/lib/cloud/sync.py", 0u, 0775u, 0u, true, false},
+        {"owner unknown (the sensor could not stat it)", "/usr/lib/cloud/sync.py", std::nullopt, std::nullopt, 0u,
+         true, false},
+        {"the trusted script under a user-owned interpreter", "/usr/lib/cloud/sync.py", 0u, 0755u, 1000u, true, false},
+        {"a script exec whose script was never opened", "/usr/lib/cloud/sync.py", 0u, 0755u, 0u, false, false},
+    };
+    for (const auto& v : variants) {
+        INFO(v.what);
+        correlator c(cfg);
+        session(c);
+        REQUIRE_FALSE(c.process(interp_exec(0s, 200, v.path, v.exe_uid)));
+        if (v.opened) REQUIRE_FALSE(c.process(script_ev(0s, 200, v.path, 77, v.uid, v.mode)));
+        CHECK_FALSE(c.process(open_ev(1s, 200, "/home/u/.aws/credentials")));
+        const auto a = c.process(net_ev(2s, 200, "203.0.113.5", 443));
+        CHECK(a.has_value() == !v.trusted);
+        if (!a) continue;
+        REQUIRE(a->script);
+        CHECK(a->script->path == v.path);
+        CHECK(a->process.exe == "/usr/bin/python3.11");
+        const auto j = to_json(*a);
+        CHECK(j.at("process").at("script").at("path") == v.path);
+        CHECK(j.at("process").at("script").at("pending") == !v.opened);
+        CHECK(render_text(*a).find("script   : " + v.path) != std::string::npos);
+    }
+    // python3 with no script (python3 -c ...) keeps the interpreter's own trust
+    correlator c(cfg);
+    session(c);
+    REQUIRE_FALSE(c.process(member(0s, 300, "python3", "/usr/bin/python3.11", 0u, 0755u, 300)));
+    CHECK_FALSE(c.process(open_ev(1s, 300, "/home/u/.aws/credentials")));
+    CHECK_FALSE(c.process(net_ev(2s, 300, "203.0.113.5", 443)));
+    // a fork of the script's process runs the same script
+    REQUIRE_FALSE(c.process(interp_exec(3s, 301, "/tmp/x.py")));
+    REQUIRE_FALSE(c.process(script_ev(3s, 301, "/tmp/x.py", 78, 1000u, 0644u)));
+    REQUIRE_FALSE(c.process(fork_ev(4s, 301, 302)));
+    REQUIRE(c.processes().find(302)->script);
+    CHECK(c.processes().find(302)->script->path == "/tmp/x.py");
+}
+
+TEST_CASE("scripts and foreign code in baselines: a learned script covers that script only, and never a process "
+          "with foreign code",
+          "[correlator][script][baseline]") {
+    using namespace foreign_tests;
+    config cfg = quiet_rules();
+    cfg.suspicious_files.push_back({"cloud credentials", 5, {"/.aws/credentials"}});
+    const auto run = [&](correlator& c, pid_type pid, const std::string& script, const std::string& sha,
+                         std::uint32_t foreign) {
+        session(c);
+        event e = interp_exec(0s, pid, script);
+        e.as<exec_event>()->exe_sha256 = std::string(64, 'e');
+        e.as<exec_event>()->foreign = foreign;
+        REQUIRE_FALSE(c.process(e));
+        REQUIRE_FALSE(c.process(script_ev(0s, pid, script, 77, 1000u, 0644u, sha)));
+        CHECK_FALSE(c.process(open_ev(1s, pid, "/home/u/.aws/credentials")));
+        return c.process(net_ev(2s, pid, "203.0.113.5", 443));
+    };
+    baseline b;
+    {
+        correlator learner(cfg);
+        const auto a = run(learner, 200, "/home/u/bin/sync.py", std::string(64, 'a'), 0);
+        REQUIRE(a);
+        const baseline_key k = baseline_key_of(*a);
+        CHECK(k.exe == "/home/u/bin/sync.py");
+        CHECK(k.sha256 == std::string(64, 'a'));
+        CHECK(k.reader_exe == k.exe);
+        REQUIRE(b.learn(*a) == learn_outcome::added);
+    }
+    struct variant {
+        const char* what;
+        std::string script, sha;
+        std::uint32_t foreign;
+        bool quiet;
+    };
+    const variant variants[] = {
+        {"the learned script", "/home/u/bin/sync.py", std::string(64, 'a'), 0, true},
+        {"the learned script, changed", "/home/u/bin/sync.py", std::string(64, 'b'), 0, false},
+        {"another script under the same interpreter", "/tmp/evil.py", std::string(64, 'a'), 0, false},
+        {"the learned script with LD_PRELOAD", "/home/u/bin/sync.py", std::string(64, 'a'), preload_env, false},
+    };
+    for (const auto& v : variants) {
+        INFO(v.what);
+        correlator c(cfg);
+        c.set_baseline(b, baseline_mode::suppress);
+        CHECK(run(c, 300, v.script, v.sha, v.foreign).has_value() == !v.quiet);
     }
 }

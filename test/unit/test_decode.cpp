@@ -1399,3 +1399,99 @@ TEST_CASE("decode_into with event_slots: a stream of writes, opens and sends kee
     CHECK(err.error().code == errc::unknown_kind);
     for (std::size_t k = 0; k < slots.by_kind.size(); ++k) CHECK(slots.by_kind[k] == kept.by_kind[k]);
 }
+
+// ---------------------------------------------------------------------------
+// ABI 4 (issue 13): foreign code and scripts.
+// ---------------------------------------------------------------------------
+
+TEST_CASE("decode: an exec record's foreign bits and pending script") {
+    bw_exec_event r{};
+    r.hdr = header(BW_EVENT_EXEC, sizeof(r));
+    r.foreign = BW_FOREIGN_PRELOAD_ENV | BW_FOREIGN_PTRACED;
+    r.exec_flags = BW_EXECF_SCRIPT | BW_EXECF_DYNAMIC;
+    std::memcpy(r.comm, "sync.py", 7);
+    std::memcpy(r.script, "./sync.py", 9);
+    auto e = decode(bytes_of(r));
+    REQUIRE(e);
+    const auto& x = *e->as<exec_event>();
+    CHECK(x.foreign == (preload_env | ptraced));
+    REQUIRE(x.script);
+    CHECK(x.script->path == "./sync.py");
+    CHECK(x.script->ino == 0);
+    CHECK_FALSE(x.script->uid);
+    // no BW_EXECF_SCRIPT: no script, whatever the field holds
+    r.exec_flags = BW_EXECF_DYNAMIC;
+    e = decode(bytes_of(r));
+    REQUIRE(e);
+    CHECK_FALSE(e->as<exec_event>()->script);
+    // bits that are no BW_FOREIGN_*: a clear error
+    r.foreign = 0x40;
+    e = decode(bytes_of(r));
+    REQUIRE_FALSE(e);
+    CHECK(e.error().code == errc::bad_field);
+    CHECK(e.error().message.find("foreign") != std::string::npos);
+}
+
+TEST_CASE("decode: foreign and script records") {
+    bw_foreign_event f{};
+    f.hdr = header(BW_EVENT_FOREIGN, sizeof(f));
+    f.target_tgid = 4321;
+    f.bits = BW_FOREIGN_MEM_WRITTEN;
+    f.how = BW_FOREIGN_HOW_PROC_MEM;
+    auto e = decode(bytes_of(f));
+    REQUIRE(e);
+    CHECK(e->kind() == event_kind::foreign);
+    CHECK(e->pid == 10);
+    CHECK(*e->as<foreign_event>() == foreign_event{4321, mem_written});
+    for (const auto& [bits, how] : {std::pair{0u, 1u}, std::pair{0x20u, 1u}, std::pair{8u, 0u}, std::pair{8u, 6u}}) {
+        INFO(bits << " " << how);
+        f.bits = bits;
+        f.how = how;
+        e = decode(bytes_of(f));
+        REQUIRE_FALSE(e);
+        CHECK(e.error().code == errc::bad_field);
+    }
+    bw_script_event s{};
+    s.hdr = header(BW_EVENT_SCRIPT, sizeof(s));
+    s.dev = 2049;
+    s.ino = 77;
+    const std::string path = "/usr/lib/cloud/sync.py";
+    std::memcpy(s.path, path.data(), path.size());
+    s.path_size = static_cast<std::uint16_t>(path.size());
+    e = decode(bytes_of(s));
+    REQUIRE(e);
+    const auto& sc = e->as<script_event>()->script;
+    CHECK(sc.path == path);
+    CHECK(sc.dev == 2049);
+    CHECK(sc.ino == 77);
+    CHECK(sc.sha256.empty()); // the sensor's enrichment
+    s.path_size = BW_PATH_MAX + 1;
+    e = decode(bytes_of(s));
+    REQUIRE_FALSE(e);
+    CHECK(e.error().code == errc::bad_field);
+    // a short record of either kind
+    CHECK_FALSE(decode(bytes_of(s, sizeof(s) - 1)));
+}
+
+TEST_CASE("encode/decode round trip: exec with script and foreign, foreign, script") {
+    exec_event x;
+    x.comm = "sync.py";
+    x.exe = "/usr/bin/python3.11";
+    x.argv = {"/usr/bin/python3", "./sync.py"};
+    x.foreign = preload_file | audit_env;
+    x.script.emplace();
+    x.script->path = "./sync.py";
+    script_event s;
+    s.script.path = "/usr/lib/cloud/sync.py";
+    s.script.dev = 5;
+    s.script.ino = 6;
+    for (const event& ev : {event{1s, 10, 11, false, x}, event{2s, 10, 10, false, foreign_event{77, ptraced}},
+                            event{3s, 10, 10, false, foreign_event{78, mem_written}}, event{4s, 10, 10, false, s}}) {
+        INFO(to_string(ev.kind()));
+        auto bytes = encode(ev);
+        REQUIRE(bytes);
+        auto back = decode(*bytes);
+        REQUIRE(back);
+        CHECK(*back == ev);
+    }
+}

@@ -1579,5 +1579,60 @@ TEST_CASE("trace: exe_host_file and exe_package (issue 13) round-trip; old trace
     SECTION("bad values: one error naming the key") {
         CHECK(parse_err(head + R"(, "exe_host_file": 1})").rfind("key 'exe_host_file'", 0) == 0);
         CHECK(parse_err(head + R"(, "exe_package": 5})").rfind("key 'exe_package'", 0) == 0);
+// ---------------------------------------------------------------------------
+// Issue 13: exec "script" and "foreign", and the foreign and script lines.
+// ---------------------------------------------------------------------------
+
+TEST_CASE("trace: foreign code and scripts round-trip; bad values are clear errors") {
+    exec_event x;
+    x.ppid = 1;
+    x.comm = "sync.py";
+    x.exe = "/usr/bin/python3.11";
+    x.argv = {"/usr/bin/python3", "/usr/lib/cloud/sync.py"};
+    x.foreign = preload_env | ptraced;
+    x.script.emplace();
+    x.script->path = "/usr/lib/cloud/sync.py";
+    script_event s;
+    s.script.path = "/usr/lib/cloud/sync.py";
+    s.script.dev = 2049;
+    s.script.ino = 77;
+    s.script.uid = 0;
+    s.script.mode = 0755;
+    s.script.sha256 = std::string(64, 'a');
+    s.script.package = "cloud-tools";
+    s.script.host_file = true;
+    for (const event& ev : {event{1s, 10, 10, false, x}, event{2s, 10, 10, false, s},
+                            event{3s, 11, 11, false, foreign_event{10, mem_written | ptraced}}}) {
+        const std::string line = format_trace_line(ev);
+        INFO(line);
+        auto back = parse_trace_line(line, 1);
+        REQUIRE(back);
+        CHECK(*back == ev);
+        auto via_json = event_from_json(to_json(ev));
+        REQUIRE(via_json);
+        CHECK(*via_json == ev);
+    }
+    CHECK(format_trace_line(event{2s, 10, 10, false, s}).find("\"kind\":\"script\",\"pid\":10,\"tid\":10,") !=
+          std::string::npos);
+    CHECK(format_trace_line(event{3s, 11, 11, false, foreign_event{10, ptraced}})
+              .find("\"target\":10,\"bits\":[\"ptraced\"]") != std::string::npos);
+
+    const std::pair<const char*, const char*> bad[] = {
+        {R"({"ts":1,"kind":"foreign","pid":1,"bits":["ptraced"]})", "missing required key 'target'"},
+        {R"({"ts":1,"kind":"foreign","pid":1,"target":2})", "missing required key 'bits'"},
+        {R"({"ts":1,"kind":"foreign","pid":1,"target":2,"bits":[]})", "names no foreign code"},
+        {R"({"ts":1,"kind":"foreign","pid":1,"target":2,"bits":["injected"]})", "'injected' is not"},
+        {R"({"ts":1,"kind":"script","pid":1,"dev":1})", "missing required key 'path'"},
+        {R"({"ts":1,"kind":"script","pid":1,"path":"/x","mode":"999"})", "not a permission mode"},
+        {R"({"ts":1,"kind":"script","pid":1,"path":"/x","shebang":"y"})", "unknown key 'shebang'"},
+        {R"({"ts":1,"kind":"exec","pid":1,"script":"/x"})", "expected an object"},
+        {R"({"ts":1,"kind":"exec","pid":1,"script":{"dev":1}})", "missing required key 'script.path'"},
+        {R"({"ts":1,"kind":"exec","pid":1,"foreign":"ptraced"})", "expected an array of words"},
+    };
+    for (const auto& [line, why] : bad) {
+        INFO(line);
+        auto r = parse_trace_line(line, 3);
+        REQUIRE_FALSE(r);
+        CHECK(r.error().message.find(why) != std::string::npos);
     }
 }

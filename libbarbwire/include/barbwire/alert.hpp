@@ -124,6 +124,11 @@ struct alert {
     pid_type tid = 0;
     std::uint32_t uid = 0;
     std::vector<std::string> argv;
+    // The script the process runs (an interpreter's; pending when dev/ino
+    // are 0) and the foreign code in it (foreign_code bits): shown as
+    // process.script and process.foreign.
+    std::optional<script_identity> script;
+    std::uint32_t foreign = 0;
 
     struct file_info {
         std::string path;
@@ -279,6 +284,13 @@ namespace detail {
     return out;
 }
 
+// A permission mode as 4 octal digits ("0755").
+[[nodiscard]] inline std::string octal_text(std::uint32_t mode) {
+    std::string out(4, '0');
+    for (int i = 3; i >= 0; --i, mode >>= 3) out[static_cast<std::size_t>(i)] = static_cast<char>('0' + (mode & 7));
+    return out;
+}
+
 [[nodiscard]] inline nlohmann::json process_ref_json(const process_ref& p) {
     return {
         {"pid", p.pid},
@@ -374,6 +386,25 @@ namespace detail {
         {"package", a.trust.package.empty() ? json(nullptr) : json(detail::json_string(a.trust.package))},
         {"refused", a.trust.refused.empty() ? json(nullptr) : json(detail::json_string(a.trust.refused))},
     };
+    json foreign = json::array();
+    for (auto& r : foreign_reasons(a.foreign)) foreign.push_back(std::move(r));
+    process["foreign"] = std::move(foreign);
+    if (a.script) {
+        const script_identity& sc = *a.script;
+        process["script"] = {
+            {"path", detail::json_string(sc.path)},
+            {"dev", sc.dev},
+            {"ino", sc.ino},
+            {"uid", sc.uid ? json(*sc.uid) : json(nullptr)},
+            {"mode", sc.mode ? json(detail::octal_text(*sc.mode)) : json(nullptr)},
+            {"sha256", sc.sha256.empty() ? json(nullptr) : json(detail::json_string(sc.sha256))},
+            {"package", sc.package.empty() ? json(nullptr) : json(detail::json_string(sc.package))},
+            {"host_file", sc.host_file ? json(*sc.host_file) : json(nullptr)},
+            {"pending", sc.ino == 0},
+        };
+    } else {
+        process["script"] = nullptr;
+    }
 
     json out = {
         {"version", 1},
@@ -449,6 +480,17 @@ namespace detail {
         trust += a.trust.package.empty() ? ", no package" : ", package " + text_safe(a.trust.package);
         if (!a.trust.refused.empty()) trust += "; " + text_safe(a.trust.refused);
         row("trust", trust);
+    }
+    if (a.script) {
+        std::string script = text_safe(a.script->path);
+        if (a.script->ino == 0) script += " (not opened yet: no identity)";
+        else if (!a.script->sha256.empty()) script += " sha256 " + text_safe(a.script->sha256);
+        row("script", script);
+    }
+    if (a.foreign != 0) {
+        std::string foreign;
+        for (const auto& r : foreign_reasons(a.foreign)) foreign += (foreign.empty() ? "" : ", ") + r;
+        row("foreign", foreign + ": not trusted");
     }
     std::string file = text_safe(a.file.path);
     if (!a.file.same_inode_as.empty()) file += " (same inode as " + text_safe(a.file.same_inode_as) + ")";

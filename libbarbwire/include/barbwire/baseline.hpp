@@ -133,10 +133,22 @@ struct baseline_key {
     friend bool operator==(const baseline_key&, const baseline_key&) = default;
 };
 
-// The key of an alert's correlation.
+// The key of an alert's correlation. A sender that runs a script is known
+// by its script (path and hash), not its interpreter; so is the reader when
+// it is the sender itself.
 [[nodiscard]] inline baseline_key baseline_key_of(const alert& a) {
-    return {a.process.exe,  a.process.sha256, a.reader.exe, a.reader.sha256, a.file.category,
-            classify_destination(a.destination.addr), a.destination.protocol, a.destination.port};
+    const bool script = a.script && a.script->ino != 0;
+    std::string exe = script ? a.script->path : a.process.exe;
+    std::string sha = script ? a.script->sha256 : a.process.sha256;
+    const bool self = a.reader.pid == a.process.pid;
+    return {exe,
+            sha,
+            self ? exe : a.reader.exe,
+            self ? sha : a.reader.sha256,
+            a.file.category,
+            classify_destination(a.destination.addr),
+            a.destination.protocol,
+            a.destination.port};
 }
 
 // What the baseline says about an alert.

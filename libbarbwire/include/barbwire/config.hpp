@@ -387,6 +387,18 @@ struct config {
     dns_policy dns;                                  // extension: name-service traffic as evidence
     held_policy held;                                // extension: secrets kept past the window
     taint_policy taint;                              // extension: derived secrets (files written)
+    // extension `interpreters`: the programs (by the comm an exec gives them:
+    // the file name, at most 15 bytes; a trailing '*' matches any rest) whose
+    // exec with a script argument (argv[1], not an option) runs a script: the
+    // process's program identity is then that script (docs/rules.md, "Scripts
+    // and foreign code"). A #! exec is a script exec whatever the interpreter.
+    std::vector<std::string> interpreters = default_interpreters();
+
+    [[nodiscard]] static std::vector<std::string> default_interpreters() {
+        return {"python3*", "python2*", "python", "perl", "perl5*", "ruby", "ruby*", "node", "nodejs",
+                "bash",     "sh",       "dash",   "zsh",  "ksh",    "php",  "php*"};
+    }
+    static constexpr std::size_t max_interpreters = 16; // BW_INTERP_MAX
 
     [[nodiscard]] severity classify(int score) const noexcept {
         if (score >= severity_high) return severity::high;
@@ -666,10 +678,10 @@ using key_list = std::span<const std::string_view>;
 
 // ---------------------------------------------------------------------------
 
-inline constexpr std::array<std::string_view, 15> root_keys = {
+inline constexpr std::array<std::string_view, 16> root_keys = {
     "window_duration", "suspicious_files", "suspicious_parents", "legit_parents",
     "whitelist",       "severity_thresholds", "alert_threshold", "limits", "family",
-    "rate_limit", "trusted_binaries", "allowlist", "dns", "held", "taint",
+    "rate_limit", "trusted_binaries", "allowlist", "dns", "held", "taint", "interpreters",
 };
 
 // 64 lowercase hexadecimal digits.
@@ -1312,6 +1324,26 @@ parse_trusted(const json& v, const std::string& path, const std::vector<file_cat
             c.taint.modifier = *m;
         }
     }
+    if (const json* v = find_key(root, "interpreters")) {
+        const std::string expected = "expected a list of at most " + std::to_string(config::max_interpreters) +
+                                     " program names (1 to 15 bytes, no '/', an optional trailing '*'), "
+                                     "such as [python3*, perl, bash]";
+        if (!v->is_array()) return config_fail("interpreters", expected + ", got " + describe(*v));
+        if (v->size() > config::max_interpreters)
+            return config_fail("interpreters", expected + ", got " + std::to_string(v->size()) + " names");
+        c.interpreters.clear();
+        for (std::size_t i = 0; i < v->size(); ++i) {
+            const json& e = (*v)[i];
+            const std::string path = "interpreters[" + std::to_string(i) + "]";
+            if (!e.is_string()) return config_fail(path, expected + ", got " + describe(e));
+            const std::string& name = e.get_ref<const std::string&>();
+            const std::string_view stem = std::string_view(name).substr(0, name.size() - (!name.empty() && name.back() == '*'));
+            if (stem.empty() || stem.size() > 15 || stem.find_first_of("/*") != std::string_view::npos ||
+                stem.find('\0') != std::string_view::npos)
+                return config_fail(path, expected + ", got " + describe(e));
+            c.interpreters.push_back(name);
+        }
+    }
     return c;
 }
 
@@ -1498,6 +1530,7 @@ inline std::optional<ip_network> ip_network::parse(std::string_view text) {
                  {"stale_modifier", c.held.stale_modifier},
                  {"inherit", c.held.inherit}};
     j["taint"] = {{"enabled", c.taint.enabled}, {"modifier", c.taint.modifier}};
+    j["interpreters"] = c.interpreters;
     return j;
 }
 

@@ -69,6 +69,33 @@
 
 namespace barbwire {
 
+// Is this executable good enough to vouch for the script it runs? An
+// interpreter anyone can replace could run anything under a trusted
+// script's name.
+// Trust by path's checks (path_trust_refusal): the host's file at its path,
+// unmodified (package provenance), root-owned, writable by nobody else.
+[[nodiscard]] inline bool interpreter_vouches(const process_info& p) noexcept {
+    return path_trust_refusal(exe_facts{p.exe, p.exe_sha256, p.exe_uid, p.exe_mode, p.exe_host_file, p.exe_package,
+                                        p.foreign})
+        .empty();
+}
+
+// The program identity of a process for trust, allowlists and baselines
+// (docs/rules.md, "Scripts and foreign code"): its script when an
+// interpreter runs one, else its executable. A script counts only by its
+// own identity: a pending script (not opened yet), a script under an
+// interpreter that does not vouch for it, or a script of unknown owner
+// carries no uid, mode or hash, so nothing trusts it; the interpreter's
+// own identity never stands in for it. `foreign` travels along: any bit
+// withholds every trust.
+[[nodiscard]] inline exe_facts program_facts(const process_info& p) noexcept {
+    if (!p.script) return exe_facts{p.exe, p.exe_sha256, p.exe_uid, p.exe_mode, p.exe_host_file, p.exe_package, p.foreign};
+    const script_identity& s = *p.script;
+    if (s.ino == 0 || !interpreter_vouches(p))
+        return exe_facts{s.path, {}, std::nullopt, std::nullopt, std::nullopt, {}, p.foreign};
+    return exe_facts{s.path, s.sha256, s.uid, s.mode, s.host_file, s.package, p.foreign};
+}
+
 // The best match of an open: its own path's, or that of the path the rules
 // know its inode by (`named`, empty when the inode is not known), whichever
 // is better: a match that counts beats a context one, then the higher base
@@ -716,6 +743,8 @@ public:
         case event_kind::net: break; // above
         case event_kind::write: on_write(ev); break;
         case event_kind::file: on_file(ev); break;
+        case event_kind::foreign:
+        case event_kind::script: processes_.apply(ev); break;
         }
         after_event(ev.ts);
         return std::nullopt;
@@ -767,7 +796,7 @@ public:
         opens_.reclassify(rules_, [this](pid_type pid) -> std::optional<exe_facts> {
             const process_info* p = processes_.find(pid);
             if (p == nullptr) return std::nullopt;
-            return facts_of(*p);
+            return program_facts(*p);
         });
         dedup_.set_capacity(l.max_dedup_entries);
         sessions_.set_capacity(l.max_tracked_openers);
@@ -896,7 +925,7 @@ private:
         const auto& o = *ev.as<open_event>();
         const process_info& p = processes_.touch(ev.pid, ev.ts);
         const file_identities::identity* id = identities_.find(o.dev, o.ino);
-        const exe_facts who = facts_of(p);
+        const exe_facts who = program_facts(p);
         open_match m = best_open_match(rules_, o.path, id ? id->match : std::nullopt,
                                        id ? std::string_view(id->path) : std::string_view{}, &who);
         // A derived secret (taint.hpp) counts as the secret it came from,
@@ -1105,7 +1134,7 @@ private:
 
     // 1. The seed's whitelist, or an allowlist entry for this program.
     [[nodiscard]] bool allowed(const net_scope& s) {
-        const exe_facts who = facts_of(s.p);
+        const exe_facts who = program_facts(s.p);
         if (!rules_.allowlisted(s.n.addr, s.n.port, who)) return false;
         ++stats_.suppressed_allowlist;
         return true;
@@ -1158,6 +1187,7 @@ private:
                                                  : parent_matches{};
         add_raising(sc.parts, "parent", pm);
         add_raising(sc.parts, "grandparent", gm);
+        foreign_parts(sc.parts, s.p, c.reader);
         for (const auto& part : sc.parts) sc.score += part.points;
         sc.score += add_lowering(sc.parts, o.match.base_score, sc.score,
                                  {{"parent", sc.parent, pm}, {"grandparent", sc.grandparent, gm}});
@@ -1232,9 +1262,7 @@ private:
         return p.exe + ", package " + p.exe_package;
     }
 
-    [[nodiscard]] static exe_facts facts_of(const process_info& p) noexcept {
-        return exe_facts{p.exe, p.exe_sha256, p.exe_uid, p.exe_mode, p.exe_host_file, p.exe_package, p.foreign};
-    }
+    [[nodiscard]] static exe_facts facts_of(const process_info& p) noexcept { return program_facts(p); }
 
     // 4. Below the threshold, seen by the baseline, a repeat of an incident
     // within its quiet period, or the same destination within the window.
@@ -1247,12 +1275,20 @@ private:
         }
         // The baseline, before rate limiting: what it quiets opens no incident.
         if (baseline_) {
-            const std::string_view reader_exe = c.reader ? std::string_view(c.reader->exe) : c.reader_ref.exe;
-            const std::string_view reader_sha = c.reader ? std::string_view(c.reader->exe_sha256) : c.reader_ref.sha256;
-            sc.verdict = baseline_->check(baseline_key{s.p.exe, s.p.exe_sha256, std::string(reader_exe),
+            // Program identities (a script's, not its interpreter's). A
+            // process with foreign code is not its program: what the
+            // baseline learned for the program does not cover it.
+            const exe_facts sender = program_facts(s.p);
+            const exe_facts reader = c.reader ? program_facts(*c.reader) : exe_facts{};
+            const std::string_view reader_exe = c.reader ? reader.exe : std::string_view(c.reader_ref.exe);
+            const std::string_view reader_sha = c.reader ? reader.sha256 : std::string_view(c.reader_ref.sha256);
+            sc.verdict = baseline_->check(baseline_key{std::string(sender.exe), std::string(sender.sha256),
+                                                       std::string(reader_exe),
                                                        std::string(reader_sha),
                                                        std::string(rules_.category_name(o.match.category)),
                                                        classify_destination(s.n.addr), s.n.protocol, s.n.port});
+            if (sc.verdict.verdict == baseline_verdict::seen && (sender.foreign != 0 || reader.foreign != 0))
+                sc.verdict = baseline_check{baseline_verdict::new_behaviour, {}};
             switch (sc.verdict.verdict) {
             case baseline_verdict::seen: ++stats_.baseline_seen; break;
             case baseline_verdict::changed_binary: ++stats_.baseline_changed; break;
@@ -1319,6 +1355,8 @@ private:
         a.tid = s.ev.tid;
         a.uid = s.n.uid;
         a.argv = p.argv;
+        a.script = p.script;
+        a.foreign = p.foreign;
         a.file.path = o.path;
         a.file.dev = o.dev;
         a.file.ino = o.ino;
@@ -1419,6 +1457,21 @@ private:
             cur = par;
         }
         return out;
+    }
+
+    // Why trust was withheld: one part (0 points: the secret counted in
+    // full) for the sender's foreign code, and the reader's when another.
+    static void foreign_parts(std::vector<score_part>& parts, const process_info& sender, const process_info* reader) {
+        const auto add = [&parts](std::string_view who, const process_info& p) {
+            if (p.foreign == 0) return;
+            std::string reason = "foreign code in " + std::string(who) + " (";
+            const auto reasons = foreign_reasons(p.foreign);
+            for (std::size_t i = 0; i < reasons.size(); ++i) reason += (i ? ", " : "") + reasons[i];
+            reason += "): no trust, allowlist or baseline for its program";
+            parts.push_back({std::move(reason), 0});
+        };
+        add("sender", sender);
+        if (reader != nullptr && reader != &sender) add("reader", *reader);
     }
 
     // Raising (suspicious_parents) modifiers count per generation.

@@ -107,12 +107,27 @@ BW_CHECK_FIELD(bw_exec_event, pgid, 36, 4);
 BW_CHECK_FIELD(bw_exec_event, exe_dev, 40, 8);
 BW_CHECK_FIELD(bw_exec_event, exe_ino, 48, 8);
 BW_CHECK_FIELD(bw_exec_event, argv_size, 56, 2);
-BW_CHECK_FIELD(bw_exec_event, _pad0, 58, 2);
-BW_CHECK_FIELD(bw_exec_event, _pad1, 60, 4);
+BW_CHECK_FIELD(bw_exec_event, exec_flags, 58, 2);
+BW_CHECK_FIELD(bw_exec_event, foreign, 60, 4);
 BW_CHECK_FIELD(bw_exec_event, comm, 64, BW_COMM_LEN);
 BW_CHECK_FIELD(bw_exec_event, exe, 80, BW_PATH_MAX);
 BW_CHECK_FIELD(bw_exec_event, argv, 592, BW_ARGV_MAX);
-static_assert(sizeof(bw_exec_event) == 848, "bw_exec_event changed size");
+BW_CHECK_FIELD(bw_exec_event, script, 848, BW_SCRIPT_MAX);
+static_assert(sizeof(bw_exec_event) == 976, "bw_exec_event changed size");
+
+BW_CHECK_FIELD(bw_foreign_event, hdr, 0, 24);
+BW_CHECK_FIELD(bw_foreign_event, target_tgid, 24, 4);
+BW_CHECK_FIELD(bw_foreign_event, bits, 28, 4);
+BW_CHECK_FIELD(bw_foreign_event, how, 32, 4);
+BW_CHECK_FIELD(bw_foreign_event, _pad0, 36, 4);
+static_assert(sizeof(bw_foreign_event) == 40, "bw_foreign_event changed size");
+
+BW_CHECK_FIELD(bw_script_event, hdr, 0, 24);
+BW_CHECK_FIELD(bw_script_event, dev, 24, 8);
+BW_CHECK_FIELD(bw_script_event, ino, 32, 8);
+BW_CHECK_FIELD(bw_script_event, path_size, 40, 2);
+BW_CHECK_FIELD(bw_script_event, path, 48, BW_PATH_MAX);
+static_assert(sizeof(bw_script_event) == 560, "bw_script_event changed size");
 
 BW_CHECK_FIELD(bw_fork_event, hdr, 0, 24);
 BW_CHECK_FIELD(bw_fork_event, child_pid, 24, 4);
@@ -224,8 +239,8 @@ static_assert(sizeof(bw_net_event) == 80, "bw_net_event changed size");
 
 #undef BW_CHECK_FIELD
 
-static_assert(BW_ABI_VERSION == 3, "ABI version changed: review decode() and the asserts above");
-static_assert(BW_EVENT_KIND_MAX == BW_EVENT_WRITE, "a new record kind needs a decoder");
+static_assert(BW_ABI_VERSION == 4, "ABI version changed: review decode() and the asserts above");
+static_assert(BW_EVENT_KIND_MAX == BW_EVENT_SCRIPT, "a new record kind needs a decoder");
 static_assert(static_cast<unsigned>(barbwire::event_kind::file) > BW_EVENT_KIND_MAX,
               "event_kind::file is not a kernel record: its number must stay outside the BW_EVENT_* range");
 static_assert(AF_INET == 2 && AF_INET6 == 10, "the ABI documents AF_INET as 2 and AF_INET6 as 10");
@@ -310,6 +325,8 @@ struct kernel_record {
     case event_kind::open: return sizeof(bw_open_event);
     case event_kind::net: return sizeof(bw_net_event);
     case event_kind::write: return sizeof(bw_write_event);
+    case event_kind::foreign: return sizeof(bw_foreign_event);
+    case event_kind::script: return sizeof(bw_script_event);
     case event_kind::file: return 0;
     }
     return 0;
@@ -361,6 +378,8 @@ namespace detail {
     case BW_EVENT_NET: return "net";
     case BW_EVENT_OPEN_REPEAT: return "open_repeat";
     case BW_EVENT_WRITE: return "write";
+    case BW_EVENT_FOREIGN: return "foreign";
+    case BW_EVENT_SCRIPT: return "script";
     default: return "unknown";
     }
 }
@@ -561,7 +580,20 @@ template <class Target>
         if (argv_size > BW_ARGV_MAX)
             return make_error(errc::bad_field, "exec record argv_size " + std::to_string(argv_size) +
                                                    " exceeds the " + std::to_string(BW_ARGV_MAX) + "-byte argv field");
+        const auto exec_flags = BW_FIELD(bw_exec_event, exec_flags);
+        const auto foreign = BW_FIELD(bw_exec_event, foreign);
+        if ((foreign & ~std::uint32_t{BW_FOREIGN_MASK}) != 0)
+            return make_error(errc::bad_field, "exec record foreign " + std::to_string(foreign) +
+                                                   " has bits that are no BW_FOREIGN_* (mask 0x1f)");
         auto& x = alternative<exec_event>(begin().body);
+        x.foreign = foreign;
+        if ((exec_flags & BW_EXECF_SCRIPT) != 0) {
+            if (!x.script) x.script.emplace();
+            *x.script = script_identity{};
+            assign_field(x.script->path, chars + offsetof(bw_exec_event, script), BW_SCRIPT_MAX);
+        } else {
+            x.script.reset();
+        }
         x.ppid = BW_FIELD(bw_exec_event, ppid);
         x.uid = BW_FIELD(bw_exec_event, uid);
         x.sid = BW_FIELD(bw_exec_event, sid);
@@ -679,6 +711,31 @@ template <class Target>
         x.uid = BW_FIELD(bw_write_event, uid);
         x.source = static_cast<access_path>(source);
         x.how = static_cast<write_how>(how);
+        no_tag();
+        return {};
+    }
+    case event_kind::foreign: {
+        const auto r = load<bw_foreign_event>(bytes);
+        if (r.bits == 0 || (r.bits & ~std::uint32_t{BW_FOREIGN_MASK}) != 0)
+            return make_error(errc::bad_field, "foreign record bits " + std::to_string(r.bits) +
+                                                   " are not a non-empty set of BW_FOREIGN_* (mask 0x1f)");
+        if (r.how < BW_FOREIGN_HOW_ATTACH || r.how > BW_FOREIGN_HOW_MAX)
+            return make_error(errc::bad_field, "foreign record how " + std::to_string(r.how) +
+                                                   " is not a BW_FOREIGN_HOW_* value (1..5)");
+        alternative<foreign_event>(begin().body) = foreign_event{.target = r.target_tgid, .bits = r.bits};
+        no_tag();
+        return {};
+    }
+    case event_kind::script: {
+        const auto path_size = BW_FIELD(bw_script_event, path_size);
+        if (path_size > BW_PATH_MAX)
+            return make_error(errc::bad_field, "script record path_size " + std::to_string(path_size) +
+                                                   " exceeds the " + std::to_string(BW_PATH_MAX) + "-byte path field");
+        auto& x = alternative<script_event>(begin().body);
+        x.script = script_identity{};
+        assign_field(x.script.path, chars + offsetof(bw_script_event, path), path_size);
+        x.script.dev = BW_FIELD(bw_script_event, dev);
+        x.script.ino = BW_FIELD(bw_script_event, ino);
         no_tag();
         return {};
     }
@@ -809,6 +866,12 @@ struct event_slots {
         bool cut = !detail::put_string(r.comm, sizeof(r.comm), x.comm);
         cut |= !detail::put_string(r.exe, sizeof(r.exe), x.exe);
         r.argv_size = static_cast<std::uint16_t>(detail::put_argv(r.argv, sizeof(r.argv), x.argv, cut));
+        r.foreign = x.foreign & BW_FOREIGN_MASK;
+        if (x.script) {
+            r.exec_flags |= BW_EXECF_SCRIPT;
+            // NUL-terminated: one byte less than the field
+            cut |= !detail::put_string(r.script, sizeof(r.script) - 1, x.script->path);
+        }
         store(r, cut);
         break;
     }
@@ -873,6 +936,25 @@ struct event_slots {
         r.how = static_cast<std::uint8_t>(x.how);
         const bool cut = !detail::put_string(r.path, sizeof(r.path), x.path);
         r.path_size = static_cast<std::uint16_t>(cut ? sizeof(r.path) : x.path.size());
+        store(r, cut);
+        break;
+    }
+    case event_kind::foreign: {
+        const auto& x = *ev.as<foreign_event>();
+        bw_foreign_event r{};
+        r.target_tgid = x.target;
+        r.bits = x.bits;
+        r.how = (x.bits & BW_FOREIGN_PTRACED) != 0 ? BW_FOREIGN_HOW_ATTACH : BW_FOREIGN_HOW_VM_WRITE;
+        store(r, false);
+        break;
+    }
+    case event_kind::script: {
+        const auto& x = *ev.as<script_event>();
+        bw_script_event r{};
+        r.dev = x.script.dev;
+        r.ino = x.script.ino;
+        const bool cut = !detail::put_string(r.path, sizeof(r.path), x.script.path);
+        r.path_size = static_cast<std::uint16_t>(cut ? sizeof(r.path) : x.script.path.size());
         store(r, cut);
         break;
     }

@@ -27,6 +27,8 @@ enum class event_kind : std::uint16_t {
     open = BW_EVENT_OPEN,
     net = BW_EVENT_NET,
     write = BW_EVENT_WRITE,
+    foreign = BW_EVENT_FOREIGN, // code of another process or library got into a process
+    script = BW_EVENT_SCRIPT,   // the script file an interpreter process runs
     // Not a kernel record (no BW_EVENT_* number): produced by the sensor, see file_event.
     file = 100,
 };
@@ -80,6 +82,8 @@ enum class sock_kind : std::uint8_t {
     case event_kind::net: return "net";
     case event_kind::write: return "write";
     case event_kind::file: return "file";
+    case event_kind::foreign: return "foreign";
+    case event_kind::script: return "script";
     }
     return "unknown";
 }
@@ -182,6 +186,52 @@ struct ip_address {
     friend bool operator==(const ip_address&, const ip_address&) = default;
 };
 
+// Ways code from outside a program gets into a process (process_info::foreign,
+// exec_event::foreign, foreign_event::bits): a bitmask. A process with any of
+// them is not trusted as its program (docs/rules.md, "Foreign code").
+enum foreign_code : std::uint32_t {
+    preload_env = BW_FOREIGN_PRELOAD_ENV,   // LD_PRELOAD in the environment at exec (dynamic, not secure-exec)
+    audit_env = BW_FOREIGN_AUDIT_ENV,       // LD_AUDIT likewise
+    preload_file = BW_FOREIGN_PRELOAD_FILE, // exec'd (dynamically linked) while /etc/ld.so.preload was not empty
+    ptraced = BW_FOREIGN_PTRACED,           // ptrace attached (ATTACH, SEIZE, TRACEME, or traced at exec)
+    mem_written = BW_FOREIGN_MEM_WRITTEN,   // process_vm_writev into it, or its /proc/PID/mem opened for writing
+};
+inline constexpr std::uint32_t foreign_all =
+    preload_env | audit_env | preload_file | ptraced | mem_written;
+
+// Each bit's word (traces, alerts' process.foreign, the text box), in bit order.
+struct foreign_word {
+    foreign_code bit;
+    std::string_view word;   // in traces
+    std::string_view reason; // in alerts
+};
+inline constexpr std::array<foreign_word, 5> foreign_words{{
+    {preload_env, "preload_env", "LD_PRELOAD at exec"},
+    {audit_env, "audit_env", "LD_AUDIT at exec"},
+    {preload_file, "preload_file", "/etc/ld.so.preload at exec"},
+    {ptraced, "ptraced", "ptrace attached"},
+    {mem_written, "mem_written", "memory written by another process"},
+}};
+[[nodiscard]] inline std::vector<std::string> foreign_reasons(std::uint32_t bits) {
+    std::vector<std::string> out;
+    for (const auto& w : foreign_words)
+        if ((bits & w.bit) != 0) out.emplace_back(w.reason);
+    return out;
+}
+
+// The script an interpreter process runs: the file the interpreter opened,
+// as the kernel resolved it (never a path string from the command line
+// re-resolved later), with the sensor's fstat and hash of that very inode.
+struct script_identity {            // defined in event.hpp
+    std::string path;               // the script the interpreter runs (absolute)
+    std::uint64_t dev = 0, ino = 0;
+    std::optional<std::uint32_t> uid, mode;
+    std::string sha256;
+    std::string package;            // filled with the trust helper's dpkg check (at merge)
+    std::optional<bool> host_file;  // likewise
+    friend bool operator==(const script_identity&, const script_identity&) = default;
+};
+
 // exec: hdr.tgid now runs a new image.
 struct exec_event {
     pid_type ppid = 0;
@@ -200,17 +250,37 @@ struct exec_event {
     // root-owned file that group and others cannot write.
     std::optional<std::uint32_t> exe_uid;
     std::optional<std::uint32_t> exe_mode;
-    // Owned by helper "trust" (identity):
+    // Identity checks by the sensor (sensor/identity.cpp):
     std::optional<bool> exe_host_file; // the exe's (dev, ino) is the file at `exe` in the
                                        // host's mount namespace (sensor stats it via
                                        // /proc/1/root); nullopt: unknown
     std::string exe_package;           // the dpkg package whose md5sums list `exe` and whose
                                        // recorded md5 equals the file's; empty: none/unknown
-    // Owned by helper "foreign" (declared here verbatim from the shared interface):
-    std::uint32_t foreign = 0;          // bitmask, enum foreign_code in event.hpp:
-                                        // preload_env=1, audit_env=2, preload_file=4,
-                                        // ptraced=8, mem_written=16
+    // The script the new image runs: set at exec only as a pending name (the
+    // command-line argument that names the script, dev/ino 0, no hash) for a
+    // #! exec or a known interpreter given a script argument; a script_event
+    // from the sensor then gives the file the interpreter really opened.
+    // nullopt: not a script exec.
+    std::optional<script_identity> script;
+    std::uint32_t foreign = 0; // foreign_code bits known at exec
     friend bool operator==(const exec_event&, const exec_event&) = default;
+};
+
+// foreign: the event's process (the actor) got code into process `target`
+// (a tgid): a ptrace attach, a write into its memory; for PTRACE_TRACEME the
+// actor is the target.
+struct foreign_event {
+    pid_type target = 0;
+    std::uint32_t bits = 0; // foreign_code
+    friend bool operator==(const foreign_event&, const foreign_event&) = default;
+};
+
+// script: the process's interpreter opened its script. The kernel ships the
+// first open of a regular file whose name matches the script its exec named
+// (docs/kernel.md, "Scripts"); the sensor adds owner, mode and hash.
+struct script_event {
+    script_identity script;
+    friend bool operator==(const script_event&, const script_event&) = default;
 };
 
 // fork: the event's pid/tid are the parent's.
@@ -285,7 +355,8 @@ struct file_event {
     friend bool operator==(const file_event&, const file_event&) = default;
 };
 
-using event_body = std::variant<exec_event, fork_event, exit_event, open_event, net_event, file_event, write_event>;
+using event_body = std::variant<exec_event, fork_event, exit_event, open_event, net_event, file_event, write_event,
+                                foreign_event, script_event>;
 
 struct event {
     nanoseconds ts{0};  // kernel monotonic time
@@ -302,7 +373,9 @@ struct event {
         case 3: return event_kind::open;
         case 4: return event_kind::net;
         case 5: return event_kind::file;
-        default: return event_kind::write;
+        case 6: return event_kind::write;
+        case 7: return event_kind::foreign;
+        default: return event_kind::script;
         }
     }
     template <class T> [[nodiscard]] const T* as() const noexcept { return std::get_if<T>(&body); }

@@ -88,6 +88,15 @@ struct process_info {
                                         // preload_env=1, audit_env=2, preload_file=4,
                                         // ptraced=8, mem_written=16
     std::vector<std::string> argv;
+    // The script an interpreter runs (exec_event::script, then script_event):
+    // its program identity for trust, allowlists and baselines. A pending one
+    // (dev 0, ino 0, no hash) is a script whose file is not known yet.
+    std::optional<script_identity> script;
+    // foreign_code bits: code from outside the program got in. Set at exec
+    // (preload environment or file, traced at exec), by foreign events (a
+    // ptrace attach, a memory write: until the next exec), and inherited
+    // at fork (a child copies the memory its parent had).
+    std::uint32_t foreign = 0;
     nanoseconds first_seen{0};
     nanoseconds last_seen{0};
     std::optional<nanoseconds> exit_ts; // set once the process has exited
@@ -118,6 +127,16 @@ public:
         if (const auto* e = ev.as<exec_event>()) return on_exec(ev, *e);
         if (const auto* f = ev.as<fork_event>()) return on_fork(ev, *f);
         if (ev.as<exit_event>() != nullptr) return on_exit(ev);
+        if (const auto* f = ev.as<foreign_event>()) {
+            touch(ev.pid, ev.ts);
+            if (f->target == 0) return table_change::touched;
+            map_.value(touch_index(f->target, ev.ts)).info.foreign |= f->bits & foreign_all;
+            return table_change::touched;
+        }
+        if (const auto* s = ev.as<script_event>()) {
+            map_.value(touch_index(ev.pid, ev.ts)).info.script = s->script;
+            return table_change::touched;
+        }
         touch(ev.pid, ev.ts);
         return table_change::touched;
     }
@@ -285,6 +304,8 @@ private:
         p.exe_package.clear();
         p.foreign = 0;
         if (af == argv_follows::no) p.argv.clear();
+        p.script.reset();
+        p.foreign = 0;
         p.first_seen = p.last_seen = ts;
         p.exit_ts.reset();
         p.origin = process_origin::unknown;
@@ -411,6 +432,8 @@ private:
         p.exe_package = e.exe_package;
         p.foreign = e.foreign;
         p.argv = e.argv;
+        p.script = e.script;
+        p.foreign = e.foreign; // a new image: what was written into the old one is gone
         p.last_seen = std::max(p.last_seen, ev.ts);
         p.origin = process_origin::exec;
         if (relink) link_parent(i);
@@ -453,6 +476,8 @@ private:
             child.exe_package = parent.exe_package;
             child.foreign = parent.foreign;
             child.argv = parent.argv;
+            child.script = parent.script;
+            child.foreign = parent.foreign;
         } else {
             child.argv.clear();
         }

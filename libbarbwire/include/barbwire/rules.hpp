@@ -61,7 +61,9 @@ struct file_match {
     friend bool operator==(const file_match&, const file_match&) = default;
 };
 
-// exe_facts (config.hpp): what the trust rules look at in a process.
+// exe_facts (config.hpp): what the trust rules look at in a process: the
+// facts of its PROGRAM (program_facts in correlator.hpp), its script when an
+// interpreter runs one, else its executable. `foreign` withholds every trust.
 
 // A secret whose base score is at least this one is never taken below the
 // alert threshold by a lowering (legit_parents) modifier.
@@ -272,7 +274,7 @@ public:
     // Is a process running this executable trusted for opens in `category`
     // (trusted_binary::matches and ::covers, for any entry)?
     [[nodiscard]] bool trusted(const exe_facts& who, std::uint32_t category) const {
-        if (trust_.empty()) return false;
+        if (trust_.empty() || who.foreign != 0) return false;
         const auto check = [&](const std::vector<std::uint32_t>& entries) {
             for (std::uint32_t i : entries) {
                 const trusted_binary& t = cfg_.trusted_binaries[i];
@@ -395,7 +397,8 @@ public:
     [[nodiscard]] bool allowlisted(const ip_address& a, std::uint16_t port, const exe_facts& who) const noexcept {
         if (allowlisted(a, port)) return true;
         for (const allow_rule& r : cfg_.allowlist)
-            if (r.destination_matches(a, port) && r.program_matches(who))
+            if (r.destination_matches(a, port) && (!r.names_program() || who.foreign == 0) &&
+                r.program_matches(who))
                 return true;
         return false;
     }

@@ -13,7 +13,8 @@
 //               nanoseconds, or a string with a unit: "2s", "1500ms", "250us",
 //               "10ns", "1.5s" (units ns, us, ms, s; the value must be a whole
 //               number of nanoseconds).
-//   "kind"      required. "exec" | "fork" | "exit" | "open" | "write" | "connect" | "send" | "file".
+//   "kind"      required. "exec" | "fork" | "exit" | "open" | "write" | "connect" | "send" | "file"
+//               | "foreign" | "script".
 //   "pid"       required (except for "file", where it defaults to 0). Process
 //               id (kernel tgid), 0..2^32-1.
 //   "tid"       thread id (kernel pid); defaults to pid.
@@ -26,7 +27,16 @@
 //            bits: an octal string "0755", or an integer 0..4095); both absent
 //            when unknown; "exe_host_file" (boolean: the exe is the host's file
 //            at that path; absent when unknown), "exe_package" (string: the dpkg
-//            package that ships it unmodified; absent when none)
+//            package that ships it unmodified; absent when none); "script" (an
+//            object, as a script line's keys: the script the image runs, pending
+//            when dev/ino are 0; absent: none), "foreign" (array of words
+//            "preload_env" "audit_env" "preload_file" "ptraced" "mem_written";
+//            absent: none)
+//   foreign  "target" (required, u32: the process the code got into), "bits"
+//            (required, a non-empty array of the foreign words)
+//   script   "path" (required, string), "dev" "ino" (u64), "uid" (u32), "mode"
+//            (as exe_mode), "sha256" "package" (string), "host_file" (boolean;
+//            absent: unknown): the script the process's interpreter opened
 //   fork     "child_pid" (required, u32), "child_tid" (u32, defaults to child_pid)
 //   exit     "exit_code" (i32)
 //   open     "path" (required, string), "flags" (i32), "dev" "ino" (u64), "uid" (u32),
@@ -329,7 +339,7 @@ template <class T>
     return nanoseconds{static_cast<std::int64_t>(whole * scale + frac_ns)};
 }
 
-enum class line_kind : std::uint8_t { exec, fork, exit, open, connect, send, file, write };
+enum class line_kind : std::uint8_t { exec, fork, exit, open, connect, send, file, write, foreign, script };
 
 [[nodiscard]] inline std::optional<line_kind> line_kind_from(std::string_view s) noexcept {
     if (s == "exec") return line_kind::exec;
@@ -340,6 +350,8 @@ enum class line_kind : std::uint8_t { exec, fork, exit, open, connect, send, fil
     if (s == "connect") return line_kind::connect;
     if (s == "send") return line_kind::send;
     if (s == "file") return line_kind::file;
+    if (s == "foreign") return line_kind::foreign;
+    if (s == "script") return line_kind::script;
     return std::nullopt;
 }
 
@@ -352,6 +364,8 @@ enum class line_kind : std::uint8_t { exec, fork, exit, open, connect, send, fil
     case event_kind::net: return e.as<net_event>()->op == net_op::send ? "send" : "connect";
     case event_kind::write: return "write";
     case event_kind::file: return "file";
+    case event_kind::foreign: return "foreign";
+    case event_kind::script: return "script";
     }
     return "exec";
 }
@@ -466,6 +480,118 @@ struct error_sax {
     return with_line(line_no, "line is longer than the " + std::to_string(limit) + "-byte limit; skipped");
 }
 
+
+// foreign_code bits as their words, in bit order.
+[[nodiscard]] inline nlohmann::json foreign_to_json(std::uint32_t bits) {
+    nlohmann::json out = nlohmann::json::array();
+    for (const auto& w : foreign_words)
+        if ((bits & w.bit) != 0) out.push_back(std::string(w.word));
+    return out;
+}
+[[nodiscard]] inline result<std::uint32_t> foreign_from_json(const nlohmann::json& v, std::string_view key) {
+    constexpr std::string_view words = "\"preload_env\", \"audit_env\", \"preload_file\", \"ptraced\" or \"mem_written\"";
+    if (!v.is_array()) return type_error(key, "an array of words", v);
+    std::uint32_t bits = 0;
+    for (const auto& w : v) {
+        if (!w.is_string()) return type_error(key, "an array of words", v);
+        const auto& text = w.get_ref<const std::string&>();
+        bool found = false;
+        for (const auto& fw : foreign_words)
+            if (text == fw.word) {
+                bits |= fw.bit;
+                found = true;
+            }
+        if (!found) return key_error(key, "'" + printable(text) + "' is not " + std::string(words));
+    }
+    return bits;
+}
+
+[[nodiscard]] inline nlohmann::json script_to_json(const script_identity& s) {
+    nlohmann::json j = nlohmann::json::object();
+    j["path"] = string_to_json(s.path);
+    j["dev"] = s.dev;
+    j["ino"] = s.ino;
+    if (s.uid) j["uid"] = *s.uid;
+    if (s.mode) j["mode"] = format_octal_mode(*s.mode);
+    if (!s.sha256.empty()) j["sha256"] = string_to_json(s.sha256);
+    if (!s.package.empty()) j["package"] = string_to_json(s.package);
+    if (s.host_file) j["host_file"] = *s.host_file;
+    return j;
+}
+
+[[nodiscard]] inline result<std::uint32_t> get_mode(const nlohmann::json& v, std::string_view k) {
+    if (v.is_string()) {
+        const auto& text = v.get_ref<const std::string&>();
+        if (auto m = parse_octal_mode(text)) return *m;
+        return key_error(k, "'" + printable(text) +
+                                "' is not a permission mode (octal digits, at most 07777, such as \"0755\")");
+    }
+    if (v.is_number_integer()) {
+        auto m = get_int<std::uint32_t>(v, k);
+        if (!m) return tl::unexpected(std::move(m).error());
+        if (*m > max_exe_mode) return key_error(k, std::to_string(*m) + " is out of range 0..4095 (07777)");
+        return *m;
+    }
+    return type_error(k, "an octal string such as \"0755\" or an integer 0..4095", v);
+}
+
+// A script identity from the keys of a script line (or an exec's "script"
+// object): every key but "kind", "ts", "pid", "tid" of the line. `where`
+// prefixes key names in errors ("script." inside an exec line).
+[[nodiscard]] inline result<bool> script_key(script_identity& s, const std::string& k, const nlohmann::json& v,
+                                             std::string_view where) {
+    const std::string name = std::string(where) + k;
+    if (k == "path") {
+        auto r = get_string(v, name);
+        if (!r) return tl::unexpected(std::move(r).error());
+        s.path = std::move(*r);
+        return true;
+    }
+    if (k == "dev" || k == "ino") {
+        auto r = get_int<std::uint64_t>(v, name);
+        if (!r) return tl::unexpected(std::move(r).error());
+        (k == "dev" ? s.dev : s.ino) = *r;
+        return false;
+    }
+    if (k == "uid") {
+        auto r = get_int<std::uint32_t>(v, name);
+        if (!r) return tl::unexpected(std::move(r).error());
+        s.uid = *r;
+        return false;
+    }
+    if (k == "mode") {
+        auto r = get_mode(v, name);
+        if (!r) return tl::unexpected(std::move(r).error());
+        s.mode = *r;
+        return false;
+    }
+    if (k == "sha256" || k == "package") {
+        auto r = get_string(v, name);
+        if (!r) return tl::unexpected(std::move(r).error());
+        (k == "sha256" ? s.sha256 : s.package) = std::move(*r);
+        return false;
+    }
+    if (k == "host_file") {
+        if (!v.is_boolean()) return type_error(name, "a boolean", v);
+        s.host_file = v.get<bool>();
+        return false;
+    }
+    return make_error(errc::parse_error, "unknown key '" + printable(name) + "' of a script");
+}
+
+[[nodiscard]] inline result<script_identity> script_from_json(const nlohmann::json& v, std::string_view key) {
+    if (!v.is_object()) return type_error(key, "an object (a script: path, dev, ino, ...)", v);
+    script_identity s;
+    bool have_path = false;
+    for (auto it = v.begin(); it != v.end(); ++it) {
+        auto r = script_key(s, it.key(), it.value(), std::string(key) + ".");
+        if (!r) return tl::unexpected(std::move(r).error());
+        have_path |= *r;
+    }
+    if (!have_path) return make_error(errc::parse_error, "missing required key '" + std::string(key) + ".path'");
+    return s;
+}
+
 } // namespace detail
 
 // The event as a JSON object with the keys of the trace format.
@@ -494,6 +620,14 @@ struct error_sax {
         if (x->exe_mode) j["exe_mode"] = detail::format_octal_mode(*x->exe_mode);
         if (x->exe_host_file) j["exe_host_file"] = *x->exe_host_file;
         if (!x->exe_package.empty()) j["exe_package"] = detail::string_to_json(x->exe_package);
+        if (x->script) j["script"] = detail::script_to_json(*x->script);
+        if (x->foreign != 0) j["foreign"] = detail::foreign_to_json(x->foreign);
+    } else if (const auto* fg = e.as<foreign_event>()) {
+        j["target"] = fg->target;
+        j["bits"] = detail::foreign_to_json(fg->bits);
+    } else if (const auto* sc = e.as<script_event>()) {
+        const nlohmann::json obj = detail::script_to_json(sc->script);
+        for (auto it = obj.begin(); it != obj.end(); ++it) j[it.key()] = it.value();
     } else if (const auto* f = e.as<fork_event>()) {
         j["child_pid"] = f->child_pid;
         j["child_tid"] = f->child_tid;
@@ -548,7 +682,7 @@ struct error_sax {
     const auto lk = detail::line_kind_from(kind_name);
     if (!lk)
         return key_error("kind", "unknown kind '" + detail::printable(kind_name) +
-                                     "' (expected exec, fork, exit, open, write, connect, send or file)");
+                                     "' (expected exec, fork, exit, open, write, connect, send, file, foreign or script)");
 
     event e;
     exec_event* ex = nullptr;
@@ -558,6 +692,8 @@ struct error_sax {
     net_event* nt = nullptr;
     write_event* wr = nullptr;
     file_event* fl = nullptr;
+    foreign_event* fg = nullptr;
+    script_event* sc = nullptr;
     switch (*lk) {
     case line_kind::exec: ex = &e.body.emplace<exec_event>(); break;
     case line_kind::fork: fk = &e.body.emplace<fork_event>(); break;
@@ -575,8 +711,11 @@ struct error_sax {
         break;
     case line_kind::write: wr = &e.body.emplace<write_event>(); break;
     case line_kind::file: fl = &e.body.emplace<file_event>(); break;
+    case line_kind::foreign: fg = &e.body.emplace<foreign_event>(); break;
+    case line_kind::script: sc = &e.body.emplace<script_event>(); break;
     }
 
+    bool have_bits = false;
     bool have_ts = false, have_pid = false, have_tid = false, have_required = false, have_child_tid = false,
          have_port = false, have_dev = false, have_ino = false;
 
@@ -653,6 +792,21 @@ struct error_sax {
             } else {
                 return detail::type_error(k, "an octal string such as \"0755\" or an integer 0..4095", v);
             }
+        } else if (ex && k == "script") {
+            BW_TRACE_SET(ex->script, detail::script_from_json(v, k));
+        } else if (ex && k == "foreign") {
+            BW_TRACE_SET(ex->foreign, detail::foreign_from_json(v, k));
+        } else if (fg && k == "target") {
+            BW_TRACE_SET(fg->target, get_int<pid_type>(v, k));
+            have_required = true;
+        } else if (fg && k == "bits") {
+            BW_TRACE_SET(fg->bits, detail::foreign_from_json(v, k));
+            if (fg->bits == 0) return key_error(k, "names no foreign code (a foreign line names at least one)");
+            have_bits = true;
+        } else if (sc) {
+            auto r = detail::script_key(sc->script, k, v, "");
+            if (!r) return tl::unexpected(std::move(r).error());
+            have_required |= *r;
         } else if (fk && k == "child_pid") {
             BW_TRACE_SET(fk->child_pid, get_int<pid_type>(v, k));
             have_required = true;
@@ -758,6 +912,9 @@ struct error_sax {
     if (fl && !have_required) return missing("path");
     if (fl && !have_dev) return missing("dev");
     if (fl && !have_ino) return missing("ino");
+    if (fg && !have_required) return missing("target");
+    if (fg && !have_bits) return missing("bits");
+    if (sc && !have_required) return missing("path");
     return e;
 }
 
@@ -821,6 +978,23 @@ struct error_sax {
             out += ",\"exe_package\":";
             append_json_string(out, x->exe_package);
         }
+        if (x->script) {
+            out += ",\"script\":";
+            out += detail::script_to_json(*x->script).dump();
+        }
+        if (x->foreign != 0) {
+            out += ",\"foreign\":";
+            out += detail::foreign_to_json(x->foreign).dump();
+        }
+    } else if (const auto* fg = e.as<foreign_event>()) {
+        out += ",\"target\":";
+        append_int(out, fg->target);
+        out += ",\"bits\":";
+        out += detail::foreign_to_json(fg->bits).dump();
+    } else if (const auto* sc = e.as<script_event>()) {
+        const std::string obj = detail::script_to_json(sc->script).dump();
+        out += ',';
+        out.append(obj, 1, obj.size() - 2); // the object's keys, without its braces
     } else if (const auto* f = e.as<fork_event>()) {
         out += ",\"child_pid\":";
         append_int(out, f->child_pid);

@@ -22,13 +22,16 @@
 #include <linux/types.h>
 #endif
 
-#define BW_ABI_VERSION 3 /* 2: open records carry the kernel filter's key; BW_EVENT_OPEN_REPEAT
+#define BW_ABI_VERSION 4 /* 2: open records carry the kernel filter's key; BW_EVENT_OPEN_REPEAT
 			    3: opens say how they were made; net records are sends of any
-			       AF_INET/AF_INET6 socket with the connection's age; BW_EVENT_WRITE */
+			       AF_INET/AF_INET6 socket with the connection's age; BW_EVENT_WRITE
+			    4: exec records carry foreign-code bits, flags and the pending
+			       script's name; BW_EVENT_FOREIGN, BW_EVENT_SCRIPT */
 
 #define BW_COMM_LEN 16  /* TASK_COMM_LEN */
 #define BW_PATH_MAX 512 /* kernel-resolved paths; longer ones are truncated and flagged */
 #define BW_ARGV_MAX 256 /* NUL-separated argv summary */
+#define BW_SCRIPT_MAX 128 /* the name a script exec gives its script (as passed, not resolved) */
 
 enum bw_event_kind {
 	BW_EVENT_EXEC = 1,
@@ -38,8 +41,24 @@ enum bw_event_kind {
 	BW_EVENT_NET = 5,
 	BW_EVENT_OPEN_REPEAT = 6, /* a repeated open of a file whose verdict is pending (kernel filter) */
 	BW_EVENT_WRITE = 7,       /* a process of a hot family wrote to a regular file (taint) */
+	BW_EVENT_FOREIGN = 8,     /* a process got code into another (ptrace, memory writes) */
+	BW_EVENT_SCRIPT = 9,      /* an interpreter opened the script its exec named */
 };
-#define BW_EVENT_KIND_MAX BW_EVENT_WRITE
+#define BW_EVENT_KIND_MAX BW_EVENT_SCRIPT
+
+/* Foreign code in a process (bw_exec_event.foreign, bw_foreign_event.bits). */
+#define BW_FOREIGN_PRELOAD_ENV 0x01  /* LD_PRELOAD in the environment at exec */
+#define BW_FOREIGN_AUDIT_ENV 0x02    /* LD_AUDIT in the environment at exec */
+#define BW_FOREIGN_PRELOAD_FILE 0x04 /* /etc/ld.so.preload not empty at exec (set by user space) */
+#define BW_FOREIGN_PTRACED 0x08      /* a ptrace attach (or traced at exec) */
+#define BW_FOREIGN_MEM_WRITTEN 0x10  /* process_vm_writev into it, /proc/PID/mem opened for writing */
+#define BW_FOREIGN_MASK 0x1f
+
+/* bw_exec_event.exec_flags */
+#define BW_EXECF_DYNAMIC 0x01    /* the image has a program interpreter (AT_BASE != 0): the loader runs */
+#define BW_EXECF_SECURE 0x02     /* secure exec (setuid, file capabilities): AT_SECURE, the loader ignores LD_PRELOAD paths */
+#define BW_EXECF_SCRIPT 0x04     /* a script exec: #! or a known interpreter with a script argument */
+#define BW_EXECF_ENV_LONG 0x08   /* the environment is longer than the scan bound: its tail was not scanned */
 
 /* How an open or a write was made (bw_open_event.source, bw_write_event.source). */
 enum bw_source {
@@ -73,11 +92,42 @@ struct bw_exec_event {
 	__u64 exe_dev;   /* device of the executable (kernel dev_t, new_encode_dev) */
 	__u64 exe_ino;   /* inode of the executable */
 	__u16 argv_size; /* bytes of argv used, including the NULs */
-	__u16 _pad0;
-	__u32 _pad1;
+	__u16 exec_flags; /* BW_EXECF_* */
+	__u32 foreign;    /* BW_FOREIGN_* seen at exec */
 	char comm[BW_COMM_LEN];
 	char exe[BW_PATH_MAX];   /* executable path resolved by the kernel from bprm->file */
 	char argv[BW_ARGV_MAX];  /* arguments separated by NUL */
+	char script[BW_SCRIPT_MAX]; /* BW_EXECF_SCRIPT: the script's name as the exec gave it (NUL-terminated) */
+};
+
+/* How a foreign record's code got in (bw_foreign_event.how). */
+enum bw_foreign_how {
+	BW_FOREIGN_HOW_ATTACH = 1,   /* ptrace(PTRACE_ATTACH) */
+	BW_FOREIGN_HOW_SEIZE = 2,    /* ptrace(PTRACE_SEIZE) */
+	BW_FOREIGN_HOW_TRACEME = 3,  /* ptrace(PTRACE_TRACEME): the actor is the target */
+	BW_FOREIGN_HOW_VM_WRITE = 4, /* process_vm_writev */
+	BW_FOREIGN_HOW_PROC_MEM = 5, /* open of /proc/PID/mem for writing */
+};
+#define BW_FOREIGN_HOW_MAX BW_FOREIGN_HOW_PROC_MEM
+
+/* hdr.tgid got (or may get) code into process target_tgid. */
+struct bw_foreign_event {
+	struct bw_event_header hdr;
+	__u32 target_tgid; /* in the initial pid namespace */
+	__u32 bits;        /* BW_FOREIGN_* */
+	__u32 how;         /* enum bw_foreign_how */
+	__u32 _pad0;
+};
+
+/* The first open, after a script exec, of a regular file whose name matches
+ * the script's: the file the interpreter reads, resolved by the kernel. */
+struct bw_script_event {
+	struct bw_event_header hdr;
+	__u64 dev;
+	__u64 ino;
+	__u16 path_size; /* bytes of path used, excluding the NUL */
+	__u8 _pad0[6];
+	char path[BW_PATH_MAX];
 };
 
 /* sched_process_fork: hdr.pid/hdr.tgid are the parent. */
@@ -381,6 +431,19 @@ struct bw_counters {
 	__u64 v[32]; /* indexed by enum bw_counter; room to grow */
 };
 
+/*
+ * The interpreters whose exec with a script argument (argv[1], not an
+ * option) is a script exec (object .bss `interp_names`, `interp_count`,
+ * written by the sensor from the config's `interpreters`): the new comm,
+ * read as two little-endian words, masked, equals `name`. An exact name
+ * also compares its terminating NUL; a prefix ("python3*") does not.
+ */
+#define BW_INTERP_MAX 16
+struct bw_interp_name {
+	__u64 name[2]; /* the comm bytes that must match, zero elsewhere */
+	__u64 mask[2]; /* 0xff for each byte compared */
+};
+
 /* Entries of the dispatcher's lookup tables (system call numbers 0..1023;
  * x32's with the x32 bit cleared). */
 #define BW_SYS_TABLE 1024
@@ -397,6 +460,8 @@ enum bw_sys_action {
 	BW_SYS_COPY,  /* sendfile: into the descriptor in argument 0 */
 	BW_SYS_COPY2, /* splice, copy_file_range: into the descriptor in argument 2 */
 	BW_SYS_IOCTL, /* ioctl: FICLONE / FICLONERANGE into the descriptor in argument 0 */
+	BW_SYS_PTRACE,   /* ptrace: ATTACH, SEIZE, TRACEME on success */
+	BW_SYS_VM_WRITE, /* process_vm_writev: into the process in argument 0, on success */
 };
 
 /* x86-64 system call numbers (arch/x86/entry/syscalls/syscall_64.tbl); x32
@@ -435,6 +500,12 @@ static __inline int bw_sys_action_x86_64(long nr)
 	case 16:  /* ioctl */
 	case 514: /* x32 ioctl */
 		return BW_SYS_IOCTL;
+	case 101: /* ptrace */
+	case 521: /* x32 ptrace */
+		return BW_SYS_PTRACE;
+	case 311: /* process_vm_writev */
+	case 540: /* x32 process_vm_writev */
+		return BW_SYS_VM_WRITE;
 	}
 	return BW_SYS_NONE;
 }
@@ -472,6 +543,10 @@ static __inline int bw_sys_action_ia32(long nr)
 		return BW_SYS_COPY2;
 	case 54:  /* ioctl */
 		return BW_SYS_IOCTL;
+	case 26:  /* ptrace */
+		return BW_SYS_PTRACE;
+	case 348: /* process_vm_writev */
+		return BW_SYS_VM_WRITE;
 	}
 	return BW_SYS_NONE;
 }
