@@ -24,6 +24,8 @@
 #include "config_file.hpp"
 #include "file_names.hpp"
 #include "identity.hpp"
+#include "owner_files.hpp"
+#include "package_check.hpp"
 #include "loader.hpp"
 #include "preflight.hpp"
 #include "proc_seed.hpp"
@@ -584,6 +586,11 @@ int run_sensor(const run_options& opts) {
     // Executables are hashed here, before anything enters the correlator
     // (and the trace), so alerts and recordings carry process.sha256.
     hash_cache hasher;
+    // Owner use (docs/rules.md): package provenance of executables (MINIMAL,
+    // package_check.hpp: the trust helper's implementation replaces it at
+    // merge) and the servers credential files name (owner_files.hpp).
+    package_index packages;
+    owner_binder owner;
     const nanoseconds seed_ts = monotonic_now();
     proc_scan scan = scan_proc(seed_ts);
     for (auto& sp : scan.processes) {
@@ -593,6 +600,8 @@ int run_sensor(const run_options& opts) {
             p.exe_sha256 = std::move(id.sha256);
             if (id.uid) p.exe_uid = id.uid; // else keep what the /proc scan's stat found
             if (id.mode) p.exe_mode = id.mode;
+            p.exe_package = packages.exe_package(p.pid, p.exe, p.exe_dev, p.exe_ino);
+            p.exe_host_file = exe_host_file(p.exe, p.exe_dev, p.exe_ino);
         }
     }
     if (writer) {
@@ -716,6 +725,15 @@ int run_sensor(const run_options& opts) {
         }
     }
 
+    // A binding event (owner use) into the trace and the correlator.
+    const auto feed_binding = [&](event b) {
+        if (writer) writer->add(b);
+        if (stop) return;
+        auto a = corr.process(b);
+        emit_summaries();
+        if (a) emit(*a);
+    };
+
     kernel_record record; // every record is decoded into it: its strings keep their capacity
     const auto on_record = [&](std::span<const std::byte> bytes) {
         try {
@@ -747,6 +765,8 @@ int run_sensor(const run_options& opts) {
                 x->exe_sha256 = std::move(id.sha256);
                 x->exe_uid = id.uid;
                 x->exe_mode = id.mode;
+                x->exe_package = packages.exe_package(ev->pid, x->exe, x->exe_dev, x->exe_ino);
+                x->exe_host_file = exe_host_file(x->exe, x->exe_dev, x->exe_ino);
             }
             const auto kind = static_cast<std::size_t>(ev->kind());
             if (kind < kind_slots) ++counts.by_kind[kind];
@@ -754,7 +774,12 @@ int run_sensor(const run_options& opts) {
             if (stop) return; // stdout is gone: keep draining, alert no more
             const std::uint64_t sensitive_before = corr.stats().sensitive_opens;
             auto a = corr.process(*ev);
-            if (corr.stats().sensitive_opens != sensitive_before) filter.on_sensitive_open(corr, ev->pid, ev->ts);
+            if (corr.stats().sensitive_opens != sensitive_before) {
+                filter.on_sensitive_open(corr, ev->pid, ev->ts);
+                // A credential file that names its servers: bind them now,
+                // before any later event of the ring reaches the correlator.
+                if (auto b = owner.on_sensitive_open(*ev, corr)) feed_binding(std::move(*b));
+            }
             if (ev->kind() == event_kind::exec) filter.on_exec(corr, ev->pid, ev->ts);
             filter.apply_changes(corr);
             emit_summaries();
@@ -811,6 +836,8 @@ int run_sensor(const run_options& opts) {
         // exactly; clock-driven expiry could make replayed alerts differ.
         if (!writer) corr.tick();
         emit_summaries();
+        // Answers to credential files' server names that came since the last poll.
+        for (event& b : owner.poll(corr, monotonic_now())) feed_binding(std::move(b));
 
         auto now = std::chrono::steady_clock::now();
         if (now - last_named >= named_files_interval) {
@@ -890,6 +917,15 @@ int run_sensor(const run_options& opts) {
         s["exe_sha256"] = {{"cache_misses", hs.misses}, {"cache_hits", hs.hits},
                            {"evictions", hs.evictions},  {"failures", hs.failures},
                            {"too_large", hs.too_large},  {"cached", hasher.size()}};
+        const owner_binder_stats& os = owner.stats();
+        const resolver_stats rs = owner.resolver();
+        s["owner_use"] = {{"files_parsed", os.files_parsed},     {"read_failures", os.read_failures},
+                          {"bindings", os.bindings},             {"late_bindings", os.late_bindings},
+                          {"names_resolved", rs.lookups},        {"name_failures", rs.failures},
+                          {"resolver_queue_full", rs.queue_full}, {"resolver_cache_hits", rs.cache_hits}};
+        const package_index_stats& ps = packages.stats();
+        s["packages"] = {{"builds", ps.builds}, {"entries", ps.entries}, {"md5_computed", ps.md5_computed},
+                         {"verified", ps.verified}, {"mismatched", ps.mismatched}};
         s["named_files"] = {{"known", named.size()},
                             {"reported", named_reported},
                             {"refreshes", named_refreshes},

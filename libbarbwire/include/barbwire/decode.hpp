@@ -311,6 +311,7 @@ struct kernel_record {
     case event_kind::net: return sizeof(bw_net_event);
     case event_kind::write: return sizeof(bw_write_event);
     case event_kind::file: return 0;
+    case event_kind::binding: return 0;
     }
     return 0;
 }
@@ -683,6 +684,7 @@ template <class Target>
         return {};
     }
     case event_kind::file: break; // unreachable: check_frame rejects 100, but never build a wrong event
+    case event_kind::binding: break; // likewise (101)
     }
     return make_error(errc::unknown_kind, "file events are not kernel records");
 #undef BW_FIELD
@@ -877,6 +879,7 @@ struct event_slots {
         break;
     }
     case event_kind::file: return 0; // not a kernel record (size is 0: returned above)
+    case event_kind::binding: return 0;
     }
     return size;
 }

@@ -29,6 +29,9 @@ enum class event_kind : std::uint16_t {
     write = BW_EVENT_WRITE,
     // Not a kernel record (no BW_EVENT_* number): produced by the sensor, see file_event.
     file = 100,
+    // Not a kernel record either: the sensor's report of the servers a
+    // credential file names (binding_event, docs/rules.md "Owner use").
+    binding = 101,
 };
 
 enum class net_op : std::uint8_t {
@@ -80,6 +83,7 @@ enum class sock_kind : std::uint8_t {
     case event_kind::net: return "net";
     case event_kind::write: return "write";
     case event_kind::file: return "file";
+    case event_kind::binding: return "binding";
     }
     return "unknown";
 }
@@ -182,6 +186,26 @@ struct ip_address {
     friend bool operator==(const ip_address&, const ip_address&) = default;
 };
 
+// Issue 13's shared interface (the "foreign" helper owns these
+// declarations; declared here verbatim so this branch compiles).
+enum foreign_code : std::uint32_t {
+    preload_env = 1,
+    audit_env = 2,
+    preload_file = 4,
+    ptraced = 8,
+    mem_written = 16,
+};
+
+struct script_identity {            // defined in event.hpp
+    std::string path;               // the script the interpreter runs (absolute)
+    std::uint64_t dev = 0, ino = 0;
+    std::optional<std::uint32_t> uid, mode;
+    std::string sha256;
+    std::string package;            // filled with the trust helper's dpkg check (at merge)
+    std::optional<bool> host_file;  // likewise
+    friend bool operator==(const script_identity&, const script_identity&) = default;
+};
+
 // exec: hdr.tgid now runs a new image.
 struct exec_event {
     pid_type ppid = 0;
@@ -200,6 +224,18 @@ struct exec_event {
     // root-owned file that group and others cannot write.
     std::optional<std::uint32_t> exe_uid;
     std::optional<std::uint32_t> exe_mode;
+    // Owned by helper "trust" (identity):
+    std::optional<bool> exe_host_file; // the exe's (dev, ino) is the file at `exe` in the
+                                       // host's mount namespace (sensor stats it via
+                                       // /proc/1/root); nullopt: unknown
+    std::string exe_package;           // the dpkg package whose md5sums list `exe` and whose
+                                       // recorded md5 equals the file's; empty: none/unknown
+    // Owned by helper "foreign" (scripts and foreign code):
+    std::optional<script_identity> script; // exec of a script (shebang) or of a known
+                                           // interpreter with a script argument
+    std::uint32_t foreign = 0;          // bitmask, enum foreign_code in event.hpp:
+                                        // preload_env=1, audit_env=2, preload_file=4,
+                                        // ptraced=8, mem_written=16
     friend bool operator==(const exec_event&, const exec_event&) = default;
 };
 
@@ -275,7 +311,37 @@ struct file_event {
     friend bool operator==(const file_event&, const file_event&) = default;
 };
 
-using event_body = std::variant<exec_event, fork_event, exit_event, open_event, net_event, file_event, write_event>;
+// One server a credential file names: `host` as the file writes it (a name
+// or an IP literal) and one address it stands for, with the port the client
+// would use (0: any port; a .netrc machine names no port).
+struct bound_destination {
+    std::string host;
+    ip_address addr;
+    std::uint16_t port = 0;
+    friend bool operator==(const bound_destination&, const bound_destination&) = default;
+};
+
+// binding: "the credential file (dev, ino), known as `path`, is for these
+// servers" (docs/rules.md, "Owner use").
+//
+// Not a kernel record. When a sensitive open reads a file whose format names
+// its servers (a .netrc, a kubeconfig, .git-credentials, a registry auth
+// file, an .s3cfg), the sensor parses the file and reports the servers, each
+// name resolved off the event loop: a binding event carries what is known
+// when it is made and replaces every earlier binding of the same inode (an
+// empty list unbinds it). Recorded in traces like any event, so a replay
+// quiets exactly what the live run quieted. pid and tid are 0.
+struct binding_event {
+    std::string path;   // the file as it was opened (absolute)
+    std::uint64_t dev = 0;
+    std::uint64_t ino = 0;
+    std::string format; // "netrc", "kubeconfig", "git-credentials", "registry-auth", "s3cfg"
+    std::vector<bound_destination> destinations;
+    friend bool operator==(const binding_event&, const binding_event&) = default;
+};
+
+using event_body = std::variant<exec_event, fork_event, exit_event, open_event, net_event, file_event, write_event,
+                                binding_event>;
 
 struct event {
     nanoseconds ts{0};  // kernel monotonic time
@@ -292,7 +358,8 @@ struct event {
         case 3: return event_kind::open;
         case 4: return event_kind::net;
         case 5: return event_kind::file;
-        default: return event_kind::write;
+        case 6: return event_kind::write;
+        default: return event_kind::binding;
         }
     }
     template <class T> [[nodiscard]] const T* as() const noexcept { return std::get_if<T>(&body); }

@@ -77,6 +77,11 @@ struct process_info {
     std::uint64_t exe_ino = 0;
     std::optional<std::uint32_t> exe_uid;  // owner of the executable; nullopt when unknown
     std::optional<std::uint32_t> exe_mode; // its st_mode & 07777; nullopt when unknown
+    // Issue 13's shared interface (event.hpp, exec_event has the meanings).
+    std::optional<bool> exe_host_file;     // owned by helper "trust"
+    std::string exe_package;               // owned by helper "trust"
+    std::optional<script_identity> script; // owned by helper "foreign"
+    std::uint32_t foreign = 0;             // owned by helper "foreign"
     std::vector<std::string> argv;
     nanoseconds first_seen{0};
     nanoseconds last_seen{0};
@@ -271,6 +276,10 @@ private:
         p.exe_dev = p.exe_ino = 0;
         p.exe_uid.reset();
         p.exe_mode.reset();
+        p.exe_host_file.reset();
+        p.exe_package.clear();
+        p.script.reset();
+        p.foreign = 0;
         if (af == argv_follows::no) p.argv.clear();
         p.first_seen = p.last_seen = ts;
         p.exit_ts.reset();
@@ -394,6 +403,10 @@ private:
         p.exe_ino = e.exe_ino;
         p.exe_uid = e.exe_uid;
         p.exe_mode = e.exe_mode;
+        p.exe_host_file = e.exe_host_file;
+        p.exe_package = e.exe_package;
+        p.script = e.script;
+        p.foreign = e.foreign;
         p.argv = e.argv;
         p.last_seen = std::max(p.last_seen, ev.ts);
         p.origin = process_origin::exec;
@@ -433,6 +446,10 @@ private:
             child.exe_ino = parent.exe_ino;
             child.exe_uid = parent.exe_uid;
             child.exe_mode = parent.exe_mode;
+            child.exe_host_file = parent.exe_host_file;
+            child.exe_package = parent.exe_package;
+            child.script = parent.script;
+            child.foreign = parent.foreign;
             child.argv = parent.argv;
         } else {
             child.argv.clear();
