@@ -66,9 +66,12 @@ private:
     package_index_stats stats_;
 };
 
-// Whether `exe`, resolved in the host's mount namespace (`host_root`), is
-// the file (dev, ino); nullopt when it cannot be looked up.
-[[nodiscard]] std::optional<bool> exe_host_file(const std::string& exe, std::uint64_t dev, std::uint64_t ino,
-                                                const std::string& host_root = "/proc/1/root");
+// Whether `exe`, resolved in the host's mount namespace (`proc_root`/1/root),
+// is the file (dev, ino). When init's root cannot be opened (a sandbox
+// whose pid 1 is not ours to inspect), the sensor's own mount namespace
+// stands for the host's, and only for a process `pid` that shares it (the
+// same /proc/PID/ns/mnt). nullopt when it cannot be told.
+[[nodiscard]] std::optional<bool> exe_host_file(pid_type pid, const std::string& exe, std::uint64_t dev,
+                                                std::uint64_t ino, const std::string& proc_root = "/proc");
 
 } // namespace barbwire::sensor

@@ -1427,6 +1427,7 @@ template <class T, class Parse>
         allowed |= fast_bits(path, dev, ino);
         required = fast_bits(ts, path, dev, ino); // pid is optional: a file line is nobody's
         break;
+    case line_kind::binding: return std::nullopt; // nested objects: the slow path (fast_kind_of never says so)
     }
     if ((seen & ~allowed) != 0 || (seen & required) != required) return std::nullopt;
 
@@ -1543,6 +1544,7 @@ template <class T, class Parse>
             return std::nullopt;
         break;
     }
+    case line_kind::binding: return std::nullopt;
     }
     return e;
 }
