@@ -103,6 +103,13 @@ std::optional<std::uint16_t> scheme_port(std::string_view scheme) noexcept {
     return std::nullopt;
 }
 
+int hex_value(char c) noexcept {
+    if (c >= '0' && c <= '9') return c - '0';
+    if (c >= 'a' && c <= 'f') return c - 'a' + 10;
+    if (c >= 'A' && c <= 'F') return c - 'A' + 10;
+    return -1;
+}
+
 void add(std::vector<named_server>& out, std::optional<named_server> s) {
     if (!s || out.size() >= max_servers) return;
     if (std::find(out.begin(), out.end(), *s) != out.end()) return;
@@ -284,7 +291,20 @@ std::optional<named_server> server_of_url(std::string_view url, std::string_view
     const auto end = url.find_first_of("/?#");
     std::string_view authority = url.substr(0, end);
     if (const auto at = authority.rfind('@'); at != std::string_view::npos) authority.remove_prefix(at + 1);
-    return split_host_port(authority, *port);
+    // git credential-store writes the port's colon as %3a: decode %XX.
+    std::string decoded;
+    for (std::size_t i = 0; i < authority.size(); ++i) {
+        if (authority[i] == '%' && i + 2 < authority.size()) {
+            const int hi = hex_value(authority[i + 1]), lo = hex_value(authority[i + 2]);
+            if (hi >= 0 && lo >= 0) {
+                decoded += static_cast<char>(hi * 16 + lo);
+                i += 2;
+                continue;
+            }
+        }
+        decoded += authority[i];
+    }
+    return split_host_port(decoded, *port);
 }
 
 std::vector<named_server> parse_servers(credential_format f, std::string_view text) {
@@ -300,7 +320,8 @@ std::vector<named_server> parse_servers(credential_format f, std::string_view te
 }
 
 std::optional<file_text> read_credential_file(const std::string& path, std::uint64_t dev, std::uint64_t ino,
-                                              std::uint64_t max_bytes) {
+                                              std::uint64_t max_bytes,
+                                              std::optional<std::pair<std::uint64_t, std::int64_t>> known) {
     const fd_guard g{::open(path.c_str(), O_RDONLY | O_NOFOLLOW | O_NONBLOCK | O_CLOEXEC | O_NOCTTY)};
     if (g.fd < 0) return std::nullopt;
     struct stat sb {};
@@ -311,6 +332,10 @@ std::optional<file_text> read_credential_file(const std::string& path, std::uint
     file_text out;
     out.size = static_cast<std::uint64_t>(sb.st_size);
     out.mtime_ns = static_cast<std::int64_t>(sb.st_mtim.tv_sec) * 1'000'000'000 + sb.st_mtim.tv_nsec;
+    if (known && known->first == out.size && known->second == out.mtime_ns) {
+        out.unchanged = true;
+        return out;
+    }
     out.text.resize(static_cast<std::size_t>(sb.st_size));
     std::size_t got = 0;
     while (got < out.text.size()) {
@@ -432,15 +457,16 @@ std::optional<event> owner_binder::on_sensitive_open(const event& ev, const corr
     if (o == nullptr || o->dev == 0 || o->ino == 0) return std::nullopt;
     const auto fmt = credential_format_of(o->path);
     if (!fmt) return std::nullopt;
-    auto ft = read_credential_file(o->path, o->dev, o->ino);
+    const std::pair<std::uint64_t, std::uint64_t> k{o->dev, o->ino};
+    auto it = files_.find(k);
+    std::optional<std::pair<std::uint64_t, std::int64_t>> known;
+    if (it != files_.end() && it->second.format == *fmt) known = std::make_pair(it->second.size, it->second.mtime_ns);
+    auto ft = read_credential_file(o->path, o->dev, o->ino, max_credential_file_bytes, known);
     if (!ft) {
         ++stats_.read_failures;
         return std::nullopt;
     }
-    const std::pair<std::uint64_t, std::uint64_t> k{o->dev, o->ino};
-    auto it = files_.find(k);
-    if (it == files_.end() || it->second.size != ft->size || it->second.mtime_ns != ft->mtime_ns ||
-        it->second.format != *fmt) {
+    if (!ft->unchanged) {
         if (it == files_.end() && files_.size() >= capacity_) files_.erase(files_.begin());
         file_state& f = files_[k];
         f.path = o->path;

@@ -32,6 +32,7 @@
 #include <string_view>
 #include <thread>
 #include <unordered_map>
+#include <utility>
 #include <vector>
 
 #include <barbwire/correlator.hpp>
@@ -69,15 +70,18 @@ inline constexpr std::size_t max_servers = 64;
 // The bytes of the regular file at `path` whose (dev, ino) is the given
 // one, at most max_bytes; nullopt otherwise (another file, not regular,
 // too large, unreadable). Opened O_RDONLY|O_NOFOLLOW|O_NONBLOCK.
+// With `known` (size, mtime ns) equal to the file's, nothing is read and
+// `unchanged` is set.
 struct file_text {
     std::string text;
     std::uint64_t size = 0;
     std::int64_t mtime_ns = 0;
+    bool unchanged = false;
 };
 inline constexpr std::uint64_t max_credential_file_bytes = 1u << 20;
-[[nodiscard]] std::optional<file_text> read_credential_file(const std::string& path, std::uint64_t dev,
-                                                            std::uint64_t ino,
-                                                            std::uint64_t max_bytes = max_credential_file_bytes);
+[[nodiscard]] std::optional<file_text> read_credential_file(
+    const std::string& path, std::uint64_t dev, std::uint64_t ino, std::uint64_t max_bytes = max_credential_file_bytes,
+    std::optional<std::pair<std::uint64_t, std::int64_t>> known = std::nullopt);
 
 struct resolver_stats {
     std::uint64_t lookups = 0;   // names resolved by the thread

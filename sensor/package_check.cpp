@@ -203,15 +203,10 @@ std::optional<bool> exe_host_file(pid_type pid, const std::string& exe, std::uin
     if (::stat((proc_root + "/1/root" + exe).c_str(), &sb) == 0) return same(sb);
     if (errno == ENOENT || errno == ENOTDIR) return false;
     // 2. init's root is closed to us (a sandboxed pid 1): the sensor's own
-    // mount namespace stands for the host's, for a process that shares it.
-    if (pid == 0) return std::nullopt;
-    char mine[64] = {}, theirs[64] = {};
-    const std::string self_ns = proc_root + "/self/ns/mnt", their_ns = proc_root + "/" + std::to_string(pid) + "/ns/mnt";
-    const ssize_t a = ::readlink(self_ns.c_str(), mine, sizeof(mine) - 1);
-    const ssize_t b = ::readlink(their_ns.c_str(), theirs, sizeof(theirs) - 1);
-    if (a <= 0 || b <= 0) return std::nullopt;
-    if (std::string_view(mine, static_cast<std::size_t>(a)) != std::string_view(theirs, static_cast<std::size_t>(b)))
-        return std::nullopt;
+    // mount namespace stands for the host's (the sensor runs in it:
+    // docs/deployment.md). A file another namespace put at that path (a
+    // bind mount, an overlay) has another (dev, ino) than the one found here.
+    (void)pid;
     if (::stat(exe.c_str(), &sb) != 0) return errno == ENOENT ? std::optional<bool>(false) : std::nullopt;
     return same(sb);
 }

@@ -69,8 +69,8 @@ private:
 // Whether `exe`, resolved in the host's mount namespace (`proc_root`/1/root),
 // is the file (dev, ino). When init's root cannot be opened (a sandbox
 // whose pid 1 is not ours to inspect), the sensor's own mount namespace
-// stands for the host's, and only for a process `pid` that shares it (the
-// same /proc/PID/ns/mnt). nullopt when it cannot be told.
+// stands for the host's. nullopt when it cannot be told. (`pid` is kept
+// for the trust helper's version, which may look at the process itself.)
 [[nodiscard]] std::optional<bool> exe_host_file(pid_type pid, const std::string& exe, std::uint64_t dev,
                                                 std::uint64_t ino, const std::string& proc_root = "/proc");
 

@@ -600,8 +600,8 @@ int run_sensor(const run_options& opts) {
             p.exe_sha256 = std::move(id.sha256);
             if (id.uid) p.exe_uid = id.uid; // else keep what the /proc scan's stat found
             if (id.mode) p.exe_mode = id.mode;
-            p.exe_package = packages.exe_package(p.pid, p.exe, p.exe_dev, p.exe_ino);
             p.exe_host_file = exe_host_file(p.pid, p.exe, p.exe_dev, p.exe_ino);
+            p.exe_package = packages.exe_package(p.pid, p.exe, p.exe_dev, p.exe_ino);
         }
     }
     if (writer) {
@@ -765,8 +765,8 @@ int run_sensor(const run_options& opts) {
                 x->exe_sha256 = std::move(id.sha256);
                 x->exe_uid = id.uid;
                 x->exe_mode = id.mode;
-                x->exe_package = packages.exe_package(ev->pid, x->exe, x->exe_dev, x->exe_ino);
                 x->exe_host_file = exe_host_file(ev->pid, x->exe, x->exe_dev, x->exe_ino);
+                x->exe_package = packages.exe_package(ev->pid, x->exe, x->exe_dev, x->exe_ino);
             }
             const auto kind = static_cast<std::size_t>(ev->kind());
             if (kind < kind_slots) ++counts.by_kind[kind];

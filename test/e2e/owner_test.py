@@ -296,8 +296,8 @@ def case_curl_netrc():
         opened(ev, fam, netrc, "curl")
         bound(ev, netrc, "127.0.0.1", srv.port)
         served(srv, "curl --netrc")
-        suppressed(stats, 3)
         r.expect_quiet(fam)
+        suppressed(stats, 3)
         check("BODY " + "machine 127.0.0.1".encode().hex() in other.output(),
               f"the .netrc never reached {OTHER}:\n{other.output()[-1500:]}")
         r.expect_alert(leader, netrc, other.port, "curl -T .netrc to 127.0.0.2", note="owner use: netrc bound to")
@@ -348,8 +348,8 @@ def case_kubectl():
         opened(ev, fam, kc)
         bound(ev, kc, "127.0.0.1", srv.port)
         served(srv, "kubectl")
-        suppressed(stats)
         r.expect_quiet(fam)
+        suppressed(stats)
         check("Bearer " + token in other.output(), f"the token never reached {OTHER}:\n{other.output()[-1500:]}")
         r.expect_alert(leader, kc, other.port, "kubectl --server 127.0.0.2", note="owner use: kubeconfig bound to")
 
@@ -513,8 +513,8 @@ def case_s3cmd():
         if not any(e.get("script") for e in execs):
             h.skip_or_fail("the sensor records no script identity for s3cmd (python3 /usr/bin/s3cmd): owner use "
                            "of a script client needs the script identities of issue 13 (exec_event.script)")
-        suppressed(stats)
         r.expect_quiet(fam)
+        suppressed(stats)
 
 
 if __name__ == "__main__":

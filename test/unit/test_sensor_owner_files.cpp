@@ -76,7 +76,8 @@ users:
 TEST_CASE("git-credentials: one URL per line", "[owner_files]") {
     CHECK(servers(credential_format::git_credentials,
                   "https://user:tok@github.com\nhttp://u:p@127.0.0.1:8080/repo.git\n# c\n\nnot a url\n"
-                  "gopher://x@y\n") == std::vector<named_server>{ns("github.com", 443), ns("127.0.0.1", 8080)});
+                  "gopher://x@y\nhttp://owner:p%40ss@127.0.0.1%3a9090\n") ==
+          std::vector<named_server>{ns("github.com", 443), ns("127.0.0.1", 8080), ns("127.0.0.1", 9090)});
 }
 
 TEST_CASE("registry auths: keys, https by default, Docker Hub's hosts", "[owner_files]") {
@@ -118,6 +119,10 @@ TEST_CASE("read_credential_file: only the event's regular file, bounded", "[owne
     auto t = read_credential_file(p, dev, ino);
     REQUIRE(t);
     CHECK(t->text == "machine a\n");
+    auto same = read_credential_file(p, dev, ino, max_credential_file_bytes, std::make_pair(t->size, t->mtime_ns));
+    REQUIRE(same);
+    CHECK(same->unchanged);
+    CHECK(same->text.empty());
     CHECK_FALSE(read_credential_file(p, dev, ino + 1));   // another file now at the path
     CHECK_FALSE(read_credential_file(p, dev, ino, 4));    // too large
     const std::string link = std::string(dir) + "/link";
