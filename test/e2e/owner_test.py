@@ -395,12 +395,12 @@ def git_store(rules_text, want_owner_use):
         ev, fam, stats = r.finish()
         opened(ev, fam, creds)
         served(srv, "git clone")
+        r.expect_quiet(fam)
         if want_owner_use:
             bound(ev, creds, "127.0.0.1", srv.port)
             suppressed(stats)
         else:
             check(stats.get("trusted_opens", 0) >= 1, f"git's reads of its store were not seen as trusted: {stats}")
-        r.expect_quiet(fam)
         check("BODY " + "http://owner".encode().hex() in other.output(),
               f".git-credentials never reached {OTHER}:\n{other.output()[-1500:]}")
         r.expect_alert(leader, creds, other.port, "curl -T .git-credentials to 127.0.0.2")

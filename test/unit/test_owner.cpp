@@ -188,13 +188,24 @@ TEST_CASE("owner use: the reader must be the sender or a verified client of its 
 TEST_CASE("owner use: another secret the family read is still evidence", "[owner][correlator]") {
     correlator c(rules());
     REQUIRE_FALSE(c.process(bind_ev(0s, "/home/u/.kube/config", 8, {{"k", ip("127.0.0.1"), 6443}}, "kubeconfig")));
-    REQUIRE_FALSE(c.process(exec_ev(1s, 100, 1, "/usr/bin/kubectl", true)));
-    REQUIRE_FALSE(c.process(open_ev(2s, 100, "/home/u/.aws/credentials", 9)));
+    // bash (50) runs kubectl (100) and cat (101) in one session and process group.
+    REQUIRE_FALSE(c.process(exec_ev(1s, 50, 1, "/usr/bin/bash", true, 50)));
+    REQUIRE_FALSE(c.process(exec_ev(1s, 100, 50, "/usr/bin/kubectl", true, 50)));
+    REQUIRE_FALSE(c.process(exec_ev(1s, 101, 50, "/usr/bin/cat", true, 50)));
+    REQUIRE_FALSE(c.process(open_ev(2s, 101, "/home/u/.aws/credentials", 9)));
     REQUIRE_FALSE(c.process(open_ev(2500ms, 100, "/home/u/.kube/config", 8)));
     auto a = c.process(net_ev(3s, 100, "127.0.0.1", 6443));
-    REQUIRE(a); // the kubeconfig is owner use; the AWS credentials are not
+    REQUIRE(a); // the kubeconfig is owner use; the sibling's AWS credentials are not
     CHECK(a->file.path == "/home/u/.aws/credentials");
+    CHECK(a->relation == relation::sibling);
     CHECK(c.stats().suppressed_owner_use == 0);
+    // One process that reads the kubeconfig first and then another secret: that one wins.
+    REQUIRE_FALSE(c.process(exec_ev(4s, 200, 1, "/usr/bin/kubectl", true)));
+    REQUIRE_FALSE(c.process(open_ev(4s, 200, "/home/u/.kube/config", 8)));
+    REQUIRE_FALSE(c.process(open_ev(4500ms, 200, "/home/u/.aws/credentials", 9)));
+    auto b = c.process(net_ev(5s, 200, "127.0.0.1", 6443));
+    REQUIRE(b);
+    CHECK(b->file.path == "/home/u/.aws/credentials");
     // The wrong port of the bound host alerts on the kubeconfig itself.
     correlator d(rules());
     REQUIRE_FALSE(d.process(bind_ev(0s, "/home/u/.kube/config", 8, {{"k", ip("127.0.0.1"), 6443}}, "kubeconfig")));

@@ -29,7 +29,7 @@ TEST_CASE("credential_format_of: by the file's shape", "[owner_files]") {
     CHECK(credential_format_of("/home/a/.git-credentials") == credential_format::git_credentials);
     CHECK(credential_format_of("/home/a/.config/git/credentials") == credential_format::git_credentials);
     CHECK(credential_format_of("/home/a/.docker/config.json") == credential_format::registry_auth);
-    CHECK(credential_format_of("/run/containers/0/auth.json") == credential_format::registry_auth);
+    CHECK(credential_format_of("/root/.config/containers/auth.json") == credential_format::registry_auth);
     CHECK(credential_format_of("/home/a/.s3cfg") == credential_format::s3cfg);
     CHECK_FALSE(credential_format_of("/home/a/.ssh/id_rsa"));
     CHECK_FALSE(credential_format_of("/home/a/.netrc.bak"));

@@ -19,7 +19,7 @@
 //         (binding events) to this destination (a derived secret: its
 //         original bound so), the sender is a verified
 //         client and the reader is the sender or a verified client of its
-//         family (self, ancestor, descendant, sibling): that secret is no
+//         family (any relation): that secret is no
 //         evidence; the evidence is looked for again without such opens,
 //         and none left -> no alert (suppressed_owner_use). An alert whose
 //         secret is bound elsewhere says so in a 0-point score line.
@@ -1196,7 +1196,8 @@ private:
         if (b == nullptr || find_destination(*b, s.n.addr, s.n.port) == nullptr) return false;
         if (!verified_client(s.p) || reader == nullptr) return false;
         if (rel == relation::self) return reader == &s.p || (reader->pid == s.p.pid && verified_client(*reader));
-        if (rel == relation::session) return false; // a session is not a client's own family
+        // Any member of the family: git's clone, its fetch, the remote helper
+        // and the credential helper are in one session but not one line.
         return verified_client(*reader);
     }
 
