@@ -25,6 +25,7 @@
 #include "config_file.hpp"
 #include "file_names.hpp"
 #include "identity.hpp"
+#include "owner_files.hpp"
 #include "loader.hpp"
 #include "preflight.hpp"
 #include "proc_seed.hpp"
@@ -689,6 +690,8 @@ int run_sensor(const run_options& opts) {
         }
     };
     load_packages();
+    // Owner use (docs/rules.md): the servers credential files name (owner_files.hpp).
+    owner_binder owner;
     const nanoseconds seed_ts = monotonic_now();
     proc_scan scan = scan_proc(seed_ts);
     for (auto& sp : scan.processes) {
@@ -823,6 +826,15 @@ int run_sensor(const run_options& opts) {
         }
     }
 
+    // A binding event (owner use) into the trace and the correlator.
+    const auto feed_binding = [&](event b) {
+        if (writer) writer->add(b);
+        if (stop) return;
+        auto a = corr.process(b);
+        emit_summaries();
+        if (a) emit(*a);
+    };
+
     kernel_record record; // every record is decoded into it: its strings keep their capacity
     const auto on_record = [&](std::span<const std::byte> bytes) {
         try {
@@ -872,7 +884,12 @@ int run_sensor(const run_options& opts) {
             if (stop) return; // stdout is gone: keep draining, alert no more
             const std::uint64_t sensitive_before = corr.stats().sensitive_opens;
             auto a = corr.process(*ev);
-            if (corr.stats().sensitive_opens != sensitive_before) filter.on_sensitive_open(corr, ev->pid, ev->ts);
+            if (corr.stats().sensitive_opens != sensitive_before) {
+                filter.on_sensitive_open(corr, ev->pid, ev->ts);
+                // A credential file that names its servers: bind them now,
+                // before any later event of the ring reaches the correlator.
+                if (auto b = owner.on_sensitive_open(*ev, corr)) feed_binding(std::move(*b));
+            }
             if (ev->kind() == event_kind::exec) filter.on_exec(corr, ev->pid, ev->ts);
             filter.apply_changes(corr);
             emit_summaries();
@@ -933,6 +950,8 @@ int run_sensor(const run_options& opts) {
         // exactly; clock-driven expiry could make replayed alerts differ.
         if (!writer) corr.tick();
         emit_summaries();
+        // Answers to credential files' server names that came since the last poll.
+        for (event& b : owner.poll(corr, monotonic_now())) feed_binding(std::move(b));
 
         auto now = std::chrono::steady_clock::now();
         if (now - last_named >= named_files_interval) {
@@ -1012,6 +1031,15 @@ int run_sensor(const run_options& opts) {
         s["exe_sha256"] = {{"cache_misses", hs.misses}, {"cache_hits", hs.hits},
                            {"evictions", hs.evictions},  {"failures", hs.failures},
                            {"too_large", hs.too_large},  {"cached", hasher.size()}};
+        const owner_binder_stats& os = owner.stats();
+        const resolver_stats rs = owner.resolver();
+        s["owner_use"] = {{"files_parsed", os.files_parsed},     {"read_failures", os.read_failures},
+                          {"bindings", os.bindings},             {"late_bindings", os.late_bindings},
+                          {"names_resolved", rs.lookups},        {"name_failures", rs.failures},
+                          {"resolver_queue_full", rs.queue_full}, {"resolver_cache_hits", rs.cache_hits}};
+        const package_db::load_stats& ps = packages.stats();
+        s["packages"] = {{"md5sums_files", ps.files}, {"entries", ps.entries}, {"bad_lines", ps.bad_lines},
+                         {"dropped", ps.dropped}, {"memory_bytes", packages.memory_bytes()}};
         s["named_files"] = {{"known", named.size()},
                             {"reported", named_reported},
                             {"refreshes", named_refreshes},

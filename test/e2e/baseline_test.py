@@ -291,7 +291,10 @@ def case_bad_baseline_refused():
 # curl logs in with ~/.netrc, which the built-in rules alert on), and under the
 # baseline that repeat must be quiet.
 
-DUMMY_NETRC = "machine 127.0.0.1 login e2e password not-a-real-one\n"
+# The machine is not the server curl posts to: curl sending its own .netrc to the
+# machine the file names is owner use (docs/rules.md), quiet without any baseline;
+# to another server it is evidence the baseline must learn.
+DUMMY_NETRC = "machine 192.0.2.1 login e2e password not-a-real-one\n"
 DUMMY_KEY = "barbwire-e2e dummy key, not a real one\n"
 
 

@@ -584,7 +584,7 @@ TEST_CASE("stats: every net event lands in exactly one outcome", "[correlator]")
     CHECK(j.at("alerts") == 1);
     CHECK(j.at("suppressed_dedup") == 1);
     CHECK(j.at("processes") == 6);
-    CHECK(j.size() == 78);
+    CHECK(j.size() == 83);
     CHECK(j.at("suppressed_baseline") == 0);
     CHECK(j.at("baseline_seen") == 0);
     CHECK(j.at("file_events") == 0);

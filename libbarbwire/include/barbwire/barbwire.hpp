@@ -15,6 +15,7 @@
 #include "barbwire/evidence.hpp"
 #include "barbwire/held.hpp"
 #include "barbwire/taint.hpp"
+#include "barbwire/owner.hpp"
 #include "barbwire/correlator.hpp"
 #include "barbwire/kernel_filter.hpp"
 #include "barbwire/trace.hpp"

@@ -15,6 +15,14 @@
 //  * net (connect or send) of process P at time t:
 //      1. destination IP or port allowlisted      -> no alert (suppressed_allowlist)
 //      2. no open of P with 0 <= t - open.ts <= window -> no alert (uncorrelated_net)
+//      2b. owner use (owner.hpp): the best secret is a credential file bound
+//         (binding events) to this destination (a derived secret: its
+//         original bound so), the sender is a verified
+//         client and the reader is the sender or a verified client of its
+//         family (any relation): that secret is no
+//         evidence; the evidence is looked for again without such opens,
+//         and none left -> no alert (suppressed_owner_use). An alert whose
+//         secret is bound elsewhere says so in a 0-point score line.
 //      3. score = best base_score (ties: most recent open)
 //               + raising modifiers of P's parent and of P's grandparent
 //               + the one strongest verified lowering of the two (issue 13:
@@ -63,6 +71,7 @@
 #include "barbwire/event.hpp"
 #include "barbwire/evidence.hpp"
 #include "barbwire/held.hpp"
+#include "barbwire/owner.hpp"
 #include "barbwire/process_table.hpp"
 #include "barbwire/rules.hpp"
 #include "barbwire/taint.hpp"
@@ -281,6 +290,21 @@ public:
         const sensitive_open* best = nullptr;
         for (const auto& o : map_.value(i)) {
             if (o.ts > t || t - o.ts > window) continue;
+            if (best == nullptr || o.match.base_score > best->match.base_score ||
+                (o.match.base_score == best->match.base_score && o.ts >= best->ts))
+                best = &o;
+        }
+        return best;
+    }
+
+    // As best(), among the opens `keep` accepts.
+    template <class Keep>
+    [[nodiscard]] const sensitive_open* best_if(pid_type pid, nanoseconds t, nanoseconds window, const Keep& keep) const {
+        const detail::slab_index i = map_.find(pid);
+        if (i == detail::no_index) return nullptr;
+        const sensitive_open* best = nullptr;
+        for (const auto& o : map_.value(i)) {
+            if (o.ts > t || t - o.ts > window || !keep(o)) continue;
             if (best == nullptr || o.match.base_score > best->match.base_score ||
                 (o.match.base_score == best->match.base_score && o.ts >= best->ts))
                 best = &o;
@@ -537,6 +561,7 @@ struct correlator_stats {
     std::uint64_t net_events = 0;
     std::uint64_t write_events = 0; // writes of hot families reported by the kernel (taint)
     std::uint64_t file_events = 0;  // file identities reported by the sensor
+    std::uint64_t binding_events = 0; // servers of credential files reported by the sensor (owner use)
     std::uint64_t thread_forks = 0; // forks that created a thread, not a process
     std::uint64_t thread_exits = 0; // exits of a thread that is not the group leader
     std::uint64_t pid_reuses = 0;   // exec/fork onto a pid whose old process was still in the table
@@ -556,6 +581,7 @@ struct correlator_stats {
     std::uint64_t suppressed_dedup = 0;
     std::uint64_t suppressed_rate_limit = 0; // repeats of an incident inside its quiet period (counted, summarized)
     std::uint64_t suppressed_baseline = 0;   // quieted by the baseline (suppressed, or down-scored below the threshold)
+    std::uint64_t suppressed_owner_use = 0;  // a verified client sent its own credential to the server it names
     // baseline verdicts of the correlations that reached it (score >= alert_threshold)
     std::uint64_t baseline_seen = 0;
     std::uint64_t baseline_new = 0;
@@ -584,6 +610,7 @@ struct correlator_stats {
     std::uint64_t file_identity_evictions = 0; // file identities dropped for capacity
     std::uint64_t holder_evictions = 0;        // processes holding secrets dropped for capacity
     std::uint64_t derived_evictions = 0;       // derived secrets dropped for capacity
+    std::uint64_t bound_file_evictions = 0;    // credential-file bindings dropped for capacity
     std::uint64_t incidents_opened = 0;             // rate limiting: incidents opened by an alert
     std::uint64_t incident_summaries = 0;           // summaries produced (quiet periods that counted repeats)
     std::uint64_t incident_summaries_dropped = 0;   // summaries dropped undrained (over the incident capacity)
@@ -610,6 +637,8 @@ struct correlator_stats {
     std::size_t derived_files = 0; // derived secrets (taint.hpp)
     std::size_t derived_files_peak = 0;
     std::size_t derived_files_capacity = 0;
+    std::size_t bound_files = 0; // credential files with known servers (owner.hpp)
+    std::size_t bound_files_capacity = 0;
     std::size_t incidents = 0; // rate limiting: incidents in a quiet period or idle after one
     std::size_t incidents_peak = 0;
     std::size_t incidents_capacity = 0;
@@ -628,6 +657,7 @@ struct correlator_stats {
         {"net_events", s.net_events},
         {"write_events", s.write_events},
         {"file_events", s.file_events},
+        {"binding_events", s.binding_events},
         {"thread_forks", s.thread_forks},
         {"thread_exits", s.thread_exits},
         {"pid_reuses", s.pid_reuses},
@@ -646,6 +676,7 @@ struct correlator_stats {
         {"suppressed_dedup", s.suppressed_dedup},
         {"suppressed_rate_limit", s.suppressed_rate_limit},
         {"suppressed_baseline", s.suppressed_baseline},
+        {"suppressed_owner_use", s.suppressed_owner_use},
         {"baseline_seen", s.baseline_seen},
         {"baseline_new", s.baseline_new},
         {"baseline_changed", s.baseline_changed},
@@ -670,6 +701,7 @@ struct correlator_stats {
         {"file_identity_evictions", s.file_identity_evictions},
         {"holder_evictions", s.holder_evictions},
         {"derived_evictions", s.derived_evictions},
+        {"bound_file_evictions", s.bound_file_evictions},
         {"incidents_opened", s.incidents_opened},
         {"incident_summaries", s.incident_summaries},
         {"incident_summaries_dropped", s.incident_summaries_dropped},
@@ -695,6 +727,8 @@ struct correlator_stats {
         {"derived_files", s.derived_files},
         {"derived_files_peak", s.derived_files_peak},
         {"derived_files_capacity", s.derived_files_capacity},
+        {"bound_files", s.bound_files},
+        {"bound_files_capacity", s.bound_files_capacity},
         {"incidents", s.incidents},
         {"incidents_peak", s.incidents_peak},
         {"incidents_capacity", s.incidents_capacity},
@@ -712,7 +746,8 @@ public:
           identities_(rules_.source().limits.max_file_identities),
           incidents_(rules_.source().limits.max_dedup_entries),
           holders_(rules_.source().limits.max_holders),
-          derived_(rules_.source().limits.max_derived_files) {
+          derived_(rules_.source().limits.max_derived_files),
+          bound_(rules_.source().limits.max_file_identities) {
         sync_stats();
     }
 
@@ -745,6 +780,7 @@ public:
         case event_kind::file: on_file(ev); break;
         case event_kind::foreign:
         case event_kind::script: processes_.apply(ev); break;
+        case event_kind::binding: on_binding(ev); break;
         }
         after_event(ev.ts);
         return std::nullopt;
@@ -802,6 +838,7 @@ public:
         sessions_.set_capacity(l.max_tracked_openers);
         identities_.set_capacity(l.max_file_identities);
         identities_.reclassify(rules_);
+        bound_.set_capacity(l.max_file_identities);
         derived_.set_capacity(l.max_derived_files);
         derived_.reclassify(rules_, rules_.source().taint.modifier);
         holders_.set_capacity(l.max_holders);
@@ -850,6 +887,7 @@ public:
     [[nodiscard]] const incident_table& incidents() const noexcept { return incidents_; }
     [[nodiscard]] const secret_holders& holders() const noexcept { return holders_; }
     [[nodiscard]] const derived_files& derived() const noexcept { return derived_; }
+    [[nodiscard]] const bound_files& bindings() const noexcept { return bound_; }
 
     // For a kernel-side mirror (the sensor's filter): the processes that
     // started or stopped holding a secret of their own, and the files that
@@ -916,6 +954,11 @@ private:
         ++stats_.file_events;
         const auto& f = *ev.as<file_event>();
         identities_.learn(f.dev, f.ino, f.path, rules_);
+    }
+
+    void on_binding(const event& ev) {
+        ++stats_.binding_events;
+        bound_.bind(*ev.as<binding_event>());
     }
 
     // ---- evidence: opens -------------------------------------------------
@@ -1050,19 +1093,19 @@ private:
     candidate best_in_family(const process_info& p, nanoseconds t) {
         const nanoseconds w = rules_.source().window;
         candidate best;
-        consider(best, opens_.best(p.pid, t, w), &p, relation::self);
+        consider(best, pick(p.pid, t, w, &p, relation::self), &p, relation::self);
         if (!in_family_session(p) || opens_.size() == 0) return best;
         session_ancestors(p, chain_);
-        for (const process_info* a : chain_) consider(best, opens_.best(a->pid, t, w), a, relation::ancestor);
+        for (const process_info* a : chain_)
+            consider(best, pick(a->pid, t, w, a, relation::ancestor), a, relation::ancestor);
         const std::vector<pid_type>* members = sessions_.openers(p.sid);
         if (members == nullptr) return best;
         for (pid_type q : *members) {
             if (q == p.pid) continue;
             const process_info* r = processes_.find(q);
             if (r == nullptr || r->sid != p.sid) continue; // stale, or moved to another session
-            const sensitive_open* o = opens_.best(q, t, w);
-            if (o == nullptr) continue;
             if (std::find(chain_.begin(), chain_.end(), r) != chain_.end()) continue; // an ancestor: done above
+            if (opens_.best(q, t, w) == nullptr) continue;
             session_ancestors(*r, reader_chain_);
             relation rel = relation::session;
             if (std::find(reader_chain_.begin(), reader_chain_.end(), &p) != reader_chain_.end())
@@ -1070,7 +1113,7 @@ private:
             else if (r->ppid == p.ppid && p.ppid > 1 && r->pgid == p.pgid && p.pgid != 0 &&
                      processes_.parent(*r) == processes_.parent(p))
                 rel = relation::sibling;
-            consider(best, o, r, rel);
+            consider(best, pick(q, t, w, r, rel), r, rel);
         }
         return best;
     }
@@ -1082,6 +1125,9 @@ private:
         if (!hp.enabled || holders_.size() == 0) return;
         const held_secret* h = holders_.best(p.pid, processes_.generation(p.pid), t);
         if (h == nullptr) return;
+        // Owner use of a secret the sender read itself (not one inherited:
+        // its reader is gone from the table's view of this process).
+        if (owner_scope_ != nullptr && !h->inherited && owner_open(*owner_scope_, h->open, &p, relation::self)) return;
         const nanoseconds age = t - h->open.ts;
         if (age <= rules_.source().window) return; // the window's own evidence covers it
         const relation rel = h->inherited ? relation::ancestor : relation::self;
@@ -1122,12 +1168,17 @@ private:
         ++stats_.net_events;
         const net_scope s{ev, *ev.as<net_event>(), processes_.touch(ev.pid, ev.ts)};
         if (allowed(s)) return std::nullopt;
-        const candidate c = evidence_for(s);
+        candidate c = evidence_for(s);
         if (c.open == nullptr) {
             ++stats_.uncorrelated_net;
             return std::nullopt;
         }
+        if (owner_use(s, c)) {
+            ++stats_.suppressed_owner_use;
+            return std::nullopt;
+        }
         net_score sc = score(s, c);
+        if (std::string note = binding_note(s, c); !note.empty()) sc.parts.push_back({std::move(note), 0});
         if (suppressed(s, c, sc)) return std::nullopt;
         return emit(s, c, std::move(sc));
     }
@@ -1146,6 +1197,69 @@ private:
         candidate c = best_in_family(s.p, s.ev.ts);
         consider_held(c, s.p, s.ev.ts);
         return c;
+    }
+
+    // 2b. Owner use: the best secret is a credential the sender's verified
+    // client family read and sends to a server the file names. Then the
+    // evidence is looked for again with every such open left out (a family
+    // that also read another secret is judged on that one); true when none
+    // is left.
+    [[nodiscard]] bool owner_use(const net_scope& s, candidate& c) {
+        if (bound_.empty() || c.open == nullptr) return false;
+        if (!owner_candidate(s, c)) return false;
+        owner_scope_ = &s;
+        candidate rest = evidence_for(s);
+        owner_scope_ = nullptr;
+        if (rest.open == nullptr) return true;
+        c = rest;
+        return false;
+    }
+
+    [[nodiscard]] bool owner_candidate(const net_scope& s, const candidate& c) const {
+        if (c.kept == retention::inherited) return false;
+        const process_info* reader = c.kept == retention::held ? &s.p : c.reader;
+        return owner_open(s, *c.open, reader, c.rel);
+    }
+
+    // Whether open `o`, read by `reader` (relation `rel` to the sender), is
+    // owner use for the network event of `s`.
+    [[nodiscard]] bool owner_open(const net_scope& s, const sensitive_open& o, const process_info* reader,
+                                  relation rel) const {
+        const file_binding* b = binding_of(o);
+        if (b == nullptr || find_destination(*b, s.n.addr, s.n.port) == nullptr) return false;
+        if (!verified_client(s.p) || reader == nullptr) return false;
+        if (rel == relation::self) return reader == &s.p || (reader->pid == s.p.pid && verified_client(*reader));
+        // Any member of the family: git's clone, its fetch, the remote helper
+        // and the credential helper are in one session but not one line.
+        return verified_client(*reader);
+    }
+
+    // The servers the secret of `o` names: its own file's, or for a derived
+    // secret (a client's cache written from it) its original's.
+    [[nodiscard]] const file_binding* binding_of(const sensitive_open& o) const {
+        return o.derived ? bound_.peek(o.derived->dev, o.derived->ino) : bound_.peek(o.dev, o.ino);
+    }
+
+    // The best open of `pid` for the evidence; while owner_use() looks
+    // again, owner-use opens are left out.
+    [[nodiscard]] const sensitive_open* pick(pid_type pid, nanoseconds t, nanoseconds w, const process_info* reader,
+                                             relation rel) const {
+        if (owner_scope_ == nullptr) return opens_.best(pid, t, w);
+        const net_scope& s = *owner_scope_;
+        return opens_.best_if(pid, t, w, [&](const sensitive_open& o) { return !owner_open(s, o, reader, rel); });
+    }
+
+    // A 0-point score line when the alert's secret names its servers: where
+    // it is bound, where it went, and why owner use did not apply.
+    [[nodiscard]] std::string binding_note(const net_scope& s, const candidate& c) const {
+        if (bound_.empty() || c.open == nullptr) return {};
+        const file_binding* b = binding_of(*c.open);
+        if (b == nullptr) return {};
+        std::string out = "owner use: " + b->format + " bound to " + bound_text(*b) + "; sent to " +
+                          s.n.addr.to_string() + ":" + std::to_string(s.n.port);
+        if (find_destination(*b, s.n.addr, s.n.port) == nullptr) return out;
+        if (!verified_client(s.p)) return out + "; the sender is not a verified client";
+        return out + "; the reader is not the sender or a verified client of its family";
     }
 
     // 3. Base score, relation, retention, destination, parent and
@@ -1506,6 +1620,9 @@ private:
         stats_.file_identity_evictions = identities_.evictions();
         stats_.holder_evictions = holders_.evictions();
         stats_.derived_evictions = derived_.evictions();
+        stats_.bound_file_evictions = bound_.evictions();
+        stats_.bound_files = bound_.size();
+        stats_.bound_files_capacity = bound_.capacity();
         stats_.holders = holders_.size();
         stats_.holders_peak = std::max(stats_.holders_peak, stats_.holders);
         stats_.holders_capacity = holders_.capacity();
@@ -1535,6 +1652,8 @@ private:
     incident_table incidents_;
     secret_holders holders_;           // secrets kept past the window (held.hpp)
     derived_files derived_;            // files written from secrets (taint.hpp)
+    bound_files bound_;                // servers of credential files (owner.hpp)
+    const net_scope* owner_scope_ = nullptr; // set while owner_use() looks for other evidence
     incident_key incident_;            // scratch: the incident of the network event in the pipeline
     std::optional<baseline> baseline_; // set_baseline: applied before rate limiting
     baseline_mode baseline_mode_ = baseline_mode::suppress;

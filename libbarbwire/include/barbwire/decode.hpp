@@ -328,6 +328,7 @@ struct kernel_record {
     case event_kind::foreign: return sizeof(bw_foreign_event);
     case event_kind::script: return sizeof(bw_script_event);
     case event_kind::file: return 0;
+    case event_kind::binding: return 0;
     }
     return 0;
 }
@@ -740,6 +741,7 @@ template <class Target>
         return {};
     }
     case event_kind::file: break; // unreachable: check_frame rejects 100, but never build a wrong event
+    case event_kind::binding: break; // likewise (101)
     }
     return make_error(errc::unknown_kind, "file events are not kernel records");
 #undef BW_FIELD
@@ -959,6 +961,7 @@ struct event_slots {
         break;
     }
     case event_kind::file: return 0; // not a kernel record (size is 0: returned above)
+    case event_kind::binding: return 0;
     }
     return size;
 }

@@ -31,6 +31,9 @@ enum class event_kind : std::uint16_t {
     script = BW_EVENT_SCRIPT,   // the script file an interpreter process runs
     // Not a kernel record (no BW_EVENT_* number): produced by the sensor, see file_event.
     file = 100,
+    // Not a kernel record either: the sensor's report of the servers a
+    // credential file names (binding_event, docs/rules.md "Owner use").
+    binding = 101,
 };
 
 enum class net_op : std::uint8_t {
@@ -84,6 +87,7 @@ enum class sock_kind : std::uint8_t {
     case event_kind::file: return "file";
     case event_kind::foreign: return "foreign";
     case event_kind::script: return "script";
+    case event_kind::binding: return "binding";
     }
     return "unknown";
 }
@@ -355,8 +359,37 @@ struct file_event {
     friend bool operator==(const file_event&, const file_event&) = default;
 };
 
+// One server a credential file names: `host` as the file writes it (a name
+// or an IP literal) and one address it stands for, with the port the client
+// would use (0: any port; a .netrc machine names no port).
+struct bound_destination {
+    std::string host;
+    ip_address addr;
+    std::uint16_t port = 0;
+    friend bool operator==(const bound_destination&, const bound_destination&) = default;
+};
+
+// binding: "the credential file (dev, ino), known as `path`, is for these
+// servers" (docs/rules.md, "Owner use").
+//
+// Not a kernel record. When a sensitive open reads a file whose format names
+// its servers (a .netrc, a kubeconfig, .git-credentials, a registry auth
+// file, an .s3cfg), the sensor parses the file and reports the servers, each
+// name resolved off the event loop: a binding event carries what is known
+// when it is made and replaces every earlier binding of the same inode (an
+// empty list unbinds it). Recorded in traces like any event, so a replay
+// quiets exactly what the live run quieted. pid and tid are 0.
+struct binding_event {
+    std::string path;   // the file as it was opened (absolute)
+    std::uint64_t dev = 0;
+    std::uint64_t ino = 0;
+    std::string format; // "netrc", "kubeconfig", "git-credentials", "registry-auth", "s3cfg"
+    std::vector<bound_destination> destinations;
+    friend bool operator==(const binding_event&, const binding_event&) = default;
+};
+
 using event_body = std::variant<exec_event, fork_event, exit_event, open_event, net_event, file_event, write_event,
-                                foreign_event, script_event>;
+                                foreign_event, script_event, binding_event>;
 
 struct event {
     nanoseconds ts{0};  // kernel monotonic time
@@ -375,7 +408,8 @@ struct event {
         case 5: return event_kind::file;
         case 6: return event_kind::write;
         case 7: return event_kind::foreign;
-        default: return event_kind::script;
+        case 8: return event_kind::script;
+        default: return event_kind::binding;
         }
     }
     template <class T> [[nodiscard]] const T* as() const noexcept { return std::get_if<T>(&body); }

@@ -77,16 +77,10 @@ struct process_info {
     std::uint64_t exe_ino = 0;
     std::optional<std::uint32_t> exe_uid;  // owner of the executable; nullopt when unknown
     std::optional<std::uint32_t> exe_mode; // its st_mode & 07777; nullopt when unknown
-    // Owned by helper "trust" (identity):
+    // Identity checks by the sensor (exec_event has the meanings):
     std::optional<bool> exe_host_file; // the exe's (dev, ino) is the file at `exe` in the
-                                       // host's mount namespace (sensor stats it via
-                                       // /proc/1/root); nullopt: unknown
-    std::string exe_package;           // the dpkg package whose md5sums list `exe` and whose
-                                       // recorded md5 equals the file's; empty: none/unknown
-    // Owned by helper "foreign" (declared here verbatim from the shared interface):
-    std::uint32_t foreign = 0;          // bitmask, enum foreign_code in event.hpp:
-                                        // preload_env=1, audit_env=2, preload_file=4,
-                                        // ptraced=8, mem_written=16
+                                       // host's mount namespace; nullopt: unknown
+    std::string exe_package;           // the dpkg package that ships `exe` unmodified; empty: none/unknown
     std::vector<std::string> argv;
     // The script an interpreter runs (exec_event::script, then script_event):
     // its program identity for trust, allowlists and baselines. A pending one
@@ -302,7 +296,6 @@ private:
         p.exe_mode.reset();
         p.exe_host_file.reset();
         p.exe_package.clear();
-        p.foreign = 0;
         if (af == argv_follows::no) p.argv.clear();
         p.script.reset();
         p.foreign = 0;
@@ -430,7 +423,6 @@ private:
         p.exe_mode = e.exe_mode;
         p.exe_host_file = e.exe_host_file;
         p.exe_package = e.exe_package;
-        p.foreign = e.foreign;
         p.argv = e.argv;
         p.script = e.script;
         p.foreign = e.foreign; // a new image: what was written into the old one is gone
@@ -474,7 +466,6 @@ private:
             child.exe_mode = parent.exe_mode;
             child.exe_host_file = parent.exe_host_file;
             child.exe_package = parent.exe_package;
-            child.foreign = parent.foreign;
             child.argv = parent.argv;
             child.script = parent.script;
             child.foreign = parent.foreign;

@@ -14,8 +14,8 @@
 //               "10ns", "1.5s" (units ns, us, ms, s; the value must be a whole
 //               number of nanoseconds).
 //   "kind"      required. "exec" | "fork" | "exit" | "open" | "write" | "connect" | "send" | "file"
-//               | "foreign" | "script".
-//   "pid"       required (except for "file", where it defaults to 0). Process
+//               | "foreign" | "script" | "binding".
+//   "pid"       required (except for "file" and "binding", where it defaults to 0). Process
 //               id (kernel tgid), 0..2^32-1.
 //   "tid"       thread id (kernel pid); defaults to pid.
 //   "truncated" boolean, default false: the kernel cut a string field.
@@ -52,6 +52,11 @@
 //   file     "path" (required, string: an absolute path), "dev" "ino" (required, u64).
 //            Not a kernel record: the sensor's report that inode (dev, ino)
 //            is the file the rules know as path (event.hpp, file_event).
+//   binding  "path" (required, an absolute path), "dev" "ino" (required, u64),
+//            "format" (string), "destinations" (required, an array of
+//            {"host": string, "addr": IPv4 or IPv6 text, "port": 0..65535}).
+//            Not a kernel record: the servers the credential file (dev, ino)
+//            names (event.hpp, binding_event).
 // Strings are JSON strings. A string that is not valid UTF-8 (file names are
 // bytes) is written as {"hex": "<two lowercase hex digits per byte>"}, and that
 // form is accepted wherever a string is.
@@ -339,7 +344,7 @@ template <class T>
     return nanoseconds{static_cast<std::int64_t>(whole * scale + frac_ns)};
 }
 
-enum class line_kind : std::uint8_t { exec, fork, exit, open, connect, send, file, write, foreign, script };
+enum class line_kind : std::uint8_t { exec, fork, exit, open, connect, send, file, write, foreign, script, binding };
 
 [[nodiscard]] inline std::optional<line_kind> line_kind_from(std::string_view s) noexcept {
     if (s == "exec") return line_kind::exec;
@@ -352,6 +357,7 @@ enum class line_kind : std::uint8_t { exec, fork, exit, open, connect, send, fil
     if (s == "file") return line_kind::file;
     if (s == "foreign") return line_kind::foreign;
     if (s == "script") return line_kind::script;
+    if (s == "binding") return line_kind::binding;
     return std::nullopt;
 }
 
@@ -366,6 +372,7 @@ enum class line_kind : std::uint8_t { exec, fork, exit, open, connect, send, fil
     case event_kind::file: return "file";
     case event_kind::foreign: return "foreign";
     case event_kind::script: return "script";
+    case event_kind::binding: return "binding";
     }
     return "exec";
 }
@@ -663,6 +670,15 @@ struct error_sax {
         j["path"] = detail::string_to_json(fl->path);
         j["dev"] = fl->dev;
         j["ino"] = fl->ino;
+    } else if (const auto* b = e.as<binding_event>()) {
+        j["path"] = detail::string_to_json(b->path);
+        j["dev"] = b->dev;
+        j["ino"] = b->ino;
+        j["format"] = detail::string_to_json(b->format);
+        nlohmann::json d = nlohmann::json::array();
+        for (const bound_destination& x : b->destinations)
+            d.push_back({{"host", detail::string_to_json(x.host)}, {"addr", x.addr.to_string()}, {"port", x.port}});
+        j["destinations"] = std::move(d);
     }
     return j;
 }
@@ -682,7 +698,7 @@ struct error_sax {
     const auto lk = detail::line_kind_from(kind_name);
     if (!lk)
         return key_error("kind", "unknown kind '" + detail::printable(kind_name) +
-                                     "' (expected exec, fork, exit, open, write, connect, send, file, foreign or script)");
+                                     "' (expected exec, fork, exit, open, write, connect, send, file, foreign, script or binding)");
 
     event e;
     exec_event* ex = nullptr;
@@ -694,6 +710,7 @@ struct error_sax {
     file_event* fl = nullptr;
     foreign_event* fg = nullptr;
     script_event* sc = nullptr;
+    binding_event* bd = nullptr;
     switch (*lk) {
     case line_kind::exec: ex = &e.body.emplace<exec_event>(); break;
     case line_kind::fork: fk = &e.body.emplace<fork_event>(); break;
@@ -713,6 +730,7 @@ struct error_sax {
     case line_kind::file: fl = &e.body.emplace<file_event>(); break;
     case line_kind::foreign: fg = &e.body.emplace<foreign_event>(); break;
     case line_kind::script: sc = &e.body.emplace<script_event>(); break;
+    case line_kind::binding: bd = &e.body.emplace<binding_event>(); break;
     }
 
     bool have_bits = false;
@@ -889,6 +907,48 @@ struct error_sax {
         } else if (fl && k == "ino") {
             BW_TRACE_SET(fl->ino, get_int<std::uint64_t>(v, k));
             have_ino = true;
+        } else if (bd && k == "path") {
+            BW_TRACE_SET(bd->path, detail::get_string(v, k));
+            if (!detail::absolute_path(bd->path))
+                return key_error(k, "'" + detail::printable(bd->path) + "' is not an absolute path");
+            have_required = true;
+        } else if (bd && k == "dev") {
+            BW_TRACE_SET(bd->dev, get_int<std::uint64_t>(v, k));
+            have_dev = true;
+        } else if (bd && k == "ino") {
+            BW_TRACE_SET(bd->ino, get_int<std::uint64_t>(v, k));
+            have_ino = true;
+        } else if (bd && k == "format") {
+            BW_TRACE_SET(bd->format, detail::get_string(v, k));
+        } else if (bd && k == "destinations") {
+            if (!v.is_array()) return detail::type_error(k, "an array of {host, addr, port} objects", v);
+            have_port = true;
+            for (std::size_t i = 0; i < v.size(); ++i) {
+                const std::string at = "destinations[" + std::to_string(i) + "]";
+                const nlohmann::json& d = v[i];
+                if (!d.is_object()) return detail::type_error(at, "an object with host, addr and port", d);
+                bound_destination x;
+                bool have_addr = false;
+                for (auto di = d.begin(); di != d.end(); ++di) {
+                    const std::string dk = at + "." + di.key();
+                    if (di.key() == "host") {
+                        BW_TRACE_SET(x.host, detail::get_string(di.value(), dk));
+                    } else if (di.key() == "addr") {
+                        if (!di.value().is_string()) return detail::type_error(dk, "an IPv4 or IPv6 address string", di.value());
+                        const auto& text = di.value().get_ref<const std::string&>();
+                        const auto a = ip_address::parse(text);
+                        if (!a) return key_error(dk, "'" + detail::printable(text) + "' is not an IPv4 or IPv6 address");
+                        x.addr = *a;
+                        have_addr = true;
+                    } else if (di.key() == "port") {
+                        BW_TRACE_SET(x.port, get_int<std::uint16_t>(di.value(), dk));
+                    } else {
+                        return make_error(errc::parse_error, "unknown key '" + detail::printable(dk) + "' for kind 'binding'");
+                    }
+                }
+                if (!have_addr) return make_error(errc::parse_error, "missing required key '" + at + ".addr' for kind 'binding'");
+                bd->destinations.push_back(std::move(x));
+            }
         } else {
             return make_error(errc::parse_error, "unknown key '" + detail::printable(k) + "' for kind '" + kind_name + "'");
         }
@@ -899,7 +959,7 @@ struct error_sax {
         return make_error(errc::parse_error, "missing required key '" + std::string(key) + "' for kind '" + kind_name + "'");
     };
     if (!have_ts) return missing("ts");
-    if (!have_pid && !fl) return missing("pid"); // a file line is nobody's: pid 0
+    if (!have_pid && !fl && !bd) return missing("pid"); // a file or binding line is nobody's: pid 0
     if (!have_tid) e.tid = e.pid;
     if (fk) {
         if (!have_required) return missing("child_pid");
@@ -915,6 +975,10 @@ struct error_sax {
     if (fg && !have_required) return missing("target");
     if (fg && !have_bits) return missing("bits");
     if (sc && !have_required) return missing("path");
+    if (bd && !have_required) return missing("path");
+    if (bd && !have_dev) return missing("dev");
+    if (bd && !have_ino) return missing("ino");
+    if (bd && !have_port) return missing("destinations");
     return e;
 }
 
@@ -1067,6 +1131,29 @@ struct error_sax {
         append_int(out, fl->dev);
         out += ",\"ino\":";
         append_int(out, fl->ino);
+    } else if (const auto* b = e.as<binding_event>()) {
+        out += ",\"path\":";
+        append_json_string(out, b->path);
+        out += ",\"dev\":";
+        append_int(out, b->dev);
+        out += ",\"ino\":";
+        append_int(out, b->ino);
+        out += ",\"format\":";
+        append_json_string(out, b->format);
+        out += ",\"destinations\":[";
+        bool first = true;
+        for (const bound_destination& x : b->destinations) {
+            if (!first) out += ',';
+            first = false;
+            out += "{\"host\":";
+            append_json_string(out, x.host);
+            out += ",\"addr\":\"";
+            out += x.addr.to_string();
+            out += "\",\"port\":";
+            append_int(out, x.port);
+            out += '}';
+        }
+        out += ']';
     }
     out += '}';
     return out;
@@ -1534,6 +1621,7 @@ template <class T, class Parse>
         allowed |= fast_bits(path, dev, ino);
         required = fast_bits(ts, path, dev, ino); // pid is optional: a file line is nobody's
         break;
+    case line_kind::binding: return std::nullopt; // nested objects: the slow path (fast_kind_of never says so)
     }
     if ((seen & ~allowed) != 0 || (seen & required) != required) return std::nullopt;
 
@@ -1654,6 +1742,7 @@ template <class T, class Parse>
             return std::nullopt;
         break;
     }
+    case line_kind::binding: return std::nullopt;
     }
     return e;
 }
