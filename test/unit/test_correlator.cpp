@@ -2111,6 +2111,9 @@ TEST_CASE("trust by path: refused for a file that is not the host's, and the ale
                 CHECK(render_text(*a).find("NOT the host's file") != std::string::npos);
             }
         }
+    }
+}
+
 // ---------------------------------------------------------------------------
 // Issue 13: foreign code and scripts.
 // ---------------------------------------------------------------------------

@@ -9,6 +9,7 @@
 
 using namespace barbwire;
 using namespace std::string_literals;
+using namespace std::chrono_literals;
 
 namespace {
 

@@ -1579,6 +1579,9 @@ TEST_CASE("trace: exe_host_file and exe_package (issue 13) round-trip; old trace
     SECTION("bad values: one error naming the key") {
         CHECK(parse_err(head + R"(, "exe_host_file": 1})").rfind("key 'exe_host_file'", 0) == 0);
         CHECK(parse_err(head + R"(, "exe_package": 5})").rfind("key 'exe_package'", 0) == 0);
+    }
+}
+
 // ---------------------------------------------------------------------------
 // Issue 13: exec "script" and "foreign", and the foreign and script lines.
 // ---------------------------------------------------------------------------

@@ -1621,7 +1621,9 @@ template <class T, class Parse>
         allowed |= fast_bits(path, dev, ino);
         required = fast_bits(ts, path, dev, ino); // pid is optional: a file line is nobody's
         break;
-    case line_kind::binding: return std::nullopt; // nested objects: the slow path (fast_kind_of never says so)
+    case line_kind::foreign:
+    case line_kind::script:
+    case line_kind::binding: return std::nullopt; // the slow path (fast_kind_of never says so)
     }
     if ((seen & ~allowed) != 0 || (seen & required) != required) return std::nullopt;
 
@@ -1742,6 +1744,8 @@ template <class T, class Parse>
             return std::nullopt;
         break;
     }
+    case line_kind::foreign:
+    case line_kind::script:
     case line_kind::binding: return std::nullopt;
     }
     return e;
