@@ -43,7 +43,8 @@ TEST_CASE("to_json: stable field names and values", "[alert]") {
       "score_breakdown": [{"reason": "credential access", "points": 3},
                           {"reason": "suspicious parent: fish", "points": 2}],
       "process": {"pid": 41890, "tid": 41891, "uid": 1000, "comm": "python",
-                  "exe": "/usr/bin/python3.11", "sha256": "e3b0c442", "argv": ["python", "exfil.py"]},
+                  "exe": "/usr/bin/python3.11", "sha256": "e3b0c442", "argv": ["python", "exfil.py"],
+                  "trust": {"host_file": null, "package": null, "refused": null}},
       "file": {"path": "/etc/passwd", "dev": 2049, "ino": 1234, "category": "credential access",
                "pattern": "/etc/passwd", "ts_ns": 1000000000000},
       "destination": {"op": "connect", "protocol": "tcp", "addr": "2404:6800:4007:821::200e",
@@ -229,4 +230,24 @@ TEST_CASE("family alert text: the reader hangs where the relation puts it", "[al
     }
     // the sender's hash row, known here, in every variant
     CHECK(render_text(a).find("\u2502  sha256   : e3b0c442\n") != std::string::npos);
+}
+
+TEST_CASE("process.trust: JSON always, the text row only when trust has something to say", "[alert][trust]") {
+    alert a = seed_alert();
+    CHECK(render_text(a).find("trust") == std::string::npos);
+    a.trust.host_file = true;
+    a.trust.package = "python3.11-minimal";
+    CHECK(render_text(a).find("trust") == std::string::npos); // the host's file, nothing refused: no row
+    const auto j = to_json(a);
+    CHECK(j["process"]["trust"]["host_file"] == true);
+    CHECK(j["process"]["trust"]["package"] == "python3.11-minimal");
+    CHECK(j["process"]["trust"]["refused"].is_null());
+    a.trust.host_file = false;
+    a.trust.package.clear();
+    a.trust.refused = "trusted_binaries entry /usr/bin/ssh refused: not the host's file at /usr/bin/ssh";
+    const std::string text = render_text(a);
+    CHECK(text.find("\u2502  trust    : NOT the host's file, no package; trusted_binaries entry /usr/bin/ssh refused") !=
+          std::string::npos);
+    CHECK(to_json(a)["process"]["trust"]["refused"] ==
+          "trusted_binaries entry /usr/bin/ssh refused: not the host's file at /usr/bin/ssh");
 }

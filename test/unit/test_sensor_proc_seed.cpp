@@ -112,6 +112,8 @@ process_info sample(pid_type pid, pid_type ppid, std::string comm, std::string e
     p.exe = std::move(exe);
     p.exe_dev = 2049;
     p.exe_ino = 777;
+    p.exe_host_file = true; // issue 13: identity facts travel in the seed line
+    p.exe_package = "python3.11-minimal";
     p.argv = {p.comm, "arg with space", "\xff\xfe not utf-8"};
     p.first_seen = p.last_seen = 5s;
     p.origin = process_origin::seed;
@@ -125,6 +127,8 @@ TEST_CASE("a seed trace line round-trips and replays into the same table entry",
     const event e = seed_event(p, 5s, true);
     CHECK(e.kind() == event_kind::exec);
     CHECK(e.truncated);
+    CHECK(e.as<exec_event>()->exe_host_file == std::optional<bool>(true));
+    CHECK(e.as<exec_event>()->exe_package == "python3.11-minimal");
 
     const std::string line = format_trace_line(e);
     auto parsed = parse_trace_line(line);
