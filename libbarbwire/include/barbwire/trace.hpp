@@ -1512,6 +1512,8 @@ template <class T, class Parse>
         allowed |= fast_bits(path, dev, ino);
         required = fast_bits(ts, path, dev, ino); // pid is optional: a file line is nobody's
         break;
+    case line_kind::foreign:
+    case line_kind::script: return std::nullopt; // rare lines: the full parser reads them
     }
     if ((seen & ~allowed) != 0 || (seen & required) != required) return std::nullopt;
 
@@ -1628,6 +1630,8 @@ template <class T, class Parse>
             return std::nullopt;
         break;
     }
+    case line_kind::foreign:
+    case line_kind::script: return std::nullopt; // not reached: refused above
     }
     return e;
 }
