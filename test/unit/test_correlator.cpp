@@ -638,7 +638,11 @@ long rss_kib() {
 }
 } // namespace
 
-TEST_CASE("default limits: 1M distinct pids stay well under 100 MiB", "[correlator][memory]") {
+// Issue 13 made every process entry ~150 bytes larger (process_info::script, an
+// inline std::optional<script_identity> as the shared interface declares it, and
+// ::foreign): about 10 MiB at the 65536 processes of the default limit, so the
+// budget went from 100 to 112 MiB.
+TEST_CASE("default limits: 1M distinct pids stay well under 112 MiB", "[correlator][memory]") {
     correlator c(seed_config());
     const std::uint32_t n = 1000000;
     for (std::uint32_t i = 0; i < n; ++i) {
@@ -657,7 +661,7 @@ TEST_CASE("default limits: 1M distinct pids stay well under 100 MiB", "[correlat
     const long rss = rss_kib();
     INFO("VmRSS " << rss << " KiB");
     CHECK(rss > 0);
-    CHECK(rss < 100 * 1024);
+    CHECK(rss < 112 * 1024);
 }
 
 namespace {

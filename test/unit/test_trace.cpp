@@ -191,7 +191,7 @@ TEST_CASE("trace: unknown keys and kinds") {
     // a key of another kind is unknown here
     CHECK(parse_err(R"({"ts": 1, "kind": "exit", "pid": 1, "path": "/x"})") == "unknown key 'path' for kind 'exit'");
     CHECK(parse_err(R"({"ts": 1, "kind": "net", "pid": 1})") ==
-          "key 'kind': unknown kind 'net' (expected exec, fork, exit, open, write, connect, send, file or binding)");
+          "key 'kind': unknown kind 'net' (expected exec, fork, exit, open, write, connect, send, file, foreign, script or binding)");
     CHECK(parse_err(R"({"ts": 1, "kind": 4, "pid": 1})") == "key 'kind': expected a string, got integer");
     // non-printable key names are escaped in the message
     CHECK(parse_err("{\"ts\": 1, \"kind\": \"exit\", \"pid\": 1, \"a\\u0001\": 0}") ==
@@ -1268,7 +1268,7 @@ TEST_CASE("trace: write lines", "[trace][abi3]") {
         CHECK(parse_err(R"({"ts": 1, "kind": "file", "path": "/x", "dev": 1, "ino": 1, "how": "copy"})") ==
               "unknown key 'how' for kind 'file'");
         CHECK(parse_err(R"({"ts": 1, "kind": "writes", "pid": 5, "path": "/x"})") ==
-              "key 'kind': unknown kind 'writes' (expected exec, fork, exit, open, write, connect, send, file or binding)");
+              "key 'kind': unknown kind 'writes' (expected exec, fork, exit, open, write, connect, send, file, foreign, script or binding)");
     }
     SECTION("written: source and how only when not the default; read back by both paths") {
         event e;
