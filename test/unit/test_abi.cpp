@@ -13,7 +13,8 @@
 #include "barbwire/decode.hpp"
 
 TEST_CASE("abi: version and limits") {
-    CHECK(BW_ABI_VERSION == 3);
+    CHECK(BW_ABI_VERSION == 4);
+    CHECK(BW_SCRIPT_MAX == 128);
     CHECK(BW_COMM_LEN == 16);
     CHECK(BW_PATH_MAX == 512);
     CHECK(BW_ARGV_MAX == 256);
@@ -23,7 +24,7 @@ TEST_CASE("abi: version and limits") {
     CHECK(BW_ARGV_MAX <= UINT16_MAX);
 }
 
-TEST_CASE("abi: the enums of ABI 3 match the event model") {
+TEST_CASE("abi: the enums of ABI 4 match the event model") {
     // bw_source: an open's and a write's source; 0 is the default (a native syscall)
     CHECK(BW_SRC_SYSCALL == 0);
     CHECK(BW_SRC_COMPAT == 1);
@@ -60,8 +61,8 @@ TEST_CASE("abi: the enums of ABI 3 match the event model") {
 
 TEST_CASE("abi: record kinds are distinct, dense and match event_kind") {
     const std::set<int> kinds{BW_EVENT_EXEC, BW_EVENT_FORK, BW_EVENT_EXIT, BW_EVENT_OPEN, BW_EVENT_NET,
-                              BW_EVENT_OPEN_REPEAT, BW_EVENT_WRITE};
-    CHECK(kinds.size() == 7);
+                              BW_EVENT_OPEN_REPEAT, BW_EVENT_WRITE, BW_EVENT_FOREIGN, BW_EVENT_SCRIPT};
+    CHECK(kinds.size() == 9);
     CHECK(*kinds.begin() == 1);
     CHECK(*kinds.rbegin() == BW_EVENT_KIND_MAX);
     CHECK(static_cast<int>(barbwire::event_kind::exec) == BW_EVENT_EXEC);
@@ -70,6 +71,11 @@ TEST_CASE("abi: record kinds are distinct, dense and match event_kind") {
     CHECK(static_cast<int>(barbwire::event_kind::open) == BW_EVENT_OPEN);
     CHECK(static_cast<int>(barbwire::event_kind::net) == BW_EVENT_NET);
     CHECK(static_cast<int>(barbwire::event_kind::write) == BW_EVENT_WRITE);
+    CHECK(static_cast<int>(barbwire::event_kind::foreign) == BW_EVENT_FOREIGN);
+    CHECK(static_cast<int>(barbwire::event_kind::script) == BW_EVENT_SCRIPT);
+    // the sensor's own kinds stay clear of every kernel record kind
+    CHECK(static_cast<int>(barbwire::event_kind::file) > BW_EVENT_KIND_MAX);
+    CHECK(static_cast<int>(barbwire::event_kind::binding) > BW_EVENT_KIND_MAX);
     CHECK(BW_NET_CONNECT != BW_NET_SEND);
     CHECK(static_cast<int>(barbwire::net_op::connect) == BW_NET_CONNECT);
     CHECK(static_cast<int>(barbwire::net_op::send) == BW_NET_SEND);
@@ -77,7 +83,9 @@ TEST_CASE("abi: record kinds are distinct, dense and match event_kind") {
 
 TEST_CASE("abi: sizes") {
     CHECK(sizeof(bw_event_header) == 24);
-    CHECK(sizeof(bw_exec_event) == 848);
+    CHECK(sizeof(bw_exec_event) == 976);
+    CHECK(sizeof(bw_foreign_event) == 40);
+    CHECK(sizeof(bw_script_event) == 560);
     CHECK(sizeof(bw_fork_event) == 32);
     CHECK(sizeof(bw_exit_event) == 32);
     CHECK(sizeof(bw_open_event) == 680);
@@ -95,6 +103,10 @@ TEST_CASE("abi: every record starts with the header and is 8-byte aligned") {
     CHECK(offsetof(bw_net_event, hdr) == 0);
     CHECK(offsetof(bw_open_repeat_event, hdr) == 0);
     CHECK(offsetof(bw_write_event, hdr) == 0);
+    CHECK(offsetof(bw_foreign_event, hdr) == 0);
+    CHECK(offsetof(bw_script_event, hdr) == 0);
+    CHECK(sizeof(bw_foreign_event) % 8 == 0);
+    CHECK(sizeof(bw_script_event) % 8 == 0);
     CHECK(sizeof(bw_open_repeat_event) % 8 == 0);
     CHECK(sizeof(bw_write_event) % 8 == 0);
     CHECK(sizeof(bw_exec_event) % 8 == 0);
@@ -107,7 +119,10 @@ TEST_CASE("abi: every record starts with the header and is 8-byte aligned") {
 TEST_CASE("abi: no implicit padding: the fields add up to the record size") {
     // If a field were added without explicit padding, the sum would fall short.
     CHECK(sizeof(bw_event_header) == 2 + 1 + 1 + 4 + 8 + 4 + 4);
-    CHECK(sizeof(bw_exec_event) == 24 + 4 * 4 + 8 + 8 + 2 + 2 + 4 + BW_COMM_LEN + BW_PATH_MAX + BW_ARGV_MAX);
+    CHECK(sizeof(bw_exec_event) ==
+          24 + 4 * 4 + 8 + 8 + 2 + 2 + 4 + BW_COMM_LEN + BW_PATH_MAX + BW_ARGV_MAX + BW_SCRIPT_MAX);
+    CHECK(sizeof(bw_foreign_event) == 24 + 4 + 4 + 4 + 4);
+    CHECK(sizeof(bw_script_event) == 24 + 8 + 8 + 2 + 6 + BW_PATH_MAX);
     CHECK(sizeof(bw_fork_event) == 24 + 4 + 4);
     CHECK(sizeof(bw_exit_event) == 24 + 4 + 4);
     CHECK(sizeof(bw_file_key) == 5 * 8 + 4 + 4);
@@ -126,6 +141,13 @@ TEST_CASE("abi: field offsets") {
     CHECK(offsetof(bw_exec_event, comm) == 64);
     CHECK(offsetof(bw_exec_event, exe) == 80);
     CHECK(offsetof(bw_exec_event, argv) == 592);
+    CHECK(offsetof(bw_exec_event, exec_flags) == 58);
+    CHECK(offsetof(bw_exec_event, foreign) == 60);
+    CHECK(offsetof(bw_exec_event, script) == 848);
+    CHECK(offsetof(bw_foreign_event, target_tgid) == 24);
+    CHECK(offsetof(bw_foreign_event, how) == 32);
+    CHECK(offsetof(bw_script_event, path_size) == 40);
+    CHECK(offsetof(bw_script_event, path) == 48);
     CHECK(offsetof(bw_open_event, path_size) == 48);
     CHECK(offsetof(bw_open_event, source) == 50);
     CHECK(offsetof(bw_open_event, path) == 56);
@@ -158,4 +180,6 @@ TEST_CASE("abi: records are trivially copyable (memcpy from the ring buffer is v
     CHECK(std::is_trivially_copyable_v<bw_net_event>);
     CHECK(std::is_trivially_copyable_v<bw_open_repeat_event>);
     CHECK(std::is_trivially_copyable_v<bw_write_event>);
+    CHECK(std::is_trivially_copyable_v<bw_foreign_event>);
+    CHECK(std::is_trivially_copyable_v<bw_script_event>);
 }

@@ -96,11 +96,13 @@ TEST_CASE("verified_client: package, host file, no foreign code, a verified scri
     p.foreign = 0;
     p.exe = "/usr/bin/python3.11";
     CHECK_FALSE(verified_client(p)); // an interpreter with no script: python3 -c, a pipe
-    p.script = script_identity{};
-    p.script->path = "/tmp/evil.py";
+    script_identity sc;
+    sc.path = "/tmp/evil.py";
+    p.script = sc;
     CHECK_FALSE(verified_client(p)); // an interpreter running an unverified script
-    p.script->package = "s3cmd";
-    p.script->host_file = true;
+    sc.package = "s3cmd";
+    sc.host_file = true;
+    p.script = sc;
     CHECK(verified_client(p));
     for (const char* i : {"/bin/sh", "/usr/bin/bash", "/usr/bin/perl5.36.0", "/usr/bin/node", "python3", "/x/ruby3.1"})
         CHECK(interpreter_exe(i));

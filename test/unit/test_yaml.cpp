@@ -260,7 +260,7 @@ TEST_CASE("validation errors carry the line of the offending value") {
     CHECK(config_error(replace("alert_threshold: 3", "alert_treshold: 3")) ==
           "alert_treshold: unknown key (did you mean alert_threshold?); known keys here: window_duration, "
           "suspicious_files, suspicious_parents, legit_parents, whitelist, severity_thresholds, alert_threshold, "
-          "limits, family, rate_limit, trusted_binaries, allowlist, dns, held, taint (line 81)");
+          "limits, family, rate_limit, trusted_binaries, allowlist, dns, held, taint, interpreters (line 81)");
     CHECK(config_error(replace("\"1.0.0.1\"", "\"1.0.0.256\"")).find("whitelist.ips[3]: \"1.0.0.256\" is not an IP address") == 0);
     CHECK(config_error(replace("\"1.0.0.1\"", "\"1.0.0.256\"")).find("(line 73)") != std::string::npos);
     CHECK(config_error(replace("  medium: 3", "  medium: 8")).find("(line 78)") != std::string::npos);

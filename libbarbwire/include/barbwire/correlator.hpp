@@ -1469,7 +1469,7 @@ private:
         a.tid = s.ev.tid;
         a.uid = s.n.uid;
         a.argv = p.argv;
-        a.script = p.script;
+        a.script = p.script.copy();
         a.foreign = p.foreign;
         a.file.path = o.path;
         a.file.dev = o.dev;

@@ -34,6 +34,7 @@
 #include <algorithm>
 #include <cstddef>
 #include <cstdint>
+#include <memory>
 #include <optional>
 #include <string>
 #include <utility>
@@ -64,6 +65,39 @@ enum class process_origin : std::uint8_t {
     return "unknown";
 }
 
+// The script a process runs, held out of line and shared: the table keeps a
+// process_info for every process (up to limits.max_processes), few of them
+// run a script, and a fork's child shares its parent's. Read-only once set;
+// compares by value, like the std::optional<script_identity> it stands for.
+class shared_script {
+public:
+    shared_script() = default;
+    shared_script(const std::optional<script_identity>& s) { *this = s; } // NOLINT: implicit, like optional
+    shared_script& operator=(const std::optional<script_identity>& s) {
+        p_ = s ? std::make_shared<const script_identity>(*s) : nullptr;
+        return *this;
+    }
+    shared_script& operator=(script_identity s) {
+        p_ = std::make_shared<const script_identity>(std::move(s));
+        return *this;
+    }
+    void reset() noexcept { p_.reset(); }
+    [[nodiscard]] bool has_value() const noexcept { return p_ != nullptr; }
+    explicit operator bool() const noexcept { return p_ != nullptr; }
+    const script_identity& operator*() const noexcept { return *p_; }
+    const script_identity* operator->() const noexcept { return p_.get(); }
+    // A copy, for what outlives the table entry (an alert).
+    [[nodiscard]] std::optional<script_identity> copy() const {
+        return p_ ? std::optional<script_identity>(*p_) : std::nullopt;
+    }
+    friend bool operator==(const shared_script& a, const shared_script& b) noexcept {
+        return a.p_ == b.p_ || (a.p_ && b.p_ && *a.p_ == *b.p_);
+    }
+
+private:
+    std::shared_ptr<const script_identity> p_;
+};
+
 struct process_info {
     pid_type pid = 0;
     pid_type ppid = 0;  // 0: unknown
@@ -85,7 +119,7 @@ struct process_info {
     // The script an interpreter runs (exec_event::script, then script_event):
     // its program identity for trust, allowlists and baselines. A pending one
     // (dev 0, ino 0, no hash) is a script whose file is not known yet.
-    std::optional<script_identity> script;
+    shared_script script;
     // foreign_code bits: code from outside the program got in. Set at exec
     // (preload environment or file, traced at exec), by foreign events (a
     // ptrace attach, a memory write: until the next exec), and inherited
