@@ -571,10 +571,11 @@ def bench_workload(a, name, variants, seen_hooks):
             for n in names:
                 one_run(workload_cmd(a, warm), argvs[n])
     orders = williams_orders(len(names))
-    if a.rounds % len(orders):
-        log(f"{name}: {a.rounds} rounds is not a multiple of the order cycle ({len(orders)} orders for "
+    rounds = a.rounds_for.get(name, a.rounds)
+    if rounds % len(orders):
+        log(f"{name}: {rounds} rounds is not a multiple of the order cycle ({len(orders)} orders for "
             f"{len(names)} variants): positions are not exactly balanced")
-    for r in range(a.rounds):
+    for r in range(rounds):
         for i in orders[r % len(orders)]:
             n = names[i]
             if a.settle > 0:
@@ -590,7 +591,7 @@ def bench_workload(a, name, variants, seen_hooks):
                 s = res["sensor"]
                 extra = (f", mon cpu {s['cpu_s']:.2f} s, rss {s['peak_rss_mib']:.1f} MiB, "
                          f"{s['events']} events, {s['kernel_drops']} drops, {len(res['hooks'])} hooks")
-            log(f"{name} round {r + 1}/{a.rounds} {n:>10}: {w['wall_s']:.3f} s wall, {w['cpu_s']:.3f} s cpu{extra}"
+            log(f"{name} round {r + 1}/{rounds} {n:>10}: {w['wall_s']:.3f} s wall, {w['cpu_s']:.3f} s cpu{extra}"
                 f"  [load {loadavg()}]")
     base = runs["none"]
     out = {"args": wargs, "command": cmd, "bound": WORKLOADS[name][1], "floor_bound": FLOOR_BOUND,
@@ -789,6 +790,9 @@ def main():
     ap.add_argument("--rounds", type=int, default=6,
                     help="rounds per workload (default 6: with none, one sensor and the floor, one full cycle of "
                          "the Williams design, and the fewest rounds whose interval of the median covers 95%%)")
+    ap.add_argument("--rounds-for", action="append", default=[], metavar="NAME=N",
+                    help="rounds for one workload (repeatable), e.g. many-files=12: the noisiest workload gets "
+                         "more rounds in the same run without lengthening the others")
     ap.add_argument("--only", help="comma-separated workloads: " + ",".join(WORKLOADS) + ",latency")
     ap.add_argument("--scale", default="1",
                     help="multiply each workload's count by this (e.g. 0.3; 'tiny' = 0.001) for shorter runs")
@@ -814,6 +818,14 @@ def main():
     a.scale = 0.001 if a.scale == "tiny" else float(a.scale)
     if a.scale <= 0 or a.rounds < 1 or a.latency_attacks < 1 or a.settle < 0:
         ap.error("--scale, --rounds and --latency-attacks must be positive, --settle not negative")
+    rounds_for = {}
+    for item in a.rounds_for:
+        w, _, n = item.partition("=")
+        if w not in WORKLOADS or not n.isdigit() or int(n) < 1:
+            ap.error(f"--rounds-for {item!r}: expected WORKLOAD=N with a workload of {', '.join(WORKLOADS)} "
+                     "and N a positive count")
+        rounds_for[w] = int(n)
+    a.rounds_for = rounds_for
     if a.build_config is None:
         a.build_config = "bpf" if a.scale < 0.05 else "minimal"
     a.bw = os.path.abspath(os.path.join(a.build, "sensor", "barbwire"))
@@ -846,7 +858,7 @@ def main():
         "commit": subprocess.run(["git", "-C", ROOT, "rev-parse", "--short", "HEAD"], capture_output=True,
                                  text=True).stdout.strip(),
         "command": " ".join(sys.argv),
-        "rounds": a.rounds, "scale": a.scale, "settle_s": a.settle, "confidence": CONFIDENCE,
+        "rounds": a.rounds, "rounds_for": a.rounds_for, "scale": a.scale, "settle_s": a.settle, "confidence": CONFIDENCE,
         "build_config": a.build_config if "build" in only else None,
         "variants": {n: v for n, v in variants},
         "floor": [noop] if a.floor else None,

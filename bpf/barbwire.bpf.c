@@ -463,6 +463,17 @@ static __always_inline bool bw_within(__u64 at, __u64 now, __u64 window)
 	return at != 0 && (at >= now || now - at <= window);
 }
 
+/* Is the summary cold at `now`, past the flags: no open of unknown verdict
+ * the reader has not consumed (its position `consumed`), and no sensitive
+ * open, kernel's or sensor's, within `window`? Held secrets are the
+ * caller's to check. */
+static __always_inline bool bw_summary_cold(__u64 consumed, __u64 now, __u64 window)
+{
+	return *(volatile __u64 *)&hot_summary.maybe_pos <= consumed &&
+	       !bw_within(*(volatile __u64 *)&hot_summary.sure_ns, now, window) &&
+	       !bw_within(*(volatile __u64 *)&hot_summary.user_ns, now, window);
+}
+
 /* How hot a family is at a moment: whether any mark applies, the newest
  * time mark that does, and the newest pending position beyond the reader. */
 struct bw_heat {
@@ -523,10 +534,7 @@ static __always_inline bool bw_family_heat(__u32 tgid, __u64 now, bool with_held
 	/* The reader's position first, then the summary and hot_user (the
 	 * sensor writes hot_user before it moves past the record). */
 	__u64 consumed = bpf_ringbuf_query(&events, BPF_RB_CONS_POS);
-	if ((!with_held || *(volatile __u64 *)&hot_summary.held == 0) &&
-	    *(volatile __u64 *)&hot_summary.maybe_pos <= consumed &&
-	    !bw_within(*(volatile __u64 *)&hot_summary.sure_ns, now, window) &&
-	    !bw_within(*(volatile __u64 *)&hot_summary.user_ns, now, window))
+	if ((!with_held || *(volatile __u64 *)&hot_summary.held == 0) && bw_summary_cold(consumed, now, window))
 		return false;
 	bw_heat_of(BW_HOT_TGID, tgid, now, window, consumed, with_held, out);
 	__u32 sid = bw_family_sid(tgid);
@@ -1373,11 +1381,25 @@ static __always_inline int bw_on_open_file(struct file *file, __u8 source, const
 	 * that the walk below could see bumps it after this read. */
 	__u64 gen = *(volatile __u64 *)&filter_state.gen;
 	struct dentry *dentry = file->f_path.dentry;
+	__u64 mnt = (__u64)file->f_path.mnt;
+	__u64 ino = inode->i_ino;
+	__u64 dev = bw_user_dev(inode->i_sb->s_dev);
+	/* The directory's verdict decides most boring opens, from fields the
+	 * open itself just touched: a stream of distinct files (a build, a
+	 * scan) pays no load of a cold inode field here. */
+	struct bw_file_key dkey = {};
+	bw_dir_key(dentry->d_parent, mnt, &dkey);
+	if (bw_dir_says_boring(dentry, &dkey, gen, dev, ino)) {
+		/* Not into `recent`: the directory's entry is about as cheap,
+		 * and a stream of new files would only churn it. */
+		bw_count(BW_CTR_OPEN_BORING);
+		return 0;
+	}
 	struct bw_file_key key = {};
 	key.dentry = (__u64)dentry;
-	key.mnt = (__u64)file->f_path.mnt;
+	key.mnt = mnt;
 	key.parent = (__u64)dentry->d_parent;
-	key.ino = inode->i_ino;
+	key.ino = ino;
 	key.name = dentry->d_name.hash_len;
 	key.generation = inode->i_generation;
 
@@ -1386,16 +1408,6 @@ static __always_inline int bw_on_open_file(struct file *file, __u8 source, const
 	if (r && r->gen == gen && r->key.dentry == key.dentry && r->key.mnt == key.mnt &&
 	    r->key.parent == key.parent && r->key.ino == key.ino && r->key.name == key.name &&
 	    r->key.generation == key.generation) {
-		bw_count(BW_CTR_OPEN_BORING);
-		return 0;
-	}
-	/* The directory's verdict decides most boring opens: its entry is hot. */
-	struct bw_file_key dkey = {};
-	bw_dir_key(dentry->d_parent, key.mnt, &dkey);
-	__u64 dev = bw_user_dev(inode->i_sb->s_dev);
-	if (bw_dir_says_boring(dentry, &dkey, gen, dev, key.ino)) {
-		/* Not into `recent`: the directory's entry is about as cheap,
-		 * and a stream of new files would only churn it. */
 		bw_count(BW_CTR_OPEN_BORING);
 		return 0;
 	}
@@ -1529,9 +1541,7 @@ static __always_inline int bw_on_write_fd(long fd, long ret, __u8 source, __u8 h
 		__u64 consumed = bpf_ringbuf_query(&events, BPF_RB_CONS_POS);
 		__u64 window = filter_state.window_ns;
 		__u64 now = bpf_ktime_get_ns();
-		if (*(volatile __u64 *)&hot_summary.maybe_pos <= consumed &&
-		    !bw_within(*(volatile __u64 *)&hot_summary.sure_ns, now, window) &&
-		    !bw_within(*(volatile __u64 *)&hot_summary.user_ns, now, window))
+		if (bw_summary_cold(consumed, now, window))
 			return 0;
 	}
 	return bw_on_write_file(bw_fd_file(fd), (__u64)ret, source, how);
@@ -1556,44 +1566,6 @@ static __always_inline int bw_bump_on_success(long ret)
 /* ------------------------------------------------------------------------ */
 /* System calls: one dispatcher at raw sys_exit, native and ia32 alike        */
 /* ------------------------------------------------------------------------ */
-
-#if defined(__TARGET_ARCH_arm64)
-/* asm-generic numbers (include/uapi/asm-generic/unistd.h). */
-static __always_inline int bw_generic_action(long nr)
-{
-	switch (nr) {
-	case 56:  /* openat */
-	case 265: /* open_by_handle_at */
-	case 437: /* openat2 */
-		return BW_SYS_OPEN;
-	case 38:  /* renameat */
-	case 276: /* renameat2 */
-	case 40:  /* mount */
-	case 39:  /* umount2 */
-	case 429: /* move_mount */
-	case 41:  /* pivot_root */
-		return BW_SYS_BUMP;
-	case 64:  /* write */
-	case 66:  /* writev */
-	case 68:  /* pwrite64 */
-	case 70:  /* pwritev */
-	case 287: /* pwritev2 */
-		return BW_SYS_WRITE;
-	case 71:  /* sendfile */
-		return BW_SYS_COPY;
-	case 76:  /* splice */
-	case 285: /* copy_file_range */
-		return BW_SYS_COPY2;
-	case 29:  /* ioctl */
-		return BW_SYS_IOCTL;
-	case 117: /* ptrace */
-		return BW_SYS_PTRACE;
-	case 271: /* process_vm_writev */
-		return BW_SYS_VM_WRITE;
-	}
-	return BW_SYS_NONE;
-}
-#endif
 
 /*
  * Every system call's exit. The per-syscall tracepoints (syscalls:sys_exit_*)
@@ -1637,7 +1609,7 @@ int BPF_PROG(handle_sys_exit, struct pt_regs *regs, long ret)
 	/* asm-generic numbers; the return value replaced x0, orig_x0 keeps argument 0.
 	 * Compat (AArch32) system calls are not dispatched. */
 	nr = regs->syscallno;
-	action = bw_generic_action(nr);
+	action = bw_sys_action_generic(nr);
 	a0 = regs->orig_x0;
 	a1 = regs->regs[1];
 	a2 = regs->regs[2];
@@ -1900,9 +1872,7 @@ int BPF_PROG(handle_net_dev_queue, struct sk_buff *skb)
 		if (*(volatile __u64 *)&hot_summary.held == 0) {
 			__u64 now = bpf_ktime_get_ns();
 			__u64 window = filter_state.window_ns;
-			if (*(volatile __u64 *)&hot_summary.maybe_pos <= consumed &&
-			    !bw_within(*(volatile __u64 *)&hot_summary.sure_ns, now, window) &&
-			    !bw_within(*(volatile __u64 *)&hot_summary.user_ns, now, window))
+			if (bw_summary_cold(consumed, now, window))
 				return 0;
 		}
 	}

@@ -183,3 +183,31 @@ TEST_CASE("abi: records are trivially copyable (memcpy from the ring buffer is v
     CHECK(std::is_trivially_copyable_v<bw_foreign_event>);
     CHECK(std::is_trivially_copyable_v<bw_script_event>);
 }
+
+TEST_CASE("abi: the sys_exit dispatcher's tables name the right system calls on each ABI") {
+    // openat, write, sendfile, splice, rename and ioctl by their numbers on
+    // x86-64, ia32 and asm-generic (arm64); read is no action anywhere.
+    CHECK(bw_sys_action_x86_64(257) == BW_SYS_OPEN);
+    CHECK(bw_sys_action_ia32(295) == BW_SYS_OPEN);
+    CHECK(bw_sys_action_generic(56) == BW_SYS_OPEN);
+    CHECK(bw_sys_action_x86_64(1) == BW_SYS_WRITE);
+    CHECK(bw_sys_action_ia32(4) == BW_SYS_WRITE);
+    CHECK(bw_sys_action_generic(64) == BW_SYS_WRITE);
+    CHECK(bw_sys_action_x86_64(40) == BW_SYS_COPY);
+    CHECK(bw_sys_action_ia32(239) == BW_SYS_COPY);
+    CHECK(bw_sys_action_generic(71) == BW_SYS_COPY);
+    CHECK(bw_sys_action_x86_64(275) == BW_SYS_COPY2);
+    CHECK(bw_sys_action_generic(76) == BW_SYS_COPY2);
+    CHECK(bw_sys_action_x86_64(316) == BW_SYS_BUMP);
+    CHECK(bw_sys_action_generic(276) == BW_SYS_BUMP);
+    CHECK(bw_sys_action_ia32(54) == BW_SYS_IOCTL);
+    CHECK(bw_sys_action_generic(29) == BW_SYS_IOCTL);
+    CHECK(bw_sys_action_x86_64(0) == BW_SYS_NONE);
+    CHECK(bw_sys_action_ia32(3) == BW_SYS_NONE);
+    CHECK(bw_sys_action_generic(63) == BW_SYS_NONE);
+    // Every x86 number the tables act on fits the BPF program's lookup table.
+    for (long nr = BW_SYS_TABLE; nr < 2 * BW_SYS_TABLE; ++nr) {
+        CHECK(bw_sys_action_x86_64(nr) == BW_SYS_NONE);
+        CHECK(bw_sys_action_ia32(nr) == BW_SYS_NONE);
+    }
+}

@@ -449,9 +449,10 @@ struct bw_interp_name {
 #define BW_SYS_TABLE 1024
 
 /* What the kernel side's sys_exit dispatcher does with a system call
- * (bpf/barbwire.bpf.c). The x86 tables below are the one statement of which
- * numbers count; user space fills the BPF program's read-only lookup tables
- * from them before load. */
+ * (bpf/barbwire.bpf.c). The tables below are the one statement of which
+ * numbers count: on x86 user space fills the BPF program's read-only lookup
+ * tables from the x86-64 and ia32 ones before load; on arm64 the program
+ * calls the asm-generic one itself. */
 enum bw_sys_action {
 	BW_SYS_NONE = 0,
 	BW_SYS_OPEN,  /* returns a new descriptor of an opened file */
@@ -551,5 +552,41 @@ static __inline int bw_sys_action_ia32(long nr)
 	return BW_SYS_NONE;
 }
 
+/* asm-generic numbers (include/uapi/asm-generic/unistd.h), as arm64 uses
+ * them; its compat (AArch32) system calls are not dispatched. */
+static __inline int bw_sys_action_generic(long nr)
+{
+	switch (nr) {
+	case 56:  /* openat */
+	case 265: /* open_by_handle_at */
+	case 437: /* openat2 */
+		return BW_SYS_OPEN;
+	case 38:  /* renameat */
+	case 276: /* renameat2 */
+	case 40:  /* mount */
+	case 39:  /* umount2 */
+	case 429: /* move_mount */
+	case 41:  /* pivot_root */
+		return BW_SYS_BUMP;
+	case 64:  /* write */
+	case 66:  /* writev */
+	case 68:  /* pwrite64 */
+	case 70:  /* pwritev */
+	case 287: /* pwritev2 */
+		return BW_SYS_WRITE;
+	case 71:  /* sendfile */
+		return BW_SYS_COPY;
+	case 76:  /* splice */
+	case 285: /* copy_file_range */
+		return BW_SYS_COPY2;
+	case 29:  /* ioctl */
+		return BW_SYS_IOCTL;
+	case 117: /* ptrace */
+		return BW_SYS_PTRACE;
+	case 271: /* process_vm_writev */
+		return BW_SYS_VM_WRITE;
+	}
+	return BW_SYS_NONE;
+}
 
 #endif /* BARBWIRE_ABI_EVENTS_H */
