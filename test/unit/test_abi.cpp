@@ -202,6 +202,14 @@ TEST_CASE("abi: the sys_exit dispatcher's tables name the right system calls on 
     CHECK(bw_sys_action_generic(276) == BW_SYS_BUMP);
     CHECK(bw_sys_action_ia32(54) == BW_SYS_IOCTL);
     CHECK(bw_sys_action_generic(29) == BW_SYS_IOCTL);
+    // issue 13's foreign code: ptrace and process_vm_writev on each ABI
+    CHECK(bw_sys_action_x86_64(101) == BW_SYS_PTRACE);
+    CHECK(bw_sys_action_ia32(26) == BW_SYS_PTRACE);
+    CHECK(bw_sys_action_generic(117) == BW_SYS_PTRACE);
+    CHECK(bw_sys_action_x86_64(311) == BW_SYS_VM_WRITE);
+    CHECK(bw_sys_action_ia32(348) == BW_SYS_VM_WRITE);
+    CHECK(bw_sys_action_generic(271) == BW_SYS_VM_WRITE);
+    CHECK(bw_sys_action_x86_64(310) == BW_SYS_NONE); // process_vm_readv: not a write
     CHECK(bw_sys_action_x86_64(0) == BW_SYS_NONE);
     CHECK(bw_sys_action_ia32(3) == BW_SYS_NONE);
     CHECK(bw_sys_action_generic(63) == BW_SYS_NONE);
