@@ -257,10 +257,12 @@ def case_preload_trusted_ssh():
 def script_rules(python, trusted_script):
     """The built-in rules, plus trust for `trusted_script` AND for the python
     interpreter itself for cloud credentials: a script under python must get neither
-    unless it is the trusted script."""
+    unless it is the trusted script. The script is pinned by its sha256: no package
+    ships it, and trust by path alone needs package provenance (docs/rules.md,
+    "Trust by path")."""
     rules = h.builtin_rules_json(ROOT)
     trusted = rules.setdefault("trusted_binaries", [])
-    trusted.append({"exe": trusted_script, "categories": [CLOUD]})
+    trusted.append({"exe": trusted_script, "sha256": h.sha256_of(trusted_script), "categories": [CLOUD]})
     mine = [t for t in trusted if t.get("exe") == python and "sha256" not in t]
     if mine:  # the built-in rules trust python for shell history: one entry per executable
         mine[0].setdefault("categories", []).append(CLOUD)
