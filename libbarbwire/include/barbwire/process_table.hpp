@@ -104,6 +104,11 @@ struct process_info {
     std::uint32_t uid = 0;
     std::uint32_t sid = 0;
     std::uint32_t pgid = 0;
+    // foreign_code bits: code from outside the program got in. Set at exec
+    // (preload environment or file, traced at exec), by foreign events (a
+    // ptrace attach, a memory write: until the next exec), and inherited
+    // at fork (a child copies the memory its parent had).
+    std::uint32_t foreign = 0;
     std::string comm;
     std::string exe;        // kernel executable path; empty when unknown
     std::string exe_sha256; // empty when unknown
@@ -111,24 +116,20 @@ struct process_info {
     std::uint64_t exe_ino = 0;
     std::optional<std::uint32_t> exe_uid;  // owner of the executable; nullopt when unknown
     std::optional<std::uint32_t> exe_mode; // its st_mode & 07777; nullopt when unknown
-    // Identity checks by the sensor (exec_event has the meanings):
-    std::optional<bool> exe_host_file; // the exe's (dev, ino) is the file at `exe` in the
-                                       // host's mount namespace; nullopt: unknown
+    // Identity checks by the sensor (exec_event has the meanings; exe_host_file
+    // is at the end, beside origin, where it costs no padding):
     std::string exe_package;           // the dpkg package that ships `exe` unmodified; empty: none/unknown
     std::vector<std::string> argv;
     // The script an interpreter runs (exec_event::script, then script_event):
     // its program identity for trust, allowlists and baselines. A pending one
     // (dev 0, ino 0, no hash) is a script whose file is not known yet.
     shared_script script;
-    // foreign_code bits: code from outside the program got in. Set at exec
-    // (preload environment or file, traced at exec), by foreign events (a
-    // ptrace attach, a memory write: until the next exec), and inherited
-    // at fork (a child copies the memory its parent had).
-    std::uint32_t foreign = 0;
     nanoseconds first_seen{0};
     nanoseconds last_seen{0};
     std::optional<nanoseconds> exit_ts; // set once the process has exited
     process_origin origin = process_origin::unknown;
+    std::optional<bool> exe_host_file; // the exe's (dev, ino) is the file at `exe` in the
+                                       // host's mount namespace; nullopt: unknown
 
     [[nodiscard]] bool exited() const noexcept { return exit_ts.has_value(); }
     friend bool operator==(const process_info&, const process_info&) = default;
