@@ -1115,6 +1115,7 @@ int BPF_PROG(handle_sched_process_exec, struct task_struct *task, pid_t old_pid,
 	e->uid = BPF_CORE_READ(task, real_cred, uid.val);
 	e->sid = bw_pid_nr(task, PIDTYPE_SID);
 	e->pgid = bw_pid_nr(task, PIDTYPE_PGID);
+	e->cgroup_id = bpf_get_current_cgroup_id(); /* the container (docs/kernel.md, "Containers") */
 	bpf_get_current_comm(e->comm, sizeof(e->comm));
 
 	/* The file the kernel is executing (the interpreter for a #! script,

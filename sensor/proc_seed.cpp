@@ -43,9 +43,19 @@ struct fd_closer {
     }
 };
 
+std::optional<std::string> read_link(const std::string& path) {
+    std::string buf(PATH_MAX, '\0');
+    const ssize_t n = ::readlink(path.c_str(), buf.data(), buf.size());
+    if (n < 0) return std::nullopt;
+    buf.resize(static_cast<std::size_t>(n));
+    return buf;
+}
+
+} // namespace
+
 // Reads at most `max` bytes of a (proc) file; nullopt when it cannot be opened
 // or read (the process is gone, or we may not look).
-std::optional<std::string> read_file(const std::string& path, std::size_t max) {
+std::optional<std::string> read_proc_file(const std::string& path, std::size_t max) {
     const int fd = ::open(path.c_str(), O_RDONLY | O_CLOEXEC);
     if (fd < 0) return std::nullopt;
     fd_closer guard{fd};
@@ -63,15 +73,6 @@ std::optional<std::string> read_file(const std::string& path, std::size_t max) {
     return out;
 }
 
-std::optional<std::string> read_link(const std::string& path) {
-    std::string buf(PATH_MAX, '\0');
-    const ssize_t n = ::readlink(path.c_str(), buf.data(), buf.size());
-    if (n < 0) return std::nullopt;
-    buf.resize(static_cast<std::size_t>(n));
-    return buf;
-}
-
-} // namespace
 
 std::optional<proc_stat> parse_proc_stat(std::string_view line) {
     // "1234 (some comm) S 1 1234 1234 0 -1 ...": comm is whatever lies
@@ -152,6 +153,7 @@ event seed_event(const process_info& p, nanoseconds ts, bool truncated) {
     x.exe_mode = p.exe_mode;
     x.exe_host_file = p.exe_host_file;
     x.exe_package = p.exe_package;
+    x.container = p.container;
     event e;
     e.ts = ts;
     e.pid = p.pid;
@@ -171,7 +173,7 @@ proc_scan scan_proc(nanoseconds now, const std::string& proc_root) {
         if (!pid || *pid == 0) continue;
         const std::string base = proc_root + "/" + std::string(name);
 
-        const auto stat_text = read_file(base + "/stat", 4096);
+        const auto stat_text = read_proc_file(base + "/stat", 4096);
         if (!stat_text) {
             ++scan.skipped; // exited since readdir
             continue;
@@ -192,7 +194,7 @@ proc_scan scan_proc(nanoseconds now, const std::string& proc_root) {
         p.sid = st->sid;
         p.comm = std::move(st->comm);
         if (p.comm.size() >= BW_COMM_LEN) p.comm.resize(BW_COMM_LEN - 1);
-        if (const auto status = read_file(base + "/status", 16384)) {
+        if (const auto status = read_proc_file(base + "/status", 16384)) {
             if (const auto uid = parse_status_uid(*status)) p.uid = *uid;
         }
         // Kernel threads have no executable and no command line.
@@ -210,7 +212,7 @@ proc_scan scan_proc(nanoseconds now, const std::string& proc_root) {
                 p.exe_mode = static_cast<std::uint32_t>(sb.st_mode) & 07777u;
             }
         }
-        if (const auto cmdline = read_file(base + "/cmdline", BW_ARGV_MAX + 1)) {
+        if (const auto cmdline = read_proc_file(base + "/cmdline", BW_ARGV_MAX + 1)) {
             bool cut = false;
             p.argv = split_cmdline(*cmdline, cut);
             sp.truncated = sp.truncated || cut;

@@ -44,6 +44,10 @@ struct proc_stat {
 // same table entry (origin aside).
 [[nodiscard]] event seed_event(const process_info& p, nanoseconds ts, bool truncated);
 
+// Reads at most `max` bytes of a (proc) file, retrying EINTR; nullopt when
+// it cannot be opened or read (the process is gone, or we may not look).
+[[nodiscard]] std::optional<std::string> read_proc_file(const std::string& path, std::size_t max);
+
 // One process read from /proc.
 struct seeded_process {
     process_info info;

@@ -29,6 +29,7 @@
 #include "loader.hpp"
 #include "preflight.hpp"
 #include "proc_seed.hpp"
+#include "containers.hpp"
 
 namespace barbwire::sensor {
 
@@ -692,10 +693,14 @@ int run_sensor(const run_options& opts) {
     load_packages();
     // Owner use (docs/rules.md): the servers credential files name (owner_files.hpp).
     owner_binder owner;
+    // Containers (containers.hpp): each exec's and each seeded process's.
+    container_resolver containers;
     const nanoseconds seed_ts = monotonic_now();
     proc_scan scan = scan_proc(seed_ts);
     for (auto& sp : scan.processes) {
         process_info& p = sp.info;
+        bool known = true;
+        p.container = containers.resolve(p.pid, 0, known);
         if (!p.exe.empty()) {
             exe_identity id = hasher.exe_identify(p.pid, p.exe, p.exe_dev, p.exe_ino);
             p.exe_sha256 = std::move(id.sha256);
@@ -734,6 +739,10 @@ int run_sensor(const run_options& opts) {
     // stops the sensor; a failing --output file is reported once.
     const auto emit = [&](alert& a) {
         if (!bls->admit(a)) return; // learn: learned, not printed
+        // A path the container sees: the host's path too, where it can be told.
+        if (a.container && a.file.in_container && a.file.host_path.empty()) {
+            if (auto hp = containers.host_path(*a.container, a.reader.pid, a.file.path)) a.file.host_path = std::move(*hp);
+        }
         ++counts.alerts;
         if (!out->write(a)) {
             if (std::ferror(stdout)) {
@@ -868,6 +877,17 @@ int run_sensor(const run_options& opts) {
                 x->exe_mode = id.mode;
                 x->exe_host_file = id.host_file;
                 x->exe_package = std::move(id.package);
+                bool known = true;
+                x->container = containers.resolve(ev->pid, x->cgroup_id, known);
+                if (!known) {
+                    // Gone before we looked, in a cgroup not seen before:
+                    // it keeps what it inherited at fork (its own entry's, or
+                    // its parent's), as the kernel's fork did.
+                    const process_info* self = corr.processes().find(ev->pid);
+                    const process_info* parent = corr.processes().find(x->ppid);
+                    x->container = self != nullptr ? self->container : parent != nullptr ? parent->container
+                                                                                          : shared_container{};
+                }
             } else if (auto* sc = ev->as<script_event>()) {
                 // The script the interpreter opened: only while it is still
                 // that inode, the host's file or the process's view of it.

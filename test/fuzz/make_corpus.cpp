@@ -146,6 +146,17 @@ int main(int argc, char** argv) {
     xs.foreign = preload_env | ptraced;
     xs.script.emplace();
     xs.script->path = "/usr/lib/cloud/sync.py";
+    // ABI 5: the exec's cgroup, and the container the sensor resolved (traces only)
+    exec_event xc = x;
+    xc.cgroup_id = 4242;
+    container_info ci;
+    ci.id = std::string(64, 'a');
+    ci.runtime = container_runtime::containerd;
+    ci.cgroup = "/kubepods/besteffort/pod1b2c3d4e-aaaa-bbbb-cccc-0123456789ab/" + ci.id;
+    ci.pod_uid = "1b2c3d4e-aaaa-bbbb-cccc-0123456789ab";
+    ci.pod_name = "web-0";
+    ci.verified = true;
+    xc.container = ci;
     script_event sc;
     sc.script.path = "/usr/lib/cloud/sync.py";
     sc.script.dev = 0x803;
@@ -154,6 +165,7 @@ int main(int argc, char** argv) {
     const std::vector<std::pair<std::string, event>> valid = {
         {"exec", base(x)},
         {"exec_script_foreign", base(xs)},
+        {"exec_container", base(xc)},
         {"foreign_ptraced", base(foreign_event{.target = 300, .bits = ptraced})},
         {"foreign_mem_written", base(foreign_event{.target = 301, .bits = mem_written})},
         {"script", base(sc)},

@@ -13,7 +13,7 @@
 #include "barbwire/decode.hpp"
 
 TEST_CASE("abi: version and limits") {
-    CHECK(BW_ABI_VERSION == 4);
+    CHECK(BW_ABI_VERSION == 5);
     CHECK(BW_SCRIPT_MAX == 128);
     CHECK(BW_COMM_LEN == 16);
     CHECK(BW_PATH_MAX == 512);
@@ -83,7 +83,8 @@ TEST_CASE("abi: record kinds are distinct, dense and match event_kind") {
 
 TEST_CASE("abi: sizes") {
     CHECK(sizeof(bw_event_header) == 24);
-    CHECK(sizeof(bw_exec_event) == 976);
+    CHECK(sizeof(bw_exec_event) == 984);
+    CHECK(offsetof(bw_exec_event, cgroup_id) == 976);
     CHECK(sizeof(bw_foreign_event) == 40);
     CHECK(sizeof(bw_script_event) == 560);
     CHECK(sizeof(bw_fork_event) == 32);

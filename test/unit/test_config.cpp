@@ -1295,3 +1295,27 @@ TEST_CASE("the built-in rules allowlist nothing: port 53 and public resolvers ar
 }
 
 } // namespace egress_tests
+
+// ---------------------------------------------------------------------------
+// Issue 14: `scope` of a category or a trusted binary.
+TEST_CASE("scope: host, container or any, per category and per trusted binary", "[config][container]") {
+    json j = {{"suspicious_files", {category("tokens", 5), category("keys", 5)}},
+              {"trusted_binaries", {{{"sha256", std::string(64, 'a')}, {"scope", "container"}},
+                                    {{"sha256", std::string(64, 'a')}, {"scope", "host"}, {"categories", {"keys"}}}}}};
+    j["suspicious_files"][0]["scope"] = "container";
+    config c = parsed(j);
+    CHECK(c.suspicious_files[0].scope == barbwire::rule_scope::container);
+    CHECK(c.suspicious_files[1].scope == barbwire::rule_scope::any);
+    REQUIRE(c.trusted_binaries.size() == 2); // the same hash, two scopes: two entries
+    CHECK(c.trusted_binaries[0].scope == barbwire::rule_scope::container);
+    CHECK(c.trusted_binaries[1].scope == barbwire::rule_scope::host);
+    CHECK(parsed(barbwire::to_json(c)) == c);
+    CHECK(barbwire::to_json(c)["suspicious_files"][0]["scope"] == "container");
+    CHECK_FALSE(barbwire::to_json(c)["suspicious_files"][1].contains("scope")); // any is not written
+    j["suspicious_files"][0]["scope"] = "pod";
+    CHECK(error_of(j) == "suspicious_files[0].scope: expected host, container or any (where the rule holds; default "
+                         "any), got a string (\"pod\")");
+    j["suspicious_files"][0]["scope"] = "any";
+    j["trusted_binaries"][0]["scope"] = true;
+    CHECK(error_of(j).rfind("trusted_binaries[0].scope: expected host, container or any", 0) == 0);
+}

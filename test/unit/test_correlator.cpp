@@ -2353,3 +2353,114 @@ TEST_CASE("scripts and foreign code in baselines: a learned script covers that s
         CHECK(run(c, 300, v.script, v.sha, v.foreign).has_value() == !v.quiet);
     }
 }
+
+// ---------------------------------------------------------------------------
+// Issue 14: containers. A container is a family of its own; rules can be
+// scoped to the host or to containers.
+// ---------------------------------------------------------------------------
+
+namespace container_tests {
+
+const std::string cid = "3f2a9c1e0b7d4e5f8a9b0c1d2e3f4a5b6c7d8e9f0a1b2c3d4e5f6a7b8c9d0e1f";
+
+shared_container box(bool verified = true, std::string id = cid) {
+    container_info c;
+    c.id = std::move(id);
+    c.runtime = container_runtime::podman;
+    c.cgroup = "/machine.slice/libpod-" + c.id + ".scope";
+    c.name = "web";
+    c.image = "localhost/app:1";
+    c.verified = verified;
+    return shared_container(std::make_shared<const container_info>(std::move(c)));
+}
+
+// A member of session 100 (led by bash 100), in `where` (empty: the host).
+event in_session(nanoseconds ts, pid_type pid, std::string comm, const shared_container& where,
+                 std::string sha = {}) {
+    event e = quiet::member(ts, pid, std::move(comm), "/usr/bin/" + std::string("x"), 0u, 0755u, pid, std::move(sha));
+    e.as<exec_event>()->container = where;
+    return e;
+}
+
+config rules() {
+    config c = egress_rules();
+    c.suspicious_files.push_back({"service account tokens", 5, {"/run/secrets/kubernetes.io/serviceaccount/token"},
+                                  false, rule_scope::container});
+    return c;
+}
+
+} // namespace container_tests
+
+TEST_CASE("containers: a container is a family of its own, even in the host's session", "[correlator][container]") {
+    using namespace container_tests;
+    correlator c(rules());
+    quiet::session(c);
+    REQUIRE_FALSE(c.process(in_session(0s, 101, "cat", {})));
+    REQUIRE_FALSE(c.process(in_session(0s, 102, "nc", box())));
+    REQUIRE_FALSE(c.process(in_session(0s, 103, "curl", {})));
+    // the host's cat reads a key; the container's connect has no evidence
+    CHECK_FALSE(c.process(open_ev(1s, 101, "/home/u/.ssh/id_rsa")));
+    CHECK_FALSE(c.process(net_ev(2s, 102, "203.0.113.5", 443)));
+    // the host's curl in the same session: the host family's alert
+    const auto host = c.process(net_ev(2s, 103, "203.0.113.5", 443));
+    REQUIRE(host);
+    CHECK(host->reader.pid == 101);
+    CHECK_FALSE(host->container);
+    CHECK_FALSE(host->file.in_container);
+    // a container process reads a key: evidence for its container only
+    REQUIRE_FALSE(c.process(in_session(3s, 104, "cat", box())));
+    CHECK_FALSE(c.process(open_ev(3s, 104, "/root/.ssh/id_rsa", 7)));
+    const auto boxed = c.process(net_ev(4s, 102, "203.0.113.6", 443));
+    REQUIRE(boxed);
+    CHECK(boxed->reader.pid == 104);
+    REQUIRE(boxed->container);
+    CHECK(boxed->container->id == cid);
+    CHECK(boxed->file.in_container);
+    CHECK(boxed->file.path == "/root/.ssh/id_rsa");
+    const auto j = to_json(*boxed);
+    CHECK(j.at("container").at("id") == cid);
+    CHECK(j.at("container").at("runtime") == "podman");
+    CHECK(j.at("container").at("verified") == true);
+    CHECK(j.at("k8s").is_null());
+    CHECK(j.at("file").at("view") == "container");
+    CHECK(render_text(*boxed).find("container: podman 3f2a9c1e0b7d web (image localhost/app:1)") != std::string::npos);
+    // another container in the same session is another family too
+    REQUIRE_FALSE(c.process(in_session(5s, 105, "nc", box(true, std::string(64, 'a')))));
+    CHECK_FALSE(c.process(net_ev(5s, 105, "203.0.113.7", 443)));
+    // a fork's child stays in its parent's container until it execs
+    REQUIRE_FALSE(c.process(fork_ev(6s, 104, 106)));
+    CHECK(same_container(c.processes().find(106)->container, box()));
+}
+
+TEST_CASE("containers: categories and trust scoped to the host or to containers", "[correlator][container]") {
+    using namespace container_tests;
+    SECTION("a category scoped to containers counts for a verified container's opens only") {
+        for (const auto& where : {shared_container{}, box(false), box(true)}) {
+            INFO("container " << (where ? (where->verified ? "verified" : "unverified") : "none"));
+            correlator c(rules());
+            quiet::session(c);
+            REQUIRE_FALSE(c.process(in_session(0s, 101, "app", where)));
+            CHECK_FALSE(c.process(open_ev(1s, 101, "/run/secrets/kubernetes.io/serviceaccount/token", 9)));
+            const auto a = c.process(net_ev(2s, 101, "203.0.113.5", 443));
+            CHECK(a.has_value() == (where && where->verified));
+        }
+    }
+    SECTION("trust scoped to containers holds in a verified container only; scoped to the host, the reverse") {
+        const std::string sha(64, 'b');
+        for (const rule_scope scope : {rule_scope::container, rule_scope::host}) {
+            config r = rules();
+            r.trusted_binaries.push_back({"", sha, {"ssh private keys"}, scope});
+            for (const auto& where : {shared_container{}, box(false), box(true)}) {
+                const bool boxed = where && where->verified;
+                INFO("scope " << to_string(scope) << ", in a verified container: " << boxed);
+                correlator c(r);
+                quiet::session(c);
+                REQUIRE_FALSE(c.process(in_session(0s, 101, "agent", where, sha)));
+                CHECK_FALSE(c.process(open_ev(1s, 101, "/root/.ssh/id_rsa")));
+                const auto a = c.process(net_ev(2s, 101, "203.0.113.5", 443));
+                const bool trusted = scope == rule_scope::container ? boxed : !boxed;
+                CHECK(a.has_value() == !trusted);
+            }
+        }
+    }
+}

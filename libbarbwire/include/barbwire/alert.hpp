@@ -129,6 +129,9 @@ struct alert {
     // process.script and process.foreign.
     std::optional<script_identity> script;
     std::uint32_t foreign = 0;
+    // Issue 14: the container the sender runs in (nullopt: the host, or
+    // not known); JSON `container` and `k8s`.
+    std::optional<container_info> container;
 
     struct file_info {
         std::string path;
@@ -145,10 +148,15 @@ struct alert {
         // A derived secret (taint.hpp): the secret this file was written
         // from, by whom and when; null for a secret of its own.
         std::shared_ptr<const derived_origin> derived_from;
+        // Issue 14: `path` as the opener's container sees it (its mount
+        // namespace), and the same file's path on the host where the sensor
+        // could tell (sensor/containers.cpp); empty: not known.
+        bool in_container = false;
+        std::string host_path;
         friend bool operator==(const file_info& a, const file_info& b) {
             return a.path == b.path && a.dev == b.dev && a.ino == b.ino && a.category == b.category &&
                    a.ts == b.ts && a.pattern == b.pattern && a.same_inode_as == b.same_inode_as &&
-                   a.source == b.source &&
+                   a.source == b.source && a.in_container == b.in_container && a.host_path == b.host_path &&
                    (a.derived_from == b.derived_from ||
                     (a.derived_from && b.derived_from && *a.derived_from == *b.derived_from));
         }
@@ -300,6 +308,41 @@ namespace detail {
     };
 }
 
+// Alerts' `container` and `k8s` objects (docs/alerts.md): unknown text is null.
+[[nodiscard]] inline nlohmann::json text_or_null(const std::string& s) {
+    return s.empty() ? nlohmann::json(nullptr) : nlohmann::json(json_string(s));
+}
+[[nodiscard]] inline nlohmann::json container_json(const container_info& c) {
+    return {
+        {"id", json_string(c.id)},
+        {"runtime", std::string(to_string(c.runtime))},
+        {"name", text_or_null(c.name)},
+        {"image", text_or_null(c.image)},
+        {"cgroup", json_string(c.cgroup)},
+        {"verified", c.verified},
+    };
+}
+[[nodiscard]] inline nlohmann::json k8s_json(const container_info& c) {
+    return {
+        {"pod", text_or_null(c.pod_name)},
+        {"namespace", text_or_null(c.pod_namespace)},
+        {"pod_uid", text_or_null(c.pod_uid)},
+        {"container", text_or_null(c.k8s_container)},
+    };
+}
+
+// The text box's container row: "podman 3f2a9c1e0b7d web (image localhost/app:1), pod default/web-0".
+[[nodiscard]] inline std::string container_text(const container_info& c) {
+    std::string out = std::string(to_string(c.runtime)) + " " + text_safe(c.short_id());
+    if (!c.name.empty()) out += " " + text_safe(c.name);
+    if (!c.image.empty()) out += " (image " + text_safe(c.image) + ")";
+    if (c.in_pod())
+        out += ", pod " + (c.pod_name.empty() ? "uid " + text_safe(c.pod_uid)
+                                              : text_safe(c.pod_namespace) + "/" + text_safe(c.pod_name));
+    if (!c.verified) out += " [unverified: the cgroup path's claim]";
+    return out;
+}
+
 [[nodiscard]] inline std::string endpoint(const ip_address& addr, std::uint16_t port) {
     if (addr.family == AF_INET6) return "[" + addr.to_string() + "]:" + std::to_string(port);
     return addr.to_string() + ":" + std::to_string(port);
@@ -364,6 +407,8 @@ namespace detail {
     };
     if (!a.file.same_inode_as.empty()) file["same_inode_as"] = detail::json_string(a.file.same_inode_as);
     if (a.file.source != access_path::syscall) file["via"] = std::string(to_string(a.file.source));
+    file["view"] = a.file.in_container ? "container" : "host";
+    file["host_path"] = a.file.host_path.empty() ? json(nullptr) : json(detail::json_string(a.file.host_path));
     if (const derived_origin* d = a.file.derived_from.get()) {
         file["derived_from"] = {
             {"path", detail::json_string(d->path)},
@@ -437,6 +482,8 @@ namespace detail {
         {"reader", detail::process_ref_json(a.reader)},
         {"ancestry", std::move(ancestry)},
     };
+    out["container"] = a.container ? detail::container_json(*a.container) : json(nullptr);
+    out["k8s"] = a.container && a.container->in_pod() ? detail::k8s_json(*a.container) : json(nullptr);
     if (a.baseline != baseline_verdict::none) out["baseline"] = std::string(to_string(a.baseline));
     if (a.incident != 0) out["incident"] = a.incident;
     if (a.repeats) out["repeats"] = detail::repeat_counts_json(*a.repeats);
@@ -470,6 +517,7 @@ namespace detail {
     std::string command = a.process.comm.empty() ? std::string("?") : text_safe(a.process.comm);
     if (!a.process.exe.empty()) command += " (" + text_safe(a.process.exe) + ")";
     row("command", command);
+    if (a.container) row("container", detail::container_text(*a.container));
     if (!a.process.sha256.empty()) row("sha256", text_safe(a.process.sha256));
     // Only when trust has something to say: a file that is not the host's,
     // or an entry naming the path that was refused.
@@ -493,6 +541,9 @@ namespace detail {
         row("foreign", foreign + ": not trusted");
     }
     std::string file = text_safe(a.file.path);
+    if (a.file.in_container)
+        file += a.file.host_path.empty() ? " (in the container)"
+                                         : " (in the container; on the host " + text_safe(a.file.host_path) + ")";
     if (!a.file.same_inode_as.empty()) file += " (same inode as " + text_safe(a.file.same_inode_as) + ")";
     if (a.file.source != access_path::syscall) file += " [via " + std::string(to_string(a.file.source)) + "]";
     row("file", file);

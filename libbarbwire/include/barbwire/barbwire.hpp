@@ -5,6 +5,7 @@
 #include "barbwire/version.hpp"
 #include "barbwire/error.hpp"
 #include "barbwire/clock.hpp"
+#include "barbwire/container.hpp"
 #include "barbwire/event.hpp"
 #include "barbwire/config.hpp"
 #include "barbwire/decode.hpp"

@@ -49,6 +49,25 @@ enum class severity : std::uint8_t { low = 0, medium = 1, high = 2 };
 }
 
 // A category of sensitive files (seed: suspicious_files[]).
+// extension `scope` (issue 14) of a file category or a trusted binary:
+// where it holds. A process is in a container when the sensor verified its
+// container (container_info::verified: the runtime's own state confirms
+// the id); an unverified claim counts as the host.
+enum class rule_scope : std::uint8_t { any, host, container };
+
+[[nodiscard]] constexpr std::string_view to_string(rule_scope s) noexcept {
+    switch (s) {
+    case rule_scope::any: return "any";
+    case rule_scope::host: return "host";
+    case rule_scope::container: return "container";
+    }
+    return "any";
+}
+
+[[nodiscard]] constexpr bool scope_fits(rule_scope s, bool in_container) noexcept {
+    return s == rule_scope::any || (s == rule_scope::container) == in_container;
+}
+
 struct file_category {
     std::string name;                  // seed key: category
     int base_score = 0;                // seed key: base_score
@@ -57,6 +76,7 @@ struct file_category {
     // evidence (libc's public files): an open of one is never a candidate for
     // correlation, so it never makes an alert. Default false: the seed's meaning.
     bool context = false;
+    rule_scope scope = rule_scope::any; // extension `scope`: whose opens it counts for
 
     // Seed semantics: a pattern matches when it occurs anywhere in the path.
     [[nodiscard]] bool matches(std::string_view path) const noexcept {
@@ -247,6 +267,7 @@ struct exe_facts {
     std::optional<bool> host_file;     // the exe's inode is the host's file at `exe`; nullopt: unknown
     std::string_view package;          // the dpkg package that ships `exe` with this content; empty: none
     std::uint32_t foreign = 0;         // foreign code seen in the process (bitmask); 0: none
+    bool in_container = false;         // the process runs in a verified container (rule_scope)
 };
 
 // Why trust by path alone (a rule that names `exe` and pins no sha256) does
@@ -276,6 +297,7 @@ struct trusted_binary {
     std::string exe;                     // exact kernel executable path; empty: any path
     std::string sha256;                  // 64 lowercase hex digits; empty: trust by path alone
     std::vector<std::string> categories; // category names; empty: every category
+    rule_scope scope = rule_scope::any;  // extension `scope`: where the trust holds
 
     // Path rule: a path alone (no sha256) trusts only the host's file at
     // that path, unmodified (package provenance), owned by root (uid 0) and
@@ -284,6 +306,7 @@ struct trusted_binary {
     // executable's hash (unknown never matches), and the path too when given:
     // the content is then the identity.
     [[nodiscard]] bool matches(const exe_facts& who) const noexcept {
+        if (!scope_fits(scope, who.in_container)) return false;
         if (!exe.empty() && who.exe != exe) return false;
         if (!sha256.empty()) return who.sha256 == sha256;
         if (exe.empty()) return false; // parse_config never produces this
@@ -798,8 +821,18 @@ inline constexpr std::array<std::string_view, 16> root_keys = {
     return out;
 }
 
+// `scope: host | container | any` (rule_scope).
+[[nodiscard]] inline config_result<rule_scope> parse_scope(const json& v, const std::string& path) {
+    if (v.is_string()) {
+        const auto& s = v.get_ref<const std::string&>();
+        for (rule_scope r : {rule_scope::any, rule_scope::host, rule_scope::container})
+            if (s == to_string(r)) return r;
+    }
+    return config_fail(path, "expected host, container or any (where the rule holds; default any), got " + describe(v));
+}
+
 [[nodiscard]] inline config_result<std::vector<file_category>> parse_files(const json& v, const std::string& path) {
-    static constexpr std::array<std::string_view, 4> keys = {"category", "base_score", "patterns", "context"};
+    static constexpr std::array<std::string_view, 5> keys = {"category", "base_score", "patterns", "context", "scope"};
     static constexpr std::array<std::string_view, 3> required = {"category", "base_score", "patterns"};
     auto list = get_list(v, path, "file categories ({category, base_score, patterns})");
     if (!list) return tl::unexpected(list.error());
@@ -846,6 +879,11 @@ inline constexpr std::array<std::string_view, 16> root_keys = {
                 return config_fail(path_key(ep, "context"), "expected true (the category is context: its opens never "
                                                             "make an alert) or false, got " + describe(*cx));
             c.context = cx->get<bool>();
+        }
+        if (const json* sc = find_key(e, "scope")) {
+            auto s = parse_scope(*sc, path_key(ep, "scope"));
+            if (!s) return tl::unexpected(s.error());
+            c.scope = *s;
         }
         out.push_back(std::move(c));
     }
@@ -936,7 +974,7 @@ struct parent_seen {
 // (a category must name one of them).
 [[nodiscard]] inline config_result<std::vector<trusted_binary>>
 parse_trusted(const json& v, const std::string& path, const std::vector<file_category>& files) {
-    static constexpr std::array<std::string_view, 3> keys = {"exe", "sha256", "categories"};
+    static constexpr std::array<std::string_view, 4> keys = {"exe", "sha256", "categories", "scope"};
     auto list = get_list(v, path, "trusted binaries ({exe, sha256, categories})");
     if (!list) return tl::unexpected(list.error());
     std::vector<trusted_binary> out;
@@ -960,6 +998,11 @@ parse_trusted(const json& v, const std::string& path, const std::vector<file_cat
         }
         if (t.exe.empty() && t.sha256.empty())
             return config_fail(ep, "names no executable; expected exe (executable path), sha256 (its hash) or both");
+        if (const json* sc = find_key(e, "scope")) {
+            auto s = parse_scope(*sc, path_key(ep, "scope"));
+            if (!s) return tl::unexpected(s.error());
+            t.scope = *s;
+        }
         if (const json* cs = find_key(e, "categories")) {
             const std::string cp = path_key(ep, "categories");
             if (!cs->is_array())
@@ -994,7 +1037,7 @@ parse_trusted(const json& v, const std::string& path, const std::vector<file_cat
             }
         }
         for (std::size_t k = 0; k < out.size(); ++k)
-            if (out[k].exe == t.exe && out[k].sha256 == t.sha256)
+            if (out[k].exe == t.exe && out[k].sha256 == t.sha256 && out[k].scope == t.scope)
                 return config_fail(ep, "trusts the same executable as " + path_index(path, k) +
                                            "; merge their categories into one entry");
         out.push_back(std::move(t));
@@ -1455,6 +1498,7 @@ inline std::optional<ip_network> ip_network::parse(std::string_view text) {
     for (const auto& f : c.suspicious_files) {
         json cat = {{"category", f.name}, {"base_score", f.base_score}, {"patterns", f.patterns}};
         if (f.context) cat["context"] = true;
+        if (f.scope != rule_scope::any) cat["scope"] = std::string(to_string(f.scope));
         files.push_back(std::move(cat));
     }
     j["suspicious_files"] = std::move(files);
@@ -1496,6 +1540,7 @@ inline std::optional<ip_network> ip_network::parse(std::string_view text) {
         if (!t.exe.empty()) e["exe"] = t.exe;
         if (!t.sha256.empty()) e["sha256"] = t.sha256;
         if (!t.categories.empty()) e["categories"] = t.categories;
+        if (t.scope != rule_scope::any) e["scope"] = std::string(to_string(t.scope));
         trusted.push_back(std::move(e));
     }
     j["trusted_binaries"] = std::move(trusted);

@@ -98,11 +98,13 @@ namespace barbwire {
 // own identity never stands in for it. `foreign` travels along: any bit
 // withholds every trust.
 [[nodiscard]] inline exe_facts program_facts(const process_info& p) noexcept {
-    if (!p.script) return exe_facts{p.exe, p.exe_sha256, p.exe_uid, p.exe_mode, p.exe_host_file, p.exe_package, p.foreign};
+    const bool boxed = p.container && p.container->verified; // rule_scope: a verified container
+    if (!p.script)
+        return exe_facts{p.exe, p.exe_sha256, p.exe_uid, p.exe_mode, p.exe_host_file, p.exe_package, p.foreign, boxed};
     const script_identity& s = *p.script;
     if (s.ino == 0 || !interpreter_vouches(p))
-        return exe_facts{s.path, {}, std::nullopt, std::nullopt, std::nullopt, {}, p.foreign};
-    return exe_facts{s.path, s.sha256, s.uid, s.mode, s.host_file, s.package, p.foreign};
+        return exe_facts{s.path, {}, std::nullopt, std::nullopt, std::nullopt, {}, p.foreign, boxed};
+    return exe_facts{s.path, s.sha256, s.uid, s.mode, s.host_file, s.package, p.foreign, boxed};
 }
 
 // The best match of an open: its own path's, or that of the path the rules
@@ -130,13 +132,13 @@ struct open_match {
                                                 std::string_view named_path = {}, const exe_facts* who = nullptr) {
     open_match out{rules.match_file(path), false, false};
     std::optional<file_match> nm = named;
-    if (who != nullptr && rules.has_trust()) {
+    if (who != nullptr && (rules.has_trust() || rules.has_scopes())) {
         bool skipped = false;
-        if (out.match && !out.match->context && rules.trusted(*who, out.match->category)) {
+        if (out.match && !out.match->context && !rules.counts_for(*who, out.match->category)) {
             out.match = rules.match_file_for(path, *who, skipped);
             out.trusted = out.trusted || skipped;
         }
-        if (nm && !nm->context && !named_path.empty() && rules.trusted(*who, nm->category)) {
+        if (nm && !nm->context && !named_path.empty() && !rules.counts_for(*who, nm->category)) {
             nm = rules.match_file_for(named_path, *who, skipped);
             out.trusted = out.trusted || skipped;
         }
@@ -977,6 +979,8 @@ private:
         if (const derived_files::entry* d = derived_.find(o.dev, o.ino); d != nullptr && rules_.source().taint.enabled) {
             if (rules_.has_trust() && rules_.trusted(who, d->match.category)) {
                 m.trusted = true;
+            } else if (!rules_.counts_for(who, d->match.category)) {
+                // its category is scoped to the other side of the container boundary
             } else if (better_match(d->match, m.match)) {
                 m.match = d->match;
                 m.via_identity = false;
@@ -1052,16 +1056,24 @@ private:
     // init, shared by unrelated daemons that never called setsid().
     [[nodiscard]] static bool in_family_session(const process_info& p) noexcept { return p.sid > 1; }
 
+    // Is r in p's family scope: the same session, and the same container
+    // (a container boundary is a family boundary: a runtime that does not
+    // start its container in a session of its own still separates it)?
+    [[nodiscard]] static bool same_family_scope(const process_info& p, const process_info& r) noexcept {
+        return r.sid == p.sid && same_container(r.container, p.container);
+    }
+
     // The ancestors of p within its session, nearest first: the walk stops
     // after the session leader (pid == sid), before init (pid <= 1), before a
-    // process of another session or an unknown parent, and after max_depth.
+    // process of another session or container or an unknown parent, and
+    // after max_depth.
     static constexpr std::size_t max_depth = 64;
     void session_ancestors(const process_info& p, std::vector<const process_info*>& out) const {
         out.clear();
         const process_info* cur = &p;
         while (out.size() < max_depth && cur->pid != cur->sid) {
             const process_info* par = processes_.parent(*cur);
-            if (par == nullptr || par->pid <= 1 || par->sid != p.sid) break;
+            if (par == nullptr || par->pid <= 1 || !same_family_scope(p, *par)) break;
             if (std::find(out.begin(), out.end(), par) != out.end() || par == &p) break; // a cycle
             out.push_back(par);
             cur = par;
@@ -1103,7 +1115,7 @@ private:
         for (pid_type q : *members) {
             if (q == p.pid) continue;
             const process_info* r = processes_.find(q);
-            if (r == nullptr || r->sid != p.sid) continue; // stale, or moved to another session
+            if (r == nullptr || !same_family_scope(p, *r)) continue; // stale, moved, or another container
             if (std::find(chain_.begin(), chain_.end(), r) != chain_.end()) continue; // an ancestor: done above
             if (opens_.best(q, t, w) == nullptr) continue;
             session_ancestors(*r, reader_chain_);
@@ -1471,7 +1483,9 @@ private:
         a.argv = p.argv;
         a.script = p.script.copy();
         a.foreign = p.foreign;
+        a.container = p.container.copy();
         a.file.path = o.path;
+        a.file.in_container = p.container.has_value(); // the family's: a container is its own family
         a.file.dev = o.dev;
         a.file.ino = o.ino;
         a.file.same_inode_as = o.same_inode_as;

@@ -113,7 +113,8 @@ BW_CHECK_FIELD(bw_exec_event, comm, 64, BW_COMM_LEN);
 BW_CHECK_FIELD(bw_exec_event, exe, 80, BW_PATH_MAX);
 BW_CHECK_FIELD(bw_exec_event, argv, 592, BW_ARGV_MAX);
 BW_CHECK_FIELD(bw_exec_event, script, 848, BW_SCRIPT_MAX);
-static_assert(sizeof(bw_exec_event) == 976, "bw_exec_event changed size");
+BW_CHECK_FIELD(bw_exec_event, cgroup_id, 976, 8);
+static_assert(sizeof(bw_exec_event) == 984, "bw_exec_event changed size");
 
 BW_CHECK_FIELD(bw_foreign_event, hdr, 0, 24);
 BW_CHECK_FIELD(bw_foreign_event, target_tgid, 24, 4);
@@ -239,7 +240,7 @@ static_assert(sizeof(bw_net_event) == 80, "bw_net_event changed size");
 
 #undef BW_CHECK_FIELD
 
-static_assert(BW_ABI_VERSION == 4, "ABI version changed: review decode() and the asserts above");
+static_assert(BW_ABI_VERSION == 5, "ABI version changed: review decode() and the asserts above");
 static_assert(BW_EVENT_KIND_MAX == BW_EVENT_SCRIPT, "a new record kind needs a decoder");
 static_assert(static_cast<unsigned>(barbwire::event_kind::file) > BW_EVENT_KIND_MAX,
               "event_kind::file is not a kernel record: its number must stay outside the BW_EVENT_* range");
@@ -599,6 +600,8 @@ template <class Target>
         x.uid = BW_FIELD(bw_exec_event, uid);
         x.sid = BW_FIELD(bw_exec_event, sid);
         x.pgid = BW_FIELD(bw_exec_event, pgid);
+        x.cgroup_id = BW_FIELD(bw_exec_event, cgroup_id);
+        x.container.reset(); // sensor-side enrichment: not in the record
         x.exe_dev = BW_FIELD(bw_exec_event, exe_dev);
         x.exe_ino = BW_FIELD(bw_exec_event, exe_ino);
         assign_field(x.comm, chars + offsetof(bw_exec_event, comm), BW_COMM_LEN);
@@ -869,6 +872,7 @@ struct event_slots {
         cut |= !detail::put_string(r.exe, sizeof(r.exe), x.exe);
         r.argv_size = static_cast<std::uint16_t>(detail::put_argv(r.argv, sizeof(r.argv), x.argv, cut));
         r.foreign = x.foreign & BW_FOREIGN_MASK;
+        r.cgroup_id = x.cgroup_id;
         if (x.script) {
             r.exec_flags |= BW_EXECF_SCRIPT;
             // NUL-terminated: one byte less than the field

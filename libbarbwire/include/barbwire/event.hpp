@@ -15,6 +15,7 @@
 
 #include "barbwire/abi/events.h"
 #include "barbwire/clock.hpp"
+#include "barbwire/container.hpp"
 
 namespace barbwire {
 
@@ -267,6 +268,11 @@ struct exec_event {
     // nullopt: not a script exec.
     std::optional<script_identity> script;
     std::uint32_t foreign = 0; // foreign_code bits known at exec
+    // The task's cgroup id in the unified hierarchy at exec (the kernel's;
+    // 0: none, e.g. a trace), and the container the sensor resolved from
+    // it (container.hpp; empty: a host process, or not known).
+    std::uint64_t cgroup_id = 0;
+    shared_container container;
     friend bool operator==(const exec_event&, const exec_event&) = default;
 };
 

@@ -43,6 +43,7 @@
 #include "barbwire/clock.hpp"
 #include "barbwire/config.hpp"
 #include "barbwire/detail/lru.hpp"
+#include "barbwire/detail/shared_const.hpp"
 #include "barbwire/event.hpp"
 
 namespace barbwire {
@@ -65,38 +66,9 @@ enum class process_origin : std::uint8_t {
     return "unknown";
 }
 
-// The script a process runs, held out of line and shared: the table keeps a
-// process_info for every process (up to limits.max_processes), few of them
-// run a script, and a fork's child shares its parent's. Read-only once set;
-// compares by value, like the std::optional<script_identity> it stands for.
-class shared_script {
-public:
-    shared_script() = default;
-    shared_script(const std::optional<script_identity>& s) { *this = s; } // NOLINT: implicit, like optional
-    shared_script& operator=(const std::optional<script_identity>& s) {
-        p_ = s ? std::make_shared<const script_identity>(*s) : nullptr;
-        return *this;
-    }
-    shared_script& operator=(script_identity s) {
-        p_ = std::make_shared<const script_identity>(std::move(s));
-        return *this;
-    }
-    void reset() noexcept { p_.reset(); }
-    [[nodiscard]] bool has_value() const noexcept { return p_ != nullptr; }
-    explicit operator bool() const noexcept { return p_ != nullptr; }
-    const script_identity& operator*() const noexcept { return *p_; }
-    const script_identity* operator->() const noexcept { return p_.get(); }
-    // A copy, for what outlives the table entry (an alert).
-    [[nodiscard]] std::optional<script_identity> copy() const {
-        return p_ ? std::optional<script_identity>(*p_) : std::nullopt;
-    }
-    friend bool operator==(const shared_script& a, const shared_script& b) noexcept {
-        return a.p_ == b.p_ || (a.p_ && b.p_ && *a.p_ == *b.p_);
-    }
-
-private:
-    std::shared_ptr<const script_identity> p_;
-};
+// The script a process runs, held out of line and shared (a fork's child
+// shares its parent's): detail/shared_const.hpp.
+using shared_script = detail::shared_const<script_identity>;
 
 struct process_info {
     pid_type pid = 0;
@@ -124,6 +96,9 @@ struct process_info {
     // its program identity for trust, allowlists and baselines. A pending one
     // (dev 0, ino 0, no hash) is a script whose file is not known yet.
     shared_script script;
+    // The container it runs in (container.hpp); empty: the host, or not known.
+    // A container boundary is a family boundary.
+    shared_container container;
     nanoseconds first_seen{0};
     nanoseconds last_seen{0};
     std::optional<nanoseconds> exit_ts; // set once the process has exited
@@ -333,6 +308,7 @@ private:
         p.exe_package.clear();
         if (af == argv_follows::no) p.argv.clear();
         p.script.reset();
+        p.container.reset();
         p.foreign = 0;
         p.first_seen = p.last_seen = ts;
         p.exit_ts.reset();
@@ -460,6 +436,7 @@ private:
         p.exe_package = e.exe_package;
         p.argv = e.argv;
         p.script = e.script;
+        p.container = e.container;
         p.foreign = e.foreign; // a new image: what was written into the old one is gone
         p.last_seen = std::max(p.last_seen, ev.ts);
         p.origin = process_origin::exec;
@@ -503,6 +480,7 @@ private:
             child.exe_package = parent.exe_package;
             child.argv = parent.argv;
             child.script = parent.script;
+            child.container = parent.container; // until an exec says otherwise (a runtime moves its child, then execs)
             child.foreign = parent.foreign;
         } else {
             child.argv.clear();

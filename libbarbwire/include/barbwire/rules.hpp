@@ -291,6 +291,13 @@ public:
         return false;
     }
     [[nodiscard]] bool has_trust() const noexcept { return !trust_.empty(); }
+    // Whether any category is scoped to the host or to containers.
+    [[nodiscard]] bool has_scopes() const noexcept { return scoped_; }
+    // Does an open by `who` in `category` count: its scope fits `who`'s
+    // side of the container boundary, and `who` is not trusted for it?
+    [[nodiscard]] bool counts_for(const exe_facts& who, std::uint32_t category) const {
+        return scope_fits(cfg_.suspicious_files[category].scope, who.in_container) && !trusted(who, category);
+    }
 
     // Why a rule naming `who`'s executable path did not trust it for
     // `category` (a trusted_binaries entry) or for this destination (an
@@ -334,11 +341,15 @@ public:
                                                            bool& skipped) const {
         skipped = false;
         std::optional<file_match> m = match_file(path);
-        if (!m || m->context || trust_.empty() || !trusted(who, m->category)) return m;
-        skipped = true;
+        if (!m || m->context) return m;
+        // A category is passed over for `who` when its scope is the other
+        // side of the container boundary, or when `who` is trusted for it.
+        const auto passed_over = [&](std::uint32_t c) { return !counts_for(who, c); };
+        if (!passed_over(m->category)) return m;
+        skipped = scope_fits(cfg_.suspicious_files[m->category].scope, who.in_container); // for trust
         for (const file_match& r : ranked_) {
             if (r.category == m->category) continue;
-            if (!r.context && trusted(who, r.category)) continue;
+            if (!r.context && passed_over(r.category)) continue;
             if (path.find(cfg_.suspicious_files[r.category].patterns[r.pattern]) != std::string_view::npos) return r;
         }
         return std::nullopt;
@@ -462,6 +473,8 @@ private:
         for (const auto& m : all) pats.push_back(cfg_.suspicious_files[m.category].patterns[m.pattern]);
         automaton_ = detail::substring_automaton(pats);
 
+        scoped_ = std::any_of(cfg_.suspicious_files.begin(), cfg_.suspicious_files.end(),
+                              [](const file_category& f) { return f.scope != rule_scope::any; });
         trust_.clear();
         trust_cats_.clear();
         trust_by_exe_.clear();
@@ -516,6 +529,7 @@ private:
     }
 
     config cfg_;
+    bool scoped_ = false;            // a category has a scope (has_scopes)
     std::vector<file_match> ranked_; // rank -> match
     detail::substring_automaton automaton_;
     parent_index suspicious_;

@@ -586,6 +586,74 @@ struct error_sax {
     return make_error(errc::parse_error, "unknown key '" + printable(name) + "' of a script");
 }
 
+// An exec's "container" object (docs/trace-format.md): "id" and "runtime"
+// required; the text fields and "verified" optional.
+[[nodiscard]] inline nlohmann::json container_to_json(const container_info& c) {
+    nlohmann::json j = nlohmann::json::object();
+    j["id"] = string_to_json(c.id);
+    j["runtime"] = std::string(to_string(c.runtime));
+    const auto text = [&j](const char* k, const std::string& v) {
+        if (!v.empty()) j[k] = string_to_json(v);
+    };
+    text("cgroup", c.cgroup);
+    text("name", c.name);
+    text("image", c.image);
+    text("pod_name", c.pod_name);
+    text("pod_namespace", c.pod_namespace);
+    text("pod_uid", c.pod_uid);
+    text("k8s_container", c.k8s_container);
+    if (c.verified) j["verified"] = true;
+    return j;
+}
+
+[[nodiscard]] inline result<container_info> container_from_json(const nlohmann::json& v, std::string_view key) {
+    if (!v.is_object()) return type_error(key, "an object (a container: id, runtime, ...)", v);
+    container_info c;
+    bool have_id = false, have_runtime = false;
+    for (auto it = v.begin(); it != v.end(); ++it) {
+        const std::string& k = it.key();
+        const std::string name = std::string(key) + "." + k;
+        if (k == "verified") {
+            if (!it.value().is_boolean()) return type_error(name, "a boolean", it.value());
+            c.verified = it.value().get<bool>();
+            continue;
+        }
+        std::string* field = k == "id"              ? &c.id
+                             : k == "cgroup"        ? &c.cgroup
+                             : k == "name"          ? &c.name
+                             : k == "image"         ? &c.image
+                             : k == "pod_name"      ? &c.pod_name
+                             : k == "pod_namespace" ? &c.pod_namespace
+                             : k == "pod_uid"       ? &c.pod_uid
+                             : k == "k8s_container" ? &c.k8s_container
+                                                    : nullptr;
+        std::string runtime;
+        if (k == "runtime") field = &runtime;
+        if (field == nullptr)
+            return make_error(errc::parse_error, "unknown key '" + printable(name) +
+                                                     "' (a container has id, runtime, cgroup, name, image, pod_name, "
+                                                     "pod_namespace, pod_uid, k8s_container, verified)");
+        auto r = get_string(it.value(), name);
+        if (!r) return tl::unexpected(std::move(r).error());
+        *field = std::move(*r);
+        if (k == "runtime") {
+            const auto rt = container_runtime_from(runtime);
+            if (!rt)
+                return key_error(name, "'" + printable(runtime) +
+                                           "' is not a runtime (docker, containerd, cri-o, podman, kubernetes, lxc, unknown)");
+            c.runtime = *rt;
+            have_runtime = true;
+        }
+        if (k == "id") {
+            if (c.id.empty()) return key_error(name, "is empty (a container has an id)");
+            have_id = true;
+        }
+    }
+    if (!have_id) return make_error(errc::parse_error, "missing required key '" + std::string(key) + ".id'");
+    if (!have_runtime) return make_error(errc::parse_error, "missing required key '" + std::string(key) + ".runtime'");
+    return c;
+}
+
 [[nodiscard]] inline result<script_identity> script_from_json(const nlohmann::json& v, std::string_view key) {
     if (!v.is_object()) return type_error(key, "an object (a script: path, dev, ino, ...)", v);
     script_identity s;
@@ -629,6 +697,8 @@ struct error_sax {
         if (!x->exe_package.empty()) j["exe_package"] = detail::string_to_json(x->exe_package);
         if (x->script) j["script"] = detail::script_to_json(*x->script);
         if (x->foreign != 0) j["foreign"] = detail::foreign_to_json(x->foreign);
+        if (x->cgroup_id != 0) j["cgroup_id"] = x->cgroup_id;
+        if (x->container) j["container"] = detail::container_to_json(*x->container);
     } else if (const auto* fg = e.as<foreign_event>()) {
         j["target"] = fg->target;
         j["bits"] = detail::foreign_to_json(fg->bits);
@@ -814,6 +884,12 @@ struct error_sax {
             BW_TRACE_SET(ex->script, detail::script_from_json(v, k));
         } else if (ex && k == "foreign") {
             BW_TRACE_SET(ex->foreign, detail::foreign_from_json(v, k));
+        } else if (ex && k == "cgroup_id") {
+            BW_TRACE_SET(ex->cgroup_id, get_int<std::uint64_t>(v, k));
+        } else if (ex && k == "container") {
+            auto c = detail::container_from_json(v, k);
+            if (!c) return tl::unexpected(std::move(c).error());
+            ex->container = std::move(*c);
         } else if (fg && k == "target") {
             BW_TRACE_SET(fg->target, get_int<pid_type>(v, k));
             have_required = true;
@@ -1049,6 +1125,14 @@ struct error_sax {
         if (x->foreign != 0) {
             out += ",\"foreign\":";
             out += detail::foreign_to_json(x->foreign).dump();
+        }
+        if (x->cgroup_id != 0) {
+            out += ",\"cgroup_id\":";
+            append_int(out, x->cgroup_id);
+        }
+        if (x->container) {
+            out += ",\"container\":";
+            out += detail::container_to_json(*x->container).dump();
         }
     } else if (const auto* fg = e.as<foreign_event>()) {
         out += ",\"target\":";

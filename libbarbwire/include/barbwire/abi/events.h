@@ -22,11 +22,12 @@
 #include <linux/types.h>
 #endif
 
-#define BW_ABI_VERSION 4 /* 2: open records carry the kernel filter's key; BW_EVENT_OPEN_REPEAT
+#define BW_ABI_VERSION 5 /* 2: open records carry the kernel filter's key; BW_EVENT_OPEN_REPEAT
 			    3: opens say how they were made; net records are sends of any
 			       AF_INET/AF_INET6 socket with the connection's age; BW_EVENT_WRITE
 			    4: exec records carry foreign-code bits, flags and the pending
-			       script's name; BW_EVENT_FOREIGN, BW_EVENT_SCRIPT */
+			       script's name; BW_EVENT_FOREIGN, BW_EVENT_SCRIPT
+			    5: exec records carry the cgroup (v2) id */
 
 #define BW_COMM_LEN 16  /* TASK_COMM_LEN */
 #define BW_PATH_MAX 512 /* kernel-resolved paths; longer ones are truncated and flagged */
@@ -98,6 +99,8 @@ struct bw_exec_event {
 	char exe[BW_PATH_MAX];   /* executable path resolved by the kernel from bprm->file */
 	char argv[BW_ARGV_MAX];  /* arguments separated by NUL */
 	char script[BW_SCRIPT_MAX]; /* BW_EXECF_SCRIPT: the script's name as the exec gave it (NUL-terminated) */
+	__u64 cgroup_id; /* the task's cgroup in the unified (v2) hierarchy at exec: the id of its
+			    cgroupfs directory (name_to_handle_at); 1 is the root, 0 none */
 };
 
 /* How a foreign record's code got in (bw_foreign_event.how). */

@@ -1,0 +1,277 @@
+#!/usr/bin/env python3
+"""End-to-end tests of containers (issue 14): a real container started by
+podman (crun) from an image the test builds locally from a root filesystem
+(no registry), a real kernel, loopback only.
+
+  container_test.py BARBWIRE SOURCE_ROOT CASE
+
+Each CASE is one function below; meson registers each as its own test in
+suite 'e2e'. They need root, podman and a build with the sensor; otherwise
+they exit 77 (skip), or 1 when CI=true. See README.md in this directory.
+
+The image holds one static program (egress_actor, built here with -static)
+and a dummy key. The container shares the host's network namespace
+(--network host), so its connects reach the test's listener on 127.0.0.1.
+"""
+import json
+import os
+import secrets
+import shutil
+import subprocess
+import sys
+import time
+
+sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+import harness as h  # noqa: E402
+from harness import check  # noqa: E402
+
+BW = ""
+ROOT = ""
+
+SSH = "ssh private keys"
+DUMMY_KEY = """-----BEGIN OPENSSH PRIVATE KEY-----
+b3BlbnNzaC1rZXktdjEAAAAABG5vbmUAAAAEbm9uZQAAAAAAAAABAAAAMwAAAAtzc2gtZW
+QyNTUxOQAAACBiYXJid2lyZS1jb250YWluZXItdGVzdC1rZXktbm90LXJlYWwAAAAAAAAA
+-----END OPENSSH PRIVATE KEY-----
+"""
+# podman without systemd as PID 1: the cgroupfs manager and a file for its events.
+PODMAN_OPTS = ["--cgroup-manager=cgroupfs", "--events-backend=file"]
+
+
+def run_opts():
+    """Options of `podman run` on this host. Open-file and process limits the
+    test's own (a host without CAP_SYS_RESOURCE cannot raise them to podman's
+    default). On a hybrid cgroup host (v1 controllers plus the unified hierarchy
+    at /sys/fs/cgroup/unified) crun 1.8 refuses to run when the unified hierarchy
+    has any controller; runc (Debian's) handles it, and still places the container
+    in the unified hierarchy too."""
+    opts = ["--ulimit", "nofile=1024:1024", "--ulimit", "nproc=4096:4096"]
+    if os.path.isdir("/sys/fs/cgroup/unified"):
+        if shutil.which("runc") is None:
+            h.skip_or_fail("this is a hybrid cgroup host, where podman needs runc (./dev installs it)")
+        opts += ["--runtime", "runc"]
+    return opts
+
+
+def podman():
+    p = shutil.which("podman")
+    if p is None:
+        h.skip_or_fail("podman is not installed (these tests start a real container; ./dev installs it)")
+    return p
+
+
+def run(argv, **kw):
+    r = subprocess.run(argv, capture_output=True, text=True, **kw)
+    check(r.returncode == 0, f"{' '.join(argv)} failed (exit {r.returncode}): {r.stdout[-2000:]} {r.stderr[-2000:]}")
+    return r.stdout
+
+
+def static_actor(ws):
+    """egress_actor, linked statically so that it runs in an image with no libc."""
+    cc = shutil.which("cc") or shutil.which("gcc")
+    if cc is None:
+        h.skip_or_fail("no C compiler (cc) to build the container's program")
+    out = ws.path("actor")
+    run([cc, "-static", "-O1", "-o", out, os.path.join(ROOT, "test", "e2e", "egress_actor.c"), "-luring"])
+    return out
+
+
+class Image:
+    """A local image `localhost/barbwire-e2e:<random>` imported from a root
+    filesystem built here: /actor and /root/.ssh/id_rsa. Removed at cleanup."""
+
+    def __init__(self, ws):
+        self.podman = podman()
+        rootfs = image_rootfs(ws)
+        os.makedirs(os.path.join(rootfs, "etc"))
+        h.write_file(os.path.join(rootfs, "etc", "passwd"), "root:x:0:0:root:/root:/actor\n")
+        tar = ws.path("rootfs.tar")
+        run(["tar", "-C", rootfs, "-cf", tar, "."])
+        self.ref = f"localhost/barbwire-e2e:{secrets.token_hex(4)}"
+        run([self.podman, *PODMAN_OPTS, "import", tar, self.ref])
+        ws.defer(lambda: subprocess.run([self.podman, *PODMAN_OPTS, "rmi", "-f", self.ref], capture_output=True))
+        self.ws = ws
+
+    def start(self, name, *args):
+        """podman run -d: the container's full id, as the runtime reports it."""
+        cid = run([self.podman, *PODMAN_OPTS, "run", *run_opts(), "-d", "--name", name, "--network", "host",
+                   self.ref, "/actor", *args]).strip()
+        self.ws.defer(lambda: subprocess.run([self.podman, *PODMAN_OPTS, "rm", "-f", name], capture_output=True))
+        check(len(cid) == 64, f"podman run -d printed {cid!r}, not a container id")
+        return cid
+
+    def wait(self, name, timeout=60):
+        out = run([self.podman, *PODMAN_OPTS, "wait", name], timeout=timeout).strip()
+        logs = run([self.podman, *PODMAN_OPTS, "logs", name])
+        check(out == "0", f"the container {name} exited {out}: {logs}")
+        return logs
+
+
+def ctx(a):
+    return f"alert: {json.dumps(a, sort_keys=True)}"
+
+
+# --------------------------------------------------------------------------- cases
+
+def case_attack_in_container():
+    """A process in a real podman container reads the image's /root/.ssh/id_rsa and
+    sends it to a listener on 127.0.0.1 (host network). One alert: its `container`
+    is that container (podman's id, name and image, verified), `k8s` null, the file's
+    path is the container's (`/root/.ssh/id_rsa`, view "container"), and its host path
+    is the same file seen from the host (read while the container still runs)."""
+    h.require_root_and_sensor()
+    with h.scenario(BW, None, listener=None) as (ws, sensor, _):
+        img = Image(ws)
+        lst = h.DataListener("127.0.0.1")
+        ws.defer(lst.close)
+        name = f"bw-e2e-{secrets.token_hex(4)}"
+        cid = img.start(name, "read", "/root/.ssh/id_rsa", "connect", "127.0.0.1", str(lst.port), "send",
+                        "sleep", "20")
+        check(lst.received(b"BEGIN OPENSSH PRIVATE KEY", timeout=30),
+              f"the listener did not receive the key from the container: {lst.streams}")
+        got = sensor.wait_for(lambda a: (a.get("container") or {}).get("id") == cid)
+        check(len(got) == 1, f"expected one alert for container {cid}, got {len(got)}: {got}\n"
+                             f"all: {sensor.alerts()}\nsensor stderr:\n{sensor.stderr()}")
+        a = got[0]
+        c, f, d = a["container"], a.get("file") or {}, a.get("destination") or {}
+        check(c.get("runtime") == "podman", f"container.runtime {c.get('runtime')!r}; {ctx(a)}")
+        check(c.get("verified") is True, f"podman's own state did not verify the container; {ctx(a)}")
+        check(c.get("name") == name, f"container.name {c.get('name')!r} != {name}; {ctx(a)}")
+        check(c.get("image") == img.ref, f"container.image {c.get('image')!r} != {img.ref}; {ctx(a)}")
+        check(a.get("k8s") is None, f"a podman container is no pod's: {a.get('k8s')}")
+        check((a.get("process") or {}).get("exe") == "/actor", f"process.exe is not the container's /actor; {ctx(a)}")
+        check(f.get("path") == "/root/.ssh/id_rsa" and f.get("category") == SSH,
+              f"file {f} is not the container's /root/.ssh/id_rsa ({SSH}); {ctx(a)}")
+        check(f.get("view") == "container", f"file.view {f.get('view')!r}; {ctx(a)}")
+        check(d.get("addr") == "127.0.0.1" and d.get("port") == lst.port, f"destination {d}; {ctx(a)}")
+        hp = f.get("host_path")
+        check(isinstance(hp, str) and hp.endswith("/root/.ssh/id_rsa") and hp != "/root/.ssh/id_rsa",
+              f"file.host_path {hp!r} is not a host path of the container's file; {ctx(a)}")
+        check(h.read_file(hp) == DUMMY_KEY, f"the host path {hp} does not hold the container's key")
+        img.wait(name)
+        print(f"container alert: {c}; host path {hp}")
+
+
+def case_host_has_no_container():
+    """The same program on the host (not in a container), reading a dummy key in a
+    fresh HOME and sending it to 127.0.0.1: one alert, `container` and `k8s` null,
+    the path the host's (view "host", no separate host path)."""
+    h.require_root_and_sensor()
+    with h.scenario(BW, None, listener=None) as (ws, sensor, _):
+        actor = static_actor(ws)
+        home = ws.path("home")
+        os.makedirs(os.path.join(home, ".ssh"), mode=0o700)
+        key = os.path.realpath(os.path.join(home, ".ssh", "id_rsa"))
+        h.write_file(key, DUMMY_KEY, mode=0o600)
+        lst = h.DataListener("127.0.0.1")
+        ws.defer(lst.close)
+        sh = h.Shell(f"{actor} read {key} connect 127.0.0.1 {lst.port} send")
+        sh.wait()
+        check(lst.received(b"BEGIN OPENSSH PRIVATE KEY"), f"the listener did not receive the key: {lst.streams}")
+        got = sensor.wait_for(lambda a: h.in_session(a, sh.leader))
+        check(len(got) == 1, f"expected one alert for the host actor, got {got}\n{sensor.stderr()}")
+        a = got[0]
+        check(a.get("container") is None, f"a host process has a container: {a.get('container')}")
+        check(a.get("k8s") is None, f"a host process has a pod: {a.get('k8s')}")
+        f = a.get("file") or {}
+        check(f.get("path") == key and f.get("view") == "host" and f.get("host_path") is None,
+              f"file {f} is not the host's {key} (view host, no host_path); {ctx(a)}")
+
+
+class RuncBundle:
+    """An OCI bundle for `runc run` in the foreground, with no engine and no
+    conmon: the container's first process is runc's child, in the caller's
+    session unless the runtime makes a new one. The host's network namespace
+    (loopback reaches the test's listeners). Its cgroup is `/<id>` (a 64-hex id),
+    and runc's own state (/run/runc/<id>) verifies it."""
+
+    def __init__(self, ws, rootfs):
+        if shutil.which("runc") is None:
+            h.skip_or_fail("runc is not installed (./dev installs it)")
+        self.dir = ws.path(f"bundle-{secrets.token_hex(3)}")
+        os.makedirs(self.dir)
+        run(["runc", "spec", "--bundle", self.dir])
+        with open(os.path.join(self.dir, "config.json")) as f:
+            self.spec = json.load(f)
+        self.spec["root"] = {"path": rootfs, "readonly": True}
+        self.spec["process"]["terminal"] = False
+        self.spec["linux"]["namespaces"] = [n for n in self.spec["linux"]["namespaces"] if n["type"] != "network"]
+
+    def command(self, cid, *args):
+        """The shell command that runs /actor ARGS in a container `cid` (foreground)."""
+        spec = dict(self.spec)
+        spec["process"] = dict(spec["process"], args=["/actor", *args])
+        spec["linux"] = dict(spec["linux"], cgroupsPath="/" + cid)
+        d = os.path.join(self.dir, cid[:12])
+        os.makedirs(d)
+        with open(os.path.join(d, "config.json"), "w") as f:
+            json.dump(spec, f)
+        return f"runc run --bundle {d} {cid}"
+
+
+def image_rootfs(ws):
+    rootfs = ws.path("rootfs")
+    os.makedirs(os.path.join(rootfs, "root", ".ssh"), mode=0o700)
+    os.makedirs(os.path.join(rootfs, "tmp"))
+    shutil.copy(static_actor(ws), os.path.join(rootfs, "actor"))
+    h.write_file(os.path.join(rootfs, "root", ".ssh", "id_rsa"), DUMMY_KEY, mode=0o600)
+    return rootfs
+
+
+def case_family_boundary():
+    """A container and a host process are never one family, even in one session.
+    Session A: a host `cat` reads a dummy key; then a container (runc, in the same
+    session) connects and sends to listener P1: no alert for P1; then a host process
+    of session A sends to P2: an alert (the host family's evidence is there).
+    Session B: a container reads its own key; then a host process of session B sends
+    to P3: no alert for P3. The trace proves the reads, the connects, and that the
+    containers' processes were in the sessions of the host processes (so only the
+    container boundary kept them apart)."""
+    h.require_root_and_sensor()
+    with h.scenario(BW, None, record=True, listener=None) as (ws, sensor, _):
+        rootfs = image_rootfs(ws)
+        actor = os.path.join(rootfs, "actor")
+        home = ws.path("home")
+        os.makedirs(os.path.join(home, ".ssh"), mode=0o700)
+        key = os.path.realpath(os.path.join(home, ".ssh", "id_rsa"))
+        h.write_file(key, DUMMY_KEY, mode=0o600)
+        bundle = RuncBundle(ws, rootfs)
+        p1, p2, p3 = (h.DataListener("127.0.0.1") for _ in range(3))
+        for lst in (p1, p2, p3):
+            ws.defer(lst.close)
+        c1, c2 = secrets.token_hex(32), secrets.token_hex(32)
+        for c in (c1, c2):
+            ws.defer(lambda c=c: subprocess.run(["runc", "delete", "-f", c], capture_output=True))
+        a = h.Shell(f"cat {key} > /dev/null; {bundle.command(c1, 'connect', '127.0.0.1', str(p1.port), 'send')}; "
+                    f"{actor} connect 127.0.0.1 {p2.port} send")
+        a.wait()
+        b = h.Shell(f"{bundle.command(c2, 'read', '/root/.ssh/id_rsa')}; {actor} connect 127.0.0.1 {p3.port} send")
+        b.wait()
+        for lst in (p1, p2, p3):
+            check(lst.received(b"barbwire egress_actor"), f"listener {lst.port} got nothing: {lst.streams}")
+        sensor.wait_for(lambda x: (x.get("destination") or {}).get("port") == p2.port)
+        time.sleep(1.5)
+        sensor.stop_cleanly()
+        ev = h.read_trace(ws.trace)
+        by_port = {lst.port: [x for x in sensor.alerts() if (x.get("destination") or {}).get("port") == lst.port]
+                   for lst in (p1, p2, p3)}
+        # proof: the container processes ran in the host shells' sessions, in their containers
+        for leader, cid in ((a.leader, c1), (b.leader, c2)):
+            execs = [e for e in ev if e.get("kind") == "exec" and (e.get("container") or {}).get("id") == cid]
+            check(execs, f"the trace has no exec in container {cid}")
+            check(all(e.get("sid") == leader for e in execs),
+                  f"container {cid}'s processes are not in session {leader}: {execs}; the runtime made a session "
+                  f"of its own, so this case cannot show the container boundary")
+            check(execs[0]["container"].get("verified") is True, f"runc's state did not verify {cid}: {execs[0]}")
+        check(any(e.get("kind") == "open" and e.get("path") == key for e in ev), f"the trace has no open of {key}")
+        check(any(e.get("kind") == "open" and e.get("path") == "/root/.ssh/id_rsa" for e in ev),
+              "the trace has no open of the container's /root/.ssh/id_rsa")
+        check(by_port[p1.port] == [], f"the container's send got the host's read as evidence: {by_port[p1.port]}")
+        check(len(by_port[p2.port]) == 1 and by_port[p2.port][0].get("container") is None,
+              f"the host family's send to {p2.port} should alert once, with no container: {by_port[p2.port]}")
+        check(by_port[p2.port][0]["file"]["path"] == key, f"the host alert's file: {by_port[p2.port][0]['file']}")
+        check(by_port[p3.port] == [], f"the host's send got the container's read as evidence: {by_port[p3.port]}")
+
+
+if __name__ == "__main__":
+    sys.exit(h.run_cases(globals(), __doc__, "container_test"))
