@@ -17,24 +17,6 @@ namespace barbwire::sensor {
 
 namespace {
 
-// Undoes mountinfo's octal escapes (\040 space, \011 tab, \012 newline, \134 backslash).
-std::string unescape_octal(std::string_view s) {
-    std::string out;
-    out.reserve(s.size());
-    for (std::size_t i = 0; i < s.size(); ++i) {
-        if (s[i] == '\\' && s.size() - i >= 4) {
-            const char a = s[i + 1], b = s[i + 2], c = s[i + 3];
-            if (a >= '0' && a <= '3' && b >= '0' && b <= '7' && c >= '0' && c <= '7') {
-                out.push_back(static_cast<char>((a - '0') * 64 + (b - '0') * 8 + (c - '0')));
-                i += 3;
-                continue;
-            }
-        }
-        out.push_back(s[i]);
-    }
-    return out;
-}
-
 // Is `prefix` a path prefix of `path` at a component boundary ("/" is one of everything)?
 bool path_within(std::string_view path, std::string_view prefix) {
     if (prefix == "/") return !path.empty() && path.front() == '/';
@@ -110,47 +92,6 @@ constexpr std::size_t max_config_json = 1U << 20;  // one OCI config.json
 
 // --- pure parsers -----------------------------------------------------------------
 
-std::vector<mount_entry> parse_mountinfo(std::string_view text) {
-    std::vector<mount_entry> out;
-    std::size_t pos = 0;
-    while (pos < text.size()) {
-        std::size_t nl = text.find('\n', pos);
-        if (nl == std::string_view::npos) nl = text.size();
-        std::string_view line = text.substr(pos, nl - pos);
-        pos = nl + 1;
-        // id parent major:minor root mount_point options [optional...] - fstype source super_options
-        std::string_view f[5];
-        bool ok = true;
-        for (auto& field : f) {
-            while (!line.empty() && line.front() == ' ') line.remove_prefix(1);
-            const std::size_t end = std::min(line.find(' '), line.size());
-            field = line.substr(0, end);
-            line.remove_prefix(end);
-            if (field.empty()) ok = false;
-        }
-        if (!ok) continue;
-        const std::size_t colon = f[2].find(':');
-        if (colon == std::string_view::npos) continue;
-        mount_entry m;
-        const auto a = std::from_chars(f[2].data(), f[2].data() + colon, m.major);
-        const auto b = std::from_chars(f[2].data() + colon + 1, f[2].data() + f[2].size(), m.minor);
-        if (a.ec != std::errc() || b.ec != std::errc() || a.ptr != f[2].data() + colon ||
-            b.ptr != f[2].data() + f[2].size())
-            continue;
-        m.root = unescape_octal(f[3]);
-        m.mount_point = unescape_octal(f[4]);
-        if (m.root.empty() || m.root.front() != '/' || m.mount_point.empty() || m.mount_point.front() != '/') continue;
-        const std::size_t dash = line.find(" - ");
-        if (dash != std::string_view::npos) {
-            std::string_view rest = line.substr(dash + 3);
-            while (!rest.empty() && rest.front() == ' ') rest.remove_prefix(1);
-            m.fstype = std::string(rest.substr(0, std::min(rest.find(' '), rest.size())));
-        }
-        out.push_back(std::move(m));
-    }
-    return out;
-}
-
 std::optional<std::string> host_path_of(std::string_view path, const std::vector<mount_entry>& inner,
                                         const std::vector<mount_entry>& host) {
     if (path.empty() || path.front() != '/') return std::nullopt;
@@ -166,7 +107,7 @@ std::optional<std::string> host_path_of(std::string_view path, const std::vector
     // deepest such root (the most specific bind mount).
     const mount_entry* out = nullptr;
     for (const auto& m : host)
-        if (m.major == in->major && m.minor == in->minor && path_within(fs_path, m.root) &&
+        if (m.dev == in->dev && path_within(fs_path, m.root) &&
             (out == nullptr || m.root.size() > out->root.size()))
             out = &m;
     if (out == nullptr) return std::nullopt;

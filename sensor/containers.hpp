@@ -35,21 +35,13 @@
 #include <barbwire/container.hpp>
 #include <barbwire/event.hpp>
 
+#include "file_names.hpp"
+
 namespace barbwire::sensor {
 
 // --- pure parsers -----------------------------------------------------------------
 
-// One line of /proc/PID/mountinfo: the fields the host-path mapping needs.
-struct mount_entry {
-    std::uint32_t major = 0, minor = 0;
-    std::string root;        // the mount's root within its file system
-    std::string mount_point; // where it is mounted, in that mount namespace
-    std::string fstype;      // after the " - " separator
-};
-
-// Parses /proc/PID/mountinfo text (octal escapes \040 and the like undone).
-// Lines that do not parse are skipped.
-[[nodiscard]] std::vector<mount_entry> parse_mountinfo(std::string_view text);
+// Mount tables: file_names.hpp's parse_mountinfo (dev, fstype, mount point, root).
 
 // The host's path of `path` as a process with mount table `inner` sees it,
 // through a host mount table `host` that mounts the same file system (same

@@ -447,6 +447,7 @@ std::vector<mount_entry> parse_mountinfo(std::string_view text) {
         e.dev = static_cast<std::uint64_t>(makedev(major, minor));
         e.fstype = std::string(f[dash + 1]);
         e.mount_point = unescape(f[4]);
+        e.root = unescape(f[3]);
         out.push_back(std::move(e));
     }
     return out;

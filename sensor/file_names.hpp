@@ -152,6 +152,7 @@ struct mount_entry {
     std::uint64_t dev = 0; // makedev(major, minor)
     std::string fstype;
     std::string mount_point; // with mountinfo's octal escapes (\040) decoded
+    std::string root;        // the mount's root within its file system (decoded likewise)
     friend bool operator==(const mount_entry&, const mount_entry&) = default;
 };
 

@@ -50,8 +50,7 @@ TEST_CASE("container: each runtime's cgroup path, with either driver") {
 }
 
 TEST_CASE("container: host cgroups and the monitors beside containers are no containers") {
-    for (const std::string p :
-         {"/", "/init.scope", "/system.slice/sshd.service", "/user.slice/user-1000.slice/session-3.scope",
+    for (const std::string& p : std::vector<std::string>{"/", "/init.scope", "/system.slice/sshd.service", "/user.slice/user-1000.slice/session-3.scope",
           "/machine.slice/libpod-conmon-" + id_a + ".scope", "/system.slice/crio-conmon-" + id_a + ".scope",
           "/system.slice/docker-" + id_a.substr(0, 63) + ".scope",          // 63 digits
           "/system.slice/docker-" + std::string(64, 'G') + ".scope",        // not hex

@@ -7,6 +7,7 @@
 #include <fstream>
 #include <string>
 
+#include <sys/sysmacros.h>
 #include <unistd.h>
 
 #include "containers.hpp"
@@ -55,11 +56,10 @@ const std::string host_mountinfo =
 TEST_CASE("parse_mountinfo: devices, roots, mount points (escapes undone), types", "[sensor][containers]") {
     const auto m = parse_mountinfo(inner_mountinfo + "garbage line\n\n1 2 x:y / / - t s o\n");
     REQUIRE(m.size() == 4);
-    CHECK(m[0].major == 0);
-    CHECK(m[0].minor == 52);
+    CHECK(m[0].dev == makedev(0, 52));
     CHECK(m[0].mount_point == "/");
     CHECK(m[0].fstype == "overlay");
-    CHECK(m[1].major == 254);
+    CHECK(m[1].dev == makedev(254, 1));
     CHECK(m[1].root == "/srv/data");
     CHECK(m[1].mount_point == "/data");
     CHECK(m[2].mount_point == "/run/secrets dir");

@@ -570,7 +570,7 @@ TEST_CASE("walk_skips_filesystem: network, FUSE, automount and kernel filesystem
         CHECK_FALSE(walk_skips_filesystem(t));
 }
 
-TEST_CASE("parse_mountinfo reads device, type and mount point; skips malformed lines", "[sensor][file_names][walk]") {
+TEST_CASE("parse_mountinfo reads device, type, mount point and root; skips malformed lines", "[sensor][file_names][walk]") {
     const std::string text =
         "22 1 259:2 / / rw,relatime shared:1 - ext4 /dev/nvme0n1p2 rw\n"
         "23 22 0:21 / /proc rw,nosuid - proc proc rw\n"
@@ -581,13 +581,14 @@ TEST_CASE("parse_mountinfo reads device, type and mount point; skips malformed l
         "27 22 0:47 / /nodash rw shared:1 ext4 /dev/x\n" // no separator
         "\n"
         "28 22 8:1 / /boot rw - vfat /dev/sda1 rw"; // no final newline
+    CHECK(parse_mountinfo("30 22 254:1 /srv/data /data rw - ext4 /dev/vda1 rw\n").at(0).root == "/srv/data");
     const std::vector<mount_entry> m = parse_mountinfo(text);
     REQUIRE(m.size() == 5);
-    CHECK(m[0] == mount_entry{makedev(259, 2), "ext4", "/"});
-    CHECK(m[1] == mount_entry{makedev(0, 21), "proc", "/proc"});
-    CHECK(m[2] == mount_entry{makedev(0, 45), "nfs4", "/mnt/with space"});
+    CHECK(m[0] == mount_entry{makedev(259, 2), "ext4", "/", "/"});
+    CHECK(m[1] == mount_entry{makedev(0, 21), "proc", "/proc", "/"});
+    CHECK(m[2] == mount_entry{makedev(0, 45), "nfs4", "/mnt/with space", "/"});
     CHECK(m[3].fstype == "fuse.sshfs");
-    CHECK(m[4] == mount_entry{makedev(8, 1), "vfat", "/boot"});
+    CHECK(m[4] == mount_entry{makedev(8, 1), "vfat", "/boot", "/"});
     CHECK(parse_mountinfo("").empty());
 
     SECTION("the real mount table lists the root and /proc") {
