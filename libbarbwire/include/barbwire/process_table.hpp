@@ -79,8 +79,14 @@ struct process_info {
     // foreign_code bits: code from outside the program got in. Set at exec
     // (preload environment or file, traced at exec), by foreign events (a
     // ptrace attach, a memory write: until the next exec), and inherited
-    // at fork (a child copies the memory its parent had).
-    std::uint32_t foreign = 0;
+    // at fork (a child copies the memory its parent had). The bits fit a
+    // byte (foreign_all); the byte, origin and exe_host_file share the
+    // word after pgid (the table keeps one entry per process: every 8
+    // bytes are half a MiB at the default limits).
+    std::uint8_t foreign = 0;
+    process_origin origin = process_origin::unknown;
+    std::optional<bool> exe_host_file; // the exe's (dev, ino) is the file at `exe` in the
+                                       // host's mount namespace; nullopt: unknown
     std::string comm;
     std::string exe;        // kernel executable path; empty when unknown
     std::string exe_sha256; // empty when unknown
@@ -89,7 +95,7 @@ struct process_info {
     std::optional<std::uint32_t> exe_uid;  // owner of the executable; nullopt when unknown
     std::optional<std::uint32_t> exe_mode; // its st_mode & 07777; nullopt when unknown
     // Identity checks by the sensor (exec_event has the meanings; exe_host_file
-    // is at the end, beside origin, where it costs no padding):
+    // is above, beside origin, where it costs no padding):
     std::string exe_package;           // the dpkg package that ships `exe` unmodified; empty: none/unknown
     std::vector<std::string> argv;
     // The script an interpreter runs (exec_event::script, then script_event):
@@ -101,10 +107,7 @@ struct process_info {
     shared_container container;
     nanoseconds first_seen{0};
     nanoseconds last_seen{0};
-    std::optional<nanoseconds> exit_ts; // set once the process has exited
-    process_origin origin = process_origin::unknown;
-    std::optional<bool> exe_host_file; // the exe's (dev, ino) is the file at `exe` in the
-                                       // host's mount namespace; nullopt: unknown
+    detail::optional_time exit_ts; // set once the process has exited
 
     [[nodiscard]] bool exited() const noexcept { return exit_ts.has_value(); }
     friend bool operator==(const process_info&, const process_info&) = default;

@@ -5,6 +5,9 @@
 // limits.max_processes); what few processes have (a script) or many share
 // (a container) is held this way, so an entry grows by one pointer pair.
 
+#include <chrono>
+#include <cstdint>
+#include <limits>
 #include <memory>
 #include <optional>
 #include <utility>
@@ -39,6 +42,31 @@ public:
 
 private:
     std::shared_ptr<const T> p_;
+};
+
+// An optional time in 8 bytes (std::optional<nanoseconds> takes 16), with
+// std::optional's interface: the least representable time stands for
+// "none" (a trace line may carry it: such an exit reads as none).
+class optional_time {
+public:
+    using value_type = std::chrono::nanoseconds;
+    optional_time() = default;
+    optional_time(std::nullopt_t) noexcept {}                       // NOLINT: implicit, like optional
+    optional_time(value_type t) noexcept : ns_(t.count()) {}         // NOLINT: implicit, like optional
+    optional_time& operator=(value_type t) noexcept {
+        ns_ = t.count();
+        return *this;
+    }
+    void reset() noexcept { ns_ = none; }
+    [[nodiscard]] bool has_value() const noexcept { return ns_ != none; }
+    explicit operator bool() const noexcept { return has_value(); }
+    value_type operator*() const noexcept { return value_type{ns_}; }
+    [[nodiscard]] value_type value_or(value_type d) const noexcept { return has_value() ? value_type{ns_} : d; }
+    friend bool operator==(const optional_time&, const optional_time&) = default;
+
+private:
+    static constexpr std::int64_t none = std::numeric_limits<std::int64_t>::min();
+    std::int64_t ns_ = none;
 };
 
 } // namespace barbwire::detail
