@@ -764,7 +764,8 @@ static long bw_env_word(__u64 i, void *ctx)
 
 /* LD_PRELOAD / LD_AUDIT in the new image's environment (its stack was just
  * written by exec: resident). At most BW_ENV_CHUNKS chunks; a longer
- * environment sets BW_EXECF_ENV_LONG. */
+ * environment, or one a read failed on, sets BW_EXECF_ENV_LONG (the
+ * library then takes the preload as not ruled out). */
 static __always_inline __u32 bw_env_foreign(struct mm_struct *mm, __u16 *xflags)
 {
 	unsigned long start = BPF_CORE_READ(mm, env_start);
@@ -787,8 +788,10 @@ static __always_inline __u32 bw_env_foreign(struct mm_struct *mm, __u16 *xflags)
 		barrier_var(n);
 		if (n == 0 || n > BW_ENV_CHUNK)
 			break;
-		if (bpf_probe_read_user(s->env, n, (const void *)(start + off)) != 0)
+		if (bpf_probe_read_user(s->env, n, (const void *)(start + off)) != 0) {
+			*xflags |= BW_EXECF_ENV_LONG; /* not scanned to its end: said, as for a long one */
 			break;
+		}
 		st.chunk = c;
 		st.len = n;
 		bpf_loop((n + 7) / 8, bw_env_word, &st, 0);

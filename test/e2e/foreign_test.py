@@ -252,6 +252,64 @@ def case_preload_trusted_ssh():
         print(f"preloaded ssh: score={a.get('score')} breakdown={parts}")
 
 
+def case_preload_past_env_scan():
+    """a2) The attacker who read the kernel's scan bound: the same preloaded library,
+    with LD_PRELOAD placed after 20 KiB of other environment (the kernel scans about
+    16 KiB). The preload itself goes unseen, but the exec record says the environment
+    was not scanned to its end, so the genuine ssh is not trusted: one alert, whose
+    process.foreign says why. Fails on a sensor that ignores BW_EXECF_ENV_LONG (the
+    trusted ssh would be quiet)."""
+    h.require_root_and_sensor()
+    ssh, cc = which_real("ssh"), shutil.which("cc") or shutil.which("gcc")
+    if cc is None:
+        h.skip_or_fail("no C compiler (cc) to build the preloaded library")
+    check(ssh == "/usr/bin/ssh", f"ssh is {ssh}, not the /usr/bin/ssh the built-in rules trust")
+    envtool = which_real("env")
+    paths = {}
+
+    def prepare(ws):
+        home = make_home(ws)
+        src = ws.path("steal.c")
+        h.write_file(src, STEAL_C)
+        lib = ws.path("libsteal.so")
+        subprocess.run([cc, "-shared", "-fPIC", "-O1", "-o", lib, src], check=True)
+        paths.update(home=home, lib=lib, key=os.path.join(home, ".ssh", "id_rsa"))
+        return None  # the built-in rules
+
+    with h.scenario(BW, prepare, record=True, listener=None) as (ws, sensor, _):
+        home, lib, key = paths["home"], paths["lib"], paths["key"]
+        stolen = h.DataListener("127.0.0.1")
+        ws.defer(stolen.close)
+        pad = "x" * 20000
+        # env(1) puts the variables in the order given: LD_PRELOAD lands past the scan
+        bad_sh = h.Shell(f'{envtool} -i HOME="$HOME" BW_TEST_PORT="$BW_TEST_PORT" PATH=/usr/bin:/bin '
+                         f'PAD={pad} LD_PRELOAD={lib} {ssh} -V',
+                         env=env_of(home, BW_TEST_PORT=str(stolen.port)))
+        bad_sh.wait()
+        check(stolen.received(b"BEGIN OPENSSH PRIVATE KEY"),
+              f"the listener did not receive the key from the preloaded library: {stolen.streams}")
+        settle(sensor, bad_sh.leader)
+        sensor.stop_cleanly()
+        ev = h.read_trace(ws.trace)
+
+        bad_pids = session_pids(ev, bad_sh.leader)
+        bad_execs = [e for e in ev if e.get("kind") == "exec" and e.get("pid") in bad_pids and e.get("exe") == ssh]
+        check(bad_execs, f"the trace has no exec of {ssh} in session {bad_sh.leader}")
+        marks = bad_execs[0].get("foreign") or []
+        check("env_unscanned" in marks, f"the exec of ssh past the scan is not env_unscanned: {bad_execs[0]}")
+        check("preload_env" not in marks,
+              f"the preload past the bound was seen after all (the test no longer tests the bound): {marks}")
+        a = one_alert(sensor, bad_sh.leader, "ssh with LD_PRELOAD past the environment scan")
+        p, f, d = a.get("process") or {}, a.get("file") or {}, a.get("destination") or {}
+        check(p.get("exe") == ssh, f"process.exe {p.get('exe')!r} != {ssh}; {ctx(a)}")
+        check(f.get("path") == key and f.get("category") == SSH, f"file {f} is not {key} ({SSH}); {ctx(a)}")
+        check(d.get("addr") == "127.0.0.1" and d.get("port") == stolen.port,
+              f"destination {d} is not 127.0.0.1:{stolen.port}; {ctx(a)}")
+        check(any("environment past the exec scan" in x for x in (p.get("foreign") or [])),
+              f"process.foreign does not say the environment was not scanned; {ctx(a)}")
+        print(f"ssh past the scan: score={a.get('score')} foreign={p.get('foreign')}")
+
+
 # --------------------------------------------------------------------------- b: scripts
 
 def script_rules(python, trusted_script):

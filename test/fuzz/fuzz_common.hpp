@@ -25,7 +25,11 @@ inline bool fits_record(const event& e) {
     };
     if (const auto* x = e.as<exec_event>()) {
         if (!ok(x->comm, BW_COMM_LEN) || !ok(x->exe, BW_PATH_MAX) || !x->exe_sha256.empty() || x->exe_uid ||
-            x->exe_mode)
+            x->exe_mode || x->exe_host_file || !x->exe_package.empty() || x->container)
+            return false; // the sensor's enrichment is not in the record
+        // a script exec's record holds the name only (pending), NUL-terminated
+        if (x->script && (!ok(x->script->path, BW_SCRIPT_MAX - 1) || x->script->path.empty() ||
+                          !(x->script == std::optional<script_identity>(script_identity{x->script->path}))))
             return false;
         std::size_t used = 0;
         for (const auto& a : x->argv) {
@@ -37,6 +41,10 @@ inline bool fits_record(const event& e) {
         return used <= BW_ARGV_MAX;
     }
     if (const auto* o = e.as<open_event>()) return ok(o->path, BW_PATH_MAX);
+    if (const auto* sc = e.as<script_event>()) {
+        const script_identity& s = sc->script; // the record holds path, dev and ino
+        return ok(s.path, BW_PATH_MAX) && !s.uid && !s.mode && s.sha256.empty() && s.package.empty() && !s.host_file;
+    }
     if (const auto* w = e.as<write_event>()) return ok(w->path, BW_PATH_MAX);
     if (e.as<file_event>() != nullptr) return false; // no record at all
     if (const auto* n = e.as<net_event>()) {

@@ -2162,7 +2162,7 @@ TEST_CASE("foreign code: a trusted ssh with LD_PRELOAD, LD_AUDIT or /etc/ld.so.p
           "[correlator][foreign]") {
     using namespace foreign_tests;
     for (const std::uint32_t bits : {0u, std::uint32_t{preload_env}, std::uint32_t{audit_env},
-                                     std::uint32_t{preload_file}}) {
+                                     std::uint32_t{preload_file}, std::uint32_t{env_unscanned}}) {
         INFO("foreign bits " << bits);
         correlator c(quiet_rules());
         session(c);

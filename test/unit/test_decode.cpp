@@ -1435,6 +1435,38 @@ TEST_CASE("decode: an exec record's foreign bits and pending script") {
     CHECK(e.error().message.find("foreign") != std::string::npos);
 }
 
+// The kernel scans about 16 KiB of the environment (bpf/barbwire.bpf.c,
+// bw_env_foreign). A dynamic, non-secure exec whose environment it did not
+// scan to its end may have a preload past the bound: env_unscanned, which
+// withholds trust like a preload. Secure-exec and static images load no
+// preload, so the flag means nothing there.
+TEST_CASE("decode: an environment past the scan withholds trust") {
+    bw_exec_event r{};
+    r.hdr = header(BW_EVENT_EXEC, sizeof(r));
+    std::memcpy(r.comm, "ssh", 3);
+    struct row {
+        std::uint16_t flags;
+        bool unscanned;
+    };
+    for (const row& c : {row{BW_EXECF_DYNAMIC | BW_EXECF_ENV_LONG, true}, row{BW_EXECF_DYNAMIC, false},
+                         row{BW_EXECF_ENV_LONG, false},
+                         row{BW_EXECF_DYNAMIC | BW_EXECF_SECURE | BW_EXECF_ENV_LONG, false}}) {
+        INFO("exec_flags " << c.flags);
+        r.exec_flags = c.flags;
+        r.foreign = BW_FOREIGN_PTRACED;
+        auto e = decode(bytes_of(r));
+        REQUIRE(e);
+        const auto& x = *e->as<exec_event>();
+        CHECK(x.foreign == (c.unscanned ? (ptraced | env_unscanned) : std::uint32_t{ptraced}));
+    }
+    // the kernel's own bits never carry it: a record claiming 0x20 is refused
+    r.exec_flags = BW_EXECF_DYNAMIC;
+    r.foreign = env_unscanned;
+    auto e = decode(bytes_of(r));
+    REQUIRE_FALSE(e);
+    CHECK(e.error().code == errc::bad_field);
+}
+
 TEST_CASE("decode: foreign and script records") {
     bw_foreign_event f{};
     f.hdr = header(BW_EVENT_FOREIGN, sizeof(f));

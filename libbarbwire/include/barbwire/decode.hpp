@@ -589,10 +589,17 @@ template <class Target>
                                                    " has bits that are no BW_FOREIGN_* (mask 0x1f)");
         auto& x = alternative<exec_event>(begin().body);
         x.foreign = foreign;
+        // The loader ran and read an environment the kernel did not scan to
+        // its end: a preload past the bound is not ruled out.
+        if ((exec_flags & (BW_EXECF_DYNAMIC | BW_EXECF_SECURE | BW_EXECF_ENV_LONG)) ==
+            (BW_EXECF_DYNAMIC | BW_EXECF_ENV_LONG))
+            x.foreign |= env_unscanned;
         if ((exec_flags & BW_EXECF_SCRIPT) != 0) {
             if (!x.script) x.script.emplace();
             *x.script = script_identity{};
-            assign_field(x.script->path, chars + offsetof(bw_exec_event, script), BW_SCRIPT_MAX);
+            // NUL-terminated by the kernel (bpf_probe_read_kernel_str): at most
+            // one byte less than the field, as encode writes it
+            assign_field(x.script->path, chars + offsetof(bw_exec_event, script), BW_SCRIPT_MAX - 1);
         } else {
             x.script.reset();
         }
@@ -873,6 +880,8 @@ struct event_slots {
         r.argv_size = static_cast<std::uint16_t>(detail::put_argv(r.argv, sizeof(r.argv), x.argv, cut));
         r.foreign = x.foreign & BW_FOREIGN_MASK;
         r.cgroup_id = x.cgroup_id;
+        // env_unscanned is the decoder's reading of these flags (decode_event)
+        if ((x.foreign & env_unscanned) != 0) r.exec_flags |= BW_EXECF_DYNAMIC | BW_EXECF_ENV_LONG;
         if (x.script) {
             r.exec_flags |= BW_EXECF_SCRIPT;
             // NUL-terminated: one byte less than the field

@@ -200,9 +200,15 @@ enum foreign_code : std::uint32_t {
     preload_file = BW_FOREIGN_PRELOAD_FILE, // exec'd (dynamically linked) while /etc/ld.so.preload was not empty
     ptraced = BW_FOREIGN_PTRACED,           // ptrace attached (ATTACH, SEIZE, TRACEME, or traced at exec)
     mem_written = BW_FOREIGN_MEM_WRITTEN,   // process_vm_writev into it, or its /proc/PID/mem opened for writing
+    // Not a kernel bit (decode sets it from the exec record's flags): the
+    // loader ran (dynamic, not secure-exec) and the environment was longer
+    // than the kernel's scan (BW_EXECF_ENV_LONG), so an LD_PRELOAD or
+    // LD_AUDIT past the scan bound cannot be ruled out.
+    env_unscanned = 0x20,
 };
+static_assert((env_unscanned & BW_FOREIGN_MASK) == 0, "env_unscanned is the library's, outside the kernel's bits");
 inline constexpr std::uint32_t foreign_all =
-    preload_env | audit_env | preload_file | ptraced | mem_written;
+    preload_env | audit_env | preload_file | ptraced | mem_written | env_unscanned;
 
 // Each bit's word (traces, alerts' process.foreign, the text box), in bit order.
 struct foreign_word {
@@ -210,12 +216,13 @@ struct foreign_word {
     std::string_view word;   // in traces
     std::string_view reason; // in alerts
 };
-inline constexpr std::array<foreign_word, 5> foreign_words{{
+inline constexpr std::array<foreign_word, 6> foreign_words{{
     {preload_env, "preload_env", "LD_PRELOAD at exec"},
     {audit_env, "audit_env", "LD_AUDIT at exec"},
     {preload_file, "preload_file", "/etc/ld.so.preload at exec"},
     {ptraced, "ptraced", "ptrace attached"},
     {mem_written, "mem_written", "memory written by another process"},
+    {env_unscanned, "env_unscanned", "environment past the exec scan (LD_PRELOAD not ruled out)"},
 }};
 [[nodiscard]] inline std::vector<std::string> foreign_reasons(std::uint32_t bits) {
     std::vector<std::string> out;

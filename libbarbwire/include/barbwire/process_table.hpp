@@ -70,6 +70,8 @@ enum class process_origin : std::uint8_t {
 // shares its parent's): detail/shared_const.hpp.
 using shared_script = detail::shared_const<script_identity>;
 
+static_assert(foreign_all <= 0xff, "process_info::foreign is a byte");
+
 struct process_info {
     pid_type pid = 0;
     pid_type ppid = 0;  // 0: unknown

@@ -59,7 +59,7 @@ enum bw_event_kind {
 #define BW_EXECF_DYNAMIC 0x01    /* the image has a program interpreter (AT_BASE != 0): the loader runs */
 #define BW_EXECF_SECURE 0x02     /* secure exec (setuid, file capabilities): AT_SECURE, the loader ignores LD_PRELOAD paths */
 #define BW_EXECF_SCRIPT 0x04     /* a script exec: #! or a known interpreter with a script argument */
-#define BW_EXECF_ENV_LONG 0x08   /* the environment is longer than the scan bound: its tail was not scanned */
+#define BW_EXECF_ENV_LONG 0x08   /* the environment was not scanned to its end (longer than the scan bound, or a read failed) */
 
 /* How an open or a write was made (bw_open_event.source, bw_write_event.source). */
 enum bw_source {
