@@ -304,7 +304,8 @@ shared_container container_resolver::resolve(pid_type pid, std::uint64_t cgroup_
             // The container's mount table, for host paths in its alerts.
             if (auto mi = read_proc_file(proc_root_ + "/" + std::to_string(pid) + "/mountinfo", 1U << 20))
                 mounts_[found->id] = parse_mountinfo(*mi);
-            it = by_id_.emplace(found->id, shared_container(std::make_shared<const container_info>(std::move(*found))))
+            std::string key = found->id; // before *found is moved from
+            it = by_id_.emplace(std::move(key), shared_container(std::make_shared<const container_info>(std::move(*found))))
                      .first;
         }
         out = it->second;

@@ -178,35 +178,41 @@ def case_host_has_no_container():
               f"file {f} is not the host's {key} (view host, no host_path); {ctx(a)}")
 
 
-class RuncBundle:
-    """An OCI bundle for `runc run` in the foreground, with no engine and no
-    conmon: the container's first process is runc's child, in the caller's
-    session unless the runtime makes a new one. The host's network namespace
-    (loopback reaches the test's listeners). Its cgroup is `/<id>` (a 64-hex id),
-    and runc's own state (/run/runc/<id>) verifies it."""
+class RuncContainer:
+    """A container run by runc directly (no engine, no conmon), detached, running
+    /actor's `sleep` so that it stays up; the host's network namespace. Its
+    cgroup is `/<id>` (a 64-hex id, in every hierarchy the host mounts), and
+    runc's own state (/run/runc/<id>) verifies it. Deleted at cleanup."""
 
     def __init__(self, ws, rootfs):
         if shutil.which("runc") is None:
             h.skip_or_fail("runc is not installed (./dev installs it)")
-        self.dir = ws.path(f"bundle-{secrets.token_hex(3)}")
-        os.makedirs(self.dir)
-        run(["runc", "spec", "--bundle", self.dir])
-        with open(os.path.join(self.dir, "config.json")) as f:
-            self.spec = json.load(f)
-        self.spec["root"] = {"path": rootfs, "readonly": True}
-        self.spec["process"]["terminal"] = False
-        self.spec["linux"]["namespaces"] = [n for n in self.spec["linux"]["namespaces"] if n["type"] != "network"]
-
-    def command(self, cid, *args):
-        """The shell command that runs /actor ARGS in a container `cid` (foreground)."""
-        spec = dict(self.spec)
-        spec["process"] = dict(spec["process"], args=["/actor", *args])
-        spec["linux"] = dict(spec["linux"], cgroupsPath="/" + cid)
-        d = os.path.join(self.dir, cid[:12])
+        self.id = secrets.token_hex(32)
+        d = ws.path(f"bundle-{self.id[:12]}")
         os.makedirs(d)
+        run(["runc", "spec", "--bundle", d])
+        with open(os.path.join(d, "config.json")) as f:
+            spec = json.load(f)
+        spec["root"] = {"path": rootfs, "readonly": True}
+        spec["process"]["terminal"] = False
+        spec["process"]["args"] = ["/actor", "sleep", "60"]
+        spec["linux"]["namespaces"] = [n for n in spec["linux"]["namespaces"] if n["type"] != "network"]
+        spec["linux"]["cgroupsPath"] = "/" + self.id
         with open(os.path.join(d, "config.json"), "w") as f:
             json.dump(spec, f)
-        return f"runc run --bundle {d} {cid}"
+        ws.defer(lambda: subprocess.run(["runc", "delete", "-f", self.id], capture_output=True))
+        err = ws.path(f"runc-{self.id[:12]}.err")
+        with open(err, "w") as ef:  # a file, not a pipe: the detached container keeps its stdio open
+            r = subprocess.run(["runc", "run", "-d", "--bundle", d, self.id], stdin=subprocess.DEVNULL,
+                               stdout=subprocess.DEVNULL, stderr=ef, timeout=60)
+        check(r.returncode == 0, f"runc run -d failed: {h.read_file(err)}")
+
+    def join_command(self):
+        """Shell words that move the shell's current (sub)process into the
+        container's cgroups, in every hierarchy: what a runtime's `exec` does
+        before it execs, here without a session of its own."""
+        return (f"for f in /sys/fs/cgroup/{self.id}/cgroup.procs /sys/fs/cgroup/*/{self.id}/cgroup.procs; "
+                f"do [ -e \"$f\" ] && echo $BASHPID > \"$f\"; done")
 
 
 def image_rootfs(ws):
@@ -220,13 +226,16 @@ def image_rootfs(ws):
 
 def case_family_boundary():
     """A container and a host process are never one family, even in one session.
-    Session A: a host `cat` reads a dummy key; then a container (runc, in the same
-    session) connects and sends to listener P1: no alert for P1; then a host process
-    of session A sends to P2: an alert (the host family's evidence is there).
-    Session B: a container reads its own key; then a host process of session B sends
-    to P3: no alert for P3. The trace proves the reads, the connects, and that the
-    containers' processes were in the sessions of the host processes (so only the
-    container boundary kept them apart)."""
+    Runtimes start a container's processes in sessions of their own (runc's init
+    and `runc exec` both call setsid), so the session boundary alone would keep
+    them apart; here a process joins a running container's cgroups and execs, as a
+    runtime's exec does, but stays in the host shell's session.
+    Session A: a host `cat` reads a dummy key; then a subshell joins the container
+    and sends to listener P1: no alert for P1; then a host process of session A sends
+    to P2: one alert (the host family's evidence is there). Session B: a subshell
+    joins the container and reads a key; then a host process of session B sends to
+    P3: no alert for P3. The trace proves the reads, and that the joined processes
+    were in the container and in the host shells' sessions."""
     h.require_root_and_sensor()
     with h.scenario(BW, None, record=True, listener=None) as (ws, sensor, _):
         rootfs = image_rootfs(ws)
@@ -235,37 +244,32 @@ def case_family_boundary():
         os.makedirs(os.path.join(home, ".ssh"), mode=0o700)
         key = os.path.realpath(os.path.join(home, ".ssh", "id_rsa"))
         h.write_file(key, DUMMY_KEY, mode=0o600)
-        bundle = RuncBundle(ws, rootfs)
+        box = RuncContainer(ws, rootfs)
         p1, p2, p3 = (h.DataListener("127.0.0.1") for _ in range(3))
         for lst in (p1, p2, p3):
             ws.defer(lst.close)
-        c1, c2 = secrets.token_hex(32), secrets.token_hex(32)
-        for c in (c1, c2):
-            ws.defer(lambda c=c: subprocess.run(["runc", "delete", "-f", c], capture_output=True))
-        a = h.Shell(f"cat {key} > /dev/null; {bundle.command(c1, 'connect', '127.0.0.1', str(p1.port), 'send')}; "
-                    f"{actor} connect 127.0.0.1 {p2.port} send")
+        a = h.Shell(f"cat {key} > /dev/null; ( {box.join_command()}; exec {actor} connect 127.0.0.1 {p1.port} send "
+                    f"sleep 1 ); {actor} connect 127.0.0.1 {p2.port} send")
         a.wait()
-        b = h.Shell(f"{bundle.command(c2, 'read', '/root/.ssh/id_rsa')}; {actor} connect 127.0.0.1 {p3.port} send")
+        b = h.Shell(f"( {box.join_command()}; exec {actor} read {key} sleep 1 ); "
+                    f"{actor} connect 127.0.0.1 {p3.port} send")
         b.wait()
-        for lst in (p1, p2, p3):
-            check(lst.received(b"barbwire egress_actor"), f"listener {lst.port} got nothing: {lst.streams}")
+        check(p1.received(b"barbwire egress_actor") and p2.received(b"barbwire egress_actor"),
+              f"listeners got nothing: {p1.streams} {p2.streams}")
+        check(p3.received(b"barbwire egress_actor"), f"listener {p3.port} got nothing: {p3.streams}")
         sensor.wait_for(lambda x: (x.get("destination") or {}).get("port") == p2.port)
         time.sleep(1.5)
         sensor.stop_cleanly()
         ev = h.read_trace(ws.trace)
         by_port = {lst.port: [x for x in sensor.alerts() if (x.get("destination") or {}).get("port") == lst.port]
                    for lst in (p1, p2, p3)}
-        # proof: the container processes ran in the host shells' sessions, in their containers
-        for leader, cid in ((a.leader, c1), (b.leader, c2)):
-            execs = [e for e in ev if e.get("kind") == "exec" and (e.get("container") or {}).get("id") == cid]
-            check(execs, f"the trace has no exec in container {cid}")
-            check(all(e.get("sid") == leader for e in execs),
-                  f"container {cid}'s processes are not in session {leader}: {execs}; the runtime made a session "
-                  f"of its own, so this case cannot show the container boundary")
-            check(execs[0]["container"].get("verified") is True, f"runc's state did not verify {cid}: {execs[0]}")
+        # proof: the joined processes ran in the container and in the host shells' sessions
+        joined = [e for e in ev if e.get("kind") == "exec" and (e.get("container") or {}).get("id") == box.id
+                  and e.get("exe", "").endswith("/actor") and e.get("sid") in (a.leader, b.leader)]
+        check({e["sid"] for e in joined} == {a.leader, b.leader},
+              f"expected one exec of /actor in the container in each session ({a.leader}, {b.leader}): {joined}")
+        check(all(e["container"].get("verified") is True for e in joined), f"runc's state did not verify: {joined}")
         check(any(e.get("kind") == "open" and e.get("path") == key for e in ev), f"the trace has no open of {key}")
-        check(any(e.get("kind") == "open" and e.get("path") == "/root/.ssh/id_rsa" for e in ev),
-              "the trace has no open of the container's /root/.ssh/id_rsa")
         check(by_port[p1.port] == [], f"the container's send got the host's read as evidence: {by_port[p1.port]}")
         check(len(by_port[p2.port]) == 1 and by_port[p2.port][0].get("container") is None,
               f"the host family's send to {p2.port} should alert once, with no container: {by_port[p2.port]}")
