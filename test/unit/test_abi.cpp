@@ -121,7 +121,7 @@ TEST_CASE("abi: no implicit padding: the fields add up to the record size") {
     // If a field were added without explicit padding, the sum would fall short.
     CHECK(sizeof(bw_event_header) == 2 + 1 + 1 + 4 + 8 + 4 + 4);
     CHECK(sizeof(bw_exec_event) ==
-          24 + 4 * 4 + 8 + 8 + 2 + 2 + 4 + BW_COMM_LEN + BW_PATH_MAX + BW_ARGV_MAX + BW_SCRIPT_MAX);
+          24 + 4 * 4 + 8 + 8 + 2 + 2 + 4 + BW_COMM_LEN + BW_PATH_MAX + BW_ARGV_MAX + BW_SCRIPT_MAX + 8);
     CHECK(sizeof(bw_foreign_event) == 24 + 4 + 4 + 4 + 4);
     CHECK(sizeof(bw_script_event) == 24 + 8 + 8 + 2 + 6 + BW_PATH_MAX);
     CHECK(sizeof(bw_fork_event) == 24 + 4 + 4);

@@ -47,7 +47,7 @@ TEST_CASE("to_json: stable field names and values", "[alert]") {
                   "trust": {"host_file": null, "package": null, "refused": null},
                   "foreign": [], "script": null},
       "file": {"path": "/etc/passwd", "dev": 2049, "ino": 1234, "category": "credential access",
-               "pattern": "/etc/passwd", "ts_ns": 1000000000000},
+               "pattern": "/etc/passwd", "ts_ns": 1000000000000, "view": "host", "host_path": null},
       "destination": {"op": "connect", "protocol": "tcp", "addr": "2404:6800:4007:821::200e",
                       "port": 80, "family": "ipv6", "bytes": 0, "category": null, "accepted": false},
       "order": "read, then connect",
@@ -60,7 +60,9 @@ TEST_CASE("to_json: stable field names and values", "[alert]") {
       "reader": {"pid": 41890, "comm": "python", "exe": "/usr/bin/python3.11", "sha256": "e3b0c442"},
       "ancestry": [{"pid": 41890, "comm": "python", "exe": "/usr/bin/python3.11", "sha256": "e3b0c442"},
                    {"pid": 13387, "comm": "fish", "exe": "/usr/bin/fish", "sha256": null},
-                   {"pid": 9483, "comm": "tmux: server", "exe": "", "sha256": null}]
+                   {"pid": 9483, "comm": "tmux: server", "exe": "", "sha256": null}],
+      "container": null,
+      "k8s": null
     })");
     CHECK(j == expected);
 }
@@ -123,7 +125,7 @@ TEST_CASE("same_inode_as: only when the match came through the file's identity",
     const json j = to_json(a);
     CHECK(j.at("file") == json::parse(R"({"path": "/home/m/.cache/s", "dev": 2049, "ino": 1234,
         "category": "credential access", "pattern": "/etc/shadow", "ts_ns": 1000000000000,
-        "same_inode_as": "/etc/shadow"})"));
+        "same_inode_as": "/etc/shadow", "view": "host", "host_path": null})"));
     const std::string text = render_text(a);
     CHECK(text.find("│  file     : /home/m/.cache/s (same inode as /etc/shadow)\n") != std::string::npos);
 

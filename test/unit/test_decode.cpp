@@ -119,7 +119,7 @@ event make_event(event_body body) {
 } // namespace
 
 TEST_CASE("record_size matches the ABI structs") {
-    CHECK(record_size(event_kind::exec) == 976);
+    CHECK(record_size(event_kind::exec) == 984);
     CHECK(record_size(event_kind::fork) == 32);
     CHECK(record_size(event_kind::exit) == 32);
     CHECK(record_size(event_kind::open) == 680);
@@ -128,7 +128,7 @@ TEST_CASE("record_size matches the ABI structs") {
     CHECK(record_size(event_kind::foreign) == 40);
     CHECK(record_size(event_kind::script) == 560);
     CHECK(record_size(event_kind::file) == 0);
-    CHECK(max_record_size == 976);
+    CHECK(max_record_size == 984);
     CHECK(record_size_of_kind(BW_EVENT_OPEN_REPEAT) == 112);
     CHECK(record_size_of_kind(BW_EVENT_WRITE) == 568);
     CHECK(record_size_of_kind(BW_EVENT_NET) == 80);
@@ -566,9 +566,9 @@ TEST_CASE("decode errors: bad_version") {
     r.hdr.version = 2; // the layout before ABI 3 (the same size: only _pad0 became source)
     auto err = decode_error(bytes_of(r));
     CHECK(err.code == errc::bad_version);
-    CHECK(err.message == "record has ABI version 2, expected 4");
+    CHECK(err.message == "record has ABI version 2, expected 5");
     r.hdr.version = 1; // the layout before the kernel filter
-    CHECK(decode_error(bytes_of(r)).message == "record has ABI version 1, expected 4");
+    CHECK(decode_error(bytes_of(r)).message == "record has ABI version 1, expected 5");
     auto w = write_record("/x");
     w.hdr.version = 2; // there was no write record in ABI 2
     CHECK(decode_error(bytes_of(w)).code == errc::bad_version);
