@@ -11,6 +11,7 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include "fd_guard.hpp"
 #include "proc_seed.hpp"
 
 namespace barbwire::sensor {
@@ -196,8 +197,8 @@ std::string container_resolver::state(std::string_view path) const { return stat
 
 std::optional<std::string> container_resolver::cgroup_path_of_id(std::uint64_t id) const {
     if (cgroup2_mount_.empty() || id <= 1) return std::nullopt;
-    const int mfd = ::open(cgroup2_mount_.c_str(), O_RDONLY | O_DIRECTORY | O_CLOEXEC);
-    if (mfd < 0) return std::nullopt;
+    const fd_guard mfd(::open(cgroup2_mount_.c_str(), O_RDONLY | O_DIRECTORY | O_CLOEXEC));
+    if (mfd.fd < 0) return std::nullopt;
     // cgroupfs file handles: type FILEID_KERNFS (0xfe), the 64-bit kernfs id.
     struct {
         struct file_handle fh;
@@ -206,13 +207,11 @@ std::optional<std::string> container_resolver::cgroup_path_of_id(std::uint64_t i
     h.fh.handle_bytes = sizeof(std::uint64_t);
     h.fh.handle_type = 0xfe;
     std::memcpy(h.fh.f_handle, &id, sizeof(id));
-    const int fd = ::open_by_handle_at(mfd, &h.fh, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
-    ::close(mfd);
-    if (fd < 0) return std::nullopt;
+    const fd_guard fd(::open_by_handle_at(mfd.fd, &h.fh, O_RDONLY | O_DIRECTORY | O_CLOEXEC));
+    if (fd.fd < 0) return std::nullopt;
     char link[PATH_MAX];
-    const std::string fdpath = proc_root_ + "/self/fd/" + std::to_string(fd);
+    const std::string fdpath = proc_root_ + "/self/fd/" + std::to_string(fd.fd);
     const ssize_t n = ::readlink(fdpath.c_str(), link, sizeof(link));
-    ::close(fd);
     if (n <= 0) return std::nullopt;
     std::string_view p(link, static_cast<std::size_t>(n));
     if (!path_within(p, cgroup2_mount_)) return std::nullopt;

@@ -1,4 +1,5 @@
 #include "identity.hpp"
+#include "fd_guard.hpp"
 
 #include <algorithm>
 #include <cerrno>
@@ -29,16 +30,6 @@ std::string to_hex(const unsigned char* p, std::size_t n) {
     }
     return out;
 }
-
-struct fd_guard {
-    int fd;
-    explicit fd_guard(int f) noexcept : fd(f) {}
-    fd_guard(const fd_guard&) = delete;
-    fd_guard& operator=(const fd_guard&) = delete;
-    ~fd_guard() {
-        if (fd >= 0) ::close(fd);
-    }
-};
 
 file_key key_of(const struct stat& sb) {
     file_key k;

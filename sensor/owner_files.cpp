@@ -1,4 +1,5 @@
 #include "owner_files.hpp"
+#include "fd_guard.hpp"
 
 #include <algorithm>
 #include <cerrno>
@@ -230,16 +231,6 @@ void parse_s3cfg(std::string_view text, std::vector<named_server>& out) {
     if (bucket.rfind(templ, 0) == 0) bucket.erase(0, templ.size());
     if (!bucket.empty()) add(out, split_host_port(bucket, port));
 }
-
-struct fd_guard {
-    int fd;
-    explicit fd_guard(int f) noexcept : fd(f) {}
-    fd_guard(const fd_guard&) = delete;
-    fd_guard& operator=(const fd_guard&) = delete;
-    ~fd_guard() {
-        if (fd >= 0) ::close(fd);
-    }
-};
 
 // Overwrites a buffer that held a credential before it is freed.
 void wipe(std::string& s) noexcept {

@@ -1,5 +1,7 @@
 #include "proc_seed.hpp"
 
+#include "fd_guard.hpp"
+
 #include <algorithm>
 #include <cerrno>
 #include <charconv>
@@ -36,12 +38,6 @@ std::string_view next_field(std::string_view& s) {
     return f;
 }
 
-struct fd_closer {
-    int fd;
-    ~fd_closer() {
-        if (fd >= 0) ::close(fd);
-    }
-};
 
 std::optional<std::string> read_link(const std::string& path) {
     std::string buf(PATH_MAX, '\0');
@@ -58,7 +54,7 @@ std::optional<std::string> read_link(const std::string& path) {
 std::optional<std::string> read_proc_file(const std::string& path, std::size_t max) {
     const int fd = ::open(path.c_str(), O_RDONLY | O_CLOEXEC);
     if (fd < 0) return std::nullopt;
-    fd_closer guard{fd};
+    fd_guard guard{fd};
     std::string out;
     char buf[4096];
     while (out.size() < max) {
