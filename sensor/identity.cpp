@@ -114,43 +114,45 @@ std::uint64_t package_db::key_of(std::string_view path) {
     return k;
 }
 
+bool package_db::add_line(std::uint32_t pkg, std::string_view line, std::string& path) {
+    if (line.empty()) return false;
+    // "<32 hex>  <path>" (two spaces; dpkg writes relative paths).
+    const auto md5 = line.size() > 34 ? parse_md5(line.substr(0, 32)) : std::nullopt;
+    if (!md5 || line[32] != ' ' || line[33] != ' ') {
+        ++stats_.bad_lines;
+        return false;
+    }
+    std::string_view rel = line.substr(34);
+    while (!rel.empty() && rel.front() == '/') rel.remove_prefix(1);
+    if (rel.empty()) {
+        ++stats_.bad_lines;
+        return false;
+    }
+    if (records_.size() >= max_entries_) {
+        ++stats_.dropped;
+        return false;
+    }
+    path.assign(1, '/');
+    path += rel;
+    records_.push_back(record{key_of(path), *md5, pkg});
+    return true;
+}
+
 void package_db::add(std::string_view package, std::string_view text) {
     const auto pkg = static_cast<std::uint32_t>(names_.size());
     bool used = false;
     std::string path;
     while (!text.empty()) {
         const std::size_t nl = text.find('\n');
-        std::string_view line = text.substr(0, nl);
+        used |= add_line(pkg, text.substr(0, nl), path);
         text = nl == std::string_view::npos ? std::string_view{} : text.substr(nl + 1);
-        if (line.empty()) continue;
-        // "<32 hex>  <path>" (two spaces; dpkg writes relative paths).
-        const auto md5 = line.size() > 34 ? parse_md5(line.substr(0, 32)) : std::nullopt;
-        if (!md5 || line[32] != ' ' || line[33] != ' ') {
-            ++stats_.bad_lines;
-            continue;
-        }
-        std::string_view rel = line.substr(34);
-        while (!rel.empty() && rel.front() == '/') rel.remove_prefix(1);
-        if (rel.empty()) {
-            ++stats_.bad_lines;
-            continue;
-        }
-        if (records_.size() >= max_entries_) {
-            ++stats_.dropped;
-            continue;
-        }
-        path.assign(1, '/');
-        path += rel;
-        records_.push_back(record{key_of(path), *md5, pkg});
-        used = true;
     }
-    if (used) names_.emplace_back(package);
+    if (used) add_name(package);
 }
 
 void package_db::seal() {
     std::sort(records_.begin(), records_.end(),
               [](const record& a, const record& b) { return a.path_key < b.path_key; });
-    records_.shrink_to_fit();
     names_.shrink_to_fit();
     stats_.entries = records_.size();
 }
@@ -165,8 +167,13 @@ package_db package_db::load(const std::string& info_dir, bool usr_merged, std::s
         return db;
     }
     constexpr std::string_view suffix = ".md5sums";
-    std::string text;
+    // Each file is parsed as it is read, a chunk at a time: the largest
+    // md5sums files run to megabytes (google-cloud-cli's is 5 MB), and
+    // holding one whole made the sensor's start-up peak.
+    constexpr std::size_t max_line = 34 + 4096; // the hash, two spaces and a PATH_MAX path
     std::vector<char> chunk(std::size_t{1} << 16);
+    std::string carry; // a line split across two reads
+    std::string path;
     while (const dirent* de = ::readdir(d)) {
         const std::string_view name = de->d_name;
         if (name.size() <= suffix.size() || name.substr(name.size() - suffix.size()) != suffix) continue;
@@ -175,23 +182,42 @@ package_db package_db::load(const std::string& info_dir, bool usr_merged, std::s
         const std::string file = info_dir + "/" + std::string(name);
         const int fd = ::open(file.c_str(), O_RDONLY | O_CLOEXEC | O_NOCTTY | O_NONBLOCK);
         if (fd < 0) continue;
-        text.clear();
-        bool ok = true;
+        fd_guard guard{fd};
+        struct stat st {};
+        if (::fstat(fd, &st) != 0 || !S_ISREG(st.st_mode)) continue;
+        const auto pkg = static_cast<std::uint32_t>(db.names_.size());
+        bool used = false;
+        bool overlong = false; // skipping the rest of a line longer than max_line
+        carry.clear();
         for (;;) {
             const ssize_t n = ::read(fd, chunk.data(), chunk.size());
             if (n < 0 && errno == EINTR) continue;
-            if (n < 0) ok = false;
-            if (n <= 0) break;
-            text.append(chunk.data(), static_cast<std::size_t>(n));
-            if (text.size() > (std::size_t{64} << 20)) { // no real md5sums file is this large
-                ok = false;
-                break;
+            if (n <= 0) break; // a read error keeps what was read before it
+            std::string_view rest(chunk.data(), static_cast<std::size_t>(n));
+            for (std::size_t nl; (nl = rest.find('\n')) != std::string_view::npos; rest.remove_prefix(nl + 1)) {
+                const std::string_view piece = rest.substr(0, nl);
+                if (overlong) {
+                    overlong = false;
+                } else if (carry.empty()) {
+                    used |= db.add_line(pkg, piece, path);
+                } else {
+                    carry.append(piece);
+                    used |= db.add_line(pkg, carry, path);
+                }
+                carry.clear();
+            }
+            if (overlong) continue;
+            if (carry.size() + rest.size() > max_line) {
+                ++db.stats_.bad_lines;
+                overlong = true;
+                carry.clear();
+            } else {
+                carry.append(rest);
             }
         }
-        ::close(fd);
-        if (!ok) continue;
+        if (!overlong && !carry.empty()) used |= db.add_line(pkg, carry, path); // no final newline
         ++db.stats_.files;
-        db.add(package, text);
+        if (used) db.add_name(package);
     }
     ::closedir(d);
     db.seal();
@@ -227,7 +253,7 @@ std::string_view package_db::package_of(std::string_view path, const md5_digest&
 }
 
 std::size_t package_db::memory_bytes() const noexcept {
-    std::size_t n = records_.capacity() * sizeof(record) + names_.capacity() * sizeof(std::string);
+    std::size_t n = records_.size() * sizeof(record) + names_.capacity() * sizeof(std::string);
     for (const auto& s : names_) n += s.capacity() > 15 ? s.capacity() + 1 : 0;
     return n;
 }

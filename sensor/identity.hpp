@@ -16,6 +16,7 @@
 #include <array>
 #include <cstddef>
 #include <cstdint>
+#include <deque>
 #include <list>
 #include <optional>
 #include <string>
@@ -80,8 +81,8 @@ public:
     [[nodiscard]] static package_db load(const std::string& info_dir, bool usr_merged,
                                          std::size_t max_entries = std::size_t{1} << 21);
 
-    // Adds one md5sums file's text (for load and for tests). `package` is
-    // the package name.
+    // Adds one md5sums file's text (for tests; load() streams each file
+    // through add_line). `package` is the package name.
     void add(std::string_view package, std::string_view md5sums_text);
     // Sorts the records: call once after the last add().
     void seal();
@@ -105,8 +106,15 @@ private:
     };
     [[nodiscard]] static std::uint64_t key_of(std::string_view path);
     [[nodiscard]] std::string_view lookup(std::string_view path, const md5_digest& md5) const;
+    // One md5sums line, "<32 hex>  <path>", of package number `pkg`;
+    // `path` is scratch. Returns whether a record was kept.
+    bool add_line(std::uint32_t pkg, std::string_view line, std::string& path);
+    void add_name(std::string_view package) { names_.emplace_back(package); }
 
-    std::vector<record> records_;
+    // A deque, not a vector: filled by push_back without the doubling
+    // copies (and the shrink copy) a vector needs, so loading never holds
+    // the records twice (docs/performance.md, "Memory at start-up").
+    std::deque<record> records_;
     std::vector<std::string> names_;
     std::size_t max_entries_ = std::size_t{1} << 21;
     bool usr_merged_ = false;

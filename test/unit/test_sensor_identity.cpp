@@ -330,6 +330,37 @@ TEST_CASE("package_db::load reads *.md5sums, strips :arch, bounds entries, merge
     CHECK(package_db::load((t / "missing").string(), true).stats().unreadable_dir);
 }
 
+TEST_CASE("package_db::load streams a large file: lines across reads, an overlong line, no final newline",
+          "[sensor][identity][package]") {
+    temp_dir t;
+    // Well over the 64 KiB read size, so lines straddle reads; then a line
+    // longer than any path (skipped as one bad line, whatever reads it
+    // spans), then a last line without its newline.
+    std::string text;
+    const auto path_of = [](int i) {
+        return "usr/share/pkg/file-" + std::to_string(i) + std::string(static_cast<std::size_t>(i % 50), 'x');
+    };
+    int n = 0;
+    for (; text.size() < 200'000; ++n) text += md5_hex(path_of(n)) + "  " + path_of(n) + "\n";
+    text += md5_hex("long") + "  usr/" + std::string(100'000, 'L') + "\n";
+    text += md5_hex("after") + "  usr/bin/after\n";
+    text += md5_hex("last") + "  usr/bin/last";
+    write(t / "big.md5sums", text);
+    const package_db db = package_db::load(t.dir.string(), false);
+    CHECK(db.stats().files == 1);
+    CHECK(db.stats().bad_lines == 1);
+    CHECK(db.size() == static_cast<std::size_t>(n) + 2);
+    for (int i = 0; i < n; ++i) {
+        const std::string p = path_of(i);
+        if (db.package_of("/" + p, *parse_md5(md5_hex(p))) != "big") {
+            FAIL_CHECK("line " << i << " was not read whole: " << p);
+            break;
+        }
+    }
+    CHECK(db.package_of("/usr/bin/after", *parse_md5(md5_hex("after"))) == "big");
+    CHECK(db.package_of("/usr/bin/last", *parse_md5(md5_hex("last"))) == "big");
+}
+
 TEST_CASE("host_file and verify_file: the host's file at the path, not a copy", "[sensor][identity][package]") {
     temp_dir t;
     // a host root with /usr/bin/tool, and a copy of it elsewhere
