@@ -4,6 +4,7 @@
 #include <cerrno>
 #include <charconv>
 #include <climits>
+#include <cstddef>
 #include <cstring>
 
 #include <dirent.h>
@@ -200,14 +201,14 @@ std::optional<std::string> container_resolver::cgroup_path_of_id(std::uint64_t i
     const fd_guard mfd(::open(cgroup2_mount_.c_str(), O_RDONLY | O_DIRECTORY | O_CLOEXEC));
     if (mfd.fd < 0) return std::nullopt;
     // cgroupfs file handles: type FILEID_KERNFS (0xfe), the 64-bit kernfs id.
-    struct {
-        struct file_handle fh;
-        unsigned char bytes[sizeof(std::uint64_t)];
-    } h{};
-    h.fh.handle_bytes = sizeof(std::uint64_t);
-    h.fh.handle_type = 0xfe;
-    std::memcpy(h.fh.f_handle, &id, sizeof(id));
-    const fd_guard fd(::open_by_handle_at(mfd.fd, &h.fh, O_RDONLY | O_DIRECTORY | O_CLOEXEC));
+    // struct file_handle ends in a flexible array: the handle is built in a
+    // buffer of the right size and alignment instead of a struct around it.
+    alignas(file_handle) unsigned char buf[sizeof(file_handle) + sizeof(std::uint64_t)] = {};
+    auto* fh = reinterpret_cast<file_handle*>(buf);
+    fh->handle_bytes = sizeof(std::uint64_t);
+    fh->handle_type = 0xfe;
+    std::memcpy(buf + offsetof(file_handle, f_handle), &id, sizeof(id));
+    const fd_guard fd(::open_by_handle_at(mfd.fd, fh, O_RDONLY | O_DIRECTORY | O_CLOEXEC));
     if (fd.fd < 0) return std::nullopt;
     char link[PATH_MAX];
     const std::string fdpath = proc_root_ + "/self/fd/" + std::to_string(fd.fd);

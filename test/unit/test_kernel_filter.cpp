@@ -503,6 +503,10 @@ public:
             return window_hot(e);
         case event_kind::net:
             return window_hot(e) || holders_.count(e.pid) != 0 || inherited_.count(e.pid) != 0;
+        case event_kind::foreign: // foreign code and scripts are shipped unfiltered (bpf/barbwire.bpf.c)
+        case event_kind::script:
+        case event_kind::binding: // the sensor's own, from credential files it parsed: no kernel side
+            return true;
         }
         return true;
     }
