@@ -6,6 +6,7 @@
 #include <climits>
 #include <cstddef>
 #include <cstring>
+#include <iterator>
 
 #include <dirent.h>
 #include <fcntl.h>
@@ -223,26 +224,23 @@ std::optional<std::string> container_resolver::cgroup_path_of_id(std::uint64_t i
 void container_resolver::enrich(container_info& c) const {
     const std::string& id = c.id;
     // 1. The runtime's own state confirms the id (root-owned directories).
-    std::vector<std::string> confirm = {
-        state("run/containers/storage/overlay-containers/" + id),
-        state("var/lib/containers/storage/overlay-containers/" + id),
-        state("run/docker/containerd/" + id),
-        state("var/lib/docker/containers/" + id),
-        state("run/crun/" + id),
-        state("run/runc/" + id),
-        state("var/lib/lxc/" + id),
+    // The first two are CRI-O's and podman's storage (containers/storage).
+    const std::string confirm[] = {
+        "run/containers/storage/overlay-containers/", "var/lib/containers/storage/overlay-containers/",
+        "run/docker/containerd/", "var/lib/docker/containers/", "run/crun/", "run/runc/", "var/lib/lxc/",
     };
+    bool owned[std::size(confirm)] = {};
+    for (std::size_t i = 0; i < std::size(confirm); ++i) owned[i] = root_owned_dir(state(confirm[i] + id));
     std::string containerd_bundle;
     for (const auto& ns : subdirs(state("run/containerd/io.containerd.runtime.v2.task"))) {
         const std::string b = state("run/containerd/io.containerd.runtime.v2.task/" + ns + "/" + id);
         if (root_owned_dir(b)) containerd_bundle = b;
     }
-    c.verified = !containerd_bundle.empty() ||
-                 std::any_of(confirm.begin(), confirm.end(), [](const std::string& p) { return root_owned_dir(p); });
+    c.verified = !containerd_bundle.empty() || std::find(std::begin(owned), std::end(owned), true) != std::end(owned);
     if (!c.verified) return; // an unconfirmed claim gets no metadata either: it would be the claimant's
     if (c.runtime == container_runtime::kubernetes) {
         if (!containerd_bundle.empty()) c.runtime = container_runtime::containerd;
-        else if (root_owned_dir(confirm[0]) || root_owned_dir(confirm[1])) c.runtime = container_runtime::crio;
+        else if (owned[0] || owned[1]) c.runtime = container_runtime::crio;
     }
     // 2. What it says about the container.
     if (!containerd_bundle.empty()) {
