@@ -554,8 +554,8 @@ protected:
                 // A client error other than a timeout or a rate limit will not get better.
                 if (code >= 400 && code < 500 && code != 408 && code != 429) return false;
             } else {
-                error = std::string(::curl_easy_strerror(rc));
-                if (errbuf_[0] != '\0') error += std::string(": ") + errbuf_;
+                // libcurl's own message says more than the code's text when it has one.
+                error = errbuf_[0] != '\0' ? std::string(errbuf_) : std::string(::curl_easy_strerror(rc));
                 error += " (after " + plural(i + 1, "try", "tries") + ")";
                 if (aborting()) break;
             }

@@ -291,7 +291,7 @@ def case_webhook_sinks():
         for _ in range(attacks):
             t0 = time.monotonic()
             actors.append(attack(sensor, lst))  # its alert on stdout within ALERT_TIMEOUT
-            print(f"attack {len(actors)}: alerted {time.monotonic() - t0:.2f} s after the actor started")
+            print(f"attack {len(actors)}: read, connect and alert on stdout in {time.monotonic() - t0:.2f} s")
         pids = {a.pid for a in actors}
         check(wait_until(lambda: len(fast.bodies("/barbwire")) >= attacks and len(fast.bodies("/falco")) >= attacks,
                          10.0),
@@ -366,6 +366,8 @@ def case_webhook_sinks():
                   f"no NOTICE for {name}; stderr:\n{sensor.stderr()}")
         check(not any(fast.url() in l or out in l for l in notices), f"a NOTICE for an output that lost nothing: {notices}")
         print(line.split("; outputs: ")[1])
+        for n in notices:
+            print(n)
     finally:
         if sensor is not None:
             sensor.kill()
@@ -446,7 +448,8 @@ mkdir -p /run/systemd/journal /run/log/journal
 mount --bind "$BW_JRUN" /run/systemd/journal
 mount --bind "$BW_JLOG" /run/log/journal
 if [ -d /var/log/journal ]; then mount --bind "$BW_JVAR" /var/log/journal; fi
-/lib/systemd/systemd-journald &
+# its own stdio: the sensor's pipes must close when the sensor exits
+/lib/systemd/systemd-journald </dev/null >"$BW_JLOGFILE" 2>&1 &
 echo $! > "$BW_JPID"
 i=0
 while [ ! -S /run/systemd/journal/socket ]; do
@@ -473,12 +476,15 @@ def case_journal():
         for d in env.values():
             os.makedirs(d)
         env["BW_JPID"] = ws.path("journald.pid")
+        env["BW_JLOGFILE"] = ws.path("journald.out")
         os.environ.update(env)  # the sensor's environment: the setup script reads them
         lst = h.TcpListener("127.0.0.1")
         sensor = h.Sensor(BW, extra=["--journal"])
         sensor.args = [shutil.which("unshare"), "-m", "--propagation", "private", "sh", "-c", JOURNAL_SETUP, "sh",
                        *sensor.args]
+        t0 = time.monotonic()
         sensor.start().wait_ready()
+        print(f"journald and the sensor ready in {time.monotonic() - t0:.1f} s")
         jpid = int(h.read_file(env["BW_JPID"]).strip())
         actor = attack(sensor, lst)
         want = one_alert(sensor, actor)
@@ -493,9 +499,13 @@ def case_journal():
                 except ValueError:
                     pass
             return [e for e in out if e.get("BARBWIRE_PID") == str(actor.pid)]
+        t0 = time.monotonic()
         check(wait_until(lambda: len(entries()) >= 1, 10.0),
               f"no journal entry for pid {actor.pid} within 10 s; sensor stderr:\n{sensor.stderr()}")
+        print(f"the entry was in the journal {time.monotonic() - t0:.1f} s after the alert on stdout")
+        t0 = time.monotonic()
         sensor.stop_cleanly()
+        print(f"the sensor stopped in {time.monotonic() - t0:.1f} s")
         got = entries()
         check(len(got) == 1, f"expected one journal entry for pid {actor.pid}, got {len(got)}")
         e = got[0]

@@ -131,7 +131,7 @@ TEST_CASE("rfc5424: header, PRI from facility and severity, the JSON intact", "[
     // Header fields: printable ASCII only, cut to their lengths, "-" when empty.
     const std::string odd = rfc5424(1, 6, t0, "", "bar bwire", 1, std::string(40, 'm'), "x");
     CHECK(odd == "<14>1 2024-05-01T12:34:56.123456Z - barbwire 1 " + std::string(32, 'm') + " - x");
-    CHECK(rfc5424(0, 0, t0, std::string(300, 'h'), "a", 1, "m", "").size() == 3 + 2 + 27 + 256 + 2 + 2 + 2 + 1);
+    CHECK(rfc5424(0, 0, t0, std::string(300, 'h'), "a", 1, "m", "").size() == 5 + 28 + 256 + 2 + 2 + 2 + 1); // "<0>1 ", time, host cut to 255, a, 1, m, "-"
 }
 
 TEST_CASE("syslog severities follow the alert's", "[sensor][outputs]") {
