@@ -311,6 +311,10 @@ def case_webhook_sinks():
                          10.0),
               f"the fast webhook got {len(fast.bodies('/barbwire'))} barbwire and {len(fast.bodies('/falco'))} "
               f"falco posts of {attacks}; stderr:\n{sensor.stderr()}")
+        # the loss is said while the sensor runs (checked once a second), not only at exit
+        check(sensor.wait_stderr(f"barbwire: NOTICE: output webhook:{dead} lost ", timeout=5.0) is not None,
+              f"no NOTICE for the dead webhook while the sensor runs; stderr:\n{sensor.stderr()}")
+        check(sensor.running(), "the sensor stopped")
         sensor.stop_cleanly()
         stdout = {a["process"]["pid"]: a for a in sensor.alerts() if a.get("type") != "summary"
                   and a["process"]["pid"] in pids}
