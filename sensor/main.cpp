@@ -2,6 +2,9 @@
 //
 //   barbwire [run] [--config FILE] [--format text|json] [--output FILE] [--ring-size BYTES]
 //                  [--kernel-filter on|off] [--verdict-cache N] [--verbose]
+//                  [--output-max-size BYTES] [--output-keep N] [--syslog TARGET] [--syslog-facility NAME]
+//                  [--journal] [--webhook [FORMAT=]URL]... [--webhook-format barbwire|falco]
+//                  [--webhook-timeout T] [--webhook-retries N] [--output-queue N]   (docs/outputs.md)
 //   barbwire record TRACE.jsonl [same options as run]
 //   barbwire replay TRACE.jsonl [--config FILE] [--format text|json] [--output FILE] [--stats]
 //   barbwire learn --duration 10m --baseline FILE [--config FILE] [--ring-size BYTES] [--verbose]
@@ -17,12 +20,15 @@
 #include <string_view>
 #include <vector>
 
+// --webhook is repeatable and a URL may hold commas: no splitting of vector values.
+#define CXXOPTS_VECTOR_DELIMITER '\0'
 #include <cxxopts.hpp>
 
 #include <barbwire/version.hpp>
 
 #include "baseline_file.hpp"
 #include "loader.hpp" // option bounds only (no libbpf)
+#include "output_format.hpp"
 #include "preflight.hpp"
 #include "replay.hpp"
 #ifdef BW_HAVE_SENSOR
@@ -57,7 +63,8 @@ void add_common(cxxopts::Options& o) {
     o.add_options()
         ("c,config", "rules file (YAML or JSON); default: built-in rules", cxxopts::value<std::string>())
         ("f,format", "alert format on stdout: text or json", cxxopts::value<std::string>()->default_value("text"))
-        ("o,output", "also append alerts as JSON lines to FILE (flushed per alert)", cxxopts::value<std::string>())
+        ("o,output", "also append alerts as JSON lines to FILE (created mode 0600; run and record: through a queue, "
+                     "rotated with --output-max-size, reopened on SIGUSR1)", cxxopts::value<std::string>())
         ("v,verbose", "verbose diagnostics")
         ("h,help", "show this help");
 }
@@ -110,6 +117,84 @@ std::optional<kernel_filter_choice> kernel_filter_from(const cxxopts::ParseResul
     }
     c.verdict_cache = static_cast<std::uint32_t>(n);
     return c;
+}
+
+// The queued outputs of run and record (docs/outputs.md). --output itself is in add_common.
+void add_outputs(cxxopts::Options& o) {
+    o.add_options("outputs")
+        ("output-max-size", "rotate the --output file when a line would take it past BYTES (K, M, G suffixes); "
+                            "0: never", cxxopts::value<std::string>()->default_value("0"))
+        ("output-keep", "rotated --output files kept: FILE.1 .. FILE.N (1..1000)",
+         cxxopts::value<std::string>()->default_value("5"))
+        ("syslog", "also send alerts to syslog as RFC 5424: unix:/dev/log, udp:HOST:PORT or tcp:HOST:PORT "
+                   "(repeatable)", cxxopts::value<std::vector<std::string>>())
+        ("syslog-facility", "syslog facility: a name (auth, authpriv, daemon, local0 .. local7, ...) or 0..23",
+         cxxopts::value<std::string>()->default_value("authpriv"))
+        ("journal", "also send alerts to the systemd journal, with BARBWIRE_* fields")
+        ("webhook", "also POST alerts as JSON to URL (repeatable); falco=URL or barbwire=URL picks the format "
+                    "of that one", cxxopts::value<std::vector<std::string>>())
+        ("webhook-format", "payload of a --webhook without a format: barbwire (the alert JSON) or falco "
+                           "(a Falco event, for falcosidekick)", cxxopts::value<std::string>()->default_value("barbwire"))
+        ("webhook-timeout", "time limit of one webhook request, and of a syslog connect or send (e.g. 5s, 500ms)",
+         cxxopts::value<std::string>()->default_value("5s"))
+        ("webhook-retries", "tries after the first, with backoff from 0.5 s doubling to 8 s, for a webhook and for "
+                            "syslog over TCP (0..10)", cxxopts::value<std::string>()->default_value("3"))
+        ("output-queue", "messages each queued output (--output, --syslog, --journal, each --webhook) may hold "
+                         "before it drops the newest (1..1048576)", cxxopts::value<std::string>()->default_value("4096"));
+}
+
+// The queued outputs from a parse; false (after one error line) when invalid.
+bool sinks_from(const cxxopts::ParseResult& r, sink_options& so) {
+    const auto fail = [](const std::string& e) {
+        errln(e);
+        return false;
+    };
+    if (r.count("output")) {
+        so.file = r["output"].as<std::string>();
+        if (so.file->empty()) return fail("--output needs a file name");
+    }
+    auto max = parse_byte_size(r["output-max-size"].as<std::string>(), "--output-max-size", 0, std::uint64_t{1} << 40);
+    if (!max) return fail(max.error());
+    if (*max != 0 && *max < 1024) return fail("--output-max-size " + r["output-max-size"].as<std::string>() +
+                                              ": too small; give 0 (never rotate) or at least 1K");
+    so.file_max_bytes = *max;
+    auto keep = parse_count(r["output-keep"].as<std::string>(), "--output-keep", 1, 1000);
+    if (!keep) return fail(keep.error());
+    so.file_keep = static_cast<unsigned>(*keep);
+    if (!so.file && (r.count("output-max-size") > 0 || r.count("output-keep") > 0))
+        return fail("--output-max-size and --output-keep rotate the --output FILE; give --output FILE too");
+    if (r.count("syslog")) {
+        for (const std::string& text : r["syslog"].as<std::vector<std::string>>()) {
+            auto t = parse_syslog_target(text);
+            if (!t) return fail(t.error());
+            so.syslogs.push_back(std::move(*t));
+        }
+    }
+    auto facility = parse_syslog_facility(r["syslog-facility"].as<std::string>());
+    if (!facility) return fail(facility.error());
+    so.syslog_facility = *facility;
+    if (so.syslogs.empty() && r.count("syslog-facility") > 0) return fail("--syslog-facility needs --syslog TARGET");
+    so.journal = r.count("journal") > 0;
+    auto fmt = parse_webhook_format(r["webhook-format"].as<std::string>());
+    if (!fmt) return fail(fmt.error());
+    if (r.count("webhook")) {
+        for (const std::string& w : r["webhook"].as<std::vector<std::string>>()) {
+            auto t = parse_webhook(w, *fmt);
+            if (!t) return fail(t.error());
+            so.webhooks.push_back(std::move(*t));
+        }
+    }
+    auto timeout = parse_timeout(r["webhook-timeout"].as<std::string>(), "--webhook-timeout",
+                                 std::chrono::milliseconds{100}, std::chrono::milliseconds{300'000});
+    if (!timeout) return fail(timeout.error());
+    so.timeout = *timeout;
+    auto retries = parse_count(r["webhook-retries"].as<std::string>(), "--webhook-retries", 0, 10);
+    if (!retries) return fail(retries.error());
+    so.retries = static_cast<unsigned>(*retries);
+    auto queue = parse_count(r["output-queue"].as<std::string>(), "--output-queue", 1, 1u << 20);
+    if (!queue) return fail(queue.error());
+    so.queue = static_cast<std::size_t>(*queue);
+    return true;
 }
 
 // The baseline options from a parse; false (after one error line) when invalid.
@@ -194,6 +279,7 @@ int cmd_run(int argc, char** argv, bool record) {
          cxxopts::value<std::string>()->default_value("16M"));
     add_kernel_filter(o);
     add_baseline(o);
+    add_outputs(o);
     if (record) {
         o.add_options()("trace", "trace file to write (truncated)", cxxopts::value<std::string>());
         o.parse_positional({"trace"});
@@ -220,6 +306,8 @@ int cmd_run(int argc, char** argv, bool record) {
     if (!baseline_from(*r, bo)) return 2;
     const auto kf = kernel_filter_from(*r);
     if (!kf) return 2;
+    sink_options sinks;
+    if (!sinks_from(*r, sinks)) return 2;
     std::optional<std::string> trace;
     if (record) {
         if (!r->count("trace")) {
@@ -235,7 +323,7 @@ int cmd_run(int argc, char** argv, bool record) {
 #ifdef BW_HAVE_SENSOR
     run_options ro;
     if (r->count("config")) ro.config = (*r)["config"].as<std::string>();
-    if (r->count("output")) ro.output = (*r)["output"].as<std::string>();
+    ro.sinks = std::move(sinks);
     ro.format = *fmt;
     ro.verbose = r->count("verbose") > 0;
     ro.ring_bytes = *ring;

@@ -31,6 +31,7 @@
 #include "preflight.hpp"
 #include "proc_seed.hpp"
 #include "containers.hpp"
+#include "output_sinks.hpp"
 
 namespace barbwire::sensor {
 
@@ -44,9 +45,11 @@ namespace {
 
 volatile std::sig_atomic_t g_stop_signal = 0;
 volatile std::sig_atomic_t g_reload = 0;
+volatile std::sig_atomic_t g_reopen = 0;
 
 extern "C" void on_stop_signal(int sig) { g_stop_signal = sig; }
 extern "C" void on_hup(int) { g_reload = 1; }
+extern "C" void on_usr1(int) { g_reopen = 1; }
 
 void install_signals() {
     struct sigaction sa {};
@@ -57,6 +60,8 @@ void install_signals() {
     ::sigaction(SIGTERM, &sa, nullptr);
     sa.sa_handler = on_hup;
     ::sigaction(SIGHUP, &sa, nullptr);
+    sa.sa_handler = on_usr1; // reopen the --output file (logrotate: rename, then SIGUSR1)
+    ::sigaction(SIGUSR1, &sa, nullptr);
     // A closed stdout or trace pipe must surface as a write error (EPIPE), not kill us.
     std::signal(SIGPIPE, SIG_IGN);
 }
@@ -67,6 +72,16 @@ nanoseconds monotonic_now() {
     timespec ts{};
     ::clock_gettime(CLOCK_MONOTONIC, &ts);
     return std::chrono::seconds{ts.tv_sec} + nanoseconds{ts.tv_nsec};
+}
+
+// An event's time on the wall clock (ns since the Unix epoch) from its
+// kernel stamp (CLOCK_MONOTONIC): the outputs' timestamps.
+std::int64_t wall_ns_of(nanoseconds event_ts) {
+    timespec rt{};
+    ::clock_gettime(CLOCK_REALTIME, &rt);
+    const std::int64_t wall_now = static_cast<std::int64_t>(rt.tv_sec) * 1'000'000'000 + rt.tv_nsec;
+    const nanoseconds age = monotonic_now() - event_ts;
+    return age.count() > 0 ? wall_now - age.count() : wall_now;
 }
 
 // The clock of bpf_ktime_get_ns(), so tick() and event times agree.
@@ -570,6 +585,8 @@ constexpr auto trace_flush_interval = std::chrono::milliseconds{100};
 constexpr auto drop_check_interval = std::chrono::seconds{1};
 constexpr std::size_t trace_flush_bytes = 1u << 20;
 constexpr auto named_files_interval = std::chrono::seconds{10};
+// At exit, how long the queued outputs may take to send what they hold.
+constexpr auto sink_close_grace = std::chrono::milliseconds{5000};
 
 } // namespace
 
@@ -601,11 +618,19 @@ int run_sensor(const run_options& opts) {
         return 2;
     }
     bls->adjust(*cfg); // learn: every correlation (alert_threshold 0)
-    auto out = alert_output::open(opts.format, opts.output);
+    auto out = alert_output::open(opts.format, std::nullopt); // standard output; --output is a queued sink
     if (!out) {
         errln(out.error().message);
         return 2;
     }
+    // The queued outputs (--output, --syslog, --journal, --webhook): each
+    // with its own queue and thread, started now (docs/outputs.md).
+    auto opened_sinks = output_sinks::open(opts.sinks);
+    if (!opened_sinks) {
+        errln(opened_sinks.error());
+        return 2;
+    }
+    std::unique_ptr<output_sinks> sinks = std::move(*opened_sinks);
     std::optional<trace_writer> writer;
     if (opts.record) {
         auto w = trace_writer::open(*opts.record);
@@ -741,12 +766,13 @@ int run_sensor(const run_options& opts) {
     loop_counters counts;
     bool stop = false;
     bool stdout_closed = false;
-    bool output_file_failed = false;
     bool trace_failed = false;
     int rc = 0;
 
-    // An alert to standard output and --output. A closed standard output
-    // stops the sensor; a failing --output file is reported once.
+    // An alert to the queued outputs (formatted once, queued, never
+    // waited for) and to standard output. A closed standard output stops
+    // the sensor; a failing queued output loses only its own messages
+    // (counted, and said in a NOTICE).
     const auto emit = [&](alert& a) {
         if (!bls->admit(a)) return; // learn: learned, not printed
         // A path the container sees: the host's path too, where it can be told.
@@ -754,15 +780,12 @@ int run_sensor(const run_options& opts) {
             if (auto hp = containers.host_path(*a.container, a.reader.pid, a.file.path)) a.file.host_path = std::move(*hp);
         }
         ++counts.alerts;
-        if (!out->write(a)) {
-            if (std::ferror(stdout)) {
-                stdout_closed = true;
-                stop = true;
-            } else if (!output_file_failed) {
-                output_file_failed = true;
-                errln("writing alerts to " + opts.output.value_or("the output file") + " failed: " +
-                      std::strerror(errno) + "; alerts still go to standard output");
-            }
+        if (!sinks->empty()) sinks->publish(std::make_shared<const output_message>(make_message(a, wall_ns_of(a.ts))));
+        const bool ok = out->write(a);
+        sinks->note_stdout(ok);
+        if (!ok && std::ferror(stdout)) {
+            stdout_closed = true;
+            stop = true;
         }
     };
 
@@ -771,7 +794,10 @@ int run_sensor(const run_options& opts) {
     const auto emit_summaries = [&] {
         for (const incident_summary& s : corr.drain_summaries()) {
             if (stop) continue;
-            if (!out->write(s) && std::ferror(stdout)) stdout_closed = stop = true;
+            if (!sinks->empty()) sinks->publish(std::make_shared<const output_message>(make_message(s, wall_ns_of(s.ts))));
+            const bool ok = out->write(s);
+            sinks->note_stdout(ok);
+            if (!ok && std::ferror(stdout)) stdout_closed = stop = true;
         }
     };
 
@@ -972,6 +998,11 @@ int run_sensor(const run_options& opts) {
                 errln("config reload failed, keeping the previous rules: " + fresh.error().message);
             }
         }
+        if (g_reopen != 0) {
+            g_reopen = 0;
+            if (sinks->reopen()) errln("SIGUSR1: reopening " + *opts.sinks.file);
+            else errln("SIGUSR1: no --output file to reopen");
+        }
         if (preload.changed()) loader->set_preload_file(preload.nonempty());
         // The kernel's cold checks read no clock once every time mark is
         // older than the window (bw_hot_summary.time_hot).
@@ -1008,6 +1039,7 @@ int run_sensor(const run_options& opts) {
                       " events (ring buffer full); raise --ring-size");
                 drops_reported = drops;
             }
+            for (const std::string& n : sinks->loss_notices()) errln(n);
         }
     }
 
@@ -1037,8 +1069,12 @@ int run_sensor(const run_options& opts) {
         }
     }
     if (stdout_closed) errln("standard output was closed; stopping");
+    // The queued outputs get what they hold out, within a bound (a dead
+    // receiver must not hold the exit up), then report what they lost.
+    sinks->close(sink_close_grace);
+    for (const std::string& n : sinks->loss_notices(true)) errln(n);
     errln(stats_line(counts, kc, hasher.stats(), named.size(), named_reported, seconds) +
-          kernel_filter_summary(kc, filter));
+          kernel_filter_summary(kc, filter) + (sinks->empty() ? std::string() : "; outputs: " + sinks->summary()));
     if (writer && !trace_failed) {
         errln("recorded " + std::to_string(writer->lines()) + " trace lines (" +
               std::to_string(scan.processes.size()) + " seeded processes, " +
@@ -1058,6 +1094,12 @@ int run_sensor(const run_options& opts) {
         s["kernel"] = kernel_json(kc);
         s["kernel_filter"] = filter_json(filter);
         s["seconds"] = seconds;
+        nlohmann::json outs = nlohmann::json::array();
+        for (const output_status& o : sinks->status()) {
+            outs.push_back({{"name", o.name}, {"kind", o.kind}, {"sent", o.sent}, {"dropped", o.dropped},
+                            {"failed", o.failed}, {"queued", o.queued}});
+        }
+        s["outputs"] = std::move(outs);
         const hash_cache_stats& hs = hasher.stats();
         s["exe_sha256"] = {{"cache_misses", hs.misses}, {"cache_hits", hs.hits},
                            {"evictions", hs.evictions},  {"failures", hs.failures},

@@ -9,6 +9,9 @@
 //
 // SIGHUP reloads the --config file (the old rules stay on failure) and looks
 // up the files the new rules name; they are looked up every 10 s as well.
+// SIGUSR1 reopens the --output file (after logrotate renamed it).
+// Alerts go to standard output from the loop, and to the queued outputs
+// (output_sinks.hpp) through their queues, which never block the loop.
 // docs/deployment.md describes every line it prints and its exit statuses.
 
 #include <cstddef>
@@ -17,6 +20,7 @@
 #include <string>
 
 #include "baseline_file.hpp"
+#include "output_format.hpp"
 #include "outputs.hpp"
 
 namespace barbwire::sensor {
@@ -24,7 +28,7 @@ namespace barbwire::sensor {
 struct run_options {
     std::optional<std::string> config;  // rules file; built-in rules when empty
     output_format format = output_format::text;
-    std::optional<std::string> output;  // JSON-lines alert log, appended
+    sink_options sinks;                 // --output FILE (JSON lines, rotated), --syslog, --journal, --webhook
     bool verbose = false;               // libbpf diagnostics, bad records, full stats
     std::size_t ring_bytes = 16u << 20; // ring buffer size, a power of two
     bool kernel_filter = true;          // --kernel-filter on|off (docs/kernel.md, "In-kernel filtering")

@@ -269,6 +269,40 @@ def case_bad_option():
     one_line_error(rc, err, 2, "frobnicate")
 
 
+def case_outputs_bad_options():
+    """Each bad output option of run and record: one line naming the option, exit 2,
+    before anything is loaded (so it needs no root)."""
+    cases = [
+        (["--syslog", "tcp:127.0.0.1"], "--syslog"),
+        (["--syslog", "sctp:h:514"], "--syslog"),
+        (["--syslog", "unix:dev/log"], "--syslog"),
+        (["--syslog", "udp:h:70000"], "--syslog"),
+        (["--syslog", "udp:h:514", "--syslog-facility", "local9"], "--syslog-facility"),
+        (["--syslog-facility", "daemon"], "--syslog-facility"),
+        (["--webhook", "ftp://h/"], "--webhook"),
+        (["--webhook", "http://h:0/"], "--webhook"),
+        (["--webhook", "http://h/", "--webhook-format", "xml"], "--webhook-format"),
+        (["--webhook", "http://h/", "--webhook-timeout", "5h"], "--webhook-timeout"),
+        (["--webhook", "http://h/", "--webhook-timeout", "10ms"], "--webhook-timeout"),
+        (["--webhook", "http://h/", "--webhook-retries", "11"], "--webhook-retries"),
+        (["--output-queue", "0"], "--output-queue"),
+        (["--output-queue", "lots"], "--output-queue"),
+        (["--output", "/tmp/x.jsonl", "--output-max-size", "10X"], "--output-max-size"),
+        (["--output", "/tmp/x.jsonl", "--output-max-size", "100"], "--output-max-size"),
+        (["--output", "/tmp/x.jsonl", "--output-keep", "0"], "--output-keep"),
+        (["--output-max-size", "10M"], "--output"),
+    ]
+    for args, needle in cases:
+        for cmd in (["run"], ["record", "/tmp/barbwire-cli-never-written.jsonl"]):
+            rc, _, err = run(*cmd, *args)
+            one_line_error(rc, err, 2, needle)
+    # a password in a webhook URL is never printed
+    rc, _, err = run("run", "--webhook", "ftp://user:s3cret@h/")
+    one_line_error(rc, err, 2, "--webhook")
+    check("s3cret" not in err, f"the webhook's password is in the error line: {err!r}")
+    check(not os.path.exists("/tmp/barbwire-cli-never-written.jsonl"), "record wrote a trace despite a bad option")
+
+
 def case_unknown_command():
     rc, _, err = run("explode")
     one_line_error(rc, err, 2, "explode")
