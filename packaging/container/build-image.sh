@@ -25,6 +25,8 @@ root="$ctx/rootfs"
 mkdir -p "$root/usr/bin" "$root/usr/share/barbwire" "$root/tmp" "$root/proc" "$root/sys" "$root/dev" "$root/etc"
 chmod 1777 "$root/tmp"
 install -m 0755 "$bin" "$root/usr/bin/barbwire"
+# Debug information is most of a debugoptimized binary; the image needs none.
+if command -v strip >/dev/null 2>&1; then strip --strip-debug "$root/usr/bin/barbwire"; fi
 install -m 0644 "$rules" "$root/usr/share/barbwire/rules.yml"
 
 # Every library ldd resolves, and the loader (the line with no "=>"), copied
