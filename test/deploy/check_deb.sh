@@ -53,7 +53,7 @@ for f in ./usr/bin/barbwire ./lib/systemd/system/barbwire.service ./etc/barbwire
   grep -qx -- "$f" <<<"$contents" || fail "$(basename "$deb") lacks $f"
 done
 # dh_compress gzips documents larger than 4 KiB
-grep -qxE -- './usr/share/doc/barbwire/deployment.md(.gz)?' <<<"$contents" || fail "$(basename "$deb") lacks the docs
+grep -qxE -- './usr/share/doc/barbwire/deployment.md(.gz)?' <<<"$contents" || fail "$(basename "$deb") lacks the docs"
 if grep -q '^./usr/include/' <<<"$contents"; then fail "the headers belong in libbarbwire-dev, not barbwire"; fi
 dpkg-deb -c "$dev" | awk '{print $6}' | grep -q '^./usr/include/barbwire/barbwire.hpp$' || fail "libbarbwire-dev lacks the headers"
 dpkg-deb -c "$dev" | awk '{print $6}' | grep -q '/pkgconfig/barbwire.pc$' || fail "libbarbwire-dev lacks barbwire.pc"
