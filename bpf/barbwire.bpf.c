@@ -82,10 +82,11 @@ struct {
 	__uint(max_entries, 1 << 24); /* replaced by user space */
 } events SEC(".maps");
 
-/* Failed bpf_ringbuf_reserve per record kind (index BW_EVENT_*). */
+/* Failed bpf_ringbuf_reserve per record kind (index BW_EVENT_*: a slot for
+ * every kind up to BW_EVENT_KIND_MAX; slot 0 is unused). */
 struct {
 	__uint(type, BPF_MAP_TYPE_PERCPU_ARRAY);
-	__uint(max_entries, 8);
+	__uint(max_entries, BW_EVENT_KIND_MAX + 1);
 	__type(key, __u32);
 	__type(value, __u64);
 } drops SEC(".maps");
@@ -1396,7 +1397,7 @@ static __always_inline int bw_on_open_file(struct file *file, __u8 source, const
 	if (bw_dir_says_boring(dentry, &dkey, gen, dev, ino)) {
 		/* Not into `recent`: the directory's entry is about as cheap,
 		 * and a stream of new files would only churn it. */
-		bw_count(BW_CTR_OPEN_BORING);
+		bw_count(BW_CTR_OPEN_BORING_DIR);
 		return 0;
 	}
 	struct bw_file_key key = {};
@@ -1412,7 +1413,7 @@ static __always_inline int bw_on_open_file(struct file *file, __u8 source, const
 	if (r && r->gen == gen && r->key.dentry == key.dentry && r->key.mnt == key.mnt &&
 	    r->key.parent == key.parent && r->key.ino == key.ino && r->key.name == key.name &&
 	    r->key.generation == key.generation) {
-		bw_count(BW_CTR_OPEN_BORING);
+		bw_count(BW_CTR_OPEN_BORING_RECENT);
 		return 0;
 	}
 	if (bw_boring_front(&key, gen)) {
@@ -1420,7 +1421,7 @@ static __always_inline int bw_on_open_file(struct file *file, __u8 source, const
 			r->key = key;
 			r->gen = gen;
 		}
-		bw_count(BW_CTR_OPEN_BORING);
+		bw_count(BW_CTR_OPEN_BORING_FRONT);
 		return 0;
 	}
 

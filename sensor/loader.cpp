@@ -341,7 +341,11 @@ kernel_counters bpf_loader::counters() const {
         std::uint64_t sum[BW_CTR_COUNT] = {};
         for (const bw_counters& pc : per_cpu)
             for (std::size_t i = 0; i < BW_CTR_COUNT; ++i) sum[i] += pc.v[i];
-        c.opens_boring = sum[BW_CTR_OPEN_BORING];
+        c.opens_boring_cache = sum[BW_CTR_OPEN_BORING];
+        c.opens_boring_dir = sum[BW_CTR_OPEN_BORING_DIR];
+        c.opens_boring_recent = sum[BW_CTR_OPEN_BORING_RECENT];
+        c.opens_boring_front = sum[BW_CTR_OPEN_BORING_FRONT];
+        c.opens_boring = c.opens_boring_cache + c.opens_boring_dir + c.opens_boring_recent + c.opens_boring_front;
         c.opens_miss = sum[BW_CTR_OPEN_MISS];
         c.opens_repeat = sum[BW_CTR_OPEN_REPEAT];
         c.opens_sensitive_inode = sum[BW_CTR_OPEN_SENSITIVE_INODE];

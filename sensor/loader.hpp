@@ -35,9 +35,13 @@ inline constexpr std::uint32_t max_verdict_cache_entries = 1u << 24;
 // Counters kept by the kernel side, summed over the CPUs.
 struct kernel_counters {
     std::uint64_t drops = 0;                 // failed bpf_ringbuf_reserve, all kinds, all CPUs
-    std::uint64_t drops_by_kind[8] = {};     // indexed by BW_EVENT_* kind
+    std::uint64_t drops_by_kind[BW_EVENT_KIND_MAX + 1] = {}; // indexed by BW_EVENT_* kind (0 unused)
     // The in-kernel filter (enum bw_counter).
-    std::uint64_t opens_boring = 0;          // dropped in the kernel: cached boring verdict
+    std::uint64_t opens_boring = 0;          // dropped in the kernel as boring: the sum of the four below
+    std::uint64_t opens_boring_dir = 0;      //   by the directory's verdict
+    std::uint64_t opens_boring_recent = 0;   //   by the per-CPU recent-file slot
+    std::uint64_t opens_boring_front = 0;    //   by the boring front
+    std::uint64_t opens_boring_cache = 0;    //   by the verdict cache's boring verdict
     std::uint64_t opens_miss = 0;            // shipped in full for a verdict
     std::uint64_t opens_repeat = 0;          // shipped as repeat records (verdict pending)
     std::uint64_t opens_sensitive_inode = 0; // shipped in full: a sensitive inode

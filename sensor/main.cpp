@@ -1,13 +1,13 @@
 // barbwire: the command-line front end.
 //
 //   barbwire [run] [--config FILE] [--format text|json] [--output FILE] [--ring-size BYTES]
-//                  [--kernel-filter on|off] [--verdict-cache N] [--verbose]
+//                  [--kernel-filter on|off] [--verdict-cache N] [--metrics ADDR:PORT] [--verbose]
 //                  [--output-max-size BYTES] [--output-keep N] [--syslog TARGET] [--syslog-facility NAME]
 //                  [--journal] [--webhook [FORMAT=]URL]... [--webhook-format barbwire|falco]
 //                  [--webhook-timeout T] [--webhook-retries N] [--output-queue N]   (docs/outputs.md)
 //   barbwire record TRACE.jsonl [same options as run]
 //   barbwire replay TRACE.jsonl [--config FILE] [--format text|json] [--output FILE] [--stats]
-//   barbwire learn --duration 10m --baseline FILE [--config FILE] [--ring-size BYTES] [--verbose]
+//   barbwire learn --duration 10m --baseline FILE [--config FILE] [--ring-size BYTES] [--metrics ADDR:PORT] [--verbose]
 //   (run, record and replay also take --baseline FILE [--baseline-mode suppress|downscore])
 //   barbwire --version | --help
 
@@ -29,6 +29,7 @@
 #include "baseline_file.hpp"
 #include "loader.hpp" // option bounds only (no libbpf)
 #include "output_format.hpp"
+#include "metrics.hpp"
 #include "preflight.hpp"
 #include "replay.hpp"
 #ifdef BW_HAVE_SENSOR
@@ -88,6 +89,26 @@ void add_kernel_filter(cxxopts::Options& o) {
          cxxopts::value<std::string>()->default_value("on"))
         ("verdict-cache", "files the kernel keeps a verdict for (LRU), 1024..16777216",
          cxxopts::value<std::string>()->default_value("65536"));
+}
+
+// --metrics, for the commands that run the live sensor.
+void add_metrics(cxxopts::Options& o) {
+    o.add_options()
+        ("metrics", "serve Prometheus metrics on http://ADDR:PORT/metrics and the event loop's health on "
+                    "/healthz (off by default; bind loopback, e.g. 127.0.0.1:9477: docs/metrics.md)",
+         cxxopts::value<std::string>());
+}
+
+// --metrics from a parse: false (after one error line) when invalid.
+bool metrics_from(const cxxopts::ParseResult& r, std::optional<listen_address>& out) {
+    if (!r.count("metrics")) return true;
+    auto a = parse_listen_address(r["metrics"].as<std::string>());
+    if (!a) {
+        errln(a.error());
+        return false;
+    }
+    out = *a;
+    return true;
 }
 
 struct kernel_filter_choice {
@@ -280,6 +301,7 @@ int cmd_run(int argc, char** argv, bool record) {
     add_kernel_filter(o);
     add_baseline(o);
     add_outputs(o);
+    add_metrics(o);
     if (record) {
         o.add_options()("trace", "trace file to write (truncated)", cxxopts::value<std::string>());
         o.parse_positional({"trace"});
@@ -308,6 +330,8 @@ int cmd_run(int argc, char** argv, bool record) {
     if (!kf) return 2;
     sink_options sinks;
     if (!sinks_from(*r, sinks)) return 2;
+    std::optional<listen_address> metrics;
+    if (!metrics_from(*r, metrics)) return 2;
     std::optional<std::string> trace;
     if (record) {
         if (!r->count("trace")) {
@@ -331,6 +355,8 @@ int cmd_run(int argc, char** argv, bool record) {
     ro.verdict_cache_entries = kf->verdict_cache;
     ro.record = trace;
     ro.baseline = bo;
+    ro.metrics = metrics;
+    ro.command = record ? "record" : "run";
     return run_sensor(ro);
 #else
     errln("this build has no live sensor (configured with -Dsensor=disabled, or clang, bpftool, libbpf, libelf or kernel BTF was missing); "
@@ -356,6 +382,7 @@ int cmd_learn(int argc, char** argv) {
         ("v,verbose", "verbose diagnostics")
         ("h,help", "show this help");
     add_kernel_filter(o);
+    add_metrics(o);
     int rc = 0;
     auto r = parse(o, argc, argv, rc);
     if (!r) return rc;
@@ -388,9 +415,13 @@ int cmd_learn(int argc, char** argv) {
     }
     const auto kf = kernel_filter_from(*r);
     if (!kf) return 2;
+    std::optional<listen_address> metrics;
+    if (!metrics_from(*r, metrics)) return 2;
 #ifdef BW_HAVE_SENSOR
     run_options ro;
     if (r->count("config")) ro.config = (*r)["config"].as<std::string>();
+    ro.metrics = metrics;
+    ro.command = "learn";
     ro.verbose = r->count("verbose") > 0;
     ro.ring_bytes = *ring;
     ro.kernel_filter = kf->on;

@@ -31,6 +31,8 @@
 #include "preflight.hpp"
 #include "proc_seed.hpp"
 #include "containers.hpp"
+#include "metrics.hpp"
+#include "metrics_server.hpp"
 #include "output_sinks.hpp"
 
 namespace barbwire::sensor {
@@ -226,7 +228,21 @@ struct loop_counters {
     std::uint64_t decode_errors = 0;
     std::array<std::uint64_t, errc_slots> errors_by_code{};
     std::uint64_t alerts = 0;
+    // for --metrics (metrics.hpp)
+    alert_tally alerts_by;            // alerts written, by severity and category
+    std::uint64_t file_events = 0;    // named-file identities fed to the correlator
+    std::uint64_t binding_events = 0; // owner-use bindings fed to the correlator
+    std::uint64_t summaries = 0;      // rate-limit summaries written
+    std::uint64_t reloads_ok = 0, reloads_failed = 0, reloads_without_config = 0;
+    double last_reload_success = 0; // seconds since the epoch
+    bool last_reload_ok = true;
 };
+
+double wall_seconds() {
+    timespec ts{};
+    ::clock_gettime(CLOCK_REALTIME, &ts);
+    return static_cast<double>(ts.tv_sec) + static_cast<double>(ts.tv_nsec) / 1e9;
+}
 
 std::string plural(std::uint64_t n, const char* one, const char* many) {
     return std::to_string(n) + " " + (n == 1 ? one : many);
@@ -477,6 +493,11 @@ nlohmann::json kernel_json(const kernel_counters& k) {
             {"opens",
              {{"seen", k.opens_seen()},
               {"boring_dropped", k.opens_boring},
+              {"boring_by",
+               {{"directory", k.opens_boring_dir},
+                {"recent", k.opens_boring_recent},
+                {"front", k.opens_boring_front},
+                {"verdict_cache", k.opens_boring_cache}}},
               {"miss", k.opens_miss},
               {"repeat", k.opens_repeat},
               {"sensitive_inode", k.opens_sensitive_inode},
@@ -516,6 +537,32 @@ nlohmann::json filter_json(const filter_feed& f) {
             {"holder_edits", c.holder_edits},
             {"hot_errors", c.hot_errors},
             {"generation_bumps", c.bumps}};
+}
+
+filter_figures filter_metrics(const filter_feed& f) {
+    const filter_counters& c = f.counters();
+    const repeat_expander_stats& x = f.expander().stats();
+    filter_figures m;
+    m.enabled = f.enabled();
+    m.verdicts = c.verdicts;
+    m.verdicts_sensitive = c.verdicts_sensitive;
+    m.verdict_errors = c.verdict_errors;
+    m.dir_verdicts = c.dir_verdicts;
+    m.dirs_declined = c.dirs_declined;
+    m.repeats_expanded = x.expanded;
+    m.repeats_boring = x.boring;
+    m.repeats_unknown = x.unknown;
+    m.expander_size = f.expander().size();
+    m.expander_capacity = f.expander().capacity();
+    m.expander_evictions = x.evictions;
+    m.sensitive_inodes = f.mirror().sensitive_count();
+    m.inode_edits = c.inode_edits;
+    m.inode_errors = c.inode_errors;
+    m.hot_marks = c.hot_marks;
+    m.holder_edits = c.holder_edits;
+    m.hot_errors = c.hot_errors;
+    m.bumps = c.bumps;
+    return m;
 }
 
 std::string shed_notice(std::uint64_t open, std::uint64_t repeat, std::uint64_t net) {
@@ -640,6 +687,22 @@ int run_sensor(const run_options& opts) {
         }
         writer.emplace(std::move(*w));
     }
+    // --metrics: bound now, so a bad or busy address is one line before
+    // anything on the system changes; /healthz says "starting" until the
+    // loop first drains the ring buffer.
+    std::unique_ptr<metrics_server> metrics;
+    if (opts.metrics) {
+        auto m = metrics_server::start(*opts.metrics);
+        if (!m) {
+            errln(m.error());
+            return 2;
+        }
+        metrics = std::move(*m);
+        if (!opts.metrics->loopback())
+            errln("NOTICE: serving metrics on " + opts.metrics->text() +
+                  ", beyond loopback: anyone who reaches it sees the sensor's figures (docs/metrics.md)");
+    }
+    const double started_at = wall_seconds();
     if (auto r = check_kernel(); !r) {
         errln(r.error());
         return 2;
@@ -780,6 +843,7 @@ int run_sensor(const run_options& opts) {
             if (auto hp = containers.host_path(*a.container, a.reader.pid, a.file.path)) a.file.host_path = std::move(*hp);
         }
         ++counts.alerts;
+        counts.alerts_by.count(a.severity, a.file.category);
         if (!sinks->empty()) sinks->publish(std::make_shared<const output_message>(make_message(a, wall_ns_of(a.ts))));
         const bool ok = out->write(a);
         sinks->note_stdout(ok);
@@ -796,6 +860,7 @@ int run_sensor(const run_options& opts) {
             if (stop) continue;
             if (!sinks->empty()) sinks->publish(std::make_shared<const output_message>(make_message(s, wall_ns_of(s.ts))));
             const bool ok = out->write(s);
+            ++counts.summaries;
             sinks->note_stdout(ok);
             if (!ok && std::ferror(stdout)) stdout_closed = stop = true;
         }
@@ -833,6 +898,7 @@ int run_sensor(const run_options& opts) {
             ev.ts = ts;
             ev.body = std::move(f);
             ++named_reported;
+            ++counts.file_events;
             if (writer) writer->add(ev);
             if (stop) continue;
             auto a = corr.process(ev);
@@ -876,6 +942,7 @@ int run_sensor(const run_options& opts) {
     const auto feed_binding = [&](event b) {
         if (writer) writer->add(b);
         if (stop) return;
+        ++counts.binding_events;
         auto a = corr.process(b);
         emit_summaries();
         if (a) emit(*a);
@@ -959,6 +1026,45 @@ int run_sensor(const run_options& opts) {
         }
     };
 
+    // --metrics: the loop's figures, copied into a snapshot the HTTP side
+    // renders (metrics_server.hpp); once a second and at stop.
+    counts.last_reload_success = started_at;
+    const auto publish_metrics = [&](const kernel_counters& k) {
+        if (!metrics) return;
+        sensor_figures f;
+        f.version = BW_VERSION_STRING;
+        f.command = opts.command;
+        f.ring_bytes = opts.ring_bytes;
+        for (std::size_t i = 0; i < f.events_by_kind.size() && i < counts.by_kind.size(); ++i)
+            f.events_by_kind[i] = counts.by_kind[i];
+        f.file_events = counts.file_events;
+        f.binding_events = counts.binding_events;
+        for (std::size_t i = 0; i < f.decode_errors_by_code.size() && i < counts.errors_by_code.size(); ++i)
+            f.decode_errors_by_code[i] = counts.errors_by_code[i];
+        f.kernel = k;
+        f.filter = filter_metrics(filter);
+        f.correlator = corr.stats();
+        f.alerts = counts.alerts_by;
+        f.summaries = counts.summaries;
+        for (const output_status& o : sinks->status())
+            f.outputs.push_back(output_row{o.name, o.kind, o.sent, o.dropped, o.failed, o.queued});
+        const hash_cache_stats& hs = hasher.stats();
+        f.hashes = {hs.hits, hs.misses, hs.evictions, hs.failures, hs.too_large, hasher.size(), hasher.capacity()};
+        f.named_files = named.size();
+        f.named_refreshes = named_refreshes;
+        f.named_errors = named_errors;
+        f.reloads_ok = counts.reloads_ok;
+        f.reloads_failed = counts.reloads_failed;
+        f.reloads_without_config = counts.reloads_without_config;
+        f.last_reload_success_seconds = counts.last_reload_success;
+        f.last_reload_ok = counts.last_reload_ok;
+        metrics->publish(collect(f));
+    };
+    if (metrics) {
+        publish_metrics(loader->counters());
+        metrics->set_phase(sensor_phase::running);
+    }
+
     const auto t0 = std::chrono::steady_clock::now();
     auto last_flush = t0;
     auto last_drop_check = t0;
@@ -978,12 +1084,17 @@ int run_sensor(const run_options& opts) {
             rc = 1;
             break;
         }
+        if (metrics) metrics->drained();
         if (g_reload != 0) {
             g_reload = 0;
             load_packages(); // dpkg installs and upgrades change what is verified
             if (!opts.config) {
+                ++counts.reloads_without_config;
                 errln("SIGHUP: no --config file to reload; keeping the built-in rules");
             } else if (auto fresh = load_config(opts.config)) {
+                ++counts.reloads_ok;
+                counts.last_reload_ok = true;
+                counts.last_reload_success = wall_seconds();
                 bls->adjust(*fresh);
                 corr.reload(std::move(*fresh));
                 filter.on_rules(corr); // new verdicts, identities and window in the kernel
@@ -995,6 +1106,8 @@ int run_sensor(const run_options& opts) {
                 refresh_named(); // the new rules may name other files
                 last_named = std::chrono::steady_clock::now();
             } else {
+                ++counts.reloads_failed;
+                counts.last_reload_ok = false;
                 errln("config reload failed, keeping the previous rules: " + fresh.error().message);
             }
         }
@@ -1032,6 +1145,7 @@ int run_sensor(const run_options& opts) {
         if (now - last_drop_check >= drop_check_interval) {
             last_drop_check = now;
             const kernel_counters kcnow = loader->counters();
+            publish_metrics(kcnow);
             report_shed(kcnow);
             const std::uint64_t drops = kcnow.drops;
             if (drops > drops_reported) {
@@ -1053,6 +1167,7 @@ int run_sensor(const run_options& opts) {
     }
     const double seconds = std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();
     const kernel_counters kc = loader->counters();
+    if (metrics) metrics->set_phase(sensor_phase::stopping);
     loader.reset();
     // Every running quiet period ends here: its repeats are not lost.
     corr.flush_incidents();
@@ -1068,6 +1183,7 @@ int run_sensor(const run_options& opts) {
             rc = 1;
         }
     }
+    publish_metrics(kc); // the final figures, for a last scrape while the stats are printed
     if (stdout_closed) errln("standard output was closed; stopping");
     // The queued outputs get what they hold out, within a bound (a dead
     // receiver must not hold the exit up), then report what they lost.

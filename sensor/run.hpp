@@ -21,6 +21,7 @@
 
 #include "baseline_file.hpp"
 #include "output_format.hpp"
+#include "metrics.hpp"
 #include "outputs.hpp"
 
 namespace barbwire::sensor {
@@ -36,6 +37,8 @@ struct run_options {
     std::optional<std::string> record;  // `record FILE`: also write every event as a trace line
     baseline_options baseline;          // run --baseline FILE applies it; learn --baseline FILE learns into it
     std::optional<nanoseconds> learn_for; // `learn`: stop after this long (SIGINT/SIGTERM stop it earlier)
+    std::optional<listen_address> metrics; // --metrics ADDR:PORT: serve /metrics and /healthz (docs/metrics.md)
+    std::string command = "run";        // run, record or learn (barbwire_build_info's label)
 };
 
 // Exit status: 0 after SIGINT/SIGTERM (or when standard output was closed),

@@ -408,7 +408,7 @@ struct bw_hot_summary {
 
 /* Per-CPU counters of the kernel side (map `counters`, one struct per CPU). */
 enum bw_counter {
-	BW_CTR_OPEN_BORING = 0,      /* opens dropped: cached boring verdict */
+	BW_CTR_OPEN_BORING = 0,      /* opens dropped: the verdict cache's boring verdict */
 	BW_CTR_OPEN_MISS,            /* full opens shipped for a verdict */
 	BW_CTR_OPEN_REPEAT,          /* repeat records shipped (verdict pending) */
 	BW_CTR_OPEN_SENSITIVE_INODE, /* full opens shipped: sensitive inode */
@@ -428,6 +428,11 @@ enum bw_counter {
 	BW_CTR_OPEN_COMPAT,          /* opens seen through the ia32 compat entry */
 	BW_CTR_OPEN_IO_URING,        /* opens seen through io_uring */
 	BW_CTR_SHED_WRITE,           /* write records shed */
+	/* opens dropped as boring before the verdict cache is looked at
+	 * (BW_CTR_OPEN_BORING counts the cache's own boring verdicts) */
+	BW_CTR_OPEN_BORING_DIR,      /* by the directory's verdict */
+	BW_CTR_OPEN_BORING_RECENT,   /* by the per-CPU recent-file slot */
+	BW_CTR_OPEN_BORING_FRONT,    /* by the boring front (bw_boring_slot) */
 	BW_CTR_COUNT
 };
 struct bw_counters {
