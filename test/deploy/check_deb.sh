@@ -15,7 +15,12 @@
 #    touched): the unpacked barbwire --version prints the version, the
 #    unpacked rules load (replay of an empty trace with --config), the
 #    unpacked unit passes systemd-analyze verify with ExecStart and MANPATH
-#    pointed into that root; lintian when installed.
+#    pointed into that root; lintian when installed;
+# 5. as root, a real install on this machine (dpkg -i, which on a host run by
+#    systemd also enables and starts the unit): dpkg calls it installed, the
+#    installed barbwire --version, rules, man page and unit are where they
+#    belong; then dpkg --purge (also on any failure) removes every file.
+#    A barbwire package already installed here is left alone (CI: a failure).
 # Takes several minutes (a full compile of the sensor).
 set -euo pipefail
 src="$(cd "$1" && pwd)"
@@ -80,4 +85,28 @@ if command -v lintian >/dev/null; then
 else
   echo "note: lintian is not installed; not run"
 fi
-echo "ok: $(basename "$deb") ($(du -k "$deb" | cut -f1) KiB) and $(basename "$dev"): binary, unit, conffile, man page, docs; --version, rules and unit check out"
+
+installed=""
+if [ "$(id -u)" -ne 0 ]; then
+  [ "${CI:-}" = true ] && fail "not root: the package cannot be installed (CI=true: a skip is a failure)"
+  echo "note: not root; the package was not installed"
+elif dpkg-query -W -f='${Status}' barbwire 2>/dev/null | grep -q 'ok installed'; then
+  [ "${CI:-}" = true ] && fail "a barbwire package is already installed here; not replacing it"
+  echo "note: a barbwire package is already installed here; not replacing it"
+else
+  trap 'dpkg --purge barbwire >/dev/null 2>&1 || true; rm -rf "$work"' EXIT
+  dpkg -i "$deb" > "$work/install.log" 2>&1 || { cat "$work/install.log"; fail "dpkg -i $(basename "$deb") failed"; }
+  dpkg-query -W -f='${Status}' barbwire | grep -q 'install ok installed' || fail "dpkg does not call barbwire installed"
+  got="$(/usr/bin/barbwire --version)"
+  [ "$got" = "barbwire $version" ] || fail "installed barbwire --version printed '$got'"
+  /usr/bin/barbwire replay "$work/empty.jsonl" --config /etc/barbwire/rules.yml || fail "the installed rules file does not load"
+  [ -f /lib/systemd/system/barbwire.service ] || fail "the unit is not installed"
+  [ -f /usr/share/man/man8/barbwire.8.gz ] || fail "the man page is not installed"
+  dpkg --purge barbwire > "$work/purge.log" 2>&1 || { cat "$work/purge.log"; fail "dpkg --purge barbwire failed"; }
+  for f in /usr/bin/barbwire /etc/barbwire/rules.yml /lib/systemd/system/barbwire.service; do
+    [ ! -e "$f" ] || fail "$f is still there after dpkg --purge"
+  done
+  trap 'rm -rf "$work"' EXIT
+  installed="; installed with dpkg -i and purged"
+fi
+echo "ok: $(basename "$deb") ($(du -k "$deb" | cut -f1) KiB) and $(basename "$dev"): binary, unit, conffile, man page, docs; --version, rules and unit check out$installed"
