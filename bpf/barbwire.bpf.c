@@ -649,9 +649,14 @@ int BPF_PROG(handle_sched_process_fork, struct task_struct *parent, struct task_
 struct bw_interp_name interp_names[BW_INTERP_MAX] = {};
 __u32 interp_count = 0;     /* entries of interp_names in use */
 __u32 preload_file_set = 0; /* /etc/ld.so.preload is not empty (the sensor's last look) */
-/* Entries put into script_wait and not yet taken out (an LRU eviction
- * leaves it high, never low): while zero, opens skip the lookup. */
-__u64 script_waiting = 0;
+/* Entries of script_wait by slot (tgid & (BW_SCRIPT_SLOTS - 1)): put in
+ * and not yet taken out. An open looks its process up in script_wait only
+ * when its slot is non-zero, so a process that waits for its script for
+ * ever (an interpreter reading a pipe: `bash /dev/fd/3`) costs the lookup
+ * to the processes of its slot only, not to every open of the host (a
+ * single count did that). An LRU eviction leaves its slot high, never low. */
+#define BW_SCRIPT_SLOTS 1024
+__u32 script_slots[BW_SCRIPT_SLOTS] = {};
 
 #define BW_AT_BASE 7
 #define BW_AT_SECURE 23
@@ -874,16 +879,26 @@ static __always_inline void bw_script_expect(__u32 tgid, struct bw_script_wait *
 	bpf_loop(BW_SCRIPT_MAX, bw_find_slash, &st, 0);
 	bpf_probe_read_kernel_str(w->base, sizeof(w->base), &w->path[st.last & (BW_SCRIPT_MAX - 1)]);
 	w->opens_left = BW_SCRIPT_OPENS;
-	if (bpf_map_update_elem(&script_wait, &tgid, w, BPF_ANY) == 0)
-		__sync_fetch_and_add(&script_waiting, 1);
+	/* Counted only when new: an entry left by a racing forget is replaced,
+	 * not counted twice (its slot would stay high for good). */
+	if (bpf_map_update_elem(&script_wait, &tgid, w, BPF_NOEXIST) == 0)
+		__sync_fetch_and_add(&script_slots[tgid & (BW_SCRIPT_SLOTS - 1)], 1);
+	else
+		bpf_map_update_elem(&script_wait, &tgid, w, BPF_EXIST);
+}
+
+/* Does the slot of `tgid` hold any waiting process? One load. */
+static __always_inline bool bw_script_may_wait(__u32 tgid)
+{
+	return *(volatile __u32 *)&script_slots[tgid & (BW_SCRIPT_SLOTS - 1)] != 0;
 }
 
 static __always_inline void bw_script_forget(__u32 tgid)
 {
-	if (*(volatile __u64 *)&script_waiting == 0)
+	if (!bw_script_may_wait(tgid))
 		return;
 	if (bpf_map_delete_elem(&script_wait, &tgid) == 0)
-		__sync_fetch_and_sub(&script_waiting, 1);
+		__sync_fetch_and_sub(&script_slots[tgid & (BW_SCRIPT_SLOTS - 1)], 1);
 }
 
 /* The exec's foreign bits, flags, and script (a #! exec: the kernel's
@@ -1017,8 +1032,9 @@ static __always_inline void bw_open_foreign(struct file *file, struct inode *ino
 			}
 		}
 	}
-	if (*(volatile __u64 *)&script_waiting == 0)
+	if (!bw_script_may_wait(tgid))
 		return;
+	bw_count(BW_CTR_SCRIPT_LOOKUPS);
 	struct bw_script_wait *w = bpf_map_lookup_elem(&script_wait, &tgid);
 	if (!w)
 		return;
@@ -1354,12 +1370,17 @@ static __always_inline bool bw_dir_says_boring(struct dentry *dentry, const stru
 }
 
 /* A successful open of `file` by the current task, however it was made. */
-static __always_inline int bw_on_open_file(struct file *file, __u8 source, const char *uname)
+static __always_inline int bw_on_open_file(struct task_struct *task, struct file *file, __u8 source,
+					   const char *uname)
 {
 	if (!file)
 		return 0;
-	__u64 id = bpf_get_current_pid_tgid();
-	__u32 tgid = id >> 32;
+	/* The ids from the current task's own fields (a trusted pointer: plain
+	 * loads), not from a helper call: this runs on every open of the host,
+	 * and a call and its return cost more than the loads with the kernel's
+	 * return-thunk mitigations. */
+	__u32 tgid = task->tgid;
+	__u64 id = ((__u64)tgid << 32) | (__u32)task->pid;
 	if (bw_is_self(tgid))
 		return 0;
 	struct inode *inode = file->f_inode;
@@ -1632,10 +1653,14 @@ int BPF_PROG(handle_sys_exit, struct pt_regs *regs, long ret)
 			return 0;
 #if defined(__TARGET_ARCH_x86)
 		/* openat and openat2 name the file in argument 1 */
-		return bw_on_open_file(bw_task_fd_file(task, ret), source,
+		return bw_on_open_file(task, bw_task_fd_file(task, ret), source,
 				       source == BW_SRC_SYSCALL && (nr == 257 || nr == 437) ? (const char *)a1 : NULL);
 #else
-		return bw_on_open_file(bw_fd_file(ret), source, nr == 56 || nr == 437 ? (const char *)a1 : NULL);
+		{
+			struct task_struct *task = bpf_get_current_task_btf();
+			return bw_on_open_file(task, bw_task_fd_file(task, ret), source,
+					       nr == 56 || nr == 437 ? (const char *)a1 : NULL);
+		}
 #endif
 	case BW_SYS_PTRACE:
 		if (ret != 0)
@@ -1722,10 +1747,11 @@ int BPF_PROG(handle_io_uring_complete, struct io_ring_ctx *ring, void *req_ptr, 
 			return 0;
 		/* The request's command area is its struct io_open. */
 		__u32 file_slot = BPF_CORE_READ((struct io_open *)req_ptr, file_slot);
+		struct task_struct *task = bpf_get_current_task_btf();
 		if (file_slot == 0)
-			return bw_on_open_file(bw_fd_file(res), BW_SRC_IO_URING, NULL);
+			return bw_on_open_file(task, bw_task_fd_file(task, res), BW_SRC_IO_URING, NULL);
 		__u32 slot = file_slot == BW_IORING_FILE_INDEX_ALLOC ? (__u32)res : file_slot - 1;
-		return bw_on_open_file(bw_uring_fixed_file(req, slot), BW_SRC_IO_URING, NULL);
+		return bw_on_open_file(task, bw_uring_fixed_file(req, slot), BW_SRC_IO_URING, NULL);
 	}
 	case IORING_OP_WRITE:
 	case IORING_OP_WRITEV:

@@ -365,6 +365,7 @@ kernel_counters bpf_loader::counters() const {
         c.opens_compat = sum[BW_CTR_OPEN_COMPAT];
         c.opens_io_uring = sum[BW_CTR_OPEN_IO_URING];
         c.shed_write = sum[BW_CTR_SHED_WRITE];
+        c.script_lookups = sum[BW_CTR_SCRIPT_LOOKUPS];
     }
     return c;
 }

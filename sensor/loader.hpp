@@ -61,6 +61,7 @@ struct kernel_counters {
     std::uint64_t opens_compat = 0;          // opens seen through the ia32 compat entry
     std::uint64_t opens_io_uring = 0;        // opens seen through io_uring
     std::uint64_t shed_write = 0;            // write records shed
+    std::uint64_t script_lookups = 0;        // opens that looked for a pending script (their slot waits)
 
     [[nodiscard]] std::uint64_t shed() const noexcept { return shed_open + shed_repeat + shed_net + shed_write; }
     // Every successful open of a regular file the kernel looked at.

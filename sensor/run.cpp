@@ -505,6 +505,7 @@ nlohmann::json kernel_json(const kernel_counters& k) {
               {"unfiltered", k.opens_unfiltered},
               {"pending_failed", k.pending_failed}}},
             {"opens_by_path", {{"compat", k.opens_compat}, {"io_uring", k.opens_io_uring}}},
+            {"script_lookups", k.script_lookups},
             {"nets",
              {{"seen", k.nets_seen()},
               {"cold_dropped", k.nets_cold},

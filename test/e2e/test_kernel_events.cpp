@@ -38,10 +38,12 @@
 #include <climits>
 #include <cstdio>
 #include <cstdlib>
+#include <csignal>
 #include <cstring>
 #include <filesystem>
 #include <functional>
 #include <optional>
+#include <thread>
 #include <string>
 #include <vector>
 
@@ -466,6 +468,50 @@ TEST_CASE("issue 13: a #! exec names its script, and the interpreter's open of i
     REQUIRE(plain.size() == 1);
     CHECK_FALSE(plain[0].second.script.has_value());
     CHECK(plain[0].second.foreign == 0);
+}
+
+TEST_CASE("issue 12: a process that waits for its script for ever costs the lookup to its own slot, not to every open") {
+    // A #! file named "5" run by its relative name: the kernel gives /bin/sleep
+    // the argument "5", so the process sleeps and never opens a file of the
+    // script's name. It waits for its script until it exits.
+    sensor(); // attached before the waiter exists
+    temp_dir dir;
+    write_file(dir.path + "/5", "#!/bin/sleep\n");
+    REQUIRE(::chmod((dir.path + "/5").c_str(), 0755) == 0);
+    const pid_t waiter = ::fork();
+    REQUIRE(waiter >= 0);
+    if (waiter == 0) {
+        if (::chdir(dir.path.c_str()) == 0) ::execl("5", "5", static_cast<char*>(nullptr));
+        ::_exit(127);
+    }
+    // Let it exec and settle (its own opens look themselves up: its slot waits).
+    std::this_thread::sleep_for(300ms);
+    sensor().poll_once(10ms);
+    const auto before = sensor().loader->counters();
+    // 2,000 opens by another process, in another slot than the waiter's.
+    const std::string file = dir.path + "/plain";
+    write_file(file, "x");
+    const pid_t opener = run_child([&] {
+        for (int i = 0; i < 2000; ++i) {
+            const int fd = ::open(file.c_str(), O_RDONLY | O_CLOEXEC);
+            if (fd < 0) return 2;
+            ::close(fd);
+        }
+        return 0;
+    });
+    const auto after = sensor().loader->counters();
+    ::kill(waiter, SIGKILL);
+    int st = 0;
+    ::waitpid(waiter, &st, 0);
+    const auto execs = sensor().of<barbwire::exec_event>(waiter);
+    REQUIRE(execs.size() == 1);
+    REQUIRE(execs[0].second.script.has_value()); // it does wait for "5"
+    if (((static_cast<unsigned>(opener) ^ static_cast<unsigned>(waiter)) & 1023u) == 0) {
+        WARN("the opener shares the waiter's slot; nothing to check");
+        return;
+    }
+    // With one host-wide count, each of the 2,000 opens looked itself up.
+    CHECK(after.script_lookups - before.script_lookups < 200);
 }
 
 TEST_CASE("issue 13: LD_PRELOAD and LD_AUDIT in a dynamic exec's environment are foreign code, wherever they are") {

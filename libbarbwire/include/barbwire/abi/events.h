@@ -433,6 +433,7 @@ enum bw_counter {
 	BW_CTR_OPEN_BORING_DIR,      /* by the directory's verdict */
 	BW_CTR_OPEN_BORING_RECENT,   /* by the per-CPU recent-file slot */
 	BW_CTR_OPEN_BORING_FRONT,    /* by the boring front (bw_boring_slot) */
+	BW_CTR_SCRIPT_LOOKUPS,       /* opens that looked their process up in script_wait (its slot waits) */
 	BW_CTR_COUNT
 };
 struct bw_counters {
