@@ -1,4 +1,5 @@
 #include "baseline_file.hpp"
+#include "safe_file.hpp"
 
 #include <cerrno>
 #include <cstring>
@@ -164,10 +165,10 @@ result<baseline_session> baseline_session::open(const baseline_options& opts) {
         auto b = read_baseline_file_or_empty(*opts.learn);
         if (!b) return tl::unexpected(b.error());
         s.loaded_ = std::move(*b);
-        // The directory must take the temporary file and the rename.
-        const std::size_t slash = opts.learn->rfind('/');
-        const std::string dir =
-            slash == std::string::npos ? std::string(".") : (slash == 0 ? "/" : opts.learn->substr(0, slash));
+        // The directory must take the temporary file and the rename, and
+        // others must not be able to swap the baseline in it (safe_file.hpp).
+        const std::string dir = dir_of(*opts.learn);
+        if (auto d = check_private_dir(dir, "--baseline"); !d) return make_error(errc::invalid_config, d.error());
         if (::access(dir.c_str(), W_OK | X_OK) != 0) {
             return make_error(errc::system, "cannot write baseline " + *opts.learn + ": directory " + dir + ": " +
                                                 errno_text() + "; give a --baseline path in a writable directory");
@@ -187,26 +188,54 @@ bool baseline_session::admit(const alert& a) {
     return false;
 }
 
+check_result<baseline_session::merge_result> baseline_session::merge_pending() {
+    const std::string& path = *opts_.learn;
+    // Merge into what the file holds now (it may have changed while learning).
+    auto current = read_baseline_file_or_empty(path);
+    if (!current) return tl::unexpected(current.error().message);
+    baseline merged = std::move(*current);
+    merge_result r;
+    r.before = merged.size();
+    r.voided = merged.merge(learned_);
+    if (auto w = write_baseline_file(path, merged); !w) return tl::unexpected(w.error());
+    r.after = merged.size();
+    r.dropped = merged.dropped();
+    r.max_entries = merged.max_entries();
+    // What is in the file now is learned for good: the next merge adds only
+    // what comes after it (counts are not added twice).
+    unknown_total_ += learned_.unknown();
+    dropped_total_ += learned_.dropped();
+    learned_all_.merge(learned_);
+    learned_ = baseline{};
+    return r;
+}
+
+check_result<std::optional<std::string>> baseline_session::checkpoint() {
+    if (!learning() || learned_.empty()) return std::optional<std::string>{};
+    auto r = merge_pending();
+    if (!r) return tl::unexpected(r.error() + "; learning goes on, the next checkpoint retries");
+    ++checkpoints_;
+    return std::optional<std::string>("baseline checkpoint: " + *opts_.learn + " now holds " +
+                                      plural(r->after, "entry", "entries") + " (" +
+                                      plural(correlations_, "correlation", "correlations") + " learned so far)");
+}
+
 check_result<std::optional<std::string>> baseline_session::finish(const correlator_stats& st) {
     if (learning()) {
         const std::string& path = *opts_.learn;
-        // Merge into what the file holds now (it may have changed while learning).
-        auto current = read_baseline_file_or_empty(path);
-        if (!current) return tl::unexpected(current.error().message);
-        baseline merged = std::move(*current);
-        const std::size_t before = merged.size();
-        const std::size_t voided = merged.merge(learned_);
-        if (auto w = write_baseline_file(path, merged); !w) return tl::unexpected(w.error());
+        auto r = merge_pending();
+        if (!r) return tl::unexpected(r.error());
         std::string s = "learned " + plural(correlations_, "correlation", "correlations") + " (" +
-                        plural(learned_.size(), "distinct entry", "distinct entries");
-        if (learned_.unknown() > 0)
-            s += ", " + std::to_string(learned_.unknown()) + " of unknown exe or sha256 not learned";
-        if (learned_.dropped() + merged.dropped() > 0)
-            s += ", " + std::to_string(learned_.dropped() + merged.dropped()) + " not learned: baseline full (" +
-                 std::to_string(merged.max_entries()) + " entries)";
-        s += "); baseline " + path + " now holds " + plural(merged.size(), "entry", "entries") + " (had " +
-             std::to_string(before);
-        if (voided > 0) s += ", " + std::to_string(voided) + " voided by changed binaries";
+                        plural(learned_all_.size(), "distinct entry", "distinct entries");
+        if (unknown_total_ > 0)
+            s += ", " + std::to_string(unknown_total_) + " of unknown exe or sha256 not learned";
+        if (dropped_total_ + r->dropped > 0)
+            s += ", " + std::to_string(dropped_total_ + r->dropped) + " not learned: baseline full (" +
+                 std::to_string(r->max_entries) + " entries)";
+        s += "); baseline " + path + " now holds " + plural(r->after, "entry", "entries") + " (had " +
+             std::to_string(r->before);
+        if (r->voided > 0) s += ", " + std::to_string(r->voided) + " voided by changed binaries";
+        if (checkpoints_ > 0) s += ", after " + plural(checkpoints_, "checkpoint", "checkpoints");
         s += ")";
         return std::optional<std::string>(std::move(s));
     }

@@ -76,15 +76,32 @@ public:
     // from the correlator's counters; nothing without a baseline.
     [[nodiscard]] check_result<std::optional<std::string>> finish(const correlator_stats& st);
 
+    // learn: merges what was learned since the last checkpoint into the
+    // file (atomically: a temporary file, fsync, rename), so that a kill
+    // during a long learn keeps everything up to the last checkpoint. The
+    // line to print, or nothing when nothing new was learned (or not
+    // learning). On failure learning goes on; the next checkpoint retries.
+    [[nodiscard]] check_result<std::optional<std::string>> checkpoint();
+
     // For the ready line: ", baseline: FILE (N entries, suppress)" or ", learning into FILE".
     [[nodiscard]] std::string describe() const;
 
 private:
     explicit baseline_session(baseline_options opts) : opts_(std::move(opts)) {}
+    struct merge_result {
+        std::size_t before = 0, after = 0, voided = 0, max_entries = 0;
+        std::uint64_t dropped = 0;
+    };
+    // learned_ into the file, then into learned_all_; learned_ starts afresh.
+    [[nodiscard]] check_result<merge_result> merge_pending();
+
     baseline_options opts_;
     baseline loaded_;  // the file to apply (until attach), or (learn) its content at start
     std::size_t loaded_entries_ = 0;
-    baseline learned_; // learn: what this run saw
+    baseline learned_;     // learn: what this run saw since the last checkpoint
+    baseline learned_all_; // learn: everything this run wrote to the file (the summary's figures)
+    std::uint64_t unknown_total_ = 0, dropped_total_ = 0;
+    std::uint64_t checkpoints_ = 0;
     std::uint64_t correlations_ = 0;
 };
 

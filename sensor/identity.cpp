@@ -7,7 +7,9 @@
 
 #include <dirent.h>
 #include <fcntl.h>
+#include <linux/openat2.h>
 #include <sys/stat.h>
+#include <sys/syscall.h>
 #include <unistd.h>
 
 #include <openssl/evp.h>
@@ -198,6 +200,8 @@ package_db package_db::load(const std::string& info_dir, bool usr_merged, std::s
                 const std::string_view piece = rest.substr(0, nl);
                 if (overlong) {
                     overlong = false;
+                } else if (carry.size() + piece.size() > max_line) {
+                    ++db.stats_.bad_lines; // the same bound, whether or not the line straddles two reads
                 } else if (carry.empty()) {
                     used |= db.add_line(pkg, piece, path);
                 } else {
@@ -284,13 +288,79 @@ hash_cache::hash_cache(hash_cache_options opts) : opts_(std::move(opts)) {
     index_.reserve(opts_.capacity);
 }
 
-int hash_cache::open_for_hash(const char* path) {
-    // O_NONBLOCK: a FIFO put where an executable was must not hang the loop
-    // (and is then refused as not a regular file). O_NOATIME when allowed.
+namespace {
+
+// An O_PATH descriptor of `path` resolved below the directory `rootfd` as
+// its root: no symbolic link in any component (magic links included), and
+// ".." cannot climb out. An O_PATH open reads nothing and opens no device:
+// it only names the inode. Relative paths with AT_FDCWD resolve from the
+// working directory, still without symlinks. -1 on failure.
+int open_path_below(int rootfd, std::string_view path) {
+    std::string rel(path);
+    const bool absolute = !rel.empty() && rel.front() == '/';
+    while (!rel.empty() && rel.front() == '/') rel.erase(0, 1);
+    if (rel.empty()) return -1;
+    struct open_how how {};
+    how.flags = O_PATH | O_NOFOLLOW | O_CLOEXEC;
+    how.resolve = RESOLVE_NO_SYMLINKS | RESOLVE_NO_MAGICLINKS | (absolute ? RESOLVE_IN_ROOT : 0);
+    long fd;
+    do {
+        fd = ::syscall(SYS_openat2, rootfd, rel.c_str(), &how, sizeof how);
+    } while (fd < 0 && errno == EINTR);
+    if (fd < 0 && errno == ENOSYS) {
+        // Before Linux 5.6: the last component is not followed; a symlinked
+        // directory on the way is (docs/threat-model.md).
+        fd = ::openat(rootfd, rel.c_str(), O_PATH | O_NOFOLLOW | O_CLOEXEC);
+    }
+    return static_cast<int>(fd);
+}
+
+// The file behind the O_PATH descriptor `pfd`, opened for reading, when its
+// fstat shows a regular file that `accept`s: a device node, FIFO or socket
+// is never opened, and neither is another file than the one wanted. `sb`
+// is the fstat of the descriptor returned. -1 otherwise.
+template <class Accept>
+int reopen_regular(int pfd, struct stat& sb, const Accept& accept) {
+    if (pfd < 0 || ::fstat(pfd, &sb) != 0 || !S_ISREG(sb.st_mode) || !accept(sb)) return -1;
+    // Reopening the descriptor's own inode: no name is looked up again.
+    const std::string self = "/proc/self/fd/" + std::to_string(pfd);
     constexpr int flags = O_RDONLY | O_CLOEXEC | O_NOCTTY | O_NONBLOCK;
-    int fd = ::open(path, flags | O_NOATIME);
-    if (fd < 0 && errno == EPERM) fd = ::open(path, flags);
+    int fd = ::open(self.c_str(), flags | O_NOATIME); // O_NOATIME when allowed
+    if (fd < 0 && errno == EPERM) fd = ::open(self.c_str(), flags);
+    if (fd < 0) return -1;
+    struct stat rb {};
+    if (::fstat(fd, &rb) != 0 || rb.st_dev != sb.st_dev || rb.st_ino != sb.st_ino) {
+        ::close(fd);
+        return -1;
+    }
+    sb = rb;
     return fd;
+}
+
+constexpr auto any_file = [](const struct stat&) { return true; };
+
+} // namespace
+
+template <class Accept>
+int hash_cache::open_regular_below(std::string_view root, std::string_view path, struct stat& sb,
+                                   const Accept& accept) {
+    const std::string r = root.empty() ? std::string("/") : std::string(root);
+    // The root itself may be a magic link (/proc/1/root, /proc/PID/root):
+    // followed on purpose, to the mount namespace it stands for.
+    const fd_guard rootfd{path.empty() || path.front() != '/'
+                              ? -1
+                              : ::open(r.c_str(), O_PATH | O_DIRECTORY | O_CLOEXEC)};
+    if (rootfd.fd < 0 && !path.empty() && path.front() == '/') return -1;
+    const fd_guard pfd{open_path_below(rootfd.fd >= 0 ? rootfd.fd : AT_FDCWD, path)};
+    return reopen_regular(pfd.fd, sb, accept);
+}
+
+template <class Accept>
+int hash_cache::open_regular_link(const std::string& link, struct stat& sb, const Accept& accept) {
+    // A magic link (/proc/PID/exe) names the very inode; O_PATH follows it
+    // without opening anything.
+    const fd_guard pfd{::open(link.c_str(), O_PATH | O_CLOEXEC)};
+    return reopen_regular(pfd.fd, sb, accept);
 }
 
 std::string hash_cache::hash_fd(int fd) {
@@ -304,12 +374,14 @@ std::string hash_cache::hash_fd(int fd) {
 }
 
 std::string hash_cache::hash_path(const std::string& path) {
-    const fd_guard g{open_for_hash(path.c_str())};
+    struct stat sb {};
+    const fd_guard g{open_regular_below("/", path, sb, any_file)};
     if (g.fd < 0) {
         ++stats_.failures;
         return {};
     }
-    return hash_fd(g.fd);
+    const entry* e = hash_opened(g.fd, key_of(sb), true);
+    return e ? e->sha256 : std::string();
 }
 
 const hash_cache::entry* hash_cache::hash_opened(int fd, const file_key& key, bool regular) {
@@ -382,10 +454,9 @@ verified_file hash_cache::verify_file(std::string_view path, std::uint64_t dev, 
     };
     // The host's file at the path.
     {
-        const std::string at = opts_.host_root + std::string(path);
-        const fd_guard g{open_for_hash(at.c_str())};
         struct stat sb {};
-        if (g.fd >= 0 && ::fstat(g.fd, &sb) == 0 && is_it(sb)) {
+        const fd_guard g{open_regular_below(opts_.host_root, path, sb, is_it)};
+        if (g.fd >= 0) {
             verified_file v = examine(g.fd, sb, path);
             v.host_file = true;
             return v;
@@ -395,10 +466,10 @@ verified_file hash_cache::verify_file(std::string_view path, std::uint64_t dev, 
     v.host_file = have_id ? host_file(path, dev, ino) : std::nullopt;
     // Not the host's: the content the process sees under that name.
     if (pid != 0 && have_id) {
-        const std::string at = opts_.proc_root + "/" + std::to_string(pid) + "/root" + std::string(path);
-        const fd_guard g{open_for_hash(at.c_str())};
+        const std::string root = opts_.proc_root + "/" + std::to_string(pid) + "/root";
         struct stat sb {};
-        if (g.fd >= 0 && ::fstat(g.fd, &sb) == 0 && is_it(sb)) {
+        const fd_guard g{open_regular_below(root, path, sb, is_it)};
+        if (g.fd >= 0) {
             const std::optional<bool> host = v.host_file;
             v = examine(g.fd, sb, path);
             v.host_file = host;
@@ -431,18 +502,20 @@ exe_identity hash_cache::exe_identify(pid_type pid, std::string_view exe_path, s
     // exited and its pid was reused (then it is not the event's file).
     if (pid != 0) {
         const std::string proc_exe = opts_.proc_root + "/" + std::to_string(pid) + "/exe";
-        const fd_guard g{open_for_hash(proc_exe.c_str())};
         struct stat sb {};
-        if (g.fd >= 0 && ::fstat(g.fd, &sb) == 0 && names_event_file(sb)) return identify(g.fd, sb);
+        const fd_guard g{open_regular_link(proc_exe, sb, names_event_file)};
+        if (g.fd >= 0) return identify(g.fd, sb);
     }
     // 2. The path, when the process is gone (short-lived processes often are
     // by the time their exec is handled) -- only if it still names the same
     // file; a replaced file is not the one that ran.
+    // Resolved without symlinks, and opened only when it is a regular file
+    // with the event's device and inode: a path swapped for a symlink to a
+    // device node or a FIFO opens nothing.
     if (!exe_path.empty() && exe_path.front() == '/') {
-        const std::string path(exe_path);
-        const fd_guard g{open_for_hash(path.c_str())};
         struct stat sb {};
-        if (g.fd >= 0 && ::fstat(g.fd, &sb) == 0 && names_event_file(sb)) return identify(g.fd, sb);
+        const fd_guard g{open_regular_below("/", exe_path, sb, names_event_file)};
+        if (g.fd >= 0) return identify(g.fd, sb);
     }
     ++stats_.failures;
     exe_identity none;

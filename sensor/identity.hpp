@@ -224,8 +224,17 @@ private:
         md5_digest md5{};
     };
 
-    // Opens `path` read-only for hashing; -1 on failure.
-    static int open_for_hash(const char* path);
+    // Opens, for reading, the regular file `path` names below the directory
+    // `root` ("": "/"; a magic link such as /proc/PID/root is followed to
+    // its mount namespace), resolved with no symlink and no "..": escaping
+    // `root`, and only after an O_PATH open's fstat shows a regular file
+    // that `accept(stat)` takes. `sb`: the opened file's fstat. -1 otherwise.
+    template <class Accept>
+    static int open_regular_below(std::string_view root, std::string_view path, struct stat& sb,
+                                  const Accept& accept);
+    // The same through a magic link that names the inode (/proc/PID/exe).
+    template <class Accept>
+    static int open_regular_link(const std::string& link, struct stat& sb, const Accept& accept);
     // hash_fd with the fstat already done; the cache entry, or nullptr.
     const entry* hash_opened(int fd, const file_key& key, bool regular);
     // Owner, mode, digests and package of an opened file named `path`.

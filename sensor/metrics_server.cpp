@@ -151,14 +151,22 @@ check_result<std::unique_ptr<metrics_server>> metrics_server::start(const listen
     if (!svr.bind_to_port(address.host, address.port)) {
         return tl::unexpected("cannot serve metrics on " + address.text() + ": " + bind_failure(address));
     }
+    return self;
+}
+
+void metrics_server::serve() {
+    if (listener_.joinable() || !server_) return;
+    metrics_server* me = this;
     // The server's threads take no signals: SIGINT, SIGTERM and SIGHUP go
     // to the event loop, whose wait they interrupt.
+    // SIGSYS stays open: libpsx signals every thread with it when the
+    // sensor drops its privileges (privileges.hpp).
     sigset_t all, old;
     sigfillset(&all);
+    sigdelset(&all, SIGSYS);
     ::pthread_sigmask(SIG_BLOCK, &all, &old);
-    self->listener_ = std::thread([me] { me->server_->listen_after_bind(); });
+    listener_ = std::thread([me] { me->server_->listen_after_bind(); });
     ::pthread_sigmask(SIG_SETMASK, &old, nullptr);
-    return self;
 }
 
 metrics_server::~metrics_server() {

@@ -27,9 +27,11 @@ namespace barbwire::sensor {
 
 class metrics_server {
 public:
-    // Binds `address` and starts serving. On failure (address in use, not
-    // an address of this host, ...) returns one line for the user.
+    // Binds `address` (a bad or busy one is one line for the user, before
+    // anything on the system changes); serve() then starts the threads that
+    // answer, once the sensor has dropped its privileges (privileges.hpp).
     [[nodiscard]] static check_result<std::unique_ptr<metrics_server>> start(const listen_address& address);
+    void serve();
 
     ~metrics_server(); // stops serving and joins the threads
     metrics_server(const metrics_server&) = delete;

@@ -32,6 +32,7 @@
 #include <barbwire/version.hpp>
 
 #include "bounded_queue.hpp"
+#include "safe_file.hpp"
 
 namespace barbwire::sensor {
 
@@ -76,7 +77,9 @@ public:
     void start() {
         sigset_t all, old;
         sigfillset(&all);
-        for (int s : {SIGSEGV, SIGBUS, SIGFPE, SIGILL, SIGABRT, SIGTRAP}) sigdelset(&all, s);
+        // SIGSYS too: libpsx signals every thread with it when the sensor
+        // drops its privileges (privileges.hpp).
+        for (int s : {SIGSEGV, SIGBUS, SIGFPE, SIGILL, SIGABRT, SIGTRAP, SIGSYS}) sigdelset(&all, s);
         ::pthread_sigmask(SIG_BLOCK, &all, &old);
         thread_ = std::thread([this] { run(); });
         ::pthread_sigmask(SIG_SETMASK, &old, nullptr);
@@ -132,6 +135,7 @@ public:
         s.failed = failed_;
         s.queued = q_.size() + (busy_ ? 1 : 0);
         s.last_error = last_error_;
+        s.working = last_ok_;
         return s;
     }
     [[nodiscard]] std::size_t capacity() const noexcept { return q_.capacity(); }
@@ -200,6 +204,7 @@ private:
             {
                 std::lock_guard lk(mu_);
                 busy_ = false;
+                last_ok_ = ok;
                 if (ok) {
                     ++sent_;
                 } else {
@@ -220,6 +225,7 @@ private:
     bool draining_ = false;
     bool aborting_ = false;
     bool stopped_ = false;
+    bool last_ok_ = true; // the last delivery worked (or none was tried yet)
     std::atomic<bool> abort_flag_{false};
     std::uint64_t sent_ = 0;
     std::uint64_t failed_ = 0;
@@ -237,13 +243,13 @@ namespace {
 
 class file_sink final : public sink {
 public:
-    // Opens (creates, mode 0600) `path` for append; the error names --output.
+    // Opens `path` for append (safe_file.hpp: created 0600, no symlink, a
+    // regular file of the sensor's in a directory others cannot swap it in);
+    // the error names --output.
     static check_result<int> open_file(const std::string& path, std::uint64_t& size) {
-        const int fd = ::open(path.c_str(), O_WRONLY | O_CREAT | O_APPEND | O_CLOEXEC, 0600);
-        if (fd < 0) {
-            return tl::unexpected("cannot open output file " + path + " for append: " + errno_text(errno) +
-                                  "; check the --output path");
-        }
+        auto opened = open_private_file(path, open_mode::append, "--output");
+        if (!opened) return tl::unexpected(opened.error());
+        const int fd = *opened;
         struct stat sb {};
         size = ::fstat(fd, &sb) == 0 ? static_cast<std::uint64_t>(sb.st_size) : 0;
         return fd;
@@ -633,8 +639,13 @@ check_result<std::unique_ptr<output_sinks>> output_sinks::open(const sink_option
         for (const webhook_target& w : opts.webhooks)
             s->sinks_.push_back(std::make_unique<webhook_sink>(w, host, opts.timeout, opts.retries, opts.queue));
     }
-    for (auto& k : s->sinks_) k->start();
     return s;
+}
+
+void output_sinks::start_threads() {
+    if (started_ || closed_) return;
+    started_ = true;
+    for (auto& k : sinks_) k->start();
 }
 
 output_sinks::~output_sinks() { close(milliseconds{0}); }
@@ -658,6 +669,12 @@ bool output_sinks::reopen() {
         any = true;
     }
     return any;
+}
+
+bool output_sinks::any_working() const {
+    for (const auto& k : sinks_)
+        if (k->status().working) return true;
+    return false;
 }
 
 std::vector<output_status> output_sinks::status() const {

@@ -39,6 +39,7 @@ struct output_status {
     std::uint64_t failed = 0;  // lost because delivery failed (after the retries, where there are any)
     std::uint64_t queued = 0;  // waiting in its queue now (and the one being delivered)
     std::string last_error;    // the last delivery failure, "" when none
+    bool working = true;       // its last delivery worked, or none was tried yet
 };
 
 class sink; // output_sinks.cpp
@@ -54,6 +55,10 @@ public:
     output_sinks& operator=(const output_sinks&) = delete;
     ~output_sinks(); // close(0 ms) when not closed yet
 
+    // Starts each output's thread. Called once the sensor has dropped its
+    // privileges (privileges.hpp), so that no thread keeps what the
+    // process gave up; messages published before wait in the queues.
+    void start_threads();
     // Hands `m` to every output's queue; never blocks.
     void publish(const std::shared_ptr<const output_message>& m);
     // Standard output took a message (ok) or failed to.
@@ -70,6 +75,9 @@ public:
     // "stdout 5 sent; webhook:http://h/ 3 sent, 2 dropped, 0 failed; ..." for the stats line.
     [[nodiscard]] std::string summary() const;
     [[nodiscard]] bool empty() const noexcept { return sinks_.empty(); }
+    // Whether any queued output (not standard output) works: its last
+    // delivery worked, or it has not tried one yet. False when there is none.
+    [[nodiscard]] bool any_working() const;
 
     // Stops taking messages, gives the queued ones up to `grace` to go out
     // (one try each, no backoff), then stops every thread; what is still
@@ -82,6 +90,7 @@ private:
     struct stdout_counts;
     std::unique_ptr<stdout_counts> stdout_;
     bool closed_ = false;
+    bool started_ = false;
 };
 
 } // namespace barbwire::sensor

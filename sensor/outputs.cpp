@@ -1,8 +1,11 @@
 #include "outputs.hpp"
+#include "safe_file.hpp"
 
 #include <cerrno>
 #include <cstring>
 #include <utility>
+
+#include <unistd.h>
 
 namespace barbwire::sensor {
 
@@ -11,10 +14,14 @@ void errln(const std::string& msg) { std::fprintf(stderr, "barbwire: %s\n", msg.
 result<alert_output> alert_output::open(output_format fmt, const std::optional<std::string>& file) {
     std::FILE* f = nullptr;
     if (file) {
-        f = std::fopen(file->c_str(), "ae"); // append, O_CLOEXEC
+        // safe_file.hpp: 0600, no symlink followed, the sensor's own regular file.
+        auto fd = open_private_file(*file, open_mode::append, "--output");
+        if (!fd) return make_error(errc::invalid_config, fd.error());
+        f = ::fdopen(*fd, "a");
         if (f == nullptr) {
-            return make_error(errc::invalid_config, "cannot open output file " + *file + " for append: " +
-                                                        std::strerror(errno) + "; check the --output path");
+            const int e = errno;
+            ::close(*fd);
+            return make_error(errc::system, "--output: cannot use " + *file + ": " + std::strerror(e));
         }
     }
     return alert_output(fmt, f, file.value_or(""));

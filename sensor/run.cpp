@@ -30,6 +30,9 @@
 #include "loader.hpp"
 #include "preflight.hpp"
 #include "proc_seed.hpp"
+#include "safe_file.hpp"
+#include "mark_table.hpp"
+#include "privileges.hpp"
 #include "containers.hpp"
 #include "metrics.hpp"
 #include "metrics_server.hpp"
@@ -41,9 +44,12 @@ namespace {
 
 
 // --- signals -----------------------------------------------------------------
-// The handlers only set flags. They are installed without SA_RESTART, so a
-// signal interrupts the ring-buffer wait (the loader then returns 0 records)
-// and the loop sees the flag within one poll timeout at worst.
+// The handlers only set flags. They are installed with SA_RESTART: a reload
+// or a reopen arriving while the loop is blocked writing an alert to a slow
+// standard output must not break that write (it would read as "standard
+// output closed"). The ring-buffer wait (epoll_wait) is never restarted,
+// SA_RESTART or not (signal(7)), so a signal still interrupts it (the loader
+// then returns 0 records) and the loop sees the flag at once.
 
 volatile std::sig_atomic_t g_stop_signal = 0;
 volatile std::sig_atomic_t g_reload = 0;
@@ -56,7 +62,7 @@ extern "C" void on_usr1(int) { g_reopen = 1; }
 void install_signals() {
     struct sigaction sa {};
     sigemptyset(&sa.sa_mask);
-    sa.sa_flags = 0; // no SA_RESTART: interrupt the wait
+    sa.sa_flags = SA_RESTART; // writes go on; the wait is interrupted anyway
     sa.sa_handler = on_stop_signal;
     ::sigaction(SIGINT, &sa, nullptr);
     ::sigaction(SIGTERM, &sa, nullptr);
@@ -99,12 +105,10 @@ public:
 class trace_writer {
 public:
     static check_result<trace_writer> open(const std::string& path) {
-        const int fd = ::open(path.c_str(), O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0600);
-        if (fd < 0) {
-            return tl::unexpected("cannot create trace file " + path + ": " + std::strerror(errno) +
-                                  "; check the path given to record");
-        }
-        return trace_writer(fd, path);
+        // safe_file.hpp: 0600, no symlink followed, truncated only when it is the sensor's.
+        auto fd = open_private_file(path, open_mode::truncate, "record");
+        if (!fd) return tl::unexpected(fd.error());
+        return trace_writer(*fd, path);
     }
     trace_writer(trace_writer&& o) noexcept
         : fd_(std::exchange(o.fd_, -1)), path_(std::move(o.path_)), buf_(std::move(o.buf_)), lines_(o.lines_) {}
@@ -343,11 +347,11 @@ public:
     // session "maybe" hot until we are past this exec record).
     void on_exec(const correlator& corr, pid_type pid, nanoseconds ts) {
         if (!enabled_) return;
-        const auto it = marked_.find(pid);
-        if (it == marked_.end()) return;
-        const nanoseconds at = it->second;
-        if (ts - at > corr.rules().window) {
-            marked_.erase(it);
+        const std::optional<nanoseconds> mark = marked_.find(pid);
+        if (!mark) return;
+        const nanoseconds at = *mark;
+        if (older_than(at, corr.rules().window, ts)) {
+            marked_.erase(pid);
             return;
         }
         const process_info* p = corr.processes().find(pid);
@@ -406,6 +410,7 @@ public:
     [[nodiscard]] const filter_counters& counters() const noexcept { return c_; }
     [[nodiscard]] const repeat_expander& expander() const noexcept { return expander_; }
     [[nodiscard]] const identity_mirror& mirror() const noexcept { return mirror_; }
+    [[nodiscard]] const mark_table& marks() const noexcept { return marked_; }
 
     // The kernel's sensitive-inode map holds at most this many entries.
     static constexpr std::size_t max_inodes = 65536;
@@ -419,16 +424,8 @@ private:
         const process_info* p = corr.processes().find(pid);
         if (loader_.mark_session(p != nullptr ? p->sid : 0, ts) == 0) ++c_.hot_marks;
         else ++c_.hot_errors;
-        nanoseconds& m = marked_[pid];
-        m = std::max(m, ts);
-        if (marked_.size() > max_marked) {
-            // Only marks within the window matter; past the bound, the oldest go.
-            const nanoseconds horizon = ts - corr.rules().window;
-            std::erase_if(marked_, [&](const auto& kv) { return kv.second < horizon; });
-            while (marked_.size() > max_marked) marked_.erase(marked_.begin());
-        }
+        marked_.mark(pid, ts, corr.rules().window); // bounded: the expired, then the oldest go
     }
-    static constexpr std::size_t max_marked = 65536;
 
     void apply(const std::vector<identity_mirror::edit>& edits, const correlator& corr) {
         if (!enabled_) return;
@@ -455,7 +452,7 @@ private:
 
     bpf_loader& loader_;
     bool enabled_ = false;
-    std::unordered_map<pid_type, nanoseconds> marked_; // processes marked hot: their last sensitive open
+    mark_table marked_; // processes marked hot: their last sensitive open
     // Directories answered, with the generation: no second map write for them.
     std::unordered_map<barbwire::file_key, std::uint64_t, barbwire::detail::file_key_hash> dirs_answered_;
     static constexpr std::size_t max_dirs_answered = 65536;
@@ -535,6 +532,8 @@ nlohmann::json filter_json(const filter_feed& f) {
             {"inode_edits", c.inode_edits},
             {"inode_errors", c.inode_errors},
             {"hot_marks", c.hot_marks},
+            {"marked_processes", f.marks().size()},
+            {"mark_evictions", f.marks().evictions()},
             {"holder_edits", c.holder_edits},
             {"hot_errors", c.hot_errors},
             {"generation_bumps", c.bumps}};
@@ -736,6 +735,17 @@ int run_sensor(const run_options& opts) {
     }
     std::unique_ptr<bpf_loader> loader = std::move(*loaded);
     for (const std::string& n : loader->notices()) errln("NOTICE: " + n);
+    // Attached: from here on the sensor keeps only what the steady state
+    // needs (privileges.hpp): three capabilities, no_new_privs, seccomp.
+    auto dropped = drop_privileges(true);
+    if (!dropped) {
+        errln(dropped.error() + "; stopping rather than running with every privilege");
+        return 1;
+    }
+    // Only now the outputs' and the metrics server's threads: they start
+    // with what is left, not with what the process had.
+    sinks->start_threads();
+    if (metrics) metrics->serve();
     // Foreign code: the interpreters whose script argument is the program,
     // and whether the system-wide preload file names anything.
     loader->set_interpreters(corr.rules().interpreters);
@@ -833,10 +843,27 @@ int run_sensor(const run_options& opts) {
     bool trace_failed = false;
     int rc = 0;
 
+    // Standard output failed (closed, EPIPE, ...): it is written no more.
+    // Detection goes on while another output works; with none left, the
+    // sensor stops with status 1 so that a supervisor restarts it (a stop
+    // with status 0 is what `Restart=on-failure` takes for a wanted one).
+    const auto stdout_failed = [&] {
+        const std::string why = std::strerror(errno);
+        if (stdout_closed) return;
+        stdout_closed = true;
+        std::clearerr(stdout);
+        if (!sinks->empty() && sinks->any_working()) {
+            errln("NOTICE: standard output failed (" + why + "); alerts go on to the other outputs (" +
+                  sinks->summary() + ")");
+        } else {
+            errln("standard output failed (" + why + ") and no other output works; stopping with status 1");
+            stop = true;
+            rc = 1;
+        }
+    };
     // An alert to the queued outputs (formatted once, queued, never
-    // waited for) and to standard output. A closed standard output stops
-    // the sensor; a failing queued output loses only its own messages
-    // (counted, and said in a NOTICE).
+    // waited for) and to standard output. A failing queued output loses
+    // only its own messages (counted, and said in a NOTICE).
     const auto emit = [&](alert& a) {
         if (!bls->admit(a)) return; // learn: learned, not printed
         // A path the container sees: the host's path too, where it can be told.
@@ -846,12 +873,13 @@ int run_sensor(const run_options& opts) {
         ++counts.alerts;
         counts.alerts_by.count(a.severity, a.file.category);
         if (!sinks->empty()) sinks->publish(std::make_shared<const output_message>(make_message(a, wall_ns_of(a.ts))));
+        if (stdout_closed) {
+            sinks->note_stdout(false);
+            return;
+        }
         const bool ok = out->write(a);
         sinks->note_stdout(ok);
-        if (!ok && std::ferror(stdout)) {
-            stdout_closed = true;
-            stop = true;
-        }
+        if (!ok && std::ferror(stdout)) stdout_failed();
     };
 
     // Summaries of ended quiet periods (rate limiting, dedup.hpp): printed
@@ -860,10 +888,14 @@ int run_sensor(const run_options& opts) {
         for (const incident_summary& s : corr.drain_summaries()) {
             if (stop) continue;
             if (!sinks->empty()) sinks->publish(std::make_shared<const output_message>(make_message(s, wall_ns_of(s.ts))));
-            const bool ok = out->write(s);
             ++counts.summaries;
+            if (stdout_closed) {
+                sinks->note_stdout(false);
+                continue;
+            }
+            const bool ok = out->write(s);
             sinks->note_stdout(ok);
-            if (!ok && std::ferror(stdout)) stdout_closed = stop = true;
+            if (!ok && std::ferror(stdout)) stdout_failed();
         }
     };
 
@@ -928,6 +960,7 @@ int run_sensor(const run_options& opts) {
                         plural(named.size(), "named file", "named files") + ", rules: " + rules_name;
     if (writer) ready += ", recording to " + writer->path();
     ready += bls->describe();
+    ready += dropped->describe();
     errln(ready);
 
     // 7. The loop.
@@ -1077,6 +1110,15 @@ int run_sensor(const run_options& opts) {
         shed_reported = k;
     };
 
+    // learn: the baseline is merged into its file on this period and on
+    // SIGHUP, so that a kill during a days-long learn loses at most one period.
+    constexpr auto baseline_checkpoint_interval = std::chrono::seconds{60};
+    auto last_checkpoint = std::chrono::steady_clock::now();
+    const auto checkpoint_baseline = [&](bool say) {
+        if (auto c = bls->checkpoint(); !c) errln("NOTICE: " + c.error());
+        else if (*c && (say || opts.verbose)) errln(**c);
+    };
+
     while (!stop && g_stop_signal == 0 &&
            !(opts.learn_for && std::chrono::steady_clock::now() - t0 >= *opts.learn_for)) {
         auto n = loader->poll(poll_timeout, on_record);
@@ -1088,6 +1130,7 @@ int run_sensor(const run_options& opts) {
         if (metrics) metrics->drained();
         if (g_reload != 0) {
             g_reload = 0;
+            if (bls->learning()) checkpoint_baseline(true); // learn: keep what was learned so far
             load_packages(); // dpkg installs and upgrades change what is verified
             if (!opts.config) {
                 ++counts.reloads_without_config;
@@ -1130,6 +1173,10 @@ int run_sensor(const run_options& opts) {
         for (event& b : owner.poll(corr, monotonic_now())) feed_binding(std::move(b));
 
         auto now = std::chrono::steady_clock::now();
+        if (bls->learning() && now - last_checkpoint >= baseline_checkpoint_interval) {
+            checkpoint_baseline(false);
+            last_checkpoint = now = std::chrono::steady_clock::now();
+        }
         if (now - last_named >= named_files_interval) {
             refresh_named();
             last_named = now = std::chrono::steady_clock::now();
@@ -1155,6 +1202,12 @@ int run_sensor(const run_options& opts) {
                 drops_reported = drops;
             }
             for (const std::string& n : sinks->loss_notices()) errln(n);
+            if (stdout_closed && !sinks->any_working()) {
+                errln("no output works any more (standard output failed, and " + sinks->summary() +
+                      "); stopping with status 1");
+                rc = 1;
+                break;
+            }
         }
     }
 
@@ -1185,7 +1238,7 @@ int run_sensor(const run_options& opts) {
         }
     }
     publish_metrics(kc); // the final figures, for a last scrape while the stats are printed
-    if (stdout_closed) errln("standard output was closed; stopping");
+    if (stdout_closed) errln("standard output had failed; alerts after that went to the other outputs only");
     // The queued outputs get what they hold out, within a bound (a dead
     // receiver must not hold the exit up), then report what they lost.
     sinks->close(sink_close_grace);

@@ -157,10 +157,7 @@ def case_learned_is_quiet():
         check(sensor.alerts(quiet.pid) == [], f"downscored below the threshold, yet: {sensor.alerts(quiet.pid)}")
         sensor.stop_cleanly()
     finally:
-        if sensor is not None:
-            sensor.kill()
-        lst.close()
-        ws.cleanup()
+        h.teardown(sensor, lst, ws)
 
 
 def case_changed_binary_alerts():
@@ -188,10 +185,7 @@ def case_changed_binary_alerts():
         check(a["score"] >= 3, f"a changed binary keeps its score: {a}")
         sensor.stop_cleanly()
     finally:
-        if sensor is not None:
-            sensor.kill()
-        lst.close()
-        ws.cleanup()
+        h.teardown(sensor, lst, ws)
 
 
 def case_merge_and_sigkill():
@@ -246,6 +240,44 @@ def case_merge_and_sigkill():
         for l in (lst1, lst2, lst3):
             l.close()
         ws.cleanup()
+
+
+def case_checkpoint_then_sigkill():
+    """(issue 15) learn checkpoints: a SIGHUP merges what was learned so far into the
+    file, atomically; a SIGKILL afterwards loses nothing learned before the SIGHUP.
+    (Without checkpoints the whole run's learning was lost.)"""
+    h.require_root_and_sensor()
+    ws = h.Workspace()
+    lst1, lst2 = h.TcpListener("127.0.0.1"), h.TcpListener("127.0.0.1")
+    learner = None
+    try:
+        tool = make_tool(ws)
+        sha = h.sha256_of(tool)
+        base = ws.path("baseline.json")
+        learner = learn(ws, base, lambda: exfil(None, lst1, python=tool), stop=False)
+        time.sleep(1.0)  # the correlation is learned (the sensor took the connect)
+        learner.proc.send_signal(signal.SIGHUP)
+        line = learner.wait_stderr("barbwire: baseline checkpoint: ", timeout=10)
+        check(line is not None, f"no checkpoint line after SIGHUP:\n{learner.stderr()}")
+        print(line)
+        exfil(None, lst2, python=tool)  # learned after the checkpoint: lost by the kill
+        time.sleep(0.5)
+        learner.proc.send_signal(signal.SIGKILL)
+        learner.proc.wait(10)
+        learner.kill()
+        learner = None
+        doc, _ = read_baseline(base)
+        check_tool_entry(doc, tool, sha, lst1.port)
+        check(not [e for e in entries_of(doc, tool) if e.get("port") == lst2.port],
+              "what was learned after the checkpoint cannot be in the file")
+        left = [n for n in os.listdir(ws.dir) if n.startswith(".baseline.json.tmp")]
+        check(left == [], f"temporary files left behind: {left}")
+        st = os.stat(base)
+        check(st.st_mode & 0o077 == 0, f"the baseline file is mode {oct(st.st_mode & 0o777)}, not private")
+    finally:
+        if learner is not None:
+            learner.kill()
+        h.teardown(lst1, lst2, ws)
 
 
 def case_bad_baseline_refused():

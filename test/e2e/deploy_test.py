@@ -149,11 +149,7 @@ def run_probe(caps, expect_hash):
         print(f"caps {caps}: {len(got)} alert(s), sha256 {got[0]['process'].get('sha256')}")
         return sensor
     finally:
-        if sensor is not None:
-            sensor.kill()
-        if lst is not None:
-            lst.close()
-        ws.cleanup()
+        h.teardown(sensor, lst, ws)
 
 
 # --------------------------------------------------------------------------- the unit's capabilities
@@ -192,8 +188,7 @@ def _needed(cap, how):
                   f"expected one line naming CAP_{cap.upper()}:\n{sensor.stderr()}")
             print(f"without CAP_{cap.upper()}: {err[0]}")
         finally:
-            sensor.kill()
-            ws.cleanup()
+            h.teardown(sensor, ws)
     else:
         run_probe(less, expect_hash=False)
 
@@ -282,11 +277,7 @@ def case_unit_syscall_filter():
         check(not missing, f"system calls the unit's SystemCallFilter refuses: {missing}")
         print(f"{len(used)} distinct system calls, all allowed: {' '.join(sorted(used))}")
     finally:
-        if sensor is not None:
-            sensor.kill()
-        if lst is not None:
-            lst.close()
-        ws.cleanup()
+        h.teardown(sensor, lst, ws)
 
 
 # --------------------------------------------------------------------------- the container image
@@ -363,11 +354,7 @@ def case_container_image():
               f"no stats line after SIGTERM:\n{sensor.stderr()}")
         print("ready line:", next(l for l in sensor.stderr_lines() if l.startswith(h.READY_PREFIX)))
     finally:
-        if sensor is not None:
-            sensor.kill()
-        if lst is not None:
-            lst.close()
-        ws.cleanup()
+        h.teardown(sensor, lst, ws)
 
 
 if __name__ == "__main__":

@@ -720,12 +720,7 @@ def case_tracefs_not_needed():
 # --------------------------------------------------------------------------- driver
 
 def cleanup(sensor, listener, ws, *more):
-    if sensor is not None:
-        sensor.kill()
-    for l in (listener, *more):
-        if l is not None:
-            l.close()
-    ws.cleanup()
+    h.teardown(sensor, listener, *more, ws)
 
 
 # The issue-3 and -4 attacks again under the built-in rules (issue 5: every attack

@@ -692,6 +692,32 @@ class Workspace:
         shutil.rmtree(self.dir, ignore_errors=True)
 
 
+def teardown(*things):
+    """Stops each of `things`, in order, skipping None: a sensor, actor or shell is
+    killed, a listener closed, a server stopped, a workspace cleaned up (the first of
+    kill, close, stop, cleanup it has). Every one is tried even when one fails; the
+    first failure is raised after the last.
+        finally:
+            h.teardown(sensor, lst, ws)
+    """
+    first = None
+    for t in things:
+        if t is None:
+            continue
+        for name in ("kill", "close", "stop", "cleanup"):
+            fn = getattr(t, name, None)
+            if callable(fn):
+                try:
+                    fn()
+                except Exception as e:  # the rest must still be stopped
+                    first = first or e
+                break
+        else:
+            first = first or TypeError(f"teardown: {t!r} has no kill, close, stop or cleanup")
+    if first is not None:
+        raise first
+
+
 @contextlib.contextmanager
 def scenario(bw, prepare=None, record=False, listener="http"):
     """Workspace, loopback listener and a ready sensor; everything stopped and removed after.
@@ -716,11 +742,7 @@ def scenario(bw, prepare=None, record=False, listener="http"):
         sensor.start().wait_ready()
         yield ws, sensor, lst
     finally:
-        if sensor is not None:
-            sensor.kill()
-        if lst is not None:
-            lst.close()
-        ws.cleanup()
+        teardown(sensor, lst, ws)
 
 
 class Shell:

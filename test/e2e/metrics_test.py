@@ -182,11 +182,7 @@ def case_prometheus_scrape():
         promtool_clean(text)
         sensor.stop_cleanly()
     finally:
-        if prom is not None:
-            prom.stop()
-        if lst is not None:
-            lst.close()
-        sensor.kill()
+        h.teardown(prom, lst, sensor)
 
 
 class RawSensor:

@@ -218,13 +218,7 @@ def case_rsyslog_tcp_udp():
             if "tcp" in name:
                 check(failed == 0, f"{name}: {failed} failed: the restart should cost no message over TCP")
     finally:
-        if sensor is not None:
-            sensor.kill()
-        if lst is not None:
-            lst.close()
-        if rs is not None:
-            rs.stop()
-        ws.cleanup()
+        h.teardown(sensor, lst, rs, ws)
 
 
 # --------------------------------------------------------------------------- webhooks
@@ -387,12 +381,7 @@ def case_webhook_sinks():
         for n in notices:
             print(n)
     finally:
-        if sensor is not None:
-            sensor.kill()
-        for x in (lst, fast, slow):
-            if x is not None:
-                x.close()
-        ws.cleanup()
+        h.teardown(sensor, lst, fast, slow, ws)
 
 
 # --------------------------------------------------------------------------- rotation
@@ -451,11 +440,7 @@ def case_rotation_reopen():
               f"file output: {sent} sent, {dropped} dropped, {failed} failed; {every} lines in the files: {line}")
         print(f"{every} lines in {len(files)} files: {', '.join(files)}")
     finally:
-        if sensor is not None:
-            sensor.kill()
-        if lst is not None:
-            lst.close()
-        ws.cleanup()
+        h.teardown(sensor, lst, ws)
 
 
 # --------------------------------------------------------------------------- the journal

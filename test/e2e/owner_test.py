@@ -143,9 +143,7 @@ class Run:
         try:
             self.ctx.stop_servers()
         finally:
-            if self.sensor is not None:
-                self.sensor.kill()
-            self.ws.cleanup()
+            h.teardown(self.sensor, self.ws)
 
     def start_sensor(self):
         cfg = h.write_file(self.ws.path("rules.yml"), self.rules_text) if self.rules_text else None

@@ -188,6 +188,20 @@ TEST_CASE("window boundary: exactly window correlates, one ns more does not", "[
     CHECK(c.stats().uncorrelated_net == 0);
 }
 
+TEST_CASE("issue 15: timestamps near the end of the type keep their window (no overflow)", "[correlator]") {
+    // A hostile or broken trace may carry any 64-bit time. open.ts + window
+    // overflowed: housekeeping between the open and the connect took the
+    // open for expired, and the alert was lost.
+    correlator c(seed_config());
+    const nanoseconds t0 = nanoseconds::max() - 3s;
+    CHECK_FALSE(c.process(open_ev(t0, 300, "/etc/shadow")));
+    c.expire(t0 + 1s);
+    CHECK(c.stats().opens_expired == 0);
+    auto a = c.process(net_ev(t0 + 2s, 300, "203.0.113.5", 443));
+    REQUIRE(a);
+    CHECK(a->delta == 2s);
+}
+
 TEST_CASE("an open after the network event does not count", "[correlator]") {
     correlator c(seed_config());
     CHECK_FALSE(c.process(net_ev(1s, 300, "203.0.113.5", 443)));

@@ -2,10 +2,13 @@
 // mtime) keyed LRU cache, and the choice between /proc/<pid>/exe and the path.
 #include <catch2/catch.hpp>
 
+#include <atomic>
+#include <chrono>
 #include <cstdio>
 #include <filesystem>
 #include <fstream>
 #include <string>
+#include <thread>
 #include <vector>
 
 #include <fcntl.h>
@@ -253,6 +256,69 @@ TEST_CASE("exe_sha256 prefers /proc/<pid>/exe and checks dev/ino", "[sensor][ide
     }
 }
 
+TEST_CASE("issue 15: a path swapped for a symlink opens nothing: no FIFO, no device, not even its target",
+          "[sensor][identity]") {
+    temp_dir t;
+    hash_cache_options o = small(16);
+    o.proc_root = (t / "proc").string(); // no such pid: the path is all there is
+    o.host_root = t.dir.string();
+    hash_cache c(o);
+    const auto id_of = [](const fs::path& p) {
+        struct stat sb {};
+        REQUIRE(::stat(p.c_str(), &sb) == 0);
+        return std::pair{static_cast<std::uint64_t>(sb.st_dev), static_cast<std::uint64_t>(sb.st_ino)};
+    };
+
+    SECTION("a symlink to a FIFO: the FIFO is never opened (a blocked writer stays blocked)") {
+        const fs::path fifo = t / "fifo";
+        REQUIRE(::mkfifo(fifo.c_str(), 0600) == 0);
+        fs::create_symlink(fifo, t / "swapped");
+        const auto [dev, ino] = id_of(fifo);
+        std::atomic<bool> writer_in{false};
+        std::thread writer([&] {
+            const int fd = ::open(fifo.c_str(), O_WRONLY | O_CLOEXEC); // returns once a reader opens
+            writer_in = true;
+            if (fd >= 0) ::close(fd);
+        });
+        CHECK(c.exe_sha256(777, (t / "swapped").string(), dev, ino).empty());
+        CHECK(c.exe_sha256(777, fifo.string(), dev, ino).empty());
+        CHECK(c.verify_file("/swapped", dev, ino).sha256.empty());
+        CHECK(c.hash_path((t / "swapped").string()).empty());
+        std::this_thread::sleep_for(std::chrono::milliseconds(200));
+        CHECK_FALSE(writer_in.load()); // the old code opened it for reading: the writer got in
+        const int r = ::open(fifo.c_str(), O_RDONLY | O_NONBLOCK | O_CLOEXEC); // let the writer go
+        writer.join();
+        if (r >= 0) ::close(r);
+    }
+    SECTION("a symlink to a device node: refused before any open") {
+        fs::create_symlink("/dev/zero", t / "dev");
+        const auto [dev, ino] = id_of("/dev/zero");
+        CHECK(c.exe_sha256(777, (t / "dev").string(), dev, ino).empty());
+        CHECK(c.exe_sha256(777, "/dev/zero", dev, ino).empty());
+        CHECK(c.stats().too_large == 0);
+    }
+    SECTION("a symlink to the very file the event names: not followed either") {
+        write(t / "ran", "the binary that ran");
+        fs::create_symlink(t / "ran", t / "link");
+        const auto [dev, ino] = id_of(t / "ran");
+        CHECK(c.exe_sha256(777, (t / "link").string(), dev, ino).empty());
+        CHECK(c.exe_sha256(777, (t / "ran").string(), dev, ino) == sha256_hex("the binary that ran"));
+    }
+    SECTION("a symlinked directory on the way, and .. out of the host root") {
+        fs::create_directories(t / "real");
+        write(t / "real" / "tool", "tool");
+        fs::create_directory_symlink(t / "real", t / "dirlink");
+        const auto [dev, ino] = id_of(t / "real" / "tool");
+        CHECK(c.exe_sha256(777, (t / "dirlink" / "tool").string(), dev, ino).empty());
+        CHECK(c.exe_sha256(777, (t / "real" / "tool").string(), dev, ino) == sha256_hex("tool"));
+        // verify_file resolves inside host_root: "/real/tool" is found, and
+        // ".." at the root stays at the root.
+        CHECK(c.verify_file("/real/tool", dev, ino).sha256 == sha256_hex("tool"));
+        CHECK(c.verify_file("/../../real/tool", dev, ino).sha256 == sha256_hex("tool"));
+        CHECK(c.verify_file("/dirlink/tool", dev, ino).sha256.empty());
+    }
+}
+
 TEST_CASE("exe_sha256 of this very process through the real /proc", "[sensor][identity]") {
     hash_cache c;
     const std::string mine = c.exe_sha256(static_cast<pid_type>(::getpid()), "", 0, 0);
@@ -359,6 +425,21 @@ TEST_CASE("package_db::load streams a large file: lines across reads, an overlon
     }
     CHECK(db.package_of("/usr/bin/after", *parse_md5(md5_hex("after"))) == "big");
     CHECK(db.package_of("/usr/bin/last", *parse_md5(md5_hex("last"))) == "big");
+}
+
+TEST_CASE("package_db::load: a line longer than any path is bad also when one read holds it whole",
+          "[sensor][identity][package]") {
+    temp_dir t;
+    // 5,000 bytes: past the bound (hash, two spaces, PATH_MAX), inside one 64 KiB read.
+    const std::string long_path = "usr/" + std::string(4'962, 'L');
+    write(t / "small.md5sums", md5_hex("a") + "  usr/bin/a\n" + md5_hex("long") + "  " + long_path + "\n" +
+                                   md5_hex("b") + "  usr/bin/b\n");
+    const package_db db = package_db::load(t.dir.string(), false);
+    CHECK(db.stats().bad_lines == 1);
+    CHECK(db.size() == 2);
+    CHECK(db.package_of("/" + long_path, *parse_md5(md5_hex("long"))).empty());
+    CHECK(db.package_of("/usr/bin/a", *parse_md5(md5_hex("a"))) == "small");
+    CHECK(db.package_of("/usr/bin/b", *parse_md5(md5_hex("b"))) == "small");
 }
 
 TEST_CASE("host_file and verify_file: the host's file at the path, not a copy", "[sensor][identity][package]") {

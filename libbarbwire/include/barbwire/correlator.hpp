@@ -277,7 +277,7 @@ public:
         }
         auto& opens = map_.value(i);
         // Out of the window for every later event: drop.
-        const auto too_old = [&](const sensitive_open& o) { return o.ts + window < ts; };
+        const auto too_old = [&](const sensitive_open& o) { return older_than(o.ts, window, ts); };
         const auto old_end = std::find_if_not(opens.begin(), opens.end(), too_old);
         expired_ += static_cast<std::uint64_t>(old_end - opens.begin());
         opens.erase(opens.begin(), old_end);
@@ -291,7 +291,7 @@ public:
         if (i == detail::no_index) return nullptr;
         const sensitive_open* best = nullptr;
         for (const auto& o : map_.value(i)) {
-            if (o.ts > t || t - o.ts > window) continue;
+            if (o.ts > t || older_than(o.ts, window, t)) continue;
             if (best == nullptr || o.match.base_score > best->match.base_score ||
                 (o.match.base_score == best->match.base_score && o.ts >= best->ts))
                 best = &o;
@@ -306,7 +306,7 @@ public:
         if (i == detail::no_index) return nullptr;
         const sensitive_open* best = nullptr;
         for (const auto& o : map_.value(i)) {
-            if (o.ts > t || t - o.ts > window || !keep(o)) continue;
+            if (o.ts > t || older_than(o.ts, window, t) || !keep(o)) continue;
             if (best == nullptr || o.match.base_score > best->match.base_score ||
                 (o.match.base_score == best->match.base_score && o.ts >= best->ts))
                 best = &o;
@@ -337,7 +337,7 @@ public:
         std::size_t n = 0;
         for (detail::slab_index i = map_.front(0); i != detail::no_index; i = map_.front(0)) {
             auto& opens = map_.value(i);
-            if (!opens.empty() && !(opens.back().ts + window < now)) break;
+            if (!opens.empty() && !older_than(opens.back().ts, window, now)) break;
             expired_ += opens.size();
             opens.clear();
             map_.erase(i);
@@ -516,7 +516,7 @@ public:
     std::size_t expire(nanoseconds now, nanoseconds window) {
         std::size_t n = 0;
         for (detail::slab_index i = map_.front(0); i != detail::no_index; i = map_.front(0)) {
-            if (!(map_.value(i).last + window < now)) break;
+            if (!older_than(map_.value(i).last, window, now)) break;
             map_.value(i).pids.clear();
             map_.erase(i);
             ++n;

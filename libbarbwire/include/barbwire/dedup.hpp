@@ -106,7 +106,7 @@ public:
     std::size_t expire(nanoseconds now, nanoseconds window) {
         std::size_t n = 0;
         for (detail::slab_index i = map_.front(0); i != detail::no_index; i = map_.front(0)) {
-            if (!(map_.value(i).ts + window < now)) break;
+            if (!older_than(map_.value(i).ts, window, now)) break;
             map_.erase(i);
             ++n;
         }
@@ -363,7 +363,7 @@ public:
     void close_due(nanoseconds now, nanoseconds period) {
         newest_ = std::max(newest_, now);
         for (detail::slab_index i = map_.front(open_list); i != detail::no_index; i = map_.front(open_list)) {
-            const nanoseconds end = map_.value(i).alert_ts + period;
+            const nanoseconds end = saturating_add(map_.value(i).alert_ts, period);
             if (!(end < now)) break;
             end_period(i, summary_reason::quiet, end, period);
         }
@@ -450,7 +450,7 @@ private:
             pending_.erase(pending_.begin());
             ++summaries_dropped_;
         }
-        pending_.push_back(incident_summary{v.id, ts, why, v.alert_ts, v.alert_ts + period, k.scope, k.scope_id,
+        pending_.push_back(incident_summary{v.id, ts, why, v.alert_ts, saturating_add(v.alert_ts, period), k.scope, k.scope_id,
                                             v.subject, v.counts, v.last_destination});
         ++summaries_;
     }
@@ -466,7 +466,7 @@ private:
         queue(i, why, ts, period);
         v.previous = v.counts;
         v.counts = {};
-        v.idle_until = ts + period;
+        v.idle_until = saturating_add(ts, period);
         map_.move_to_back(i, idle_list);
     }
 

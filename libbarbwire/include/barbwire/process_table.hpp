@@ -236,7 +236,7 @@ public:
         now_ = std::max(now_, now);
         std::size_t n = 0;
         for (detail::slab_index i = map_.front(exited_list); i != detail::no_index; i = map_.front(exited_list)) {
-            if (!(map_.value(i).retire_ts + window < now)) break;
+            if (!older_than(map_.value(i).retire_ts, window, now)) break;
             erase(i);
             ++n;
         }

@@ -1,0 +1,318 @@
+#!/usr/bin/env python3
+"""End-to-end tests of a sensor that never stops silently (issue 15, "No silent
+stop"): the real `barbwire run`, whose standard output the test controls,
+real attacks on loopback.
+
+  reliability_test.py BARBWIRE SOURCE_ROOT CASE
+
+  stdout_closed_output_keeps_alerting  standard output closed (EPIPE) with --output
+                                       working: a NOTICE, and alerts go on to the file
+  no_output_exits_nonzero              standard output closed and no other output:
+                                       the sensor stops with status 1 (a supervisor's
+                                       Restart=on-failure restarts it)
+  privileges_dropped                   after attaching: three capabilities on every thread,
+                                       no_new_privs, a seccomp filter; it still alerts and reloads
+  sighup_during_blocked_write          a SIGHUP while an alert's write to a full pipe
+                                       blocks: the write goes on, nothing is lost, the
+                                       sensor keeps running (it used to take the
+                                       interrupted write for a closed stdout and exit 0)
+
+They need root and a build with the sensor; otherwise they exit 77 (skip), or 1
+when CI=true.
+"""
+import fcntl
+import json
+import os
+import signal
+import subprocess
+import sys
+import termios
+import threading
+import time
+
+sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+import harness as h  # noqa: E402
+from harness import check  # noqa: E402
+
+BW = ""
+ROOT = ""
+SHADOW = "/etc/shadow"
+F_SETPIPE_SZ = 1031
+
+
+class PipedSensor:
+    """`barbwire run --format json EXTRA` whose standard output is `stdout_fd` (the
+    test's pipe end); stderr is collected."""
+
+    def __init__(self, stdout_fd, extra=()):
+        self.args = [BW, "run", "--format", "json", *extra]
+        self.proc = subprocess.Popen(self.args, stdin=subprocess.DEVNULL, stdout=stdout_fd,
+                                     stderr=subprocess.PIPE, cwd="/", start_new_session=True)
+        self._err = []
+        self._lock = threading.Lock()
+        self._ready = threading.Event()
+        self._t = threading.Thread(target=self._pump, daemon=True)
+        self._t.start()
+
+    def _pump(self):
+        for raw in iter(self.proc.stderr.readline, b""):
+            line = raw.decode(errors="replace").rstrip("\n")
+            with self._lock:
+                self._err.append(line)
+            if line.startswith(h.READY_PREFIX):
+                self._ready.set()
+
+    def stderr(self):
+        with self._lock:
+            return "\n".join(self._err)
+
+    def wait_ready(self):
+        deadline = time.monotonic() + 60
+        while not self._ready.wait(0.1):
+            check(self.proc.poll() is None, f"sensor exited with {self.proc.returncode} before ready:\n{self.stderr()}")
+            check(time.monotonic() < deadline, f"sensor not ready within 60 s:\n{self.stderr()}")
+        return self
+
+    def wait_exit(self, timeout):
+        try:
+            return self.proc.wait(timeout)
+        except subprocess.TimeoutExpired:
+            return None
+
+    def stop(self):
+        if self.proc.poll() is None:
+            self.proc.send_signal(signal.SIGINT)
+        rc = self.wait_exit(20)
+        self._t.join(5)
+        return rc
+
+    def kill(self):
+        if self.proc.poll() is None:
+            self.proc.kill()
+            self.proc.wait()
+        self._t.join(5)
+
+
+def attack(lst):
+    """A process in a session of its own reads /etc/shadow and connects to `lst`."""
+    actor = h.Actor(h.read_snippet(SHADOW) + h.tcp_connect_snippet("127.0.0.1", lst.port), new_session=True)
+    actor.run()
+    return actor
+
+
+def alerts_in(lines, pid):
+    out = []
+    for line in lines:
+        if not line.strip():
+            continue
+        a = json.loads(line)
+        if a.get("type") != "summary" and a.get("process", {}).get("pid") == pid:
+            out.append(a)
+    return out
+
+
+def wait_until_quiet(fn, timeout):
+    """fn() within `timeout` seconds (polled), without failing: True or False."""
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        if fn():
+            return True
+        time.sleep(0.05)
+    return False
+
+
+def file_lines(path):
+    try:
+        with open(path) as f:
+            return f.read().splitlines()
+    except FileNotFoundError:
+        return []
+
+
+def wait_until(what, fn, timeout=15.0):
+    deadline = time.monotonic() + timeout
+    while True:
+        got = fn()
+        if got or time.monotonic() >= deadline:
+            check(got, f"timed out waiting for {what}")
+            return got
+        time.sleep(0.05)
+
+
+def case_stdout_closed_output_keeps_alerting():
+    """Standard output closed (its reader gone): the first alert's write fails with
+    EPIPE; the sensor says so once and goes on alerting to --output."""
+    h.require_root_and_sensor()
+    ws, lst, sensor = h.Workspace(), h.TcpListener("127.0.0.1"), None
+    r, w = os.pipe()
+    os.close(r)  # nobody will ever read: a write gets EPIPE (SIGPIPE is ignored by the sensor)
+    try:
+        out = ws.path("alerts.jsonl")
+        sensor = PipedSensor(w, ["--output", out]).wait_ready()
+        os.close(w)
+        w = None
+        a1 = attack(lst)
+        wait_until("the first alert in --output", lambda: alerts_in(file_lines(out), a1.pid))
+        wait_until("the NOTICE about standard output", lambda: "NOTICE: standard output failed" in sensor.stderr())
+        check(sensor.proc.poll() is None, f"the sensor stopped (exit {sensor.proc.returncode}) when standard "
+                                          f"output closed, though --output works:\n{sensor.stderr()}")
+        a2 = attack(lst)
+        wait_until("an alert after standard output closed", lambda: alerts_in(file_lines(out), a2.pid))
+        rc = sensor.stop()
+        check(rc == 0, f"exit {rc} after SIGINT, expected 0:\n{sensor.stderr()}")
+        check(sensor.stderr().count("NOTICE: standard output failed") == 1, "the NOTICE should come once")
+        print(f"alerts of {a1.pid} and {a2.pid} in --output after standard output closed")
+    finally:
+        if w is not None:
+            os.close(w)
+        h.teardown(sensor, lst, ws)
+
+
+def case_no_output_exits_nonzero():
+    """Standard output closed and no other output: nothing would see an alert, so
+    the sensor stops with status 1 at the first one that cannot be written."""
+    h.require_root_and_sensor()
+    ws, lst, sensor = h.Workspace(), h.TcpListener("127.0.0.1"), None
+    r, w = os.pipe()
+    os.close(r)
+    try:
+        sensor = PipedSensor(w).wait_ready()
+        os.close(w)
+        w = None
+        attack(lst)
+        rc = sensor.wait_exit(20)
+        check(rc == 1, f"exit {rc} (None: still running 20 s after the alert), expected 1; stderr:\n{sensor.stderr()}")
+        check("no other output works" in sensor.stderr(), f"no line says why:\n{sensor.stderr()}")
+        print("exit 1: standard output closed, no other output")
+    finally:
+        if w is not None:
+            os.close(w)
+        h.teardown(sensor, lst, ws)
+
+
+def case_sighup_during_blocked_write():
+    """Standard output is a one-page pipe the test stops reading: the sensor's
+    write of an alert blocks. A SIGHUP then must not break the write (the handler
+    is SA_RESTART): once the test reads again, every alert arrives, in full, and
+    the sensor is still running and alerting."""
+    h.require_root_and_sensor()
+    ws, lst, sensor = h.Workspace(), h.TcpListener("127.0.0.1"), None
+    r, w = os.pipe()
+    fcntl.fcntl(w, F_SETPIPE_SZ, 4096)
+    lines, buf = [], bytearray()
+    reader = None
+    try:
+        sensor = PipedSensor(w).wait_ready()
+        os.close(w)
+        w = None
+
+        def queued():
+            n = bytearray(4)
+            fcntl.ioctl(r, termios.FIONREAD, n)
+            return int.from_bytes(n, sys.byteorder)
+
+        def in_write():
+            # The event loop's thread (the process's own id) blocked in write(2),
+            # system call 1: a write that does not fit waits whole (PIPE_BUF).
+            try:
+                return h.read_file(f"/proc/{sensor.proc.pid}/syscall").split()[0] == "1"
+            except (OSError, IndexError):
+                return False
+
+        actors = []
+        for _ in range(12):  # until the pipe is full and an alert's write waits
+            actors.append(attack(lst))
+            if wait_until_quiet(in_write, 3.0):
+                break
+        check(in_write(), f"the sensor never blocked writing ({queued()} bytes queued after {len(actors)} attacks)")
+        for _ in range(3):
+            sensor.proc.send_signal(signal.SIGHUP)
+            time.sleep(0.2)
+        check(sensor.proc.poll() is None,
+              f"the sensor exited ({sensor.proc.returncode}) on SIGHUP during a blocked write:\n{sensor.stderr()}")
+
+        def pump():
+            while True:
+                chunk = os.read(r, 65536)
+                if not chunk:
+                    return
+                buf.extend(chunk)
+
+        reader = threading.Thread(target=pump, daemon=True)
+        reader.start()
+        last = attack(lst)
+        actors.append(last)
+
+        def all_there():
+            text = bytes(buf).decode(errors="replace")
+            got = text.splitlines()[:-1] if not text.endswith("\n") else text.splitlines()
+            return all(alerts_in(got, a.pid) for a in actors)
+
+        wait_until("every attack's alert on standard output", all_there)
+        check(sensor.proc.poll() is None, f"the sensor stopped:\n{sensor.stderr()}")
+        rc = sensor.stop()
+        check(rc == 0, f"exit {rc} after SIGINT, expected 0:\n{sensor.stderr()}")
+        check("standard output failed" not in sensor.stderr(), f"a SIGHUP read as a failed stdout:\n{sensor.stderr()}")
+        print(f"{len(actors)} alerts, a SIGHUP storm during a blocked write, none lost")
+    finally:
+        if w is not None:
+            os.close(w)
+        h.teardown(sensor, lst, ws)
+        os.close(r)
+        if reader is not None:
+            reader.join(2)
+
+
+CAP_DAC_READ_SEARCH, CAP_SYS_PTRACE, CAP_BPF = 2, 19, 39
+
+
+def status_fields(path):
+    out = {}
+    for line in h.read_file(path).splitlines():
+        k, _, v = line.partition(":")
+        out[k] = v.strip()
+    return out
+
+
+def case_privileges_dropped():
+    """(issue 15) After attaching, every thread of the sensor keeps only CAP_BPF,
+    CAP_SYS_PTRACE and CAP_DAC_READ_SEARCH (effective, permitted and bounding, when
+    started as root), runs with no_new_privs and a seccomp filter; and under them it
+    still alerts, reloads its rules on SIGHUP and stops cleanly."""
+    h.require_root_and_sensor()
+    ws, lst, sensor = h.Workspace(), h.TcpListener("127.0.0.1"), None
+    try:
+        rules = ws.path("rules.yml")  # the built-in rules as a file, so that SIGHUP reloads something
+        subprocess.run([sys.executable, os.path.join(ROOT, "packaging", "rules", "make-rules-yml.py"),
+                        os.path.join(ROOT, "libbarbwire", "include", "barbwire", "detail", "default_rules.hpp"),
+                        "test", rules], check=True)
+        sensor = h.Sensor(BW, rules, extra=["--output", ws.path("alerts.jsonl")]).start().wait_ready()
+        ready = next(l for l in sensor.stderr_lines() if l.startswith(h.READY_PREFIX))
+        check("privileges: cap_bpf,cap_sys_ptrace,cap_dac_read_search; seccomp" in ready,
+              f"the ready line does not say what was kept: {ready}")
+        want = (1 << CAP_BPF) | (1 << CAP_SYS_PTRACE) | (1 << CAP_DAC_READ_SEARCH)
+        pid = sensor.proc.pid
+        tasks = os.listdir(f"/proc/{pid}/task")
+        check(len(tasks) >= 2, f"expected the outputs' threads too, got {tasks}")
+        for tid in tasks:
+            st = status_fields(f"/proc/{pid}/task/{tid}/status")
+            for k in ("CapEff", "CapPrm", "CapBnd"):
+                check(int(st[k], 16) == want, f"thread {tid} ({st.get('Name')}): {k} {st[k]}, expected {want:016x}")
+            check(int(st["CapInh"], 16) == 0 and int(st.get("CapAmb", "0"), 16) == 0, f"thread {tid}: {st}")
+            check(st["NoNewPrivs"] == "1", f"thread {tid}: NoNewPrivs {st['NoNewPrivs']}")
+            check(st["Seccomp"] == "2", f"thread {tid}: Seccomp {st['Seccomp']} (2: a filter)")
+        a = attack(lst)
+        check(sensor.wait_alert(a.pid), f"no alert under the dropped privileges:\n{sensor.stderr()}")
+        sensor.send(signal.SIGHUP)
+        check(sensor.wait_stderr("barbwire: config reloaded from", timeout=10) is not None,
+              f"no reload under seccomp:\n{sensor.stderr()}")
+        a2 = attack(lst)
+        check(sensor.wait_alert(a2.pid), f"no alert after the reload:\n{sensor.stderr()}")
+        sensor.stop_cleanly()
+        print(f"{len(tasks)} threads: CapEff {want:016x}, NoNewPrivs 1, Seccomp 2; alerts before and after a reload")
+    finally:
+        h.teardown(sensor, lst, ws)
+
+
+if __name__ == "__main__":
+    sys.exit(h.run_cases(globals(), __doc__, "reliability_test"))
