@@ -33,6 +33,7 @@
 #include "metrics.hpp"
 #include "preflight.hpp"
 #include "replay.hpp"
+#include "runtime_api.hpp" // --runtime-socket's parser only (the client is the live sensor's)
 #ifdef BW_HAVE_SENSOR
 #include "run.hpp"
 #endif
@@ -122,7 +123,6 @@ void add_runtime_socket(cxxopts::Options& o) {
          cxxopts::value<std::vector<std::string>>());
 }
 
-#ifdef BW_HAVE_SENSOR
 // --runtime-socket from a parse into `out` (nullopt: the well-known
 // sockets; empty: none); false (after one error line) when invalid.
 bool runtime_sockets_from(const cxxopts::ParseResult& r, std::optional<std::vector<barbwire::sensor::runtime_socket>>& out) {
@@ -146,7 +146,6 @@ bool runtime_sockets_from(const cxxopts::ParseResult& r, std::optional<std::vect
     }
     return true;
 }
-#endif
 
 struct kernel_filter_choice {
     bool on = true;
@@ -370,6 +369,8 @@ int cmd_run(int argc, char** argv, bool record) {
     if (!sinks_from(*r, sinks)) return 2;
     std::optional<listen_address> metrics;
     if (!metrics_from(*r, metrics)) return 2;
+    std::optional<std::vector<barbwire::sensor::runtime_socket>> runtime_sockets;
+    if (!runtime_sockets_from(*r, runtime_sockets)) return 2;
     std::optional<std::string> trace;
     if (record) {
         if (!r->count("trace")) {
@@ -394,7 +395,7 @@ int cmd_run(int argc, char** argv, bool record) {
     ro.record = trace;
     ro.baseline = bo;
     ro.metrics = metrics;
-    if (!runtime_sockets_from(*r, ro.runtime_sockets)) return 2;
+    ro.runtime_sockets = std::move(runtime_sockets);
     ro.command = record ? "record" : "run";
     return run_sensor(ro);
 #else
@@ -457,11 +458,13 @@ int cmd_learn(int argc, char** argv) {
     if (!kf) return 2;
     std::optional<listen_address> metrics;
     if (!metrics_from(*r, metrics)) return 2;
+    std::optional<std::vector<barbwire::sensor::runtime_socket>> runtime_sockets;
+    if (!runtime_sockets_from(*r, runtime_sockets)) return 2;
 #ifdef BW_HAVE_SENSOR
     run_options ro;
     if (r->count("config")) ro.config = (*r)["config"].as<std::string>();
     ro.metrics = metrics;
-    if (!runtime_sockets_from(*r, ro.runtime_sockets)) return 2;
+    ro.runtime_sockets = std::move(runtime_sockets);
     ro.command = "learn";
     ro.verbose = r->count("verbose") > 0;
     ro.ring_bytes = *ring;

@@ -41,13 +41,6 @@ check_result<json> parse_object(std::string_view body, const char* what) {
     return j;
 }
 
-// The crio.sock file name says CRI-O; any other socket serves the docker API.
-runtime_api_kind kind_of_path(std::string_view path) {
-    const std::size_t slash = path.rfind('/');
-    const std::string_view name = slash == std::string_view::npos ? path : path.substr(slash + 1);
-    return name == "crio.sock" ? runtime_api_kind::crio : runtime_api_kind::docker;
-}
-
 // An answer larger than this is not an inspect answer of one container.
 constexpr std::size_t max_body = 1U << 20;
 
@@ -105,17 +98,6 @@ std::vector<runtime_socket> default_runtime_sockets() {
         {"/var/run/crio/crio.sock", runtime_api_kind::crio},
         {"/run/crio/crio.sock", runtime_api_kind::crio},
     };
-}
-
-check_result<runtime_socket> parse_runtime_socket(std::string_view text) {
-    if (text.empty() || text.front() != '/')
-        return tl::unexpected("--runtime-socket '" + std::string(text) +
-                              "' is not an absolute path; give the socket's path (e.g. /run/podman/podman.sock) "
-                              "or none");
-    if (text.size() >= 108) // sun_path
-        return tl::unexpected("--runtime-socket '" + std::string(text) +
-                              "' is too long for a unix socket address (at most 107 bytes)");
-    return runtime_socket{std::string(text), kind_of_path(text)};
 }
 
 check_result<runtime_answer> parse_docker_inspect(std::string_view body) {

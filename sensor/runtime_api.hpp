@@ -62,7 +62,19 @@ struct runtime_socket {
 
 // A --runtime-socket PATH: an absolute path; its API by its file name
 // (crio.sock: CRI-O, anything else the docker API, which podman serves too).
-[[nodiscard]] check_result<runtime_socket> parse_runtime_socket(std::string_view text);
+// Inline: the command line checks it in every build, with or without the sensor.
+[[nodiscard]] inline check_result<runtime_socket> parse_runtime_socket(std::string_view text) {
+    if (text.empty() || text.front() != '/')
+        return tl::unexpected("--runtime-socket '" + std::string(text) +
+                              "' is not an absolute path; give the socket's path (e.g. /run/podman/podman.sock) "
+                              "or none");
+    if (text.size() >= 108) // sun_path
+        return tl::unexpected("--runtime-socket '" + std::string(text).substr(0, 60) +
+                              "...' is too long for a unix socket address (at most 107 bytes)");
+    const std::size_t slash = text.rfind('/');
+    const bool crio = text.substr(slash + 1) == "crio.sock";
+    return runtime_socket{std::string(text), crio ? runtime_api_kind::crio : runtime_api_kind::docker};
+}
 
 // What a runtime's API says about one container: a patch for container_info
 // (id: the id the answer names; labels bounded).
