@@ -229,7 +229,11 @@ void runtime_api::want(const container_info& c) {
     if (sockets_for(c.runtime, opts_.sockets).empty()) return;
     const auto now = std::chrono::steady_clock::now();
     if (const auto it = known_.find(c.id); it != known_.end()) {
-        if (it->second.s != state::failed || now - it->second.at < opts_.retry_after) return;
+        // Answered and the copy has labels, or asked lately: nothing to do. An
+        // answered container whose copy has none is asked again after a while:
+        // the resolver may have dropped the copy that had them (a full cache).
+        const bool settled = it->second.s == state::pending || (it->second.s == state::answered && !c.labels.empty());
+        if (settled || now - it->second.at < opts_.retry_after) return;
     }
     if (known_.size() >= opts_.max_containers) known_.clear();
     {

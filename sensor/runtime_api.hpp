@@ -131,8 +131,9 @@ public:
     [[nodiscard]] bool enabled() const noexcept { return !opts_.sockets.empty(); }
 
     // Event loop: a verified container `c` was seen. Queues a request when
-    // no answer for it is known or pending and it did not fail recently;
-    // otherwise does nothing. Never blocks on the worker.
+    // none is pending, and no answer came or `c` lacks the labels of one
+    // (the resolver's cache was cleared), and the last try is older than
+    // retry_after; otherwise does nothing. Never blocks on the worker.
     void want(const container_info& c);
 
     // Event loop: the answers that arrived since the last call.

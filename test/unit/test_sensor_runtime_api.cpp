@@ -371,3 +371,29 @@ TEST_CASE("runtime_api: a hung socket costs the caller nothing; the queue is bou
     api.want(verified_container(first)); // failed just now: not asked again for a while
     CHECK(api.stats().requests == st.requests);
 }
+
+TEST_CASE("runtime_api: a copy without the answer's labels (a cleared cache) is asked again after retry_after",
+          "[sensor][runtime_api]") {
+    if (::geteuid() != 0) {
+        WARN("skipped: the sockets must be root's to be trusted");
+        return;
+    }
+    temp_dir d;
+    REQUIRE(::chmod(d.root.c_str(), 0700) == 0);
+    const std::string sock = (d.root / "podman.sock").string();
+    fake_runtime server(sock, docker_answer(id_a));
+    runtime_api::options o;
+    o.sockets = {{sock, runtime_api_kind::docker}};
+    o.retry_after = std::chrono::seconds{0};
+    runtime_api api(o);
+    container_info c = verified_container(id_a);
+    api.want(c);
+    const auto got = wait_answers(api, std::chrono::seconds{5});
+    REQUIRE(got.size() == 1);
+    apply_runtime_answer(c, got[0]);
+    api.want(c); // its copy has the labels: settled
+    CHECK(api.stats().requests == 1);
+    api.want(verified_container(id_a)); // a fresh copy without them: asked again
+    CHECK(api.stats().requests == 2);
+    CHECK(wait_answers(api, std::chrono::seconds{5}).size() == 1);
+}
