@@ -159,6 +159,17 @@ void apply_storage_containers(container_info& c, const nlohmann::json& container
     }
 }
 
+container_labels labels_of(const nlohmann::json& object) {
+    container_labels out;
+    if (!object.is_object()) return out;
+    for (auto it = object.begin(); it != object.end(); ++it) {
+        if (!it->is_string()) continue;
+        out.emplace_back(it.key(), it->get<std::string>());
+        if (out.size() >= 16 * max_container_labels) break; // enough to choose from: bounds the sort too
+    }
+    return bounded_labels(std::move(out));
+}
+
 void apply_docker_config(container_info& c, const nlohmann::json& config) {
     if (const std::string* name = string_at(config, "Name")) {
         std::string n = *name;
@@ -170,7 +181,10 @@ void apply_docker_config(container_info& c, const nlohmann::json& config) {
         if (it != config.end() && it->is_object()) {
             fill(c.image, string_at(*it, "Image"));
             const auto labels = it->find("Labels");
-            if (labels != it->end()) apply_annotations(c, *labels);
+            if (labels != it->end()) {
+                apply_annotations(c, *labels);
+                if (c.labels.empty()) c.labels = labels_of(*labels);
+            }
         }
     }
 }

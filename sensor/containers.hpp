@@ -12,8 +12,9 @@
 //      root-owned (verified) and gives its name, image and pod: the OCI
 //      bundle's config.json annotations (containerd, CRI-O), podman's and
 //      CRI-O's containers.json and images.json, docker's config.v2.json.
-//      No runtime socket is called: these are the files behind the
-//      sockets' answers, read once per container.
+//      Read once per container, on the event loop (local files).
+//   3b. Labels come from the runtime's API when its socket is here, off the
+//      event loop (runtime_api.hpp); republish() puts the answer in.
 //   4. For alerts, a path the container sees is mapped to the host's path
 //      through the container's mount table (/proc/PID/mountinfo) and the
 //      sensor's own.
@@ -24,6 +25,7 @@
 // The parsers are pure and unit-tested (test/unit/test_sensor_containers.cpp).
 
 #include <cstdint>
+#include <memory>
 #include <optional>
 #include <string>
 #include <string_view>
@@ -61,8 +63,13 @@ void apply_annotations(container_info& c, const nlohmann::json& annotations);
 // image's first name (or the image id). Fills only what is empty in `c`.
 void apply_storage_containers(container_info& c, const nlohmann::json& containers, const nlohmann::json* images);
 
-// docker's config.v2.json: Name (without its '/'), Config.Image, and the
-// io.kubernetes.* labels of dockershim's containers.
+// The string members of a JSON object (a runtime's labels) as bounded
+// labels (container.hpp); other values are skipped, and anything but an
+// object is no labels.
+[[nodiscard]] container_labels labels_of(const nlohmann::json& object);
+
+// docker's config.v2.json: Name (without its '/'), Config.Image, its
+// Config.Labels, and the io.kubernetes.* labels of dockershim's containers.
 void apply_docker_config(container_info& c, const nlohmann::json& config);
 
 // --- the resolver ----------------------------------------------------------------
@@ -75,6 +82,7 @@ struct container_stats {
     std::uint64_t containers = 0;       // distinct containers seen
     std::uint64_t verified = 0;         // of them, confirmed by the runtime's state
     std::uint64_t cache_clears = 0;
+    std::uint64_t republished = 0;      // copies published after a runtime API answer
 };
 
 class container_resolver {
@@ -95,6 +103,32 @@ public:
     // the container's mount table (read from `pid`, or remembered from the
     // first process of the container). nullopt when it cannot be told.
     [[nodiscard]] std::optional<std::string> host_path(const container_info& c, pid_type pid, std::string_view path);
+
+    // The runtime's API answered (runtime_api.hpp): a new copy of container
+    // `id` with `change` applied replaces the shared one, so processes that
+    // exec into it from now on carry it; the old copy is left as it was
+    // (processes and alerts share it: never mutated). false when the id is
+    // not (or no longer) known.
+    template <class Change>
+    bool republish(const std::string& id, Change&& change) {
+        const auto it = by_id_.find(id);
+        if (it == by_id_.end() || !it->second) return false;
+        container_info c = *it->second;
+        change(c);
+        const shared_container old = it->second;
+        it->second = shared_container(std::make_shared<const container_info>(std::move(c)));
+        for (auto& [cg, shared] : by_cgroup_)
+            if (shared.shared() == old.shared()) shared = it->second;
+        ++stats_.republished;
+        return true;
+    }
+
+    // The newest copy of container `id` (empty when not known): what an
+    // alert of a process that still holds an older copy should carry.
+    [[nodiscard]] shared_container current(const std::string& id) const {
+        const auto it = by_id_.find(id);
+        return it == by_id_.end() ? shared_container{} : it->second;
+    }
 
     [[nodiscard]] const container_stats& stats() const noexcept { return stats_; }
 

@@ -5,6 +5,7 @@
 //                  [--output-max-size BYTES] [--output-keep N] [--syslog TARGET] [--syslog-facility NAME]
 //                  [--journal] [--webhook [FORMAT=]URL]... [--webhook-format barbwire|falco]
 //                  [--webhook-timeout T] [--webhook-retries N] [--output-queue N]   (docs/outputs.md)
+//                  [--runtime-socket PATH|none]...                                 (docs/containers.md)
 //   barbwire record TRACE.jsonl [same options as run]
 //   barbwire replay TRACE.jsonl [--config FILE] [--format text|json] [--output FILE] [--stats]
 //   barbwire learn --duration 10m --baseline FILE [--config FILE] [--ring-size BYTES] [--metrics ADDR:PORT] [--verbose]
@@ -32,6 +33,7 @@
 #include "metrics.hpp"
 #include "preflight.hpp"
 #include "replay.hpp"
+#include "runtime_api.hpp" // --runtime-socket's parser only (the client is the live sensor's)
 #ifdef BW_HAVE_SENSOR
 #include "run.hpp"
 #endif
@@ -108,6 +110,40 @@ bool metrics_from(const cxxopts::ParseResult& r, std::optional<listen_address>& 
         return false;
     }
     out = *a;
+    return true;
+}
+
+// --runtime-socket, for the commands that run the live sensor (docs/containers.md, "Runtime API").
+void add_runtime_socket(cxxopts::Options& o) {
+    o.add_options()
+        ("runtime-socket", "ask the container runtime at this unix socket for a container's labels: docker's or "
+                           "podman's API, or CRI-O's (a file named crio.sock); repeatable; replaces the "
+                           "well-known sockets (/run/docker.sock, /run/podman/podman.sock, "
+                           "/var/run/crio/crio.sock); none asks no runtime",
+         cxxopts::value<std::vector<std::string>>());
+}
+
+// --runtime-socket from a parse into `out` (nullopt: the well-known
+// sockets; empty: none); false (after one error line) when invalid.
+bool runtime_sockets_from(const cxxopts::ParseResult& r, std::optional<std::vector<barbwire::sensor::runtime_socket>>& out) {
+    if (!r.count("runtime-socket")) return true;
+    const auto given = r["runtime-socket"].as<std::vector<std::string>>();
+    out.emplace();
+    for (const std::string& text : given) {
+        if (text == "none") {
+            if (given.size() > 1) {
+                errln("--runtime-socket none turns the runtime API off; give it alone, without socket paths");
+                return false;
+            }
+            continue;
+        }
+        auto s = barbwire::sensor::parse_runtime_socket(text);
+        if (!s) {
+            errln(s.error());
+            return false;
+        }
+        out->push_back(std::move(*s));
+    }
     return true;
 }
 
@@ -302,6 +338,7 @@ int cmd_run(int argc, char** argv, bool record) {
     add_baseline(o);
     add_outputs(o);
     add_metrics(o);
+    add_runtime_socket(o);
     if (record) {
         o.add_options()("trace", "trace file to write (truncated)", cxxopts::value<std::string>());
         o.parse_positional({"trace"});
@@ -332,6 +369,8 @@ int cmd_run(int argc, char** argv, bool record) {
     if (!sinks_from(*r, sinks)) return 2;
     std::optional<listen_address> metrics;
     if (!metrics_from(*r, metrics)) return 2;
+    std::optional<std::vector<barbwire::sensor::runtime_socket>> runtime_sockets;
+    if (!runtime_sockets_from(*r, runtime_sockets)) return 2;
     std::optional<std::string> trace;
     if (record) {
         if (!r->count("trace")) {
@@ -356,6 +395,7 @@ int cmd_run(int argc, char** argv, bool record) {
     ro.record = trace;
     ro.baseline = bo;
     ro.metrics = metrics;
+    ro.runtime_sockets = std::move(runtime_sockets);
     ro.command = record ? "record" : "run";
     return run_sensor(ro);
 #else
@@ -383,6 +423,7 @@ int cmd_learn(int argc, char** argv) {
         ("h,help", "show this help");
     add_kernel_filter(o);
     add_metrics(o);
+    add_runtime_socket(o);
     int rc = 0;
     auto r = parse(o, argc, argv, rc);
     if (!r) return rc;
@@ -417,10 +458,13 @@ int cmd_learn(int argc, char** argv) {
     if (!kf) return 2;
     std::optional<listen_address> metrics;
     if (!metrics_from(*r, metrics)) return 2;
+    std::optional<std::vector<barbwire::sensor::runtime_socket>> runtime_sockets;
+    if (!runtime_sockets_from(*r, runtime_sockets)) return 2;
 #ifdef BW_HAVE_SENSOR
     run_options ro;
     if (r->count("config")) ro.config = (*r)["config"].as<std::string>();
     ro.metrics = metrics;
+    ro.runtime_sockets = std::move(runtime_sockets);
     ro.command = "learn";
     ro.verbose = r->count("verbose") > 0;
     ro.ring_bytes = *ring;

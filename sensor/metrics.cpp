@@ -456,6 +456,20 @@ metric_set collect(const sensor_figures& f) {
     c("barbwire_hash_failures_total", hfail_help, f.hashes.failures, {{"reason", "unreadable"}});
     c("barbwire_hash_failures_total", hfail_help, f.hashes.too_large, {{"reason", "too_large"}});
 
+    // Containers and the runtimes' sockets (labels: a fixed set of outcomes).
+    c("barbwire_containers_seen_total", "Distinct containers seen (cgroup paths that name one).", f.containers.seen);
+    c("barbwire_containers_verified_total", "Of them, confirmed by the runtime's own state.", f.containers.verified);
+    g("barbwire_runtime_api_enabled", "1 when runtime sockets may be asked for container labels.",
+      f.containers.api_enabled ? 1.0 : 0.0);
+    static constexpr const char* ra_help = "Requests to the container runtimes' sockets, by outcome.";
+    c("barbwire_runtime_api_requests_total", ra_help, f.containers.api_answers, {{"outcome", "answered"}});
+    c("barbwire_runtime_api_requests_total", ra_help, f.containers.api_failures, {{"outcome", "unanswered"}});
+    c("barbwire_runtime_api_requests_total", ra_help, f.containers.api_queue_full, {{"outcome", "queue_full"}});
+    c("barbwire_runtime_api_ignored_total", "Runtime socket answers or sockets not used, by reason.",
+      f.containers.api_mismatched, {{"reason", "other_id"}});
+    c("barbwire_runtime_api_ignored_total", "Runtime socket answers or sockets not used, by reason.",
+      f.containers.api_untrusted, {{"reason", "untrusted_socket"}});
+
     // Files the rules name.
     g("barbwire_named_files", "Files the rules name that the sensor knows by device and inode.", d(f.named_files));
     c("barbwire_named_file_refreshes_total", "Look-ups of the files the rules name.", f.named_refreshes);

@@ -176,6 +176,14 @@ struct hash_figures {
     std::size_t entries = 0, capacity = 0;
 };
 
+// Containers (containers.hpp) and the runtimes' sockets (runtime_api.hpp).
+struct container_figures {
+    std::uint64_t seen = 0, verified = 0;
+    bool api_enabled = false;
+    std::uint64_t api_requests = 0, api_answers = 0, api_failures = 0, api_mismatched = 0, api_untrusted = 0,
+                  api_queue_full = 0;
+};
+
 // The user-space half of the kernel filter (run.cpp's filter_feed).
 struct filter_figures {
     bool enabled = false;
@@ -208,6 +216,7 @@ struct sensor_figures {
     std::uint64_t summaries = 0; // rate-limit summaries written
     std::vector<output_row> outputs;
     hash_figures hashes;
+    container_figures containers;
     std::size_t named_files = 0;
     std::uint64_t named_refreshes = 0;
     std::uint64_t named_errors = 0;

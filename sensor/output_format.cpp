@@ -437,6 +437,17 @@ json falco_payload(const output_message& m, std::string_view hostname, std::stri
             put("container.name", at(c, {"name"}));
             put("container.image", at(c, {"image"}));
             put("barbwire.container.runtime", at(c, {"runtime"}));
+            // Falco's container.labels ("key:value, key:value") and
+            // container.label[key], one field a label (at most 32).
+            if (const json& labels = at(c, {"labels"}); labels.is_object() && !labels.empty()) {
+                std::string all;
+                for (auto it = labels.begin(); it != labels.end(); ++it) {
+                    if (!all.empty()) all += ", ";
+                    all += it.key() + ":" + text_of(it.value());
+                    fields["container.label[" + it.key() + "]"] = text_of(it.value());
+                }
+                fields["container.labels"] = all;
+            }
         }
         put("k8s.ns.name", at(d, {"k8s", "namespace"}));
         put("k8s.pod.name", at(d, {"k8s", "pod"}));

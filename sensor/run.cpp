@@ -34,6 +34,7 @@
 #include "mark_table.hpp"
 #include "privileges.hpp"
 #include "containers.hpp"
+#include "runtime_api.hpp"
 #include "metrics.hpp"
 #include "metrics_server.hpp"
 #include "output_sinks.hpp"
@@ -626,6 +627,39 @@ std::string stats_line(const loop_counters& c, const kernel_counters& k, const h
     return s;
 }
 
+// The final line's containers part: how many, and what the runtimes' sockets answered.
+std::string containers_summary(const container_stats& c, const runtime_api& api) {
+    std::string s = "; containers: " + std::to_string(c.containers) + " seen, " + std::to_string(c.verified) +
+                    " verified";
+    if (!api.enabled()) return s + "; runtime API: off";
+    const runtime_api_stats r = api.stats();
+    s += "; runtime API: " + std::to_string(r.requests) + " asked, " + std::to_string(r.answers) + " answered, " +
+         std::to_string(r.failures) + " unanswered, " + std::to_string(r.queue_full) + " dropped (queue full)";
+    if (r.mismatched > 0) s += ", " + std::to_string(r.mismatched) + " answers for another id ignored";
+    if (r.untrusted > 0) s += ", " + std::to_string(r.untrusted) + " untrusted sockets skipped";
+    return s;
+}
+
+nlohmann::json containers_json(const container_stats& c, const runtime_api& api) {
+    const runtime_api_stats r = api.stats();
+    return {{"lookups", c.lookups},
+            {"from_proc", c.from_proc},
+            {"from_cgroup_id", c.from_cgroup_id},
+            {"unresolved", c.unresolved},
+            {"containers", c.containers},
+            {"verified", c.verified},
+            {"cache_clears", c.cache_clears},
+            {"republished", c.republished},
+            {"runtime_api",
+             {{"enabled", api.enabled()},
+              {"requests", r.requests},
+              {"answers", r.answers},
+              {"failures", r.failures},
+              {"mismatched", r.mismatched},
+              {"untrusted", r.untrusted},
+              {"queue_full", r.queue_full}}}};
+}
+
 constexpr std::uint64_t max_bad_records_shown = 10;
 constexpr auto poll_timeout = std::chrono::milliseconds{100};
 constexpr auto trace_flush_interval = std::chrono::milliseconds{100};
@@ -804,12 +838,17 @@ int run_sensor(const run_options& opts) {
     owner_binder owner;
     // Containers (containers.hpp): each exec's and each seeded process's.
     container_resolver containers;
+    // Labels from the runtimes' sockets, asked off the event loop (runtime_api.hpp).
+    runtime_api::options rao;
+    rao.sockets = opts.runtime_sockets ? *opts.runtime_sockets : default_runtime_sockets();
+    runtime_api runtime(std::move(rao));
     const nanoseconds seed_ts = monotonic_now();
     proc_scan scan = scan_proc(seed_ts);
     for (auto& sp : scan.processes) {
         process_info& p = sp.info;
         bool known = true;
         p.container = containers.resolve(p.pid, 0, known);
+        if (p.container) runtime.want(*p.container);
         if (!p.exe.empty()) {
             exe_identity id = hasher.exe_identify(p.pid, p.exe, p.exe_dev, p.exe_ino);
             p.exe_sha256 = std::move(id.sha256);
@@ -866,6 +905,16 @@ int run_sensor(const run_options& opts) {
     // only its own messages (counted, and said in a NOTICE).
     const auto emit = [&](alert& a) {
         if (!bls->admit(a)) return; // learn: learned, not printed
+        // The sender may hold a copy of its container from before the
+        // runtime's API answered: the alert carries the newest.
+        if (a.container) {
+            if (const shared_container cur = containers.current(a.container->id);
+                cur && cur->runtime == a.container->runtime && !(*cur == *a.container))
+                a.container = *cur;
+            // A container not asked yet (its request was dropped, or it was
+            // seeded and never execs): its later alerts get the labels.
+            runtime.want(*a.container);
+        }
         // A path the container sees: the host's path too, where it can be told.
         if (a.container && a.file.in_container && a.file.host_path.empty()) {
             if (auto hp = containers.host_path(*a.container, a.reader.pid, a.file.path)) a.file.host_path = std::move(*hp);
@@ -1017,6 +1066,7 @@ int run_sensor(const run_options& opts) {
                 x->exe_package = std::move(id.package);
                 bool known = true;
                 x->container = containers.resolve(ev->pid, x->cgroup_id, known);
+                if (x->container) runtime.want(*x->container); // a hash lookup once asked
                 if (!known) {
                     // Gone before we looked, in a cgroup not seen before:
                     // it keeps what it inherited at fork (its own entry's, or
@@ -1084,6 +1134,10 @@ int run_sensor(const run_options& opts) {
             f.outputs.push_back(output_row{o.name, o.kind, o.sent, o.dropped, o.failed, o.queued});
         const hash_cache_stats& hs = hasher.stats();
         f.hashes = {hs.hits, hs.misses, hs.evictions, hs.failures, hs.too_large, hasher.size(), hasher.capacity()};
+        const container_stats& cs = containers.stats();
+        const runtime_api_stats ras = runtime.stats();
+        f.containers = {cs.containers, cs.verified, runtime.enabled(), ras.requests, ras.answers,
+                        ras.failures, ras.mismatched, ras.untrusted, ras.queue_full};
         f.named_files = named.size();
         f.named_refreshes = named_refreshes;
         f.named_errors = named_errors;
@@ -1171,6 +1225,9 @@ int run_sensor(const run_options& opts) {
         emit_summaries();
         // Answers to credential files' server names that came since the last poll.
         for (event& b : owner.poll(corr, monotonic_now())) feed_binding(std::move(b));
+        // Runtime API answers: a new copy of each container, published.
+        for (const runtime_answer& ans : runtime.take())
+            (void)containers.republish(ans.info.id, [&ans](container_info& c) { apply_runtime_answer(c, ans); });
 
         auto now = std::chrono::steady_clock::now();
         if (bls->learning() && now - last_checkpoint >= baseline_checkpoint_interval) {
@@ -1244,7 +1301,8 @@ int run_sensor(const run_options& opts) {
     sinks->close(sink_close_grace);
     for (const std::string& n : sinks->loss_notices(true)) errln(n);
     errln(stats_line(counts, kc, hasher.stats(), named.size(), named_reported, seconds) +
-          kernel_filter_summary(kc, filter) + (sinks->empty() ? std::string() : "; outputs: " + sinks->summary()));
+          kernel_filter_summary(kc, filter) + containers_summary(containers.stats(), runtime) +
+          (sinks->empty() ? std::string() : "; outputs: " + sinks->summary()));
     if (writer && !trace_failed) {
         errln("recorded " + std::to_string(writer->lines()) + " trace lines (" +
               std::to_string(scan.processes.size()) + " seeded processes, " +
@@ -1280,6 +1338,7 @@ int run_sensor(const run_options& opts) {
                           {"bindings", os.bindings},             {"late_bindings", os.late_bindings},
                           {"names_resolved", rs.lookups},        {"name_failures", rs.failures},
                           {"resolver_queue_full", rs.queue_full}, {"resolver_cache_hits", rs.cache_hits}};
+        s["containers"] = containers_json(containers.stats(), runtime);
         const package_db::load_stats& ps = packages.stats();
         s["packages"] = {{"md5sums_files", ps.files}, {"entries", ps.entries}, {"bad_lines", ps.bad_lines},
                          {"dropped", ps.dropped}, {"memory_bytes", packages.memory_bytes()}};

@@ -18,11 +18,13 @@
 #include <cstdint>
 #include <optional>
 #include <string>
+#include <vector>
 
 #include "baseline_file.hpp"
 #include "output_format.hpp"
 #include "metrics.hpp"
 #include "outputs.hpp"
+#include "runtime_api.hpp"
 
 namespace barbwire::sensor {
 
@@ -38,6 +40,9 @@ struct run_options {
     baseline_options baseline;          // run --baseline FILE applies it; learn --baseline FILE learns into it
     std::optional<nanoseconds> learn_for; // `learn`: stop after this long (SIGINT/SIGTERM stop it earlier)
     std::optional<listen_address> metrics; // --metrics ADDR:PORT: serve /metrics and /healthz (docs/metrics.md)
+    // --runtime-socket: the container runtimes' sockets asked for labels;
+    // nullopt: the well-known ones (default_runtime_sockets); empty: none.
+    std::optional<std::vector<runtime_socket>> runtime_sockets;
     std::string command = "run";        // run, record or learn (barbwire_build_info's label)
 };
 

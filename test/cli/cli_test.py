@@ -291,6 +291,9 @@ def case_outputs_bad_options():
         (["--output", "/tmp/x.jsonl", "--output-max-size", "100"], "--output-max-size"),
         (["--output", "/tmp/x.jsonl", "--output-keep", "0"], "--output-keep"),
         (["--output-max-size", "10M"], "--output"),
+        (["--runtime-socket", "run/podman/podman.sock"], "--runtime-socket"),
+        (["--runtime-socket", "none", "--runtime-socket", "/run/docker.sock"], "--runtime-socket"),
+        (["--runtime-socket", "/" + "s" * 200], "--runtime-socket"),
     ]
     for args, needle in cases:
         for cmd in (["run"], ["record", "/tmp/barbwire-cli-never-written.jsonl"]):

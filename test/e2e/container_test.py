@@ -15,8 +15,10 @@ and a dummy key. The container shares the host's network namespace
 """
 import json
 import os
+import re
 import secrets
 import shutil
+import socket
 import subprocess
 import sys
 import time
@@ -95,6 +97,15 @@ class Image:
     def start(self, name, *args):
         """podman run -d: the container's full id, as the runtime reports it."""
         cid = run([self.podman, *PODMAN_OPTS, "run", *run_opts(), "-d", "--name", name, "--network", "host",
+                   self.ref, "/actor", *args]).strip()
+        self.ws.defer(lambda: subprocess.run([self.podman, *PODMAN_OPTS, "rm", "-f", name], capture_output=True))
+        check(len(cid) == 64, f"podman run -d printed {cid!r}, not a container id")
+        return cid
+
+    def start_labelled(self, name, labels, *args):
+        """start(), with `--label KEY=VALUE` for each of `labels`."""
+        opts = [x for l in labels for x in ("--label", l)]
+        cid = run([self.podman, *PODMAN_OPTS, "run", *run_opts(), *opts, "-d", "--name", name, "--network", "host",
                    self.ref, "/actor", *args]).strip()
         self.ws.defer(lambda: subprocess.run([self.podman, *PODMAN_OPTS, "rm", "-f", name], capture_output=True))
         check(len(cid) == 64, f"podman run -d printed {cid!r}, not a container id")
@@ -275,6 +286,171 @@ def case_family_boundary():
               f"the host family's send to {p2.port} should alert once, with no container: {by_port[p2.port]}")
         check(by_port[p2.port][0]["file"]["path"] == key, f"the host alert's file: {by_port[p2.port][0]['file']}")
         check(by_port[p3.port] == [], f"the host's send got the container's read as evidence: {by_port[p3.port]}")
+
+
+# --------------------------------------------------------------------------- runtime API
+
+class PodmanService:
+    """`podman system service --time=0` (the docker-compatible REST API) on a
+    unix socket in the test's directory, as root: what /run/podman/podman.sock
+    serves. kill() leaves its socket file behind with no one listening."""
+
+    def __init__(self, ws):
+        self.sock = ws.path("podman.sock")
+        self.log = ws.path("podman-service.log")
+        with open(self.log, "w") as lf:
+            self.proc = subprocess.Popen([podman(), *PODMAN_OPTS, "system", "service", "--time=0",
+                                          f"unix://{self.sock}"], stdin=subprocess.DEVNULL, stdout=lf,
+                                         stderr=subprocess.STDOUT, start_new_session=True)
+        ws.defer(self.kill)
+        deadline = time.monotonic() + 30
+        while time.monotonic() < deadline:
+            if os.path.exists(self.sock) and unix_http_get(self.sock, "/_ping")[0] == 200:
+                return
+            check(self.proc.poll() is None, f"podman system service exited {self.proc.returncode}: "
+                                            f"{h.read_file(self.log)}")
+            time.sleep(0.1)
+        raise h.Failure(f"podman system service did not answer on {self.sock}: {h.read_file(self.log)}")
+
+    def kill(self):
+        if self.proc.poll() is None:
+            self.proc.kill()
+            self.proc.wait(10)
+
+
+def unix_http_get(path, target, timeout=2.0):
+    """(status, body) of GET target over the unix socket `path`; (0, error) when it fails."""
+    s = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
+    s.settimeout(timeout)
+    try:
+        s.connect(path)
+        s.sendall(f"GET {target} HTTP/1.0\r\nHost: localhost\r\n\r\n".encode())
+        data = b""
+        while True:
+            chunk = s.recv(65536)
+            if not chunk:
+                break
+            data += chunk
+        head, _, body = data.partition(b"\r\n\r\n")
+        status = int(head.split(b" ")[1]) if head.startswith(b"HTTP/") else 0
+        return status, body.decode("utf-8", "replace")
+    except OSError as e:
+        return 0, str(e)
+    finally:
+        s.close()
+
+
+def hung_socket(ws):
+    """A unix socket that takes connections (the kernel's backlog) and never answers."""
+    path = ws.path("hung.sock")
+    s = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
+    s.bind(path)
+    s.listen(64)
+    ws.defer(s.close)
+    return path
+
+
+def labelled_sensor(ws, sockets):
+    sensor = h.Sensor(BW, None, extra=[x for p in sockets for x in ("--runtime-socket", p)])
+    ws.defer(sensor.kill)
+    return sensor.start().wait_ready()
+
+
+def stopped_line(sensor):
+    return next((l for l in sensor.stderr_lines() if l.startswith("barbwire: stopped after")), "")
+
+
+def case_runtime_labels():
+    """A real `podman system service` on a socket in the test's directory, given with
+    --runtime-socket. A container started with --label team=payments --label app=x
+    waits 2 s (the sensor asks the API when it sees the container's first exec, off
+    the event loop), then reads its key and sends it to 127.0.0.1: the alert's
+    container.labels holds both labels, besides the state files' name and image. The
+    exit line counts the answer."""
+    h.require_root_and_sensor()
+    ws = h.Workspace()
+    try:
+        img = Image(ws)
+        svc = PodmanService(ws)
+        sensor = labelled_sensor(ws, [svc.sock])
+        lst = h.DataListener("127.0.0.1")
+        ws.defer(lst.close)
+        name = f"bw-e2e-{secrets.token_hex(4)}"
+        cid = img.start_labelled(name, ["team=payments", "app=x"], "sleep", "2", "read", "/root/.ssh/id_rsa",
+                                 "connect", "127.0.0.1", str(lst.port), "send", "sleep", "5")
+        check(lst.received(b"BEGIN OPENSSH PRIVATE KEY", timeout=30),
+              f"the listener did not receive the key from the container: {lst.streams}")
+        got = sensor.wait_for(lambda a: (a.get("container") or {}).get("id") == cid)
+        check(len(got) == 1, f"expected one alert for container {cid}, got {got}\nsensor stderr:\n{sensor.stderr()}")
+        c = got[0]["container"]
+        labels = c.get("labels")
+        check(isinstance(labels, dict) and labels.get("team") == "payments" and labels.get("app") == "x",
+              f"container.labels {labels!r} lacks team=payments, app=x; {ctx(got[0])}\n{sensor.stderr()}")
+        check(c.get("name") == name and c.get("image") == img.ref and c.get("verified") is True,
+              f"the container's name, image or verification changed; {ctx(got[0])}")
+        img.wait(name)
+        sensor.stop_cleanly()
+        line = stopped_line(sensor)
+        m = re.search(r"runtime API: (\d+) asked, (\d+) answered", line)
+        check(m is not None and int(m.group(2)) >= 1, f"the exit line counts no runtime API answer: {line}")
+        print(f"labels {labels}; {line.split('; containers: ')[1].split('; outputs')[0]}")
+    finally:
+        ws.cleanup()
+
+
+def case_runtime_socket_dead():
+    """The runtime's sockets give no answer: podman's service was killed (its socket
+    file is left, with no one listening) and a second socket takes connections but
+    never answers (the 1 s limit). A container with labels reads its key and sends it
+    at once: the alert comes within the usual deadline, with the container named from
+    the state files and no labels; the event loop was not held up (a host attack right
+    after alerts within the deadline too). The exit line counts the unanswered ask."""
+    h.require_root_and_sensor()
+    ws = h.Workspace()
+    try:
+        img = Image(ws)
+        svc = PodmanService(ws)
+        svc.kill()
+        check(os.path.exists(svc.sock), "the killed service's socket file is gone")
+        hung = hung_socket(ws)
+        sensor = labelled_sensor(ws, [svc.sock, hung])
+        lst = h.DataListener("127.0.0.1")
+        ws.defer(lst.close)
+        name = f"bw-e2e-{secrets.token_hex(4)}"
+        t0 = time.monotonic()
+        cid = img.start_labelled(name, ["team=payments"], "read", "/root/.ssh/id_rsa", "connect", "127.0.0.1",
+                                 str(lst.port), "send", "sleep", "3")
+        check(lst.received(b"BEGIN OPENSSH PRIVATE KEY", timeout=30),
+              f"the listener did not receive the key from the container: {lst.streams}")
+        got = sensor.wait_for(lambda a: (a.get("container") or {}).get("id") == cid)
+        check(len(got) == 1, f"expected one alert for container {cid} within {h.ALERT_TIMEOUT} s of the send, "
+                             f"got {got}\nsensor stderr:\n{sensor.stderr()}")
+        c = got[0]["container"]
+        check(c.get("labels") == {}, f"labels with no runtime answer: {c.get('labels')!r}")
+        check(c.get("name") == name and c.get("verified") is True, f"the state files' name is missing; {ctx(got[0])}")
+        # The loop goes on while the worker waits on the hung socket: a host attack alerts in time.
+        actor = static_actor(ws)
+        home = ws.path("home")
+        os.makedirs(os.path.join(home, ".ssh"), mode=0o700)
+        key = os.path.realpath(os.path.join(home, ".ssh", "id_rsa"))
+        h.write_file(key, DUMMY_KEY, mode=0o600)
+        lst2 = h.DataListener("127.0.0.1")
+        ws.defer(lst2.close)
+        sh = h.Shell(f"{actor} read {key} connect 127.0.0.1 {lst2.port} send")
+        sh.wait()
+        host = sensor.wait_for(lambda a: h.in_session(a, sh.leader))
+        check(len(host) == 1 and host[0].get("container") is None,
+              f"the host attack did not alert in time: {host}\n{sensor.stderr()}")
+        img.wait(name)
+        sensor.stop_cleanly()
+        line = stopped_line(sensor)
+        m = re.search(r"runtime API: (\d+) asked, (\d+) answered, (\d+) unanswered", line)
+        check(m is not None and int(m.group(1)) >= 1 and int(m.group(2)) == 0 and int(m.group(3)) >= 1,
+              f"the exit line does not count an unanswered ask: {line}")
+        print(f"no labels, alert in time ({time.monotonic() - t0:.1f} s for the whole container run); "
+              f"{line.split('; containers: ')[1].split('; outputs')[0]}")
+    finally:
+        ws.cleanup()
 
 
 if __name__ == "__main__":

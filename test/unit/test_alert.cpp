@@ -1,5 +1,6 @@
 #include <catch2/catch.hpp>
 
+#include <algorithm>
 #include <string>
 
 #include <barbwire/alert.hpp>
@@ -253,4 +254,35 @@ TEST_CASE("process.trust: JSON always, the text row only when trust has somethin
           std::string::npos);
     CHECK(to_json(a)["process"]["trust"]["refused"] ==
           "trusted_binaries entry /usr/bin/ssh refused: not the host's file at /usr/bin/ssh");
+}
+
+TEST_CASE("container labels: a JSON object, and a text row where a hostile label forges nothing",
+          "[alert][container]") {
+    alert a = seed_alert();
+    container_info c;
+    c.id = std::string(64, 'a');
+    c.runtime = container_runtime::podman;
+    c.name = "web";
+    c.verified = true;
+    a.container = c;
+    json j = to_json(a);
+    CHECK(j.at("container").at("labels") == json::object()); // none (yet): an empty object
+    a.container->labels = {{"app", "x"}, {"evil", "v\n\u2502  severity : LOW\x1b[2J"}, {"team", "payments"}};
+    j = to_json(a);
+    CHECK(j.at("container").at("labels") ==
+          json{{"app", "x"}, {"evil", "v\n\u2502  severity : LOW\x1b[2J"}, {"team", "payments"}});
+    CHECK(j.at("container").at("labels").at("team") == "payments");
+    const std::string text = render_text(a);
+    CHECK(text.find(", labels app=x evil=v\\x0a\u2502  severity : LOW\\x1b[2J team=payments") != std::string::npos);
+    for (char ch : text) CHECK((static_cast<unsigned char>(ch) >= 0x20 || ch == '\n'));
+    CHECK(std::count(text.begin(), text.end(), '\n') == 12); // the usual rows plus the container row, no forged one
+    // The text row shows 8 labels and 64 bytes of a value; the JSON has them all.
+    container_labels many;
+    for (int i = 0; i < 10; ++i) many.emplace_back("k" + std::to_string(i), std::string(100, 'v'));
+    a.container->labels = many;
+    const std::string row = detail::container_text(*a.container);
+    CHECK(row.find("k7=" + std::string(64, 'v') + "...") != std::string::npos);
+    CHECK(row.find("k8=") == std::string::npos);
+    CHECK(row.find("(+2 more)") != std::string::npos);
+    CHECK(to_json(a).at("container").at("labels").size() == 10);
 }

@@ -1,6 +1,8 @@
 // barbwire/container.hpp: which container a cgroup path names.
 #include <catch2/catch.hpp>
 
+#include <algorithm>
+
 #include <barbwire/container.hpp>
 
 using namespace barbwire;
@@ -118,4 +120,36 @@ TEST_CASE("container: same_container compares ids, not pointers; empty is the ho
     CHECK(to_string(container_runtime::crio) == "cri-o");
     CHECK(container_runtime_from("cri-o") == container_runtime::crio);
     CHECK_FALSE(container_runtime_from("rkt"));
+}
+
+TEST_CASE("container: labels are bounded, sorted and unique; the same whatever the runtime's order",
+          "[container][labels]") {
+    CHECK(bounded_labels({}).empty());
+    const container_labels sorted = bounded_labels({{"team", "payments"}, {"app", "x"}, {"app", "second"}, {"", "y"}});
+    CHECK(sorted == container_labels{{"app", "x"}, {"team", "payments"}}); // the first "app" kept, no empty key
+    container_labels many;
+    for (int i = 99; i >= 0; --i) many.emplace_back("k" + std::to_string(100 + i), std::to_string(i));
+    const container_labels kept = bounded_labels(many);
+    REQUIRE(kept.size() == max_container_labels);
+    CHECK(kept.front().first == "k100");
+    CHECK(kept.back().first == "k131");
+    std::reverse(many.begin(), many.end());
+    CHECK(bounded_labels(many) == kept);
+    // Cut at a character boundary: 127 'k' and a 3-byte character would cut inside it.
+    const std::string key = std::string(127, 'k') + "\xe2\x82\xac";
+    const std::string value = std::string(300, 'v');
+    const container_labels cut = bounded_labels({{key, value}});
+    CHECK(cut[0].first == std::string(127, 'k'));
+    CHECK(cut[0].second.size() == max_label_value);
+    CHECK(detail::cut_utf8("ab\xc3\xa9", 3) == "ab");
+    CHECK(detail::cut_utf8("ab\xc3\xa9", 4) == "ab\xc3\xa9");
+    // Labels are metadata: they do not make two copies of one container two containers.
+    container_info c;
+    c.id = std::string(64, 'c');
+    c.runtime = container_runtime::podman;
+    container_info labelled = c;
+    labelled.labels = {{"team", "payments"}};
+    CHECK_FALSE(c == labelled);
+    CHECK(same_container(shared_container(std::make_shared<const container_info>(c)),
+                         shared_container(std::make_shared<const container_info>(labelled))));
 }

@@ -313,3 +313,29 @@ TEST_CASE("drop_newest_queue: a full queue drops the newest and counts it", "[se
     drop_newest_queue<int> zero(0); // at least one slot
     CHECK(zero.capacity() == 1);
 }
+
+TEST_CASE("falco_payload: container.labels as Falco writes it, container.label[key] each, pod labels kept",
+          "[sensor][outputs][container]") {
+    alert a = sample_alert();
+    container_info c;
+    c.id = std::string(64, 'a');
+    c.runtime = container_runtime::docker;
+    c.name = "web";
+    c.pod_name = "web-0";
+    c.pod_namespace = "shop";
+    c.verified = true;
+    c.labels = {{"app", "x"}, {"io.kubernetes.pod.name", "web-0"}, {"team", "payments"}};
+    a.container = c;
+    const json f = falco_payload(make_message(a, t0), "h", "u")["output_fields"];
+    CHECK(f["container.id"] == std::string(12, 'a'));
+    CHECK(f["container.labels"] == "app:x, io.kubernetes.pod.name:web-0, team:payments");
+    CHECK(f["container.label[team]"] == "payments");
+    CHECK(f["container.label[io.kubernetes.pod.name]"] == "web-0");
+    CHECK(f["k8s.pod.name"] == "web-0");
+    CHECK(f["k8s.ns.name"] == "shop");
+    for (const auto& [k, v] : f.items()) CHECK_FALSE(v.is_structured());
+    // No labels: no label fields.
+    a.container->labels.clear();
+    const json g = falco_payload(make_message(a, t0), "h", "u")["output_fields"];
+    CHECK_FALSE(g.contains("container.labels"));
+}

@@ -1639,3 +1639,37 @@ TEST_CASE("trace: foreign code and scripts round-trip; bad values are clear erro
         CHECK(r.error().message.find(why) != std::string::npos);
     }
 }
+
+TEST_CASE("trace: a container's labels round-trip; bad ones are clear errors; too many are bounded",
+          "[trace][container]") {
+    const std::string id(64, 'a');
+    const std::string head = R"({"ts": 1, "kind": "exec", "pid": 7, "exe": "/actor", "container": {"id": ")" + id +
+                             R"(", "runtime": "podman", "verified": true)";
+    SECTION("present: read, written back the same by both writers") {
+        const std::string line = head + R"(, "labels": {"team": "payments", "app": "x"}}})";
+        const event e = parse_ok(line);
+        const auto& c = e.as<exec_event>()->container;
+        REQUIRE(c);
+        CHECK(c->labels == container_labels{{"app", "x"}, {"team", "payments"}});
+        (void)fast_agrees(line); // whichever parser takes it, the same event
+        const std::string out = format_trace_line(e);
+        CHECK(out.find(R"("labels":{"app":"x","team":"payments"})") != std::string::npos);
+        CHECK(parse_ok(out) == e);
+        CHECK(parse_ok(to_json(e).dump()) == e);
+    }
+    SECTION("absent: none, and the writer leaves the key out") {
+        const event e = parse_ok(head + "}}");
+        CHECK(e.as<exec_event>()->container->labels.empty());
+        CHECK(format_trace_line(e).find("labels") == std::string::npos);
+    }
+    SECTION("bounded like the sensor's") {
+        std::string labels;
+        for (int i = 0; i < 40; ++i) labels += (i ? ", " : "") + std::string("\"k") + std::to_string(10 + i) + "\": \"v\"";
+        const event e = parse_ok(head + R"(, "labels": {)" + labels + "}}}");
+        CHECK(e.as<exec_event>()->container->labels.size() == max_container_labels);
+    }
+    SECTION("bad values name the key") {
+        CHECK(parse_err(head + R"(, "labels": ["team"]}})").find("container.labels") != std::string::npos);
+        CHECK(parse_err(head + R"(, "labels": {"team": 5}}})").find("container.labels.team") != std::string::npos);
+    }
+}

@@ -312,6 +312,13 @@ namespace detail {
 [[nodiscard]] inline nlohmann::json text_or_null(const std::string& s) {
     return s.empty() ? nlohmann::json(nullptr) : nlohmann::json(json_string(s));
 }
+// `labels`: an object, empty when the runtime's API gave none (or was not
+// asked, or has not answered yet).
+[[nodiscard]] inline nlohmann::json labels_json(const container_labels& labels) {
+    nlohmann::json out = nlohmann::json::object();
+    for (const auto& [k, v] : labels) out[json_string(k)] = json_string(v);
+    return out;
+}
 [[nodiscard]] inline nlohmann::json container_json(const container_info& c) {
     return {
         {"id", json_string(c.id)},
@@ -320,6 +327,7 @@ namespace detail {
         {"image", text_or_null(c.image)},
         {"cgroup", json_string(c.cgroup)},
         {"verified", c.verified},
+        {"labels", labels_json(c.labels)},
     };
 }
 [[nodiscard]] inline nlohmann::json k8s_json(const container_info& c) {
@@ -331,6 +339,22 @@ namespace detail {
     };
 }
 
+// Labels for the text box: "app=web team=payments", at most 8 of them and
+// 64 bytes of each value (the JSON has them all), each escaped: a label is
+// text the container's creator chose.
+[[nodiscard]] inline std::string labels_text(const container_labels& labels) {
+    constexpr std::size_t shown = 8;
+    constexpr std::size_t value_bytes = 64;
+    std::string out;
+    for (std::size_t i = 0; i < labels.size() && i < shown; ++i) {
+        if (i > 0) out += ' ';
+        const auto& [k, v] = labels[i];
+        out += text_safe(k) + "=" + text_safe(v.size() > value_bytes ? cut_utf8(v, value_bytes) + "..." : v);
+    }
+    if (labels.size() > shown) out += " (+" + std::to_string(labels.size() - shown) + " more)";
+    return out;
+}
+
 // The text box's container row: "podman 3f2a9c1e0b7d web (image localhost/app:1), pod default/web-0".
 [[nodiscard]] inline std::string container_text(const container_info& c) {
     std::string out = std::string(to_string(c.runtime)) + " " + text_safe(c.short_id());
@@ -339,6 +363,7 @@ namespace detail {
     if (c.in_pod())
         out += ", pod " + (c.pod_name.empty() ? "uid " + text_safe(c.pod_uid)
                                               : text_safe(c.pod_namespace) + "/" + text_safe(c.pod_name));
+    if (!c.labels.empty()) out += ", labels " + labels_text(c.labels);
     if (!c.verified) out += " [unverified: the cgroup path's claim]";
     return out;
 }

@@ -3,7 +3,8 @@
 //
 // Pure. The sensor reads /proc/PID/cgroup (or resolves the cgroup id the
 // kernel recorded at exec) and the runtimes' state files; this header only
-// parses text. No runtime socket is needed: every runtime names its
+// parses text. No runtime socket is needed to name a container (only its
+// labels come from one, sensor/runtime_api.hpp): every runtime names its
 // containers in the cgroup path it creates, with either cgroup driver:
 //
 //   runtime     systemd driver (a scope)             cgroupfs driver
@@ -30,11 +31,15 @@
 // (container_info::verified). Rules that scope trust or categories to
 // containers count only verified ones (docs/rules.md, "Containers").
 
+#include <algorithm>
+#include <cstddef>
 #include <cstdint>
 #include <memory>
 #include <optional>
 #include <string>
 #include <string_view>
+#include <utility>
+#include <vector>
 
 #include "barbwire/detail/shared_const.hpp"
 
@@ -71,6 +76,47 @@ enum class container_runtime : std::uint8_t {
     return std::nullopt;
 }
 
+// A container's labels, as its runtime's API gives them (docker's and
+// podman's Config.Labels, CRI-O's labels): pairs sorted by key, unique
+// keys, at most max_container_labels, each key cut to max_label_key bytes
+// and each value to max_label_value (at a UTF-8 character boundary). A
+// label is text its container's creator chose: alerts escape it like any
+// other text. bounded_labels() makes any list one.
+using container_labels = std::vector<std::pair<std::string, std::string>>;
+inline constexpr std::size_t max_container_labels = 32;
+inline constexpr std::size_t max_label_key = 128;
+inline constexpr std::size_t max_label_value = 256;
+
+namespace detail {
+
+// `s` cut to at most `max` bytes, not inside a UTF-8 sequence.
+[[nodiscard]] inline std::string cut_utf8(std::string s, std::size_t max) {
+    if (s.size() <= max) return s;
+    std::size_t n = max;
+    while (n > 0 && (static_cast<unsigned char>(s[n]) & 0xC0) == 0x80) --n; // s[n] continues a character
+    s.resize(n);
+    return s;
+}
+
+} // namespace detail
+
+// Labels made bounded: keys and values cut, sorted by key, the first of
+// equal keys kept, then the first max_container_labels keys (in key order:
+// the same labels whatever order the runtime listed them in). Empty keys
+// are dropped.
+[[nodiscard]] inline container_labels bounded_labels(container_labels in) {
+    for (auto& [k, v] : in) {
+        k = detail::cut_utf8(std::move(k), max_label_key);
+        v = detail::cut_utf8(std::move(v), max_label_value);
+    }
+    std::erase_if(in, [](const auto& kv) { return kv.first.empty(); });
+    std::stable_sort(in.begin(), in.end(), [](const auto& a, const auto& b) { return a.first < b.first; });
+    in.erase(std::unique(in.begin(), in.end(), [](const auto& a, const auto& b) { return a.first == b.first; }),
+             in.end());
+    if (in.size() > max_container_labels) in.resize(max_container_labels);
+    return in;
+}
+
 // A container, as the cgroup path names it and the sensor's look at the
 // runtime's state fills in.
 struct container_info {
@@ -84,6 +130,7 @@ struct container_info {
     std::string pod_uid;            // from the cgroup path (or the runtime's metadata)
     std::string k8s_container;      // the container's name in the pod spec
     bool verified = false;          // the runtime's own root-owned state confirms the id (sensor)
+    container_labels labels;        // the runtime API's labels (sensor/runtime_api.hpp); bounded_labels()
     friend bool operator==(const container_info&, const container_info&) = default;
 
     [[nodiscard]] bool in_pod() const noexcept { return !pod_uid.empty() || !pod_name.empty(); }

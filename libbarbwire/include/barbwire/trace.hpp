@@ -603,7 +603,27 @@ struct error_sax {
     text("pod_uid", c.pod_uid);
     text("k8s_container", c.k8s_container);
     if (c.verified) j["verified"] = true;
+    if (!c.labels.empty()) {
+        nlohmann::json labels = nlohmann::json::object();
+        // A key is JSON text: labels come from the runtime's JSON, so a key
+        // that is not UTF-8 cannot occur; one would be left out.
+        for (const auto& [k, v] : c.labels)
+            if (valid_utf8(k)) labels[k] = string_to_json(v);
+        j["labels"] = std::move(labels);
+    }
     return j;
+}
+
+// A container's "labels": an object of strings, made bounded (container.hpp).
+[[nodiscard]] inline result<container_labels> labels_from_json(const nlohmann::json& v, std::string_view key) {
+    if (!v.is_object()) return type_error(key, "an object of strings (a container's labels)", v);
+    container_labels out;
+    for (auto it = v.begin(); it != v.end(); ++it) {
+        auto val = get_string(it.value(), std::string(key) + "." + it.key());
+        if (!val) return tl::unexpected(std::move(val).error());
+        out.emplace_back(it.key(), std::move(*val));
+    }
+    return bounded_labels(std::move(out));
 }
 
 [[nodiscard]] inline result<container_info> container_from_json(const nlohmann::json& v, std::string_view key) {
@@ -616,6 +636,12 @@ struct error_sax {
         if (k == "verified") {
             if (!it.value().is_boolean()) return type_error(name, "a boolean", it.value());
             c.verified = it.value().get<bool>();
+            continue;
+        }
+        if (k == "labels") {
+            auto labels = labels_from_json(it.value(), name);
+            if (!labels) return tl::unexpected(std::move(labels).error());
+            c.labels = std::move(*labels);
             continue;
         }
         std::string* field = k == "id"              ? &c.id
@@ -632,7 +658,7 @@ struct error_sax {
         if (field == nullptr)
             return make_error(errc::parse_error, "unknown key '" + printable(name) +
                                                      "' (a container has id, runtime, cgroup, name, image, pod_name, "
-                                                     "pod_namespace, pod_uid, k8s_container, verified)");
+                                                     "pod_namespace, pod_uid, k8s_container, verified, labels)");
         auto r = get_string(it.value(), name);
         if (!r) return tl::unexpected(std::move(r).error());
         *field = std::move(*r);
