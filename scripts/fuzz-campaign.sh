@@ -9,7 +9,8 @@
 #   TARGET   decode, trace, correlator, ... (default: every harness)
 #
 # A crash, a leak, a sanitizer report or a failed property stops that target;
-# its input is saved as test/fuzz/corpus/TARGET/regression-<sha1>, which the
+# its input is saved as test/fuzz/corpus/TARGET/regression-crash-<sha1> (or
+# regression-leak-, -timeout-, -oom-), which the
 # corpus tests (suite 'fuzz') replay from then on: commit it with the fix.
 # At the end, one Markdown row per target (executions, seconds, coverage,
 # features, corpus size, result) is printed and written to

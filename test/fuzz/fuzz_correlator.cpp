@@ -75,11 +75,11 @@ nanoseconds next_time(byte_reader& in, nanoseconds t) {
     const std::uint8_t how = in.u8();
     switch (how % 8) {
     case 0: return t;                                        // the same instant
-    case 1: return t - nanoseconds(in.u8());                 // a little back (per-CPU ring order)
+    case 1: return saturating_add(t, -nanoseconds(in.u8())); // a little back (per-CPU ring order)
     case 2: return nanoseconds::max() - nanoseconds(in.u32()); // near the end of time
     case 3: return nanoseconds(in.u32());                    // anywhere early
-    case 4: return t + std::chrono::seconds(in.u8());        // past windows
-    default: return t + std::chrono::milliseconds(in.u8()); // the usual
+    case 4: return saturating_add(t, std::chrono::seconds(in.u8()));        // past windows
+    default: return saturating_add(t, std::chrono::milliseconds(in.u8())); // the usual
     }
 }
 

@@ -63,3 +63,13 @@ TEST_CASE("result propagates through and_then / map") {
     REQUIRE_FALSE(f.has_value());
     CHECK(f.error().message == "3 is odd");
 }
+
+TEST_CASE("issue 15: an error message is one line even when the input put a line break in it") {
+    // yaml-cpp echoes the character after a backslash: a line break, here
+    const auto e = make_error(errc::invalid_config, "YAML syntax error at line 10: unknown escape character: \n");
+    CHECK(e.value().message == "YAML syntax error at line 10: unknown escape character: \\n");
+    const auto t = make_error(errc::parse_error, std::string("key \"a\tb\x01\x7f\" é"));
+    CHECK(t.value().message == "key \"a\\tb\\x01\\x7f\" é");
+    const auto clean = make_error(errc::parse_error, "nothing to escape");
+    CHECK(clean.value().message == "nothing to escape");
+}

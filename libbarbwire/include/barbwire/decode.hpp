@@ -600,6 +600,9 @@ template <class Target>
             // NUL-terminated by the kernel (bpf_probe_read_kernel_str): at most
             // one byte less than the field, as encode writes it
             assign_field(x.script->path, chars + offsetof(bw_exec_event, script), BW_SCRIPT_MAX - 1);
+            // The flag without a name (a malformed record: the kernel sets it
+            // only with one) names no script; the exec itself is kept.
+            if (x.script->path.empty()) x.script.reset();
         } else {
             x.script.reset();
         }

@@ -49,7 +49,38 @@ struct error {
 template <class T>
 using result = tl::expected<T, error>;
 
+namespace detail {
+
+// A message is one line: a line break or other control character that came
+// from the input (a YAML parser echoing an escape, a hostile key) is written
+// as an escape instead.
+inline void one_line(std::string& m) {
+    bool clean = true;
+    for (const char ch : m) clean = clean && static_cast<unsigned char>(ch) >= 0x20 && ch != 0x7f;
+    if (clean) return;
+    std::string out;
+    for (const char ch : m) {
+        const auto c = static_cast<unsigned char>(ch);
+        if (c >= 0x20 && c != 0x7f) {
+            out += ch;
+        } else if (c == '\n') {
+            out += "\\n";
+        } else if (c == '\t') {
+            out += "\\t";
+        } else {
+            static constexpr char hex[] = "0123456789abcdef";
+            out += "\\x";
+            out += hex[c >> 4];
+            out += hex[c & 15];
+        }
+    }
+    m = std::move(out);
+}
+
+} // namespace detail
+
 [[nodiscard]] inline tl::unexpected<error> make_error(errc code, std::string message) {
+    detail::one_line(message);
     return tl::unexpected<error>(error{code, std::move(message)});
 }
 
