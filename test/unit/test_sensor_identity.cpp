@@ -16,6 +16,7 @@
 #include <unistd.h>
 
 #include "identity.hpp"
+#include "sensor_test_files.hpp"
 
 using namespace barbwire;
 using namespace barbwire::sensor;
@@ -24,25 +25,10 @@ namespace fs = std::filesystem;
 
 namespace {
 
-struct temp_dir {
-    fs::path dir;
-    temp_dir() {
-        std::string tmpl = (fs::temp_directory_path() / "bw-identity-XXXXXX").string();
-        REQUIRE(::mkdtemp(tmpl.data()) != nullptr);
-        dir = tmpl;
-    }
-    ~temp_dir() {
-        std::error_code ec;
-        fs::remove_all(dir, ec);
-    }
-    fs::path operator/(const std::string& name) const { return dir / name; }
+struct temp_dir : bw_test::temp_dir {
+    temp_dir() : bw_test::temp_dir("bw-identity") {}
 };
-
-void write(const fs::path& p, const std::string& content) {
-    std::ofstream f(p, std::ios::binary | std::ios::trunc);
-    f << content;
-    REQUIRE(f.good());
-}
+using bw_test::write;
 
 void set_mtime(const fs::path& p, long sec, long nsec) {
     timespec ts[2] = {{sec, nsec}, {sec, nsec}};

@@ -11,38 +11,16 @@
 #include <unistd.h>
 
 #include "safe_file.hpp"
+#include "sensor_test_files.hpp"
 
 using namespace barbwire::sensor;
 namespace fs = std::filesystem;
 
 namespace {
 
-struct temp_dir {
-    fs::path dir;
-    temp_dir() {
-        std::string tmpl = (fs::temp_directory_path() / "bw-safe-file-XXXXXX").string();
-        REQUIRE(::mkdtemp(tmpl.data()) != nullptr);
-        dir = tmpl;
-    }
-    ~temp_dir() {
-        std::error_code ec;
-        fs::remove_all(dir, ec);
-    }
-    fs::path operator/(const std::string& name) const { return dir / name; }
-};
-
-void write(const fs::path& p, const std::string& content) {
-    std::ofstream f(p, std::ios::binary | std::ios::trunc);
-    f << content;
-    REQUIRE(f.good());
-}
-
-std::string read(const fs::path& p) {
-    std::ifstream f(p, std::ios::binary);
-    std::ostringstream s;
-    s << f.rdbuf();
-    return s.str();
-}
+using bw_test::read;
+using bw_test::temp_dir;
+using bw_test::write;
 
 struct umask_guard {
     mode_t old;
