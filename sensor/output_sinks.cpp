@@ -269,12 +269,27 @@ protected:
         line += '\n';
         if (max_ > 0 && fd_ >= 0 && size_ > 0 && size_ + line.size() > max_) rotate();
         if (fd_ < 0 && !open_again(error)) return false;
+        // Where this line begins (the file is appended to by this thread
+        // only). A write that stops part-way, as on a full disk, is cut
+        // back to it: the file never keeps a torn line, which would also
+        // spoil the line appended after it once there is room again.
+        struct stat before {};
+        const bool know_start = ::fstat(fd_, &before) == 0;
         std::size_t done = 0;
         while (done < line.size()) {
             const ssize_t n = ::write(fd_, line.data() + done, line.size() - done);
             if (n < 0) {
                 if (errno == EINTR) continue;
                 error = "writing " + path_ + ": " + errno_text(errno);
+                if (done > 0) {
+                    if (know_start && ::ftruncate(fd_, before.st_size) == 0) {
+                        done = 0;
+                    } else {
+                        error += "; " + std::to_string(done) + " bytes of the line are left in the file (" +
+                                 (know_start ? "cutting them off: " + errno_text(errno) : std::string("no size")) +
+                                 ")";
+                    }
+                }
                 size_ += done;
                 return false;
             }
