@@ -43,7 +43,7 @@ namespace barbwire::sensor {
 
 // --- pure parsers -----------------------------------------------------------------
 
-// Mount tables: file_names.hpp's parse_mountinfo (dev, fstype, mount point, root).
+// Mount tables: mounts.hpp's parse_mountinfo (dev, fstype, mount point, root).
 
 // The host's path of `path` as a process with mount table `inner` sees it,
 // through a host mount table `host` that mounts the same file system (same

@@ -386,71 +386,17 @@ bool walk_skips_directory(std::string_view name) noexcept {
 }
 
 bool walk_skips_filesystem(std::string_view fstype) noexcept {
-    static constexpr std::array<std::string_view, 41> types{
-        // network and cluster filesystems: a read may wait on a server
-        "nfs", "nfs4", "cifs", "smb3", "smbfs", "ncpfs", "ceph", "afs", "9p", "glusterfs", "lustre", "gpfs",
-        "beegfs", "coda", "davfs", "vboxsf", "ocfs2", "gfs2",
-        // userspace filesystems: a read may wait on a daemon
-        "fuse", "fuseblk",
+    // Network, cluster and FUSE filesystems: a read may wait on a server or a
+    // daemon (mounts.hpp, shared with the hashing of executables).
+    if (filesystem_may_block(fstype)) return true;
+    static constexpr std::array<std::string_view, 21> types{
         // automount points: entering one mounts it
         "autofs",
         // kernel filesystems: no stores, endless or special trees
         "proc", "sysfs", "cgroup", "cgroup2", "devpts", "devtmpfs", "debugfs", "tracefs", "securityfs", "bpf",
         "configfs", "pstore", "efivarfs", "fusectl", "mqueue", "hugetlbfs", "binfmt_misc", "selinuxfs", "nsfs",
         "rpc_pipefs"};
-    if (fstype.starts_with("fuse.")) return true; // fuse.sshfs, fuse.rclone, fuse.gvfsd-fuse, fuse.portal ...
     return std::find(types.begin(), types.end(), fstype) != types.end();
-}
-
-std::vector<mount_entry> parse_mountinfo(std::string_view text) {
-    std::vector<mount_entry> out;
-    const auto octal = [](char c) { return c >= '0' && c <= '7'; };
-    const auto unescape = [&octal](std::string_view v) {
-        std::string r;
-        r.reserve(v.size());
-        for (std::size_t i = 0; i < v.size(); ++i) {
-            if (v[i] == '\\' && i + 3 < v.size() && octal(v[i + 1]) && octal(v[i + 2]) &&
-                octal(v[i + 3])) {
-                r += static_cast<char>(((v[i + 1] - '0') * 64 + (v[i + 2] - '0') * 8 + (v[i + 3] - '0')) & 0xff);
-                i += 3;
-            } else {
-                r += v[i];
-            }
-        }
-        return r;
-    };
-    while (!text.empty()) {
-        const std::size_t nl = text.find('\n');
-        const std::string_view line = text.substr(0, nl);
-        text.remove_prefix(nl == std::string_view::npos ? text.size() : nl + 1);
-        std::vector<std::string_view> f;
-        for (std::string_view rest = line;;) {
-            const std::size_t sp = rest.find(' ');
-            if (sp != 0 && !rest.empty()) f.push_back(rest.substr(0, sp));
-            if (sp == std::string_view::npos) break;
-            rest.remove_prefix(sp + 1);
-        }
-        // id parent major:minor root mount-point options [optional fields...] - fstype source super-options
-        if (f.size() < 9) continue;
-        std::size_t dash = 6;
-        while (dash < f.size() && f[dash] != "-") ++dash;
-        if (dash + 1 >= f.size()) continue;
-        const std::string_view mm = f[2];
-        const std::size_t colon = mm.find(':');
-        if (colon == std::string_view::npos) continue;
-        unsigned major = 0, minor = 0;
-        const auto a = std::from_chars(mm.data(), mm.data() + colon, major);
-        const auto b = std::from_chars(mm.data() + colon + 1, mm.data() + mm.size(), minor);
-        if (a.ec != std::errc() || a.ptr != mm.data() + colon || b.ec != std::errc() || b.ptr != mm.data() + mm.size())
-            continue;
-        mount_entry e;
-        e.dev = static_cast<std::uint64_t>(makedev(major, minor));
-        e.fstype = std::string(f[dash + 1]);
-        e.mount_point = unescape(f[4]);
-        e.root = unescape(f[3]);
-        out.push_back(std::move(e));
-    }
-    return out;
 }
 
 // --- the named files ----------------------------------------------------------------

@@ -62,6 +62,8 @@
 #include <unordered_set>
 #include <vector>
 
+#include "mounts.hpp"
+
 #include <barbwire/config.hpp>
 #include <barbwire/event.hpp>
 #include <barbwire/rules.hpp>
@@ -148,16 +150,7 @@ struct walk_root {
 // no stores, endless trees).
 [[nodiscard]] bool walk_skips_filesystem(std::string_view fstype) noexcept;
 
-struct mount_entry {
-    std::uint64_t dev = 0; // makedev(major, minor)
-    std::string fstype;
-    std::string mount_point; // with mountinfo's octal escapes (\040) decoded
-    std::string root;        // the mount's root within its file system (decoded likewise)
-    friend bool operator==(const mount_entry&, const mount_entry&) = default;
-};
-
-// The mounts of /proc/self/mountinfo text; malformed lines are skipped.
-[[nodiscard]] std::vector<mount_entry> parse_mountinfo(std::string_view text);
+// mount_entry and parse_mountinfo: mounts.hpp.
 
 // --- the named files -----------------------------------------------------------
 

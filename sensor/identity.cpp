@@ -1,5 +1,6 @@
 #include "identity.hpp"
 #include "fd_guard.hpp"
+#include "mounts.hpp"
 
 #include <algorithm>
 #include <cerrno>
@@ -432,8 +433,23 @@ verified_file hash_cache::examine(int fd, const struct stat& sb, std::string_vie
     return v;
 }
 
+std::string hash_cache::remote_reason(std::uint64_t dev) {
+    ++stats_.remote;
+    std::string t = mounts_ != nullptr ? mounts_->fstype(dev) : std::string();
+    return t.empty() ? std::string("remote") : t;
+}
+
+bool hash_cache::lookup_may_block(std::string_view root, std::string_view path, pid_type pid) const {
+    if (mounts_ == nullptr) return false;
+    if (root.empty() || root == "/") return mounts_->path_may_block(path, false);
+    if (root == opts_.host_root) return mounts_->path_may_block(path, opts_.host_root == "/proc/1/root");
+    return mounts_->pid_path_may_block(pid, path);
+}
+
 std::optional<bool> hash_cache::host_file(std::string_view path, std::uint64_t dev, std::uint64_t ino) const {
     if (path.empty() || path.front() != '/') return std::nullopt;
+    // Not through a FUSE or network mount point of the host (unknown then).
+    if (lookup_may_block(opts_.host_root, path, 0)) return std::nullopt;
     const std::string at = opts_.host_root + std::string(path);
     struct stat sb {};
     if (::stat(at.c_str(), &sb) != 0) {
@@ -452,8 +468,16 @@ verified_file hash_cache::verify_file(std::string_view path, std::uint64_t dev, 
         return !have_id ||
                (static_cast<std::uint64_t>(sb.st_dev) == dev && static_cast<std::uint64_t>(sb.st_ino) == ino);
     };
-    // The host's file at the path.
-    {
+    // On a FUSE or network filesystem: not touched at all (set_mounts). On
+    // an anonymous device no table lists (a btrfs subvolume's), only by
+    // paths that cross no FUSE or network mount point, as below.
+    if (have_id && mounts_ != nullptr && mounts_->classify(dev, pid) == fs_verdict::may_block) {
+        verified_file none;
+        none.unexamined_fs = remote_reason(dev);
+        return none;
+    }
+    // The host's file at the path (not through a FUSE or network mount point).
+    if (!lookup_may_block(opts_.host_root, path, pid)) {
         struct stat sb {};
         const fd_guard g{open_regular_below(opts_.host_root, path, sb, is_it)};
         if (g.fd >= 0) {
@@ -467,6 +491,7 @@ verified_file hash_cache::verify_file(std::string_view path, std::uint64_t dev, 
     // Not the host's: the content the process sees under that name.
     if (pid != 0 && have_id) {
         const std::string root = opts_.proc_root + "/" + std::to_string(pid) + "/root";
+        if (lookup_may_block(root, path, pid)) return v;
         struct stat sb {};
         const fd_guard g{open_regular_below(root, path, sb, is_it)};
         if (g.fd >= 0) {
@@ -497,10 +522,26 @@ exe_identity hash_cache::exe_identify(pid_type pid, std::string_view exe_path, s
         id.host_file = host_file(exe_path, static_cast<std::uint64_t>(sb.st_dev), static_cast<std::uint64_t>(sb.st_ino));
         return id;
     };
+    // 0. On a FUSE or network filesystem the file is not touched at all
+    // (set_mounts): any lookup, stat, open or read there may wait for ever
+    // on a daemon or a server. On an unknown filesystem (no device, or an
+    // anonymous device that neither the tables nor the mount of
+    // /proc/<pid>/exe tell), the magic link is not followed to it; the path
+    // (2) may be, through local mount points only.
+    bool by_link = true;
+    if (mounts_ != nullptr) {
+        const fs_verdict v = have_id ? mounts_->classify_exe(exe_dev, exe_ino, pid) : fs_verdict::unknown;
+        if (v == fs_verdict::may_block) {
+            exe_identity none;
+            none.unexamined_fs = remote_reason(exe_dev);
+            return none;
+        }
+        by_link = v == fs_verdict::local;
+    }
     // 1. /proc/<pid>/exe: the very file the process runs, even when its path
     // was since replaced or deleted -- unless the process exec'd again or
     // exited and its pid was reused (then it is not the event's file).
-    if (pid != 0) {
+    if (pid != 0 && by_link) {
         const std::string proc_exe = opts_.proc_root + "/" + std::to_string(pid) + "/exe";
         struct stat sb {};
         const fd_guard g{open_regular_link(proc_exe, sb, names_event_file)};
@@ -512,13 +553,19 @@ exe_identity hash_cache::exe_identify(pid_type pid, std::string_view exe_path, s
     // Resolved without symlinks, and opened only when it is a regular file
     // with the event's device and inode: a path swapped for a symlink to a
     // device node or a FIFO opens nothing.
-    if (!exe_path.empty() && exe_path.front() == '/') {
+    if (!exe_path.empty() && exe_path.front() == '/' && !lookup_may_block("/", exe_path, pid)) {
         struct stat sb {};
         const fd_guard g{open_regular_below("/", exe_path, sb, names_event_file)};
         if (g.fd >= 0) return identify(g.fd, sb);
     }
-    ++stats_.failures;
     exe_identity none;
+    if (!by_link) {
+        // Not examined rather than failed: its filesystem was not known.
+        ++stats_.unknown_fs;
+        none.unexamined_fs = "unknown";
+    } else {
+        ++stats_.failures;
+    }
     if (have_id) none.host_file = host_file(exe_path, exe_dev, exe_ino);
     return none;
 }

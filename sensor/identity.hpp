@@ -30,6 +30,8 @@
 
 namespace barbwire::sensor {
 
+class mount_table; // mounts.hpp
+
 // SHA-256 of everything `fd` yields from its current offset, as 64 lowercase
 // hex digits. nullopt on a read error, or when more than `max_bytes` bytes
 // come out (the digest of a prefix would be a lie). `buf` is the read buffer.
@@ -131,6 +133,10 @@ struct verified_file {
     std::string sha256;            // empty when unknown
     std::optional<std::uint32_t> uid;
     std::optional<std::uint32_t> mode; // st_mode & 07777
+    // Not examined at all because of its filesystem (hash_cache::set_mounts):
+    // the filesystem type (FUSE, network), or "unknown" for an anonymous
+    // device no mount table lists. Empty otherwise.
+    std::string unexamined_fs;
 };
 
 // What identifies one version of a file's content.
@@ -149,6 +155,9 @@ struct hash_cache_stats {
     std::uint64_t failures = 0;  // no hash: could not open/read, not a regular file, changed while read,
                                  // or the file found is not the one the event names
     std::uint64_t too_large = 0; // no hash: larger than max_bytes
+    std::uint64_t remote = 0;    // not examined: on a FUSE or network filesystem (a call could hang)
+    std::uint64_t unknown_fs = 0; // not examined: no device known, or an anonymous one no mount table
+                                  // lists, and no path to it through local mount points only
 };
 
 struct hash_cache_options {
@@ -202,6 +211,12 @@ public:
     // The package database used for `package` (none: packages stay empty).
     void set_packages(const package_db* db) noexcept { packages_ = db; }
     void set_host_root(std::string root) { opts_.host_root = std::move(root); }
+    // The mount tables (none: every file is examined). With them, a file on
+    // a FUSE or network filesystem (or an unlisted anonymous device) is
+    // never looked up, stat'ed, opened or read, and no path is looked up
+    // through a FUSE or network mount point: its identity stays unknown
+    // (docs/threat-model.md). A call there could block the event loop for ever.
+    void set_mounts(mount_table* m) noexcept { mounts_ = m; }
     [[nodiscard]] const std::string& host_root() const noexcept { return opts_.host_root; }
 
     // The SHA-256 of an open regular file (keyed by its fstat). Empty when unknown.
@@ -246,6 +261,13 @@ private:
     std::vector<unsigned char> buf_;
     hash_cache_stats stats_;
     const package_db* packages_ = nullptr;
+    mount_table* mounts_ = nullptr;
+
+    // A file on `dev` is on a FUSE or network filesystem: its type, counted.
+    std::string remote_reason(std::uint64_t dev);
+    // Whether looking `path` up under `root` ("" or "/": the sensor's own
+    // root; the host root; /proc/PID/root) may cross a FUSE or network mount.
+    bool lookup_may_block(std::string_view root, std::string_view path, pid_type pid) const;
 };
 
 } // namespace barbwire::sensor

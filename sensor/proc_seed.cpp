@@ -1,5 +1,6 @@
 #include "proc_seed.hpp"
 
+#include "deadline_worker.hpp"
 #include "fd_guard.hpp"
 
 #include <algorithm>
@@ -12,6 +13,7 @@
 #include <dirent.h>
 #include <fcntl.h>
 #include <sys/stat.h>
+#include <sys/sysmacros.h>
 #include <unistd.h>
 
 #include <barbwire/abi/events.h>
@@ -45,6 +47,39 @@ std::optional<std::string> read_link(const std::string& path) {
     if (n < 0) return std::nullopt;
     buf.resize(static_cast<std::size_t>(n));
     return buf;
+}
+
+// What scan_proc reads of a process that may block: the executable (its
+// link, and a stat through it) and the command line (the process's memory).
+struct user_reads {
+    std::optional<std::string> exe;
+    bool have_stat = false;
+    std::uint64_t dev = 0, ino = 0;
+    std::uint32_t uid = 0, mode = 0;
+    std::optional<std::string> cmdline;
+};
+
+// Owns its arguments: it may run on a worker that outlives the call.
+user_reads read_user_parts(const std::string& base) {
+    user_reads r;
+    // Kernel threads have no executable and no command line.
+    r.exe = read_link(base + "/exe");
+    if (r.exe) {
+        // AT_STATX_DONT_SYNC: what the kernel has cached of the inode (its
+        // device and number never change), without asking a FUSE daemon or
+        // an NFS server again where the filesystem allows it.
+        struct statx sx {};
+        if (::statx(AT_FDCWD, (base + "/exe").c_str(), AT_STATX_DONT_SYNC,
+                    STATX_TYPE | STATX_MODE | STATX_UID | STATX_INO, &sx) == 0) {
+            r.have_stat = true;
+            r.dev = static_cast<std::uint64_t>(makedev(sx.stx_dev_major, sx.stx_dev_minor));
+            r.ino = sx.stx_ino;
+            r.uid = sx.stx_uid;
+            r.mode = static_cast<std::uint32_t>(sx.stx_mode) & 07777u;
+        }
+    }
+    r.cmdline = read_proc_file(base + "/cmdline", BW_ARGV_MAX + 1);
+    return r;
 }
 
 } // namespace
@@ -159,7 +194,7 @@ event seed_event(const process_info& p, nanoseconds ts, bool truncated) {
     return e;
 }
 
-proc_scan scan_proc(nanoseconds now, const std::string& proc_root) {
+proc_scan scan_proc(nanoseconds now, const std::string& proc_root, deadline_worker* worker) {
     proc_scan scan;
     std::unique_ptr<DIR, int (*)(DIR*)> dir(::opendir(proc_root.c_str()), &::closedir);
     if (!dir) return scan;
@@ -193,22 +228,34 @@ proc_scan scan_proc(nanoseconds now, const std::string& proc_root) {
         if (const auto status = read_proc_file(base + "/status", 16384)) {
             if (const auto uid = parse_status_uid(*status)) p.uid = *uid;
         }
-        // Kernel threads have no executable and no command line.
-        if (auto exe = read_link(base + "/exe")) {
+        std::optional<user_reads> got;
+        if (worker == nullptr) {
+            got = read_user_parts(base);
+        } else {
+            auto r = worker->run([base] { return read_user_parts(base); });
+            if (r.outcome == call_outcome::done) got = std::move(r.value);
+            else (r.outcome == call_outcome::timed_out ? scan.timed_out : scan.refused).push_back(p.pid);
+        }
+        if (!got) {
+            // Seeded from stat and status only: lineage, session and comm;
+            // no executable, no argv (the process's next exec brings both).
+            sp.partial = true;
+            got.emplace();
+        }
+        if (auto& exe = got->exe) {
             if (exe->size() >= BW_PATH_MAX) {
                 exe->resize(BW_PATH_MAX - 1);
                 sp.truncated = true;
             }
             p.exe = std::move(*exe);
-            struct stat sb {};
-            if (::stat((base + "/exe").c_str(), &sb) == 0) {
-                p.exe_dev = static_cast<std::uint64_t>(sb.st_dev);
-                p.exe_ino = static_cast<std::uint64_t>(sb.st_ino);
-                p.exe_uid = static_cast<std::uint32_t>(sb.st_uid);
-                p.exe_mode = static_cast<std::uint32_t>(sb.st_mode) & 07777u;
+            if (got->have_stat) {
+                p.exe_dev = got->dev;
+                p.exe_ino = got->ino;
+                p.exe_uid = got->uid;
+                p.exe_mode = got->mode;
             }
         }
-        if (const auto cmdline = read_proc_file(base + "/cmdline", BW_ARGV_MAX + 1)) {
+        if (const auto& cmdline = got->cmdline) {
             bool cut = false;
             p.argv = split_cmdline(*cmdline, cut);
             sp.truncated = sp.truncated || cut;

@@ -4,6 +4,14 @@
 //
 // The parsers are pure and unit-tested (test/unit/test_sensor_proc_seed.cpp);
 // scan_proc() does the file reads.
+//
+// Reads that may block for ever (issue 15): /proc/PID/cmdline reads the
+// process's memory, and the page holding its argv may be a mapping of a file
+// on a FUSE filesystem whose daemon never answers; a stat of /proc/PID/exe
+// asks the executable's filesystem. With a deadline_worker those reads run
+// on it, each process's within the worker's deadline; a process whose reads
+// time out (or are refused) is still seeded from /proc/PID/stat and status
+// (which read no user memory and no other filesystem), with no exe and no argv.
 
 #include <cstdint>
 #include <optional>
@@ -15,6 +23,8 @@
 #include <barbwire/process_table.hpp>
 
 namespace barbwire::sensor {
+
+class deadline_worker; // deadline_worker.hpp
 
 // The fields of /proc/PID/stat the process table needs.
 struct proc_stat {
@@ -52,15 +62,20 @@ struct proc_stat {
 struct seeded_process {
     process_info info;
     bool truncated = false; // argv or exe was cut to the kernel side's bounds
+    bool partial = false;   // exe and argv not read: the read timed out or was refused (scan_proc)
 };
 
 struct proc_scan {
     std::vector<seeded_process> processes; // ascending pid
     std::size_t skipped = 0;               // vanished while being read, or unparsable
+    std::vector<pid_type> timed_out;       // seeded without exe and argv: their reads did not finish in time
+    std::vector<pid_type> refused;         // seeded without exe and argv: the worker refused (too many stuck)
 };
 
 // Reads every /proc/PID. `now` becomes first_seen and last_seen of each
-// entry. `proc_root` is "/proc" except in tests.
-[[nodiscard]] proc_scan scan_proc(nanoseconds now, const std::string& proc_root = "/proc");
+// entry. `proc_root` is "/proc" except in tests. `worker` (none: read
+// inline) runs each process's exe and cmdline reads under its deadline.
+[[nodiscard]] proc_scan scan_proc(nanoseconds now, const std::string& proc_root = "/proc",
+                                  deadline_worker* worker = nullptr);
 
 } // namespace barbwire::sensor

@@ -24,6 +24,8 @@
 #include <barbwire/version.hpp>
 
 #include "config_file.hpp"
+#include "deadline_worker.hpp"
+#include "mounts.hpp"
 #include "file_names.hpp"
 #include "identity.hpp"
 #include "owner_files.hpp"
@@ -582,7 +584,8 @@ std::string shed_notice(std::uint64_t open, std::uint64_t repeat, std::uint64_t 
 }
 
 std::string stats_line(const loop_counters& c, const kernel_counters& k, const hash_cache_stats& h,
-                       std::size_t named_known, std::uint64_t named_reported, double seconds) {
+                       std::size_t named_known, std::uint64_t named_reported, double seconds,
+                       std::size_t seed_timeouts) {
     char secs[32];
     std::snprintf(secs, sizeof(secs), "%.1f", seconds);
     std::string s = std::string("stopped after ") + secs + " s: " + plural(c.events, "event", "events") + " (";
@@ -622,6 +625,12 @@ std::string stats_line(const loop_counters& c, const kernel_counters& k, const h
          plural(h.evictions, "eviction", "evictions") + ", " + std::to_string(h.failures + h.too_large) +
          " unknown";
     if (h.too_large > 0) s += " (" + std::to_string(h.too_large) + " too large)";
+    if (h.remote + h.unknown_fs > 0) {
+        // Not counted above: never touched (a call there could hang the sensor).
+        s += ", " + std::to_string(h.remote + h.unknown_fs) + " not examined (" + std::to_string(h.remote) +
+             " on FUSE or network filesystems, " + std::to_string(h.unknown_fs) + " on unknown filesystems)";
+    }
+    s += "; seed timeouts: " + std::to_string(seed_timeouts);
     s += "; named files: " + std::to_string(named_known) + " known, " +
          plural(named_reported, "identity", "identities") + " reported";
     return s;
@@ -798,11 +807,30 @@ int run_sensor(const run_options& opts) {
     hash_cache hasher;
     // Identity (docs/design.md, "Issue 13: identity"): the host's mount
     // namespace through init's root, and dpkg's record of what it installed.
+    bool host_ns = true;
     if (struct stat root_sb {}; ::stat("/proc/1/root/", &root_sb) != 0) {
         errln("NOTICE: /proc/1/root cannot be examined (" + std::string(std::strerror(errno)) +
               "); the host's files are those of the sensor's own mount namespace");
         hasher.set_host_root("");
+        host_ns = false;
     }
+    // Which device is which filesystem (mounts.hpp): a file on a FUSE or
+    // network filesystem is never touched by the hasher, whose calls run on
+    // the event loop (docs/design.md, "Reads that may never return").
+    mount_table_options mto;
+    mto.host = host_ns;
+    mount_table mounts(std::move(mto));
+    hasher.set_mounts(&mounts);
+    // Said once per filesystem type: an executable or script not examined.
+    std::unordered_map<std::string, bool> unexamined_said;
+    const auto note_unexamined = [&](const std::string& fs, std::string_view path, pid_type pid) {
+        if (fs.empty() || unexamined_said.size() >= 64 || !unexamined_said.emplace(fs, true).second) return;
+        const bool unknown = fs == "unknown";
+        errln("NOTICE: " + std::string(path) + " (pid " + std::to_string(pid) + ") is on " +
+              (unknown ? std::string("a filesystem no mount table lists") : "a " + fs + " filesystem") +
+              ": executables and scripts there are not hashed or examined (a call there could wait for ever), "
+              "so their identity is unknown and no trust applies to them (reported once per filesystem type)");
+    };
     package_db packages;
     // dpkg replaces an md5sums file by rename, so the directory's mtime
     // changes with every install, upgrade and removal: a reload that finds
@@ -843,7 +871,30 @@ int run_sensor(const run_options& opts) {
     rao.sockets = opts.runtime_sockets ? *opts.runtime_sockets : default_runtime_sockets();
     runtime_api runtime(std::move(rao));
     const nanoseconds seed_ts = monotonic_now();
-    proc_scan scan = scan_proc(seed_ts);
+    // The reads of each process's memory (cmdline) and executable run on a
+    // worker with a deadline (deadline_worker.hpp): a process whose argv page
+    // is a file on a FUSE filesystem that never answers costs 250 ms, not the
+    // sensor. Its thread starts now, under the privileges left after the drop.
+    deadline_worker proc_reads(deadline_worker::options{std::chrono::milliseconds(250), 4});
+    proc_scan scan = scan_proc(seed_ts, "/proc", &proc_reads);
+    const auto pid_list = [](const std::vector<pid_type>& pids) {
+        std::string s;
+        for (std::size_t i = 0; i < pids.size() && i < 16; ++i) s += (i ? ", " : "") + std::to_string(pids[i]);
+        if (pids.size() > 16) s += " and " + std::to_string(pids.size() - 16) + " more";
+        return s;
+    };
+    if (!scan.timed_out.empty()) {
+        errln("NOTICE: seeding: reading the command line or executable of " +
+              plural(scan.timed_out.size(), "process", "processes") + " did not finish within 250 ms (pid " +
+              pid_list(scan.timed_out) + "): seeded without executable and argv (is its memory or executable "
+              "on a FUSE or network filesystem that does not answer?)");
+    }
+    if (!scan.refused.empty()) {
+        errln("NOTICE: seeding: " + plural(scan.refused.size(), "process", "processes") +
+              " seeded without executable and argv, not read because " +
+              std::to_string(proc_reads.config().max_abandoned) + " earlier reads are still blocked (pid " +
+              pid_list(scan.refused) + ")");
+    }
     for (auto& sp : scan.processes) {
         process_info& p = sp.info;
         bool known = true;
@@ -851,6 +902,7 @@ int run_sensor(const run_options& opts) {
         if (p.container) runtime.want(*p.container);
         if (!p.exe.empty()) {
             exe_identity id = hasher.exe_identify(p.pid, p.exe, p.exe_dev, p.exe_ino);
+            note_unexamined(id.unexamined_fs, p.exe, p.pid);
             p.exe_sha256 = std::move(id.sha256);
             if (id.uid) p.exe_uid = id.uid; // else keep what the /proc scan's stat found
             if (id.mode) p.exe_mode = id.mode;
@@ -1059,6 +1111,7 @@ int run_sensor(const run_options& opts) {
             ++counts.events;
             if (auto* x = ev->as<exec_event>()) {
                 exe_identity id = hasher.exe_identify(ev->pid, x->exe, x->exe_dev, x->exe_ino);
+                note_unexamined(id.unexamined_fs, x->exe, ev->pid);
                 x->exe_sha256 = std::move(id.sha256);
                 x->exe_uid = id.uid;
                 x->exe_mode = id.mode;
@@ -1080,6 +1133,7 @@ int run_sensor(const run_options& opts) {
                 // The script the interpreter opened: only while it is still
                 // that inode, the host's file or the process's view of it.
                 verified_file v = hasher.verify_file(sc->script.path, sc->script.dev, sc->script.ino, ev->pid);
+                note_unexamined(v.unexamined_fs, sc->script.path, ev->pid);
                 sc->script.sha256 = std::move(v.sha256);
                 sc->script.uid = v.uid;
                 sc->script.mode = v.mode;
@@ -1300,7 +1354,8 @@ int run_sensor(const run_options& opts) {
     // receiver must not hold the exit up), then report what they lost.
     sinks->close(sink_close_grace);
     for (const std::string& n : sinks->loss_notices(true)) errln(n);
-    errln(stats_line(counts, kc, hasher.stats(), named.size(), named_reported, seconds) +
+    errln(stats_line(counts, kc, hasher.stats(), named.size(), named_reported, seconds,
+                     scan.timed_out.size() + scan.refused.size()) +
           kernel_filter_summary(kc, filter) + containers_summary(containers.stats(), runtime) +
           (sinks->empty() ? std::string() : "; outputs: " + sinks->summary()));
     if (writer && !trace_failed) {
@@ -1331,7 +1386,15 @@ int run_sensor(const run_options& opts) {
         const hash_cache_stats& hs = hasher.stats();
         s["exe_sha256"] = {{"cache_misses", hs.misses}, {"cache_hits", hs.hits},
                            {"evictions", hs.evictions},  {"failures", hs.failures},
-                           {"too_large", hs.too_large},  {"cached", hasher.size()}};
+                           {"too_large", hs.too_large},  {"cached", hasher.size()},
+                           {"remote", hs.remote},        {"unknown_fs", hs.unknown_fs}};
+        const mount_table_stats& ms = mounts.stats();
+        s["mount_tables"] = {{"reads", ms.reads}, {"read_failures", ms.read_failures}, {"unknown", ms.unknown},
+                             {"devices", mounts.devices()}};
+        const deadline_worker_stats ws = proc_reads.stats();
+        s["seeding"] = {{"processes", scan.processes.size()},  {"skipped", scan.skipped},
+                        {"seed_timeouts", scan.timed_out.size()}, {"seed_refused", scan.refused.size()},
+                        {"worker_calls", ws.calls},              {"abandoned_alive", ws.abandoned_alive}};
         const owner_binder_stats& os = owner.stats();
         const resolver_stats rs = owner.resolver();
         s["owner_use"] = {{"files_parsed", os.files_parsed},     {"read_failures", os.read_failures},

@@ -16,6 +16,14 @@ real attacks on loopback.
                                        blocks: the write goes on, nothing is lost, the
                                        sensor keeps running (it used to take the
                                        interrupted write for a closed stdout and exit 0)
+  fuse_argv_does_not_hang_seeding      a process whose argv page is a file on a FUSE
+                                       filesystem that never answers (hang_fs, argv_trap):
+                                       the sensor is ready anyway, names the process in a
+                                       NOTICE, counts it, and alerts (it used to hang in
+                                       the /proc/PID/cmdline read for ever)
+  fuse_exec_not_touched                an executable run from a FUSE mount: no request from
+                                       any thread of the sensor reaches the daemon; the exec
+                                       is unhashed, and the sensor says why
 
 They need root and a build with the sensor; otherwise they exit 77 (skip), or 1
 when CI=true.
@@ -23,6 +31,7 @@ when CI=true.
 import fcntl
 import json
 import os
+import select
 import signal
 import subprocess
 import sys
@@ -312,6 +321,182 @@ def case_privileges_dropped():
         print(f"{len(tasks)} threads: CapEff {want:016x}, NoNewPrivs 1, Seccomp 2; alerts before and after a reload")
     finally:
         h.teardown(sensor, lst, ws)
+
+
+# --------------------------------------------------------------------------- FUSE (issue 15)
+
+def helper(env, name, why):
+    """A helper binary built by test/e2e/meson.build: $env, else next to the build's sensor."""
+    path = os.environ.get(env) or os.path.join(os.path.dirname(os.path.dirname(BW)), "test", "e2e", name)
+    if not os.access(path, os.X_OK):
+        h.skip_or_fail(f"{name} is not built ({path}): {why}")
+    return os.path.realpath(path)
+
+
+class HangFs:
+    """test/e2e/hang_fs mounted on a directory of `ws`: files hang (reads never
+    answered), exe (a copy of /bin/true) and data; every request logged with
+    the id of the thread that made it. kill() kills the daemon first (which
+    aborts the connection: every waiting request fails, so nothing stays
+    blocked on it) and unmounts."""
+
+    def __init__(self, ws):
+        if not os.path.exists("/dev/fuse"):
+            h.skip_or_fail("/dev/fuse is missing (modprobe fuse)")
+        binary = helper("BW_HANG_FS", "hang_fs",
+                        "meson builds it when libfuse3 is found (apt-get install libfuse3-dev fuse3, then reconfigure)")
+        self.mnt = ws.path("mnt")
+        self.log = ws.path("fuse.log")
+        os.mkdir(self.mnt)
+        self.proc = subprocess.Popen([binary, self.mnt, self.log, "/bin/true"], stdin=subprocess.DEVNULL,
+                                     stdout=subprocess.PIPE, stderr=subprocess.PIPE, start_new_session=True)
+        self.mounted = False
+        line = b""
+        deadline = time.monotonic() + 10
+        while time.monotonic() < deadline and self.proc.poll() is None:
+            r, _, _ = select.select([self.proc.stdout], [], [], 0.2)
+            if r:
+                line = self.proc.stdout.readline()
+                break
+        if line.strip() != b"mounted":
+            err = self.proc.stderr.read1(4096) if self.proc.poll() is not None else b""
+            self.kill()
+            raise h.Failure(f"hang_fs did not mount {self.mnt}: {line!r} {err!r}")
+        self.mounted = True
+
+    def path(self, name):
+        return os.path.join(self.mnt, name)
+
+    def requests(self):
+        """(op, ino, pid, rest) of every logged request."""
+        out = []
+        for line in file_lines(self.log):
+            parts = line.split(" ", 3)
+            if len(parts) < 3:
+                continue
+            out.append((parts[0], int(parts[1].split("=")[1]), int(parts[2].split("=")[1]),
+                        parts[3] if len(parts) > 3 else ""))
+        return out
+
+    def kill(self):
+        if self.proc.poll() is None:
+            self.proc.kill()
+            self.proc.wait()
+        if self.mounted:
+            subprocess.run(["umount", "-l", self.mnt], stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+            self.mounted = False
+
+
+class Trap:
+    """test/e2e/argv_trap: a process whose argv page is `file` (hang_fs's hang),
+    mapped without being read."""
+
+    def __init__(self, file):
+        binary = helper("BW_ARGV_TRAP", "argv_trap", "meson builds it with the e2e tests")
+        self.proc = subprocess.Popen([binary, file], stdin=subprocess.DEVNULL, stdout=subprocess.PIPE,
+                                     stderr=subprocess.PIPE, start_new_session=True)
+        r, _, _ = select.select([self.proc.stdout], [], [], 10)
+        line = self.proc.stdout.readline().decode(errors="replace").split() if r else []
+        if len(line) != 3 or line[0] != "ready":
+            self.kill()
+            raise h.Failure(f"argv_trap did not get ready: {line!r}")
+        self.pid = int(line[1])
+        check(self.pid == self.proc.pid, f"argv_trap pid {self.pid} != {self.proc.pid}")
+
+    def kill(self):
+        # Its exit waits for whatever reader holds its memory: kill the FUSE daemon first.
+        if self.proc.poll() is None:
+            self.proc.kill()
+            try:
+                self.proc.wait(10)
+            except subprocess.TimeoutExpired:
+                pass
+
+
+def sensor_threads(pid):
+    try:
+        return {int(t) for t in os.listdir(f"/proc/{pid}/task")} | {pid}
+    except OSError:
+        return {pid}
+
+
+def final_stats(sensor):
+    return next((l for l in sensor.stderr_lines() if l.startswith("barbwire: stopped after")), "")
+
+
+def case_fuse_argv_does_not_hang_seeding():
+    """(issue 15) A process maps a file of a FUSE filesystem whose daemon never
+    answers over the page that holds its argv. Reading its /proc/PID/cmdline blocks
+    for ever. The sensor, started after it, must still get ready in the normal time
+    (the read runs on a worker with a 250 ms deadline), seed the process without its
+    argv, say so in a NOTICE naming the pid, count it in the final stats, and alert
+    on a real attack. On a sensor that reads /proc on its event loop the ready line
+    never comes."""
+    h.require_root_and_sensor()
+    ws, lst, sensor, fuse, trap = h.Workspace(), h.TcpListener("127.0.0.1"), None, None, None
+    try:
+        fuse = HangFs(ws)
+        trap = Trap(fuse.path("hang"))
+        t0 = time.monotonic()
+        sensor = h.Sensor(BW, None).start().wait_ready(timeout=30)
+        took = time.monotonic() - t0
+        tids = sensor_threads(sensor.proc.pid)
+        notice = wait_until("the NOTICE naming the trap", lambda: next(
+            (l for l in sensor.stderr_lines() if "seeding:" in l and "did not finish within 250 ms" in l), None), 5)
+        check(f"pid {trap.pid}" in notice or f", {trap.pid}" in notice, f"the NOTICE does not name {trap.pid}: {notice}")
+        # The trap was sprung for real: a thread of the sensor asked for the page, unanswered.
+        reads = [r for r in fuse.requests() if r[0] == "read" and r[1] == 2]
+        check(any(r[2] in tids for r in reads),
+              f"no read of the hang file by a sensor thread ({sorted(tids)}): {fuse.requests()}")
+        a = attack(lst)
+        check(sensor.wait_alert(a.pid), f"no alert for the attack while a worker is stuck:\n{sensor.stderr()}")
+        # The daemon dies: the stuck read fails, the abandoned worker leaves, the sensor stops cleanly.
+        fuse.kill()
+        sensor.stop_cleanly()
+        stats = final_stats(sensor)
+        check("seed timeouts: 1" in stats, f"the final stats do not count the timed-out read: {stats}")
+        print(f"ready in {took:.1f} s past the trap (pid {trap.pid}); NOTICE, 1 seed timeout, the attack alerted")
+    finally:
+        # The daemon first: with it gone, nothing waits on the trap's page any more.
+        h.teardown(fuse, sensor, trap, lst, ws)
+
+
+def case_fuse_exec_not_touched():
+    """(issue 15) An executable on a FUSE filesystem is run while the sensor is
+    recording. The sensor must not look it up, stat, open or read it (any of
+    which waits on the daemon, which may never answer): no request in the daemon's
+    log comes from a thread of the sensor, the exec in the trace has no sha256,
+    a NOTICE names the filesystem, and the final stats count it. A sensor that
+    hashes every executable opens and reads it through the daemon."""
+    h.require_root_and_sensor()
+    ws, sensor, fuse = h.Workspace(), None, None
+    try:
+        fuse = HangFs(ws)
+        trace = ws.path("trace.jsonl")
+        sensor = h.Sensor(BW, None, command="record", record_file=trace).start().wait_ready()
+        exe = fuse.path("exe")
+        p = subprocess.Popen([exe], stdin=subprocess.DEVNULL, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+        check(p.wait(10) == 0, f"{exe} (a copy of /bin/true) failed: {p.returncode}")
+        notice = sensor.wait_stderr("barbwire: NOTICE: " + exe, timeout=5)
+        if notice is None:
+            time.sleep(1.0)  # whatever the sensor does with the exec, it has done it by now
+        tids = sensor_threads(sensor.proc.pid)
+        sensor.stop_cleanly()
+        reqs = fuse.requests()
+        mine = [r for r in reqs if r[2] in tids]
+        check(not mine, f"threads of the sensor ({sorted(tids)}) made FUSE requests: {mine}")
+        check(any(r[2] == p.pid for r in reqs), f"no request from the exec'd process {p.pid} (is the log working?): {reqs}")
+        check(notice is not None and "fuse.hang_fs" in notice,
+              f"no NOTICE that {exe} is on a FUSE filesystem and not hashed:\n{sensor.stderr()}")
+        execs = [e for e in h.read_trace(trace) if e.get("kind") == "exec" and e.get("pid") == p.pid]
+        check(execs, f"no exec of {p.pid} in the trace")
+        check(execs[-1].get("exe") == exe, f"the exec names {execs[-1].get('exe')!r}, expected {exe!r}")
+        check(not execs[-1].get("sha256"), f"the exec on FUSE was hashed: {execs[-1]}")
+        stats = final_stats(sensor)
+        check("1 on FUSE or network filesystems" in stats, f"the final stats do not count it: {stats}")
+        print(f"exec of {exe} by {p.pid}: {len(reqs)} FUSE requests, none from the sensor; unhashed, said once")
+    finally:
+        h.teardown(fuse, sensor, ws)
 
 
 if __name__ == "__main__":

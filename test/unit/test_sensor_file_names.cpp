@@ -584,11 +584,11 @@ TEST_CASE("parse_mountinfo reads device, type, mount point and root; skips malfo
     CHECK(parse_mountinfo("30 22 254:1 /srv/data /data rw - ext4 /dev/vda1 rw\n").at(0).root == "/srv/data");
     const std::vector<mount_entry> m = parse_mountinfo(text);
     REQUIRE(m.size() == 5);
-    CHECK(m[0] == mount_entry{makedev(259, 2), "ext4", "/", "/"});
-    CHECK(m[1] == mount_entry{makedev(0, 21), "proc", "/proc", "/"});
-    CHECK(m[2] == mount_entry{makedev(0, 45), "nfs4", "/mnt/with space", "/"});
+    CHECK(m[0] == mount_entry{makedev(259, 2), "ext4", "/", "/", 22});
+    CHECK(m[1] == mount_entry{makedev(0, 21), "proc", "/proc", "/", 23});
+    CHECK(m[2] == mount_entry{makedev(0, 45), "nfs4", "/mnt/with space", "/", 24});
     CHECK(m[3].fstype == "fuse.sshfs");
-    CHECK(m[4] == mount_entry{makedev(8, 1), "vfat", "/boot", "/"});
+    CHECK(m[4] == mount_entry{makedev(8, 1), "vfat", "/boot", "/", 28});
     CHECK(parse_mountinfo("").empty());
 
     SECTION("the real mount table lists the root and /proc") {

@@ -13,9 +13,11 @@
 
 #include <fcntl.h>
 #include <sys/stat.h>
+#include <sys/sysmacros.h>
 #include <unistd.h>
 
 #include "identity.hpp"
+#include "mounts.hpp"
 #include "sensor_test_files.hpp"
 
 using namespace barbwire;
@@ -239,6 +241,83 @@ TEST_CASE("exe_sha256 prefers /proc/<pid>/exe and checks dev/ino", "[sensor][ide
         CHECK(c.exe_sha256(0, "", 0, 0).empty());
         CHECK(c.exe_sha256(999999, "", 0, 0).empty());
         CHECK(c.stats().failures == 2);
+    }
+}
+
+TEST_CASE("issue 15: a file on a FUSE or network filesystem is not touched; nor is a path through one",
+          "[sensor][identity][mounts]") {
+    temp_dir t;
+    const fs::path exe = t / "exe";
+    write(exe, "a program on a FUSE mount");
+    fs::create_directories(t / "proc" / "4242");
+    fs::create_directories(t / "proc" / "self");
+    fs::create_symlink(exe, t / "proc" / "4242" / "exe");
+    struct stat sb {};
+    REQUIRE(::stat(exe.c_str(), &sb) == 0);
+    const auto dev = static_cast<std::uint64_t>(sb.st_dev);
+    const auto ino = static_cast<std::uint64_t>(sb.st_ino);
+    const std::string mm = std::to_string(major(sb.st_dev)) + ":" + std::to_string(minor(sb.st_dev));
+    const auto mountinfo = [&](const std::string& text) { write(t / "proc" / "self" / "mountinfo", text); };
+
+    hash_cache_options o = small(16);
+    o.proc_root = (t / "proc").string();
+    o.host_root = ""; // the sensor's own root: the self table is the host's
+    hash_cache c(o);
+    mount_table_options mo;
+    mo.proc_root = (t / "proc").string();
+    mo.host = false;
+    mount_table mounts(mo);
+    c.set_mounts(&mounts);
+
+    SECTION("the event's device is FUSE: no lookup, stat, open or read; the reason is the filesystem") {
+        mountinfo("22 1 " + mm + " / / rw - fuse.hang_fs hang rw\n");
+        const exe_identity id = c.exe_identify(4242, exe.string(), dev, ino);
+        CHECK(id.sha256.empty());
+        CHECK(id.unexamined_fs == "fuse.hang_fs");
+        CHECK_FALSE(id.uid.has_value());
+        CHECK_FALSE(id.host_file.has_value());
+        const verified_file v = c.verify_file(exe.string(), dev, ino, 4242);
+        CHECK(v.sha256.empty());
+        CHECK(v.unexamined_fs == "fuse.hang_fs");
+        CHECK(c.stats().remote == 2);
+        CHECK(c.stats().misses == 0);
+        CHECK(c.stats().hits == 0);
+        CHECK(c.stats().failures == 0);
+    }
+    SECTION("a network filesystem likewise") {
+        mountinfo("22 1 " + mm + " / / rw - nfs4 h:/x rw\n");
+        CHECK(c.exe_identify(0, exe.string(), dev, ino).unexamined_fs == "nfs4");
+        CHECK(c.stats().remote == 1);
+    }
+    SECTION("a local filesystem is examined as before") {
+        mountinfo("22 1 " + mm + " / / rw - ext4 /dev/vda1 rw\n");
+        const exe_identity id = c.exe_identify(4242, exe.string(), dev, ino);
+        CHECK(id.sha256 == sha256_hex("a program on a FUSE mount"));
+        CHECK(id.unexamined_fs.empty());
+        CHECK(c.stats().remote == 0);
+    }
+    SECTION("the file is local, but its path crosses a FUSE mount point: the path is not looked up") {
+        mountinfo("22 1 " + mm + " / / rw - ext4 /dev/vda1 rw\n30 22 0:250 / " + t.dir.string() +
+                  " rw - fuse.sshfs u@h rw\n");
+        // The process is gone (pid 777): only the path could be looked at.
+        const exe_identity id = c.exe_identify(777, exe.string(), dev, ino);
+        CHECK(id.sha256.empty());
+        CHECK_FALSE(id.host_file.has_value());
+        CHECK(c.stats().misses == 0);
+        CHECK_FALSE(c.host_file(exe.string(), dev, ino).has_value());
+    }
+    SECTION("no device known: not through the link, only by the path through local mount points") {
+        mountinfo("22 1 " + mm + " / / rw - ext4 /dev/vda1 rw\n");
+        const exe_identity id = c.exe_identify(4242, exe.string(), 0, 0);
+        CHECK(id.sha256 == sha256_hex("a program on a FUSE mount")); // the path, resolved locally
+        mountinfo("22 1 " + mm + " / / rw - ext4 /dev/vda1 rw\n30 22 0:250 / " + t.dir.string() +
+                  " rw - fuse.sshfs u@h rw\n");
+        mount_table fresh(mo);
+        c.set_mounts(&fresh);
+        const exe_identity none = c.exe_identify(4242, exe.string(), 0, 0);
+        CHECK(none.sha256.empty());
+        CHECK(none.unexamined_fs == "unknown");
+        CHECK(c.stats().unknown_fs == 1);
     }
 }
 

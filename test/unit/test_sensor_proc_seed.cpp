@@ -7,12 +7,17 @@
 #include <string>
 #include <vector>
 
+#include <chrono>
+#include <thread>
+
+#include <fcntl.h>
 #include <sys/stat.h>
 #include <unistd.h>
 
 #include <barbwire/correlator.hpp>
 #include <barbwire/trace.hpp>
 
+#include "deadline_worker.hpp"
 #include "proc_seed.hpp"
 
 using namespace barbwire;
@@ -258,6 +263,65 @@ TEST_CASE("scan_proc reads a /proc tree", "[sensor][proc_seed]") {
     CHECK(p.last_seen == 3s);
     CHECK(p.origin == process_origin::seed);
     CHECK_FALSE(scan.processes[1].truncated);
+}
+
+TEST_CASE("scan_proc: a process whose command line read blocks is seeded without argv, within the deadline",
+          "[sensor][proc_seed]") {
+    temp_dir root;
+    // 43's cmdline is a FIFO nobody writes: opening it blocks, as a read of an
+    // argv page mapped from a FUSE file whose daemon never answers does.
+    for (const char* pid : {"42", "43", "44"}) {
+        fs::create_directories(root.path / pid);
+        write(root.path / pid / "stat", std::string(pid) + " (p" + pid + ") S 1 " + pid + " " + pid + " 0 -1 0\n");
+        write(root.path / pid / "status", "Name:\tx\nUid:\t1001\t1001\t1001\t1001\n");
+        fs::create_symlink("/bin/sh", root.path / pid / "exe");
+    }
+    write(root.path / "42" / "cmdline", "a\0"s);
+    write(root.path / "44" / "cmdline", "c\0"s);
+    const fs::path fifo = root.path / "43" / "cmdline";
+    REQUIRE(::mkfifo(fifo.c_str(), 0600) == 0);
+
+    deadline_worker w(deadline_worker::options{100ms, 4});
+    const auto t0 = std::chrono::steady_clock::now();
+    const proc_scan scan = scan_proc(3s, root.path.string(), &w);
+    CHECK(std::chrono::steady_clock::now() - t0 < 3s);
+    REQUIRE(scan.processes.size() == 3);
+    CHECK(scan.timed_out == std::vector<pid_type>{43});
+    CHECK(scan.refused.empty());
+    const seeded_process& stuck = scan.processes[1];
+    CHECK(stuck.info.pid == 43);
+    CHECK(stuck.partial);
+    CHECK(stuck.info.comm == "p43"); // from stat: no user memory
+    CHECK(stuck.info.ppid == 1);
+    CHECK(stuck.info.uid == 1001);
+    CHECK(stuck.info.argv.empty());
+    CHECK(stuck.info.exe.empty());
+    // The processes around it are read in full (44 on a fresh worker).
+    CHECK(scan.processes[0].info.argv == std::vector<std::string>{"a"});
+    CHECK(scan.processes[2].info.argv == std::vector<std::string>{"c"});
+    CHECK(scan.processes[2].info.exe == "/bin/sh");
+    CHECK_FALSE(scan.processes[2].partial);
+    CHECK(w.stats().abandoned_alive == 1);
+
+    // With the bound reached, the next scan refuses to read 43 at all.
+    deadline_worker tight(deadline_worker::options{100ms, 1});
+    const proc_scan again = scan_proc(3s, root.path.string(), &tight);
+    CHECK(again.timed_out == std::vector<pid_type>{43});
+    CHECK(again.refused == std::vector<pid_type>{44});
+    REQUIRE(again.processes.size() == 3);
+    CHECK(again.processes[2].partial);
+    CHECK(again.processes[2].info.comm == "p44");
+
+    // A writer releases both stuck reads; the abandoned threads leave.
+    const int wfd = ::open(fifo.c_str(), O_WRONLY | O_NONBLOCK | O_CLOEXEC);
+    REQUIRE(wfd >= 0);
+    ::close(wfd);
+    const auto end = std::chrono::steady_clock::now() + 5s;
+    while ((w.stats().abandoned_alive > 0 || tight.stats().abandoned_alive > 0) &&
+           std::chrono::steady_clock::now() < end)
+        std::this_thread::sleep_for(5ms);
+    CHECK(w.stats().abandoned_alive == 0);
+    CHECK(tight.stats().abandoned_alive == 0);
 }
 
 TEST_CASE("scan_proc of a missing root is empty", "[sensor][proc_seed]") {
