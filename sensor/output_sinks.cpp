@@ -642,8 +642,8 @@ check_result<std::unique_ptr<output_sinks>> output_sinks::open(const sink_option
         }
         s->sinks_.push_back(std::make_unique<journal_sink>(opts.queue));
 #else
-        return tl::unexpected("--journal: this build has no journal support (configured with -Djournal=disabled, "
-                              "or libsystemd-dev was missing); install libsystemd-dev and rebuild, or use --syslog");
+        return tl::unexpected(std::string("--journal: this build has no journal support (configured with -Djournal=disabled, "
+                              "or libsystemd-dev was missing); install libsystemd-dev and rebuild, or use --syslog"));
 #endif
     }
     if (!opts.webhooks.empty()) {

@@ -56,6 +56,7 @@
 #include "containers.hpp"
 #include "file_names.hpp"
 #include "fuzz_common.hpp"
+#include "mounts.hpp"
 #include "proc_seed.hpp"
 
 namespace {
@@ -253,9 +254,8 @@ std::string escape_mount_field(std::string_view s) {
 
 std::string write_mountinfo(const std::vector<mount_entry>& m) {
     std::string out;
-    std::size_t id = 20;
     for (const mount_entry& e : m) {
-        out += std::to_string(id++) + " 1 " + std::to_string(major(e.dev)) + ":" + std::to_string(minor(e.dev)) + " " +
+        out += std::to_string(e.mount_id) + " 1 " + std::to_string(major(e.dev)) + ":" + std::to_string(minor(e.dev)) + " " +
                escape_mount_field(e.root) + " " + escape_mount_field(e.mount_point) + " rw,relatime shared:1 - " +
                e.fstype + " src rw\n";
     }
@@ -273,6 +273,7 @@ std::vector<mount_entry> checked_mountinfo(std::string_view text) {
         BW_FUZZ_CHECK(e.fstype.find(' ') == std::string::npos && e.fstype.find('\n') == std::string::npos);
         BW_FUZZ_CHECK(makedev(major(e.dev), minor(e.dev)) == e.dev);
         (void)walk_skips_filesystem(e.fstype);
+        (void)filesystem_may_block(e.fstype);
     }
     return m;
 }
