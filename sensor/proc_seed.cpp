@@ -178,7 +178,7 @@ event seed_event(const process_info& p, nanoseconds ts, bool truncated) {
     x.exe_ino = p.exe_ino;
     x.comm = p.comm;
     x.exe = p.exe;
-    x.argv = p.argv;
+    x.argv = p.argv.to_vector();
     x.exe_sha256 = p.exe_sha256;
     x.exe_uid = p.exe_uid;
     x.exe_mode = p.exe_mode;

@@ -2,6 +2,7 @@
 
 #include <fstream>
 #include <string>
+#include <string_view>
 #include <vector>
 
 #include <barbwire/process_table.hpp>
@@ -98,6 +99,61 @@ TEST_CASE("fork: the child inherits, ppid is the parent", "[process_table]") {
     REQUIRE(t.parent(*c));
     CHECK(t.parent(*c)->pid == 100);
     CHECK(t.find(100)->last_seen == 2s);
+    // the child holds its parent's argv, not a copy of it
+    CHECK(c->argv.shares_with(t.find(100)->argv));
+    // an exec in the child gives it its own
+    (void)t.apply(exec_ev(3s, 101, 100, "curl", "/usr/bin/curl"));
+    CHECK(!t.find(101)->argv.shares_with(t.find(100)->argv));
+    CHECK(t.find(101)->argv == std::vector<std::string>{"curl", "-x"});
+    CHECK(t.find(100)->argv == std::vector<std::string>{"bash", "-x"});
+}
+
+TEST_CASE("shared_strings: reads, compares and copies like the vector it stands for", "[process_table]") {
+    using detail::shared_strings;
+    const shared_strings none;
+    CHECK(none.empty());
+    CHECK(none.size() == 0); // NOLINT: the size() of an empty list is the point
+    CHECK(none.begin() == none.end());
+    CHECK(none == std::vector<std::string>{});
+    CHECK(none.to_vector().empty());
+    CHECK(!none.shares_with(none)); // nothing is held, nothing is shared
+
+    const std::vector<std::string> v{"a", "", std::string("n\0ul", 4), std::string(3000, 'x')};
+    shared_strings s = v;
+    REQUIRE(s.size() == 4);
+    CHECK(s[0] == "a");
+    CHECK(s[1].empty());
+    CHECK(s[2] == std::string_view("n\0ul", 4)); // a NUL byte is kept, not a terminator
+    CHECK(s[3].size() == 3000);
+    CHECK(s.front() == "a");
+    CHECK(s.back() == v.back());
+    CHECK(s == v);
+    CHECK(s.to_vector() == v);
+    CHECK(std::vector<std::string>(s.begin(), s.end()) == v);
+
+    shared_strings copy = s; // NOLINT: the copy is under test
+    CHECK(copy.shares_with(s));
+    CHECK(copy == s);
+    shared_strings other = v; // equal but its own block
+    CHECK(!other.shares_with(s));
+    CHECK(other == s);
+    CHECK(!(other == shared_strings{"a"}));
+    CHECK(!(s == std::vector<std::string>{"a", "", "n"}));
+
+    // dropping one holder leaves the others whole
+    s.clear();
+    CHECK(s.empty());
+    CHECK(copy == v);
+    shared_strings moved = std::move(copy);
+    CHECK(moved == v);
+    moved = shared_strings{"x", "y"};
+    CHECK(moved.size() == 2);
+    CHECK(moved[1] == "y");
+    const shared_strings& alias = moved;
+    moved = alias; // self-assignment keeps the list
+    CHECK(moved == std::vector<std::string>{"x", "y"});
+    moved = std::vector<std::string>{};
+    CHECK(moved.empty());
 }
 
 TEST_CASE("a thread fork creates no process; thread exits do not end it", "[process_table]") {

@@ -1480,7 +1480,7 @@ private:
         a.trust.refused = rules_.trust_refusal(facts_of(p), o.match.category, s.n.addr, s.n.port);
         a.tid = s.ev.tid;
         a.uid = s.n.uid;
-        a.argv = p.argv;
+        a.argv = p.argv.to_vector();
         a.script = p.script.copy();
         a.foreign = p.foreign;
         a.container = p.container.copy();

@@ -99,7 +99,7 @@ struct process_info {
     // Identity checks by the sensor (exec_event has the meanings; exe_host_file
     // is above, beside origin, where it costs no padding):
     std::string exe_package;           // the dpkg package that ships `exe` unmodified; empty: none/unknown
-    std::vector<std::string> argv;
+    detail::shared_strings argv; // shared with the forks that inherit it (detail/shared_const.hpp)
     // The script an interpreter runs (exec_event::script, then script_event):
     // its program identity for trust, allowlists and baselines. A pending one
     // (dev 0, ino 0, no hash) is a script whose file is not known yet.
