@@ -8,6 +8,12 @@
 #   RUNS     executions per target (default 10000000)
 #   TARGET   decode, trace, correlator, ... (default: every harness)
 #
+# Environment:
+#   FUZZ_JOBS=N       targets fuzzed at once (default 1; 2 uses both cores
+#                     of a 2-core machine, one target on each)
+#   FUZZ_MAX_TIME=S   also stop each target after S seconds (a time-boxed
+#                     campaign: the table then says how many executions ran)
+#
 # A crash, a leak, a sanitizer report or a failed property stops that target;
 # its input is saved as test/fuzz/corpus/TARGET/regression-crash-<sha1> (or
 # regression-leak-, -timeout-, -oom-), which the
@@ -48,31 +54,44 @@ report="$build/campaign.md"
     echo "| target | executions | seconds | cov | ft | corpus | result |"
     echo "|---|---:|---:|---:|---:|---:|---|"
 } > "$report"
-status=0
-for t in "${targets[@]}"; do
-    bin="$build/test/fuzz/fuzz_$t"
-    seeds="test/fuzz/corpus/$t"
+jobs=${FUZZ_JOBS:-1}
+max_time=${FUZZ_MAX_TIME:-0}
+# One target: its row goes to $build/campaign-TARGET.row.
+fuzz_one() {
+    local t=$1
+    local bin="$build/test/fuzz/fuzz_$t"
+    local seeds="test/fuzz/corpus/$t"
     mkdir -p "$work/$t"
     cp -r "$seeds/." "$work/$t/"
-    extra=()
+    local extra=()
     [ -f "test/fuzz/$t.dict" ] && extra+=("-dict=test/fuzz/$t.dict")
-    log="$build/campaign-$t.log"
+    [ "$max_time" != 0 ] && extra+=("-max_total_time=$max_time")
+    local log="$build/campaign-$t.log"
+    local start rc=0
     start=$(date +%s)
-    set +e
     "$bin" -runs="$runs" -artifact_prefix="$seeds/regression-" -print_final_stats=1 "${extra[@]}" \
-        "$work/$t" >"$log" 2>&1
-    rc=$?
-    set -e
-    secs=$(( $(date +%s) - start ))
+        "$work/$t" >"$log" 2>&1 || rc=$?
+    local secs=$(( $(date +%s) - start ))
+    local execs last cov ft corp result
     execs=$(sed -n 's/^stat::number_of_executed_units: *//p' "$log" | tail -1)
     last=$(grep -E '^#[0-9]+' "$log" | tail -1 || true)
     cov=$(sed -n 's/.* cov: \([0-9]*\).*/\1/p' <<<"$last")
     ft=$(sed -n 's/.* ft: \([0-9]*\).*/\1/p' <<<"$last")
     corp=$(sed -n 's/.* corp: \([0-9]*\).*/\1/p' <<<"$last")
-    if [ $rc -eq 0 ]; then result="no crash"; else result="**FAILED** (exit $rc; see $log; input saved under $seeds/regression-*)"; status=1; fi
-    row="| $t | ${execs:-?} | $secs | ${cov:-?} | ${ft:-?} | ${corp:-?} | $result |"
-    echo "$row" >> "$report"
-    echo "$row"
+    if [ $rc -eq 0 ]; then result="no crash"; else result="**FAILED** (exit $rc; see $log; input saved under $seeds/regression-*)"; fi
+    echo "| $t | ${execs:-?} | $secs | ${cov:-?} | ${ft:-?} | ${corp:-?} | $result |" > "$build/campaign-$t.row"
+    cat "$build/campaign-$t.row"
+    return $rc
+}
+status=0
+for t in "${targets[@]}"; do
+    rm -f "$build/campaign-$t.row"
+    fuzz_one "$t" &
+    while [ "$(jobs -rp | wc -l)" -ge "$jobs" ]; do wait -n || status=1; done
+done
+while [ "$(jobs -rp | wc -l)" -gt 0 ]; do wait -n || status=1; done
+for t in "${targets[@]}"; do
+    if [ -f "$build/campaign-$t.row" ]; then cat "$build/campaign-$t.row" >> "$report"; else status=1; fi
 done
 echo "fuzz-campaign: $runs runs per target at $(git rev-parse --short HEAD); table in $report"
 exit $status

@@ -171,6 +171,33 @@ TEST_CASE("seed scenario: python under bash reads /etc/shadow then connects", "[
     CHECK(seed.stats().uncorrelated_net == 1);
 }
 
+TEST_CASE("rules compiled once: correlators made from one rule_set, and a reload with one", "[correlator]") {
+    const rule_set compiled(seed_config());
+    correlator a(compiled);
+    correlator b(seed_config());
+    shell_family(a);
+    shell_family(b);
+    (void)a.process(open_ev(0s, 200, "/etc/shadow", 4242));
+    (void)b.process(open_ev(0s, 200, "/etc/shadow", 4242));
+    const auto from_rules = a.process(net_ev(2s, 200, "203.0.113.5", 443));
+    const auto from_config = b.process(net_ev(2s, 200, "203.0.113.5", 443));
+    REQUIRE(from_rules);
+    REQUIRE(from_config);
+    CHECK(to_json(*from_rules) == to_json(*from_config));
+    CHECK(a.rules().window == compiled.source().window);
+
+    // a reload with compiled rules takes them: /etc/shadow is no longer named
+    config none = seed_config();
+    none.suspicious_files.clear();
+    a.reload(rule_set(none));
+    CHECK(a.stats().reloads == 1);
+    CHECK(a.rules().suspicious_files.empty());
+    (void)a.process(open_ev(3s, 200, "/etc/shadow", 4242));
+    CHECK_FALSE(a.process(net_ev(4s, 200, "203.0.113.6", 443)));
+    // the rule_set a correlator was made from is untouched by it
+    CHECK_FALSE(compiled.source().suspicious_files.empty());
+}
+
 TEST_CASE("window boundary: exactly window correlates, one ns more does not", "[correlator]") {
     correlator c(seed_config());
     CHECK_FALSE(c.process(open_ev(1s, 300, "/etc/passwd")));

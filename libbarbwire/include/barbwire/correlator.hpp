@@ -739,8 +739,14 @@ struct correlator_stats {
 
 class correlator {
 public:
-    explicit correlator(config cfg)
-        : rules_(std::move(cfg)),
+    explicit correlator(config cfg) : correlator(rule_set(std::move(cfg))) {}
+
+    // From rules compiled once (rule_set): compiling builds the file
+    // matcher's automaton, which costs more than a short replay; a tool that
+    // makes many correlators from one config (a fuzzer, a replay per trace
+    // file, a test) compiles it once and copies it.
+    explicit correlator(rule_set rules)
+        : rules_(std::move(rules)),
           processes_(rules_.source().limits.max_processes),
           opens_(rules_.source().limits.max_tracked_openers, rules_.source().limits.max_opens_per_process),
           dedup_(rules_.source().limits.max_dedup_entries),
@@ -826,8 +832,9 @@ public:
     // New rules; processes, recent opens (re-classified under the new rules),
     // file identities (their matches re-derived) and dedup state are kept;
     // tables take the new limits (lower ones evict).
-    void reload(config cfg) {
-        rules_ = rule_set(std::move(cfg));
+    void reload(config cfg) { reload(rule_set(std::move(cfg))); }
+    void reload(rule_set rules) {
+        rules_ = std::move(rules);
         const auto& l = rules_.source().limits;
         processes_.set_capacity(l.max_processes);
         opens_.set_limits(l.max_tracked_openers, l.max_opens_per_process);
