@@ -485,3 +485,28 @@ TEST_CASE("issue 12's keys in YAML: errors name the path and the line") {
     CHECK(config_error("limits:\n  max_holders: 0\n") ==
           "limits.max_holders: expected an integer from 1 to 4194304, got an integer (0) (line 2)");
 }
+
+// Found by the config fuzz harness (issue 15): yaml-cpp passes any bytes
+// through, and a pattern that was not UTF-8 was accepted, then made the
+// rules' JSON form (to_json(config).dump(), as a reload summary or a trace
+// writes it) throw. The reader now refuses it, naming the line.
+TEST_CASE("YAML: a value or key that is not UTF-8 is refused with its line") {
+    const std::string bad_value = "window_duration: 5\n"
+                                  "suspicious_files:\n"
+                                  "  - category: keys\n"
+                                  "    base_score: 3\n"
+                                  "    patterns:\n"
+                                  "      - \"/etc/shadow\"\n"
+                                  "      - \xa2.ssh/id_ed25519\n";
+    const std::string m = config_error(bad_value);
+    CHECK(m.find("not valid UTF-8") != std::string::npos);
+    CHECK(m.find("line 7") != std::string::npos);
+    const std::string bad_key = "window_duration: 5\n\xff\xfe: 1\n";
+    CHECK(config_error(bad_key).find("a key is not valid UTF-8") != std::string::npos);
+    // valid UTF-8 beyond ASCII is text like any other
+    auto ok = parse_config_text("window_duration: 5\nsuspicious_files:\n  - category: clés\n    base_score: 3\n"
+                                "    patterns: [\"/home/zoë/.ssh/id_rsa\"]\n");
+    REQUIRE(ok.has_value());
+    CHECK(ok->suspicious_files.at(0).patterns.at(0) == "/home/zoë/.ssh/id_rsa");
+    CHECK_NOTHROW((void)to_json(*ok).dump());
+}

@@ -35,6 +35,7 @@
 #include <yaml-cpp/parser.h>
 
 #include "barbwire/config.hpp"
+#include "barbwire/detail/utf8.hpp"
 #include "barbwire/error.hpp"
 
 namespace barbwire {
@@ -193,6 +194,14 @@ public:
     void OnScalar(const YAML::Mark& mark, const std::string& tag, YAML::anchor_t anchor,
                   const std::string& value) override {
         if (error_) return;
+        // yaml-cpp passes bytes through; JSON (the tree parse_config takes,
+        // and every place rules are written back: reload summaries, traces)
+        // holds UTF-8 only.
+        if (!detail::valid_utf8(value))
+            return fail(std::string(expecting_key() ? "a key" : "a value") +
+                            " is not valid UTF-8; rules files are UTF-8 text (a path with other bytes can be "
+                            "matched by a pattern of its UTF-8 part)",
+                        mark);
         if (expecting_key()) {
             frame& f = stack_.back();
             if (anchor != 0) anchors_[anchor] = {value, 1};
