@@ -18,9 +18,10 @@ real attacks on loopback.
                                        interrupted write for a closed stdout and exit 0)
   fuse_argv_does_not_hang_seeding      a process whose argv page is a file on a FUSE
                                        filesystem that never answers (hang_fs, argv_trap):
-                                       the sensor is ready anyway, names the process in a
-                                       NOTICE, counts it, and alerts (it used to hang in
-                                       the /proc/PID/cmdline read for ever)
+                                       the sensor is ready in the normal time and alerts;
+                                       a NOTICE and a seed timeout only if one of its
+                                       threads really waited on the page (Linux 4.17+
+                                       reads argv from anonymous memory only: none does)
   fuse_exec_not_touched                an executable run from a FUSE mount: no request from
                                        any thread of the sensor reaches the daemon; the exec
                                        is unhashed, and the sensor says why
