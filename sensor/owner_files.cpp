@@ -310,15 +310,20 @@ std::vector<named_server> parse_servers(credential_format f, std::string_view te
     return out;
 }
 
-std::optional<file_text> read_credential_file(const std::string& path, std::uint64_t dev, std::uint64_t ino,
-                                              std::uint64_t max_bytes,
-                                              std::optional<std::pair<std::uint64_t, std::int64_t>> known) {
+namespace {
+
+// Opens `path` as a credential file (O_NOFOLLOW, O_NONBLOCK: no symlink, no
+// FIFO wait) and reads it if it is a regular file of at most max_bytes that
+// `accept` takes.
+template <class Accept>
+std::optional<file_text> read_regular_file(const std::string& path, std::uint64_t max_bytes,
+                                           std::optional<std::pair<std::uint64_t, std::int64_t>> known,
+                                           Accept&& accept) {
     const fd_guard g{::open(path.c_str(), O_RDONLY | O_NOFOLLOW | O_NONBLOCK | O_CLOEXEC | O_NOCTTY)};
     if (g.fd < 0) return std::nullopt;
     struct stat sb {};
     if (::fstat(g.fd, &sb) != 0 || !S_ISREG(sb.st_mode)) return std::nullopt;
-    if (static_cast<std::uint64_t>(sb.st_dev) != dev || static_cast<std::uint64_t>(sb.st_ino) != ino)
-        return std::nullopt;
+    if (!accept(sb)) return std::nullopt;
     if (static_cast<std::uint64_t>(sb.st_size) > max_bytes) return std::nullopt;
     file_text out;
     out.size = static_cast<std::uint64_t>(sb.st_size);
@@ -336,6 +341,30 @@ std::optional<file_text> read_credential_file(const std::string& path, std::uint
         got += static_cast<std::size_t>(n);
     }
     out.text.resize(got);
+    return out;
+}
+
+} // namespace
+
+std::optional<file_text> read_credential_file(const std::string& path, std::uint64_t dev, std::uint64_t ino,
+                                              std::uint64_t max_bytes,
+                                              std::optional<std::pair<std::uint64_t, std::int64_t>> known) {
+    return read_regular_file(path, max_bytes, known, [&](const struct stat& sb) {
+        return static_cast<std::uint64_t>(sb.st_dev) == dev && static_cast<std::uint64_t>(sb.st_ino) == ino;
+    });
+}
+
+std::optional<successor_text> read_credential_successor(const std::string& path, std::uint32_t owner,
+                                                        std::uint64_t max_bytes) {
+    successor_text out;
+    auto f = read_regular_file(path, max_bytes, std::nullopt, [&](const struct stat& sb) {
+        if (sb.st_uid != owner) return false;
+        out.dev = static_cast<std::uint64_t>(sb.st_dev);
+        out.ino = static_cast<std::uint64_t>(sb.st_ino);
+        return true;
+    });
+    if (!f) return std::nullopt;
+    out.file = std::move(*f);
     return out;
 }
 
@@ -455,7 +484,24 @@ std::optional<event> owner_binder::on_sensitive_open(const event& ev, const corr
     auto ft = read_credential_file(o->path, o->dev, o->ino, max_credential_file_bytes, known);
     if (!ft) {
         ++stats_.read_failures;
-        return std::nullopt;
+        // Gone by now (a store rewritten through a lock file, while the
+        // event waited in the ring): bind the opened inode as the file that
+        // replaced it, if that is its opener's own regular file at the same
+        // path. Never quieter than the file's owner could make it by
+        // writing the servers into the file itself (docs/threat-model.md).
+        auto succ = read_credential_successor(o->path, o->uid);
+        if (!succ || (succ->dev == o->dev && succ->ino == o->ino)) return std::nullopt;
+        if (it == files_.end() && files_.size() >= capacity_) files_.erase(files_.begin());
+        file_state& f = files_[k];
+        f.path = o->path;
+        f.format = *fmt;
+        f.size = 0; // never "unchanged": this inode's own bytes were not read
+        f.mtime_ns = -1;
+        f.servers = parse_servers(*fmt, succ->file.text);
+        wipe(succ->file.text);
+        ++stats_.files_parsed;
+        ++stats_.successor_bindings;
+        return binding_for(k.first, k.second, f, corr, ev.ts);
     }
     if (!ft->unchanged) {
         if (it == files_.end() && files_.size() >= capacity_) files_.erase(files_.begin());

@@ -83,6 +83,21 @@ inline constexpr std::uint64_t max_credential_file_bytes = 1u << 20;
     const std::string& path, std::uint64_t dev, std::uint64_t ino, std::uint64_t max_bytes = max_credential_file_bytes,
     std::optional<std::pair<std::uint64_t, std::int64_t>> known = std::nullopt);
 
+// The file that replaced the opened one at `path`: clients rewrite their
+// stores through a lock file renamed over the old one (git credential-store
+// on every successful login), so by the time a sensor that lags reads the
+// path, the opened inode may be gone. The same checks as above (regular,
+// not a symlink, bounded), and owned by `owner` (the opener's uid: its own
+// file, which it could have written anything into anyway); `dev` and `ino`
+// are set to the successor's.
+struct successor_text {
+    file_text file;
+    std::uint64_t dev = 0;
+    std::uint64_t ino = 0;
+};
+[[nodiscard]] std::optional<successor_text> read_credential_successor(
+    const std::string& path, std::uint32_t owner, std::uint64_t max_bytes = max_credential_file_bytes);
+
 struct resolver_stats {
     std::uint64_t lookups = 0;   // names resolved by the thread
     std::uint64_t failures = 0;  // of which failed (no address)
@@ -137,6 +152,7 @@ struct owner_binder_stats {
     std::uint64_t read_failures = 0;  // could not be read as the event's file
     std::uint64_t bindings = 0;       // binding events made
     std::uint64_t late_bindings = 0;  // of which made after a name's answer came
+    std::uint64_t successor_bindings = 0; // opened files gone by the read, bound as the file that replaced them
 };
 
 class owner_binder {

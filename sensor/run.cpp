@@ -1399,6 +1399,7 @@ int run_sensor(const run_options& opts) {
         const resolver_stats rs = owner.resolver();
         s["owner_use"] = {{"files_parsed", os.files_parsed},     {"read_failures", os.read_failures},
                           {"bindings", os.bindings},             {"late_bindings", os.late_bindings},
+                          {"successor_bindings", os.successor_bindings},
                           {"names_resolved", rs.lookups},        {"name_failures", rs.failures},
                           {"resolver_queue_full", rs.queue_full}, {"resolver_cache_hits", rs.cache_hits}};
         s["containers"] = containers_json(containers.stats(), runtime);

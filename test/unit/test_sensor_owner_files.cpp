@@ -11,6 +11,8 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include <barbwire/correlator.hpp>
+
 #include "owner_files.hpp"
 
 using namespace barbwire;
@@ -136,6 +138,69 @@ TEST_CASE("read_credential_file: only the event's regular file, bounded", "[owne
     ::unlink(fifo.c_str());
     ::unlink(link.c_str());
     ::unlink(p.c_str());
+    ::rmdir(dir);
+}
+
+// A store rewritten through a lock file (git credential-store on every
+// successful login) is a new inode at the same path; a sensor that lags
+// reads the path after the rename. Found by a CI run under load: the
+// opened inode was unbound and git's own use of its store alerted.
+TEST_CASE("owner_binder: an opened file replaced at its path is bound as its successor, if its opener owns it",
+          "[owner_files]") {
+    char dir[] = "/tmp/bw_owner_XXXXXX";
+    REQUIRE(::mkdtemp(dir) != nullptr);
+    const std::string p = std::string(dir) + "/.git-credentials";
+    { std::ofstream(p) << "http://u:pw@127.0.0.1:8080\n"; }
+    struct stat sb {};
+    REQUIRE(::stat(p.c_str(), &sb) == 0);
+    const auto dev = static_cast<std::uint64_t>(sb.st_dev), old_ino = static_cast<std::uint64_t>(sb.st_ino);
+    // the rewrite: a new file renamed over the old one (the old inode kept
+    // alive by a link, so that its number is not reused at once)
+    const std::string keep = std::string(dir) + "/old";
+    REQUIRE(::link(p.c_str(), keep.c_str()) == 0);
+    const std::string lock = p + ".lock";
+    { std::ofstream(lock) << "http://u:pw@127.0.0.1:8080\nhttp://v:pw@127.0.0.2:9090\n"; }
+    REQUIRE(::rename(lock.c_str(), p.c_str()) == 0);
+
+    auto succ = read_credential_successor(p, ::geteuid());
+    REQUIRE(succ);
+    CHECK(succ->ino != old_ino);
+    CHECK(succ->file.text.find("127.0.0.2") != std::string::npos);
+    CHECK_FALSE(read_credential_successor(p, ::geteuid() + 1)); // not the opener's own file
+
+    const auto open_of = [&](std::uint32_t uid) {
+        open_event o;
+        o.path = p;
+        o.dev = dev;
+        o.ino = old_ino;
+        o.uid = uid;
+        return event{std::chrono::seconds{1}, 10, 10, false, o};
+    };
+    correlator corr(default_config());
+    owner_binder binder;
+    auto b = binder.on_sensitive_open(open_of(::geteuid()), corr);
+    REQUIRE(b);
+    const auto* be = b->as<binding_event>();
+    REQUIRE(be);
+    CHECK(be->dev == dev);
+    CHECK(be->ino == old_ino); // the opened inode, bound as its successor reads
+    REQUIRE(be->destinations.size() == 2);
+    CHECK(be->destinations[0].port == 8080);
+    CHECK(be->destinations[1].port == 9090);
+    CHECK(binder.stats().read_failures == 1);
+    CHECK(binder.stats().successor_bindings == 1);
+
+    // another user's open of the path: no successor is taken for it
+    owner_binder other;
+    CHECK_FALSE(other.on_sensitive_open(open_of(::geteuid() + 1), corr));
+    CHECK(other.stats().successor_bindings == 0);
+
+    // a symlink now at the path is no successor
+    REQUIRE(::unlink(p.c_str()) == 0);
+    REQUIRE(::symlink(keep.c_str(), p.c_str()) == 0);
+    CHECK_FALSE(read_credential_successor(p, ::geteuid()));
+    ::unlink(p.c_str());
+    ::unlink(keep.c_str());
     ::rmdir(dir);
 }
 
