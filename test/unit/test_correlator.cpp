@@ -198,6 +198,19 @@ TEST_CASE("rules compiled once: correlators made from one rule_set, and a reload
     CHECK_FALSE(compiled.source().suspicious_files.empty());
 }
 
+// Found by the correlator fuzz harness: housekeeping compared ts - last,
+// which overflows with the last run near the greatest time and an event
+// near the least (a hostile trace). UBSan reports it; the fix compares
+// saturating.
+TEST_CASE("issue 15: an event near the least time after one near the greatest does not overflow", "[correlator]") {
+    correlator c(seed_config());
+    (void)c.process(exec_ev(nanoseconds::max() - 5ns, 300, 1, "bash"));
+    (void)c.process(exec_ev(nanoseconds::min() + 5ns, 301, 1, "bash"));
+    (void)c.process(open_ev(-129ns, 301, "/etc/shadow"));
+    (void)c.process(net_ev(-128ns, 301, "203.0.113.5", 443));
+    CHECK(c.stats().events == 4);
+}
+
 TEST_CASE("window boundary: exactly window correlates, one ns more does not", "[correlator]") {
     correlator c(seed_config());
     CHECK_FALSE(c.process(open_ev(1s, 300, "/etc/passwd")));

@@ -912,7 +912,10 @@ private:
     // After every event: housekeeping when event time has advanced far
     // enough, and the stats' gauges.
     void after_event(nanoseconds ts) {
-        if (!last_housekeeping_ || ts - *last_housekeeping_ >= housekeeping_interval()) expire(ts);
+        // Saturating: a trace's times may sit at both ends of the type (ts
+        // near its least, the last run near its greatest), where ts - last
+        // overflows (found by the correlator fuzz harness).
+        if (!last_housekeeping_ || ts >= saturating_add(*last_housekeeping_, housekeeping_interval())) expire(ts);
         sync_stats();
     }
 
