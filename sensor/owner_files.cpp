@@ -491,31 +491,27 @@ std::optional<event> owner_binder::on_sensitive_open(const event& ev, const corr
         // writing the servers into the file itself (docs/threat-model.md).
         auto succ = read_credential_successor(o->path, o->uid);
         if (!succ || (succ->dev == o->dev && succ->ino == o->ino)) return std::nullopt;
-        if (it == files_.end() && files_.size() >= capacity_) files_.erase(files_.begin());
-        file_state& f = files_[k];
-        f.path = o->path;
-        f.format = *fmt;
-        f.size = 0; // never "unchanged": this inode's own bytes were not read
-        f.mtime_ns = -1;
-        f.servers = parse_servers(*fmt, succ->file.text);
-        wipe(succ->file.text);
-        ++stats_.files_parsed;
+        // size 0, mtime -1: never "unchanged", this inode's own bytes were not read
+        file_state& f = remember(k, o->path, *fmt, 0, -1, succ->file.text);
         ++stats_.successor_bindings;
         return binding_for(k.first, k.second, f, corr, ev.ts);
     }
-    if (!ft->unchanged) {
-        if (it == files_.end() && files_.size() >= capacity_) files_.erase(files_.begin());
-        file_state& f = files_[k];
-        f.path = o->path;
-        f.format = *fmt;
-        f.size = ft->size;
-        f.mtime_ns = ft->mtime_ns;
-        f.servers = parse_servers(*fmt, ft->text);
-        ++stats_.files_parsed;
-        it = files_.find(k);
-    }
-    wipe(ft->text);
-    return binding_for(k.first, k.second, it->second, corr, ev.ts);
+    file_state& f = ft->unchanged ? it->second : remember(k, o->path, *fmt, ft->size, ft->mtime_ns, ft->text);
+    return binding_for(k.first, k.second, f, corr, ev.ts);
+}
+
+owner_binder::file_state& owner_binder::remember(const file_key& k, const std::string& path, credential_format fmt,
+                                                 std::uint64_t size, std::int64_t mtime_ns, std::string& text) {
+    if (files_.find(k) == files_.end() && files_.size() >= capacity_) files_.erase(files_.begin());
+    file_state& f = files_[k];
+    f.path = path;
+    f.format = fmt;
+    f.size = size;
+    f.mtime_ns = mtime_ns;
+    f.servers = parse_servers(fmt, text);
+    wipe(text);
+    ++stats_.files_parsed;
+    return f;
 }
 
 std::optional<event> owner_binder::binding_for(std::uint64_t dev, std::uint64_t ino, file_state& f,

@@ -185,6 +185,11 @@ private:
             return std::hash<std::uint64_t>{}(k.first * 0x9e3779b97f4a7c15ull ^ k.second);
         }
     };
+    using file_key = std::pair<std::uint64_t, std::uint64_t>;
+    // Parses `text` (then wipes it) into the entry of `k`, evicting one
+    // entry when the table is full and `k` is new.
+    file_state& remember(const file_key& k, const std::string& path, credential_format fmt, std::uint64_t size,
+                         std::int64_t mtime_ns, std::string& text);
     [[nodiscard]] std::optional<event> binding_for(std::uint64_t dev, std::uint64_t ino, file_state& f,
                                                    const correlator& corr, nanoseconds ts);
 
