@@ -450,12 +450,20 @@ std::optional<bool> hash_cache::host_file(std::string_view path, std::uint64_t d
     if (path.empty() || path.front() != '/') return std::nullopt;
     // Not through a FUSE or network mount point of the host (unknown then).
     if (lookup_may_block(opts_.host_root, path, 0)) return std::nullopt;
-    const std::string at = opts_.host_root + std::string(path);
+    // Resolved below the host's root with no symlink (O_PATH: nothing is
+    // opened): a symlink planted at the path, or in a directory on the way,
+    // could lead the lookup to a FUSE or network mount that the check above
+    // never saw, and there a lookup may wait for ever.
+    const std::string r = opts_.host_root.empty() ? std::string("/") : opts_.host_root;
+    const fd_guard rootfd{::open(r.c_str(), O_PATH | O_DIRECTORY | O_CLOEXEC)};
+    if (rootfd.fd < 0) return std::nullopt;
+    const fd_guard pfd{open_path_below(rootfd.fd, path)};
     struct stat sb {};
-    if (::stat(at.c_str(), &sb) != 0) {
+    if (pfd.fd < 0 || ::fstat(pfd.fd, &sb) != 0) {
         // No such file on the host (deleted, or only in another mount
-        // namespace): not the host's file. Anything else: unknown.
-        if (errno == ENOENT || errno == ENOTDIR) return false;
+        // namespace): not the host's file. Anything else, a symlink on the
+        // way (ELOOP) included: unknown.
+        if (pfd.fd < 0 && (errno == ENOENT || errno == ENOTDIR)) return false;
         return std::nullopt;
     }
     return static_cast<std::uint64_t>(sb.st_dev) == dev && static_cast<std::uint64_t>(sb.st_ino) == ino;

@@ -1,5 +1,6 @@
 #include "metrics.hpp"
 
+#include <algorithm>
 #include <cctype>
 #include <charconv>
 #include <cmath>
@@ -455,6 +456,43 @@ metric_set collect(const sensor_figures& f) {
     static constexpr const char* hfail_help = "Executables whose hash stayed unknown, by reason.";
     c("barbwire_hash_failures_total", hfail_help, f.hashes.failures, {{"reason", "unreadable"}});
     c("barbwire_hash_failures_total", hfail_help, f.hashes.too_large, {{"reason", "too_large"}});
+    static constexpr const char* hskip_help =
+        "Executables not examined because a call there could hang, by where they are (their hash stays unknown).";
+    c("barbwire_hash_not_examined_total", hskip_help, f.hashes.remote, {{"filesystem", "fuse_or_network"}});
+    c("barbwire_hash_not_examined_total", hskip_help, f.hashes.unknown_fs, {{"filesystem", "unknown"}});
+
+    // The /proc seed and the reads that may never return.
+    static constexpr const char* seed_help = "Processes found in /proc at the start, by what seeding made of them.";
+    g("barbwire_seed_processes", seed_help, d(f.seeding.seeded), {{"outcome", "seeded"}});
+    g("barbwire_seed_processes", seed_help, d(f.seeding.skipped), {{"outcome", "skipped"}});
+    g("barbwire_seed_processes", seed_help, d(f.seeding.timed_out), {{"outcome", "timed_out"}});
+    g("barbwire_seed_processes", seed_help, d(f.seeding.refused), {{"outcome", "refused"}});
+    static constexpr const char* pr_help = "/proc reads made with a deadline (argv, executable), by outcome.";
+    c("barbwire_proc_reads_total", pr_help, f.seeding.reads_done, {{"outcome", "done"}});
+    c("barbwire_proc_reads_total", pr_help, f.seeding.reads_timed_out, {{"outcome", "timed_out"}});
+    c("barbwire_proc_reads_total", pr_help, f.seeding.reads_refused, {{"outcome", "refused"}});
+    g("barbwire_proc_read_threads_blocked", "Threads of abandoned /proc reads still blocked in the kernel.",
+      d(f.seeding.threads_blocked));
+
+    // Owner use.
+    c("barbwire_owner_use_files_parsed_total", "Credential files read and parsed for the servers they name.",
+      f.owner.files_parsed);
+    c("barbwire_owner_use_read_failures_total", "Credential files that could not be read as the opened file.",
+      f.owner.read_failures);
+    static constexpr const char* ob_help =
+        "Bindings of credential files to the servers they name, by how they were made.";
+    c("barbwire_owner_use_bindings_total", ob_help, f.owner.bindings - std::min(f.owner.bindings, f.owner.late_bindings),
+      {{"how", "at_open"}});
+    c("barbwire_owner_use_bindings_total", ob_help, f.owner.late_bindings, {{"how", "after_resolution"}});
+    c("barbwire_owner_use_successor_files_total",
+      "Opened credential files gone by the read, taken as their opener's file that replaced them at the path.",
+      f.owner.successor_bindings);
+    static constexpr const char* nr_help = "Server names the owner-use resolver looked at, by outcome.";
+    c("barbwire_owner_use_names_total", nr_help, f.owner.names_resolved - std::min(f.owner.names_resolved, f.owner.name_failures),
+      {{"outcome", "resolved"}});
+    c("barbwire_owner_use_names_total", nr_help, f.owner.name_failures, {{"outcome", "failed"}});
+    c("barbwire_owner_use_names_total", nr_help, f.owner.resolver_cache_hits, {{"outcome", "cached"}});
+    c("barbwire_owner_use_names_total", nr_help, f.owner.resolver_queue_full, {{"outcome", "queue_full"}});
 
     // Containers and the runtimes' sockets (labels: a fixed set of outcomes).
     c("barbwire_containers_seen_total", "Distinct containers seen (cgroup paths that name one).", f.containers.seen);

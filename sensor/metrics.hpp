@@ -174,6 +174,23 @@ struct process_figures {
 struct hash_figures {
     std::uint64_t hits = 0, misses = 0, evictions = 0, failures = 0, too_large = 0;
     std::size_t entries = 0, capacity = 0;
+    // not examined (a call there could hang): on a FUSE or network
+    // filesystem; on a device no mount table lists
+    std::uint64_t remote = 0, unknown_fs = 0;
+};
+
+// The /proc seed (proc_seed.hpp) and its reads with a deadline (deadline_worker.hpp).
+struct seed_figures {
+    std::size_t seeded = 0, skipped = 0, timed_out = 0, refused = 0; // processes, at start
+    std::uint64_t reads_done = 0, reads_timed_out = 0, reads_refused = 0;
+    std::size_t threads_blocked = 0; // abandoned reads still blocked, now
+};
+
+// Owner use (owner_files.hpp): credential files read, bindings made.
+struct owner_figures {
+    std::uint64_t files_parsed = 0, read_failures = 0;
+    std::uint64_t bindings = 0, late_bindings = 0, successor_bindings = 0;
+    std::uint64_t names_resolved = 0, name_failures = 0, resolver_queue_full = 0, resolver_cache_hits = 0;
 };
 
 // Containers (containers.hpp) and the runtimes' sockets (runtime_api.hpp).
@@ -216,6 +233,8 @@ struct sensor_figures {
     std::uint64_t summaries = 0; // rate-limit summaries written
     std::vector<output_row> outputs;
     hash_figures hashes;
+    seed_figures seeding;
+    owner_figures owner;
     container_figures containers;
     std::size_t named_files = 0;
     std::uint64_t named_refreshes = 0;

@@ -1187,7 +1187,15 @@ int run_sensor(const run_options& opts) {
         for (const output_status& o : sinks->status())
             f.outputs.push_back(output_row{o.name, o.kind, o.sent, o.dropped, o.failed, o.queued});
         const hash_cache_stats& hs = hasher.stats();
-        f.hashes = {hs.hits, hs.misses, hs.evictions, hs.failures, hs.too_large, hasher.size(), hasher.capacity()};
+        f.hashes = {hs.hits,         hs.misses,         hs.evictions, hs.failures, hs.too_large,
+                    hasher.size(),   hasher.capacity(), hs.remote,    hs.unknown_fs};
+        const deadline_worker_stats ws = proc_reads.stats();
+        f.seeding = {scan.processes.size(), scan.skipped, scan.timed_out.size(), scan.refused.size(),
+                     ws.done,               ws.timeouts,  ws.skipped,            ws.abandoned_alive};
+        const owner_binder_stats& os = owner.stats();
+        const resolver_stats rs = owner.resolver();
+        f.owner = {os.files_parsed, os.read_failures, os.bindings, os.late_bindings, os.successor_bindings,
+                   rs.lookups,      rs.failures,      rs.queue_full, rs.cache_hits};
         const container_stats& cs = containers.stats();
         const runtime_api_stats ras = runtime.stats();
         f.containers = {cs.containers, cs.verified, runtime.enabled(), ras.requests, ras.answers,

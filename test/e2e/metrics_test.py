@@ -137,6 +137,16 @@ def promtool_clean(text):
           f"promtool check metrics exited {r.returncode}: {out}\n--- the scrape:\n{text[:3000]}")
 
 
+def documented(text):
+    """Every family the sensor serves has a row in docs/metrics.md."""
+    with open(os.path.join(ROOT, "docs", "metrics.md"), encoding="utf-8") as f:
+        doc = f.read()
+    families = sorted({line.split()[2] for line in text.splitlines() if line.startswith("# TYPE ")})
+    missing = [name for name in families if f"`{name}`" not in doc]
+    check(not missing, f"served but not in docs/metrics.md: {', '.join(missing)}")
+    print(f"{len(families)} metric families served, each documented in docs/metrics.md")
+
+
 def case_prometheus_scrape():
     """A real Prometheus scrapes the sensor; up == 1, an attack's alert is counted; promtool clean."""
     h.require_root_and_sensor()
@@ -153,6 +163,7 @@ def case_prometheus_scrape():
         check(status == 200, f"/metrics answered {status}: {text[:500]}")
         check('barbwire_build_info{version="' in text, f"no barbwire_build_info in the scrape:\n{text[:2000]}")
         promtool_clean(text)
+        documented(text)
 
         prom = Prometheus(target).wait_ready()
         wait_until('Prometheus sees up{job="barbwire"} == 1',

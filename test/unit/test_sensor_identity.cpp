@@ -530,6 +530,13 @@ TEST_CASE("host_file and verify_file: the host's file at the path, not a copy", 
     CHECK(c.host_file("/usr/bin/tool", u64(cb.st_dev), u64(cb.st_ino)) == std::optional<bool>(false));
     CHECK(c.host_file("/usr/bin/none", u64(hb.st_dev), u64(hb.st_ino)) == std::optional<bool>(false));
     CHECK_FALSE(c.host_file("relative", 1, 1));
+    // Never through a symlink, last component or on the way: a link planted
+    // at the path could lead the lookup onto a FUSE mount no check saw.
+    fs::create_directories(t / "host" / "opt");
+    fs::create_symlink(t / "host" / "usr" / "bin" / "tool", t / "host" / "opt" / "tool");
+    fs::create_directory_symlink(t / "host" / "usr" / "bin", t / "host" / "opt" / "bin");
+    CHECK(c.host_file("/opt/tool", u64(hb.st_dev), u64(hb.st_ino)) == std::optional<bool>(false)); // the link itself
+    CHECK_FALSE(c.host_file("/opt/bin/tool", u64(hb.st_dev), u64(hb.st_ino)).has_value());         // ELOOP: unknown
 
     const verified_file v = c.verify_file("/usr/bin/tool", u64(hb.st_dev), u64(hb.st_ino));
     CHECK(v.host_file == std::optional<bool>(true));
