@@ -13,6 +13,19 @@
 #                     of a 2-core machine, one target on each)
 #   FUZZ_MAX_TIME=S   also stop each target after S seconds (a time-boxed
 #                     campaign: the table then says how many executions ran)
+#   FUZZ_RESUME=1     a campaign in parts: each target keeps its working
+#                     corpus in build-fuzz/campaign-corpus/TARGET between runs,
+#                     and its executions are added up in
+#                     build-fuzz/campaign-ledger.tsv under the code they ran
+#                     (the git trees of libbarbwire/, sensor/, test/fuzz/ and
+#                     the build files). A run then makes only the executions
+#                     that RUNS still lacks at this code, and the table gives
+#                     both this run's and the total. With uncommitted changes
+#                     to that code nothing is added up (the binary is not a
+#                     commit's).
+#
+# Per-target libFuzzer flags come from test/fuzz/TARGET.options (one flag a
+# line, '#' comments), e.g. -max_len for the stateful harnesses.
 #
 # A crash, a leak, a sanitizer report or a failed property stops that target;
 # its input is saved as test/fuzz/corpus/TARGET/regression-crash-<sha1> (or
@@ -56,21 +69,52 @@ report="$build/campaign.md"
 } > "$report"
 jobs=${FUZZ_JOBS:-1}
 max_time=${FUZZ_MAX_TIME:-0}
+resume=${FUZZ_RESUME:-0}
+ledger="$build/campaign-ledger.tsv"
+code_paths=(libbarbwire sensor test/fuzz meson.build meson_options.txt)
+# The code the binaries were built from: one hash over the git trees, or
+# "dirty" when they have uncommitted changes.
+if [ -n "$(git status --porcelain -- "${code_paths[@]}" 2>/dev/null)" ]; then
+    code=dirty
+else
+    code=$(for p in "${code_paths[@]}"; do git rev-parse "HEAD:$p"; done | sha1sum | cut -c1-12)
+fi
+# Executions already made at this code for target $1 (0 when none or dirty).
+done_at_code() {
+    [ "$code" = dirty ] || [ ! -f "$ledger" ] && { echo 0; return; }
+    awk -F'\t' -v c="$code" -v t="$1" '$1 == c && $2 == t { n += $3 } END { print n + 0 }' "$ledger"
+}
 # One target: its row goes to $build/campaign-TARGET.row.
 fuzz_one() {
     local t=$1
     local bin="$build/test/fuzz/fuzz_$t"
     local seeds="test/fuzz/corpus/$t"
-    mkdir -p "$work/$t"
-    cp -r "$seeds/." "$work/$t/"
+    local corpus="$work/$t"
+    [ "$resume" = 1 ] && corpus="$build/campaign-corpus/$t"
+    mkdir -p "$corpus"
+    cp -r "$seeds/." "$corpus/"
+    local before=0 want=$runs
+    if [ "$resume" = 1 ]; then
+        before=$(done_at_code "$t")
+        want=$(( runs > before ? runs - before : 0 ))
+    fi
     local extra=()
     [ -f "test/fuzz/$t.dict" ] && extra+=("-dict=test/fuzz/$t.dict")
+    if [ -f "test/fuzz/$t.options" ]; then
+        local flag
+        while read -r flag; do extra+=("$flag"); done < <(sed -e 's/#.*//' -e '/^[[:space:]]*$/d' "test/fuzz/$t.options")
+    fi
     [ "$max_time" != 0 ] && extra+=("-max_total_time=$max_time")
     local log="$build/campaign-$t.log"
     local start rc=0
     start=$(date +%s)
-    "$bin" -runs="$runs" -artifact_prefix="$seeds/regression-" -print_final_stats=1 "${extra[@]}" \
-        "$work/$t" >"$log" 2>&1 || rc=$?
+    if [ "$want" -eq 0 ]; then
+        echo "| $t | 0 (already $before at code $code) | 0 | | | | done |" > "$build/campaign-$t.row"
+        cat "$build/campaign-$t.row"
+        return 0
+    fi
+    "$bin" -runs="$want" -artifact_prefix="$seeds/regression-" -print_final_stats=1 "${extra[@]}" \
+        "$corpus" >"$log" 2>&1 || rc=$?
     local secs=$(( $(date +%s) - start ))
     local execs last cov ft corp result
     execs=$(sed -n 's/^stat::number_of_executed_units: *//p' "$log" | tail -1)
@@ -79,7 +123,13 @@ fuzz_one() {
     ft=$(sed -n 's/.* ft: \([0-9]*\).*/\1/p' <<<"$last")
     corp=$(sed -n 's/.* corp: \([0-9]*\).*/\1/p' <<<"$last")
     if [ $rc -eq 0 ]; then result="no crash"; else result="**FAILED** (exit $rc; see $log; input saved under $seeds/regression-*)"; fi
-    echo "| $t | ${execs:-?} | $secs | ${cov:-?} | ${ft:-?} | ${corp:-?} | $result |" > "$build/campaign-$t.row"
+    local shown=${execs:-?}
+    if [ "$resume" = 1 ] && [ $rc -eq 0 ] && [ -n "$execs" ] && [ "$code" != dirty ]; then
+        # Only a clean run counts: a crash's executions are not "no crash".
+        printf '%s\t%s\t%s\t%s\t%s\n' "$code" "$t" "$execs" "$(git rev-parse --short HEAD)" "$(date -u +%FT%TZ)" >> "$ledger"
+        shown="$execs (total $(( before + execs )) at code $code)"
+    fi
+    echo "| $t | $shown | $secs | ${cov:-?} | ${ft:-?} | ${corp:-?} | $result |" > "$build/campaign-$t.row"
     cat "$build/campaign-$t.row"
     return $rc
 }
@@ -93,5 +143,5 @@ while [ "$(jobs -rp | wc -l)" -gt 0 ]; do wait -n || status=1; done
 for t in "${targets[@]}"; do
     if [ -f "$build/campaign-$t.row" ]; then cat "$build/campaign-$t.row" >> "$report"; else status=1; fi
 done
-echo "fuzz-campaign: $runs runs per target at $(git rev-parse --short HEAD); table in $report"
+echo "fuzz-campaign: $runs runs per target at $(git rev-parse --short HEAD) (code $code); table in $report"
 exit $status
