@@ -13,6 +13,8 @@
 #                     of a 2-core machine, one target on each)
 #   FUZZ_MAX_TIME=S   also stop each target after S seconds (a time-boxed
 #                     campaign: the table then says how many executions ran)
+#   (To stop a target early and keep its count: kill -INT its fuzz_TARGET
+#   process; libFuzzer prints its final stats and exits 72, "stopped".)
 #   FUZZ_RESUME=1     a campaign in parts: each target keeps its working
 #                     corpus in build-fuzz/campaign-corpus/TARGET between runs,
 #                     and its executions are added up in
@@ -113,7 +115,7 @@ fuzz_one() {
         cat "$build/campaign-$t.row"
         return 0
     fi
-    "$bin" -runs="$want" -artifact_prefix="$seeds/regression-" -print_final_stats=1 "${extra[@]}" \
+    "$bin" -runs="$want" -artifact_prefix="$seeds/regression-" -print_final_stats=1 -interrupt_exit_code=72 "${extra[@]}" \
         "$corpus" >"$log" 2>&1 || rc=$?
     local secs=$(( $(date +%s) - start ))
     local execs last cov ft corp result
@@ -122,15 +124,20 @@ fuzz_one() {
     cov=$(sed -n 's/.* cov: \([0-9]*\).*/\1/p' <<<"$last")
     ft=$(sed -n 's/.* ft: \([0-9]*\).*/\1/p' <<<"$last")
     corp=$(sed -n 's/.* corp: \([0-9]*\).*/\1/p' <<<"$last")
-    if [ $rc -eq 0 ]; then result="no crash"; else result="**FAILED** (exit $rc; see $log; input saved under $seeds/regression-*)"; fi
+    # 72: libFuzzer's exit on SIGINT (-interrupt_exit_code): stopped by
+    # hand (kill -INT the fuzz_TARGET process), no crash in what ran.
+    if [ $rc -eq 0 ]; then result="no crash"
+    elif [ $rc -eq 72 ]; then result="no crash (stopped)"
+    else result="**FAILED** (exit $rc; see $log; input saved under $seeds/regression-*)"; fi
     local shown=${execs:-?}
-    if [ "$resume" = 1 ] && [ $rc -eq 0 ] && [ -n "$execs" ] && [ "$code" != dirty ]; then
+    if [ "$resume" = 1 ] && { [ $rc -eq 0 ] || [ $rc -eq 72 ]; } && [ -n "$execs" ] && [ "$code" != dirty ]; then
         # Only a clean run counts: a crash's executions are not "no crash".
         printf '%s\t%s\t%s\t%s\t%s\n' "$code" "$t" "$execs" "$(git rev-parse --short HEAD)" "$(date -u +%FT%TZ)" >> "$ledger"
         shown="$execs (total $(( before + execs )) at code $code)"
     fi
     echo "| $t | $shown | $secs | ${cov:-?} | ${ft:-?} | ${corp:-?} | $result |" > "$build/campaign-$t.row"
     cat "$build/campaign-$t.row"
+    [ $rc -eq 72 ] && return 0
     return $rc
 }
 status=0
