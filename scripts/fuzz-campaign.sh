@@ -19,8 +19,9 @@
 #                     corpus in build-fuzz/campaign-corpus/TARGET between runs,
 #                     and its executions are added up in
 #                     build-fuzz/campaign-ledger.tsv under the code they ran
-#                     (the git trees of libbarbwire/, sensor/, test/fuzz/ and
-#                     the build files). A run then makes only the executions
+#                     (the git objects of libbarbwire/, sensor/, the build
+#                     files, the shared harness headers and the target's own
+#                     harness, options, dictionary and corpus). A run then makes only the executions
 #                     that RUNS still lacks at this code, and the table gives
 #                     both this run's and the total. With uncommitted changes
 #                     to that code nothing is added up (the binary is not a
@@ -73,18 +74,30 @@ jobs=${FUZZ_JOBS:-1}
 max_time=${FUZZ_MAX_TIME:-0}
 resume=${FUZZ_RESUME:-0}
 ledger="$build/campaign-ledger.tsv"
-code_paths=(libbarbwire sensor test/fuzz meson.build meson_options.txt)
-# The code the binaries were built from: one hash over the git trees, or
-# "dirty" when they have uncommitted changes.
-if [ -n "$(git status --porcelain -- "${code_paths[@]}" 2>/dev/null)" ]; then
-    code=dirty
-else
-    code=$(for p in "${code_paths[@]}"; do git rev-parse "HEAD:$p"; done | sha1sum | cut -c1-12)
-fi
-# Executions already made at this code for target $1 (0 when none or dirty).
+# The code a target's binary and corpus come from: the library, the
+# sensor, the build files, the harnesses' shared headers, and the target's
+# own harness, options, dictionary and corpus. One hash over their git
+# objects, or "dirty" when any has uncommitted changes. Another harness's
+# change (a fix in fuzz_proc.cpp) leaves the other targets' counts standing.
+code_paths_of() {
+    local t=$1
+    echo libbarbwire sensor meson.build meson_options.txt test/fuzz/meson.build \
+        test/fuzz/fuzz_common.hpp test/fuzz/fuzz_check.hpp test/fuzz/fuzz_$t.cpp test/fuzz/corpus/$t
+    [ -f "test/fuzz/$t.options" ] && echo "test/fuzz/$t.options"
+    [ -f "test/fuzz/$t.dict" ] && echo "test/fuzz/$t.dict"
+    return 0
+}
+code_of() {
+    local paths
+    paths=$(code_paths_of "$1" | tr ' ' '\n')
+    # shellcheck disable=SC2086
+    if [ -n "$(git status --porcelain -- $paths 2>/dev/null)" ]; then echo dirty; return; fi
+    for p in $paths; do git rev-parse "HEAD:$p"; done | sha1sum | cut -c1-12
+}
+# Executions already made at code $2 for target $1 (0 when none or dirty).
 done_at_code() {
-    [ "$code" = dirty ] || [ ! -f "$ledger" ] && { echo 0; return; }
-    awk -F'\t' -v c="$code" -v t="$1" '$1 == c && $2 == t { n += $3 } END { print n + 0 }' "$ledger"
+    [ "$2" = dirty ] || [ ! -f "$ledger" ] && { echo 0; return; }
+    awk -F'\t' -v c="$2" -v t="$1" '$1 == c && $2 == t { n += $3 } END { print n + 0 }' "$ledger"
 }
 # One target: its row goes to $build/campaign-TARGET.row.
 fuzz_one() {
@@ -95,9 +108,10 @@ fuzz_one() {
     [ "$resume" = 1 ] && corpus="$build/campaign-corpus/$t"
     mkdir -p "$corpus"
     cp -r "$seeds/." "$corpus/"
-    local before=0 want=$runs
+    local before=0 want=$runs code
+    code=$(code_of "$t")
     if [ "$resume" = 1 ]; then
-        before=$(done_at_code "$t")
+        before=$(done_at_code "$t" "$code")
         want=$(( runs > before ? runs - before : 0 ))
     fi
     local extra=()
@@ -150,5 +164,5 @@ while [ "$(jobs -rp | wc -l)" -gt 0 ]; do wait -n || status=1; done
 for t in "${targets[@]}"; do
     if [ -f "$build/campaign-$t.row" ]; then cat "$build/campaign-$t.row" >> "$report"; else status=1; fi
 done
-echo "fuzz-campaign: $runs runs per target at $(git rev-parse --short HEAD) (code $code); table in $report"
+echo "fuzz-campaign: $runs runs per target at $(git rev-parse --short HEAD); table in $report"
 exit $status
