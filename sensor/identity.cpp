@@ -340,17 +340,20 @@ int reopen_regular(int pfd, struct stat& sb, const Accept& accept) {
 
 constexpr auto any_file = [](const struct stat&) { return true; };
 
+// An O_PATH descriptor of the directory `root` ("": "/") to resolve paths
+// below. The root itself may be a magic link (/proc/1/root, /proc/PID/root):
+// followed on purpose, to the mount namespace it stands for. -1 on failure.
+int open_root_dir(std::string_view root) {
+    const std::string r = root.empty() ? std::string("/") : std::string(root);
+    return ::open(r.c_str(), O_PATH | O_DIRECTORY | O_CLOEXEC);
+}
+
 } // namespace
 
 template <class Accept>
 int hash_cache::open_regular_below(std::string_view root, std::string_view path, struct stat& sb,
                                    const Accept& accept) {
-    const std::string r = root.empty() ? std::string("/") : std::string(root);
-    // The root itself may be a magic link (/proc/1/root, /proc/PID/root):
-    // followed on purpose, to the mount namespace it stands for.
-    const fd_guard rootfd{path.empty() || path.front() != '/'
-                              ? -1
-                              : ::open(r.c_str(), O_PATH | O_DIRECTORY | O_CLOEXEC)};
+    const fd_guard rootfd{path.empty() || path.front() != '/' ? -1 : open_root_dir(root)};
     if (rootfd.fd < 0 && !path.empty() && path.front() == '/') return -1;
     const fd_guard pfd{open_path_below(rootfd.fd >= 0 ? rootfd.fd : AT_FDCWD, path)};
     return reopen_regular(pfd.fd, sb, accept);
@@ -454,8 +457,7 @@ std::optional<bool> hash_cache::host_file(std::string_view path, std::uint64_t d
     // opened): a symlink planted at the path, or in a directory on the way,
     // could lead the lookup to a FUSE or network mount that the check above
     // never saw, and there a lookup may wait for ever.
-    const std::string r = opts_.host_root.empty() ? std::string("/") : opts_.host_root;
-    const fd_guard rootfd{::open(r.c_str(), O_PATH | O_DIRECTORY | O_CLOEXEC)};
+    const fd_guard rootfd{open_root_dir(opts_.host_root)};
     if (rootfd.fd < 0) return std::nullopt;
     const fd_guard pfd{open_path_below(rootfd.fd, path)};
     struct stat sb {};
