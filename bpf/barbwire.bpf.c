@@ -716,29 +716,49 @@ struct bw_env_scan {
 	__u32 found; /* BW_FOREIGN_PRELOAD_ENV | BW_FOREIGN_AUDIT_ENV */
 };
 
-/* Does the variable starting at env[pos] ('L') start "LD_PRELOAD=" or
- * "LD_AUDIT="? pos - 1 is a NUL (or the start), checked by the caller. */
+/* Does the variable starting at env[pos] start "LD_PRELOAD=" or
+ * "LD_AUDIT=" within the chunk's `len` bytes? The caller checked that it
+ * starts a variable.
+ *
+ * Written without a branch on `pos` or `len`: the verifier narrows a
+ * register's bounds at every conditional jump on it, and bounds narrowed
+ * differently in each of the word's eight positions left it eight sets of
+ * states it could not prune. On Linux 6.18, which also narrows the
+ * registers linked to one (pos = at + b narrows `at`), that took the exec
+ * program past the verifier's 1M-instruction limit, and the sensor did not
+ * load. Here the only jumps are on values loaded fresh from the buffer. */
 static __always_inline __u32 bw_env_var_at(const char *env, __u32 pos, __u32 len)
 {
-	if (pos + 11 > len)
-		return 0;
-	if (env[(pos + 1) & (BW_ENV_BUF - 1)] != 'D' || env[(pos + 2) & (BW_ENV_BUF - 1)] != '_')
-		return 0;
-	char c3 = env[(pos + 3) & (BW_ENV_BUF - 1)];
-	if (c3 == 'P' && env[(pos + 4) & (BW_ENV_BUF - 1)] == 'R' && env[(pos + 5) & (BW_ENV_BUF - 1)] == 'E' &&
-	    env[(pos + 6) & (BW_ENV_BUF - 1)] == 'L' && env[(pos + 7) & (BW_ENV_BUF - 1)] == 'O' &&
-	    env[(pos + 8) & (BW_ENV_BUF - 1)] == 'A' && env[(pos + 9) & (BW_ENV_BUF - 1)] == 'D' &&
-	    env[(pos + 10) & (BW_ENV_BUF - 1)] == '=')
+	/* 16 bytes from pos: masked, pos + 16 stays inside the scratch value
+	 * (env[BW_ENV_BUF] has auxv after it); bytes past `len` are stale, and
+	 * the room check below leaves them out. */
+	const char *p = env + (pos & (BW_ENV_BUF - 1));
+	__u64 lo, hi;
+	__builtin_memcpy(&lo, p, 8);
+	__builtin_memcpy(&hi, p + 8, 8);
+	/* 1 when the chunk has fewer than n bytes from pos (both below 2^32,
+	 * so the 64-bit difference is negative exactly then) */
+	__u64 short11 = ((__u64)len - pos - 11) >> 63;
+	__u64 short9 = ((__u64)len - pos - 9) >> 63;
+	__u64 preload = (lo ^ 0x4f4c4552505f444cULL) | ((hi ^ 0x3d4441ULL) & 0xffffffULL) | short11; /* "LD_PRELO" "AD=" */
+	__u64 audit = (lo ^ 0x54494455415f444cULL) | ((hi ^ 0x3dULL) & 0xffULL) | short9;         /* "LD_AUDIT" "=" */
+	if (preload == 0)
 		return BW_FOREIGN_PRELOAD_ENV;
-	if (c3 == 'A' && env[(pos + 4) & (BW_ENV_BUF - 1)] == 'U' && env[(pos + 5) & (BW_ENV_BUF - 1)] == 'D' &&
-	    env[(pos + 6) & (BW_ENV_BUF - 1)] == 'I' && env[(pos + 7) & (BW_ENV_BUF - 1)] == 'T' &&
-	    env[(pos + 8) & (BW_ENV_BUF - 1)] == '=')
+	if (audit == 0)
 		return BW_FOREIGN_AUDIT_ENV;
 	return 0;
 }
 
-/* One 8-byte word of the chunk: only a word holding an 'L' is looked at
- * byte by byte (the has-zero-byte trick on word ^ "LLLLLLLL"). */
+/* Bit 7 of each byte of x that is 0, exactly (no borrow between bytes). */
+static __always_inline __u64 bw_zero_bytes(__u64 x)
+{
+	const __u64 low7 = 0x7F7F7F7F7F7F7F7FULL;
+	return ~(((x & low7) + low7) | x | low7);
+}
+
+/* One 8-byte word of the chunk. A variable starts at a byte after a NUL
+ * (or at the very start of the environment); only an 'L' that starts one
+ * is looked at further. */
 static long bw_env_word(__u64 i, void *ctx)
 {
 	struct bw_env_scan *st = ctx;
@@ -746,24 +766,34 @@ static long bw_env_word(__u64 i, void *ctx)
 	struct bw_foreign_scratch *s = bpf_map_lookup_elem(&foreign_scratch, &zero);
 	if (!s)
 		return 1;
+	__u32 len = st->len;
 	__u32 at = (__u32)i * 8;
-	if (at >= st->len)
+	if (at >= len)
 		return 1;
 	__u64 w = *(__u64 *)&s->env[at & (BW_ENV_BUF - 1) & ~7U];
-	__u64 x = w ^ 0x4C4C4C4C4C4C4C4CULL;
+	__u64 x = w ^ 0x4C4C4C4C4C4C4C4CULL; /* "LLLLLLLL" */
 	if (((x - 0x0101010101010101ULL) & ~x & 0x8080808080808080ULL) == 0)
+		return 0; /* no 'L' in the word (the quick, inexact test: no false "none") */
+	/* The byte before the word: at the chunk's start, the start of the
+	 * environment (a variable starts there) or, in a later chunk, a byte
+	 * the previous chunk already scanned (the chunks overlap). */
+	__u64 before;
+	if (at == 0)
+		before = st->chunk == 0 ? 0 : 1;
+	else
+		before = (__u8)s->env[(at - 1) & (BW_ENV_BUF - 1)];
+	__u64 starts = bw_zero_bytes(x) & bw_zero_bytes((w << 8) | before);
+	if (starts == 0)
 		return 0;
 	for (int b = 0; b < 8; b++) {
-		__u32 pos = at + b;
-		if (s->env[pos & (BW_ENV_BUF - 1)] != 'L')
+		if (!((starts >> (8 * b + 7)) & 1))
 			continue;
-		if (pos == 0) {
-			if (st->chunk != 0) /* the previous chunk had it, with its NUL */
-				continue;
-		} else if (s->env[(pos - 1) & (BW_ENV_BUF - 1)] != 0) {
-			continue;
+		__u32 found = bw_env_var_at(s->env, at + b, len);
+		if (found) {
+			/* the next variable starts past "LD_AUDIT=" and its NUL: in a later word */
+			st->found |= found;
+			return 0;
 		}
-		st->found |= bw_env_var_at(s->env, pos, st->len);
 	}
 	return 0;
 }

@@ -125,6 +125,7 @@ struct bpf_loader::impl {
     bool filter = false;
     std::size_t holders = 0; // hot_user tgid entries this sensor wrote and has not removed
     std::vector<std::string> notices; // hooks this kernel lacks, and what is not seen for it
+    std::vector<bpf_loader::program_figure> programs; // loaded programs and their verifier figures
     // The boring front (struct bw_boring_slot), mapped; this sensor is its only writer.
     bw_boring_slot* front = nullptr;
     std::size_t front_bytes = 0;
@@ -261,6 +262,16 @@ result<std::unique_ptr<bpf_loader>> bpf_loader::open_and_attach(const loader_opt
         }
         *s->progs[i].link = link;
         ++p->attached;
+        bpf_prog_info info{};
+        __u32 len = sizeof(info);
+        program_figure f{bpf_program__name(prog), 0};
+        if (bpf_obj_get_info_by_fd(bpf_program__fd(prog), &info, &len) == 0) f.verified_insns = info.verified_insns;
+        if (f.verified_insns > verifier_insn_limit / 2)
+            p->notices.push_back("BPF program " + f.name + " took " + std::to_string(f.verified_insns) +
+                                 " of the verifier's " + std::to_string(verifier_insn_limit) +
+                                 " instructions to load: a kernel whose verifier explores more may refuse it; "
+                                 "please report it with this kernel's version");
+        p->programs.push_back(std::move(f));
     }
 
     if (front) {
@@ -606,6 +617,8 @@ bool bpf_loader::cool_down(nanoseconds now) noexcept {
 }
 
 const std::vector<std::string>& bpf_loader::notices() const noexcept { return impl_->notices; }
+
+const std::vector<bpf_loader::program_figure>& bpf_loader::programs() const noexcept { return impl_->programs; }
 
 int bpf_loader::seed_session(std::uint32_t tgid, std::uint32_t sid) noexcept {
     if (!impl_->filter) return 0;

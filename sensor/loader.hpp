@@ -146,6 +146,19 @@ public:
     // What this kernel lacks (hooks left out at load), one line each: the
     // sensor prints them as NOTICEs before its ready line.
     [[nodiscard]] const std::vector<std::string>& notices() const noexcept;
+
+    // Each loaded program's name and the instructions the kernel's verifier
+    // processed to accept it (bpf_prog_info.verified_insns; 0 where the
+    // kernel does not say, before Linux 5.16). The verifier refuses a
+    // program past 1,000,000, and how far it explores differs between
+    // kernels, so a program near the limit on one host may not load on
+    // another: open_and_attach adds a notice past half the limit.
+    struct program_figure {
+        std::string name;
+        std::uint32_t verified_insns = 0;
+    };
+    [[nodiscard]] const std::vector<program_figure>& programs() const noexcept;
+    static constexpr std::uint32_t verifier_insn_limit = 1'000'000;
     // The session the correlator knows process `tgid` by (from /proc at
     // start), unless the kernel already knows a newer one. 0 or -errno.
     int seed_session(std::uint32_t tgid, std::uint32_t sid) noexcept;

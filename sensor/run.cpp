@@ -778,6 +778,12 @@ int run_sensor(const run_options& opts) {
     }
     std::unique_ptr<bpf_loader> loader = std::move(*loaded);
     for (const std::string& n : loader->notices()) errln("NOTICE: " + n);
+    if (opts.verbose) {
+        std::string line = "verifier: instructions processed per program (limit " +
+                           std::to_string(bpf_loader::verifier_insn_limit) + "):";
+        for (const auto& f : loader->programs()) line += " " + f.name + " " + std::to_string(f.verified_insns);
+        errln(line);
+    }
     // Attached: from here on the sensor keeps only what the steady state
     // needs (privileges.hpp): three capabilities, no_new_privs, seccomp.
     auto dropped = drop_privileges(true);

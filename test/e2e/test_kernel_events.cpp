@@ -255,6 +255,21 @@ bool ia32_available() {
 
 } // namespace
 
+// The verifier refuses a program past 1M processed instructions, and how
+// far it explores differs between kernels (6.18's linked-register bounds
+// took the exec program's environment scan from under the limit to over
+// it). Half the limit is this project's margin: a program past it is a
+// kernel update away from not loading.
+TEST_CASE("every program loads with at most half of the verifier's instruction limit") {
+    const auto& programs = sensor().loader->programs();
+    REQUIRE(programs.size() >= 8);
+    for (const auto& p : programs) {
+        INFO(p.name << ": " << p.verified_insns << " instructions verified");
+        CHECK(p.verified_insns > 0); // the kernel says (Linux 5.16+)
+        CHECK(p.verified_insns <= bpf_loader::verifier_insn_limit / 2);
+    }
+}
+
 TEST_CASE("an open through a relative path after chdir reports the absolute path, dev and ino") {
     temp_dir dir;
     std::filesystem::create_directory(dir.path + "/sub");
@@ -527,6 +542,15 @@ TEST_CASE("issue 13: LD_PRELOAD and LD_AUDIT in a dynamic exec's environment are
         {"LD_AUDIT last", {"PATH=/usr/bin", "LD_AUDIT=/nonexistent/bw.so"}, barbwire::audit_env},
         {"both, after 5000 bytes", {"PAD=" + pad, "LD_AUDIT=/nonexistent/a.so", "LD_PRELOAD=/nonexistent/p.so"},
          barbwire::preload_env | barbwire::audit_env},
+        // near misses: a name that only starts like one, or stops short of its '='
+        {"near misses", {"LD_PRELOADX=1", "LD_AUDITX=1", "LD_PRELOA=1", "XLD_AUDIT=1", "PATH=/usr/bin"}, 0},
+        // variables shorter than a word before it, so several start in one 8-byte word
+        {"short names first", {"L=1", "LD=", "LD_PRELOAD=/nonexistent/p.so"}, barbwire::preload_env},
+        // the last variable, with an empty value: its '=' is the environment's last byte but the NUL
+        {"empty value last", {"PATH=/usr/bin", "LD_AUDIT="}, barbwire::audit_env},
+        // starts 6 bytes before the first chunk's end: whole only in the second chunk (they overlap by 16)
+        {"across the first chunk's end", {"PAD=" + std::string(4085, 'x'), "LD_PRELOAD=/nonexistent/p.so"},
+         barbwire::preload_env},
     };
     for (const auto& v : variants) {
         INFO(v.what);
