@@ -18,14 +18,17 @@
 #   FUZZ_RESUME=1     a campaign in parts: each target keeps its working
 #                     corpus in build-fuzz/campaign-corpus/TARGET between runs,
 #                     and its executions are added up in
-#                     build-fuzz/campaign-ledger.tsv under the code they ran
-#                     (the git objects of libbarbwire/, sensor/, the build
-#                     files, the shared harness headers and the target's own
-#                     harness, options, dictionary and corpus). A run then makes only the executions
-#                     that RUNS still lacks at this code, and the table gives
-#                     both this run's and the total. With uncommitted changes
-#                     to that code nothing is added up (the binary is not a
-#                     commit's).
+#                     test/fuzz/campaign-ledger.tsv (in the tree: commit it)
+#                     under the code they ran: the build commands, the
+#                     compiler, and the tree's files the target is compiled
+#                     from (ninja's dependency log), its options, dictionary
+#                     and corpus; see code_of below. A run then makes only the
+#                     executions that RUNS still lacks at this code, and the
+#                     table gives both this run's and the total. With
+#                     uncommitted changes to that code nothing is added up
+#                     (the binary is not a commit's).
+#   FUZZ_LEDGER=1     print each target's key, its inputs and its count at
+#                     this code, and exit (no fuzzing)
 #
 # Per-target libFuzzer flags come from test/fuzz/TARGET.options (one flag a
 # line, '#' comments), e.g. -max_len for the stateful harnesses.
@@ -73,26 +76,35 @@ report="$build/campaign.md"
 jobs=${FUZZ_JOBS:-1}
 max_time=${FUZZ_MAX_TIME:-0}
 resume=${FUZZ_RESUME:-0}
-ledger="$build/campaign-ledger.tsv"
-# The code a target's binary and corpus come from: the library, the
-# sensor, the build files, the harnesses' shared headers, and the target's
-# own harness, options, dictionary and corpus. One hash over their git
-# objects, or "dirty" when any has uncommitted changes. Another harness's
-# change (a fix in fuzz_proc.cpp) leaves the other targets' counts standing.
-code_paths_of() {
-    local t=$1
-    echo libbarbwire sensor meson.build meson_options.txt test/fuzz/meson.build \
-        test/fuzz/fuzz_common.hpp test/fuzz/fuzz_check.hpp test/fuzz/fuzz_$t.cpp test/fuzz/corpus/$t
-    [ -f "test/fuzz/$t.options" ] && echo "test/fuzz/$t.options"
-    [ -f "test/fuzz/$t.dict" ] && echo "test/fuzz/$t.dict"
-    return 0
+ledger="test/fuzz/campaign-ledger.tsv" # in the tree: commit it after a run, so the count survives the machine
+# The code a target's binary and corpus come from, exactly: the commands
+# ninja runs to build it (compiler flags, sanitizers, link), the compiler's
+# version, and every file of this tree those commands read (from ninja's
+# dependency log: the harness, the library headers it includes, the sensor
+# sources it links), plus the target's options, dictionary and seed corpus.
+# One hash over them (git objects for the files), or "dirty" when one of
+# those files has uncommitted changes. A change elsewhere (the BPF program,
+# another harness, a sensor file this harness does not compile) leaves the
+# target's count standing; a change to anything it is built from starts it
+# again at 0.
+target_inputs() { # the tree's files that fuzz_$1 is compiled from, sorted
+    local t=$1 obj
+    ninja -C "$build" -t commands "test/fuzz/fuzz_$t" | sed -n 's/.* -o \([^ ]*\.o\) -c .*/\1/p' |
+        while read -r obj; do ninja -C "$build" -t deps "$obj"; done |
+        sed -n 's|^    \.\./||p' | sort -u
 }
 code_of() {
-    local paths
-    paths=$(code_paths_of "$1" | tr ' ' '\n')
+    local t=$1 paths
+    paths="$(target_inputs "$t") test/fuzz/corpus/$t"
+    [ -f "test/fuzz/$t.options" ] && paths+=" test/fuzz/$t.options"
+    [ -f "test/fuzz/$t.dict" ] && paths+=" test/fuzz/$t.dict"
     # shellcheck disable=SC2086
     if [ -n "$(git status --porcelain -- $paths 2>/dev/null)" ]; then echo dirty; return; fi
-    for p in $paths; do git rev-parse "HEAD:$p"; done | sha1sum | cut -c1-12
+    {
+        clang++ --version | head -1
+        ninja -C "$build" -t commands "test/fuzz/fuzz_$t"
+        for p in $paths; do printf '%s ' "$p"; git rev-parse "HEAD:$p"; done
+    } | sha1sum | cut -c1-12
 }
 # Executions already made at code $2 for target $1 (0 when none or dirty).
 done_at_code() {
@@ -154,6 +166,14 @@ fuzz_one() {
     [ $rc -eq 72 ] && return 0
     return $rc
 }
+if [ "${FUZZ_LEDGER:-0}" = 1 ]; then
+    for t in "${targets[@]}"; do
+        code=$(code_of "$t")
+        echo "$t: code $code, $(done_at_code "$t" "$code") executions recorded at it; built from:"
+        target_inputs "$t" | sed 's/^/    /'
+    done
+    exit 0
+fi
 status=0
 for t in "${targets[@]}"; do
     rm -f "$build/campaign-$t.row"
