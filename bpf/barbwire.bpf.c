@@ -62,12 +62,18 @@ const volatile __u32 filter_enabled = 0; /* the in-kernel filter (verdict cache,
 const volatile __u64 shed_open_bytes = 0; /* shed opens, repeats and writes once this much is queued; 0: never */
 const volatile __u64 shed_net_bytes = 0;  /* shed connects and sends once this much is queued; 0: never */
 const volatile __u32 boring_mask = 0;     /* buckets of the boring front - 1; 0: no front */
-/* The sys_exit dispatcher's tables: action (enum bw_sys_action) by system
- * call number, native (x32 numbers with the x32 bit cleared) and ia32,
- * filled by the loader from bw_sys_action_x86_64 / _ia32 (events.h). */
-const volatile __u8 sys_native[BW_SYS_TABLE] = {};
-const volatile __u8 sys_compat[BW_SYS_TABLE] = {};
+/* The sys_exit dispatcher's table: by system call number, the native
+ * action (enum bw_sys_action; x32 numbers with the x32 bit cleared) in the
+ * low four bits and the ia32 one in the high four, filled by the loader
+ * from bw_sys_action_x86_64 / _ia32 (events.h). One table, so a system
+ * call's exit reads one cache line of it, not one of each of two tables. */
+const volatile __u8 sys_actions[BW_SYS_TABLE] = {};
 
+/* What every open reads of .bss (filter_state, inode_bloom, script_slots)
+ * is declared first, in this order, so it all lies in the first page of the
+ * map: an open of a stream of distinct files touches one page of it, not
+ * three (on this KVM guest a page's translation is as likely to be cold as
+ * a line). */
 /* Generation and window, in .bss: user space maps it and bumps gen atomically too. */
 struct bw_filter_state filter_state = {};
 /* The hottest marks over all families: a fast "nothing is hot" check. */
@@ -76,6 +82,14 @@ struct bw_hot_summary hot_summary = {};
  * bits before it adds an entry, and clears them only by rewriting the whole
  * filter from what is left): an inode with a clear bit is not sensitive. */
 __u64 inode_bloom[BW_INODE_BLOOM_WORDS] = {};
+/* Entries of script_wait by slot (tgid & (BW_SCRIPT_SLOTS - 1)): put in
+ * and not yet taken out. An open looks its process up in script_wait only
+ * when its slot is non-zero, so a process that waits for its script for
+ * ever (an interpreter reading a pipe: `bash /dev/fd/3`) costs the lookup
+ * to the processes of its slot only, not to every open of the host (a
+ * single count did that). An LRU eviction leaves its slot high, never low. */
+#define BW_SCRIPT_SLOTS 512
+__u32 script_slots[BW_SCRIPT_SLOTS] = {};
 
 struct {
 	__uint(type, BPF_MAP_TYPE_RINGBUF);
@@ -126,15 +140,36 @@ struct {
 } dirs SEC(".maps");
 
 /* A per-CPU front of directory verdicts, direct-mapped by the directory's
- * name hash: the directories files are opened in are few and hot. */
+ * name hash: the directories files are opened in are few and hot. A plain
+ * array of BW_RECENT_DIRS slots per CPU (index cpu * BW_RECENT_DIRS + slot;
+ * the loader sizes it), mmapable so that its values start on a page and
+ * each 128-byte slot is two whole cache lines: a boring open whose
+ * directory has at most one contained string, and whose name's first four
+ * bytes miss the folded prefix bloom, reads the first line only. (A per-CPU
+ * array would first read the value's address, in another cold line.) A slot
+ * is written only by a program on its own CPU; `seq` guards against one
+ * that preempted another mid-write (bw_recent_dir_fill). */
 #define BW_RECENT_DIRS 64
 struct bw_recent_dir {
-	struct bw_file_key key;
-	struct bw_dir_verdict v;
+	/* first cache line */
+	__u32 seq;                          /* odd while a program writes the slot */
+	__u8 contains_len[BW_DIR_CONTAINS]; /* as bw_dir_verdict */
+	__u8 _pad[2];
+	__u64 dentry, mnt, parent, name;    /* the directory's key (bw_dir_key) */
+	__u64 gen;
+	__u64 prefix_fold;                  /* prefix_bloom's four words ORed together */
+	__u64 contains0;                    /* contains[0], as a little-endian word */
+	/* second cache line */
+	__u64 prefix_bloom[4];
+	__u64 contains1;
+	__u8 _pad2[24];
 };
+_Static_assert(sizeof(struct bw_recent_dir) == 128, "a recent directory is two cache lines");
+_Static_assert(BW_DIR_CONTAINS == 2, "bw_recent_dir has two contained strings");
 struct {
-	__uint(type, BPF_MAP_TYPE_PERCPU_ARRAY);
-	__uint(max_entries, BW_RECENT_DIRS);
+	__uint(type, BPF_MAP_TYPE_ARRAY);
+	__uint(map_flags, BPF_F_MMAPABLE);
+	__uint(max_entries, BW_RECENT_DIRS); /* times the possible CPUs: set by user space */
 	__type(key, __u32);
 	__type(value, struct bw_recent_dir);
 } recent_dirs SEC(".maps");
@@ -649,14 +684,6 @@ int BPF_PROG(handle_sched_process_fork, struct task_struct *parent, struct task_
 struct bw_interp_name interp_names[BW_INTERP_MAX] = {};
 __u32 interp_count = 0;     /* entries of interp_names in use */
 __u32 preload_file_set = 0; /* /etc/ld.so.preload is not empty (the sensor's last look) */
-/* Entries of script_wait by slot (tgid & (BW_SCRIPT_SLOTS - 1)): put in
- * and not yet taken out. An open looks its process up in script_wait only
- * when its slot is non-zero, so a process that waits for its script for
- * ever (an interpreter reading a pipe: `bash /dev/fd/3`) costs the lookup
- * to the processes of its slot only, not to every open of the host (a
- * single count did that). An LRU eviction leaves its slot high, never low. */
-#define BW_SCRIPT_SLOTS 1024
-__u32 script_slots[BW_SCRIPT_SLOTS] = {};
 
 #define BW_AT_BASE 7
 #define BW_AT_SECURE 23
@@ -1324,11 +1351,11 @@ static __always_inline bool bw_boring_front(const struct bw_file_key *k, __u64 g
 /* May (dev, ino) be in sensitive_inodes? False only when it is not. */
 static __always_inline bool bw_inode_maybe_sensitive(__u64 dev, __u64 ino)
 {
-	__u32 b1, b2;
-	bw_inode_bloom_bits(dev, ino, &b1, &b2);
-	__u64 w1 = *(volatile __u64 *)&inode_bloom[(b1 >> 6) & (BW_INODE_BLOOM_WORDS - 1)];
-	__u64 w2 = *(volatile __u64 *)&inode_bloom[(b2 >> 6) & (BW_INODE_BLOOM_WORDS - 1)];
-	return ((w1 >> (b1 & 63)) & 1) && ((w2 >> (b2 & 63)) & 1);
+	__u32 word;
+	__u64 mask;
+	bw_inode_bloom_slot(dev, ino, &word, &mask);
+	__u64 w = *(volatile __u64 *)&inode_bloom[word & (BW_INODE_BLOOM_WORDS - 1)];
+	return (w & mask) == mask;
 }
 
 /* The key of the directory `dir` (in mount `mnt`): its dentry, mount,
@@ -1344,6 +1371,76 @@ static __always_inline void bw_dir_key(struct dentry *dir, __u64 mnt, struct bw_
 	dk->name = dir->d_name.hash_len;
 }
 
+/* Does the name (its first 32 bytes as four little-endian words and a zero
+ * one, `len` bytes long) contain the n-byte string `want`? First a
+ * prefilter with no loop over positions: the positions whose byte is the
+ * string's first and (for a longer string) whose next byte is its second,
+ * by exact zero-byte masks of whole words. Bytes past the name may add
+ * candidates, never remove one; only a name with a candidate goes on to the
+ * position-by-position compare, which looks at no byte past `len`. */
+static __always_inline bool bw_name_contains(const __u64 *w, __u32 len, __u64 want, __u32 n)
+{
+	if (n == 0 || n > 8 || n > len)
+		return false;
+	const __u64 ones = 0x0101010101010101ULL;
+	__u64 first = (want & 0xff) * ones;
+	__u64 second = ((want >> 8) & 0xff) * ones;
+	__u64 cand = 0;
+	for (__u32 q = 0; q < 4; q++) {
+		if (q * 8 >= len)
+			break;
+		__u64 m = bw_zero_bytes(w[q] ^ first);
+		if (n > 1)
+			m &= bw_zero_bytes(((w[q] >> 8) | (w[q + 1] << 56)) ^ second);
+		cand |= m;
+	}
+	if (cand == 0)
+		return false;
+	__u64 mask = n == 8 ? ~0ULL : (1ULL << (8 * n)) - 1;
+	for (__u32 i = 0; i + n <= len && i < BW_DIR_NAME_MAX; i++) {
+		__u32 q = (i >> 3) & 3, r8 = (i & 7) * 8;
+		__u64 word = w[q] >> r8;
+		if (r8)
+			word |= w[q + 1] << (64 - r8);
+		if ((word & mask) == want)
+			return true;
+	}
+	return false;
+}
+
+/* Puts the directory verdict `v` of `dk` into the slot `rd` of this CPU's
+ * front; false when another program on this CPU is writing it (this one
+ * preempted it), and then the slot is left alone. The sequence number is
+ * claimed by a compare-and-exchange, so of two writers only one writes,
+ * and it only grows: a reader that sees the same even number before and
+ * after its reads read one writer's whole entry. */
+static __always_inline bool bw_recent_dir_fill(struct bw_recent_dir *rd, const struct bw_file_key *dk,
+					       const struct bw_dir_verdict *v, __u32 *seq)
+{
+	__u32 s = *(volatile __u32 *)&rd->seq;
+	if (s & 1)
+		return false;
+	if (__sync_val_compare_and_swap(&rd->seq, s, s + 1) != s)
+		return false;
+	asm volatile("" ::: "memory");
+	rd->dentry = dk->dentry;
+	rd->mnt = dk->mnt;
+	rd->parent = dk->parent;
+	rd->name = dk->name;
+	rd->gen = v->gen;
+	rd->prefix_fold = v->prefix_bloom[0] | v->prefix_bloom[1] | v->prefix_bloom[2] | v->prefix_bloom[3];
+	for (int i = 0; i < 4; i++)
+		rd->prefix_bloom[i] = v->prefix_bloom[i];
+	rd->contains_len[0] = v->contains_len[0];
+	rd->contains_len[1] = v->contains_len[1];
+	rd->contains0 = *(const __u64 *)v->contains[0];
+	rd->contains1 = *(const __u64 *)v->contains[1];
+	asm volatile("" ::: "memory");
+	*(volatile __u32 *)&rd->seq = s + 2;
+	*seq = s + 2;
+	return true;
+}
+
 /* Does the verdict on the file's directory make this open boring? Its name
  * fails every check of the verdict (kernel_filter.hpp, dir_name_may_match,
  * is the same in C++) and its inode is not sensitive. False: undecided
@@ -1351,24 +1448,27 @@ static __always_inline void bw_dir_key(struct dentry *dir, __u64 mnt, struct bw_
 static __always_inline bool bw_dir_says_boring(struct dentry *dentry, const struct bw_file_key *dk, __u64 gen,
 					       __u64 dev, __u64 ino)
 {
-	__u32 slot = (__u32)dk->name & (BW_RECENT_DIRS - 1);
-	struct bw_recent_dir *rd = bpf_map_lookup_elem(&recent_dirs, &slot);
+	__u32 idx = bpf_get_smp_processor_id() * BW_RECENT_DIRS + ((__u32)dk->name & (BW_RECENT_DIRS - 1));
+	struct bw_recent_dir *rd = bpf_map_lookup_elem(&recent_dirs, &idx);
 	if (!rd)
 		return false;
-	if (!(rd->v.gen == gen && rd->key.dentry == dk->dentry && rd->key.mnt == dk->mnt &&
-	      rd->key.parent == dk->parent && rd->key.ino == dk->ino && rd->key.name == dk->name &&
-	      rd->key.generation == dk->generation)) {
+	/* A directory's key has no inode fields (bw_dir_key): the slot keeps
+	 * the four that are set. */
+	__u32 seq = *(volatile __u32 *)&rd->seq;
+	asm volatile("" ::: "memory");
+	if ((seq & 1) || rd->gen != gen || rd->dentry != dk->dentry || rd->mnt != dk->mnt ||
+	    rd->parent != dk->parent || rd->name != dk->name) {
 		struct bw_dir_verdict *v = bpf_map_lookup_elem(&dirs, dk);
 		if (!v || v->gen != gen)
 			return false;
-		rd->key = *dk;
-		rd->v = *v;
+		if (!bw_recent_dir_fill(rd, dk, v, &seq))
+			return false;
 	}
 	__u32 len = dentry->d_name.len;
 	if (len > BW_DIR_NAME_MAX)
 		return false;
 	/* The name's first 32 bytes as four little-endian words, by direct
-	 * loads (a faulting load reads 0). Bytes past `len` are never looked at. */
+	 * loads (a faulting load reads 0). Bytes past `len` are never compared. */
 	const __u64 *nm = bpf_rdonly_cast(dentry->d_name.name, 0);
 	__u64 w[5];
 	w[0] = nm[0];
@@ -1377,25 +1477,20 @@ static __always_inline bool bw_dir_says_boring(struct dentry *dentry, const stru
 	w[3] = nm[3];
 	w[4] = 0;
 	if (len >= 4) {
+		/* the folded bloom first (the slot's first line), the whole one
+		 * only when its bit is set */
 		__u32 bit = bw_name_bloom_bit((__u32)w[0]);
-		if ((rd->v.prefix_bloom[(bit >> 6) & 3] >> (bit & 63)) & 1)
+		if (((rd->prefix_fold >> (bit & 63)) & 1) && ((rd->prefix_bloom[(bit >> 6) & 3] >> (bit & 63)) & 1))
 			return false;
 	}
-	for (int c = 0; c < BW_DIR_CONTAINS; c++) {
-		__u32 n = rd->v.contains_len[c];
-		if (n == 0 || n > 8 || n > len)
-			continue;
-		__u64 want = *(__u64 *)rd->v.contains[c];
-		__u64 mask = n == 8 ? ~0ULL : (1ULL << (8 * n)) - 1;
-		for (__u32 i = 0; i + n <= len && i < BW_DIR_NAME_MAX; i++) {
-			__u32 q = (i >> 3) & 3, r8 = (i & 7) * 8;
-			__u64 word = w[q] >> r8;
-			if (r8)
-				word |= w[q + 1] << (64 - r8);
-			if ((word & mask) == want)
-				return false;
-		}
-	}
+	if (bw_name_contains(w, len, rd->contains0, rd->contains_len[0]))
+		return false;
+	if (rd->contains_len[1] != 0 && bw_name_contains(w, len, rd->contains1, rd->contains_len[1]))
+		return false;
+	/* the slot was not rewritten under these reads */
+	asm volatile("" ::: "memory");
+	if (*(volatile __u32 *)&rd->seq != seq)
+		return false;
 	return !bw_inode_maybe_sensitive(dev, ino);
 }
 
@@ -1638,15 +1733,19 @@ int BPF_PROG(handle_sys_exit, struct pt_regs *regs, long ret)
 	int action;
 #if defined(__TARGET_ARCH_x86)
 	nr = regs->orig_ax;
-	/* Most system calls are no action in either table: two byte loads from
-	 * the read-only tables, and they leave. */
+	/* Most system calls are no action in either ABI: one byte load from the
+	 * read-only table, and they leave. An x32 number (the bit set) is no
+	 * ia32 number. */
 	long idx = nr & ~(long)BW_X32_SYSCALL_BIT;
 	if (idx < 0 || idx >= BW_SYS_TABLE)
 		return 0;
-	int native = sys_native[idx];
-	int compat = nr >= 0 && nr < BW_SYS_TABLE ? sys_compat[nr] : BW_SYS_NONE;
-	if (native == BW_SYS_NONE && compat == BW_SYS_NONE)
+	int both = sys_actions[idx];
+	if (nr != idx)
+		both &= BW_SYS_ACTION_MASK;
+	if (both == 0)
 		return 0;
+	int native = both & BW_SYS_ACTION_MASK;
+	int compat = both >> BW_SYS_ACTION_BITS;
 	struct task_struct *task = bpf_get_current_task_btf();
 	if (task->thread_info.status & BW_TS_COMPAT) {
 		action = compat;

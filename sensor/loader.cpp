@@ -202,8 +202,8 @@ result<std::unique_ptr<bpf_loader>> bpf_loader::open_and_attach(const loader_opt
     // The sys_exit dispatcher's tables, from the one statement of which
     // system calls count (events.h).
     for (long nr = 0; nr < BW_SYS_TABLE; ++nr) {
-        p->skel->rodata->sys_native[nr] = static_cast<__u8>(bw_sys_action_x86_64(nr));
-        p->skel->rodata->sys_compat[nr] = static_cast<__u8>(bw_sys_action_ia32(nr));
+        p->skel->rodata->sys_actions[nr] = static_cast<__u8>(bw_sys_action_x86_64(nr) |
+                                                             (bw_sys_action_ia32(nr) << BW_SYS_ACTION_BITS));
     }
 #endif
     p->skel->bss->filter_state.window_ns = static_cast<__u64>(std::max<nanoseconds::rep>(options.window.count(), 0));
@@ -229,6 +229,14 @@ result<std::unique_ptr<bpf_loader>> bpf_loader::open_and_attach(const loader_opt
     if (int err = bpf_map__set_max_entries(p->skel->maps.boring, front_slots); err)
         return make_error(loader_errc, "setting the boring front's size failed: " + describe(err));
     p->skel->rodata->boring_mask = front ? front_slots / 2 - 1 : 0;
+    // The front of directory verdicts: its slots for every possible CPU
+    // (the program indexes it by the CPU it runs on).
+    const int possible_cpus = libbpf_num_possible_cpus();
+    if (possible_cpus <= 0)
+        return make_error(loader_errc, "counting the possible CPUs failed: " + describe(possible_cpus));
+    const __u32 dir_slots = bpf_map__max_entries(p->skel->maps.recent_dirs) * static_cast<__u32>(possible_cpus);
+    if (int err = bpf_map__set_max_entries(p->skel->maps.recent_dirs, dir_slots); err)
+        return make_error(loader_errc, "setting the directory front's size failed: " + describe(err));
 
     // Hooks of newer kernels: without them the sensor runs, and says what it
     // cannot see. sock_send_length is Linux 6.3+; io_uring_complete passes
@@ -489,10 +497,10 @@ int bpf_loader::set_sensitive_inode(std::uint64_t dev, std::uint64_t ino, bool s
     const auto it = known.find(std::make_pair(dev, ino));
     if (sensitive) {
         // The bloom first: whoever finds the entry finds its bits set.
-        std::uint32_t b1 = 0, b2 = 0;
-        bw_inode_bloom_bits(dev, ino, &b1, &b2);
-        __atomic_or_fetch(&bloom[(b1 >> 6) % BW_INODE_BLOOM_WORDS], std::uint64_t{1} << (b1 & 63), __ATOMIC_SEQ_CST);
-        __atomic_or_fetch(&bloom[(b2 >> 6) % BW_INODE_BLOOM_WORDS], std::uint64_t{1} << (b2 & 63), __ATOMIC_SEQ_CST);
+        __u32 word = 0;
+        __u64 mask = 0;
+        bw_inode_bloom_slot(dev, ino, &word, &mask);
+        __atomic_or_fetch(&bloom[word % BW_INODE_BLOOM_WORDS], mask, __ATOMIC_SEQ_CST);
         const __u8 one = 1;
         if (bpf_map_update_elem(fd, &k, &one, BPF_ANY) != 0) return -errno;
         known.emplace(dev, ino);
@@ -505,10 +513,10 @@ int bpf_loader::set_sensitive_inode(std::uint64_t dev, std::uint64_t ino, bool s
     // loses bits no remaining inode needs.
     std::vector<std::uint64_t> fresh(BW_INODE_BLOOM_WORDS, 0);
     for (const auto& [d, i] : known) {
-        std::uint32_t b1 = 0, b2 = 0;
-        bw_inode_bloom_bits(d, i, &b1, &b2);
-        fresh[(b1 >> 6) % BW_INODE_BLOOM_WORDS] |= std::uint64_t{1} << (b1 & 63);
-        fresh[(b2 >> 6) % BW_INODE_BLOOM_WORDS] |= std::uint64_t{1} << (b2 & 63);
+        __u32 word = 0;
+        __u64 mask = 0;
+        bw_inode_bloom_slot(d, i, &word, &mask);
+        fresh[word % BW_INODE_BLOOM_WORDS] |= mask;
     }
     for (std::size_t w = 0; w < BW_INODE_BLOOM_WORDS; ++w) __atomic_store_n(&bloom[w], fresh[w], __ATOMIC_SEQ_CST);
     return 0;

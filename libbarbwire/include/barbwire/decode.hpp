@@ -98,6 +98,7 @@ BW_CHECK_FIELD(bw_event_header, ktime_ns, 8, 8);
 BW_CHECK_FIELD(bw_event_header, pid, 16, 4);
 BW_CHECK_FIELD(bw_event_header, tgid, 20, 4);
 static_assert(sizeof(bw_event_header) == 24, "bw_event_header changed size");
+static_assert(BW_SYS_VM_WRITE <= BW_SYS_ACTION_MASK, "every system call action fits in BW_SYS_ACTION_BITS");
 
 BW_CHECK_FIELD(bw_exec_event, hdr, 0, 24);
 BW_CHECK_FIELD(bw_exec_event, ppid, 24, 4);

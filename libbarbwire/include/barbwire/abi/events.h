@@ -336,16 +336,19 @@ static __inline __u32 bw_name_bloom_bit(__u32 first4)
 	return (first4 * 0x9E3779B1U) >> 24;
 }
 
-/* The two bits (0..65535) of (dev, ino) in the sensitive-inode bloom
- * (bw_filter_state's sibling in .bss, `inode_bloom`, 1024 words written by
- * the sensor): an inode with either bit clear is not in `sensitive_inodes`. */
-static __inline void bw_inode_bloom_bits(__u64 dev, __u64 ino, __u32 *b1, __u32 *b2)
+/* The word (0..BW_INODE_BLOOM_WORDS-1) and the two bits in it (a 64-bit
+ * mask; one bit when both fall on the same) of (dev, ino) in the
+ * sensitive-inode bloom (bw_filter_state's sibling in .bss, `inode_bloom`,
+ * written by the sensor): an inode whose word lacks a bit of its mask is not
+ * in `sensitive_inodes`. Both bits in one word, so a check reads one cache
+ * line (a blocked bloom filter). */
+static __inline void bw_inode_bloom_slot(__u64 dev, __u64 ino, __u32 *word, __u64 *mask)
 {
 	__u64 h = (ino ^ (dev << 40) ^ (dev >> 24)) * 0x9E3779B97F4A7C15ULL;
-	*b1 = (__u32)(h >> 48);
-	*b2 = (__u32)(h >> 16) & 0xffff;
+	*word = (__u32)(h >> 54);
+	*mask = (1ULL << ((h >> 48) & 63)) | (1ULL << ((h >> 42) & 63));
 }
-#define BW_INODE_BLOOM_WORDS 1024
+#define BW_INODE_BLOOM_WORDS 128
 
 /* Sensitive-inode map key (map `sensitive_inodes`, value __u8 1). */
 struct bw_inode_key {
@@ -473,6 +476,10 @@ enum bw_sys_action {
 	BW_SYS_PTRACE,   /* ptrace: ATTACH, SEIZE, TRACEME on success */
 	BW_SYS_VM_WRITE, /* process_vm_writev: into the process in argument 0, on success */
 };
+/* The x86 dispatcher keeps both ABIs' actions of a number in one byte:
+ * native in the low BW_SYS_ACTION_BITS, ia32 above. */
+#define BW_SYS_ACTION_BITS 4
+#define BW_SYS_ACTION_MASK ((1 << BW_SYS_ACTION_BITS) - 1)
 
 /* x86-64 system call numbers (arch/x86/entry/syscalls/syscall_64.tbl); x32
  * ones are the same with BW_X32_SYSCALL_BIT, plus a few of their own. */
