@@ -134,7 +134,9 @@ def log(msg):
     print(msg, file=sys.stderr, flush=True)
 
 
-def scaled_args(name, scale):
+def scaled_args(name, scale, args_for=None):
+    if args_for and name in args_for:
+        return [WORKLOADS[name][0][0], *args_for[name]]  # given exactly: --scale does not apply
     args, _ = WORKLOADS[name]
     out = [args[0]]
     for i, v in enumerate(args[1:]):
@@ -556,7 +558,7 @@ def check_hooks(name, res, seen):
 
 def bench_workload(a, name, variants, seen_hooks):
     """variants: [(name, argv)], the sensor variants and the floor (if any)."""
-    wargs = scaled_args(name, a.scale)
+    wargs = scaled_args(name, a.scale, a.args_for)
     cmd = workload_cmd(a, wargs)
     names = ["none"] + [v for v, _ in variants]
     argvs = dict([("none", None)] + list(variants))
@@ -793,6 +795,10 @@ def main():
     ap.add_argument("--rounds-for", action="append", default=[], metavar="NAME=N",
                     help="rounds for one workload (repeatable), e.g. many-files=12: the noisiest workload gets "
                          "more rounds in the same run without lengthening the others")
+    ap.add_argument("--args-for", action="append", default=[], metavar="NAME=A,B,...",
+                    help="a workload's arguments (repeatable), replacing its default counts and --scale, e.g. "
+                         "many-files=20000,60: 60 passes over the 20,000 files, so each run lasts about four times "
+                         "as long and a run's share of the machine's short stalls is smaller")
     ap.add_argument("--only", help="comma-separated workloads: " + ",".join(WORKLOADS) + ",latency")
     ap.add_argument("--scale", default="1",
                     help="multiply each workload's count by this (e.g. 0.3; 'tiny' = 0.001) for shorter runs")
@@ -826,6 +832,17 @@ def main():
                      "and N a positive count")
         rounds_for[w] = int(n)
     a.rounds_for = rounds_for
+    args_for = {}
+    for item in a.args_for:
+        w, _, v = item.partition("=")
+        vals = v.split(",") if v else []
+        if w not in WORKLOADS or w == "build" or len(vals) != len(WORKLOADS[w][0]) - 1 or \
+                not all(x.isdigit() and int(x) > 0 for x in vals):
+            ap.error(f"--args-for {item!r}: expected WORKLOAD=N,... with a workload of "
+                     f"{', '.join(k for k in WORKLOADS if k != 'build')} and as many positive counts as its "
+                     "default arguments have")
+        args_for[w] = vals
+    a.args_for = args_for
     if a.build_config is None:
         a.build_config = "bpf" if a.scale < 0.05 else "minimal"
     a.bw = os.path.abspath(os.path.join(a.build, "sensor", "barbwire"))
@@ -858,7 +875,7 @@ def main():
         "commit": subprocess.run(["git", "-C", ROOT, "rev-parse", "--short", "HEAD"], capture_output=True,
                                  text=True).stdout.strip(),
         "command": " ".join(sys.argv),
-        "rounds": a.rounds, "rounds_for": a.rounds_for, "scale": a.scale, "settle_s": a.settle, "confidence": CONFIDENCE,
+        "rounds": a.rounds, "rounds_for": a.rounds_for, "args_for": a.args_for, "scale": a.scale, "settle_s": a.settle, "confidence": CONFIDENCE,
         "build_config": a.build_config if "build" in only else None,
         "variants": {n: v for n, v in variants},
         "floor": [noop] if a.floor else None,

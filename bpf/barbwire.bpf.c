@@ -69,12 +69,12 @@ const volatile __u32 boring_mask = 0;     /* buckets of the boring front - 1; 0:
  * call's exit reads one cache line of it, not one of each of two tables. */
 const volatile __u8 sys_actions[BW_SYS_TABLE] = {};
 
-/* What every open reads of .bss (filter_state, inode_bloom, script_slots)
- * is declared first, in this order, so it all lies in the first page of the
- * map: an open of a stream of distinct files touches one page of it, not
- * three (on this KVM guest a page's translation is as likely to be cold as
- * a line). */
-/* Generation and window, in .bss: user space maps it and bumps gen atomically too. */
+/* Generation and window, in .bss: user space maps it and bumps gen
+ * atomically too. What every open reads of .bss (filter_state, inode_bloom,
+ * script_slots) is declared first, in this order, so it all lies in the
+ * first page of the map: an open of a stream of distinct files touches one
+ * page of it, not three (on this KVM guest a page's translation is as likely
+ * to be cold as a line). */
 struct bw_filter_state filter_state = {};
 /* The hottest marks over all families: a fast "nothing is hot" check. */
 struct bw_hot_summary hot_summary = {};
@@ -1354,7 +1354,7 @@ static __always_inline bool bw_inode_maybe_sensitive(__u64 dev, __u64 ino)
 	__u32 word;
 	__u64 mask;
 	bw_inode_bloom_slot(dev, ino, &word, &mask);
-	__u64 w = *(volatile __u64 *)&inode_bloom[word & (BW_INODE_BLOOM_WORDS - 1)];
+	__u64 w = *(volatile __u64 *)&inode_bloom[word];
 	return (w & mask) == mask;
 }
 
@@ -1485,6 +1485,9 @@ static __always_inline bool bw_dir_says_boring(struct dentry *dentry, const stru
 	}
 	if (bw_name_contains(w, len, rd->contains0, rd->contains_len[0]))
 		return false;
+	/* contains_len sits in the slot's first line, contains1 in its second:
+	 * check the length first, so a directory with one string never reads
+	 * the second line */
 	if (rd->contains_len[1] != 0 && bw_name_contains(w, len, rd->contains1, rd->contains_len[1]))
 		return false;
 	/* the slot was not rewritten under these reads */

@@ -500,7 +500,7 @@ int bpf_loader::set_sensitive_inode(std::uint64_t dev, std::uint64_t ino, bool s
         __u32 word = 0;
         __u64 mask = 0;
         bw_inode_bloom_slot(dev, ino, &word, &mask);
-        __atomic_or_fetch(&bloom[word % BW_INODE_BLOOM_WORDS], mask, __ATOMIC_SEQ_CST);
+        __atomic_or_fetch(&bloom[word], mask, __ATOMIC_SEQ_CST);
         const __u8 one = 1;
         if (bpf_map_update_elem(fd, &k, &one, BPF_ANY) != 0) return -errno;
         known.emplace(dev, ino);
@@ -516,7 +516,7 @@ int bpf_loader::set_sensitive_inode(std::uint64_t dev, std::uint64_t ino, bool s
         __u32 word = 0;
         __u64 mask = 0;
         bw_inode_bloom_slot(d, i, &word, &mask);
-        fresh[word % BW_INODE_BLOOM_WORDS] |= mask;
+        fresh[word] |= mask;
     }
     for (std::size_t w = 0; w < BW_INODE_BLOOM_WORDS; ++w) __atomic_store_n(&bloom[w], fresh[w], __ATOMIC_SEQ_CST);
     return 0;

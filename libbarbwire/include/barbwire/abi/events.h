@@ -336,6 +336,8 @@ static __inline __u32 bw_name_bloom_bit(__u32 first4)
 	return (first4 * 0x9E3779B1U) >> 24;
 }
 
+#define BW_INODE_BLOOM_WORDS 128 /* a power of two */
+
 /* The word (0..BW_INODE_BLOOM_WORDS-1) and the two bits in it (a 64-bit
  * mask; one bit when both fall on the same) of (dev, ino) in the
  * sensitive-inode bloom (bw_filter_state's sibling in .bss, `inode_bloom`,
@@ -345,10 +347,9 @@ static __inline __u32 bw_name_bloom_bit(__u32 first4)
 static __inline void bw_inode_bloom_slot(__u64 dev, __u64 ino, __u32 *word, __u64 *mask)
 {
 	__u64 h = (ino ^ (dev << 40) ^ (dev >> 24)) * 0x9E3779B97F4A7C15ULL;
-	*word = (__u32)(h >> 54);
+	*word = (__u32)(h >> 54) & (BW_INODE_BLOOM_WORDS - 1);
 	*mask = (1ULL << ((h >> 48) & 63)) | (1ULL << ((h >> 42) & 63));
 }
-#define BW_INODE_BLOOM_WORDS 128
 
 /* Sensitive-inode map key (map `sensitive_inodes`, value __u8 1). */
 struct bw_inode_key {
