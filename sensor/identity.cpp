@@ -316,13 +316,18 @@ int open_path_below(int rootfd, std::string_view path) {
     return static_cast<int>(fd);
 }
 
-// The file behind the O_PATH descriptor `pfd`, opened for reading, when its
-// fstat shows a regular file that `accept`s: a device node, FIFO or socket
-// is never opened, and neither is another file than the one wanted. `sb`
-// is the fstat of the descriptor returned. -1 otherwise.
+// Whether the O_PATH descriptor `pfd` names a regular file that `accept`s
+// (`sb`: its fstat). Nothing is opened: a device node, FIFO or socket never
+// is, and neither is another file than the one wanted.
 template <class Accept>
-int reopen_regular(int pfd, struct stat& sb, const Accept& accept) {
-    if (pfd < 0 || ::fstat(pfd, &sb) != 0 || !S_ISREG(sb.st_mode) || !accept(sb)) return -1;
+bool names_regular(int pfd, struct stat& sb, const Accept& accept) {
+    return pfd >= 0 && ::fstat(pfd, &sb) == 0 && S_ISREG(sb.st_mode) && accept(sb);
+}
+
+// The regular file behind the O_PATH descriptor `pfd` (names_regular said
+// so; `sb`: that fstat), opened for reading. `sb` becomes the fstat of the
+// descriptor returned, which must be the same inode. -1 otherwise.
+int reopen_for_read(int pfd, struct stat& sb) {
     // Reopening the descriptor's own inode: no name is looked up again.
     const std::string self = "/proc/self/fd/" + std::to_string(pfd);
     constexpr int flags = O_RDONLY | O_CLOEXEC | O_NOCTTY | O_NONBLOCK;
@@ -340,31 +345,75 @@ int reopen_regular(int pfd, struct stat& sb, const Accept& accept) {
 
 constexpr auto any_file = [](const struct stat&) { return true; };
 
-// An O_PATH descriptor of the directory `root` ("": "/") to resolve paths
-// below. The root itself may be a magic link (/proc/1/root, /proc/PID/root):
-// followed on purpose, to the mount namespace it stands for. -1 on failure.
-int open_root_dir(std::string_view root) {
-    const std::string r = root.empty() ? std::string("/") : std::string(root);
-    return ::open(r.c_str(), O_PATH | O_DIRECTORY | O_CLOEXEC);
-}
+bool is_own_root(std::string_view root) { return root.empty() || root == "/"; }
 
 } // namespace
 
-template <class Accept>
-int hash_cache::open_regular_below(std::string_view root, std::string_view path, struct stat& sb,
-                                   const Accept& accept) {
-    const fd_guard rootfd{path.empty() || path.front() != '/' ? -1 : open_root_dir(root)};
-    if (rootfd.fd < 0 && !path.empty() && path.front() == '/') return -1;
-    const fd_guard pfd{open_path_below(rootfd.fd >= 0 ? rootfd.fd : AT_FDCWD, path)};
-    return reopen_regular(pfd.fd, sb, accept);
+hash_cache::~hash_cache() {
+    if (own_root_ >= 0) ::close(own_root_);
+}
+
+int hash_cache::root_dir(std::string_view root, fd_guard& tmp) const {
+    if (!is_own_root(root)) {
+        // A magic link (/proc/1/root, /proc/PID/root) is followed on purpose,
+        // to the mount namespace it stands for; opened for each lookup, as
+        // the process behind it may go away.
+        tmp.fd = ::open(std::string(root).c_str(), O_PATH | O_DIRECTORY | O_CLOEXEC);
+        return tmp.fd;
+    }
+    // The sensor's own root never changes while it runs: opened once.
+    if (own_root_ < 0) own_root_ = ::open("/", O_PATH | O_DIRECTORY | O_CLOEXEC);
+    return own_root_;
 }
 
 template <class Accept>
-int hash_cache::open_regular_link(const std::string& link, struct stat& sb, const Accept& accept) {
+int hash_cache::find_regular_below(std::string_view root, std::string_view path, struct stat& sb,
+                                   const Accept& accept) const {
+    if (path.empty() || path.front() != '/') return -1;
+    fd_guard tmp{-1};
+    const int rootfd = root_dir(root, tmp);
+    if (rootfd < 0) return -1;
+    fd_guard pfd{open_path_below(rootfd, path)};
+    if (!names_regular(pfd.fd, sb, accept)) return -1;
+    const int fd = pfd.fd;
+    pfd.fd = -1;
+    return fd;
+}
+
+template <class Accept>
+int hash_cache::find_regular_link(const std::string& link, struct stat& sb, const Accept& accept) {
     // A magic link (/proc/PID/exe) names the very inode; O_PATH follows it
     // without opening anything.
-    const fd_guard pfd{::open(link.c_str(), O_PATH | O_CLOEXEC)};
-    return reopen_regular(pfd.fd, sb, accept);
+    fd_guard pfd{::open(link.c_str(), O_PATH | O_CLOEXEC)};
+    if (!names_regular(pfd.fd, sb, accept)) return -1;
+    const int fd = pfd.fd;
+    pfd.fd = -1;
+    return fd;
+}
+
+const hash_cache::entry* hash_cache::hash_found(int pfd, const struct stat& sb) {
+    const file_key key = key_of(sb);
+    if (key.size > opts_.max_bytes) {
+        ++stats_.too_large;
+        return nullptr;
+    }
+    // Cached: this content was read before, and nothing is opened for it.
+    if (const entry* e = cached(key)) return e;
+    struct stat rb = sb;
+    const fd_guard g{reopen_for_read(pfd, rb)};
+    if (g.fd < 0) {
+        ++stats_.failures;
+        return nullptr;
+    }
+    return hash_opened(g.fd, key_of(rb), true);
+}
+
+const hash_cache::entry* hash_cache::cached(const file_key& key) {
+    const auto it = index_.find(key);
+    if (it == index_.end()) return nullptr;
+    ++stats_.hits;
+    lru_.splice(lru_.begin(), lru_, it->second);
+    return &*it->second;
 }
 
 std::string hash_cache::hash_fd(int fd) {
@@ -379,12 +428,12 @@ std::string hash_cache::hash_fd(int fd) {
 
 std::string hash_cache::hash_path(const std::string& path) {
     struct stat sb {};
-    const fd_guard g{open_regular_below("/", path, sb, any_file)};
+    const fd_guard g{find_regular_below("/", path, sb, any_file)};
     if (g.fd < 0) {
         ++stats_.failures;
         return {};
     }
-    const entry* e = hash_opened(g.fd, key_of(sb), true);
+    const entry* e = hash_found(g.fd, sb);
     return e ? e->sha256 : std::string();
 }
 
@@ -397,11 +446,7 @@ const hash_cache::entry* hash_cache::hash_opened(int fd, const file_key& key, bo
         ++stats_.too_large;
         return nullptr;
     }
-    if (const auto it = index_.find(key); it != index_.end()) {
-        ++stats_.hits;
-        lru_.splice(lru_.begin(), lru_, it->second);
-        return &*it->second;
-    }
+    if (const entry* e = cached(key)) return e;
     ++stats_.misses;
     if (::lseek(fd, 0, SEEK_SET) != 0) {
         ++stats_.failures;
@@ -425,11 +470,11 @@ const hash_cache::entry* hash_cache::hash_opened(int fd, const file_key& key, bo
     return &lru_.front();
 }
 
-verified_file hash_cache::examine(int fd, const struct stat& sb, std::string_view path) {
+verified_file hash_cache::examine(int pfd, const struct stat& sb, std::string_view path) {
     verified_file v;
     v.uid = static_cast<std::uint32_t>(sb.st_uid);
     v.mode = static_cast<std::uint32_t>(sb.st_mode) & 07777u;
-    if (const entry* e = hash_opened(fd, key_of(sb), S_ISREG(sb.st_mode))) {
+    if (const entry* e = hash_found(pfd, sb)) {
         v.sha256 = e->sha256;
         if (packages_ != nullptr) v.package = std::string(packages_->package_of(path, e->md5));
     }
@@ -457,9 +502,10 @@ std::optional<bool> hash_cache::host_file(std::string_view path, std::uint64_t d
     // opened): a symlink planted at the path, or in a directory on the way,
     // could lead the lookup to a FUSE or network mount that the check above
     // never saw, and there a lookup may wait for ever.
-    const fd_guard rootfd{open_root_dir(opts_.host_root)};
-    if (rootfd.fd < 0) return std::nullopt;
-    const fd_guard pfd{open_path_below(rootfd.fd, path)};
+    fd_guard tmp{-1};
+    const int rootfd = root_dir(opts_.host_root, tmp);
+    if (rootfd < 0) return std::nullopt;
+    const fd_guard pfd{open_path_below(rootfd, path)};
     struct stat sb {};
     if (pfd.fd < 0 || ::fstat(pfd.fd, &sb) != 0) {
         // No such file on the host (deleted, or only in another mount
@@ -489,7 +535,7 @@ verified_file hash_cache::verify_file(std::string_view path, std::uint64_t dev, 
     // The host's file at the path (not through a FUSE or network mount point).
     if (!lookup_may_block(opts_.host_root, path, pid)) {
         struct stat sb {};
-        const fd_guard g{open_regular_below(opts_.host_root, path, sb, is_it)};
+        const fd_guard g{find_regular_below(opts_.host_root, path, sb, is_it)};
         if (g.fd >= 0) {
             verified_file v = examine(g.fd, sb, path);
             v.host_file = true;
@@ -503,7 +549,7 @@ verified_file hash_cache::verify_file(std::string_view path, std::uint64_t dev, 
         const std::string root = opts_.proc_root + "/" + std::to_string(pid) + "/root";
         if (lookup_may_block(root, path, pid)) return v;
         struct stat sb {};
-        const fd_guard g{open_regular_below(root, path, sb, is_it)};
+        const fd_guard g{find_regular_below(root, path, sb, is_it)};
         if (g.fd >= 0) {
             const std::optional<bool> host = v.host_file;
             v = examine(g.fd, sb, path);
@@ -554,7 +600,7 @@ exe_identity hash_cache::exe_identify(pid_type pid, std::string_view exe_path, s
     if (pid != 0 && by_link) {
         const std::string proc_exe = opts_.proc_root + "/" + std::to_string(pid) + "/exe";
         struct stat sb {};
-        const fd_guard g{open_regular_link(proc_exe, sb, names_event_file)};
+        const fd_guard g{find_regular_link(proc_exe, sb, names_event_file)};
         if (g.fd >= 0) return identify(g.fd, sb);
     }
     // 2. The path, when the process is gone (short-lived processes often are
@@ -565,8 +611,15 @@ exe_identity hash_cache::exe_identify(pid_type pid, std::string_view exe_path, s
     // device node or a FIFO opens nothing.
     if (!exe_path.empty() && exe_path.front() == '/' && !lookup_may_block("/", exe_path, pid)) {
         struct stat sb {};
-        const fd_guard g{open_regular_below("/", exe_path, sb, names_event_file)};
-        if (g.fd >= 0) return identify(g.fd, sb);
+        const fd_guard g{find_regular_below("/", exe_path, sb, names_event_file)};
+        if (g.fd >= 0) {
+            // When the host's root is the sensor's own, this lookup was the
+            // host file check: the same path, resolved the same way.
+            if (!is_own_root(opts_.host_root)) return identify(g.fd, sb);
+            exe_identity id = examine(g.fd, sb, exe_path);
+            id.host_file = true;
+            return id;
+        }
     }
     exe_identity none;
     if (!by_link) {

@@ -13,6 +13,8 @@
 //
 // Unit-tested in test/unit/test_sensor_identity.cpp.
 
+#include "fd_guard.hpp"
+
 #include <array>
 #include <cstddef>
 #include <cstdint>
@@ -181,6 +183,9 @@ using exe_identity = verified_file;
 class hash_cache {
 public:
     explicit hash_cache(hash_cache_options opts = {});
+    ~hash_cache();
+    hash_cache(const hash_cache&) = delete;
+    hash_cache& operator=(const hash_cache&) = delete;
 
     // The SHA-256 of the executable of an exec event (or a seeded process):
     // `pid`'s /proc/<pid>/exe when it still is the file the event names
@@ -239,21 +244,33 @@ private:
         md5_digest md5{};
     };
 
-    // Opens, for reading, the regular file `path` names below the directory
-    // `root` ("": "/"; a magic link such as /proc/PID/root is followed to
-    // its mount namespace), resolved with no symlink and no "..": escaping
-    // `root`, and only after an O_PATH open's fstat shows a regular file
-    // that `accept(stat)` takes. `sb`: the opened file's fstat. -1 otherwise.
+    // An O_PATH descriptor of the regular file `path` names below the
+    // directory `root` ("" or "/": the sensor's own root; a magic link such
+    // as /proc/PID/root is followed to its mount namespace), resolved with
+    // no symlink and no "..": escaping `root`, and only when its fstat (`sb`)
+    // shows a regular file that `accept(stat)` takes. Nothing is opened for
+    // reading. -1 otherwise.
     template <class Accept>
-    static int open_regular_below(std::string_view root, std::string_view path, struct stat& sb,
-                                  const Accept& accept);
+    int find_regular_below(std::string_view root, std::string_view path, struct stat& sb,
+                           const Accept& accept) const;
     // The same through a magic link that names the inode (/proc/PID/exe).
     template <class Accept>
-    static int open_regular_link(const std::string& link, struct stat& sb, const Accept& accept);
+    static int find_regular_link(const std::string& link, struct stat& sb, const Accept& accept);
+    // The directory `root` to resolve below (as find_regular_below): the
+    // sensor's own root is kept open; any other is opened into `tmp`. -1 on failure.
+    int root_dir(std::string_view root, fd_guard& tmp) const;
+    // The cache entry of the regular file behind the O_PATH descriptor
+    // `pfd` (`sb`: its fstat): from the cache when that content was hashed
+    // before, else the file is reopened for reading (its own inode, no name
+    // looked up) and hashed. nullptr when unknown.
+    const entry* hash_found(int pfd, const struct stat& sb);
+    // The entry of `key`, now the most recently used; nullptr when not cached.
+    const entry* cached(const file_key& key);
     // hash_fd with the fstat already done; the cache entry, or nullptr.
     const entry* hash_opened(int fd, const file_key& key, bool regular);
-    // Owner, mode, digests and package of an opened file named `path`.
-    verified_file examine(int fd, const struct stat& sb, std::string_view path);
+    // Owner, mode, digests and package of the regular file behind the
+    // O_PATH descriptor `pfd` named `path`.
+    verified_file examine(int pfd, const struct stat& sb, std::string_view path);
 
     hash_cache_options opts_;
     std::list<entry> lru_; // most recently used first
@@ -262,6 +279,7 @@ private:
     hash_cache_stats stats_;
     const package_db* packages_ = nullptr;
     mount_table* mounts_ = nullptr;
+    mutable int own_root_ = -1; // O_PATH "/", once root_dir opened it
 
     // A file on `dev` is on a FUSE or network filesystem: its type, counted.
     std::string remote_reason(std::uint64_t dev);

@@ -593,3 +593,48 @@ TEST_CASE("package_db on this host's dpkg database, when there is one", "[sensor
     CHECK(v.host_file == std::optional<bool>(true));
     CHECK(v.package == "dpkg");
 }
+
+TEST_CASE("exe_identify of a process already gone, own root: the path it ran is the host's file",
+          "[sensor][identity][package]") {
+    // The commonest exec of all (a short-lived process, gone by the time its
+    // exec is handled): the path is resolved once, and that lookup below the
+    // sensor's own root is the host file check too.
+    temp_dir t;
+    const fs::path ran = t / "ran";
+    write(ran, "the binary that ran");
+    struct stat sb {};
+    REQUIRE(::stat(ran.c_str(), &sb) == 0);
+    const auto dev = static_cast<std::uint64_t>(sb.st_dev);
+    const auto ino = static_cast<std::uint64_t>(sb.st_ino);
+    fs::create_directories(t / "proc"); // no pid in it: every process is gone
+    hash_cache_options o = small(16);
+    o.proc_root = (t / "proc").string();
+    o.host_root = "";
+    hash_cache c(o);
+
+    const exe_identity first = c.exe_identify(4242, ran.string(), dev, ino);
+    CHECK(first.sha256 == sha256_hex("the binary that ran"));
+    CHECK(first.host_file == std::optional<bool>(true));
+    CHECK(first.uid == std::optional<std::uint32_t>(static_cast<std::uint32_t>(sb.st_uid)));
+    // The same content again: from the cache, with the same verdict.
+    const exe_identity again = c.exe_identify(4243, ran.string(), dev, ino);
+    CHECK(again.sha256 == first.sha256);
+    CHECK(again.host_file == std::optional<bool>(true));
+    CHECK(c.stats().misses == 1);
+    CHECK(c.stats().hits == 1);
+
+    // The path now names another file: not the one that ran, not the host's.
+    // (The one that ran is kept under another name: its inode is not reused.)
+    fs::create_hard_link(ran, t / "kept");
+    fs::remove(ran);
+    write(ran, "an impostor");
+    const exe_identity swapped = c.exe_identify(4244, ran.string(), dev, ino);
+    CHECK(swapped.sha256.empty());
+    CHECK(swapped.host_file == std::optional<bool>(false));
+    // And gone altogether.
+    fs::remove(ran);
+    const exe_identity gone = c.exe_identify(4245, ran.string(), dev, ino);
+    CHECK(gone.sha256.empty());
+    CHECK(gone.host_file == std::optional<bool>(false));
+    CHECK(c.stats().failures == 2);
+}
