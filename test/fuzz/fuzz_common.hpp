@@ -61,9 +61,11 @@ inline bool has_nul(const event& e) {
     const auto nul = [](const std::string& s) { return s.find('\0') != std::string::npos; };
     if (const auto* x = e.as<exec_event>()) {
         if (nul(x->comm) || nul(x->exe)) return true;
+        if (x->script && nul(x->script->path)) return true; // the pending script name
         for (const auto& a : x->argv)
             if (nul(a)) return true;
     }
+    if (const auto* sc = e.as<script_event>()) return nul(sc->script.path);
     if (const auto* o = e.as<open_event>()) return nul(o->path);
     if (const auto* w = e.as<write_event>()) return nul(w->path);
     return false;
