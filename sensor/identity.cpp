@@ -316,16 +316,20 @@ int open_path_below(int rootfd, std::string_view path) {
     return static_cast<int>(fd);
 }
 
-// Whether the O_PATH descriptor `pfd` names a regular file that `accept`s
-// (`sb`: its fstat). Nothing is opened: a device node, FIFO or socket never
-// is, and neither is another file than the one wanted.
+// The O_PATH descriptor `pfd` when it names a regular file that `accept`s
+// (`sb`: its fstat); otherwise it is closed and -1 returned. Nothing is
+// opened: a device node, FIFO or socket never is, and neither is another
+// file than the one wanted.
 template <class Accept>
-bool names_regular(int pfd, struct stat& sb, const Accept& accept) {
-    return pfd >= 0 && ::fstat(pfd, &sb) == 0 && S_ISREG(sb.st_mode) && accept(sb);
+int regular_or_close(int pfd, struct stat& sb, const Accept& accept) {
+    if (pfd < 0) return -1;
+    if (::fstat(pfd, &sb) == 0 && S_ISREG(sb.st_mode) && accept(sb)) return pfd;
+    ::close(pfd);
+    return -1;
 }
 
-// The regular file behind the O_PATH descriptor `pfd` (names_regular said
-// so; `sb`: that fstat), opened for reading. `sb` becomes the fstat of the
+// The regular file behind the O_PATH descriptor `pfd` (regular_or_close
+// said so; `sb`: that fstat), opened for reading. `sb` becomes the fstat of the
 // descriptor returned, which must be the same inode. -1 otherwise.
 int reopen_for_read(int pfd, struct stat& sb) {
     // Reopening the descriptor's own inode: no name is looked up again.
@@ -349,10 +353,6 @@ bool is_own_root(std::string_view root) { return root.empty() || root == "/"; }
 
 } // namespace
 
-hash_cache::~hash_cache() {
-    if (own_root_ >= 0) ::close(own_root_);
-}
-
 int hash_cache::root_dir(std::string_view root, fd_guard& tmp) const {
     if (!is_own_root(root)) {
         // A magic link (/proc/1/root, /proc/PID/root) is followed on purpose,
@@ -362,8 +362,8 @@ int hash_cache::root_dir(std::string_view root, fd_guard& tmp) const {
         return tmp.fd;
     }
     // The sensor's own root never changes while it runs: opened once.
-    if (own_root_ < 0) own_root_ = ::open("/", O_PATH | O_DIRECTORY | O_CLOEXEC);
-    return own_root_;
+    if (own_root_.fd < 0) own_root_.fd = ::open("/", O_PATH | O_DIRECTORY | O_CLOEXEC);
+    return own_root_.fd;
 }
 
 template <class Accept>
@@ -373,22 +373,14 @@ int hash_cache::find_regular_below(std::string_view root, std::string_view path,
     fd_guard tmp{-1};
     const int rootfd = root_dir(root, tmp);
     if (rootfd < 0) return -1;
-    fd_guard pfd{open_path_below(rootfd, path)};
-    if (!names_regular(pfd.fd, sb, accept)) return -1;
-    const int fd = pfd.fd;
-    pfd.fd = -1;
-    return fd;
+    return regular_or_close(open_path_below(rootfd, path), sb, accept);
 }
 
 template <class Accept>
 int hash_cache::find_regular_link(const std::string& link, struct stat& sb, const Accept& accept) {
     // A magic link (/proc/PID/exe) names the very inode; O_PATH follows it
     // without opening anything.
-    fd_guard pfd{::open(link.c_str(), O_PATH | O_CLOEXEC)};
-    if (!names_regular(pfd.fd, sb, accept)) return -1;
-    const int fd = pfd.fd;
-    pfd.fd = -1;
-    return fd;
+    return regular_or_close(::open(link.c_str(), O_PATH | O_CLOEXEC), sb, accept);
 }
 
 const hash_cache::entry* hash_cache::hash_found(int pfd, const struct stat& sb) {
@@ -489,7 +481,7 @@ std::string hash_cache::remote_reason(std::uint64_t dev) {
 
 bool hash_cache::lookup_may_block(std::string_view root, std::string_view path, pid_type pid) const {
     if (mounts_ == nullptr) return false;
-    if (root.empty() || root == "/") return mounts_->path_may_block(path, false);
+    if (is_own_root(root)) return mounts_->path_may_block(path, false);
     if (root == opts_.host_root) return mounts_->path_may_block(path, opts_.host_root == "/proc/1/root");
     return mounts_->pid_path_may_block(pid, path);
 }
@@ -572,10 +564,15 @@ exe_identity hash_cache::exe_identify(pid_type pid, std::string_view exe_path, s
                (static_cast<std::uint64_t>(sb.st_dev) == exe_dev && static_cast<std::uint64_t>(sb.st_ino) == exe_ino);
     };
     // The host file check compares the host's file at the path with the
-    // event's inode (or, without one, the inode that was examined).
-    const auto identify = [&](int fd, const struct stat& sb) {
+    // event's inode (or, without one, the inode that was examined); when
+    // the file was just found at the path below the host's root, it is the
+    // host's file.
+    const auto identify = [&](int fd, const struct stat& sb, bool found_below_host_root) {
         exe_identity id = examine(fd, sb, exe_path);
-        id.host_file = host_file(exe_path, static_cast<std::uint64_t>(sb.st_dev), static_cast<std::uint64_t>(sb.st_ino));
+        id.host_file = found_below_host_root
+                           ? std::optional<bool>(true)
+                           : host_file(exe_path, static_cast<std::uint64_t>(sb.st_dev),
+                                       static_cast<std::uint64_t>(sb.st_ino));
         return id;
     };
     // 0. On a FUSE or network filesystem the file is not touched at all
@@ -601,7 +598,7 @@ exe_identity hash_cache::exe_identify(pid_type pid, std::string_view exe_path, s
         const std::string proc_exe = opts_.proc_root + "/" + std::to_string(pid) + "/exe";
         struct stat sb {};
         const fd_guard g{find_regular_link(proc_exe, sb, names_event_file)};
-        if (g.fd >= 0) return identify(g.fd, sb);
+        if (g.fd >= 0) return identify(g.fd, sb, false);
     }
     // 2. The path, when the process is gone (short-lived processes often are
     // by the time their exec is handled) -- only if it still names the same
@@ -612,14 +609,9 @@ exe_identity hash_cache::exe_identify(pid_type pid, std::string_view exe_path, s
     if (!exe_path.empty() && exe_path.front() == '/' && !lookup_may_block("/", exe_path, pid)) {
         struct stat sb {};
         const fd_guard g{find_regular_below("/", exe_path, sb, names_event_file)};
-        if (g.fd >= 0) {
-            // When the host's root is the sensor's own, this lookup was the
-            // host file check: the same path, resolved the same way.
-            if (!is_own_root(opts_.host_root)) return identify(g.fd, sb);
-            exe_identity id = examine(g.fd, sb, exe_path);
-            id.host_file = true;
-            return id;
-        }
+        // When the host's root is the sensor's own, this lookup is the
+        // host file check: the same path, resolved the same way.
+        if (g.fd >= 0) return identify(g.fd, sb, is_own_root(opts_.host_root));
     }
     exe_identity none;
     if (!by_link) {

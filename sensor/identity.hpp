@@ -183,9 +183,6 @@ using exe_identity = verified_file;
 class hash_cache {
 public:
     explicit hash_cache(hash_cache_options opts = {});
-    ~hash_cache();
-    hash_cache(const hash_cache&) = delete;
-    hash_cache& operator=(const hash_cache&) = delete;
 
     // The SHA-256 of the executable of an exec event (or a seeded process):
     // `pid`'s /proc/<pid>/exe when it still is the file the event names
@@ -279,7 +276,7 @@ private:
     hash_cache_stats stats_;
     const package_db* packages_ = nullptr;
     mount_table* mounts_ = nullptr;
-    mutable int own_root_ = -1; // O_PATH "/", once root_dir opened it
+    mutable fd_guard own_root_{-1}; // O_PATH "/", once root_dir opened it
 
     // A file on `dev` is on a FUSE or network filesystem: its type, counted.
     std::string remote_reason(std::uint64_t dev);
