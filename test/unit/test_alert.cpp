@@ -1,6 +1,7 @@
 #include <catch2/catch.hpp>
 
 #include <algorithm>
+#include <memory>
 #include <string>
 
 #include <barbwire/alert.hpp>
@@ -285,4 +286,51 @@ TEST_CASE("container labels: a JSON object, and a text row where a hostile label
     CHECK(row.find("k8=") == std::string::npos);
     CHECK(row.find("(+2 more)") != std::string::npos);
     CHECK(to_json(a).at("container").at("labels").size() == 10);
+}
+
+// Issue 15 (the correlator fuzz harness): event times may lie anywhere in
+// the type, and the plain difference of two of them is undefined behaviour.
+// elapsed() saturates; every age and delta an alert states goes through it.
+TEST_CASE("issue 15: elapsed holds at the limits of the type", "[alert]") {
+    constexpr auto max = nanoseconds::max();
+    constexpr auto min = nanoseconds::min();
+    CHECK(elapsed(1s, 3s) == 2s);
+    CHECK(elapsed(3s, 1s) == -2s);
+    CHECK(elapsed(-234ns, max - 119ns) == max); // the fuzz input's read and send
+    CHECK(elapsed(-1ns, max) == max);
+    CHECK(elapsed(0ns, max) == max);
+    CHECK(elapsed(min, 0ns) == max);
+    CHECK(elapsed(0ns, min) == min);
+    CHECK(elapsed(1ns, min) == min);
+    CHECK(elapsed(max, min) == min);
+    CHECK(elapsed(min, max) == max);
+    CHECK(elapsed(min, min) == 0ns);
+    static_assert(elapsed(1ns, 2ns) == 1ns);
+}
+
+TEST_CASE("issue 15: the texts' spans at the limits of the type saturate", "[alert]") {
+    constexpr auto max = nanoseconds::max();
+    constexpr auto min = nanoseconds::min();
+    // Wrapped, each of these read "-0.000 s".
+    alert a = seed_alert();
+    a.destination.op = net_op::send;
+    a.order = event_order::connection_then_read;
+    a.file.ts = max;
+    a.connection_ts = min + 1ns;
+    auto d = std::make_shared<derived_origin>();
+    d->path = "/root/.ssh/id_rsa";
+    d->category = "ssh private keys";
+    d->writer = a.process;
+    d->written_ts = min;
+    a.file.derived_from = d;
+    const std::string text = render_text(a);
+    CHECK(text.find("(connected 9223372036.855 s before the read)") != std::string::npos);
+    CHECK(text.find("9223372036.855 s before the read\n") != std::string::npos);
+    CHECK(text.find("-0.000 s") == std::string::npos);
+    repeat_counts r;
+    r.count = 2;
+    r.first = min;
+    r.last = max;
+    a.repeats = r;
+    CHECK(render_text(a).find("over 9223372036.855 s") != std::string::npos);
 }

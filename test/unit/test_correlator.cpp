@@ -1773,6 +1773,26 @@ TEST_CASE("held: the reader keeps the secret past the window; its relatives do n
     CHECK(c.stats().alerts_held == 2);
 }
 
+// Found by the correlator fuzz harness: a secret read at a time below zero
+// and sent near the end of time. The held secret's age, the alert's delta
+// and its texts took the plain difference, which overflows (undefined
+// behaviour; in practice it wrapped negative, the secret read as younger
+// than the window, and no alert was raised). They saturate.
+TEST_CASE("issue 15: a held secret's age at the limits of the type saturates", "[correlator][held]") {
+    correlator c(egress_rules());
+    CHECK_FALSE(c.process(sexec(-3s, 300, 250, 300, 300, "bash")));
+    CHECK_FALSE(c.process(sexec(-2s, 301, 300, 300, 301, "python3")));
+    CHECK_FALSE(c.process(open_ev(-234ns, 301, "/root/.ssh/id_rsa")));
+    auto a = c.process(net_ev(nanoseconds::max() - 119ns, 301, "127.0.0.1", 9000));
+    REQUIRE(a);
+    CHECK(a->retention == retention::held);
+    CHECK(a->delta == nanoseconds::max());
+    CHECK(a->score == 3); // past held.stale_after: -2
+    CHECK(reasons(*a).back() == "held 9223372036.855 s past the read");
+    CHECK(to_json(*a)["retention"] == "held");
+    CHECK(render_text(*a).find("read by the sender itself") != std::string::npos);
+}
+
 TEST_CASE("held: a fork inherits the secret until it execs; exit and pid reuse end it", "[correlator][held]") {
     correlator c(egress_rules());
     CHECK_FALSE(c.process(sexec(0s, 300, 250, 300, 300, "bash")));

@@ -3,6 +3,7 @@
 
 #include <cstdint>
 #include <cstdio>
+#include <limits>
 #include <optional>
 #include <string>
 #include <string_view>
@@ -16,6 +17,22 @@
 #include "barbwire/event.hpp"
 
 namespace barbwire {
+
+// The time from one event time to another, `to - from`, held at the type's
+// limits instead of overflowing. Event times come from recorded traces and
+// from embedders too, anywhere in the type, where the plain difference is
+// undefined behaviour (the correlator's fuzz harness found a secret read at
+// -234 ns and sent near the end of time). The ages and deltas an alert
+// states are all this. It is clock.hpp's saturating_add's counterpart, kept
+// here, with what it measures, so that the headers the parsers' harnesses
+// are built from did not change with it (docs/reliability.md).
+[[nodiscard]] constexpr nanoseconds elapsed(nanoseconds from, nanoseconds to) noexcept {
+    using rep = nanoseconds::rep;
+    rep out{};
+    if (__builtin_sub_overflow(to.count(), from.count(), &out))
+        return nanoseconds{from.count() < 0 ? std::numeric_limits<rep>::max() : std::numeric_limits<rep>::min()};
+    return nanoseconds{out};
+}
 
 struct process_ref {
     pid_type pid = 0;
@@ -391,7 +408,7 @@ namespace detail {
         return std::to_string(n) + " " + (n == 1 ? one : many);
     };
     char span[48];
-    std::snprintf(span, sizeof(span), "%.3f s", static_cast<double>((r.last - r.first).count()) / 1e9);
+    std::snprintf(span, sizeof(span), "%.3f s", static_cast<double>(elapsed(r.first, r.last).count()) / 1e9);
     return std::to_string(r.count) + " more, to " + plural(r.destinations, "destination", "destinations") +
            ", from " + plural(r.processes, "process", "processes") + ", over " + span + ", up to " +
            std::string(to_string(r.max_severity));
@@ -574,7 +591,7 @@ namespace detail {
     row("file", file);
     if (const derived_origin* d = a.file.derived_from.get())
         row("derived", "from " + text_safe(d->path) + " (" + text_safe(d->category) + "), written by " +
-                           who(d->writer) + " " + detail::duration_text(a.file.ts - d->written_ts) + " before the read");
+                           who(d->writer) + " " + detail::duration_text(elapsed(d->written_ts, a.file.ts)) + " before the read");
     std::string dest = detail::endpoint(a.destination.addr, a.destination.port);
     if (a.destination.op == net_op::send || a.destination.protocol != ip_proto::tcp)
         dest += " " + proto_text(a.destination.protocol);
@@ -586,7 +603,7 @@ namespace detail {
     if (a.destination.op == net_op::send) {
         std::string order(to_string(a.order));
         if (a.order == event_order::connection_then_read && a.connection_ts.count() != 0)
-            order += " (connected " + detail::duration_text(a.file.ts - a.connection_ts) + " before the read)";
+            order += " (connected " + detail::duration_text(elapsed(a.connection_ts, a.file.ts)) + " before the read)";
         row("order", order);
     }
     if (a.retention != retention::window)

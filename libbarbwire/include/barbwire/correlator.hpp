@@ -1150,7 +1150,7 @@ private:
         // Owner use of a secret the sender read itself (not one inherited:
         // its reader is gone from the table's view of this process).
         if (owner_scope_ != nullptr && !h->inherited && owner_open(*owner_scope_, h->open, &p, relation::self)) return;
-        const nanoseconds age = t - h->open.ts;
+        const nanoseconds age = elapsed(h->open.ts, t);
         if (age <= rules_.source().window) return; // the window's own evidence covers it
         const relation rel = h->inherited ? relation::ancestor : relation::self;
         const family_rule& fr = rules_.source().family[rel];
@@ -1297,7 +1297,7 @@ private:
         const int rel_mod = cfg.family[c.rel].modifier;
         if (rel_mod != 0) sc.parts.push_back({"relation: " + std::string(to_string(c.rel)), rel_mod});
         if (c.kept != retention::window) {
-            const nanoseconds age = s.ev.ts - o.ts;
+            const nanoseconds age = elapsed(o.ts, s.ev.ts);
             const int hm = held_modifier(age);
             sc.parts.push_back({std::string(c.kept == retention::held ? "held" : "inherited") + " " +
                                     detail::duration_text(age) + " past the read",
@@ -1509,7 +1509,7 @@ private:
         a.order = order_of(s.n, o);
         a.connection_ts = s.n.conn_ts;
         a.retention = c.kept;
-        a.delta = s.ev.ts - o.ts;
+        a.delta = elapsed(o.ts, s.ev.ts);
         a.score = sc.score;
         a.severity = cfg.classify(sc.score);
         a.breakdown = std::move(sc.parts);

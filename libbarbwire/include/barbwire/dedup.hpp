@@ -79,7 +79,7 @@ public:
         detail::slab_index i = map_.find(key);
         if (i != detail::no_index) {
             last_alerted& v = map_.value(i);
-            const nanoseconds gap = ts >= v.ts ? ts - v.ts : v.ts - ts;
+            const nanoseconds gap = ts >= v.ts ? elapsed(v.ts, ts) : elapsed(ts, v.ts);
             if (gap <= window && sev <= v.sev) {
                 ++suppressed_;
                 return true;
@@ -295,7 +295,7 @@ public:
         const detail::slab_index i = map_.find(key);
         if (i == detail::no_index || map_.list_of(i) != open_list) return false;
         incident_state& v = map_.value(i);
-        const nanoseconds gap = ts >= v.alert_ts ? ts - v.alert_ts : v.alert_ts - ts;
+        const nanoseconds gap = ts >= v.alert_ts ? elapsed(v.alert_ts, ts) : elapsed(ts, v.alert_ts);
         if (gap > period || sev > v.alerted) return false;
         newest_ = std::max(newest_, ts);
         repeat_counts& c = v.counts;
