@@ -6,7 +6,13 @@
 #   scripts/fuzz-campaign.sh [RUNS [TARGET...]]
 #
 #   RUNS     executions per target (default 10000000)
-#   TARGET   decode, trace, correlator, ... (default: every harness)
+#   TARGET   decode, trace, correlator, ... (default: every harness);
+#            TARGET:N runs N processes of that harness at once on one
+#            working corpus (each picks up what the others add, libFuzzer's
+#            -reload), each making its share of the executions still
+#            lacking; with FUZZ_RESUME=1 each adds its own ledger row, so
+#            a slow harness can have both cores (correlator:2 with
+#            FUZZ_JOBS=2: each process counts as one job)
 #
 # Environment:
 #   FUZZ_JOBS=N       targets fuzzed at once (default 1; 2 uses both cores
@@ -47,9 +53,9 @@ set -euo pipefail
 cd "$(dirname "$0")/.."
 runs=${1:-10000000}
 shift || true
-targets=("$@")
-if [ ${#targets[@]} -eq 0 ]; then
-    targets=($(python3 - <<'PY'
+specs=("$@")
+if [ ${#specs[@]} -eq 0 ]; then
+    specs=($(python3 - <<'PY'
 import re
 s = open("test/fuzz/meson.build").read()
 m = re.search(r"^fuzz_harnesses = \[(.*?)\]", s, re.M)
@@ -57,6 +63,19 @@ print(" ".join(re.findall(r"'([a-z_0-9]+)'", m.group(1))))
 PY
 ))
 fi
+# TARGET:N -> the harness's name (targets) and N processes of it (units:
+# NAME#K for K = 1..N, or NAME alone when N is 1).
+targets=() units=()
+declare -A shards=()
+for spec in "${specs[@]}"; do
+    name=${spec%%:*} n=1
+    [ "$spec" != "$name" ] && n=${spec#*:}
+    [[ "$n" =~ ^[1-9][0-9]*$ ]] || { echo "fuzz-campaign: '$spec': the count after ':' must be a whole number of processes, 1 or more" >&2; exit 2; }
+    [ -f "test/fuzz/fuzz_$name.cpp" ] || { echo "fuzz-campaign: '$name' is not a harness (test/fuzz/fuzz_$name.cpp does not exist)" >&2; exit 2; }
+    [ -z "${shards[$name]:-}" ] || { echo "fuzz-campaign: '$name' is named twice; to run it in several processes, name it once as $name:N" >&2; exit 2; }
+    targets+=("$name"); shards[$name]=$n
+    if [ "$n" -eq 1 ]; then units+=("$name"); else for k in $(seq "$n"); do units+=("$name#$k"); done; fi
+done
 command -v clang++ >/dev/null || { echo "fuzz-campaign: clang++ is not installed (apt-get install clang)" >&2; exit 2; }
 build=build-fuzz
 if [ ! -f "$build/build.ninja" ]; then
@@ -116,9 +135,12 @@ done_at_code() {
     [ "$2" = dirty ] || [ ! -f "$ledger" ] && { echo 0; return; }
     awk -F'\t' -v c="$2" -v t="$1" '$1 == c && $2 == t { n += $3 } END { print n + 0 }' "$ledger"
 }
-# One target: its row goes to $build/campaign-TARGET.row.
+# One unit (a harness, or one process NAME#K of it): its row goes to
+# $build/campaign-UNIT.row (# as -), its log to campaign-UNIT.log.
 fuzz_one() {
-    local t=$1
+    local unit=$1
+    local t=${unit%%#*} n=${shards[${unit%%#*}]}
+    local tag=${unit//#/-}
     local bin="$build/test/fuzz/fuzz_$t"
     local seeds="test/fuzz/corpus/$t"
     local corpus="$work/$t"
@@ -131,6 +153,7 @@ fuzz_one() {
         before=$(done_at_code "$t" "$code")
         want=$(( runs > before ? runs - before : 0 ))
     fi
+    want=$(( (want + n - 1) / n )) # this process's share
     local extra=()
     [ -f "test/fuzz/$t.dict" ] && extra+=("-dict=test/fuzz/$t.dict")
     if [ -f "test/fuzz/$t.options" ]; then
@@ -138,12 +161,12 @@ fuzz_one() {
         while read -r flag; do extra+=("$flag"); done < <(sed -e 's/#.*//' -e '/^[[:space:]]*$/d' "test/fuzz/$t.options")
     fi
     [ "$max_time" != 0 ] && extra+=("-max_total_time=$max_time")
-    local log="$build/campaign-$t.log"
+    local log="$build/campaign-$tag.log"
     local start rc=0
     start=$(date +%s)
     if [ "$want" -eq 0 ]; then
-        echo "| $t | 0 (already $before at code $code) | 0 | | | | done |" > "$build/campaign-$t.row"
-        cat "$build/campaign-$t.row"
+        echo "| $unit | 0 (already $before at code $code) | 0 | | | | done |" > "$build/campaign-$tag.row"
+        cat "$build/campaign-$tag.row"
         return 0
     fi
     "$bin" -runs="$want" -artifact_prefix="$seeds/regression-" -print_final_stats=1 "${extra[@]}" \
@@ -167,8 +190,8 @@ fuzz_one() {
         printf '%s\t%s\t%s\t%s\t%s\n' "$code" "$t" "$execs" "$(git rev-parse --short HEAD)" "$(date -u +%FT%TZ)" >> "$ledger"
         shown="$execs (total $(( before + execs )) at code $code)"
     fi
-    echo "| $t | $shown | $secs | ${cov:-?} | ${ft:-?} | ${corp:-?} | $result |" > "$build/campaign-$t.row"
-    cat "$build/campaign-$t.row"
+    echo "| $unit | $shown | $secs | ${cov:-?} | ${ft:-?} | ${corp:-?} | $result |" > "$build/campaign-$tag.row"
+    cat "$build/campaign-$tag.row"
     [ $rc -eq 72 ] && return 0
     return $rc
 }
@@ -181,14 +204,14 @@ if [ "${FUZZ_LEDGER:-0}" = 1 ]; then
     exit 0
 fi
 status=0
-for t in "${targets[@]}"; do
-    rm -f "$build/campaign-$t.row"
-    fuzz_one "$t" &
+for u in "${units[@]}"; do
+    rm -f "$build/campaign-${u//#/-}.row"
+    fuzz_one "$u" &
     while [ "$(jobs -rp | wc -l)" -ge "$jobs" ]; do wait -n || status=1; done
 done
 while [ "$(jobs -rp | wc -l)" -gt 0 ]; do wait -n || status=1; done
-for t in "${targets[@]}"; do
-    if [ -f "$build/campaign-$t.row" ]; then cat "$build/campaign-$t.row" >> "$report"; else status=1; fi
+for u in "${units[@]}"; do
+    if [ -f "$build/campaign-${u//#/-}.row" ]; then cat "$build/campaign-${u//#/-}.row" >> "$report"; else status=1; fi
 done
 echo "fuzz-campaign: $runs runs per target at $(git rev-parse --short HEAD); table in $report"
 exit $status
