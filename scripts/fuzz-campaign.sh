@@ -135,6 +135,11 @@ done_at_code() {
     [ "$2" = dirty ] || [ ! -f "$ledger" ] && { echo 0; return; }
     awk -F'\t' -v c="$2" -v t="$1" '$1 == c && $2 == t { n += $3 } END { print n + 0 }' "$ledger"
 }
+# A harness's working corpus: a copy of its seeds, shared by its processes
+# (made once, before any of them starts).
+corpus_of() {
+    if [ "$resume" = 1 ]; then echo "$build/campaign-corpus/$1"; else echo "$work/$1"; fi
+}
 # One unit (a harness, or one process NAME#K of it): its row goes to
 # $build/campaign-UNIT.row (# as -), its log to campaign-UNIT.log.
 fuzz_one() {
@@ -143,10 +148,8 @@ fuzz_one() {
     local tag=${unit//#/-}
     local bin="$build/test/fuzz/fuzz_$t"
     local seeds="test/fuzz/corpus/$t"
-    local corpus="$work/$t"
-    [ "$resume" = 1 ] && corpus="$build/campaign-corpus/$t"
-    mkdir -p "$corpus"
-    cp -r "$seeds/." "$corpus/"
+    local corpus
+    corpus=$(corpus_of "$t")
     local before=0 want=$runs code
     code=$(code_of "$t")
     if [ "$resume" = 1 ]; then
@@ -204,6 +207,10 @@ if [ "${FUZZ_LEDGER:-0}" = 1 ]; then
     exit 0
 fi
 status=0
+for t in "${targets[@]}"; do
+    mkdir -p "$(corpus_of "$t")"
+    cp -r "test/fuzz/corpus/$t/." "$(corpus_of "$t")/"
+done
 for u in "${units[@]}"; do
     rm -f "$build/campaign-${u//#/-}.row"
     fuzz_one "$u" &
