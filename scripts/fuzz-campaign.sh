@@ -144,7 +144,8 @@ corpus_of() {
 # $build/campaign-UNIT.row (# as -), its log to campaign-UNIT.log.
 fuzz_one() {
     local unit=$1
-    local t=${unit%%#*} n=${shards[${unit%%#*}]}
+    local t=${unit%%#*}
+    local n=${shards[$t]}
     local tag=${unit//#/-}
     local bin="$build/test/fuzz/fuzz_$t"
     local seeds="test/fuzz/corpus/$t"
