@@ -117,9 +117,11 @@ target_inputs() { # the tree's files that fuzz_$1 is compiled from, sorted
         while read -r obj; do ninja -C "$build" -t deps "$obj"; done |
         sed -n 's|^    \.\./||p' | sort -u
 }
+# A harness's checked-in corpus: its seeds and regression inputs.
+seeds_of() { echo "test/fuzz/corpus/$1"; }
 code_of() {
     local t=$1 paths
-    paths="$(target_inputs "$t") test/fuzz/corpus/$t"
+    paths="$(target_inputs "$t") $(seeds_of "$t")"
     [ -f "test/fuzz/$t.options" ] && paths+=" test/fuzz/$t.options"
     [ -f "test/fuzz/$t.dict" ] && paths+=" test/fuzz/$t.dict"
     # shellcheck disable=SC2086
@@ -148,7 +150,8 @@ fuzz_one() {
     local n=${shards[$t]}
     local tag=${unit//#/-}
     local bin="$build/test/fuzz/fuzz_$t"
-    local seeds="test/fuzz/corpus/$t"
+    local seeds
+    seeds=$(seeds_of "$t")
     local corpus
     corpus=$(corpus_of "$t")
     local before=0 want=$runs code
@@ -210,7 +213,7 @@ fi
 status=0
 for t in "${targets[@]}"; do
     mkdir -p "$(corpus_of "$t")"
-    cp -r "test/fuzz/corpus/$t/." "$(corpus_of "$t")/"
+    cp -r "$(seeds_of "$t")/." "$(corpus_of "$t")/"
 done
 for u in "${units[@]}"; do
     rm -f "$build/campaign-${u//#/-}.row"
